@@ -1,0 +1,54 @@
+package fsm
+
+// Anomaly names. Each is recorded once per connection with the time and
+// detail of its first occurrence and a count, so a storm of bad segments
+// costs a counter, not memory.
+const (
+	// AnomalySynAckISNChanged: a second SYN/ACK for the same SYN with another
+	// sequence number: a middlebox, a load balancer, or a port reused too
+	// quickly (Zeek's SYN_seq_jump, Suricata's 3whs_synack_resend_with_diff_seq).
+	AnomalySynAckISNChanged = "synack_isn_changed"
+	// AnomalySynISNChanged: the same side sent a SYN with a new ISN while the
+	// connection was still live (Wireshark's tcp.analysis.reused_ports).
+	AnomalySynISNChanged = "syn_isn_changed"
+	// AnomalySynAckAfterAck: the server sent its SYN/ACK again after the
+	// client had acknowledged it, so the server never took the final ACK:
+	// lost, or dropped because the listener's accept queue was full
+	// (Linux tcp_check_req, listen_overflow with tcp_abort_on_overflow=0).
+	AnomalySynAckAfterAck = "synack_after_ack"
+	// AnomalyRSTOutOfWindow: a RST whose sequence number is outside the
+	// receiver's window; a receiver ignores it (RFC 9293 section 3.10.7.4,
+	// RFC 5961 section 3), so the states do not change.
+	AnomalyRSTOutOfWindow = "rst_out_of_window"
+	// AnomalyDataBeforeHandshake: payload from a side that had not finished
+	// its handshake (not counting data on the SYN itself).
+	AnomalyDataBeforeHandshake = "data_before_handshake"
+	// AnomalyDataAfterFIN: sequence space beyond the sender's own FIN.
+	AnomalyDataAfterFIN = "data_after_fin"
+	// AnomalySegmentAfterReset: a segment other than a RST after the
+	// connection was reset.
+	AnomalySegmentAfterReset = "segment_after_reset"
+	// AnomalyInvalidFlags: a flag combination no TCP sends: SYN with FIN or
+	// RST, no flags at all, or FIN without ACK.
+	AnomalyInvalidFlags = "invalid_flags"
+	// AnomalyAckUnseen: an acknowledgement of data the capture never showed
+	// (Wireshark's "ACKed segment that wasn't captured").
+	AnomalyAckUnseen = "ack_unseen"
+	// AnomalySegmentNotCaptured: a segment starts after the next expected
+	// sequence number: the capture missed the one before it (Wireshark's
+	// "previous segment not captured").
+	AnomalySegmentNotCaptured = "segment_not_captured"
+)
+
+// Anomaly is one kind of unexpected behaviour seen on a connection.
+type Anomaly struct {
+	Name   string
+	Time   int64 // first occurrence, Unix nanoseconds
+	Dir    Dir   // who sent the segment that showed it first
+	Detail string
+	Count  int
+}
+
+// maxAnomalyKinds bounds the per-connection anomaly list; there are fewer
+// names than this, so it only guards against future additions.
+const maxAnomalyKinds = 16

@@ -1,0 +1,434 @@
+package fsm
+
+import "fmt"
+
+// endpoint is what the observer knows about one side of a connection: its
+// inferred state and the sequence space it sends.
+type endpoint struct {
+	state State
+	tx    direction // what this endpoint sends
+
+	isn       uint32 // initial sequence number, valid when sentSYN
+	finSeq    uint32 // sequence number of the FIN, valid when sentFIN
+	sentSYN   bool   // sent a SYN (bare or SYN/ACK)
+	sentFIN   bool
+	sentRST   bool
+	synAcked  bool // the peer acknowledged this side's SYN
+	finAcked  bool // the peer acknowledged this side's FIN
+	gotSYN    bool // this side has received the peer's SYN (it acknowledged it)
+	gotFIN    bool // this side has received the peer's FIN
+	passive   bool // entered the connection from LISTEN (RFC 9293 section 3.10.7.4 returns it there on RST)
+	bareSYNs  uint16
+	synAcks   uint16
+	lastSYN   int64 // time of the latest SYN or SYN/ACK this side sent
+	firstSYN  int64
+	finTime   int64
+	closeTime int64 // when this side reached TIME_WAIT or CLOSED
+
+	packets, bytes, ipBytes uint64
+	retransmits             uint32
+	keepalives              uint32
+	zeroWindows             uint32 // episodes: window went from open to 0
+	dupAcks                 uint32
+}
+
+// Conn is the observer's view of one TCP connection. The zero value is not
+// ready: use NewConn. A Conn is not safe for concurrent use.
+type Conn struct {
+	ep [2]endpoint // indexed by Dir
+
+	first, last int64 // first and latest segment time, Unix nanoseconds
+
+	midstream         bool // no SYN from the client was seen before other segments
+	simultaneousOpen  bool
+	simultaneousClose bool
+	halfClose         bool
+	closedEarly       bool // a side sent FIN from SYN_RCVD (RFC 9293 section 3.10.4)
+	established       bool // some side reached ESTABLISHED (or was assumed there)
+	reused            bool // an earlier connection used the same 5-tuple
+	synWithData       bool
+	refused           bool
+	resetBy           int8  // -1: no accepted RST; else the Dir of the first accepted RST
+	resetFrom         State // state of the resetting side when it sent the RST
+	resetPeerState    State // state of the other side when the RST arrived
+	resetTime         int64
+	establishedAt     int64 // when the client first acknowledged the server's SYN
+	rttClient         int64 // SYN -> SYN/ACK, -1 when not measured
+	rttServer         int64 // SYN/ACK -> ACK, -1 when not measured
+
+	anomalies []Anomaly
+}
+
+// NewConn returns a connection whose first segment is seg; it does not step
+// it: call Step(seg) next. A connection that starts with a bare SYN starts
+// with the client CLOSED and the server LISTEN. Anything else was picked up
+// mid-stream: both sides are taken to be ESTABLISHED, except for a first
+// SYN/ACK, which still lets the handshake be followed from the client's
+// SYN_SENT.
+func NewConn(seg *Segment) *Conn {
+	c := &Conn{resetBy: -1, rttClient: -1, rttServer: -1, first: seg.Time, last: seg.Time}
+	c.ep[FromServer].passive = true
+	c.ep[FromClient].tx.wscale, c.ep[FromServer].tx.wscale = -1, -1
+	switch {
+	case seg.Flags&(SYN|ACK|RST) == SYN && seg.Dir == FromClient:
+		c.ep[FromClient].state = Closed
+		c.ep[FromServer].state = Listen
+	case seg.Flags&(SYN|ACK|RST) == SYNACK && seg.Dir == FromServer:
+		c.midstream = true
+		c.ep[FromClient].state = SynSent
+		c.ep[FromClient].sentSYN = true
+		c.ep[FromClient].isn = seg.Ack - 1
+		c.ep[FromClient].tx.start(seg.Ack)
+		c.ep[FromServer].state = Listen
+	default:
+		c.midstream, c.established = true, true
+		c.ep[FromClient].state = Established
+		c.ep[FromServer].state = Established
+		c.ep[FromClient].gotSYN, c.ep[FromServer].gotSYN = true, true
+		c.ep[FromClient].synAcked, c.ep[FromServer].synAcked = true, true
+	}
+	return c
+}
+
+// StepResult tells what one segment was and what it did.
+type StepResult struct {
+	Kind          Kind
+	Before, After [2]State // indexed by Dir
+}
+
+// Step feeds one segment, in capture order, and returns its classification
+// and the states of both sides before and after it.
+func (c *Conn) Step(seg *Segment) StepResult {
+	e, p := &c.ep[seg.Dir], &c.ep[1-seg.Dir]
+	res := StepResult{Before: [2]State{c.ep[0].state, c.ep[1].state}}
+	if seg.Time > c.last {
+		c.last = seg.Time
+	}
+	e.packets++
+	e.bytes += uint64(seg.Len)
+	e.ipBytes += uint64(seg.IPLen)
+
+	if bad := invalidFlags(seg.Flags); bad != "" {
+		if a := c.note(AnomalyInvalidFlags, seg); a != nil {
+			a.Detail = bad
+		}
+	}
+	if seg.Flags&RST != 0 {
+		res.Kind = KindReset
+		c.reset(e, p, seg)
+		res.After = [2]State{c.ep[0].state, c.ep[1].state}
+		return res
+	}
+	if c.resetBy >= 0 {
+		if a := c.note(AnomalySegmentAfterReset, seg); a != nil {
+			a.Detail = fmt.Sprintf("%s %s after the %s's RST", seg.Dir, seg.Flags, Dir(c.resetBy))
+		}
+	}
+
+	res.Kind = c.classify(e, p, seg)
+	if seg.Flags&SYN != 0 {
+		c.sendSYN(e, p, seg, &res.Kind)
+	}
+	if seg.Flags&ACK != 0 {
+		c.receiveEvidence(e, p, seg)
+	}
+	if seg.Flags&FIN != 0 {
+		c.sendFIN(e, p, seg, res.Kind)
+	}
+	if seg.Len > 0 {
+		c.checkData(e, p, seg)
+	}
+	if e.state == Established || p.state == Established {
+		c.established = true
+	}
+	res.After = [2]State{c.ep[0].state, c.ep[1].state}
+	return res
+}
+
+// invalidFlags names a flag combination no conforming TCP sends.
+func invalidFlags(f Flags) string {
+	switch {
+	case f.Has(SYN | FIN):
+		return "SYN and FIN together"
+	case f.Has(SYN | RST):
+		return "SYN and RST together"
+	case f&(SYN|FIN|RST|ACK|PSH|URG) == 0:
+		return "no flags set"
+	case f&FIN != 0 && f&ACK == 0:
+		return "FIN without ACK"
+	}
+	return ""
+}
+
+// sendSYN applies what sending a SYN or SYN/ACK means for the sender
+// (RFC 9293 section 3.10.1 OPEN, section 3.10.7.2 LISTEN, figure 8 for the
+// simultaneous open).
+func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
+	isSYNACK := seg.Flags&ACK != 0
+	switch {
+	case !e.sentSYN:
+		e.sentSYN, e.isn, e.firstSYN = true, seg.Seq, seg.Time
+		if seg.Len > 0 {
+			c.synWithData = true
+		}
+	case seg.Seq == e.isn:
+		*kind |= KindSynRetransmission
+	case isSYNACK:
+		if a := c.note(AnomalySynAckISNChanged, seg); a != nil {
+			a.Detail = fmt.Sprintf("SYN/ACK ISN %d, earlier %d", seg.Seq, e.isn)
+		}
+		e.isn = seg.Seq
+	default:
+		if a := c.note(AnomalySynISNChanged, seg); a != nil {
+			a.Detail = fmt.Sprintf("SYN ISN %d, earlier %d", seg.Seq, e.isn)
+		}
+		e.isn = seg.Seq
+	}
+	e.lastSYN = seg.Time
+
+	if !isSYNACK {
+		e.bareSYNs++
+		if p.bareSYNs > 0 {
+			c.simultaneousOpen = true
+		}
+		// OPEN in CLOSED, or SEND in LISTEN (RFC 9293 section 3.10.1).
+		if e.state == Closed || e.state == Listen || e.state == Unknown {
+			e.state = SynSent
+			e.passive = false
+		}
+		return
+	}
+	e.synAcks++
+	if e.synAcks == 1 && seg.Dir == FromServer && p.sentSYN && c.rttClient < 0 {
+		c.rttClient = seg.Time - p.lastSYN
+	}
+	switch {
+	case e.synAcks > 1 && e.synAcked && !c.simultaneousOpen && seg.Seq == e.isn:
+		// The peer acknowledged our SYN, yet we send it again: we never
+		// took that ACK. Back to SYN_RCVD (Linux keeps the request socket
+		// when the accept queue is full and tcp_abort_on_overflow=0).
+		if a := c.note(AnomalySynAckAfterAck, seg); a != nil {
+			a.Detail = fmt.Sprintf("SYN/ACK #%d sent %s after the %s's ACK", e.synAcks, fmtDur(seg.Time-c.establishedAt), Dir(1-seg.Dir))
+		}
+		if e.state == Established {
+			e.state = SynRcvd
+		}
+		e.synAcked = false
+	case e.synAcked && c.simultaneousOpen && e.state == SynSent:
+		// Crossing SYN/ACKs of a simultaneous open: the peer's SYN/ACK,
+		// already seen, arrives after ours was sent.
+		e.state = Established
+	}
+}
+
+// receiveEvidence applies what an acknowledgement from e proves and what e's
+// segment does on arrival at p. Order matters: first what e had received
+// (its ACK covers p's SYN or FIN), then what p receives.
+func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
+	// e received p's SYN: it acknowledges it (RFC 9293 section 3.10.7.2-3).
+	if p.sentSYN && !e.gotSYN && seqLess(p.isn, seg.Ack) {
+		e.gotSYN = true
+		switch e.state {
+		case Listen, Closed, Unknown:
+			e.state = SynRcvd
+		case SynSent:
+			if e.synAcked && seg.Flags&SYN == 0 {
+				// Client in SYN_SENT got SYN/ACK and ACKs it.
+				e.state = Established
+				if seg.Dir == FromClient {
+					c.establishedAt = seg.Time
+					if p.synAcks > 0 {
+						c.rttServer = seg.Time - p.lastSYN
+					}
+				}
+			} else {
+				// SYN_SENT receives a bare SYN: simultaneous open, figure 8.
+				e.state = SynRcvd
+			}
+		}
+	}
+	// p receives our acknowledgement of its SYN.
+	if p.sentSYN && !p.synAcked && seqLess(p.isn, seg.Ack) {
+		p.synAcked = true
+		if p.state == SynRcvd {
+			p.state = Established
+			if seg.Dir == FromClient && c.establishedAt == 0 {
+				c.establishedAt = seg.Time
+			}
+		}
+	}
+	// A later segment from e reaching p carries e's FIN before it (TCP
+	// delivers in order), so p has received that FIN too.
+	if e.sentFIN && !p.gotFIN && seqLess(e.finSeq, seg.Seq) {
+		c.receiveFIN(p, e, seg.Time)
+	}
+	// e received p's FIN: it acknowledges it.
+	if p.sentFIN && !e.gotFIN && seqLess(p.finSeq, seg.Ack) {
+		c.receiveFIN(e, p, seg.Time)
+	}
+	// p receives our acknowledgement of its FIN.
+	if p.sentFIN && !p.finAcked && seqLess(p.finSeq, seg.Ack) {
+		p.finAcked = true
+		switch p.state {
+		case FinWait1:
+			p.state = FinWait2
+		case Closing:
+			p.state = TimeWait
+			p.closeTime = seg.Time
+		case LastAck:
+			p.state = Closed
+			p.closeTime = seg.Time
+		}
+	}
+}
+
+// receiveFIN moves r, which has just received s's FIN, along RFC 9293
+// section 3.10.7.4 "eighth, check the FIN bit".
+func (c *Conn) receiveFIN(r, s *endpoint, now int64) {
+	r.gotFIN = true
+	switch r.state {
+	case SynRcvd, Established:
+		r.state = CloseWait
+	case FinWait1:
+		if r.finAcked {
+			r.state = TimeWait
+			r.closeTime = now
+		} else {
+			r.state = Closing
+			c.simultaneousClose = true
+		}
+	case FinWait2:
+		r.state = TimeWait
+		r.closeTime = now
+	}
+}
+
+// sendFIN applies the sender's CLOSE (RFC 9293 section 3.10.4).
+func (c *Conn) sendFIN(e, p *endpoint, seg *Segment, kind Kind) {
+	finSeq := seg.Seq + uint32(seg.Len)
+	if seg.Flags&SYN != 0 {
+		finSeq++
+	}
+	if e.sentFIN {
+		if finSeq == e.finSeq {
+			return // a retransmitted FIN, counted by classify
+		}
+		if seqLess(finSeq, e.finSeq) {
+			return
+		}
+	}
+	e.sentFIN, e.finSeq, e.finTime = true, finSeq, seg.Time
+	switch e.state {
+	case SynRcvd:
+		c.closedEarly = true
+		e.state = FinWait1
+	case Established:
+		e.state = FinWait1
+	case CloseWait:
+		e.state = LastAck
+	case SynSent:
+		// CLOSE in SYN_SENT deletes the TCB and sends nothing; a FIN here
+		// is the peer's business only if it ever acknowledges it.
+		e.state = FinWait1
+		c.closedEarly = true
+	}
+}
+
+// checkData looks at payload against the sender's progress.
+func (c *Conn) checkData(e, p *endpoint, seg *Segment) {
+	if (e.state == SynSent || e.state == SynRcvd) && seg.Flags&SYN == 0 {
+		if a := c.note(AnomalyDataBeforeHandshake, seg); a != nil {
+			a.Detail = fmt.Sprintf("%d bytes from the %s in %s", seg.Len, seg.Dir, e.state)
+		}
+	}
+	if e.sentFIN && seqLess(e.finSeq, seg.Seq+uint32(seg.Len)) && seg.Flags&FIN == 0 {
+		if a := c.note(AnomalyDataAfterFIN, seg); a != nil {
+			a.Detail = fmt.Sprintf("%d bytes at seq %d, FIN was at %d", seg.Len, seg.Seq, e.finSeq)
+		}
+	}
+	if p.sentFIN && !e.sentFIN {
+		// Data still flowing towards a side that already closed: a
+		// half-close (RFC 9293 section 3.6).
+		c.halfClose = true
+	}
+}
+
+// reset applies a RST from e (RFC 9293 section 3.10.7.3 for SYN_SENT,
+// 3.10.7.4 "first, check sequence number" and "second, check the RST bit"
+// elsewhere, with RFC 5961's exact-match refinement left to the receiver).
+func (c *Conn) reset(e, p *endpoint, seg *Segment) {
+	if !c.rstAcceptable(e, p, seg) {
+		if a := c.note(AnomalyRSTOutOfWindow, seg); a != nil {
+			a.Detail = fmt.Sprintf("seq %d outside the %s's window", seg.Seq, Dir(1-seg.Dir))
+		}
+		return
+	}
+	e.sentRST = true
+	if c.resetBy >= 0 {
+		return // already reset; later RSTs change nothing
+	}
+	c.resetBy = int8(seg.Dir)
+	c.resetFrom, c.resetPeerState, c.resetTime = e.state, p.state, seg.Time
+	if p.state == SynSent && e.synAcks == 0 && e.bareSYNs == 0 {
+		c.refused = true
+	}
+	e.state, e.closeTime = Closed, seg.Time
+	if p.state == SynRcvd && p.passive {
+		p.state = Listen
+	} else {
+		p.state = Closed
+	}
+	p.closeTime = seg.Time
+}
+
+// rstAcceptable decides whether the receiver would act on this RST.
+func (c *Conn) rstAcceptable(e, p *endpoint, seg *Segment) bool {
+	if p.state == SynSent && !p.gotSYN {
+		// RFC 9293 section 3.10.7.3: acceptable if its ACK acknowledges the SYN.
+		return seg.Flags&ACK == 0 || seg.Ack == p.isn+1
+	}
+	if !e.tx.valid {
+		return true // nothing known of e's sequence space: cannot judge
+	}
+	next := e.tx.nxt
+	if p.tx.ackValid {
+		next = p.tx.ack
+	}
+	window := uint32(p.tx.win) << p.tx.shift
+	if window == 0 {
+		return seg.Seq == next || seg.Seq == e.tx.nxt
+	}
+	// Accept a RST at the sender's own next sequence number too: the
+	// receiver's last ACK may simply not have been captured yet.
+	return seqInWindow(seg.Seq, next, window) || seg.Seq == e.tx.nxt
+}
+
+// note counts an anomaly. It returns the new record on its first occurrence
+// on this connection, for the caller to fill in the detail, and nil after,
+// so repeats cost no allocation.
+func (c *Conn) note(name string, seg *Segment) *Anomaly {
+	for i := range c.anomalies {
+		if c.anomalies[i].Name == name {
+			c.anomalies[i].Count++
+			return nil
+		}
+	}
+	if len(c.anomalies) >= maxAnomalyKinds {
+		return nil
+	}
+	c.anomalies = append(c.anomalies, Anomaly{Name: name, Time: seg.Time, Dir: seg.Dir, Count: 1})
+	return &c.anomalies[len(c.anomalies)-1]
+}
+
+func fmtDur(ns int64) string {
+	switch {
+	case ns < 0:
+		return fmt.Sprintf("%dns", ns)
+	case ns < 1e6:
+		return fmt.Sprintf("%dµs", ns/1e3)
+	case ns < 1e9:
+		return fmt.Sprintf("%.1fms", float64(ns)/1e6)
+	default:
+		return fmt.Sprintf("%.3fs", float64(ns)/1e9)
+	}
+}

@@ -1,0 +1,357 @@
+package fsm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// step is one segment of a scripted connection and what must hold after it.
+// Sequence numbers are relative to the sender's ISN (client 1000, server
+// 5000 unless a test says otherwise), as tcpdump prints them.
+type step struct {
+	dir      Dir
+	flags    Flags
+	seq, ack uint32 // relative
+	len      int
+	win      uint16
+	at       int64 // milliseconds since the first segment
+	client   State // 0 (Unknown) = do not check
+	server   State
+	kind     Kind // 0 = do not check
+}
+
+const (
+	cISN uint32 = 1000
+	sISN uint32 = 5000
+)
+
+func (s step) segment(cisn, sisn uint32) Segment {
+	own, peer := cisn, sisn
+	if s.dir == FromServer {
+		own, peer = sisn, cisn
+	}
+	win := s.win
+	if win == 0 && s.flags&RST == 0 {
+		win = 65535
+	} else if win == 1 {
+		win = 0 // 1 in a script means "advertise a zero window"
+	}
+	seg := Segment{Time: 1_700_000_000e9 + s.at*1e6, Dir: s.dir, Flags: s.flags, Seq: own + s.seq, Len: s.len, IPLen: 40 + s.len, Window: win, WindowScale: -1}
+	if s.flags&ACK != 0 {
+		seg.Ack = peer + s.ack
+	}
+	return seg
+}
+
+// run feeds the steps and checks each; it returns the connection.
+func run(t *testing.T, cisn, sisn uint32, steps []step) *Conn {
+	t.Helper()
+	var c *Conn
+	for i, s := range steps {
+		seg := s.segment(cisn, sisn)
+		if c == nil {
+			c = NewConn(&seg)
+		}
+		res := c.Step(&seg)
+		cl, sv := c.States()
+		where := fmt.Sprintf("step %d (%s %s seq %d ack %d len %d)", i+1, s.dir, s.flags, s.seq, s.ack, s.len)
+		if s.client != Unknown && cl != s.client {
+			t.Errorf("%s: client state %s, want %s", where, cl, s.client)
+		}
+		if s.server != Unknown && sv != s.server {
+			t.Errorf("%s: server state %s, want %s", where, sv, s.server)
+		}
+		if s.kind != 0 && res.Kind&s.kind != s.kind {
+			t.Errorf("%s: kind %s, want %s", where, res.Kind, s.kind)
+		}
+	}
+	return c
+}
+
+// handshake is the three-way handshake of RFC 9293 figure 7.
+var handshake = []step{
+	{dir: FromClient, flags: SYN, client: SynSent, server: Listen},
+	{dir: FromServer, flags: SYNACK, ack: 1, at: 10, client: SynSent, server: SynRcvd},
+	{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 20, client: Established, server: Established},
+}
+
+func with(base []step, more ...step) []step { return append(slices.Clone(base), more...) }
+
+func TestConnScenarios(t *testing.T) {
+	tests := []struct {
+		name      string
+		steps     []step
+		handshake string
+		close     string
+		labels    []string
+		anomalies []string
+	}{
+		{
+			name: "client closes first (figure 13)",
+			steps: with(handshake,
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 100, kind: KindNewData},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 101},
+				step{dir: FromClient, flags: FIN | ACK, seq: 101, ack: 1, client: FinWait1, server: Established},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 102, client: FinWait2, server: CloseWait},
+				step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 102, client: FinWait2, server: LastAck},
+				step{dir: FromClient, flags: ACK, seq: 102, ack: 2, client: TimeWait, server: Closed},
+			),
+			handshake: HandshakeComplete, close: CloseFIN,
+		},
+		{
+			name: "server closes first with FIN/ACK answered by FIN/ACK",
+			steps: with(handshake,
+				step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1, client: Established, server: FinWait1},
+				step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 2, client: LastAck, server: FinWait2},
+				step{dir: FromServer, flags: ACK, seq: 2, ack: 2, client: Closed, server: TimeWait},
+			),
+			handshake: HandshakeComplete, close: CloseFIN,
+		},
+		{
+			name: "refused",
+			steps: []step{
+				{dir: FromClient, flags: SYN, client: SynSent},
+				{dir: FromServer, flags: RST | ACK, ack: 1, client: Closed, server: Closed},
+			},
+			handshake: HandshakeRefused, close: CloseNone,
+		},
+		{
+			name: "SYN unanswered, retransmitted",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromClient, flags: SYN, at: 1000, kind: KindSynRetransmission},
+				{dir: FromClient, flags: SYN, at: 3000, client: SynSent, server: Listen},
+			},
+			handshake: HandshakeUnanswered, close: CloseNone, labels: []string{LabelSynRetransmitted},
+		},
+		{
+			name: "SYN/ACK never acknowledged",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1, at: 1},
+				{dir: FromServer, flags: SYNACK, ack: 1, at: 1000, client: SynSent, server: SynRcvd, kind: KindSynRetransmission},
+			},
+			handshake: HandshakeSynAckUnanswered, close: CloseNone, labels: []string{LabelSynAckRetransmitted},
+		},
+		{
+			name: "simultaneous open (figure 8)",
+			steps: []step{
+				{dir: FromClient, flags: SYN, client: SynSent},
+				{dir: FromServer, flags: SYN, server: SynSent},
+				{dir: FromClient, flags: SYNACK, ack: 1, client: SynRcvd, server: SynSent},
+				{dir: FromServer, flags: SYNACK, ack: 1, client: Established, server: Established},
+			},
+			handshake: HandshakeSimultaneous, close: CloseOpen, labels: []string{LabelSimultaneousOpen},
+		},
+		{
+			name: "simultaneous close (figure 14)",
+			steps: with(handshake,
+				step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, client: FinWait1, server: Established},
+				step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1, client: FinWait1, server: FinWait1},
+				step{dir: FromClient, flags: ACK, seq: 2, ack: 2, client: Closing, server: TimeWait},
+				step{dir: FromServer, flags: ACK, seq: 2, ack: 2, client: TimeWait, server: TimeWait},
+			),
+			handshake: HandshakeComplete, close: CloseFIN, labels: []string{LabelSimultaneousClose},
+		},
+		{
+			name: "half-close: server sends after the client's FIN",
+			steps: with(handshake,
+				step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+				step{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 2, len: 500, client: FinWait2, server: CloseWait},
+				step{dir: FromClient, flags: ACK, seq: 2, ack: 501},
+				step{dir: FromServer, flags: FIN | ACK, seq: 501, ack: 2, server: LastAck},
+				step{dir: FromClient, flags: ACK, seq: 2, ack: 502, client: TimeWait, server: Closed},
+			),
+			handshake: HandshakeComplete, close: CloseFIN, labels: []string{LabelHalfClose},
+		},
+		{
+			name: "CLOSE_WAIT left open",
+			steps: with(handshake,
+				step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 2, client: FinWait2, server: CloseWait},
+			),
+			handshake: HandshakeComplete, close: CloseFINClient,
+		},
+		{
+			name: "accept queue full, tcp_abort_on_overflow=0",
+			steps: with(handshake,
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 21},
+				step{dir: FromServer, flags: SYNACK, ack: 1, at: 1010, client: Established, server: SynRcvd, kind: KindSynRetransmission},
+				step{dir: FromClient, flags: ACK, seq: 11, ack: 1, at: 1011},
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 1300, kind: KindRetransmission},
+			),
+			handshake: HandshakeComplete, close: CloseOpen,
+			labels:    []string{LabelSynAckRetransmitted, LabelRetransmissions},
+			anomalies: []string{AnomalySynAckAfterAck},
+		},
+		{
+			name: "accept queue full, tcp_abort_on_overflow=1",
+			steps: with(handshake,
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 21},
+				step{dir: FromServer, flags: RST, seq: 1, at: 22, client: Closed, server: Closed},
+			),
+			handshake: HandshakeComplete, close: CloseRSTServer,
+		},
+		{
+			name: "client resets the SYN/ACK",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1},
+				{dir: FromClient, flags: RST, seq: 1, client: Closed, server: Listen},
+			},
+			handshake: HandshakeReset, close: CloseNone,
+		},
+		{
+			name: "keepalive answered",
+			steps: with(handshake,
+				step{dir: FromClient, flags: ACK, seq: 0, ack: 1, at: 1020, kind: KindKeepAlive},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 1, at: 1021, kind: KindKeepAliveAck},
+			),
+			handshake: HandshakeComplete, close: CloseOpen, labels: []string{LabelKeepAlive},
+		},
+		{
+			name: "zero window, Linux probe, window update",
+			steps: with(handshake,
+				step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 1000},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 1001, win: 1, kind: KindZeroWindow},
+				step{dir: FromClient, flags: ACK, seq: 1000, ack: 1, at: 200, kind: KindZeroWindowProbe},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 1001, win: 1, at: 201},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 1001, win: 8000, at: 900, kind: KindWindowUpdate},
+			),
+			handshake: HandshakeComplete, close: CloseOpen, labels: []string{LabelZeroWindow},
+		},
+		{
+			name: "RST outside the window is ignored",
+			steps: with(handshake,
+				step{dir: FromServer, flags: RST, seq: 1 << 30, client: Established, server: Established},
+			),
+			handshake: HandshakeComplete, close: CloseOpen, anomalies: []string{AnomalyRSTOutOfWindow},
+		},
+		{
+			name: "mid-stream pickup",
+			steps: []step{
+				{dir: FromClient, flags: PSH | ACK, seq: 100, ack: 100, len: 10, client: Established, server: Established},
+				{dir: FromServer, flags: FIN | ACK, seq: 100, ack: 110, client: Established, server: FinWait1},
+			},
+			handshake: HandshakeMidstream, close: CloseFINServer, labels: []string{LabelMidstream},
+		},
+		{
+			name: "gap, then the missing segment out of order, then a true retransmission",
+			steps: with(handshake,
+				step{dir: FromClient, flags: ACK, seq: 101, ack: 1, len: 100, kind: KindGap},
+				step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 100, kind: KindOutOfOrder},
+				step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 100, kind: KindRetransmission},
+			),
+			handshake: HandshakeComplete, close: CloseOpen, labels: []string{LabelRetransmissions},
+			anomalies: []string{AnomalySegmentNotCaptured},
+		},
+		{
+			name: "SYN/ACK with a different ISN",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1},
+				{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1000},
+			},
+			handshake: HandshakeSynAckUnanswered, close: CloseNone,
+			labels:    []string{LabelSynAckRetransmitted}, anomalies: []string{AnomalySynAckISNChanged},
+		},
+		{
+			name: "SYN and FIN together",
+			steps: []step{
+				{dir: FromClient, flags: SYN | FIN},
+			},
+			handshake: HandshakeUnanswered, close: CloseNone, anomalies: []string{AnomalyInvalidFlags},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(t, cISN, sISN, tt.steps)
+			r := c.Result(c.Last())
+			if r.Handshake != tt.handshake || r.Close != tt.close {
+				t.Errorf("handshake %q close %q, want %q %q", r.Handshake, r.Close, tt.handshake, tt.close)
+			}
+			for _, l := range tt.labels {
+				if !slices.Contains(r.Labels, l) {
+					t.Errorf("labels %v lack %q", r.Labels, l)
+				}
+			}
+			var names []string
+			for _, a := range r.Anomalies {
+				names = append(names, a.Name)
+			}
+			if !slices.Equal(names, tt.anomalies) {
+				t.Errorf("anomalies %v, want %v", names, tt.anomalies)
+			}
+		})
+	}
+}
+
+// TestWrapAround runs a whole connection whose sequence numbers cross 2^32.
+func TestWrapAround(t *testing.T) {
+	steps := with(handshake,
+		step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 1000, kind: KindNewData},
+		step{dir: FromClient, flags: ACK, seq: 1001, ack: 1, len: 1000, kind: KindNewData},
+		step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 1000, kind: KindRetransmission},
+		step{dir: FromClient, flags: FIN | ACK, seq: 2001, ack: 1, client: FinWait1},
+		step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2002, client: FinWait2, server: LastAck},
+		step{dir: FromClient, flags: ACK, seq: 2002, ack: 2, client: TimeWait, server: Closed},
+	)
+	c := run(t, ^uint32(0)-1500, ^uint32(0), steps)
+	if r := c.Result(c.Last()); len(r.Anomalies) != 0 {
+		t.Errorf("anomalies across the wrap: %+v", r.Anomalies)
+	}
+}
+
+func TestTimeWaitExpires(t *testing.T) {
+	c := run(t, cISN, sISN, with(handshake,
+		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+		step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2},
+		step{dir: FromClient, flags: ACK, seq: 2, ack: 2, client: TimeWait},
+	))
+	if got := c.Result(c.Last() + 59e9).Client.State; got != TimeWait {
+		t.Errorf("59 s after: %s, want TIME_WAIT", got)
+	}
+	if got := c.Result(c.Last() + 61e9).Client.State; got != Closed {
+		t.Errorf("61 s after: %s, want CLOSED", got)
+	}
+}
+
+func TestIsNewAttempt(t *testing.T) {
+	closed := run(t, cISN, sISN, with(handshake,
+		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+		step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2},
+		step{dir: FromClient, flags: ACK, seq: 2, ack: 2},
+	))
+	retry := Segment{Dir: FromClient, Flags: SYN, Seq: cISN}
+	fresh := Segment{Dir: FromClient, Flags: SYN, Seq: cISN + 99999}
+	if closed.IsNewAttempt(&retry) {
+		t.Error("a retransmitted SYN opened a new connection")
+	}
+	if !closed.IsNewAttempt(&fresh) {
+		t.Error("a SYN with a new ISN after TIME_WAIT did not open a new connection")
+	}
+	live := run(t, cISN, sISN, handshake)
+	if live.IsNewAttempt(&fresh) {
+		t.Error("a SYN with a new ISN on a live connection opened a new one")
+	}
+}
+
+func TestStateString(t *testing.T) {
+	for _, s := range States() {
+		got, ok := ParseState(s.String())
+		if !ok || got != s {
+			t.Errorf("ParseState(%q) = %v, %v", s.String(), got, ok)
+		}
+	}
+	if got := State(200).String(); got != "State(200)" {
+		t.Errorf("State(200) = %q", got)
+	}
+	if got := (SYN | ACK).String(); got != "S." {
+		t.Errorf("SYN|ACK = %q", got)
+	}
+	if got := (KindNewData | KindZeroWindow).String(); !strings.Contains(got, "zero_window") {
+		t.Errorf("kind string %q", got)
+	}
+}

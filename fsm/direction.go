@@ -1,0 +1,159 @@
+package fsm
+
+// direction tracks the sequence space one endpoint sends, in capture order,
+// without buffering payload: enough to tell new data from retransmissions
+// and to recognise probes and duplicate ACKs (the same distinctions
+// Wireshark's tcp.analysis makes).
+type direction struct {
+	valid    bool   // nxt is known
+	nxt      uint32 // next expected sequence number (highest seq+len seen)
+	ackValid bool
+	ack      uint32 // highest acknowledgement this side sent
+	win      uint16 // last window advertised, unscaled
+	winValid bool
+	shift    uint8 // window scale applied to win, once both SYNs agreed on it
+	wscale   int8  // window scale offered in this side's SYN, -1 if none
+
+	// One remembered hole [holeStart, holeEnd): a segment landing in it was
+	// out of order rather than retransmitted.
+	holeValid          bool
+	holeStart, holeEnd uint32
+
+	lastWasKeepAlive bool // the latest segment was a keepalive or window probe
+}
+
+// start sets the next expected sequence number, after a SYN.
+func (d *direction) start(nxt uint32) {
+	d.valid, d.nxt, d.holeValid = true, nxt, false
+}
+
+// classify places seg, sent by e to p, in e's sequence space and updates
+// both directions' trackers and counters.
+func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
+	var kind Kind
+	tx, rx := &e.tx, &p.tx
+	n := seg.seqLen()
+	end := seg.Seq + n
+	syn, fin := seg.Flags&SYN != 0, seg.Flags&FIN != 0
+	wasProbe := rx.lastWasKeepAlive
+	expected := tx.nxt
+	tx.lastWasKeepAlive = false
+
+	if syn && seg.WindowScale >= 0 {
+		tx.wscale = seg.WindowScale
+		if rx.wscale >= 0 && seg.Flags&ACK != 0 {
+			// RFC 7323 section 2.2: scaling is on only when both SYNs carry it.
+			tx.shift, rx.shift = uint8(min(tx.wscale, 14)), uint8(min(rx.wscale, 14))
+		}
+	} else if syn {
+		tx.wscale = -1
+	}
+
+	switch {
+	case !tx.valid, syn && e.sentSYN && seg.Seq != e.isn:
+		// First segment, or a SYN with a new ISN (see sendSYN): a new
+		// sequence space.
+		tx.start(end)
+		if seg.Len > 0 {
+			kind |= KindNewData
+		}
+	case !syn && !fin && seg.Len <= 1 && (seg.Seq == tx.nxt-1 || rx.ackValid && seg.Seq == rx.ack-1):
+		// RFC 9293 section 3.8.4: a keepalive is sent with SEG.SEQ = SND.NXT-1;
+		// Linux sends SND.UNA-1 (tcp_xmit_probe_skb), for keepalives and for
+		// zero-window probes alike.
+		if rx.winValid && rx.win == 0 {
+			kind |= KindZeroWindowProbe
+		} else {
+			kind |= KindKeepAlive
+			e.keepalives++
+		}
+		tx.lastWasKeepAlive = true
+	case n == 0:
+		if seqLess(tx.nxt, seg.Seq) {
+			kind |= KindGap
+			tx.nxt = seg.Seq
+		}
+	case seg.Seq == tx.nxt:
+		if seg.Len == 1 && !syn && !fin && rx.winValid && rx.win == 0 {
+			kind |= KindZeroWindowProbe
+			tx.lastWasKeepAlive = true
+		} else if seg.Len > 0 {
+			kind |= KindNewData
+		}
+		tx.nxt = end
+	case seqLess(tx.nxt, seg.Seq):
+		kind |= KindGap
+		if seg.Len > 0 {
+			kind |= KindNewData
+		}
+		tx.holeValid, tx.holeStart, tx.holeEnd = true, tx.nxt, seg.Seq
+		tx.nxt = end
+	default: // starts before nxt
+		if tx.holeValid && !seqLess(seg.Seq, tx.holeStart) && seqLess(seg.Seq, tx.holeEnd) {
+			kind |= KindOutOfOrder
+			if seg.Seq == tx.holeStart {
+				tx.holeStart = end
+			}
+			if !seqLess(tx.holeStart, tx.holeEnd) {
+				tx.holeValid = false
+			}
+		} else if !syn {
+			kind |= KindRetransmission
+			e.retransmits++
+		}
+		if seqLess(tx.nxt, end) {
+			tx.nxt = end
+		}
+	}
+	if kind&KindGap != 0 {
+		if a := c.note(AnomalySegmentNotCaptured, seg); a != nil {
+			a.Detail = "segment starts at seq " + uitoa(seg.Seq) + ", expected " + uitoa(expected)
+		}
+	}
+
+	if seg.Flags&ACK != 0 {
+		if rx.valid && seqLess(rx.nxt, seg.Ack) {
+			kind |= KindAckUnseen
+			if a := c.note(AnomalyAckUnseen, seg); a != nil {
+				a.Detail = "ack " + uitoa(seg.Ack) + " beyond the " + Dir(1-seg.Dir).String() + "'s next sequence number " + uitoa(rx.nxt)
+			}
+			rx.nxt = seg.Ack
+		}
+		if n == 0 && tx.ackValid && seg.Ack == tx.ack && kind&(KindKeepAlive|KindZeroWindowProbe) == 0 {
+			switch {
+			case tx.winValid && seg.Window != tx.win:
+				kind |= KindWindowUpdate
+			case wasProbe:
+				kind |= KindKeepAliveAck
+			case rx.valid && seqLess(seg.Ack, rx.nxt):
+				kind |= KindDupAck
+				e.dupAcks++
+			}
+		}
+		if !tx.ackValid || seqLess(tx.ack, seg.Ack) {
+			tx.ack, tx.ackValid = seg.Ack, true
+		}
+	}
+	if seg.Window == 0 {
+		kind |= KindZeroWindow
+		if !tx.winValid || tx.win != 0 {
+			e.zeroWindows++
+		}
+	}
+	tx.win, tx.winValid = seg.Window, true
+	return kind
+}
+
+// uitoa formats without fmt, for details built on the first anomaly only.
+func uitoa(v uint32) string {
+	var b [10]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			return string(b[i:])
+		}
+	}
+}

@@ -1,0 +1,201 @@
+package fsm
+
+// Handshake outcomes, as the JSON "handshake" key spells them.
+const (
+	HandshakeComplete         = "complete"          // the client acknowledged the server's SYN/ACK
+	HandshakeRefused          = "refused"           // the SYN was answered by RST: nobody listening
+	HandshakeUnanswered       = "unanswered"        // the SYN was never answered
+	HandshakeSynAckUnanswered = "synack_unanswered" // SYN/ACK sent, never acknowledged
+	HandshakeReset            = "reset"             // RST before the handshake completed, other than a refusal
+	HandshakeSimultaneous     = "simultaneous"      // both sides sent a bare SYN (RFC 9293 figure 8)
+	HandshakeMidstream        = "midstream"         // the client's SYN was not seen
+)
+
+// Close outcomes, as the JSON "close" key spells them.
+const (
+	CloseFIN       = "fin"        // both sides sent FIN
+	CloseFINClient = "fin_client" // only the client sent FIN
+	CloseFINServer = "fin_server" // only the server sent FIN
+	CloseRSTClient = "rst_client" // an accepted RST from the client ended it
+	CloseRSTServer = "rst_server" // an accepted RST from the server ended it
+	CloseOpen      = "open"       // established, neither FIN nor RST seen
+	CloseNone      = "none"       // never established
+)
+
+// Labels describe a connection beyond its handshake and close outcomes.
+const (
+	LabelSimultaneousOpen     = "simultaneous_open"
+	LabelSimultaneousClose    = "simultaneous_close"
+	LabelHalfClose            = "half_close"
+	LabelMidstream            = "midstream"
+	LabelSynRetransmitted     = "syn_retransmitted"
+	LabelSynAckRetransmitted  = "synack_retransmitted"
+	LabelKeepAlive            = "keepalive"
+	LabelZeroWindow           = "zero_window"
+	LabelSynWithData          = "syn_with_data"
+	LabelClosedBeforeHandshke = "closed_before_established"
+	LabelRetransmissions      = "retransmissions"
+	LabelPortReuse            = "port_reuse"
+)
+
+// TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
+// (TCP_TIMEWAIT_LEN, 60 s; RFC 9293 asks for 2·MSL). An endpoint that entered
+// TIME_WAIT longer ago than this at the end of the capture is reported CLOSED,
+// as netstat would show it.
+const TimeWaitDuration int64 = 60e9
+
+// Side is the per-endpoint part of a Result.
+type Side struct {
+	State       State
+	Packets     uint64
+	Bytes       uint64 // TCP payload bytes
+	IPBytes     uint64
+	Retransmits uint32
+	Keepalives  uint32
+	ZeroWindows uint32
+	DupAcks     uint32
+	SYNs        uint16 // bare SYNs sent
+	SYNACKs     uint16 // SYN/ACKs sent
+	SentFIN     bool
+	SentRST     bool
+}
+
+// Result is a connection's outcome, for reports.
+type Result struct {
+	First, Last int64 // Unix nanoseconds
+	Client      Side
+	Server      Side
+	Handshake   string
+	Close       string
+	// RTTClient is SYN → SYN/ACK and RTTServer SYN/ACK → ACK, in
+	// nanoseconds, measured from the latest SYN (or SYN/ACK) before the
+	// answer; -1 when not seen.
+	RTTClient, RTTServer int64
+	SynRetransmits       int
+	SynAckRetransmits    int
+	ResetBy              Dir
+	Reset                bool
+	ResetFrom            State // state of the resetting side when it sent the RST
+	ResetPeerState       State // state of the other side when the RST arrived
+	Labels               []string
+	Anomalies            []Anomaly
+}
+
+// MarkReused records that this connection reuses the 5-tuple of an earlier one.
+func (c *Conn) MarkReused() { c.reused = true }
+
+// First and Last return the times of the first and latest segments.
+func (c *Conn) First() int64 { return c.first }
+
+// Last returns the time of the latest segment.
+func (c *Conn) Last() int64 { return c.last }
+
+// States returns the current states of the client and the server.
+func (c *Conn) States() (client, server State) {
+	return c.ep[FromClient].state, c.ep[FromServer].state
+}
+
+// Ended reports whether the connection is over for both sides (each CLOSED
+// or in TIME_WAIT, or reset): a new SYN on its 5-tuple starts a new connection.
+func (c *Conn) Ended() bool {
+	return c.resetBy >= 0 || c.ep[0].state.gone() && c.ep[1].state.gone()
+}
+
+// IsNewAttempt reports whether seg, a segment on this connection's 5-tuple,
+// opens a new connection instead of belonging to this one: a bare SYN after
+// this one ended, or a bare SYN with a new ISN from a side whose own
+// handshake never completed (the application called connect() again).
+func (c *Conn) IsNewAttempt(seg *Segment) bool {
+	if seg.Flags&(SYN|ACK|RST) != SYN {
+		return false
+	}
+	e := &c.ep[seg.Dir]
+	if e.sentSYN && seg.Seq == e.isn {
+		return false // a retransmission
+	}
+	if c.Ended() {
+		return true
+	}
+	return e.sentSYN && !c.established
+}
+
+// Result summarises the connection as it stands at time end (normally the
+// last packet of the capture).
+func (c *Conn) Result(end int64) Result {
+	cl, sv := &c.ep[FromClient], &c.ep[FromServer]
+	r := Result{
+		First: c.first, Last: c.last,
+		Client: side(cl, end), Server: side(sv, end),
+		RTTClient: c.rttClient, RTTServer: c.rttServer,
+		ResetBy: Dir(max(c.resetBy, 0)), Reset: c.resetBy >= 0,
+		ResetFrom: c.resetFrom, ResetPeerState: c.resetPeerState,
+		Anomalies: c.anomalies,
+	}
+	r.SynRetransmits = max(int(cl.bareSYNs)-1, 0)
+	r.SynAckRetransmits = max(int(sv.synAcks)-1, 0)
+
+	switch {
+	case c.simultaneousOpen:
+		r.Handshake = HandshakeSimultaneous
+	case c.midstream:
+		r.Handshake = HandshakeMidstream
+	case c.refused:
+		r.Handshake = HandshakeRefused
+	case c.established:
+		r.Handshake = HandshakeComplete
+	case c.resetBy >= 0:
+		r.Handshake = HandshakeReset
+	case sv.synAcks > 0:
+		r.Handshake = HandshakeSynAckUnanswered
+	default:
+		r.Handshake = HandshakeUnanswered
+	}
+
+	switch {
+	case !c.established:
+		r.Close = CloseNone
+	case c.resetBy == int8(FromClient):
+		r.Close = CloseRSTClient
+	case c.resetBy == int8(FromServer):
+		r.Close = CloseRSTServer
+	case cl.sentFIN && sv.sentFIN:
+		r.Close = CloseFIN
+	case cl.sentFIN:
+		r.Close = CloseFINClient
+	case sv.sentFIN:
+		r.Close = CloseFINServer
+	default:
+		r.Close = CloseOpen
+	}
+
+	add := func(ok bool, label string) {
+		if ok {
+			r.Labels = append(r.Labels, label)
+		}
+	}
+	add(c.simultaneousOpen, LabelSimultaneousOpen)
+	add(c.midstream, LabelMidstream)
+	add(c.reused, LabelPortReuse)
+	add(r.SynRetransmits > 0, LabelSynRetransmitted)
+	add(r.SynAckRetransmits > 0, LabelSynAckRetransmitted)
+	add(c.synWithData, LabelSynWithData)
+	add(c.closedEarly, LabelClosedBeforeHandshke)
+	add(c.halfClose, LabelHalfClose)
+	add(c.simultaneousClose, LabelSimultaneousClose)
+	add(cl.keepalives+sv.keepalives > 0, LabelKeepAlive)
+	add(cl.zeroWindows+sv.zeroWindows > 0, LabelZeroWindow)
+	add(cl.retransmits+sv.retransmits > 0, LabelRetransmissions)
+	return r
+}
+
+func side(e *endpoint, end int64) Side {
+	s := Side{
+		State: e.state, Packets: e.packets, Bytes: e.bytes, IPBytes: e.ipBytes,
+		Retransmits: e.retransmits, Keepalives: e.keepalives, ZeroWindows: e.zeroWindows,
+		DupAcks: e.dupAcks, SYNs: e.bareSYNs, SYNACKs: e.synAcks, SentFIN: e.sentFIN, SentRST: e.sentRST,
+	}
+	if s.State == TimeWait && end-e.closeTime > TimeWaitDuration {
+		s.State = Closed
+	}
+	return s
+}

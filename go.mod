@@ -1,0 +1,12 @@
+module github.com/tcpfsm/tcpfsm
+
+go 1.26.8
+
+require (
+	github.com/fatih/color v1.19.0 // indirect
+	github.com/google/gopacket v1.1.19 // indirect
+	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/mattn/go-isatty v0.0.20 // indirect
+	github.com/spf13/pflag v1.0.10 // indirect
+	golang.org/x/sys v0.42.0 // indirect
+)
