@@ -1,0 +1,248 @@
+// Package flow groups TCP packets into connections and drives one
+// fsm.Conn per connection.
+//
+// The table is keyed by the 5-tuple in canonical order, so both directions
+// of a connection find the same entry. It decides who the client is (the
+// sender of the first SYN), splits a reused 5-tuple into separate
+// connections, and keeps memory bounded: connections idle for longer than
+// Config.IdleTimeout (in packet time, never wall-clock time) are expired, and
+// when Config.MaxConns are tracked the least recently active one is evicted.
+// Every connection leaves the table exactly once, through Config.Done, with
+// the reason it left.
+package flow
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+
+	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+// Defaults for Config.
+const (
+	// DefaultIdleTimeout matches Zeek's tcp_inactivity_timeout: a
+	// connection silent for longer is reported and forgotten; a later packet
+	// on its 5-tuple starts a new, mid-stream connection.
+	DefaultIdleTimeout int64 = 5 * 60e9
+	// DefaultMaxConns bounds memory on floods: each tracked connection costs
+	// a few hundred bytes.
+	DefaultMaxConns = 500_000
+)
+
+// Reason says why a connection left the table.
+type Reason uint8
+
+// Reasons.
+const (
+	ReasonEnd     Reason = iota // the capture ended
+	ReasonIdle                  // no packet for longer than the idle timeout
+	ReasonEvicted               // the table was full and this was the least recently active
+	ReasonReused                // a new connection started on the same 5-tuple
+)
+
+func (r Reason) String() string {
+	switch r {
+	case ReasonEnd:
+		return "end"
+	case ReasonIdle:
+		return "idle"
+	case ReasonEvicted:
+		return "evicted"
+	case ReasonReused:
+		return "reused"
+	}
+	return "unknown"
+}
+
+// Record is a finished connection as reports see it.
+type Record struct {
+	ID             uint64
+	Client, Server netip.AddrPort
+	Reason         Reason
+	fsm.Result
+}
+
+// Config sets up a Table.
+type Config struct {
+	IdleTimeout int64 // packet-time nanoseconds; 0 means DefaultIdleTimeout, <0 never
+	MaxConns    int   // 0 means DefaultMaxConns
+	// Done receives every connection once, as it leaves the table. The
+	// Record is valid only during the call.
+	Done func(*Record)
+	// Trace, if set, is called after every packet with its connection and
+	// what the packet did (tcpfsm -v).
+	Trace func(c *Conn, p *capture.Packet, res fsm.StepResult)
+}
+
+// Stats counts what the table did.
+type Stats struct {
+	Connections uint64 // connections created
+	Idle        uint64 // expired after the idle timeout
+	Evicted     uint64 // evicted because the table was full
+	Reused      uint64 // 5-tuples that carried a new connection after an old one
+	Peak        int    // most connections tracked at once
+}
+
+// Conn is a connection in the table.
+type Conn struct {
+	ID             uint64
+	Client, Server netip.AddrPort
+	FSM            *fsm.Conn
+
+	key        key
+	clientIsLo bool // the client is the key's lo endpoint
+	prev, next *Conn
+}
+
+// Table is the connection table. It is not safe for concurrent use.
+type Table struct {
+	cfg    Config
+	conns  map[key]*Conn
+	lru    list // least recently active first
+	nextID uint64
+	now    int64 // latest packet time seen
+	stats  Stats
+	seg    fsm.Segment
+	rec    Record
+}
+
+// New returns an empty table.
+func New(cfg Config) *Table {
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.Done == nil {
+		cfg.Done = func(*Record) {}
+	}
+	return &Table{cfg: cfg, conns: make(map[key]*Conn)}
+}
+
+// Add feeds one TCP packet. Packets must come in capture order.
+func (t *Table) Add(p *capture.Packet) {
+	ts := p.Timestamp.UnixNano()
+	if ts > t.now {
+		t.now = ts
+		t.expire()
+	}
+	k, srcIsLo := makeKey(p)
+	c := t.conns[k]
+	if c != nil {
+		t.segment(&t.seg, c, p, ts, srcIsLo)
+		if c.FSM.IsNewAttempt(&t.seg) {
+			t.stats.Reused++
+			t.remove(c, ReasonReused)
+			c = t.open(k, p, ts, srcIsLo)
+			c.FSM.MarkReused()
+		}
+	} else {
+		c = t.open(k, p, ts, srcIsLo) // fills t.seg
+	}
+	res := c.FSM.Step(&t.seg)
+	t.lru.moveToBack(c)
+	if t.cfg.Trace != nil {
+		t.cfg.Trace(c, p, res)
+	}
+}
+
+// open starts a connection whose first packet is p.
+func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo bool) *Conn {
+	if len(t.conns) >= t.cfg.MaxConns {
+		t.stats.Evicted++
+		t.remove(t.lru.front(), ReasonEvicted)
+	}
+	t.nextID++
+	t.stats.Connections++
+	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
+	c := &Conn{ID: t.nextID, key: k}
+	if srcIsClient(p) {
+		c.Client, c.Server, c.clientIsLo = src, dst, srcIsLo
+	} else {
+		c.Client, c.Server, c.clientIsLo = dst, src, !srcIsLo
+	}
+	t.segment(&t.seg, c, p, ts, srcIsLo)
+	c.FSM = fsm.NewConn(&t.seg)
+	t.conns[k] = c
+	t.lru.pushBack(c)
+	t.stats.Peak = max(t.stats.Peak, len(t.conns))
+	return c
+}
+
+// srcIsClient orients a connection from its first packet. The sender of a
+// bare SYN is the client, and the receiver of a SYN/ACK. Otherwise the
+// connection was picked up mid-stream and the server is taken to be the
+// endpoint with the lower port (services listen on low, well-known ports;
+// clients use ephemeral ports from 32768 up on Linux, 49152 up elsewhere),
+// or, with equal ports, the destination of the first packet.
+func srcIsClient(p *capture.Packet) bool {
+	switch {
+	case p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN:
+		return true
+	case p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN|capture.FlagACK:
+		return false
+	case p.SrcPort != p.DstPort:
+		return p.SrcPort > p.DstPort
+	}
+	return true
+}
+
+// segment fills seg from p for connection c.
+func (t *Table) segment(seg *fsm.Segment, c *Conn, p *capture.Packet, ts int64, srcIsLo bool) {
+	dir := fsm.FromServer
+	if srcIsLo == c.clientIsLo {
+		dir = fsm.FromClient
+	}
+	*seg = fsm.Segment{
+		Time: ts, Dir: dir, Flags: fsm.Flags(p.Flags),
+		Seq: p.Seq, Ack: p.Ack, Window: p.Window, Len: p.PayloadLen, IPLen: p.IPLen,
+		MSS: p.MSS, WindowScale: p.WindowScale, SACKOK: p.SACKPermitted, Timestamps: p.HasTimestamp,
+	}
+}
+
+// expire reports and forgets connections idle for longer than the timeout.
+func (t *Table) expire() {
+	if t.cfg.IdleTimeout < 0 {
+		return
+	}
+	for c := t.lru.front(); c != nil && t.now-c.FSM.Last() > t.cfg.IdleTimeout; c = t.lru.front() {
+		t.stats.Idle++
+		t.remove(c, ReasonIdle)
+	}
+}
+
+// remove takes c out of the table and hands its record to Done.
+func (t *Table) remove(c *Conn, why Reason) {
+	end := t.now
+	if why == ReasonIdle {
+		// An idle connection's states are those of its last packet plus
+		// the timeout: TIME_WAIT may have run out by then.
+		end = c.FSM.Last() + t.cfg.IdleTimeout
+	}
+	t.rec = Record{ID: c.ID, Client: c.Client, Server: c.Server, Reason: why, Result: c.FSM.Result(end)}
+	t.lru.remove(c)
+	delete(t.conns, c.key)
+	t.cfg.Done(&t.rec)
+}
+
+// Flush reports every connection still in the table, in the order they
+// started, as the capture ends.
+func (t *Table) Flush() {
+	all := make([]*Conn, 0, len(t.conns))
+	for c := t.lru.front(); c != nil; c = c.next {
+		all = append(all, c)
+	}
+	slices.SortFunc(all, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
+	for _, c := range all {
+		t.remove(c, ReasonEnd)
+	}
+}
+
+// Len returns the number of connections tracked now.
+func (t *Table) Len() int { return len(t.conns) }
+
+// Stats returns the counters so far.
+func (t *Table) Stats() Stats { return t.stats }

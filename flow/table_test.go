@@ -1,0 +1,147 @@
+package flow
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+var (
+	cli = netip.MustParseAddrPort("10.0.0.1:40000")
+	srv = netip.MustParseAddrPort("10.0.0.2:9502")
+)
+
+// pkt builds a packet from a to b at t milliseconds.
+func pkt(a, b netip.AddrPort, flags capture.TCPFlags, seq, ack uint32, ms int64) *capture.Packet {
+	return &capture.Packet{
+		Timestamp: time.Unix(1_700_000_000, ms*1e6),
+		Src:       a.Addr(), Dst: b.Addr(), SrcPort: a.Port(), DstPort: b.Port(),
+		Flags: flags, Seq: seq, Ack: ack, Window: 65535, IPLen: 40, WindowScale: -1,
+	}
+}
+
+const (
+	syn    = capture.FlagSYN
+	synack = capture.FlagSYN | capture.FlagACK
+	ack    = capture.FlagACK
+	finack = capture.FlagFIN | capture.FlagACK
+	rst    = capture.FlagRST
+)
+
+// collect runs packets through a table and returns the records in order.
+func collect(cfg Config, pkts ...*capture.Packet) ([]Record, Stats) {
+	var out []Record
+	cfg.Done = func(r *Record) { out = append(out, *r) }
+	t := New(cfg)
+	for _, p := range pkts {
+		t.Add(p)
+	}
+	t.Flush()
+	return out, t.Stats()
+}
+
+func TestFlagBitsMatchFSM(t *testing.T) {
+	pairs := map[capture.TCPFlags]fsm.Flags{
+		capture.FlagFIN: fsm.FIN, capture.FlagSYN: fsm.SYN, capture.FlagRST: fsm.RST,
+		capture.FlagPSH: fsm.PSH, capture.FlagACK: fsm.ACK, capture.FlagURG: fsm.URG,
+		capture.FlagECE: fsm.ECE, capture.FlagCWR: fsm.CWR, capture.FlagNS: fsm.NS,
+	}
+	for c, f := range pairs {
+		if fsm.Flags(c) != f {
+			t.Errorf("capture flag %s is %#x, fsm has %#x", c, uint16(c), uint16(f))
+		}
+	}
+}
+
+func TestOrientation(t *testing.T) {
+	tests := []struct {
+		name       string
+		first      *capture.Packet
+		wantClient netip.AddrPort
+		handshake  string
+	}{
+		{"SYN sender is the client", pkt(cli, srv, syn, 1, 0, 0), cli, fsm.HandshakeUnanswered},
+		{"SYN/ACK receiver is the client", pkt(srv, cli, synack, 1, 2, 0), cli, fsm.HandshakeMidstream},
+		{"mid-stream from the client: lower port is the server", pkt(cli, srv, ack, 1, 2, 0), cli, fsm.HandshakeMidstream},
+		{"mid-stream from the server: lower port is the server", pkt(srv, cli, ack, 1, 2, 0), cli, fsm.HandshakeMidstream},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs, _ := collect(Config{}, tt.first)
+			if len(recs) != 1 {
+				t.Fatalf("%d records", len(recs))
+			}
+			if recs[0].Client != tt.wantClient || recs[0].Handshake != tt.handshake {
+				t.Errorf("client %s handshake %s, want %s %s", recs[0].Client, recs[0].Handshake, tt.wantClient, tt.handshake)
+			}
+		})
+	}
+}
+
+func TestPortReuse(t *testing.T) {
+	recs, st := collect(Config{},
+		pkt(cli, srv, syn, 100, 0, 0),
+		pkt(srv, cli, synack, 500, 101, 1),
+		pkt(cli, srv, ack, 101, 501, 2),
+		pkt(srv, cli, finack, 501, 101, 3),
+		pkt(cli, srv, finack, 101, 502, 4),
+		pkt(srv, cli, ack, 502, 102, 5),
+		// Same 5-tuple, a new ISN: a second connection, not a corruption.
+		pkt(cli, srv, syn, 90000, 0, 1000),
+		pkt(srv, cli, synack, 7000, 90001, 1001),
+		pkt(cli, srv, ack, 90001, 7001, 1002),
+	)
+	if len(recs) != 2 || st.Reused != 1 {
+		t.Fatalf("%d records, %d reused; want 2, 1", len(recs), st.Reused)
+	}
+	if recs[0].Reason != ReasonReused || recs[0].Close != fsm.CloseFIN {
+		t.Errorf("first: reason %s close %s", recs[0].Reason, recs[0].Close)
+	}
+	if recs[1].Handshake != fsm.HandshakeComplete || recs[1].Labels[0] != fsm.LabelPortReuse {
+		t.Errorf("second: handshake %s labels %v", recs[1].Handshake, recs[1].Labels)
+	}
+}
+
+func TestIdleExpiryAndEviction(t *testing.T) {
+	other := netip.MustParseAddrPort("10.0.0.3:40001")
+	recs, st := collect(Config{IdleTimeout: 10e9},
+		pkt(cli, srv, syn, 1, 0, 0),
+		pkt(other, srv, syn, 1, 0, 20_000), // 20 s later: the first has expired
+	)
+	if st.Idle != 1 || recs[0].Reason != ReasonIdle || recs[1].Reason != ReasonEnd {
+		t.Errorf("idle %d, reasons %s %s", st.Idle, recs[0].Reason, recs[1].Reason)
+	}
+
+	var pkts []*capture.Packet
+	for i := range 10 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 40000)
+		pkts = append(pkts, pkt(src, srv, syn, 1, 0, int64(i)))
+	}
+	recs, st = collect(Config{MaxConns: 4}, pkts...)
+	if st.Evicted != 6 || st.Peak != 4 || len(recs) != 10 {
+		t.Errorf("evicted %d peak %d records %d; want 6 4 10", st.Evicted, st.Peak, len(recs))
+	}
+	if recs[0].ID != 1 || recs[0].Reason != ReasonEvicted {
+		t.Errorf("first evicted: id %d reason %s", recs[0].ID, recs[0].Reason)
+	}
+}
+
+func BenchmarkTableAdd(b *testing.B) {
+	// One long connection: the steady-state per-packet cost.
+	t := New(Config{})
+	p := pkt(cli, srv, syn, 1, 0, 0)
+	t.Add(p)
+	t.Add(pkt(srv, cli, synack, 1, 2, 1))
+	data := pkt(cli, srv, ack|capture.FlagPSH, 2, 2, 2)
+	data.PayloadLen = 100
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		data.Seq = 2 + uint32(i)*100
+		t.Add(data)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
