@@ -58,9 +58,9 @@ func (r Reason) String() string {
 
 // Record is a finished connection as reports see it.
 type Record struct {
-	ID             uint64
-	Client, Server netip.AddrPort
-	Reason         Reason
+	ID                     uint64
+	ClientAddr, ServerAddr netip.AddrPort
+	Reason                 Reason
 	fsm.Result
 }
 
@@ -73,7 +73,7 @@ type Config struct {
 	Done func(*Record)
 	// Trace, if set, is called after every packet with its connection and
 	// what the packet did (tcpfsm -v).
-	Trace func(c *Conn, p *capture.Packet, res fsm.StepResult)
+	Trace func(c *Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult)
 }
 
 // Stats counts what the table did.
@@ -145,7 +145,7 @@ func (t *Table) Add(p *capture.Packet) {
 	res := c.FSM.Step(&t.seg)
 	t.lru.moveToBack(c)
 	if t.cfg.Trace != nil {
-		t.cfg.Trace(c, p, res)
+		t.cfg.Trace(c, p, &t.seg, res)
 	}
 }
 
@@ -222,7 +222,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	}
-	t.rec = Record{ID: c.ID, Client: c.Client, Server: c.Server, Reason: why, Result: c.FSM.Result(end)}
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, Result: c.FSM.Result(end)}
 	t.lru.remove(c)
 	delete(t.conns, c.key)
 	t.cfg.Done(&t.rec)

@@ -74,8 +74,8 @@ func TestOrientation(t *testing.T) {
 			if len(recs) != 1 {
 				t.Fatalf("%d records", len(recs))
 			}
-			if recs[0].Client != tt.wantClient || recs[0].Handshake != tt.handshake {
-				t.Errorf("client %s handshake %s, want %s %s", recs[0].Client, recs[0].Handshake, tt.wantClient, tt.handshake)
+			if recs[0].ClientAddr != tt.wantClient || recs[0].Handshake != tt.handshake {
+				t.Errorf("client %s handshake %s, want %s %s", recs[0].ClientAddr, recs[0].Handshake, tt.wantClient, tt.handshake)
 			}
 		})
 	}

@@ -255,7 +255,7 @@ func TestConnScenarios(t *testing.T) {
 				{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1000},
 			},
 			handshake: HandshakeSynAckUnanswered, close: CloseNone,
-			labels:    []string{LabelSynAckRetransmitted}, anomalies: []string{AnomalySynAckISNChanged},
+			labels: []string{LabelSynAckRetransmitted}, anomalies: []string{AnomalySynAckISNChanged},
 		},
 		{
 			name: "SYN and FIN together",

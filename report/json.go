@@ -1,0 +1,222 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"strconv"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+// The JSON Lines format: one "conn" object per connection, then one
+// "summary" object. The keys are an interface; README.md documents each.
+
+type jsonConn struct {
+	Type              string        `json:"type"`
+	ID                uint64        `json:"id"`
+	TS                unixTime      `json:"ts"`
+	EndTS             unixTime      `json:"end_ts"`
+	Client            string        `json:"client"`
+	Server            string        `json:"server"`
+	Handshake         string        `json:"handshake"`
+	Close             string        `json:"close"`
+	ClientState       string        `json:"client_state"`
+	ServerState       string        `json:"server_state"`
+	SynRetransmits    int           `json:"syn_retransmits"`
+	SynAckRetransmits int           `json:"synack_retransmits"`
+	Keepalives        uint32        `json:"keepalives"`
+	ZeroWindows       uint32        `json:"zero_windows"`
+	Retransmits       uint32        `json:"retransmits"`
+	HandshakeRTT      sides[*msec]  `json:"handshake_rtt_ms"`
+	Packets           sides[uint64] `json:"packets"`
+	Bytes             sides[uint64] `json:"bytes"`
+	Reset             *jsonReset    `json:"reset,omitempty"`
+	Reason            string        `json:"reason"`
+	Labels            []string      `json:"labels"`
+	Anomalies         []jsonAnomaly `json:"anomalies"`
+}
+
+type sides[T any] struct {
+	Client T `json:"client"`
+	Server T `json:"server"`
+}
+
+type jsonReset struct {
+	By        string `json:"by"`
+	State     string `json:"state"`      // the resetting side's state when it sent the RST
+	PeerState string `json:"peer_state"` // the other side's state when it arrived
+}
+
+type jsonAnomaly struct {
+	Name   string   `json:"name"`
+	TS     unixTime `json:"ts"`
+	From   string   `json:"from"`
+	Detail string   `json:"detail"`
+	Count  int      `json:"count"`
+}
+
+type jsonSummary struct {
+	Type        string       `json:"type"`
+	Source      string       `json:"source"`
+	TS          unixTime     `json:"ts"`
+	EndTS       unixTime     `json:"end_ts"`
+	Packets     uint64       `json:"packets"`
+	TCPPackets  uint64       `json:"tcp_packets"`
+	NonTCP      uint64       `json:"non_tcp"`
+	Filtered    uint64       `json:"filtered"`
+	Malformed   uint64       `json:"malformed"`
+	Truncated   uint64       `json:"truncated"`
+	Connections uint64       `json:"connections"`
+	Expired     uint64       `json:"expired"`
+	Evicted     uint64       `json:"evicted"`
+	Reused      uint64       `json:"reused"`
+	Handshakes  orderedCount `json:"handshakes"`
+	Closes      orderedCount `json:"closes"`
+	Census      orderedCount `json:"census"`
+	Anomalies   orderedCount `json:"anomalies"`
+	Warnings    []string     `json:"warnings"`
+	Incomplete  bool         `json:"incomplete"`
+}
+
+// unixTime marshals Unix nanoseconds as seconds with microsecond precision,
+// the resolution of a classic pcap.
+type unixTime int64
+
+func (t unixTime) MarshalJSON() ([]byte, error) {
+	ns := int64(t)
+	sec, frac := ns/1e9, (ns%1e9)/1e3
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e6
+	}
+	b := strconv.AppendInt(nil, sec, 10)
+	b = append(b, '.')
+	f := strconv.AppendInt(nil, frac+1e6, 10)
+	return append(b, f[1:]...), nil
+}
+
+// msec marshals nanoseconds as milliseconds with microsecond precision.
+type msec int64
+
+func (m msec) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(m)/1e6, 'f', 3, 64), nil
+}
+
+func rtt(ns int64) *msec {
+	if ns < 0 {
+		return nil
+	}
+	m := msec(ns)
+	return &m
+}
+
+// orderedCount is a JSON object whose keys keep their order.
+type orderedCount []count
+
+func (o orderedCount) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, c := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, c.Name)
+		b = append(b, ':')
+		b = strconv.AppendUint(b, c.Value, 10)
+	}
+	return append(b, '}'), nil
+}
+
+type jsonReporter struct {
+	w   *bufio.Writer
+	enc *json.Encoder
+	sum summary
+}
+
+func newJSON(w io.Writer) *jsonReporter {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	return &jsonReporter{w: bw, enc: enc, sum: newSummary()}
+}
+
+func (j *jsonReporter) Conn(r *flow.Record) error {
+	j.sum.add(r)
+	return j.enc.Encode(connJSON(r))
+}
+
+func connJSON(r *flow.Record) *jsonConn {
+	c := &jsonConn{
+		Type: "conn", ID: r.ID, TS: unixTime(r.First), EndTS: unixTime(r.Last),
+		Client: r.ClientAddr.String(), Server: r.ServerAddr.String(),
+		Handshake: r.Handshake, Close: r.Close,
+		ClientState: r.Client.State.String(), ServerState: r.Server.State.String(),
+		SynRetransmits: r.SynRetransmits, SynAckRetransmits: r.SynAckRetransmits,
+		Keepalives:   r.Client.Keepalives + r.Server.Keepalives,
+		ZeroWindows:  r.Client.ZeroWindows + r.Server.ZeroWindows,
+		Retransmits:  r.Client.Retransmits + r.Server.Retransmits,
+		HandshakeRTT: sides[*msec]{rtt(r.RTTClient), rtt(r.RTTServer)},
+		Packets:      sides[uint64]{r.Client.Packets, r.Server.Packets},
+		Bytes:        sides[uint64]{r.Client.Bytes, r.Server.Bytes},
+		Reason:       r.Reason.String(),
+		Labels:       r.Labels,
+		Anomalies:    make([]jsonAnomaly, 0, len(r.Anomalies)),
+	}
+	if c.Labels == nil {
+		c.Labels = []string{}
+	}
+	if r.Reset {
+		c.Reset = &jsonReset{By: r.ResetBy.String(), State: r.ResetFrom.String(), PeerState: r.ResetPeerState.String()}
+	}
+	for _, a := range r.Anomalies {
+		c.Anomalies = append(c.Anomalies, jsonAnomaly{a.Name, unixTime(a.Time), a.Dir.String(), a.Detail, a.Count})
+	}
+	return c
+}
+
+type jsonTrace struct {
+	Type   string   `json:"type"`
+	Frame  uint64   `json:"frame"`
+	TS     unixTime `json:"ts"`
+	ID     uint64   `json:"id"`
+	From   string   `json:"from"`
+	To     string   `json:"to"`
+	Dir    string   `json:"dir"`
+	Flags  string   `json:"flags"`
+	Seq    uint32   `json:"seq"`
+	Ack    uint32   `json:"ack"`
+	Len    int      `json:"len"`
+	Win    uint16   `json:"win"`
+	Kind   string   `json:"kind"`
+	Client string   `json:"client_state"`
+	Server string   `json:"server_state"`
+}
+
+func (j *jsonReporter) Trace(l *TraceLine) error {
+	return j.enc.Encode(jsonTrace{
+		Type: "packet", Frame: l.Index, TS: unixTime(l.Time), ID: l.ConnID,
+		From: l.From.String(), To: l.To.String(), Dir: l.Seg.Dir.String(),
+		Flags: l.Seg.Flags.String(), Seq: l.Seg.Seq, Ack: l.Seg.Ack, Len: l.Seg.Len, Win: l.Seg.Window,
+		Kind:   l.Result.Kind.String(),
+		Client: l.Result.After[fsm.FromClient].String(), Server: l.Result.After[fsm.FromServer].String(),
+	})
+}
+
+func (j *jsonReporter) Finish(t *Totals) error {
+	s := &jsonSummary{
+		Type: "summary", Source: t.Source, TS: unixTime(t.First), EndTS: unixTime(t.Last),
+		Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Filtered: t.Filtered,
+		Malformed: t.Malformed, Truncated: t.Truncated,
+		Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
+		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
+		Census: j.sum.censusCounts(), Anomalies: sorted(j.sum.anomalies),
+		Warnings: t.Warnings, Incomplete: t.Incomplete,
+	}
+	if s.Warnings == nil {
+		s.Warnings = []string{}
+	}
+	if err := j.enc.Encode(s); err != nil {
+		return err
+	}
+	return j.w.Flush()
+}

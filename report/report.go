@@ -1,0 +1,69 @@
+// Package report turns finished connections into what the user reads: a
+// text report for terminals and JSON Lines for programs.
+//
+// Both formats stream: each connection is written as it leaves the
+// connection table, and a summary (totals, a netstat-like census of the
+// endpoint states at the end of the capture, anomaly counts) closes the
+// output. Nothing here reads packets; the caller supplies the capture-level
+// counts in Totals.
+package report
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+// Options configure a Reporter.
+type Options struct {
+	Format string // "text" or "json"
+	Color  bool   // colour the text format
+}
+
+// Totals are the capture-level facts the summary needs, gathered by the
+// caller from the packet source and the connection table.
+type Totals struct {
+	Source         string // file name, "-" for standard input, or interface
+	Packets        uint64 // every record read
+	TCPPackets     uint64
+	NonTCP         uint64
+	Filtered       uint64 // rejected by the BPF filter
+	Malformed      uint64
+	Truncated      uint64 // TCP packets cut short by the snaplen, still analysed
+	First, Last    int64  // first and last packet time, Unix nanoseconds
+	Flow           flow.Stats
+	Warnings       []string // problems met while reading, worst last
+	WarningsOmited uint64   // warnings beyond those listed
+	Incomplete     bool     // reading stopped early: the capture is cut short
+}
+
+// TraceLine is one packet of the -v trace.
+type TraceLine struct {
+	Index    uint64
+	Time     int64
+	ConnID   uint64
+	From, To netip.AddrPort
+	Seg      fsm.Segment
+	Result   fsm.StepResult
+}
+
+// Reporter receives connections as they finish and writes them.
+type Reporter interface {
+	Conn(r *flow.Record) error
+	Trace(l *TraceLine) error
+	Finish(t *Totals) error
+}
+
+// New returns a Reporter for opt.Format writing to w.
+func New(w io.Writer, opt Options) (Reporter, error) {
+	switch opt.Format {
+	case "", "text":
+		return newText(w, opt.Color), nil
+	case "json":
+		return newJSON(w), nil
+	}
+	return nil, fmt.Errorf("unknown format %q (want text or json)", opt.Format)
+}

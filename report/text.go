@@ -1,0 +1,248 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/fatih/color"
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+type textReporter struct {
+	w   *bufio.Writer
+	pal palette
+	sum summary
+}
+
+func newText(w io.Writer, useColor bool) *textReporter {
+	return &textReporter{w: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary()}
+}
+
+func (t *textReporter) Conn(r *flow.Record) error {
+	t.sum.add(r)
+	p := &t.pal
+	fmt.Fprintf(t.w, "%s %s → %s  %s  %s\n",
+		p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr),
+		clock(r.First), seconds(r.Last-r.First))
+
+	fmt.Fprintf(t.w, "    handshake %s", p.handshake(r.Handshake))
+	if r.RTTClient >= 0 || r.RTTServer >= 0 {
+		fmt.Fprintf(t.w, " (rtt SYN→SYN/ACK %s, SYN/ACK→ACK %s)", ms(r.RTTClient), ms(r.RTTServer))
+	}
+	fmt.Fprintf(t.w, "  close %s", p.close(r.Close))
+	if r.Reset {
+		fmt.Fprintf(t.w, " (%s in %s, %s in %s)", r.ResetBy, r.ResetFrom, fsm.Dir(1-r.ResetBy), r.ResetPeerState)
+	}
+	if r.Reason != flow.ReasonEnd {
+		fmt.Fprintf(t.w, "  [%s]", reasonText(r.Reason))
+	}
+	fmt.Fprintf(t.w, "\n    client %s  server %s  client→ %d pkts %s  ←server %d pkts %s\n",
+		p.state(r.Client.State), p.state(r.Server.State),
+		r.Client.Packets, bytes(r.Client.Bytes), r.Server.Packets, bytes(r.Server.Bytes))
+
+	var counts []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{
+		{r.SynRetransmits, "SYN retransmitted"}, {r.SynAckRetransmits, "SYN/ACK retransmitted"},
+		{int(r.Client.Retransmits + r.Server.Retransmits), "retransmissions"},
+		{int(r.Client.Keepalives + r.Server.Keepalives), "keepalives"},
+		{int(r.Client.ZeroWindows + r.Server.ZeroWindows), "zero windows"},
+	} {
+		if c.n > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", c.n, c.what))
+		}
+	}
+	if len(counts) > 0 || len(r.Labels) > 0 {
+		fmt.Fprintf(t.w, "    %s", strings.Join(counts, ", "))
+		if len(r.Labels) > 0 {
+			if len(counts) > 0 {
+				t.w.WriteString("  ")
+			}
+			fmt.Fprintf(t.w, "%s", p.label.Sprint("["+strings.Join(r.Labels, " ")+"]"))
+		}
+		t.w.WriteByte('\n')
+	}
+	for _, a := range r.Anomalies {
+		fmt.Fprintf(t.w, "    %s %s at +%s: %s", p.warn.Sprint("!"), p.warn.Sprint(a.Name), seconds(a.Time-r.First), a.Detail)
+		if a.Count > 1 {
+			fmt.Fprintf(t.w, " (%d times)", a.Count)
+		}
+		t.w.WriteByte('\n')
+	}
+	return nil
+}
+
+func (t *textReporter) Trace(l *TraceLine) error {
+	p := &t.pal
+	res := l.Result
+	fmt.Fprintf(t.w, "%s %s #%d %s > %s %s seq %d ack %d win %d len %d  %s",
+		clock(l.Time), p.id.Sprintf("[%d]", l.Index), l.ConnID, l.From, l.To,
+		p.flags.Sprintf("[%s]", l.Seg.Flags), l.Seg.Seq, l.Seg.Ack, l.Seg.Window, l.Seg.Len, res.Kind)
+	for _, d := range []fsm.Dir{fsm.FromClient, fsm.FromServer} {
+		if res.Before[d] != res.After[d] {
+			fmt.Fprintf(t.w, "  %s %s → %s", d, res.Before[d], p.state(res.After[d]))
+		}
+	}
+	t.w.WriteByte('\n')
+	return nil
+}
+
+func (t *textReporter) Finish(tot *Totals) error {
+	p := &t.pal
+	s := &t.sum
+	if s.connections > 0 {
+		t.w.WriteByte('\n')
+	}
+	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), tot.Source)
+	if tot.Packets > 0 {
+		fmt.Fprintf(t.w, "  %s UTC, %s", time.Unix(0, tot.First).UTC().Format("2006-01-02 15:04:05"), seconds(tot.Last-tot.First))
+	}
+	t.w.WriteByte('\n')
+	fmt.Fprintf(t.w, "  packets      %d read, %d TCP, %d not TCP", tot.Packets, tot.TCPPackets, tot.NonTCP)
+	if tot.Filtered > 0 {
+		fmt.Fprintf(t.w, ", %d filtered out", tot.Filtered)
+	}
+	if tot.Malformed > 0 {
+		fmt.Fprintf(t.w, ", %s", p.warn.Sprintf("%d malformed", tot.Malformed))
+	}
+	if tot.Truncated > 0 {
+		fmt.Fprintf(t.w, ", %d cut by the snaplen", tot.Truncated)
+	}
+	fmt.Fprintf(t.w, "\n  connections  %d", s.connections)
+	if hs := sorted(s.handshakes); len(hs) > 0 {
+		fmt.Fprintf(t.w, ": handshake %s", countList(hs, p.handshake))
+	}
+	if cl := sorted(s.closes); len(cl) > 0 {
+		fmt.Fprintf(t.w, "; close %s", countList(cl, p.close))
+	}
+	t.w.WriteByte('\n')
+	if f := tot.Flow; f.Idle+f.Evicted+f.Reused > 0 {
+		fmt.Fprintf(t.w, "  table        %d expired idle, %d reused 5-tuples", f.Idle, f.Reused)
+		if f.Evicted > 0 {
+			fmt.Fprintf(t.w, ", %s", p.warn.Sprintf("%d evicted (table full)", f.Evicted))
+		}
+		t.w.WriteByte('\n')
+	}
+	if c := s.censusCounts(); len(c) > 0 {
+		fmt.Fprintf(t.w, "  census       %s\n", countList(c, func(name string) string {
+			st, _ := fsm.ParseState(name)
+			return p.state(st)
+		}))
+	}
+	if a := sorted(s.anomalies); len(a) > 0 {
+		fmt.Fprintf(t.w, "  anomalies    %s\n", countList(a, func(n string) string { return p.warn.Sprint(n) }))
+	}
+	for _, w := range tot.Warnings {
+		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), w)
+	}
+	if tot.WarningsOmited > 0 {
+		fmt.Fprintf(t.w, "  %s %d more\n", p.warn.Sprint("warning:"), tot.WarningsOmited)
+	}
+	return t.w.Flush()
+}
+
+func countList(cs []count, paint func(string) string) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = fmt.Sprintf("%s %d", paint(c.Name), c.Value)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func reasonText(r flow.Reason) string {
+	switch r {
+	case flow.ReasonIdle:
+		return "expired: idle"
+	case flow.ReasonEvicted:
+		return "evicted: table full"
+	case flow.ReasonReused:
+		return "5-tuple reused after it"
+	}
+	return r.String()
+}
+
+// clock prints a packet time as tcpdump does, in UTC so output is the same
+// on every machine.
+func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000000") }
+
+func seconds(ns int64) string { return fmt.Sprintf("%.6fs", float64(ns)/1e9) }
+
+func ms(ns int64) string {
+	if ns < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3fms", float64(ns)/1e6)
+}
+
+func bytes(n uint64) string {
+	switch {
+	case n < 10_000:
+		return fmt.Sprintf("%d B", n)
+	case n < 10_000_000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	default:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+}
+
+// palette maps meaning to colour in one place.
+type palette struct {
+	id, addr, head, label, warn, bad, good, flags, muted *color.Color
+}
+
+func newPalette(on bool) palette {
+	mk := func(a ...color.Attribute) *color.Color {
+		c := color.New(a...)
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c
+	}
+	return palette{
+		id: mk(color.Faint), addr: mk(color.Bold), head: mk(color.Bold, color.Underline),
+		label: mk(color.FgCyan), warn: mk(color.FgYellow), bad: mk(color.FgRed, color.Bold),
+		good: mk(color.FgGreen), flags: mk(color.FgMagenta), muted: mk(color.Faint),
+	}
+}
+
+func (p *palette) handshake(h string) string {
+	switch h {
+	case fsm.HandshakeComplete, fsm.HandshakeSimultaneous:
+		return p.good.Sprint(h)
+	case fsm.HandshakeMidstream:
+		return p.muted.Sprint(h)
+	}
+	return p.bad.Sprint(h)
+}
+
+func (p *palette) close(c string) string {
+	switch c {
+	case fsm.CloseFIN:
+		return p.good.Sprint(c)
+	case fsm.CloseRSTClient, fsm.CloseRSTServer:
+		return p.bad.Sprint(c)
+	case fsm.CloseNone, fsm.CloseOpen:
+		return p.muted.Sprint(c)
+	}
+	return p.warn.Sprint(c)
+}
+
+func (p *palette) state(s fsm.State) string {
+	switch s {
+	case fsm.Established:
+		return p.good.Sprint(s)
+	case fsm.Closed, fsm.TimeWait, fsm.Listen:
+		return p.muted.Sprint(s)
+	case fsm.CloseWait, fsm.SynRcvd, fsm.SynSent:
+		return p.warn.Sprint(s)
+	}
+	return s.String()
+}
