@@ -42,7 +42,7 @@ func (t *textReporter) Conn(r *flow.Record) error {
 	}
 	fmt.Fprintf(t.w, "\n    client %s  server %s  client→ %d pkts %s  ←server %d pkts %s\n",
 		p.state(r.Client.State), p.state(r.Server.State),
-		r.Client.Packets, bytes(r.Client.Bytes), r.Server.Packets, bytes(r.Server.Bytes))
+		r.Client.Packets, byteSize(r.Client.Bytes), r.Server.Packets, byteSize(r.Server.Bytes))
 
 	var counts []string
 	for _, c := range []struct {
@@ -180,7 +180,7 @@ func ms(ns int64) string {
 	return fmt.Sprintf("%.3fms", float64(ns)/1e6)
 }
 
-func bytes(n uint64) string {
+func byteSize(n uint64) string {
 	switch {
 	case n < 10_000:
 		return fmt.Sprintf("%d B", n)

@@ -1,0 +1,136 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+// Golden files live in cmd/tcpfsm; the flag is accepted here so that
+// "go test ./... -update" runs in every package.
+var _ = flag.Bool("update", false, "rewrite golden files (used by cmd/tcpfsm)")
+
+func record() *flow.Record {
+	return &flow.Record{
+		ID:         7,
+		ClientAddr: netip.MustParseAddrPort("[fd00::1]:40000"),
+		ServerAddr: netip.MustParseAddrPort("[fd00::2]:9502"),
+		Reason:     flow.ReasonEnd,
+		Result: fsm.Result{
+			First: 1_700_000_000_123_456_789, Last: 1_700_000_001_000_000_000,
+			Client:    fsm.Side{State: fsm.TimeWait, Packets: 5, Bytes: 100, SYNs: 1},
+			Server:    fsm.Side{State: fsm.Closed, Packets: 4, Bytes: 2000, SYNACKs: 1, Retransmits: 2},
+			Handshake: fsm.HandshakeComplete, Close: fsm.CloseFIN,
+			RTTClient: 1_234_567, RTTServer: -1,
+			Labels:    []string{fsm.LabelHalfClose},
+			Anomalies: []fsm.Anomaly{{Name: fsm.AnomalyAckUnseen, Time: 1_700_000_000_500_000_000, Dir: fsm.FromServer, Detail: "d", Count: 2}},
+		},
+	}
+}
+
+// TestJSONConnPinned pins the JSON wire form: keys, order, number formats.
+// CI users parse it; change it only by adding keys.
+func TestJSONConnPinned(t *testing.T) {
+	var b bytes.Buffer
+	rep, _ := New(&b, Options{Format: "json"})
+	if err := rep.Conn(record()); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Finish(&Totals{Source: "x.pcap", Packets: 9, TCPPackets: 9, First: 1_700_000_000_123_456_789, Last: 1_700_000_001e9}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	const wantConn = `{"type":"conn","id":7,"ts":1700000000.123456,"end_ts":1700000001.000000,` +
+		`"client":"[fd00::1]:40000","server":"[fd00::2]:9502","handshake":"complete","close":"fin",` +
+		`"client_state":"TIME_WAIT","server_state":"CLOSED","syn_retransmits":0,"synack_retransmits":0,` +
+		`"keepalives":0,"zero_windows":0,"retransmits":2,"handshake_rtt_ms":{"client":1.235,"server":null},` +
+		`"packets":{"client":5,"server":4},"bytes":{"client":100,"server":2000},"reason":"end",` +
+		`"labels":["half_close"],"anomalies":[{"name":"ack_unseen","ts":1700000000.500000,"from":"server","detail":"d","count":2}]}`
+	if lines[0] != wantConn {
+		t.Errorf("conn JSON\n got %s\nwant %s", lines[0], wantConn)
+	}
+	const wantSummary = `{"type":"summary","source":"x.pcap","ts":1700000000.123456,"end_ts":1700000001.000000,` +
+		`"packets":9,"tcp_packets":9,"non_tcp":0,"filtered":0,"malformed":0,"truncated":0,` +
+		`"connections":1,"expired":0,"evicted":0,"reused":0,"handshakes":{"complete":1},"closes":{"fin":1},` +
+		`"census":{"LISTEN":1,"TIME_WAIT":1},"anomalies":{"ack_unseen":2},"warnings":[],"incomplete":false}`
+	if lines[1] != wantSummary {
+		t.Errorf("summary JSON\n got %s\nwant %s", lines[1], wantSummary)
+	}
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Errorf("invalid JSON: %s", l)
+		}
+	}
+}
+
+func TestUnixTime(t *testing.T) {
+	for _, tt := range []struct {
+		ns   int64
+		want string
+	}{{0, "0.000000"}, {1_500_000, "0.001500"}, {1_700_000_000_000_000_999, "1700000000.000000"}, {-1_500_000_000, "-2.500000"}} {
+		got, _ := unixTime(tt.ns).MarshalJSON()
+		if string(got) != tt.want {
+			t.Errorf("%d: %s, want %s", tt.ns, got, tt.want)
+		}
+	}
+}
+
+func TestCensusCountsListenersAndSkipsClosed(t *testing.T) {
+	s := newSummary()
+	for i := range 3 {
+		r := record()
+		r.ClientAddr = netip.AddrPortFrom(r.ClientAddr.Addr(), uint16(40000+i))
+		r.Client.State, r.Server.State = fsm.Established, fsm.CloseWait
+		s.add(r)
+	}
+	refused := record()
+	refused.Server.SYNACKs = 0
+	refused.Client.State, refused.Server.State = fsm.Closed, fsm.Closed
+	s.add(refused)
+	got := s.censusCounts()
+	want := []count{{"LISTEN", 1}, {"ESTABLISHED", 3}, {"CLOSE_WAIT", 3}}
+	if len(got) != len(want) {
+		t.Fatalf("census %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("census %v, want %v", got, want)
+		}
+	}
+}
+
+func TestTextReport(t *testing.T) {
+	var b bytes.Buffer
+	rep, _ := New(&b, Options{Format: "text"})
+	rep.Conn(record())
+	rep.Finish(&Totals{Source: "x.pcap", Packets: 9, TCPPackets: 9, Warnings: []string{"x.pcap: packet 3: oops"}})
+	out := b.String()
+	for _, want := range []string{
+		"#7 [fd00::1]:40000 → [fd00::2]:9502",
+		"handshake complete (rtt SYN→SYN/ACK 1.235ms, SYN/ACK→ACK -)  close fin",
+		"client TIME_WAIT  server CLOSED",
+		"[half_close]",
+		"! ack_unseen at +0.376543s: d (2 times)",
+		"census       LISTEN 1, TIME_WAIT 1",
+		"warning: x.pcap: packet 3: oops",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour without Color")
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	if _, err := New(&bytes.Buffer{}, Options{Format: "xml"}); err == nil {
+		t.Error("no error for format xml")
+	}
+}
