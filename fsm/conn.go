@@ -8,22 +8,24 @@ type endpoint struct {
 	state State
 	tx    direction // what this endpoint sends
 
-	isn       uint32 // initial sequence number, valid when sentSYN
-	finSeq    uint32 // sequence number of the FIN, valid when sentFIN
-	sentSYN   bool   // sent a SYN (bare or SYN/ACK)
-	sentFIN   bool
-	sentRST   bool
-	synAcked  bool // the peer acknowledged this side's SYN
-	finAcked  bool // the peer acknowledged this side's FIN
-	gotSYN    bool // this side has received the peer's SYN (it acknowledged it)
-	gotFIN    bool // this side has received the peer's FIN
-	passive   bool // entered the connection from LISTEN (RFC 9293 section 3.10.7.4 returns it there on RST)
-	bareSYNs  uint16
-	synAcks   uint16
-	lastSYN   int64 // time of the latest SYN or SYN/ACK this side sent
-	firstSYN  int64
-	finTime   int64
-	closeTime int64 // when this side reached TIME_WAIT or CLOSED
+	isn        uint32 // initial sequence number, valid when sentSYN
+	finSeq     uint32 // sequence number of the FIN, valid when sentFIN
+	sentSYN    bool   // sent a SYN (bare or SYN/ACK)
+	sentFIN    bool
+	sentRST    bool
+	synAcked   bool // the peer acknowledged this side's SYN
+	finAcked   bool // the peer acknowledged this side's FIN
+	gotSYN     bool // this side has received the peer's SYN (it acknowledged it)
+	gotFIN     bool // this side has received the peer's FIN
+	passive    bool // entered the connection from LISTEN (RFC 9293 section 3.10.7.4 returns it there on RST)
+	spoke      bool // sent a segment without SYN or RST: proof it is synchronized
+	droppedAck bool // resent its SYN/ACK after the peer's ACK: its ACKs must be proven, not assumed
+	bareSYNs   uint16
+	synAcks    uint16
+	lastSYN    int64 // time of the latest SYN or SYN/ACK this side sent
+	firstSYN   int64
+	finTime    int64
+	closeTime  int64 // when this side reached TIME_WAIT or CLOSED
 
 	packets, bytes, ipBytes uint64
 	retransmits             uint32
@@ -126,6 +128,14 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	}
 
 	res.Kind = c.classify(e, p, seg)
+	if seg.Flags&SYN == 0 {
+		e.spoke = true
+		if e.state == SynRcvd && e.synAcked && e.gotSYN {
+			// Sending an ordinary segment proves SYN_RCVD took the ACK
+			// of its SYN (needed after a dropped ACK, see droppedAck).
+			e.state = Established
+		}
+	}
 	if seg.Flags&SYN != 0 {
 		c.sendSYN(e, p, seg, &res.Kind)
 	}
@@ -213,7 +223,7 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 		if e.state == Established {
 			e.state = SynRcvd
 		}
-		e.synAcked = false
+		e.synAcked, e.droppedAck = false, true
 	case e.synAcked && c.simultaneousOpen && e.state == SynSent:
 		// Crossing SYN/ACKs of a simultaneous open: the peer's SYN/ACK,
 		// already seen, arrives after ours was sent.
@@ -247,10 +257,11 @@ func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 			}
 		}
 	}
-	// p receives our acknowledgement of its SYN.
+	// p receives our acknowledgement of its SYN. A side that already
+	// dropped such an ACK once must show it took this one (see Step).
 	if p.sentSYN && !p.synAcked && seqLess(p.isn, seg.Ack) {
 		p.synAcked = true
-		if p.state == SynRcvd {
+		if p.state == SynRcvd && !p.droppedAck {
 			p.state = Established
 			if seg.Dir == FromClient && c.establishedAt == 0 {
 				c.establishedAt = seg.Time
@@ -369,8 +380,18 @@ func (c *Conn) reset(e, p *endpoint, seg *Segment) {
 	}
 	c.resetBy = int8(seg.Dir)
 	c.resetFrom, c.resetPeerState, c.resetTime = e.state, p.state, seg.Time
-	if p.state == SynSent && e.synAcks == 0 && e.bareSYNs == 0 {
+	switch {
+	case p.state == SynSent && e.synAcks == 0 && e.bareSYNs == 0:
+		// A RST answering a SYN: no TCB, the port is CLOSED (RFC 9293
+		// section 3.10.7.1).
 		c.refused = true
+		c.resetFrom = Closed
+	case e.passive && e.state == Established && !e.spoke:
+		// A server that never sent anything but its SYN/ACK was only
+		// assumed to have taken the client's ACK; a RST now is the
+		// answer of SYN_RCVD (Linux, accept queue full with
+		// tcp_abort_on_overflow=1).
+		c.resetFrom = SynRcvd
 	}
 	e.state, e.closeTime = Closed, seg.Time
 	if p.state == SynRcvd && p.passive {

@@ -179,8 +179,8 @@ func TestConnScenarios(t *testing.T) {
 			steps: with(handshake,
 				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 21},
 				step{dir: FromServer, flags: SYNACK, ack: 1, at: 1010, client: Established, server: SynRcvd, kind: KindSynRetransmission},
-				step{dir: FromClient, flags: ACK, seq: 11, ack: 1, at: 1011},
-				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 1300, kind: KindRetransmission},
+				step{dir: FromClient, flags: ACK, seq: 11, ack: 1, at: 1011, server: SynRcvd},
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 1300, server: SynRcvd, kind: KindRetransmission},
 			),
 			handshake: HandshakeComplete, close: CloseOpen,
 			labels:    []string{LabelSynAckRetransmitted, LabelRetransmissions},
@@ -193,6 +193,18 @@ func TestConnScenarios(t *testing.T) {
 				step{dir: FromServer, flags: RST, seq: 1, at: 22, client: Closed, server: Closed},
 			),
 			handshake: HandshakeComplete, close: CloseRSTServer,
+		},
+		{
+			name: "accept queue drained: the server finally acknowledges the data",
+			steps: with(handshake,
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 21},
+				step{dir: FromServer, flags: SYNACK, ack: 1, at: 1010, server: SynRcvd},
+				step{dir: FromClient, flags: ACK, seq: 11, ack: 1, at: 1011, server: SynRcvd},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 11, at: 1012, client: Established, server: Established},
+			),
+			handshake: HandshakeComplete, close: CloseOpen,
+			labels:    []string{LabelSynAckRetransmitted},
+			anomalies: []string{AnomalySynAckAfterAck},
 		},
 		{
 			name: "client resets the SYN/ACK",
@@ -289,6 +301,45 @@ func TestConnScenarios(t *testing.T) {
 }
 
 // TestWrapAround runs a whole connection whose sequence numbers cross 2^32.
+// TestResetStates checks the states reported for the side that sent a RST.
+func TestResetStates(t *testing.T) {
+	tests := []struct {
+		name      string
+		steps     []step
+		by        Dir
+		from      State
+		peerState State
+	}{
+		{"refusal comes from a CLOSED port", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: RST | ACK, ack: 1},
+		}, FromServer, Closed, SynSent},
+		{"server that never spoke resets from SYN_RCVD (tcp_abort_on_overflow=1)", with(handshake,
+			step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
+			step{dir: FromServer, flags: RST, seq: 1},
+		), FromServer, SynRcvd, Established},
+		{"server that sent data resets from ESTABLISHED", with(handshake,
+			step{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
+			step{dir: FromServer, flags: RST | ACK, seq: 11, ack: 1},
+		), FromServer, Established, Established},
+		{"client aborts in FIN_WAIT_2 (SO_LINGER 0 after shutdown)", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromServer, flags: ACK, seq: 1, ack: 2},
+			step{dir: FromClient, flags: RST, seq: 2},
+		), FromClient, FinWait2, CloseWait},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(t, cISN, sISN, tt.steps)
+			r := c.Result(c.Last())
+			if !r.Reset || r.ResetBy != tt.by || r.ResetFrom != tt.from || r.ResetPeerState != tt.peerState {
+				t.Errorf("reset %v by %s from %s, peer %s; want by %s from %s, peer %s",
+					r.Reset, r.ResetBy, r.ResetFrom, r.ResetPeerState, tt.by, tt.from, tt.peerState)
+			}
+		})
+	}
+}
+
 func TestWrapAround(t *testing.T) {
 	steps := with(handshake,
 		step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 1000, kind: KindNewData},

@@ -19,7 +19,7 @@ type direction struct {
 	holeValid          bool
 	holeStart, holeEnd uint32
 
-	lastWasKeepAlive bool // the latest segment was a keepalive or window probe
+	lastProbe Kind // KindKeepAlive or KindZeroWindowProbe if the latest segment was one
 }
 
 // start sets the next expected sequence number, after a SYN.
@@ -35,9 +35,9 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	n := seg.seqLen()
 	end := seg.Seq + n
 	syn, fin := seg.Flags&SYN != 0, seg.Flags&FIN != 0
-	wasProbe := rx.lastWasKeepAlive
+	peerProbe := rx.lastProbe
 	expected := tx.nxt
-	tx.lastWasKeepAlive = false
+	tx.lastProbe = 0
 
 	if syn && seg.WindowScale >= 0 {
 		tx.wscale = seg.WindowScale
@@ -67,7 +67,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 			kind |= KindKeepAlive
 			e.keepalives++
 		}
-		tx.lastWasKeepAlive = true
+		tx.lastProbe = kind
 	case n == 0:
 		if seqLess(tx.nxt, seg.Seq) {
 			kind |= KindGap
@@ -76,7 +76,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	case seg.Seq == tx.nxt:
 		if seg.Len == 1 && !syn && !fin && rx.winValid && rx.win == 0 {
 			kind |= KindZeroWindowProbe
-			tx.lastWasKeepAlive = true
+			tx.lastProbe = KindZeroWindowProbe
 		} else if seg.Len > 0 {
 			kind |= KindNewData
 		}
@@ -123,8 +123,10 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 			switch {
 			case tx.winValid && seg.Window != tx.win:
 				kind |= KindWindowUpdate
-			case wasProbe:
+			case peerProbe == KindKeepAlive:
 				kind |= KindKeepAliveAck
+			case peerProbe == KindZeroWindowProbe:
+				kind |= KindZeroWindowProbeAck
 			case rx.valid && seqLess(seg.Ack, rx.nxt):
 				kind |= KindDupAck
 				e.dupAcks++

@@ -34,7 +34,7 @@ func (t *textReporter) Conn(r *flow.Record) error {
 		fmt.Fprintf(t.w, " (rtt SYN→SYN/ACK %s, SYN/ACK→ACK %s)", ms(r.RTTClient), ms(r.RTTServer))
 	}
 	fmt.Fprintf(t.w, "  close %s", p.close(r.Close))
-	if r.Reset {
+	if r.Close == fsm.CloseRSTClient || r.Close == fsm.CloseRSTServer || r.Handshake == fsm.HandshakeReset {
 		fmt.Fprintf(t.w, " (%s in %s, %s in %s)", r.ResetBy, r.ResetFrom, fsm.Dir(1-r.ResetBy), r.ResetPeerState)
 	}
 	if r.Reason != flow.ReasonEnd {

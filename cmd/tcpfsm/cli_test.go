@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/pcapgo"
+)
+
+// result is one run of the command.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func tcpfsm(t *testing.T, stdin []byte, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, bytes.NewReader(stdin), &out, &errOut)
+	return result{code, out.String(), errOut.String()}
+}
+
+// jsonLines splits JSON Lines output into objects.
+func jsonLines(t *testing.T, out string) []map[string]any {
+	t.Helper()
+	var objs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("not JSON: %q: %v", line, err)
+		}
+		objs = append(objs, m)
+	}
+	return objs
+}
+
+// frame builds an Ethernet/IPv4/TCP frame from 10.0.0.1:40000 (client) or
+// 10.0.0.2:9502 (server).
+func frame(t *testing.T, fromClient bool, syn, ack, fin, rst bool, seq, ackNo uint32, payload int) []byte {
+	t.Helper()
+	src, dst := net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}
+	sport, dport := layers.TCPPort(40000), layers.TCPPort(9502)
+	if !fromClient {
+		src, dst, sport, dport = dst, src, dport, sport
+	}
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
+	tcp := &layers.TCP{SrcPort: sport, DstPort: dport, Seq: seq, Ack: ackNo, SYN: syn, ACK: ack, FIN: fin, RST: rst, Window: 64240}
+	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	buf := gopacket.NewSerializeBuffer()
+	err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+		eth, ip, tcp, gopacket.Payload(make([]byte, payload)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// handshakeFrames is a complete connection: open, a request, close.
+func handshakeFrames(t *testing.T) [][]byte {
+	return [][]byte{
+		frame(t, true, true, false, false, false, 100, 0, 0),
+		frame(t, false, true, true, false, false, 900, 101, 0),
+		frame(t, true, false, true, false, false, 101, 901, 0),
+		frame(t, true, false, true, false, false, 101, 901, 20),
+		frame(t, true, false, true, true, false, 121, 901, 0),
+		frame(t, false, false, true, true, false, 901, 122, 0),
+		frame(t, true, false, true, false, false, 122, 902, 0),
+	}
+}
+
+// writePcap writes frames as a classic pcap, 1 ms apart unless times says.
+func writePcap(t *testing.T, frames [][]byte, times ...time.Duration) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := pcapgo.NewWriter(&b)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Unix(1_700_000_000, 0)
+	for i, f := range frames {
+		at := time.Duration(i) * time.Millisecond
+		if i < len(times) {
+			at = times[i]
+		}
+		ci := gopacket.CaptureInfo{Timestamp: base.Add(at), CaptureLength: len(f), Length: len(f)}
+		if err := w.WritePacket(ci, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b.Bytes()
+}
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no capture", nil, "no capture to read"},
+		{"unknown format", []string{"-r", "x.pcap", "--format", "xml"}, `unknown --format "xml"`},
+		{"unknown flag", []string{"--frobnicate"}, "unknown flag: --frobnicate"},
+		{"bad color", []string{"-r", "x", "--color", "sometimes"}, `unknown --color "sometimes"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tcpfsm(t, nil, tt.args...)
+			if r.code != exitUsage || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", r.code, r.stderr, exitUsage, tt.want)
+			}
+		})
+	}
+	if r := tcpfsm(t, nil, "--help"); r.code != exitOK || !strings.Contains(r.stderr, "Examples:") {
+		t.Errorf("--help: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestUnreadableInput(t *testing.T) {
+	notCapture := writeFile(t, "notes.pcap", []byte("<html>this is not a capture</html>\n"))
+	tests := []struct {
+		name string
+		path string
+		want string
+	}{
+		{"missing file", filepath.Join(t.TempDir(), "nosuch.pcap"), "nosuch.pcap: open"},
+		{"not a capture", notCapture, "notes.pcap: not a pcap or pcapng file"},
+		{"empty", writeFile(t, "empty.pcap", nil), "empty.pcap: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := tcpfsm(t, nil, "-r", tt.path)
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d", r.code, exitUsage)
+			}
+			if !strings.Contains(r.stderr, tt.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+				t.Errorf("stderr %q: want one line containing %q", r.stderr, tt.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+// TestTruncatedCaptureKeepsConnections cuts a capture in the middle of its
+// last record: the connection read so far is still reported, with a warning.
+func TestTruncatedCaptureKeepsConnections(t *testing.T) {
+	full := writePcap(t, handshakeFrames(t))
+	path := writeFile(t, "cut.pcap", full[:len(full)-10])
+	r := tcpfsm(t, nil, "-r", path, "--format", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "cut.pcap: packet 7") || !strings.Contains(r.stderr, "truncated") {
+		t.Errorf("stderr %q: want a warning naming the file, packet 7 and the truncation", r.stderr)
+	}
+	objs := jsonLines(t, r.stdout)
+	if len(objs) != 2 || objs[0]["type"] != "conn" || objs[1]["incomplete"] != true {
+		t.Fatalf("want one conn and an incomplete summary, got %v", objs)
+	}
+	// The last ACK was lost with the cut: the client has not acknowledged
+	// the server's FIN, so the server is still in LAST_ACK.
+	if objs[0]["server_state"] != "LAST_ACK" || objs[0]["client_state"] != "FIN_WAIT_2" {
+		t.Errorf("states %v / %v", objs[0]["client_state"], objs[0]["server_state"])
+	}
+}
+
+// TestMalformedPackets mixes broken packets into a good connection: each is
+// reported with its packet number and skipped, the connection survives.
+func TestMalformedPackets(t *testing.T) {
+	good := handshakeFrames(t)
+	badOffset := frame(t, true, false, true, false, false, 121, 901, 0)
+	badOffset[14+20+12] = 3 << 4 // TCP data offset 3 words
+	badIHL := frame(t, true, false, true, false, false, 121, 901, 0)
+	badIHL[14] = 0x43 // IPv4 header length 12 bytes
+	short := frame(t, true, false, true, false, false, 121, 901, 0)[:14+20+8]
+	frames := append(append(append([][]byte{}, good[:4]...), badOffset, badIHL, short), good[4:]...)
+	// The last packet's clock steps back one second.
+	times := []time.Duration{0, 1, 2, 3, 4, 5, 6, 7, 8, -time.Second}
+	for i := range times[:9] {
+		times[i] *= time.Millisecond
+	}
+	path := writeFile(t, "bad.pcap", writePcap(t, frames, times...))
+	r := tcpfsm(t, nil, "-r", path, "--format", "json")
+	if r.code != exitOK {
+		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, want := range []string{"bad.pcap: packet 5: ", "data offset", "bad.pcap: packet 6: ", "bad.pcap: packet 7: ", "bad.pcap: packet 10: timestamp goes backwards"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	objs := jsonLines(t, r.stdout)
+	sum := objs[len(objs)-1]
+	if sum["malformed"] != 3.0 || sum["connections"] != 1.0 || objs[0]["close"] != "fin" {
+		t.Errorf("summary %v, conn %v", sum, objs[0])
+	}
+}
+
+func TestStdinFilterAndCount(t *testing.T) {
+	pcap := writePcap(t, handshakeFrames(t))
+	path := writeFile(t, "c.pcap", pcap)
+	fromFile := tcpfsm(t, nil, "-r", path, "--format", "json")
+	fromStdin := tcpfsm(t, pcap, "-r", "-", "--format", "json")
+	if fromStdin.code != exitOK {
+		t.Fatalf("stdin: exit %d %q", fromStdin.code, fromStdin.stderr)
+	}
+	strip := func(s string) string { return strings.ReplaceAll(s, path, "-") }
+	if strip(fromFile.stdout) != fromStdin.stdout {
+		t.Errorf("standard input and file differ:\n%s\n%s", fromFile.stdout, fromStdin.stdout)
+	}
+
+	none := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "tcp", "port", "9").stdout)
+	if len(none) != 1 || none[0]["connections"] != 0.0 || none[0]["filtered"] != 7.0 {
+		t.Errorf("filter tcp port 9: %v", none)
+	}
+	if r := tcpfsm(t, nil, "-r", path, "tcp", "port"); r.code != exitUsage || !strings.Contains(r.stderr, "tcp port") {
+		t.Errorf("bad filter: exit %d stderr %q", r.code, r.stderr)
+	}
+
+	three := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "-c", "3").stdout)
+	if three[0]["handshake"] != "complete" || three[0]["close"] != "open" || three[1]["tcp_packets"] != 3.0 {
+		t.Errorf("-c 3: %v", three)
+	}
+}
+
+func TestColor(t *testing.T) {
+	path := writeFile(t, "c.pcap", writePcap(t, handshakeFrames(t)))
+	if r := tcpfsm(t, nil, "-r", path, "--color", "always"); !strings.Contains(r.stdout, "\x1b[") {
+		t.Error("--color always wrote no escape codes")
+	}
+	// A buffer is not a terminal: auto means no colour.
+	if r := tcpfsm(t, nil, "-r", path); strings.Contains(r.stdout, "\x1b[") {
+		t.Error("--color auto coloured a pipe")
+	}
+}
+
+func TestVerboseTrace(t *testing.T) {
+	path := writeFile(t, "c.pcap", writePcap(t, handshakeFrames(t)))
+	r := tcpfsm(t, nil, "-r", path, "-v", "--color", "never")
+	for _, want := range []string{
+		"client CLOSED → SYN_SENT",
+		"server LISTEN → SYN_RCVD",
+		"client SYN_SENT → ESTABLISHED",
+		"server SYN_RCVD → ESTABLISHED",
+		"client FIN_WAIT_2 → TIME_WAIT",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("trace lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files from the current output")
+
+// kernelDir holds the captures recorded from the Linux kernel by
+// testdata/record.sh; testdata/README.md says what each shows.
+const kernelDir = "../../testdata/kernel"
+
+// TestGoldenKernelCaptures runs tcpfsm over every kernel capture in both
+// formats and compares with the golden output beside it
+// (x.pcap → x.pcap.golden.json, x.pcap.golden.txt). Review changes to the
+// golden files like code: they are the tool's behaviour.
+func TestGoldenKernelCaptures(t *testing.T) {
+	captures, err := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, path := range captures {
+		if strings.Contains(path, ".golden.") {
+			continue
+		}
+		n++
+		name := filepath.Base(path)
+		for _, format := range []string{"json", "txt"} {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				t.Chdir(kernelDir)
+				f := format
+				if f == "txt" {
+					f = "text"
+				}
+				var out, errOut bytes.Buffer
+				code := run([]string{"-r", name, "--format", f, "--color", "never"}, nil, &out, &errOut)
+				if code != exitOK || errOut.Len() > 0 {
+					t.Fatalf("exit %d, stderr %q", code, errOut.String())
+				}
+				checkGolden(t, name+".golden."+format, out.Bytes())
+			})
+		}
+	}
+	if n < 16 {
+		t.Errorf("only %d kernel captures in %s; testdata/README.md lists at least 16", n, kernelDir)
+	}
+}
+
+// checkGolden compares got with the golden file, or rewrites it under -update.
+func checkGolden(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	want, err := os.ReadFile(golden)
+	if *update {
+		if !bytes.Equal(want, got) {
+			if err := os.WriteFile(golden, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("rewrote %s", golden)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/tcpfsm -update to create it)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("output differs from %s (go test ./cmd/tcpfsm -update rewrites it):\n%s", golden, lineDiff(string(want), string(got)))
+	}
+}
+
+// lineDiff shows the lines that differ, want first, with their numbers.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 20; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			shown++
+			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  - " + wl + "\n  + " + gl + "\n")
+		}
+	}
+	return b.String()
+}
