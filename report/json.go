@@ -65,6 +65,7 @@ type jsonSummary struct {
 	Packets     uint64       `json:"packets"`
 	TCPPackets  uint64       `json:"tcp_packets"`
 	NonTCP      uint64       `json:"non_tcp"`
+	Fragments   uint64       `json:"fragments"`
 	Filtered    uint64       `json:"filtered"`
 	Malformed   uint64       `json:"malformed"`
 	Truncated   uint64       `json:"truncated"`
@@ -205,7 +206,7 @@ func (j *jsonReporter) Trace(l *TraceLine) error {
 func (j *jsonReporter) Finish(t *Totals) error {
 	s := &jsonSummary{
 		Type: "summary", Source: t.Source, TS: unixTime(t.First), EndTS: unixTime(t.Last),
-		Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Filtered: t.Filtered,
+		Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Fragments: t.Fragments, Filtered: t.Filtered,
 		Malformed: t.Malformed, Truncated: t.Truncated,
 		Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),

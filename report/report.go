@@ -30,6 +30,7 @@ type Totals struct {
 	Packets        uint64 // every record read
 	TCPPackets     uint64
 	NonTCP         uint64
+	Fragments      uint64 // IP fragments, not reassembled
 	Filtered       uint64 // rejected by the BPF filter
 	Malformed      uint64
 	Truncated      uint64 // TCP packets cut short by the snaplen, still analysed

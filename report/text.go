@@ -105,6 +105,9 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	t.w.WriteByte('\n')
 	fmt.Fprintf(t.w, "  packets      %d read, %d TCP, %d not TCP", tot.Packets, tot.TCPPackets, tot.NonTCP)
+	if tot.Fragments > 0 {
+		fmt.Fprintf(t.w, ", %d IP fragments (not reassembled)", tot.Fragments)
+	}
 	if tot.Filtered > 0 {
 		fmt.Fprintf(t.w, ", %d filtered out", tot.Filtered)
 	}

@@ -207,7 +207,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	table.Flush()
 
 	st := src.Stats()
-	tot.Packets, tot.TCPPackets, tot.NonTCP = st.Packets, st.TCP, st.NonTCP
+	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
 	tot.Flow = table.Stats()
 	if tot.WarningsOmited > 0 {

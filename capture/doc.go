@@ -1,0 +1,35 @@
+// Package capture reads the TCP segments out of packet capture files, the
+// first stage of tcpfsm (capture → flow → fsm → report).
+//
+// It reads classic pcap (either byte order, microsecond or nanosecond
+// timestamps) and pcapng (any number of sections and interfaces, each with
+// its own link type), plain or gzip-compressed, from a file or from a pipe:
+// the format is recognised by its first bytes, never by the file name, and
+// the input is never seeked. Frames may be Ethernet (with 802.1Q and QinQ
+// tags), Linux cooked v1 and v2, BSD and OpenBSD loopback, or raw IPv4 and
+// IPv6; IPv6 hop-by-hop, routing and destination options headers are
+// skipped. IP fragments are counted, not reassembled. A Reader fills a
+// caller-owned Packet in place and, once warmed up, allocates nothing per
+// packet.
+//
+// Errors come in three kinds, each naming the file (and the 1-based packet
+// number, counting every record as tcpdump does):
+//
+//   - The whole file is unusable (missing, not a capture, cut inside its
+//     header, unsupported link type, a filter libpcap rejects): Open or
+//     NewReader returns the error and no Reader.
+//   - The file is cut or broken part-way: Next returns a *PacketError
+//     wrapping ErrTruncated or ErrCorrupt after delivering every packet
+//     before it, so the caller can report those and then the error.
+//   - One packet is malformed, or its timestamp goes backwards: Next skips
+//     (or, for time, still delivers) it, counts it in Stats and passes a
+//     *PacketError to Options.Warn. Reading goes on.
+//
+// Every error wraps one of the Err* sentinels for errors.Is. No input,
+// however corrupt, makes the package panic; FuzzReader and FuzzDecode check
+// that.
+//
+// The cgo (libpcap, for compiling and running BPF filters with the exact
+// semantics of tcpdump) is confined to this package, in filter.go; the rest
+// of tcpfsm is pure Go.
+package capture

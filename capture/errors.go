@@ -1,0 +1,91 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Every error this package returns or passes to
+// Options.Warn wraps exactly one of them, so callers can tell them apart
+// with errors.Is while the message keeps the numbers a person needs.
+var (
+	// ErrNotCapture: the input is neither a pcap nor a pcapng file (nor a
+	// gzip-compressed one). Returned by Open and NewReader.
+	ErrNotCapture = errors.New("not a pcap or pcapng file")
+
+	// ErrUnsupportedLinkType: the file's link-layer type is one this package
+	// cannot decode. Returned by Open and NewReader for classic pcap; for a
+	// pcapng interface it goes to Warn and that interface's packets are
+	// counted as non-TCP.
+	ErrUnsupportedLinkType = errors.New("unsupported link type")
+
+	// ErrFilter: libpcap could not compile Options.Filter for the file's
+	// link type. Returned by Open and NewReader, or by Next when a pcapng
+	// interface with a new link type appears later in the file.
+	ErrFilter = errors.New("invalid filter")
+
+	// ErrTruncated: the file ends in the middle of a header or a record.
+	// From Open and NewReader when the file header is cut; from Next when a
+	// record is cut, after every complete packet before it was delivered.
+	ErrTruncated = errors.New("capture truncated")
+
+	// ErrCorrupt: the file's structure is broken past the point of
+	// resynchronising (an impossible pcapng block length, a bad section
+	// header). Next returns it; packets before it were delivered.
+	ErrCorrupt = errors.New("corrupt capture")
+
+	// ErrMalformed: one packet's headers are invalid. The packet is skipped,
+	// counted in Stats.Malformed, reported to Warn, and reading goes on.
+	ErrMalformed = errors.New("malformed packet")
+
+	// ErrTimeWentBack: a packet's timestamp is earlier than the previous
+	// delivered packet's. The packet is still delivered; this goes to Warn.
+	ErrTimeWentBack = errors.New("timestamp goes backwards")
+
+	// ErrClosed: Next was called after Close.
+	ErrClosed = errors.New("capture reader closed")
+)
+
+// PacketError is a problem with one record of a capture: what Next returns
+// for a cut-off or corrupt record, and what Warn receives for a skipped or
+// suspicious packet. Its message names the file and the 1-based record
+// number, as tcpdump and Wireshark number frames.
+type PacketError struct {
+	File  string
+	Index uint64
+	Err   error
+}
+
+func (e *PacketError) Error() string {
+	return fmt.Sprintf("%s: packet %d: %v", e.File, e.Index, e.Err)
+}
+
+func (e *PacketError) Unwrap() error { return e.Err }
+
+// headerError says which header of a packet is malformed and why, e.g.
+// "malformed TCP header: data offset 3 (< 5)". It wraps ErrMalformed.
+type headerError struct {
+	header string // "IPv4", "IPv6", "TCP", "pcapng packet block", ...
+	detail string
+}
+
+func (e *headerError) Error() string { return "malformed " + e.header + " header: " + e.detail }
+
+func (e *headerError) Unwrap() error { return ErrMalformed }
+
+// malformed builds a headerError. It allocates, which is fine: it runs only
+// for broken packets, never on the steady-state path.
+func malformed(header, format string, args ...any) error {
+	return &headerError{header: header, detail: fmt.Sprintf(format, args...)}
+}
+
+// truncated reports a read that stopped short: what was being read, how
+// many bytes its header promised and how many were there.
+func truncated(what, promise string, want, have int) error {
+	return fmt.Errorf("%w %s (%s %d bytes, %d present)", ErrTruncated, what, promise, want, have)
+}
+
+// corrupt reports a broken file structure that reading cannot get past.
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,86 @@
+package capture
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// TCPFlags is the TCP flag byte plus the NS bit, as on the wire.
+type TCPFlags uint16
+
+// The TCP flags, in wire order (RFC 9293 section 3.1, RFC 3540 for NS).
+const (
+	FlagFIN TCPFlags = 1 << iota
+	FlagSYN
+	FlagRST
+	FlagPSH
+	FlagACK
+	FlagURG
+	FlagECE
+	FlagCWR
+	FlagNS
+)
+
+// Has reports whether all bits of want are set.
+func (f TCPFlags) Has(want TCPFlags) bool { return f&want == want }
+
+// String spells the flags the way tcpdump does: "S", "S.", "F.", "R.", "P.".
+func (f TCPFlags) String() string {
+	var b [9]byte
+	n := 0
+	for _, c := range []struct {
+		bit TCPFlags
+		ch  byte
+	}{{FlagSYN, 'S'}, {FlagFIN, 'F'}, {FlagPSH, 'P'}, {FlagRST, 'R'}, {FlagURG, 'U'}, {FlagECE, 'E'}, {FlagCWR, 'W'}, {FlagNS, 'N'}, {FlagACK, '.'}} {
+		if f&c.bit != 0 {
+			b[n] = c.ch
+			n++
+		}
+	}
+	if n == 0 {
+		return "none"
+	}
+	return string(b[:n])
+}
+
+// Packet is one decoded TCP segment with the network-layer facts the
+// analysis needs. Readers fill a caller-owned Packet in place so the hot
+// path allocates nothing; nothing in it aliases the reader's buffers.
+type Packet struct {
+	// Index is the 1-based position of the packet in its source, counting
+	// every record (TCP or not), as tcpdump and Wireshark number frames.
+	Index     uint64
+	Timestamp time.Time
+
+	Src, Dst         netip.Addr
+	SrcPort, DstPort uint16
+	// IPLen is the IP packet length as the IP header states it (IPv4 total
+	// length, or IPv6 payload length plus 40), used for Zeek's *_ip_bytes.
+	IPLen int
+
+	Seq, Ack uint32
+	Flags    TCPFlags
+	Window   uint16
+	// PayloadLen is the TCP payload length computed from the IP header's
+	// length fields, so it is right even when the capture's snaplen cut the
+	// payload off.
+	PayloadLen int
+	// Truncated is set when the capture holds fewer bytes than the packet
+	// had on the wire (snaplen); headers were complete.
+	Truncated bool
+
+	// TCP options seen on this segment (RFC 9293 section 3.2, RFC 7323, RFC 2018).
+	MSS           uint16 // 0 when absent
+	WindowScale   int8   // -1 when absent
+	SACKPermitted bool
+	HasTimestamp  bool
+	TSVal, TSEcr  uint32
+}
+
+// String is a one-line tcpdump-like summary, for traces and error messages.
+func (p *Packet) String() string {
+	return fmt.Sprintf("#%d %s > %s: Flags [%s], seq %d, ack %d, win %d, length %d",
+		p.Index, netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort),
+		p.Flags, p.Seq, p.Ack, p.Window, p.PayloadLen)
+}

@@ -1,0 +1,264 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/gopacket"
+)
+
+// Options tune a Reader.
+type Options struct {
+	// Filter is a tcpdump-style BPF expression ("tcp port 443"), compiled
+	// by libpcap for the file's link type and applied to every record before
+	// decoding. "" keeps everything.
+	Filter string
+	// Warn is told about problems that do not stop the reading: a
+	// malformed packet (skipped), a timestamp going backwards (packet still
+	// delivered), a pcapng interface with an unsupported link type. The
+	// error is a *PacketError. nil ignores them; Stats counts them anyway.
+	Warn func(error)
+}
+
+// Reader reads the TCP segments of one pcap or pcapng capture, in file
+// order. It is not safe for concurrent use.
+type Reader struct {
+	name     string
+	opt      Options
+	src      recordSource
+	closers  []io.Closer // innermost first: gzip reader, then the file
+	dec      *decoder
+	links    map[linkType]*linkState
+	current  *linkState // the link type of the previous record, to skip the map lookup
+	rec      record
+	stats    Stats
+	lastTime time.Time // of the previous delivered packet
+	err      error     // sticky: once Next fails it keeps failing the same way
+}
+
+// linkState is what the Reader keeps per link type seen in the file.
+type linkState struct {
+	link   linkType
+	parser *gopacket.DecodingLayerParser // nil: link type not supported
+	filter *bpfFilter                    // nil: no filter
+	warned bool                          // the unsupported link type was reported
+}
+
+// stdinName is how standard input is named in messages.
+const stdinName = "stdin"
+
+// Open opens a capture file, "-" meaning standard input. Errors name the
+// file: "x.pcap: open x.pcap: no such file or directory",
+// "x.pcap: not a pcap or pcapng file (magic 0x3c68746d)".
+func Open(name string, opt Options) (*Reader, error) {
+	if name == "-" {
+		return NewReader(os.Stdin, name, opt)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r, err := NewReader(f, name, opt)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closers = append(r.closers, f)
+	return r, nil
+}
+
+// NewReader reads a capture from r, which need not be seekable. name is
+// used in error messages only ("-" becomes "stdin"). Closing the Reader
+// does not close r.
+func NewReader(r io.Reader, name string, opt Options) (*Reader, error) {
+	if name == "-" {
+		name = stdinName
+	}
+	src, closer, err := openSource(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	rd := &Reader{
+		name:  name,
+		opt:   opt,
+		src:   src,
+		dec:   newDecoder(),
+		links: make(map[linkType]*linkState),
+	}
+	if closer != nil {
+		rd.closers = append(rd.closers, closer)
+	}
+	// Set up the link types known from the file header now, so that an
+	// unusable file or filter fails here, not after the first packet.
+	for _, lt := range src.linkTypes() {
+		if _, err := rd.link(lt); err != nil {
+			rd.Close()
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return rd, nil
+}
+
+// link returns the state for link type lt, setting it up on first sight.
+func (r *Reader) link(lt linkType) (*linkState, error) {
+	if s, ok := r.links[lt]; ok {
+		return s, nil
+	}
+	s := &linkState{link: lt}
+	if p, ok := r.dec.parser(lt); ok {
+		s.parser = p
+	} else if _, classic := r.src.(*pcapFile); classic {
+		// A classic pcap file has one link type: nothing in it can be read.
+		return nil, fmt.Errorf("%w %s", ErrUnsupportedLinkType, lt)
+	}
+	if r.opt.Filter != "" && s.parser != nil {
+		f, err := compileFilter(lt, 0, r.opt.Filter)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q for link type %s: %v", ErrFilter, r.opt.Filter, lt, err)
+		}
+		s.filter = f
+	}
+	r.links[lt] = s
+	return s, nil
+}
+
+// Next fills p with the next TCP segment. It returns io.EOF at the clean
+// end of the file. Any other error ends the reading too: a *PacketError
+// wrapping ErrTruncated or ErrCorrupt (the file is cut or broken at that
+// record; every packet before it was delivered), ErrFilter, or a read
+// error. Non-TCP and malformed packets are skipped and counted in Stats.
+// p is written only when Next returns nil; nothing in it aliases the
+// Reader's buffers.
+func (r *Reader) Next(p *Packet) error {
+	if r.err != nil {
+		return r.err
+	}
+	for {
+		if err := r.src.next(&r.rec); err != nil {
+			return r.fail(err)
+		}
+		r.stats.Packets++
+		index := r.stats.Packets
+		rec := &r.rec
+		if rec.bad != nil {
+			r.stats.Malformed++
+			r.warn(index, rec.bad)
+			continue
+		}
+
+		ls := r.current
+		if ls == nil || ls.link != rec.link {
+			var err error
+			if ls, err = r.link(rec.link); err != nil {
+				r.stats.Packets-- // not read after all: reported as this record's error
+				return r.fail(err)
+			}
+			r.current = ls
+		}
+		if ls.parser == nil {
+			r.stats.NonTCP++
+			if !ls.warned {
+				ls.warned = true
+				r.warn(index, fmt.Errorf("pcapng interface %d: %w %s; its packets are counted as non-TCP",
+					rec.iface, ErrUnsupportedLinkType, rec.link))
+			}
+			continue
+		}
+		if ls.filter != nil && !ls.filter.matches(rec.data, rec.origLen) {
+			r.stats.Filtered++
+			continue
+		}
+
+		verdict, err := r.dec.decode(ls.parser, rec.data, max(0, rec.origLen-len(rec.data)), p)
+		switch verdict {
+		case verdictNonTCP:
+			r.stats.NonTCP++
+			continue
+		case verdictFragment:
+			r.stats.Fragments++
+			continue
+		case verdictMalformed:
+			r.stats.Malformed++
+			r.warn(index, err)
+			continue
+		}
+
+		r.stats.TCP++
+		p.Index = index
+		p.Timestamp = rec.ts
+		if p.Truncated {
+			r.stats.Truncated++
+		}
+		r.checkTime(index, rec.ts)
+		return nil
+	}
+}
+
+// checkTime counts and reports a packet stamped earlier than the previous
+// delivered one. A record with no timestamp (a pcapng simple packet block)
+// is left out of the comparison.
+func (r *Reader) checkTime(index uint64, ts time.Time) {
+	if ts.IsZero() {
+		return
+	}
+	if !r.lastTime.IsZero() && ts.Before(r.lastTime) {
+		r.stats.TimeWentBack++
+		if r.opt.Warn != nil {
+			r.warn(index, fmt.Errorf("%w by %v", ErrTimeWentBack, r.lastTime.Sub(ts)))
+		}
+	}
+	r.lastTime = ts
+}
+
+func (r *Reader) warn(index uint64, err error) {
+	if r.opt.Warn != nil {
+		r.opt.Warn(&PacketError{File: r.name, Index: index, Err: err})
+	}
+}
+
+// fail makes err the Reader's final answer: io.EOF as it is, anything else
+// as a *PacketError for the record that could not be read.
+func (r *Reader) fail(err error) error {
+	if err != io.EOF {
+		err = &PacketError{File: r.name, Index: r.stats.Packets + 1, Err: err}
+	}
+	r.err = err
+	return err
+}
+
+// Stats returns the counts so far.
+func (r *Reader) Stats() Stats { return r.stats }
+
+// LinkType names the capture's link type the way tcpdump does
+// ("EN10MB (Ethernet)"). For a pcapng file with several, it lists those
+// seen so far, comma-separated; "" before the first interface.
+func (r *Reader) LinkType() string {
+	var names []string
+	for _, lt := range r.src.linkTypes() {
+		names = append(names, lt.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// Close releases the filters and closes the file Open opened. It does not
+// close the io.Reader given to NewReader.
+func (r *Reader) Close() error {
+	for _, s := range r.links {
+		if s.filter != nil {
+			s.filter.close()
+		}
+	}
+	var errs []error
+	for _, c := range r.closers {
+		errs = append(errs, c.Close())
+	}
+	r.closers = nil
+	if r.err == nil || r.err == io.EOF {
+		r.err = ErrClosed
+	}
+	return errors.Join(errs...)
+}
