@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,7 +25,8 @@ type result struct {
 func tcpfsm(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(args, bytes.NewReader(stdin), &out, &errOut)
+	// Hide Seek: standard input is a pipe.
+	code := run(args, struct{ io.Reader }{bytes.NewReader(stdin)}, &out, &errOut)
 	return result{code, out.String(), errOut.String()}
 }
 
