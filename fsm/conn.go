@@ -6,6 +6,7 @@ import "fmt"
 // inferred state and the sequence space it sends.
 type endpoint struct {
 	state State
+	dir   Dir
 	tx    direction // what this endpoint sends
 
 	isn        uint32 // initial sequence number, valid when sentSYN
@@ -59,6 +60,8 @@ type Conn struct {
 	rttServer         int64 // SYN/ACK -> ACK, -1 when not measured
 
 	anomalies []Anomaly
+
+	before, via [2]State // during Step: a state each side passed through, for StepResult
 }
 
 // NewConn returns a connection whose first segment is seg; it does not step
@@ -70,6 +73,7 @@ type Conn struct {
 func NewConn(seg *Segment) *Conn {
 	c := &Conn{resetBy: -1, rttClient: -1, rttServer: -1, first: seg.Time, last: seg.Time}
 	c.ep[FromServer].passive = true
+	c.ep[FromClient].dir, c.ep[FromServer].dir = FromClient, FromServer
 	c.ep[FromClient].tx.wscale, c.ep[FromServer].tx.wscale = -1, -1
 	switch {
 	case seg.Flags&(SYN|ACK|RST) == SYN && seg.Dir == FromClient:
@@ -96,6 +100,22 @@ func NewConn(seg *Segment) *Conn {
 type StepResult struct {
 	Kind          Kind
 	Before, After [2]State // indexed by Dir
+	// Via is a state a side passed through on the way from Before to
+	// After (FIN_WAIT_1 → CLOSING → TIME_WAIT when one segment proves both
+	// the peer's FIN and the ACK of ours), or Unknown.
+	Via [2]State
+}
+
+// enter moves e to state st, remembering the state it leaves if e already
+// changed state during this step.
+func (c *Conn) enter(e *endpoint, st State) {
+	if e.state == st {
+		return
+	}
+	if e.state != c.before[e.dir] {
+		c.via[e.dir] = e.state
+	}
+	e.state = st
 }
 
 // Step feeds one segment, in capture order, and returns its classification
@@ -103,6 +123,7 @@ type StepResult struct {
 func (c *Conn) Step(seg *Segment) StepResult {
 	e, p := &c.ep[seg.Dir], &c.ep[1-seg.Dir]
 	res := StepResult{Before: [2]State{c.ep[0].state, c.ep[1].state}}
+	c.before, c.via = res.Before, [2]State{}
 	if seg.Time > c.last {
 		c.last = seg.Time
 	}
@@ -118,7 +139,7 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	if seg.Flags&RST != 0 {
 		res.Kind = KindReset
 		c.reset(e, p, seg)
-		res.After = [2]State{c.ep[0].state, c.ep[1].state}
+		res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
 		return res
 	}
 	if c.resetBy >= 0 {
@@ -133,7 +154,7 @@ func (c *Conn) Step(seg *Segment) StepResult {
 		if e.state == SynRcvd && e.synAcked && e.gotSYN {
 			// Sending an ordinary segment proves SYN_RCVD took the ACK
 			// of its SYN (needed after a dropped ACK, see droppedAck).
-			e.state = Established
+			c.enter(e, Established)
 		}
 	}
 	if seg.Flags&SYN != 0 {
@@ -151,7 +172,7 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	if e.state == Established || p.state == Established {
 		c.established = true
 	}
-	res.After = [2]State{c.ep[0].state, c.ep[1].state}
+	res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
 	return res
 }
 
@@ -182,7 +203,11 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 			c.synWithData = true
 		}
 	case seg.Seq == e.isn:
-		*kind |= KindSynRetransmission
+		if !isSYNACK || e.synAcks > 0 {
+			// (A first SYN/ACK after our own bare SYN is the answer of
+			// a simultaneous open, not a resend.)
+			*kind |= KindSynRetransmission
+		}
 	case isSYNACK:
 		if a := c.note(AnomalySynAckISNChanged, seg); a != nil {
 			a.Detail = fmt.Sprintf("SYN/ACK ISN %d, earlier %d", seg.Seq, e.isn)
@@ -203,7 +228,7 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 		}
 		// OPEN in CLOSED, or SEND in LISTEN (RFC 9293 section 3.10.1).
 		if e.state == Closed || e.state == Listen || e.state == Unknown {
-			e.state = SynSent
+			c.enter(e, SynSent)
 			e.passive = false
 		}
 		return
@@ -221,13 +246,15 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 			a.Detail = fmt.Sprintf("SYN/ACK #%d sent %s after the %s's ACK", e.synAcks, fmtDur(seg.Time-c.establishedAt), Dir(1-seg.Dir))
 		}
 		if e.state == Established {
-			e.state = SynRcvd
+			c.enter(e, SynRcvd)
 		}
 		e.synAcked, e.droppedAck = false, true
 	case e.synAcked && c.simultaneousOpen && e.state == SynSent:
-		// Crossing SYN/ACKs of a simultaneous open: the peer's SYN/ACK,
-		// already seen, arrives after ours was sent.
-		e.state = Established
+		// Crossing SYN/ACKs of a simultaneous open: sending ours means
+		// we were in SYN_RCVD; the peer's SYN/ACK, already seen, arrives
+		// after it (RFC 9293 figure 8, lines 4-6).
+		c.enter(e, SynRcvd)
+		c.enter(e, Established)
 	}
 }
 
@@ -240,11 +267,11 @@ func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 		e.gotSYN = true
 		switch e.state {
 		case Listen, Closed, Unknown:
-			e.state = SynRcvd
+			c.enter(e, SynRcvd)
 		case SynSent:
 			if e.synAcked && seg.Flags&SYN == 0 {
 				// Client in SYN_SENT got SYN/ACK and ACKs it.
-				e.state = Established
+				c.enter(e, Established)
 				if seg.Dir == FromClient {
 					c.establishedAt = seg.Time
 					if p.synAcks > 0 {
@@ -253,7 +280,7 @@ func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 				}
 			} else {
 				// SYN_SENT receives a bare SYN: simultaneous open, figure 8.
-				e.state = SynRcvd
+				c.enter(e, SynRcvd)
 			}
 		}
 	}
@@ -262,7 +289,7 @@ func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 	if p.sentSYN && !p.synAcked && seqLess(p.isn, seg.Ack) {
 		p.synAcked = true
 		if p.state == SynRcvd && !p.droppedAck {
-			p.state = Established
+			c.enter(p, Established)
 			if seg.Dir == FromClient && c.establishedAt == 0 {
 				c.establishedAt = seg.Time
 			}
@@ -282,12 +309,12 @@ func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 		p.finAcked = true
 		switch p.state {
 		case FinWait1:
-			p.state = FinWait2
+			c.enter(p, FinWait2)
 		case Closing:
-			p.state = TimeWait
+			c.enter(p, TimeWait)
 			p.closeTime = seg.Time
 		case LastAck:
-			p.state = Closed
+			c.enter(p, Closed)
 			p.closeTime = seg.Time
 		}
 	}
@@ -299,17 +326,17 @@ func (c *Conn) receiveFIN(r, s *endpoint, now int64) {
 	r.gotFIN = true
 	switch r.state {
 	case SynRcvd, Established:
-		r.state = CloseWait
+		c.enter(r, CloseWait)
 	case FinWait1:
 		if r.finAcked {
-			r.state = TimeWait
+			c.enter(r, TimeWait)
 			r.closeTime = now
 		} else {
-			r.state = Closing
+			c.enter(r, Closing)
 			c.simultaneousClose = true
 		}
 	case FinWait2:
-		r.state = TimeWait
+		c.enter(r, TimeWait)
 		r.closeTime = now
 	}
 }
@@ -332,15 +359,15 @@ func (c *Conn) sendFIN(e, p *endpoint, seg *Segment, kind Kind) {
 	switch e.state {
 	case SynRcvd:
 		c.closedEarly = true
-		e.state = FinWait1
+		c.enter(e, FinWait1)
 	case Established:
-		e.state = FinWait1
+		c.enter(e, FinWait1)
 	case CloseWait:
-		e.state = LastAck
+		c.enter(e, LastAck)
 	case SynSent:
 		// CLOSE in SYN_SENT deletes the TCB and sends nothing; a FIN here
 		// is the peer's business only if it ever acknowledges it.
-		e.state = FinWait1
+		c.enter(e, FinWait1)
 		c.closedEarly = true
 	}
 }
@@ -393,11 +420,12 @@ func (c *Conn) reset(e, p *endpoint, seg *Segment) {
 		// tcp_abort_on_overflow=1).
 		c.resetFrom = SynRcvd
 	}
-	e.state, e.closeTime = Closed, seg.Time
+	c.enter(e, Closed)
+	e.closeTime = seg.Time
 	if p.state == SynRcvd && p.passive {
-		p.state = Listen
+		c.enter(p, Listen)
 	} else {
-		p.state = Closed
+		c.enter(p, Closed)
 	}
 	p.closeTime = seg.Time
 }

@@ -340,6 +340,50 @@ func TestResetStates(t *testing.T) {
 	}
 }
 
+// TestTransitionsPassedThrough checks the intermediate states a single
+// segment moves a side through, and that the answers of a simultaneous open
+// are not taken for retransmissions.
+func TestTransitionsPassedThrough(t *testing.T) {
+	var c *Conn
+	feed := func(s step) StepResult {
+		seg := s.segment(cISN, sISN)
+		if c == nil {
+			c = NewConn(&seg)
+		}
+		return c.Step(&seg)
+	}
+	feed(step{dir: FromClient, flags: SYN})
+	feed(step{dir: FromServer, flags: SYN})
+	if r := feed(step{dir: FromClient, flags: SYNACK, ack: 1}); r.Kind&KindSynRetransmission != 0 {
+		t.Errorf("first SYN/ACK of a simultaneous open classified %s", r.Kind)
+	}
+	r := feed(step{dir: FromServer, flags: SYNACK, ack: 1})
+	if r.Before[FromServer] != SynSent || r.Via[FromServer] != SynRcvd || r.After[FromServer] != Established {
+		t.Errorf("server %s → %s → %s, want SYN_SENT → SYN_RCVD → ESTABLISHED", r.Before[FromServer], r.Via[FromServer], r.After[FromServer])
+	}
+	if r.Kind&KindSynRetransmission != 0 {
+		t.Errorf("crossing SYN/ACK classified %s", r.Kind)
+	}
+	// The first ACKs after the SYNs carry scaled windows: not window updates.
+	if r := feed(step{dir: FromServer, flags: ACK, seq: 1, ack: 1, win: 63}); r.Kind&KindWindowUpdate != 0 {
+		t.Errorf("first ACK after the SYN classified %s", r.Kind)
+	}
+
+	// Crossing FINs: the server's ACK shows the client both the server's
+	// FIN and the ACK of its own.
+	c = nil
+	for _, s := range with(handshake,
+		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+		step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1},
+	) {
+		feed(s)
+	}
+	r = feed(step{dir: FromServer, flags: ACK, seq: 2, ack: 2})
+	if r.Before[FromClient] != FinWait1 || r.Via[FromClient] != Closing || r.After[FromClient] != TimeWait {
+		t.Errorf("client %s → %s → %s, want FIN_WAIT_1 → CLOSING → TIME_WAIT", r.Before[FromClient], r.Via[FromClient], r.After[FromClient])
+	}
+}
+
 func TestWrapAround(t *testing.T) {
 	steps := with(handshake,
 		step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 1000, kind: KindNewData},

@@ -11,6 +11,7 @@ type direction struct {
 	ack      uint32 // highest acknowledgement this side sent
 	win      uint16 // last window advertised, unscaled
 	winValid bool
+	winInSYN bool  // win came from a SYN, where it is never scaled (RFC 7323 section 2.2)
 	shift    uint8 // window scale applied to win, once both SYNs agreed on it
 	wscale   int8  // window scale offered in this side's SYN, -1 if none
 
@@ -121,7 +122,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		}
 		if n == 0 && tx.ackValid && seg.Ack == tx.ack && kind&(KindKeepAlive|KindZeroWindowProbe) == 0 {
 			switch {
-			case tx.winValid && seg.Window != tx.win:
+			case tx.winValid && !tx.winInSYN && seg.Window != tx.win:
 				kind |= KindWindowUpdate
 			case peerProbe == KindKeepAlive:
 				kind |= KindKeepAliveAck
@@ -142,7 +143,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 			e.zeroWindows++
 		}
 	}
-	tx.win, tx.winValid = seg.Window, true
+	tx.win, tx.winValid, tx.winInSYN = seg.Window, true, syn
 	return kind
 }
 

@@ -32,10 +32,11 @@ var kindNames = [...]string{
 	"syn_retransmission", "reset",
 }
 
-// String lists the kinds, comma separated ("new_data,zero_window").
+// String lists the kinds, comma separated ("new_data,zero_window"), or
+// "none" for a segment that is nothing but an in-order acknowledgement.
 func (k Kind) String() string {
 	if k == 0 {
-		return "ack"
+		return "none"
 	}
 	var b strings.Builder
 	for i, name := range kindNames {

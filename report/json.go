@@ -191,6 +191,23 @@ type jsonTrace struct {
 	Kind   string   `json:"kind"`
 	Client string   `json:"client_state"`
 	Server string   `json:"server_state"`
+	// Transitions lists the state changes, e.g. "client FIN_WAIT_1 → CLOSING → TIME_WAIT".
+	Transitions []string `json:"transitions"`
+}
+
+func transitions(res *fsm.StepResult) []string {
+	out := []string{}
+	for _, d := range []fsm.Dir{fsm.FromClient, fsm.FromServer} {
+		if res.Before[d] == res.After[d] {
+			continue
+		}
+		s := d.String() + " " + res.Before[d].String()
+		if res.Via[d] != fsm.Unknown {
+			s += " → " + res.Via[d].String()
+		}
+		out = append(out, s+" → "+res.After[d].String())
+	}
+	return out
 }
 
 func (j *jsonReporter) Trace(l *TraceLine) error {
@@ -200,6 +217,7 @@ func (j *jsonReporter) Trace(l *TraceLine) error {
 		Flags: l.Seg.Flags.String(), Seq: l.Seg.Seq, Ack: l.Seg.Ack, Len: l.Seg.Len, Win: l.Seg.Window,
 		Kind:   l.Result.Kind.String(),
 		Client: l.Result.After[fsm.FromClient].String(), Server: l.Result.After[fsm.FromServer].String(),
+		Transitions: transitions(&l.Result),
 	})
 }
 

@@ -81,13 +81,14 @@ func (t *textReporter) Conn(r *flow.Record) error {
 func (t *textReporter) Trace(l *TraceLine) error {
 	p := &t.pal
 	res := l.Result
-	fmt.Fprintf(t.w, "%s %s #%d %s > %s %s seq %d ack %d win %d len %d  %s",
+	fmt.Fprintf(t.w, "%s %s #%d %s > %s %s seq %d ack %d win %d len %d",
 		clock(l.Time), p.id.Sprintf("[%d]", l.Index), l.ConnID, l.From, l.To,
-		p.flags.Sprintf("[%s]", l.Seg.Flags), l.Seg.Seq, l.Seg.Ack, l.Seg.Window, l.Seg.Len, res.Kind)
-	for _, d := range []fsm.Dir{fsm.FromClient, fsm.FromServer} {
-		if res.Before[d] != res.After[d] {
-			fmt.Fprintf(t.w, "  %s %s → %s", d, res.Before[d], p.state(res.After[d]))
-		}
+		p.flags.Sprintf("[%s]", l.Seg.Flags), l.Seg.Seq, l.Seg.Ack, l.Seg.Window, l.Seg.Len)
+	if res.Kind != 0 {
+		fmt.Fprintf(t.w, "  %s", res.Kind)
+	}
+	for _, tr := range transitions(&res) {
+		fmt.Fprintf(t.w, "  %s", p.transition.Sprint(tr))
 	}
 	t.w.WriteByte('\n')
 	return nil
@@ -196,7 +197,7 @@ func byteSize(n uint64) string {
 
 // palette maps meaning to colour in one place.
 type palette struct {
-	id, addr, head, label, warn, bad, good, flags, muted *color.Color
+	id, addr, head, label, warn, bad, good, flags, muted, transition *color.Color
 }
 
 func newPalette(on bool) palette {
@@ -213,6 +214,7 @@ func newPalette(on bool) palette {
 		id: mk(color.Faint), addr: mk(color.Bold), head: mk(color.Bold, color.Underline),
 		label: mk(color.FgCyan), warn: mk(color.FgYellow), bad: mk(color.FgRed, color.Bold),
 		good: mk(color.FgGreen), flags: mk(color.FgMagenta), muted: mk(color.Faint),
+		transition: mk(color.FgBlue),
 	}
 }
 

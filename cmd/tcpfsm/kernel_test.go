@@ -1,0 +1,142 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// want is what a network engineer reads off one connection of a kernel
+// capture; testdata/README.md gives the packets behind each row.
+type want struct {
+	handshake, close   string
+	client, server     string // end states
+	labels, anomalies  []string
+	resetBy, resetFrom string // for RST closes
+	synackRetransmits  int
+	minRTTms           float64 // both handshake RTTs at least this: the recorder holds each packet 5 ms on arrival in a namespace
+}
+
+// kernelExpectations states the outcome of every kernel capture
+// independently of the golden files, so that "go test -update" cannot
+// quietly bless a wrong answer.
+var kernelExpectations = map[string][]want{
+	"normal-client-close.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
+	"normal-server-close.pcap": {{handshake: "complete", close: "fin", client: "CLOSED", server: "TIME_WAIT", minRTTms: 4.5}},
+	"normal-sll2.pcap":         {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
+	"normal-pcapng.pcapng":     {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
+	"ipv6-normal.pcap":         {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
+	"connection-refused.pcap":  {{handshake: "refused", close: "none", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "CLOSED"}},
+	// The client's FIN is acknowledged; the server never closes.
+	"close-wait.pcap": {{handshake: "complete", close: "fin_client", client: "FIN_WAIT_2", server: "CLOSE_WAIT"}},
+	// Backlog 1, accept() never called: two connections sit in the accept
+	// queue, the third overflows, the fourth's SYNs are dropped.
+	"accept-overflow-noabort.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "SYN_RCVD", synackRetransmits: 3,
+			labels: []string{"synack_retransmitted", "retransmissions"}, anomalies: []string{"synack_after_ack"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
+	"accept-overflow-abort.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "SYN_RCVD"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
+	"keepalive.pcap":         {{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED", labels: []string{"keepalive"}}},
+	"close-unread-rst.pcap":  {{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "ESTABLISHED"}},
+	"linger0-rst.pcap":       {{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", resetBy: "client", resetFrom: "ESTABLISHED"}},
+	"simultaneous-open.pcap": {{handshake: "simultaneous", close: "fin", client: "TIME_WAIT", server: "CLOSED", labels: []string{"simultaneous_open"}}},
+	"simultaneous-close.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "TIME_WAIT",
+		labels: []string{"simultaneous_close"}}},
+	"zero-window.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", labels: []string{"zero_window"}}},
+	"half-close.pcap":  {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", labels: []string{"half_close"}}},
+	"syn-timeout.pcap": {{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}}},
+	"port-reuse.pcap": {
+		{handshake: "complete", close: "fin", client: "CLOSED", server: "TIME_WAIT"},
+		{handshake: "complete", close: "fin", client: "CLOSED", server: "TIME_WAIT", labels: []string{"port_reuse"}},
+	},
+	"data-retransmit-timeout.pcap": {{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED", labels: []string{"retransmissions"}}},
+	// The client's final ACK was dropped once: one SYN/ACK resent.
+	"synack-retransmit.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", synackRetransmits: 1,
+		labels: []string{"synack_retransmitted"}, anomalies: []string{"synack_after_ack"}}},
+}
+
+func TestKernelCaptureExpectations(t *testing.T) {
+	captures, _ := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
+	seen := map[string]bool{}
+	for _, path := range captures {
+		name := filepath.Base(path)
+		if filepath.Ext(name) == ".json" || filepath.Ext(name) == ".txt" {
+			continue
+		}
+		seen[name] = true
+		wants, ok := kernelExpectations[name]
+		if !ok {
+			t.Errorf("%s: no expectations: add it to kernelExpectations", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			r := tcpfsm(t, nil, "-r", path, "--format", "json")
+			objs := jsonLines(t, r.stdout)
+			conns := objs[:len(objs)-1]
+			if len(conns) != len(wants) {
+				t.Fatalf("%d connections, want %d", len(conns), len(wants))
+			}
+			for i, w := range wants {
+				c := conns[i]
+				check := func(key string, want any) {
+					if fmt.Sprint(c[key]) != fmt.Sprint(want) {
+						t.Errorf("conn %d: %s = %v, want %v", i+1, key, c[key], want)
+					}
+				}
+				check("handshake", w.handshake)
+				check("close", w.close)
+				check("client_state", w.client)
+				check("server_state", w.server)
+				check("synack_retransmits", w.synackRetransmits)
+				for _, l := range w.labels {
+					if !slices.Contains(strs(c["labels"]), l) {
+						t.Errorf("conn %d: labels %v lack %s", i+1, c["labels"], l)
+					}
+				}
+				var names []string
+				for _, a := range c["anomalies"].([]any) {
+					names = append(names, a.(map[string]any)["name"].(string))
+				}
+				if !slices.Equal(names, w.anomalies) {
+					t.Errorf("conn %d: anomalies %v, want %v", i+1, names, w.anomalies)
+				}
+				if w.resetBy != "" {
+					rst, _ := c["reset"].(map[string]any)
+					if rst["by"] != w.resetBy || rst["state"] != w.resetFrom {
+						t.Errorf("conn %d: reset %v, want by %s from %s", i+1, rst, w.resetBy, w.resetFrom)
+					}
+				}
+				if w.minRTTms > 0 {
+					rtt := c["handshake_rtt_ms"].(map[string]any)
+					for _, side := range []string{"client", "server"} {
+						if v, _ := rtt[side].(float64); v < w.minRTTms {
+							t.Errorf("conn %d: %s handshake RTT %v ms, want ≥ %v", i+1, side, rtt[side], w.minRTTms)
+						}
+					}
+				}
+			}
+		})
+	}
+	for name := range kernelExpectations {
+		if !seen[name] {
+			t.Errorf("%s: expected in %s but missing", name, kernelDir)
+		}
+	}
+}
+
+func strs(v any) []string {
+	var out []string
+	for _, s := range v.([]any) {
+		out = append(out, s.(string))
+	}
+	return out
+}

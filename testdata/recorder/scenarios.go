@@ -1,0 +1,573 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type env struct {
+	cns, sns       string
+	cdev, sdev     string
+	v6             bool
+	client, server netip.Addr
+	port           uint16
+}
+
+func (e *env) serverAP() netip.AddrPort { return netip.AddrPortFrom(e.server, e.port) }
+
+func (e *env) listen(backlog int, opts ...sockOpt) (int, error) {
+	return listenOn(e.sns, e.serverAP(), backlog, opts...)
+}
+
+func (e *env) dial(opts ...sockOpt) (int, error) { return dial(e.cns, e.serverAP(), opts...) }
+
+// ipt runs iptables in the server namespace for the scenario's family.
+func (e *env) ipt(args ...string) error { return iptables(e.sns, e.v6, args...) }
+
+type scenario struct {
+	name   string
+	desc   string
+	v6     bool
+	client [][2]string // sysctls in the client namespace
+	server [][2]string // sysctls in the server namespace
+	run    func(e *env) error
+}
+
+var (
+	request  = []byte("hello from client\n")
+	response = []byte("hello from server\n")
+)
+
+// goErr runs f in a goroutine and returns a channel with its result.
+func goErr(f func() error) <-chan error {
+	c := make(chan error, 1)
+	go func() { c <- f() }()
+	return c
+}
+
+func expectErr(what string, err, want error) error {
+	if !errors.Is(err, want) {
+		return fmt.Errorf("%s: got %v, want %v", what, err, want)
+	}
+	logf("%s: %v (as expected)", what, err)
+	return nil
+}
+
+var scenarios = []scenario{
+	{name: "normal-client-close", desc: "request/response, client closes first, then the server", run: normalClientClose},
+	{name: "normal-server-close", desc: "request/response, server closes first, then the client", run: normalServerClose},
+	{name: "connection-refused", desc: "SYN to a closed port, answered with RST/ACK", run: refused},
+	{name: "close-wait", desc: "client closes, server never closes (stays in CLOSE_WAIT)", run: closeWait},
+	{
+		name: "accept-overflow-noabort", desc: "listen backlog 1, never accept(), tcp_abort_on_overflow=0: SYN/ACK retransmitted, SYNs dropped",
+		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "0"}, {"net.ipv4.tcp_synack_retries", "3"}},
+		run:    func(e *env) error { return acceptOverflow(e, 8*time.Second) },
+	},
+	{
+		name: "accept-overflow-abort", desc: "listen backlog 1, never accept(), tcp_abort_on_overflow=1: the overflowing handshake is reset",
+		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "1"}, {"net.ipv4.tcp_synack_retries", "3"}},
+		run:    func(e *env) error { return acceptOverflow(e, 4*time.Second) },
+	},
+	{name: "keepalive", desc: "idle connection, client keepalive (idle 1 s, interval 1 s), probes answered", run: keepalive},
+	{name: "close-unread-rst", desc: "server close()s with unread data in its receive queue: RST instead of FIN", run: closeUnread},
+	{name: "linger0-rst", desc: "client sets SO_LINGER 0 and closes: RST instead of FIN", run: lingerZeroRST},
+	{name: "simultaneous-open", desc: "both ends connect() to each other at once: SYN, SYN, SYN/ACK, SYN/ACK", run: simultaneousOpen},
+	{name: "simultaneous-close", desc: "both ends shutdown(SHUT_WR) at once: FINs cross, CLOSING, TIME_WAIT on both", run: simultaneousClose},
+	{name: "zero-window", desc: "server with small SO_RCVBUF stops reading: zero window, probes, window update", run: zeroWindow},
+	{name: "half-close", desc: "client shutdown(SHUT_WR) after its request, server keeps sending, then closes", run: halfClose},
+	{
+		name: "syn-timeout", desc: "SYNs silently dropped by the server's firewall; client gives up (tcp_syn_retries=2)",
+		client: [][2]string{{"net.ipv4.tcp_syn_retries", "2"}},
+		run:    synTimeout,
+	},
+	{name: "ipv6-normal", desc: "request/response over IPv6, client closes first", v6: true, run: normalClientClose},
+	{name: "port-reuse", desc: "two connections on the same 4-tuple; the second SYN reuses the server's TIME_WAIT", run: portReuse},
+	{
+		name: "data-retransmit-timeout", desc: "peer vanishes (firewall drops all): data retransmitted with backoff until the client gives up (tcp_retries2=4)",
+		client: [][2]string{{"net.ipv4.tcp_retries2", "4"}},
+		run:    dataRetransmitTimeout,
+	},
+	{name: "synack-retransmit", desc: "client's handshake ACK lost once: server retransmits its SYN/ACK, then normal", run: synackRetransmit},
+}
+
+// exchange sends the request from c and the response from a.
+func exchange(c, a int) error {
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	return respond(c, a)
+}
+
+// respond reads the request on a, answers it and reads the answer on c.
+func respond(c, a int) error {
+	if err := readFull(a, len(request)); err != nil {
+		return err
+	}
+	if err := writeAll(a, response); err != nil {
+		return err
+	}
+	return readFull(c, len(response))
+}
+
+// connectPair opens a connection to a fresh listener and returns both ends.
+// If first is not nil the client sends it as soon as connect() returns,
+// as a real client would, before the server has accept()ed.
+func connectPair(e *env, first []byte, copts ...sockOpt) (c, a int, err error) {
+	ls, err := e.listen(16)
+	if err != nil {
+		return
+	}
+	c, err = e.dial(copts...)
+	if err != nil {
+		return
+	}
+	if first != nil {
+		if err = writeAll(c, first); err != nil {
+			return
+		}
+	}
+	a, err = accept(ls)
+	logf("connected")
+	return
+}
+
+func normalClientClose(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("client close()")
+	closeFD(c)
+	n, err := readEOF(a)
+	if err != nil || n != 0 {
+		return fmt.Errorf("server read: %d bytes, %v", n, err)
+	}
+	logf("server read EOF, server close()")
+	closeFD(a)
+	return nil
+}
+
+func normalServerClose(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("server close()")
+	closeFD(a)
+	n, err := readEOF(c)
+	if err != nil || n != 0 {
+		return fmt.Errorf("client read: %d bytes, %v", n, err)
+	}
+	logf("client read EOF, client close()")
+	closeFD(c)
+	return nil
+}
+
+func refused(e *env) error {
+	_, err := dial(e.cns, netip.AddrPortFrom(e.server, 8081))
+	return expectErr("connect to closed port 8081", err, unix.ECONNREFUSED)
+}
+
+func closeWait(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("client close()")
+	closeFD(c)
+	if n, err := readEOF(a); err != nil || n != 0 {
+		return fmt.Errorf("server read: %d bytes, %v", n, err)
+	}
+	logf("server read EOF and keeps the socket open")
+	time.Sleep(3 * time.Second)
+	return nil // a is closed only after the capture has stopped
+}
+
+// acceptOverflow fills a backlog-1 listener that never accepts.
+//
+// Linux lets a listener with backlog B hold B+1 established children
+// (sk_acceptq_is_full is "> B") and B+1 pending requests. So: client 1
+// completes and waits in the accept queue; clients 2 and 3 send their SYNs
+// together, both get a SYN/ACK (accept queue not yet full), the first ACK
+// fills the accept queue and the second overflows; client 4's SYNs are
+// dropped outright because the accept queue is full when they arrive.
+func acceptOverflow(e *env, length time.Duration) error {
+	t0 := time.Now()
+	ls, err := e.listen(1)
+	if err != nil {
+		return err
+	}
+	_ = ls // never accept()ed
+	c1, err := e.dial()
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c1, []byte("hello from client 1\n")); err != nil {
+		return err
+	}
+	logf("client 1 connected")
+	time.Sleep(100 * time.Millisecond)
+
+	var fds [3]int
+	for i := range fds {
+		if fds[i], err = newSocket(e.cns, e.server); err != nil {
+			return err
+		}
+	}
+	// Clients 2 and 3: SYNs back to back.
+	for i := 0; i < 2; i++ {
+		if err := startConnect(fds[i], e.serverAP()); err != nil {
+			return err
+		}
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if err := waitConnect(fds[i], 5*time.Second); err != nil {
+				logf("client %d: connect: %v", i+2, err)
+				return
+			}
+			logf("client %d connected (as far as it knows)", i+2)
+			if err := writeAll(fds[i], fmt.Appendf(nil, "hello from client %d\n", i+2)); err != nil {
+				logf("client %d: write: %v", i+2, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	time.Sleep(100 * time.Millisecond)
+	// Client 4: SYN while the accept queue is full.
+	if err := startConnect(fds[2], e.serverAP()); err != nil {
+		return err
+	}
+	logf("client 4 connecting")
+	time.Sleep(length - time.Since(t0))
+	for i := range fds {
+		if soerr, _ := unix.GetsockoptInt(fds[i], unix.SOL_SOCKET, unix.SO_ERROR); soerr != 0 {
+			logf("client %d: socket error %v", i+2, unix.Errno(soerr))
+		}
+	}
+	return nil
+}
+
+func keepalive(e *env) error {
+	c, a, err := connectPair(e, request, keepAlive(1, 1, 3))
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	logf("idle")
+	time.Sleep(4 * time.Second)
+	return nil
+}
+
+func closeUnread(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	logf("server close() without reading the request")
+	closeFD(a)
+	_, err = read(c, make([]byte, 100))
+	if err := expectErr("client read", err, unix.ECONNRESET); err != nil {
+		return err
+	}
+	closeFD(c)
+	return nil
+}
+
+func lingerZeroRST(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	if err := lingerZero(c); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("client close() with SO_LINGER {on, 0}")
+	closeFD(c)
+	_, err = read(a, make([]byte, 100))
+	if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
+		return err
+	}
+	closeFD(a)
+	return nil
+}
+
+// simultaneousOpen: each end binds a fixed port and connects to the other.
+// The connect() calls are microseconds apart and each SYN is held 5 ms by
+// the delay queue, so each SYN reaches an end that is already in SYN_SENT.
+func simultaneousOpen(e *env) error {
+	cAP := netip.AddrPortFrom(e.client, 40001)
+	sap := netip.AddrPortFrom(e.server, 40002)
+	c, err := newSocket(e.cns, e.client, reuseAddr(), bindTo(cAP))
+	if err != nil {
+		return err
+	}
+	s, err := newSocket(e.sns, e.server, reuseAddr(), bindTo(sap))
+	if err != nil {
+		return err
+	}
+	if err := startConnect(c, sap); err != nil {
+		return err
+	}
+	if err := startConnect(s, cAP); err != nil {
+		return err
+	}
+	if err := waitConnect(c, 5*time.Second); err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	if err := waitConnect(s, 5*time.Second); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	logf("both connected")
+	if err := exchange(c, s); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("client close()")
+	closeFD(c)
+	if _, err := readEOF(s); err != nil {
+		return err
+	}
+	logf("server close()")
+	closeFD(s)
+	return nil
+}
+
+func simultaneousClose(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond) // everything acknowledged
+	logf("both shutdown(SHUT_WR)")
+	if err := shutdownWrite(c); err != nil {
+		return err
+	}
+	if err := shutdownWrite(a); err != nil {
+		return err
+	}
+	for _, fd := range []int{c, a} {
+		if _, err := readEOF(fd); err != nil {
+			return err
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("both close()")
+	closeFD(c)
+	closeFD(a)
+	return nil
+}
+
+func zeroWindow(e *env) error {
+	const total = 16 << 10
+	ls, err := e.listen(16, rcvBuf(4096)) // inherited by the accepted socket
+	if err != nil {
+		return err
+	}
+	c, err := e.dial()
+	if err != nil {
+		return err
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	logf("connected; client writes %d bytes, server does not read for 2.5 s", total)
+	wrote := goErr(func() error {
+		if err := writeAll(c, make([]byte, total)); err != nil {
+			return err
+		}
+		logf("client write done, client close()")
+		return closeFD(c)
+	})
+	time.Sleep(2500 * time.Millisecond)
+	logf("server starts reading")
+	n, err := readEOF(a)
+	if err != nil {
+		return err
+	}
+	if n != total {
+		return fmt.Errorf("server read %d bytes, want %d", n, total)
+	}
+	if err := <-wrote; err != nil {
+		return err
+	}
+	logf("server read %d bytes and EOF, server close()", n)
+	closeFD(a)
+	return nil
+}
+
+func halfClose(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	logf("client shutdown(SHUT_WR)")
+	if err := shutdownWrite(c); err != nil {
+		return err
+	}
+	got := goErr(func() error {
+		n, err := readEOF(c)
+		logf("client read %d bytes and EOF, client close()", n)
+		closeFD(c)
+		return err
+	})
+	if n, err := readEOF(a); err != nil || n != len(request) {
+		return fmt.Errorf("server read %d bytes, %v", n, err)
+	}
+	logf("server read request and EOF; sends 5 chunks 200 ms apart")
+	chunk := make([]byte, 1000)
+	for i := 0; i < 5; i++ {
+		if err := writeAll(a, chunk); err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	logf("server close()")
+	closeFD(a)
+	return <-got
+}
+
+func synTimeout(e *env) error {
+	if _, err := e.listen(16); err != nil {
+		return err
+	}
+	if err := e.ipt("-I", "INPUT", "1", "-p", "tcp", "--dport", "8080", "--syn", "-j", "DROP"); err != nil {
+		return err
+	}
+	_, err := e.dial()
+	return expectErr("connect", err, unix.ETIMEDOUT)
+}
+
+func portReuse(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	cAP := netip.AddrPortFrom(e.client, 40000)
+	for i := 1; i <= 2; i++ {
+		c, err := e.dial(reuseAddr(), bindTo(cAP))
+		if err != nil {
+			return fmt.Errorf("connection %d: %w", i, err)
+		}
+		if err := writeAll(c, request); err != nil {
+			return err
+		}
+		a, err := accept(ls)
+		if err != nil {
+			return err
+		}
+		logf("connection %d from port %d established", i, cAP.Port())
+		if err := respond(c, a); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+		logf("server close() (TIME_WAIT on the server)")
+		closeFD(a)
+		if _, err := readEOF(c); err != nil {
+			return err
+		}
+		closeFD(c)
+		time.Sleep(time.Second)
+	}
+	return nil
+}
+
+func dataRetransmitTimeout(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	// The server process stays, but its host is cut off.
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	logf("server namespace drops all TCP in and out")
+	for _, ch := range []string{"INPUT", "OUTPUT"} {
+		if err := e.ipt("-I", ch, "1", "-p", "tcp", "-j", "DROP"); err != nil {
+			return err
+		}
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	_, err = read(c, make([]byte, 100))
+	return expectErr("client read", err, unix.ETIMEDOUT)
+}
+
+func synackRetransmit(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	rule := []string{"INPUT", "-p", "tcp", "--dport", "8080", "--tcp-flags", "ALL", "ACK", "-j", "DROP"}
+	if err := e.ipt(append([]string{"-I"}, rule...)...); err != nil {
+		return err
+	}
+	acc := make(chan int, 1)
+	go func() {
+		a, err := accept(ls)
+		if err != nil {
+			logf("accept: %v", err)
+			a = -1
+		}
+		logf("server accept() returned")
+		acc <- a
+	}()
+	c, err := e.dial()
+	if err != nil {
+		return err
+	}
+	logf("client connected; its ACK is dropped once")
+	time.Sleep(300 * time.Millisecond)
+	if err := e.ipt(append([]string{"-D"}, rule...)...); err != nil {
+		return err
+	}
+	logf("drop rule removed; client stays quiet")
+	time.Sleep(1500 * time.Millisecond)
+	a := <-acc
+	if a < 0 {
+		return errors.New("accept failed")
+	}
+	if err := exchange(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	closeFD(c)
+	if _, err := readEOF(a); err != nil {
+		return err
+	}
+	closeFD(a)
+	return nil
+}
