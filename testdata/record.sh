@@ -18,7 +18,8 @@
 #
 # tcpdump runs in tcpfsm-c on veth-c (Ethernet link type). Each namespace
 # delays its incoming TCP by 5 ms through NFQUEUE (see recorder/nfqueue.go),
-# so the round trip seen on the wire is 10 ms. The sockets, sysctls and
+# so each handshake half measured at the capture point takes 5 ms and an
+# application round trip 10 ms. The sockets, sysctls and
 # iptables rules of each scenario are in recorder/scenarios.go.
 #
 # Every capture is checked after recording (verify below) and recorded

@@ -136,27 +136,13 @@ func connectPair(e *env, first []byte, copts ...sockOpt) (c, a int, err error) {
 	return
 }
 
-func normalClientClose(e *env) error {
-	c, a, err := connectPair(e, request)
-	if err != nil {
-		return err
-	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	logf("client close()")
-	closeFD(c)
-	n, err := readEOF(a)
-	if err != nil || n != 0 {
-		return fmt.Errorf("server read: %d bytes, %v", n, err)
-	}
-	logf("server read EOF, server close()")
-	closeFD(a)
-	return nil
-}
+func normalClientClose(e *env) error { return normalClose(e, true) }
 
-func normalServerClose(e *env) error {
+func normalServerClose(e *env) error { return normalClose(e, false) }
+
+// normalClose exchanges a request and a response, then the active closer
+// (the client or the server) closes first and the other follows on EOF.
+func normalClose(e *env, clientFirst bool) error {
 	c, a, err := connectPair(e, request)
 	if err != nil {
 		return err
@@ -164,15 +150,19 @@ func normalServerClose(e *env) error {
 	if err := respond(c, a); err != nil {
 		return err
 	}
-	time.Sleep(100 * time.Millisecond)
-	logf("server close()")
-	closeFD(a)
-	n, err := readEOF(c)
-	if err != nil || n != 0 {
-		return fmt.Errorf("client read: %d bytes, %v", n, err)
+	first, second, names := a, c, [2]string{"server", "client"}
+	if clientFirst {
+		first, second, names = c, a, [2]string{"client", "server"}
 	}
-	logf("client read EOF, client close()")
-	closeFD(c)
+	time.Sleep(100 * time.Millisecond)
+	logf("%s close()", names[0])
+	closeFD(first)
+	n, err := readEOF(second)
+	if err != nil || n != 0 {
+		return fmt.Errorf("%s read: %d bytes, %v", names[1], n, err)
+	}
+	logf("%s read EOF, %s close()", names[1], names[1])
+	closeFD(second)
 	return nil
 }
 
