@@ -97,7 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 }
 
 // useColor decides the text report's colour: "auto" colours only a
-// terminal, and never when NO_COLOR is set (https://no-color.org).
+// terminal, and never when NO_COLOR is set to anything but the empty string
+// (https://no-color.org) or TERM is dumb.
 func useColor(mode string, out io.Writer) bool {
 	switch mode {
 	case "always":
@@ -105,7 +106,7 @@ func useColor(mode string, out io.Writer) bool {
 	case "never":
 		return false
 	}
-	if _, set := os.LookupEnv("NO_COLOR"); set || os.Getenv("TERM") == "dumb" {
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
 	f, ok := out.(*os.File)
