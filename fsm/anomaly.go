@@ -38,6 +38,9 @@ const (
 	// sequence number: the capture missed the one before it (Wireshark's
 	// "previous segment not captured").
 	AnomalySegmentNotCaptured = "segment_not_captured"
+	// AnomalyBadChecksum: a segment whose TCP checksum is wrong (only
+	// checked on request). The receiver drops it, so it changes no state.
+	AnomalyBadChecksum = "bad_checksum"
 )
 
 // Anomaly is one kind of unexpected behaviour seen on a connection.

@@ -176,6 +176,23 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	return res
 }
 
+// StepBadChecksum counts a segment whose checksum is wrong. The receiving
+// TCP drops such a segment before looking at it (RFC 9293 section 3.10.7),
+// so it moves no state and takes no place in the sequence space.
+func (c *Conn) StepBadChecksum(seg *Segment) StepResult {
+	e := &c.ep[seg.Dir]
+	e.packets++
+	e.ipBytes += uint64(seg.IPLen)
+	if seg.Time > c.last {
+		c.last = seg.Time
+	}
+	if a := c.note(AnomalyBadChecksum, seg); a != nil {
+		a.Detail = seg.Flags.String() + " segment from the " + seg.Dir.String() + " ignored"
+	}
+	states := [2]State{c.ep[0].state, c.ep[1].state}
+	return StepResult{Before: states, After: states}
+}
+
 // invalidFlags names a flag combination no conforming TCP sends.
 func invalidFlags(f Flags) string {
 	switch {

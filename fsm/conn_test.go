@@ -415,6 +415,23 @@ func TestWrapAround(t *testing.T) {
 	}
 }
 
+func TestBadChecksumChangesNothing(t *testing.T) {
+	c := run(t, cISN, sISN, handshake)
+	fin := step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1}.segment(cISN, sISN)
+	res := c.StepBadChecksum(&fin)
+	if res.After != res.Before || res.After[FromClient] != Established {
+		t.Errorf("a bad-checksum FIN moved the states: %v → %v", res.Before, res.After)
+	}
+	// The same FIN arriving intact is new, not a retransmission.
+	if res := c.Step(&fin); res.Kind&KindRetransmission != 0 || res.After[FromClient] != FinWait1 {
+		t.Errorf("the intact FIN after it: kind %s, client %s", res.Kind, res.After[FromClient])
+	}
+	r := c.Result(c.Last())
+	if len(r.Anomalies) != 1 || r.Anomalies[0].Name != AnomalyBadChecksum || r.Client.Packets != 4 { // SYN, ACK, the bad FIN, the good one
+		t.Errorf("anomalies %+v, client packets %d", r.Anomalies, r.Client.Packets)
+	}
+}
+
 func TestTimeWaitExpires(t *testing.T) {
 	c := run(t, cISN, sISN, with(handshake,
 		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
