@@ -11,17 +11,27 @@ import (
 // decoder turns one frame into a Packet. Its layers are decoded in place
 // and reused for every frame, so decoding a TCP segment allocates nothing.
 type decoder struct {
-	info ipInfo
+	info frameInfo
+	// verifyChecksums is Options.VerifyChecksums.
+	verifyChecksums bool
 
-	ethernet layers.Ethernet
-	vlan     layers.Dot1Q // 802.1Q and QinQ (0x88a8): each tag is one pass through it
+	// In the order the parsers look them up, the most frequent first.
+	ipv4     ipv4Layer
+	ipv6     ipv6Layer
+	tcp      tcpLayer
+	ethernet ethernetLayer
+	vlan     *etherShim // 802.1Q and QinQ: each tag is one pass through it
+	udp      udpLayer
 	loopback layers.Loopback
 	sll      linuxSLL
 	sll2     linuxSLL2
 	raw      rawIP
-	ipv4     ipv4Layer
-	ipv6     ipv6Layer
-	tcp      tcpLayer
+	mpls     mplsLayer
+	pppoe    pppoeLayer
+	pbb      *etherShim
+	vntag    *etherShim
+	fddi     fddiLayer
+	llc      llcLayer
 
 	decoded []gopacket.LayerType
 }
@@ -36,11 +46,24 @@ const (
 	verdictMalformed
 )
 
-func newDecoder() *decoder {
-	d := &decoder{decoded: make([]gopacket.LayerType, 0, 8)}
-	d.ipv4.info = &d.info
-	d.ipv6.info = &d.info
-	d.tcp.info = &d.info
+// maxLayers bounds the layers one frame can decode to: the link layer and
+// 802.2 LLC, maxLinkHeaders layers dispatched by EtherType (the last of
+// which can be MPLS or PPPoE), IP and UDP for each tunnel level, then IP
+// and TCP. The decoded list is allocated that big once, so the parser's
+// appends to it never allocate.
+const maxLayers = 2 + maxLinkHeaders + 2*maxTunnelDepth + 2
+
+func newDecoder(verifyChecksums bool) *decoder {
+	d := &decoder{verifyChecksums: verifyChecksums, decoded: make([]gopacket.LayerType, 0, maxLayers)}
+	d.vlan = newEtherShim("802.1Q", layers.LayerTypeDot1Q, 4, &d.info)
+	d.vntag = newEtherShim("VN-Tag", layerTypeVNTag, 6, &d.info)
+	d.pbb = newEtherShim("802.1ah PBB", layerTypePBB, 18, &d.info)
+	for _, info := range []**frameInfo{
+		&d.ipv4.info, &d.ipv6.info, &d.tcp.info, &d.ethernet.info, &d.udp.info,
+		&d.sll.info, &d.sll2.info, &d.llc.info,
+	} {
+		*info = &d.info
+	}
 	return d
 }
 
@@ -56,12 +79,13 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 	// A handful of layers: a linear scan beats the default map.
 	var layerSet gopacket.DecodingLayerContainer = gopacket.DecodingLayerArray(nil)
 	for _, l := range []gopacket.DecodingLayer{
-		&d.ethernet, &d.vlan, &d.loopback, &d.sll, &d.sll2, &d.raw, &d.ipv4, &d.ipv6, &d.tcp,
+		&d.ipv4, &d.ipv6, &d.tcp, &d.ethernet, d.vlan, &d.udp, &d.loopback, &d.sll, &d.sll2,
+		&d.raw, &d.mpls, &d.pppoe, d.pbb, d.vntag, &d.fddi, &d.llc,
 	} {
 		layerSet = layerSet.Put(l)
 	}
 	p.SetDecodingLayerContainer(layerSet)
-	// Stopping at a layer with no decoder (UDP, ARP, a fragment) is the
+	// Stopping at a layer with no decoder (ARP, ICMP, a fragment) is the
 	// normal way a non-TCP frame ends; the decoded list says how far it got.
 	p.IgnoreUnsupported = true
 	return p, true
@@ -72,12 +96,20 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 // except Index and Timestamp; otherwise pkt is untouched. The error is set
 // with verdictMalformed only.
 func (d *decoder) decode(p *gopacket.DecodingLayerParser, frame []byte, missing int, pkt *Packet) (verdict, error) {
-	d.info = ipInfo{missing: missing}
+	d.info = frameInfo{missing: missing}
 	if err := p.DecodeLayers(frame, &d.decoded); err != nil {
+		var header *headerError
+		if d.info.inFragment && errors.As(err, &header) {
+			// The inner headers run on into the datagram's next fragment.
+			return verdictFragment, nil
+		}
 		if !errors.Is(err, ErrMalformed) {
-			// From a gopacket link layer ("Ethernet packet too small"), or a
-			// panic the parser recovered.
+			// From gopacket's loopback layer, or a panic the parser
+			// recovered.
 			err = fmt.Errorf("%w: %v", ErrMalformed, err)
+		}
+		if d.info.tunnel != "" {
+			err = fmt.Errorf("%w (inside a %s tunnel)", err, d.info.tunnel)
 		}
 		return verdictMalformed, err
 	}
@@ -88,7 +120,7 @@ func (d *decoder) decode(p *gopacket.DecodingLayerParser, frame []byte, missing 
 	if !d.info.decoded || d.info.protocol != ipProtocolTCP {
 		return verdictNonTCP, nil
 	}
-	if d.info.fragment {
+	if d.info.fragment || d.info.inFragment {
 		return verdictFragment, nil
 	}
 	// The IP header announced TCP but the parser stopped: the IP payload
@@ -108,13 +140,19 @@ func (d *decoder) fill(pkt *Packet) {
 		Ack:           t.ack,
 		Flags:         t.flags,
 		Window:        t.window,
-		PayloadLen:    d.info.l4Len - t.headerLen,
-		Truncated:     d.info.truncated,
-		MSS:           o.mss,
-		WindowScale:   o.windowScale,
-		SACKPermitted: o.sackPermitted,
-		HasTimestamp:  o.timestamps,
-		TSVal:         o.tsVal,
-		TSEcr:         o.tsEcr,
+		PayloadLen:       d.info.l4Len - t.headerLen,
+		Truncated:        d.info.truncated,
+		OptionsTruncated: t.optionsCut,
+		MSS:              o.mss,
+		WindowScale:      o.windowScale,
+		SACKPermitted:    o.sackPermitted,
+		HasTimestamp:     o.timestamps,
+		TSVal:            o.tsVal,
+		TSEcr:            o.tsEcr,
+	}
+	// Only a segment captured whole can be summed, and behind an IPv6
+	// routing header the pseudo-header's destination is not d.info.dst.
+	if d.verifyChecksums && !d.info.truncated && !d.info.rerouted {
+		pkt.BadChecksum = !tcpChecksumOK(d.info.src, d.info.dst, t.segment)
 	}
 }

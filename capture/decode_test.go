@@ -110,7 +110,7 @@ func TestMalformed(t *testing.T) {
 		{"IPv6 extension header past the end", 229, ipv6Bytes(v6a, v6b, 6, nil, ipv6Ext{60, []byte{4, 0, 0, 0, 0, 0, 0}}),
 			"malformed IPv6 header: extension header 60 of 40 bytes at offset 40 past the end of the packet (48 bytes)"},
 		{"Ethernet runt", 1, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10},
-			"malformed packet: Ethernet packet too small"},
+			"malformed Ethernet header: frame too short (10 bytes, need 14)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -278,10 +278,38 @@ func TestSnaplenTruncated(t *testing.T) {
 		})
 	}
 
+	// Zeek still sees the connection when the snaplen cuts the options
+	// (vntag_vlan_sandwich_clean.pcap in its test suite): the packet is
+	// delivered with the options captured before the cut.
 	t.Run("cut inside the TCP options", func(t *testing.T) {
+		frame := ethernetIP(v4.ipBytes()) // options: MSS, SACK permitted, timestamps, NOP, window scale
+		for _, tt := range []struct {
+			captured int // of the 20 option bytes
+			check    func(Packet) bool
+		}{
+			{0, func(p Packet) bool { return p.MSS == 0 && p.WindowScale == -1 }},
+			{3, func(p Packet) bool { return p.MSS == 0 }},
+			{10, func(p Packet) bool { return p.MSS == 1460 && p.SACKPermitted && !p.HasTimestamp }},
+			{19, func(p Packet) bool { return p.HasTimestamp && p.TSVal == 1 && p.WindowScale == -1 }},
+		} {
+			res := oneFrame(t, 1, frame[:14+20+20+tt.captured], len(frame))
+			if len(res.warns) != 0 || res.stats.TCP != 3 || res.stats.Truncated != 1 {
+				t.Fatalf("%d option bytes: stats %+v, warnings %q", tt.captured, res.stats, res.warns)
+			}
+			p := res.packets[1]
+			if !p.Truncated || !p.OptionsTruncated || p.PayloadLen != 1400 || p.Seq != 9 || !tt.check(p) {
+				t.Errorf("%d option bytes: got %+v", tt.captured, p)
+			}
+			if res.packets[0].OptionsTruncated {
+				t.Errorf("whole packet marked OptionsTruncated")
+			}
+		}
+	})
+
+	t.Run("cut inside the fixed TCP header", func(t *testing.T) {
 		frame := ethernetIP(v4.ipBytes())
-		res := oneFrame(t, 1, frame[:14+20+30], len(frame))
-		want := "x.pcap: packet 2: malformed TCP header: data offset 10 (40 bytes) past the end of the captured packet (30 bytes)"
+		res := oneFrame(t, 1, frame[:14+20+12], len(frame))
+		want := "x.pcap: packet 2: malformed TCP header: packet too short (12 bytes, need 20)"
 		if len(res.warns) != 1 || res.warns[0] != want {
 			t.Errorf("warnings %q, want [%q]", res.warns, want)
 		}

@@ -121,7 +121,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(uint16(1), ethernet(etherIPv6, ipv6Bytes(v6a, v6b, 6, synSeg.tcpBytes(), extHopByHop, extRouting, extDestOpts), etherQinQ, etherVLAN), 100)
 
-	d := newDecoder()
+	d := newDecoder(true)
 	f.Fuzz(func(t *testing.T, link uint16, frame []byte, missing int) {
 		p, ok := d.parser(linkType(link))
 		if !ok {

@@ -15,28 +15,21 @@ import (
 // long as the reader runs), and has no DecodingLayer for routing and
 // fragment headers. These decode only what a TCP analysis needs.
 
-const ipProtocolTCP = 6
+const (
+	ipProtocolTCP = 6
+	ipProtocolUDP = 17
+)
 
-// ipInfo is what the IP layer tells the TCP layer and the Packet. The
-// decoder resets it for every frame.
-type ipInfo struct {
-	// missing is set by the decoder before parsing: bytes the frame had on
-	// the wire that the capture did not keep (snaplen).
-	missing int
-
-	decoded   bool // an IPv4 or IPv6 header was decoded
-	src, dst  netip.Addr
-	protocol  uint8
-	fragment  bool
-	ipLen     int  // the IP packet's length as its header states it
-	l4Len     int  // TCP header plus payload, from the IP length fields
-	truncated bool // the capture holds fewer than ipLen bytes
-}
-
-// nextLayer is the layer after an IP header: TCP, an unreassembled
-// fragment, or something this package does not decode.
-func (i *ipInfo) nextLayer() gopacket.LayerType {
+// nextLayer is the layer after an IP header: TCP, UDP (which may be a
+// tunnel), an unreassembled fragment, or something this package does not
+// decode.
+func (i *frameInfo) nextLayer() gopacket.LayerType {
 	switch {
+	case i.protocol == ipProtocolUDP && (!i.fragment || i.firstFragment):
+		// Fragments are not reassembled, but the first one of a tunnel's
+		// datagram holds the tunnel header and the inner IP and TCP
+		// headers, which is all the analysis needs (Zeek reassembles).
+		return layers.LayerTypeUDP
 	case i.fragment:
 		return gopacket.LayerTypeFragment
 	case i.protocol == ipProtocolTCP:
@@ -48,21 +41,26 @@ func (i *ipInfo) nextLayer() gopacket.LayerType {
 // finish records the lengths common to IPv4 and IPv6 and returns the
 // captured part of the IP payload. header is the bytes before the
 // transport header (IP header and extension headers).
-func (i *ipInfo) finish(data []byte, ipLen, header int) []byte {
+func (i *frameInfo) finish(data []byte, ipLen, header int) []byte {
 	i.decoded = true
 	i.ipLen = ipLen
 	i.l4Len = ipLen - header
 	i.truncated = len(data) < ipLen
+	// A packet tunnelled in this one is cut wherever this one is.
+	i.missing = max(0, ipLen-len(data))
 	// Beyond ipLen is link-layer padding (Ethernet pads to 60 bytes) or FCS.
 	return data[header:min(ipLen, len(data))]
 }
 
 type ipv4Layer struct {
-	info    *ipInfo
+	info    *frameInfo
 	payload []byte
 }
 
-const ipv4MinHeaderLen = 20
+const (
+	ipv4MinHeaderLen  = 20
+	ipv4MoreFragments = 0x2000 // in the flags and fragment offset word
+)
 
 func (l *ipv4Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
 	if len(data) < ipv4MinHeaderLen {
@@ -93,6 +91,8 @@ func (l *ipv4Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	}
 	flagsOffset := binary.BigEndian.Uint16(data[6:8])
 	l.info.fragment = flagsOffset&0x3fff != 0 // more-fragments bit or a fragment offset
+	l.info.firstFragment = flagsOffset&0x3fff == ipv4MoreFragments
+	l.info.rerouted = false
 	l.info.protocol = data[9]
 	l.info.src = netip.AddrFrom4([4]byte(data[12:16]))
 	l.info.dst = netip.AddrFrom4([4]byte(data[16:20]))
@@ -105,7 +105,7 @@ func (l *ipv4Layer) NextLayerType() gopacket.LayerType { return l.info.nextLayer
 func (l *ipv4Layer) LayerPayload() []byte              { return l.payload }
 
 type ipv6Layer struct {
-	info    *ipInfo
+	info    *frameInfo
 	payload []byte
 }
 
@@ -118,6 +118,9 @@ const (
 	ipv6Fragment    = 44
 	ipv6DestOptions = 60
 	ipv6FragmentLen = 8
+	// ipv6MoreFragments is the fragment header's offset and flags word
+	// for offset 0 with the M flag (the two reserved bits clear).
+	ipv6MoreFragments = 1
 )
 
 func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -140,6 +143,7 @@ func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 
 	// Walk the extension headers to the transport header.
 	next, offset := data[6], ipv6HeaderLen
+	l.info.rerouted = false
 	for next == ipv6HopByHop || next == ipv6Routing || next == ipv6DestOptions {
 		if offset+2 > end {
 			return malformed("IPv6", "extension header %d at offset %d past the end of the packet (%d bytes)", next, offset, end)
@@ -148,13 +152,23 @@ func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 		if offset+extLen > end {
 			return malformed("IPv6", "extension header %d of %d bytes at offset %d past the end of the packet (%d bytes)", next, extLen, offset, end)
 		}
+		if next == ipv6Routing && data[offset+3] != 0 {
+			// Segments left: the final destination is in the routing
+			// header, and the TCP checksum covers that one, not dst
+			// (RFC 8200 section 8.1).
+			l.info.rerouted = true
+		}
 		next, offset = data[offset], offset+extLen
 	}
 	l.info.fragment = next == ipv6Fragment
+	l.info.firstFragment = false
 	if l.info.fragment {
 		if offset+ipv6FragmentLen > end {
 			return malformed("IPv6", "fragment header at offset %d past the end of the packet (%d bytes)", offset, end)
 		}
+		// Offset 0 with the M flag; an atomic fragment (offset 0, no M)
+		// is whole but rare enough to be counted with the others.
+		l.info.firstFragment = binary.BigEndian.Uint16(data[offset+2:offset+4]) == ipv6MoreFragments
 		next, offset = data[offset], offset+ipv6FragmentLen
 	}
 	l.info.protocol = next

@@ -8,16 +8,17 @@ import (
 )
 
 // The link layers gopacket v1.1.19 lacks or gets wrong for untrusted input,
-// as gopacket.DecodingLayers. Ethernet, 802.1Q and BSD loopback come from
-// gopacket itself.
+// as gopacket.DecodingLayers. BSD loopback comes from gopacket itself;
+// Ethernet and what it carries are in layer_ethernet.go.
 
 // linuxSLL is the Linux cooked capture v1 header (LINKTYPE_LINUX_SLL, 16
 // bytes, protocol type in the last 2). gopacket's layers.LinuxSLL slices
 // the address by its length field without a bounds check and panics on a
 // length over 10.
 type linuxSLL struct {
-	protocol layers.EthernetType
-	payload  []byte
+	info    *frameInfo
+	next    gopacket.LayerType
+	payload []byte
 }
 
 const linuxSLLLen = 16
@@ -26,21 +27,22 @@ func (l *linuxSLL) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	if len(data) < linuxSLLLen {
 		return malformed("Linux cooked", "packet too short (%d bytes, need %d)", len(data), linuxSLLLen)
 	}
-	l.protocol = layers.EthernetType(binary.BigEndian.Uint16(data[14:16]))
+	l.next = l.info.etherNext(binary.BigEndian.Uint16(data[14:16]))
 	l.payload = data[linuxSLLLen:]
 	return nil
 }
 
 func (l *linuxSLL) CanDecode() gopacket.LayerClass    { return layers.LayerTypeLinuxSLL }
-func (l *linuxSLL) NextLayerType() gopacket.LayerType { return l.protocol.LayerType() }
+func (l *linuxSLL) NextLayerType() gopacket.LayerType { return l.next }
 func (l *linuxSLL) LayerPayload() []byte              { return l.payload }
 
 // linuxSLL2 is the Linux cooked capture v2 header (LINKTYPE_LINUX_SLL2, 20
 // bytes, protocol type in the first 2), which gopacket v1.1.19 does not
 // know.
 type linuxSLL2 struct {
-	protocol layers.EthernetType
-	payload  []byte
+	info    *frameInfo
+	next    gopacket.LayerType
+	payload []byte
 }
 
 const linuxSLL2Len = 20
@@ -49,13 +51,13 @@ func (l *linuxSLL2) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	if len(data) < linuxSLL2Len {
 		return malformed("Linux cooked v2", "packet too short (%d bytes, need %d)", len(data), linuxSLL2Len)
 	}
-	l.protocol = layers.EthernetType(binary.BigEndian.Uint16(data[0:2]))
+	l.next = l.info.etherNext(binary.BigEndian.Uint16(data[0:2]))
 	l.payload = data[linuxSLL2Len:]
 	return nil
 }
 
 func (l *linuxSLL2) CanDecode() gopacket.LayerClass    { return layerTypeLinuxSLL2 }
-func (l *linuxSLL2) NextLayerType() gopacket.LayerType { return l.protocol.LayerType() }
+func (l *linuxSLL2) NextLayerType() gopacket.LayerType { return l.next }
 func (l *linuxSLL2) LayerPayload() []byte              { return l.payload }
 
 // rawIP is the empty link layer of LINKTYPE_RAW: the frame is an IPv4 or

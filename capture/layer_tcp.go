@@ -11,9 +11,9 @@ import (
 // layers.TCP because gopacket rejects the whole segment for one malformed
 // option, where an observer should keep the header and the options before
 // the bad one, and because the lengths must come from the IP header
-// (ipInfo.l4Len), not from the captured bytes.
+// (frameInfo.l4Len), not from the captured bytes.
 type tcpLayer struct {
-	info *ipInfo
+	info *frameInfo
 
 	srcPort, dstPort uint16
 	seq, ack         uint32
@@ -21,6 +21,8 @@ type tcpLayer struct {
 	window           uint16
 	headerLen        int
 	options          tcpOptions
+	optionsCut       bool   // the snaplen cut into the options
+	segment          []byte // what was captured of the header and payload, for the checksum
 }
 
 // tcpOptions are the options the analysis uses (RFC 9293 section 3.2,
@@ -47,9 +49,12 @@ func (l *tcpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	if headerLen > l.info.l4Len {
 		return malformed("TCP", "data offset %d (%d bytes) past the end of the segment (%d bytes)", dataOffset, headerLen, l.info.l4Len)
 	}
-	if headerLen > len(data) {
-		return malformed("TCP", "data offset %d (%d bytes) past the end of the captured packet (%d bytes)", dataOffset, headerLen, len(data))
-	}
+	// The IP header says the options are there, so if they are not all in
+	// the capture the snaplen cut them (the IP layer has marked the packet
+	// truncated). Zeek still sees the connection from the fixed header;
+	// the options before the cut are read, the rest count as absent.
+	l.optionsCut = headerLen > len(data)
+	optionsEnd := min(headerLen, len(data))
 	l.srcPort = binary.BigEndian.Uint16(data[0:2])
 	l.dstPort = binary.BigEndian.Uint16(data[2:4])
 	l.seq = binary.BigEndian.Uint32(data[4:8])
@@ -59,7 +64,8 @@ func (l *tcpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	l.flags = TCPFlags(data[13]) | TCPFlags(data[12]&1)<<8
 	l.window = binary.BigEndian.Uint16(data[14:16])
 	l.headerLen = headerLen
-	l.options.parse(data[tcpMinHeaderLen:headerLen])
+	l.options.parse(data[tcpMinHeaderLen:optionsEnd])
+	l.segment = data
 	return nil
 }
 

@@ -16,7 +16,8 @@ type linkType uint32
 // The link types this package decodes.
 const (
 	linkNull      linkType = 0   // BSD loopback: 4-byte AF_ value in the writer's byte order
-	linkEthernet  linkType = 1   // Ethernet, with optional 802.1Q / QinQ tags
+	linkEthernet  linkType = 1   // Ethernet, with VLAN tags, MPLS, PPPoE, PBB, VN-Tag, FabricPath
+	linkFDDI      linkType = 10  // FDDI, IP in 802.2 LLC/SNAP
 	linkRawDLT12  linkType = 12  // raw IP, as DLT_RAW is numbered on most systems
 	linkRawDLT14  linkType = 14  // raw IP, as DLT_RAW is numbered on BSD/OS and OpenBSD
 	linkRaw       linkType = 101 // LINKTYPE_RAW: raw IPv4 or IPv6
@@ -42,6 +43,8 @@ func (lt linkType) firstLayer() (gopacket.LayerType, bool) {
 	switch lt {
 	case linkEthernet:
 		return layers.LayerTypeEthernet, true
+	case linkFDDI:
+		return layers.LayerTypeFDDI, true
 	case linkNull, linkLoop:
 		return layers.LayerTypeLoopback, true
 	case linkLinuxSLL:
@@ -65,6 +68,8 @@ func (lt linkType) String() string {
 		return "NULL (BSD loopback)"
 	case linkEthernet:
 		return "EN10MB (Ethernet)"
+	case linkFDDI:
+		return "FDDI (FDDI)"
 	case linkRaw, linkRawDLT12, linkRawDLT14:
 		return "RAW (Raw IP)"
 	case linkLoop:

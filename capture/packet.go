@@ -67,8 +67,21 @@ type Packet struct {
 	// payload off.
 	PayloadLen int
 	// Truncated is set when the capture holds fewer bytes than the packet
-	// had on the wire (snaplen); headers were complete.
+	// had on the wire (snaplen). The IP header and the fixed 20-byte TCP
+	// header were captured; the options may not have been (see
+	// OptionsTruncated).
 	Truncated bool
+	// OptionsTruncated is set when the snaplen cut into the TCP options:
+	// the option fields below hold those captured before the cut, and
+	// those after it read as absent, so a missing MSS or window scale
+	// means "not seen", not "not sent". Implies Truncated.
+	OptionsTruncated bool
+	// BadChecksum is set when the TCP checksum is wrong. Valid only when
+	// Options.VerifyChecksums; false when the segment was not captured
+	// whole (Truncated), or follows an IPv6 routing header with segments
+	// left (whose final destination the checksum covers), since those
+	// cannot be checked.
+	BadChecksum bool
 
 	// TCP options seen on this segment (RFC 9293 section 3.2, RFC 7323, RFC 2018).
 	MSS           uint16 // 0 when absent

@@ -22,6 +22,13 @@ type Options struct {
 	// delivered), a pcapng interface with an unsupported link type. The
 	// error is a *PacketError. nil ignores them; Stats counts them anyway.
 	Warn func(error)
+	// VerifyChecksums checks the TCP checksum of every segment captured
+	// whole and sets Packet.BadChecksum; Stats.BadChecksum counts them.
+	// Such segments are still delivered: Zeek, which validates checksums
+	// unless run with -C, ignores them apart from a C/c in the history,
+	// and whether to do the same is the caller's choice. It costs a pass
+	// over every payload byte, hence off by default.
+	VerifyChecksums bool
 }
 
 // Reader reads the TCP segments of one pcap or pcapng capture, in file
@@ -86,7 +93,7 @@ func NewReader(r io.Reader, name string, opt Options) (*Reader, error) {
 		name:  name,
 		opt:   opt,
 		src:   src,
-		dec:   newDecoder(),
+		dec:   newDecoder(opt.VerifyChecksums),
 		links: make(map[linkType]*linkState),
 	}
 	if closer != nil {
@@ -192,6 +199,9 @@ func (r *Reader) Next(p *Packet) error {
 		p.Timestamp = rec.ts
 		if p.Truncated {
 			r.stats.Truncated++
+		}
+		if p.BadChecksum {
+			r.stats.BadChecksum++
 		}
 		r.checkTime(index, rec.ts)
 		return nil

@@ -5,18 +5,22 @@ package capture
 //
 //	Packets == Filtered + TCP + NonTCP + Fragments + Malformed
 //
-// Truncated and TimeWentBack count a subset of TCP.
+// Truncated, BadChecksum and TimeWentBack count subsets of TCP.
 type Stats struct {
 	Packets uint64 // records in the file, whatever they hold
 
 	Filtered uint64 // rejected by Options.Filter (checked before decoding, as tcpdump does)
 	TCP      uint64 // TCP segments delivered by Next
-	// NonTCP: ARP, UDP, ICMP, IPv6 ESP ..., and packets of a pcapng
-	// interface whose link type is unsupported.
+	// NonTCP: ARP, UDP, ICMP, IPv6 ESP ..., packets of a pcapng interface
+	// whose link type is unsupported, and packets nested deeper than this
+	// package looks (more than 8 link-layer headers, or a third tunnel).
 	NonTCP uint64
 	// Fragments: TCP carried in an IP fragment (IPv4 MF set or offset > 0,
 	// or an IPv6 fragment header). Reassembly is out of scope, so these
-	// are not analysed.
+	// are not analysed. The exception is a tunnel (GTP-U, Teredo) whose
+	// UDP datagram was fragmented: its first fragment holds the inner IP
+	// and TCP headers, so the segment is delivered (and counted as TCP
+	// and Truncated) from there.
 	Fragments uint64
 	// Malformed: skipped because a header was invalid; Warn was told.
 	Malformed uint64
@@ -24,6 +28,9 @@ type Stats struct {
 	// Truncated: TCP segments whose payload the snaplen cut short. They are
 	// analysed: the lengths come from the IP header.
 	Truncated uint64
+	// BadChecksum: TCP segments with a wrong checksum, counted only with
+	// Options.VerifyChecksums. They are delivered all the same.
+	BadChecksum uint64
 	// TimeWentBack: TCP segments stamped earlier than the one before.
 	TimeWentBack uint64
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 )
 
 // Defaults for Config.
@@ -36,10 +37,11 @@ type Reason uint8
 
 // Reasons.
 const (
-	ReasonEnd     Reason = iota // the capture ended
-	ReasonIdle                  // no packet for longer than the idle timeout
-	ReasonEvicted               // the table was full and this was the least recently active
-	ReasonReused                // a new connection started on the same 5-tuple
+	ReasonEnd       Reason = iota // the capture ended
+	ReasonIdle                    // no packet for longer than the idle timeout
+	ReasonEvicted                 // the table was full and this was the least recently active
+	ReasonReused                  // a new connection started on the same 5-tuple
+	ReasonZeekSplit               // Zeek would end its record here (Config.ZeekRecords)
 )
 
 func (r Reason) String() string {
@@ -52,6 +54,8 @@ func (r Reason) String() string {
 		return "evicted"
 	case ReasonReused:
 		return "reused"
+	case ReasonZeekSplit:
+		return "zeek_split"
 	}
 	return "unknown"
 }
@@ -62,12 +66,18 @@ type Record struct {
 	ClientAddr, ServerAddr netip.AddrPort
 	Reason                 Reason
 	fsm.Result
+	// Zeek is the connection as Zeek's conn.log would summarise it.
+	Zeek zeek.Summary
 }
 
 // Config sets up a Table.
 type Config struct {
 	IdleTimeout int64 // packet-time nanoseconds; 0 means DefaultIdleTimeout, <0 never
 	MaxConns    int   // 0 means DefaultMaxConns
+	// ZeekRecords delimits connections as Zeek does (its timers and its
+	// reuse rules, see zeek.Conn.NewConnection) instead of by tcpfsm's
+	// rules, so that records match a Zeek conn.log one for one.
+	ZeekRecords bool
 	// Done receives every connection once, as it leaves the table. The
 	// Record is valid only during the call.
 	Done func(*Record)
@@ -90,6 +100,7 @@ type Conn struct {
 	ID             uint64
 	Client, Server netip.AddrPort
 	FSM            *fsm.Conn
+	Zeek           *zeek.Conn
 
 	key        key
 	clientIsLo bool // the client is the key's lo endpoint
@@ -133,7 +144,11 @@ func (t *Table) Add(p *capture.Packet) {
 	c := t.conns[k]
 	if c != nil {
 		t.segment(&t.seg, c, p, ts, srcIsLo)
-		if c.FSM.IsNewAttempt(&t.seg) {
+		switch {
+		case t.cfg.ZeekRecords && c.Zeek.NewConnection(&t.seg):
+			t.remove(c, ReasonZeekSplit)
+			c = t.open(k, p, ts, srcIsLo)
+		case !t.cfg.ZeekRecords && c.FSM.IsNewAttempt(&t.seg):
 			t.stats.Reused++
 			t.remove(c, ReasonReused)
 			c = t.open(k, p, ts, srcIsLo)
@@ -142,7 +157,13 @@ func (t *Table) Add(p *capture.Packet) {
 	} else {
 		c = t.open(k, p, ts, srcIsLo) // fills t.seg
 	}
-	res := c.FSM.Step(&t.seg)
+	c.Zeek.Step(&t.seg, p.BadChecksum)
+	var res fsm.StepResult
+	if p.BadChecksum {
+		res = c.FSM.StepBadChecksum(&t.seg)
+	} else {
+		res = c.FSM.Step(&t.seg)
+	}
 	t.lru.moveToBack(c)
 	if t.cfg.Trace != nil {
 		t.cfg.Trace(c, p, &t.seg, res)
@@ -166,6 +187,7 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo bool) *Conn {
 	}
 	t.segment(&t.seg, c, p, ts, srcIsLo)
 	c.FSM = fsm.NewConn(&t.seg)
+	c.Zeek = zeek.NewConn(&t.seg, c.Client.Port(), c.Server.Port())
 	t.conns[k] = c
 	t.lru.pushBack(c)
 	t.stats.Peak = max(t.stats.Peak, len(t.conns))
@@ -222,7 +244,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, Result: c.FSM.Result(end)}
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, Result: c.FSM.Result(end), Zeek: c.Zeek.Summary()}
 	t.lru.remove(c)
 	delete(t.conns, c.key)
 	t.cfg.Done(&t.rec)

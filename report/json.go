@@ -34,6 +34,8 @@ type jsonConn struct {
 	Bytes             sides[uint64] `json:"bytes"`
 	Reset             *jsonReset    `json:"reset,omitempty"`
 	Reason            string        `json:"reason"`
+	ConnState         string        `json:"conn_state"`
+	History           string        `json:"history"`
 	Labels            []string      `json:"labels"`
 	Anomalies         []jsonAnomaly `json:"anomalies"`
 }
@@ -160,6 +162,8 @@ func connJSON(r *flow.Record) *jsonConn {
 		Packets:      sides[uint64]{r.Client.Packets, r.Server.Packets},
 		Bytes:        sides[uint64]{r.Client.Bytes, r.Server.Bytes},
 		Reason:       r.Reason.String(),
+		ConnState:    r.Zeek.State,
+		History:      r.Zeek.History,
 		Labels:       r.Labels,
 		Anomalies:    make([]jsonAnomaly, 0, len(r.Anomalies)),
 	}

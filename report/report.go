@@ -19,7 +19,7 @@ import (
 
 // Options configure a Reporter.
 type Options struct {
-	Format string // "text" or "json"
+	Format string // "text", "json" or "zeek"
 	Color  bool   // colour the text format
 }
 
@@ -65,6 +65,8 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 		return newText(w, opt.Color), nil
 	case "json":
 		return newJSON(w), nil
+	case "zeek":
+		return newZeek(w), nil
 	}
-	return nil, fmt.Errorf("unknown format %q (want text or json)", opt.Format)
+	return nil, fmt.Errorf("unknown format %q (want text, json or zeek)", opt.Format)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 )
 
 // Golden files live in cmd/tcpfsm; the flag is accepted here so that
@@ -22,6 +23,7 @@ func record() *flow.Record {
 		ClientAddr: netip.MustParseAddrPort("[fd00::1]:40000"),
 		ServerAddr: netip.MustParseAddrPort("[fd00::2]:9502"),
 		Reason:     flow.ReasonEnd,
+		Zeek:       zeek.Summary{State: "SF", History: "ShADadFf", OrigIsClient: true, OrigPkts: 5, RespPkts: 4, OrigBytes: 100, RespBytes: 2000, OrigIPBytes: 300, RespIPBytes: 2160, HaveBytes: true, Duration: 876_543_211},
 		Result: fsm.Result{
 			First: 1_700_000_000_123_456_789, Last: 1_700_000_001_000_000_000,
 			Client:    fsm.Side{State: fsm.TimeWait, Packets: 5, Bytes: 100, SYNs: 1},
@@ -50,7 +52,7 @@ func TestJSONConnPinned(t *testing.T) {
 		`"client":"[fd00::1]:40000","server":"[fd00::2]:9502","handshake":"complete","close":"fin",` +
 		`"client_state":"TIME_WAIT","server_state":"CLOSED","syn_retransmits":0,"synack_retransmits":0,` +
 		`"keepalives":0,"zero_windows":0,"retransmits":2,"handshake_rtt_ms":{"client":1.235,"server":null},` +
-		`"packets":{"client":5,"server":4},"bytes":{"client":100,"server":2000},"reason":"end",` +
+		`"packets":{"client":5,"server":4},"bytes":{"client":100,"server":2000},"reason":"end","conn_state":"SF","history":"ShADadFf",` +
 		`"labels":["half_close"],"anomalies":[{"name":"ack_unseen","ts":1700000000.500000,"from":"server","detail":"d","count":2}]}`
 	if lines[0] != wantConn {
 		t.Errorf("conn JSON\n got %s\nwant %s", lines[0], wantConn)
@@ -132,5 +134,44 @@ func TestTextReport(t *testing.T) {
 func TestUnknownFormat(t *testing.T) {
 	if _, err := New(&bytes.Buffer{}, Options{Format: "xml"}); err == nil {
 		t.Error("no error for format xml")
+	}
+}
+
+// TestZeekLog pins the conn.log layout: Zeek's header lines, the columns
+// zeek-cut reads, and the row of a connection whose originator is
+// tcpfsm's server.
+func TestZeekLog(t *testing.T) {
+	var b bytes.Buffer
+	rep, _ := New(&b, Options{Format: "zeek"})
+	r := record()
+	r.Zeek.OrigIsClient = false
+	rep.Conn(r)
+	rep.Finish(&Totals{First: r.First, Last: r.Last})
+	lines := strings.Split(b.String(), "\n")
+	want := []string{
+		"#separator \\x09",
+		"#set_separator\t,",
+		"#empty_field\t(empty)",
+		"#unset_field\t-",
+		"#path\tconn",
+		"#open\t2023-11-14-22-13-20",
+		"#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tduration\torig_bytes\tresp_bytes\tconn_state\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes",
+		"#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tinterval\tcount\tcount\tstring\tstring\tcount\tcount\tcount\tcount",
+	}
+	for i, w := range want {
+		if lines[i] != w {
+			t.Errorf("header line %d: %q, want %q", i+1, lines[i], w)
+		}
+	}
+	row := strings.Split(lines[len(want)], "\t")
+	wantRow := []string{"1700000000.123456", row[1], "fd00::2", "9502", "fd00::1", "40000", "tcp", "0.876543", "100", "2000", "SF", "ShADadFf", "5", "300", "4", "2160"}
+	if strings.Join(row, "|") != strings.Join(wantRow, "|") {
+		t.Errorf("row\n got %q\nwant %q", row, wantRow)
+	}
+	if len(row[1]) != 18 || row[1][0] != 'C' {
+		t.Errorf("uid %q is not Zeek-shaped", row[1])
+	}
+	if lines[len(want)+1] != "#close\t2023-11-14-22-13-21" {
+		t.Errorf("close line %q", lines[len(want)+1])
 	}
 }

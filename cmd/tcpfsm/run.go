@@ -58,6 +58,7 @@ type options struct {
 	color       string
 	idleTimeout time.Duration
 	maxConns    int
+	checksums   bool
 	filter      string
 }
 
@@ -68,11 +69,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SortFlags = false
 	fs.StringVarP(&o.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip; - for standard input)")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
-	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text or json (JSON Lines)")
+	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Duration(flow.DefaultIdleTimeout), "report and forget a connection silent for this `DURATION` of capture time")
 	fs.IntVar(&o.maxConns, "max-conns", flow.DefaultMaxConns, "track at most `N` connections at once; the least recently active is evicted")
+	fs.BoolVar(&o.checksums, "verify-checksums", false, "check TCP checksums and ignore segments whose checksum is wrong, as Zeek does\n(off by default: captures taken on a sending host hold checksums the NIC fills in later)")
 	fs.SetInterspersed(false)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -86,8 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	switch {
 	case o.read == "":
 		return nil, errors.New("no capture to read: give -r FILE (or -r - for standard input)")
-	case o.format != "text" && o.format != "json":
-		return nil, fmt.Errorf("unknown --format %q: want text or json", o.format)
+	case o.format != "text" && o.format != "json" && o.format != "zeek":
+		return nil, fmt.Errorf("unknown --format %q: want text, json or zeek", o.format)
 	case o.color != "auto" && o.color != "always" && o.color != "never":
 		return nil, fmt.Errorf("unknown --color %q: want auto, always or never", o.color)
 	case o.maxConns <= 0:
@@ -138,7 +140,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	copts := capture.Options{Filter: o.filter, Warn: warn}
+	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
 	var src *capture.Reader
 	if o.read == "-" {
 		src, err = capture.NewReader(stdin, "-", copts)
@@ -155,6 +157,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg := flow.Config{
 		IdleTimeout: int64(o.idleTimeout),
 		MaxConns:    o.maxConns,
+		ZeekRecords: o.format == "zeek",
 		Done: func(r *flow.Record) {
 			if repErr == nil {
 				repErr = rep.Conn(r)

@@ -1,0 +1,189 @@
+package capture
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The Zeek conformance corpus (see its README.md): traces with the TCP
+// connections Zeek logged for them. It lives outside the module, so the
+// test skips when it is absent.
+const (
+	zeekCorpusEnv     = "TCPFSM_ZEEK_CORPUS"
+	zeekCorpusDefault = "../../shared/conformance/zeek"
+)
+
+// zeekCorpus returns the corpus directory, skipping the test without it.
+func zeekCorpus(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv(zeekCorpusEnv)
+	if dir == "" {
+		dir = zeekCorpusDefault
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
+		t.Skipf("Zeek conformance corpus not found at %s (set %s to its directory): %v", dir, zeekCorpusEnv, err)
+	}
+	return dir
+}
+
+// zeekTraces lists the corpus traces, as paths relative to traces/.
+func zeekTraces(t *testing.T, dir string) []string {
+	t.Helper()
+	root := filepath.Join(dir, "traces")
+	var traces []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ext := filepath.Ext(path); !d.IsDir() && (ext == ".pcap" || ext == ".pcapng") {
+			rel, err := filepath.Rel(root, path)
+			traces = append(traces, rel)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(traces) == 0 {
+		t.Fatalf("no traces under %s", root)
+	}
+	return traces
+}
+
+// flowKey is a TCP 5-tuple with its two endpoints in a fixed order, so
+// that both directions of a connection give the same key.
+type flowKey struct{ a, b netip.AddrPort }
+
+func newFlowKey(a, b netip.AddrPort) flowKey {
+	if b.Compare(a) < 0 {
+		a, b = b, a
+	}
+	return flowKey{a, b}
+}
+
+func (k flowKey) String() string { return k.a.String() + " <-> " + k.b.String() }
+
+// zeekConns reads the distinct 5-tuples of a .conn.tsv file.
+func zeekConns(t *testing.T, path string) []flowKey {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var keys []flowKey
+	for line := 0; sc.Scan(); line++ {
+		fields := strings.Split(sc.Text(), "\t")
+		if line == 0 {
+			if len(fields) < 5 || fields[1] != "orig_h" || fields[4] != "resp_p" {
+				t.Fatalf("%s: unexpected header %q", path, sc.Text())
+			}
+			continue
+		}
+		if len(fields) < 5 {
+			t.Fatalf("%s:%d: %d fields, want at least 5", path, line+1, len(fields))
+		}
+		orig, err1 := parseAddrPort(fields[1], fields[2])
+		resp, err2 := parseAddrPort(fields[3], fields[4])
+		if err := errors.Join(err1, err2); err != nil {
+			t.Fatalf("%s:%d: %v", path, line+1, err)
+		}
+		if k := newFlowKey(orig, resp); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+func parseAddrPort(host, port string) (netip.AddrPort, error) {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return netip.AddrPortFrom(a, uint16(p)), nil
+}
+
+// corpusRead is what reading one corpus trace gave.
+type corpusRead struct {
+	flows map[flowKey]bool
+	stats Stats
+	warns []error
+}
+
+func readCorpusTrace(t *testing.T, path string, opt Options) corpusRead {
+	t.Helper()
+	res := corpusRead{flows: make(map[flowKey]bool)}
+	opt.Warn = func(err error) { res.warns = append(res.warns, err) }
+	r, err := Open(path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var p Packet
+	for {
+		err := r.Next(&p)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("Next: %v", err)
+		}
+		res.flows[newFlowKey(netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort))] = true
+	}
+	res.stats = r.Stats()
+	checkStats(t, res.stats)
+	return res
+}
+
+// TestZeekCorpusDecodes reads every corpus trace and checks that every
+// TCP connection Zeek logged for it was decoded: the link types and
+// encapsulations are all handled as Zeek handles them. Flows Zeek did not
+// log are fine (smtp.pcap was run with a BPF filter).
+func TestZeekCorpusDecodes(t *testing.T) {
+	dir := zeekCorpus(t)
+	traces := zeekTraces(t, dir)
+	for _, trace := range traces {
+		t.Run(trace, func(t *testing.T) {
+			path := filepath.Join(dir, "traces", trace)
+			want := zeekConns(t, strings.TrimSuffix(path, filepath.Ext(path))+".conn.tsv")
+			got := readCorpusTrace(t, path, Options{})
+			// Some traces do have timestamps going backwards (tshark shows
+			// negative deltas); anything else is a decoding problem.
+			for _, w := range got.warns {
+				if errors.Is(w, ErrTimeWentBack) {
+					t.Logf("warning (expected, in the trace): %v", w)
+				} else {
+					t.Errorf("unexpected warning: %v", w)
+				}
+			}
+			var missed []string
+			for _, k := range want {
+				if !got.flows[k] {
+					missed = append(missed, k.String())
+				}
+			}
+			if len(missed) != 0 {
+				t.Errorf("missed %d of the %d connections Zeek logged (stats %+v):\n\t%s",
+					len(missed), len(want), got.stats, strings.Join(missed, "\n\t"))
+			}
+		})
+	}
+}

@@ -1,0 +1,66 @@
+package capture
+
+import (
+	"net/netip"
+
+	"github.com/google/gopacket"
+)
+
+// frameInfo is what the layers of one frame tell each other, and what the
+// Packet is filled from. The decoder resets it for every frame; each layer
+// holds a pointer to the decoder's single copy.
+type frameInfo struct {
+	// missing is how many bytes of the enclosing packet the capture did not
+	// keep (snaplen): those of the frame at first, then, once an IP header
+	// is decoded, those of that IP packet, which is what a packet tunnelled
+	// inside it is short of.
+	missing int
+
+	// How deep the frame is nested so far, bounded against hostile input.
+	linkHeaders int    // headers dispatched by EtherType (Ethernet, each VLAN tag, ...)
+	tunnels     int    // UDP tunnels decapsulated
+	tunnel      string // the innermost one ("Teredo", "GTP-U"); "" outside any
+	// inFragment: a tunnel was found in the first fragment of its UDP
+	// datagram, so what the inner headers promise beyond this frame is in
+	// the datagram's other fragments.
+	inFragment bool
+
+	// Of the innermost IP header decoded: for a tunnelled packet these
+	// describe the inner packet, which is the connection Zeek logs.
+	decoded   bool // an IPv4 or IPv6 header was decoded
+	src, dst  netip.Addr
+	protocol  uint8
+	fragment  bool
+	// firstFragment: the fragment at offset 0, which holds the transport
+	// header.
+	firstFragment bool
+	ipLen     int  // the IP packet's length as its header states it
+	l4Len     int  // transport header plus payload, from the IP length fields
+	truncated bool // the capture holds fewer than ipLen bytes
+	// rerouted: an IPv6 routing header still has segments to visit, so the
+	// destination the TCP checksum covers is not dst but one this package
+	// does not dig out.
+	rerouted bool
+}
+
+// Bounds on nesting. Real traffic stays far inside them (QinQ plus MPLS
+// plus PPPoE is five link headers); without them a frame of nothing but
+// VLAN tags, or tunnels inside tunnels, would take work proportional to
+// its length and grow the decoded-layer list.
+const (
+	maxLinkHeaders = 8
+	// maxTunnelDepth is Zeek's Tunnel::max_depth default: a packet is
+	// decapsulated at most twice.
+	maxTunnelDepth = 2
+)
+
+// etherNext is the layer for EtherType t, or gopacket.LayerTypePayload
+// (left undecoded, so non-TCP) once the frame has had maxLinkHeaders
+// link-layer headers.
+func (f *frameInfo) etherNext(t uint16) gopacket.LayerType {
+	f.linkHeaders++
+	if f.linkHeaders > maxLinkHeaders {
+		return gopacket.LayerTypePayload
+	}
+	return etherTypeLayer(t)
+}

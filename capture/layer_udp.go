@@ -1,0 +1,80 @@
+package capture
+
+import (
+	"encoding/binary"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+)
+
+// udpLayer decodes a UDP header only to look inside the tunnels Zeek
+// decapsulates by default and that carry TCP: GTP-U and Teredo. Any other
+// datagram, or one that does not parse as its tunnel, ends the decoding
+// as non-TCP without complaint: a broken UDP header is no business of a
+// TCP analysis.
+type udpLayer struct {
+	info    *frameInfo
+	next    gopacket.LayerType
+	payload []byte
+}
+
+const (
+	udpHeaderLen = 8
+	// Zeek's GTPv1 analyzer listens on GTP-U (2152) and GTP-C (2123); only
+	// G-PDUs, which travel on 2152, carry user packets.
+	gtpUserPort    = 2152
+	gtpControlPort = 2123
+	teredoPort     = 3544
+)
+
+func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	l.next, l.payload = gopacket.LayerTypePayload, nil
+	if len(data) < udpHeaderLen || l.info.tunnels >= maxTunnelDepth {
+		return nil
+	}
+	udpLen := int(binary.BigEndian.Uint16(data[4:6]))
+	// In a first fragment the datagram goes on past this packet.
+	if udpLen < udpHeaderLen || udpLen > l.info.l4Len && !l.info.fragment {
+		return nil
+	}
+	srcPort := binary.BigEndian.Uint16(data[0:2])
+	dstPort := binary.BigEndian.Uint16(data[2:4])
+	body := data[udpHeaderLen:min(udpLen, len(data))]
+	bodyLen := udpLen - udpHeaderLen // on the wire; body may be cut by the snaplen
+
+	// Zeek picks the tunnel by the server port and, for Teredo only, by
+	// content on any port. Either port is taken here: the client side of
+	// a GTP-U tunnel often uses 2152 too.
+	var inner []byte
+	var tunnel string
+	switch {
+	case isGTPPort(srcPort) || isGTPPort(dstPort):
+		// Zeek does not decapsulate GTP found inside GTP.
+		if l.info.tunnel != tunnelGTP {
+			inner, tunnel = gtpInner(body, bodyLen), tunnelGTP
+		}
+	case srcPort == teredoPort || dstPort == teredoPort:
+		inner, tunnel = teredoInner(body, bodyLen, true), tunnelTeredo
+	default:
+		inner, tunnel = teredoInner(body, bodyLen, false), tunnelTeredo
+	}
+	if inner == nil {
+		return nil
+	}
+	l.info.tunnels++
+	l.info.tunnel = tunnel
+	// What the UDP header promises beyond what is here is what the inner
+	// packet is short of: bytes cut by the snaplen, or in the datagram's
+	// later fragments.
+	l.info.missing = bodyLen - len(body)
+	l.info.inFragment = l.info.inFragment || l.info.fragment
+	l.payload = inner
+	l.next = guessIP(inner)
+	return nil
+}
+
+func isGTPPort(p uint16) bool { return p == gtpUserPort || p == gtpControlPort }
+
+func (l *udpLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeUDP }
+func (l *udpLayer) NextLayerType() gopacket.LayerType { return l.next }
+func (l *udpLayer) LayerPayload() []byte              { return l.payload }

@@ -1,0 +1,960 @@
+package zeek
+
+import "github.com/tcpfsm/tcpfsm/fsm"
+
+// EndpointState is the state Zeek keeps for one side of a TCP connection
+// (TCP_Endpoint.h, enum EndpointState; script constants TCP_INACTIVE ...).
+type EndpointState uint8
+
+// Endpoint states.
+const (
+	Inactive    EndpointState = iota // nothing seen from this side
+	SynSent                          // SYN seen, no ACK of it
+	SynAckSent                       // SYN/ACK seen, no initial SYN
+	Partial                          // data seen, but no SYN
+	Established                      // SYN/ACK seen (implicit for a SYN sent by the responder)
+	Closed                           // FIN seen
+	Reset                            // RST seen
+)
+
+var stateNames = [...]string{"INACTIVE", "SYN_SENT", "SYN_ACK_SENT", "PARTIAL", "ESTABLISHED", "CLOSED", "RESET"}
+
+func (s EndpointState) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "?"
+}
+
+// Timeouts from scripts/base/init-bare.zeek, in nanoseconds, and constants
+// of TCPSessionAdapter.cc.
+const (
+	second               int64 = 1e9
+	tcpSYNTimeout              = 5 * second   // tcp_SYN_timeout: first ExpireTimer
+	tcpSessionTimer            = 6 * second   // tcp_session_timer: ExpireTimer re-arm
+	tcpConnectionLinger        = 5 * second   // tcp_connection_linger
+	tcpAttemptDelay            = 5 * second   // tcp_attempt_delay: AttemptTimer
+	tcpCloseDelay              = 5 * second   // tcp_close_delay: delete timer after a full close
+	tcpResetDelay              = 5 * second   // tcp_reset_delay: ResetTimer
+	tcpInactivityTimeout       = 300 * second // tcp_inactivity_timeout
+	udpInactivityTimeout       = 60 * second  // udp_inactivity_timeout (TCPAnalyzer::MakeSessionAdapter starts with it)
+	tooLargeSeqDelta           = 1048576      // TOO_LARGE_SEQ_DELTA
+	maxInitialWindow           = 16384        // tcp_max_initial_window
+	maxAboveHole               = 16384        // tcp_max_above_hole_without_any_acks
+)
+
+// History masks (TCP_Endpoint::HistoryMasks); the responder's are shifted
+// left by 16.
+const (
+	histSYN    uint32 = 0x1
+	histFIN    uint32 = 0x2
+	histRST    uint32 = 0x4
+	histFINRST uint32 = 0x8
+	histData   uint32 = 0x10
+	histACK    uint32 = 0x20
+	histMulti  uint32 = 0x40
+)
+
+// MaxHistory bounds the history string. Zeek's is unbounded, but only S, H,
+// F and R can repeat without the logarithmic scale, and only when the
+// sequence number changes.
+const MaxHistory = 48
+
+// scaled counts an event whose letter is added at 1, 10, 100, ...
+// occurrences (Connection::ScaledHistoryEntry).
+type scaled struct{ cnt, thresh uint32 }
+
+func (s *scaled) hit() bool {
+	if s.thresh == 0 {
+		s.thresh = 1
+	}
+	s.cnt++
+	if s.cnt != s.thresh {
+		return false
+	}
+	if t := s.thresh * 10; t <= s.thresh {
+		s.cnt = 0 // wrapped around: keep the threshold
+	} else {
+		s.thresh = t
+	}
+	return true
+}
+
+// endpoint is one TCP_Endpoint.
+type endpoint struct {
+	state, prevState EndpointState
+	isOrig           bool
+	didClose         bool
+	startSeq         uint32 // TCP_Endpoint::start_seq (always a 32-bit value here)
+	lastSeq, ackSeq  uint32
+	seqWraps         uint32
+	ackWraps         uint32
+	finCnt, rstCnt   uint32
+	finSeq           uint64 // relative, one past the FIN
+	histLastSYN      uint64
+	histLastFIN      uint64
+	histLastRST      uint64
+	chk, rxmt, win0  scaled
+	gap              scaled
+	pkts, ipBytes    uint64
+	re               reassembler
+}
+
+func full(seq, wraps uint32) uint64 { return uint64(wraps)<<32 + uint64(seq) }
+
+func (e *endpoint) updateLastSeq(seq uint32) {
+	if seq < e.lastSeq {
+		e.seqWraps++
+	}
+	e.lastSeq = seq
+}
+
+func (e *endpoint) updateAckSeq(seq uint32) {
+	if seq < e.ackSeq {
+		e.ackWraps++
+	}
+	e.ackSeq = seq
+}
+
+// noDataAcked: none of this endpoint's data has been acknowledged (allowing
+// one octet for the SYN).
+func (e *endpoint) noDataAcked() bool {
+	ack := full(e.ackSeq, e.ackWraps)
+	start := uint64(e.startSeq)
+	return ack == start || ack == start+1
+}
+
+// size is TCP_Endpoint::Size: the bytes sent, from sequence numbers (the
+// larger of what was sent and what the peer acknowledged), less SYN and FIN.
+func (e *endpoint) size(peer *endpoint) uint64 {
+	if e.prevState == SynSent && e.state == Reset && peer.state == Inactive && !e.noDataAcked() {
+		return 0
+	}
+	last, ack := full(e.lastSeq, e.seqWraps), full(e.ackSeq, e.ackWraps)
+	var n uint64
+	if last > ack {
+		n = last - uint64(e.startSeq)
+	} else {
+		n = ack - uint64(e.startSeq)
+	}
+	if n != 0 {
+		n--
+	}
+	if e.finCnt > 0 && n != 0 {
+		n--
+	}
+	return n
+}
+
+// timer slots. Zeek keeps a priority queue of timers; a connection has at
+// most these pending at once (ExpireTimer can run in a few chains).
+const (
+	tAttempt = iota
+	tReset
+	tDelete
+	tInactivity
+	tExpire0
+	tExpire1
+	tExpire2
+	nTimers
+)
+
+// Conn follows one TCP connection as Zeek's TCP analyzer does. The zero
+// value is not ready: use NewConn.
+type Conn struct {
+	ep           [2]endpoint
+	orig         uint8 // index of the originator in ep
+	origIsClient bool
+
+	histSeen uint32
+	histLen  uint8
+	hist     [MaxHistory]byte
+
+	isPartial        bool
+	firstPacketSeen  uint8 // 1: orig, 2: resp
+	isActive         bool
+	closeDeferred    bool
+	deferredGenEvent bool
+	removed          bool
+
+	startTime, lastTime int64
+	inactivity          int64 // current inactivity timeout
+
+	timerAt  [nTimers]int64
+	timerSeq [nTimers]uint32
+	timerSet uint8
+	seq      uint32
+}
+
+// Summary is a connection as conn.log shows it.
+type Summary struct {
+	State   string // conn_state
+	History string
+	// OrigIsClient is false when Zeek's originator is tcpfsm's server.
+	OrigIsClient bool
+	// Packet and IP byte counts per side (the ConnSize analyzer), without
+	// the packets dropped for a bad checksum.
+	OrigPkts, RespPkts, OrigIPBytes, RespIPBytes uint64
+	// OrigBytes and RespBytes come from sequence numbers (TCP_Endpoint::Size).
+	// Zeek logs them only when Duration > 0; HaveBytes says so.
+	OrigBytes, RespBytes uint64
+	HaveBytes            bool
+	// Duration is last_time - start_time in nanoseconds. Zeek stops
+	// advancing last_time once both sides have closed.
+	Duration int64
+	// OrigState and RespState are the endpoint states conn_state derives from.
+	OrigState, RespState EndpointState
+}
+
+// NewConn returns the connection whose first packet is first; call Step(first)
+// next. clientPort and serverPort are the ports of tcpfsm's client and
+// server: first.Dir tells which one sent it. Zeek's originator is the sender
+// of the first packet, unless that packet is not a bare SYN and
+// TCPAnalyzer::WantConnection flips the roles by likely_server_ports: the
+// source port is a likely server port and the destination is not, or both
+// are and the packet carries no SYN and the source port is the lower.
+func NewConn(first *fsm.Segment, clientPort, serverPort uint16) *Conn {
+	c := &Conn{isActive: true, startTime: first.Time, lastTime: first.Time}
+	c.orig = 0
+	c.ep[0].isOrig = true
+	c.origIsClient = first.Dir == fsm.FromClient
+	src, dst := clientPort, serverPort
+	if first.Dir == fsm.FromServer {
+		src, dst = serverPort, clientPort
+	}
+	f := first.Flags
+	if f&fsm.SYN == 0 || f&fsm.ACK != 0 {
+		flip := false
+		if IsLikelyServerPort(src) {
+			if IsLikelyServerPort(dst) {
+				flip = f&fsm.SYN == 0 && src < dst
+			} else {
+				flip = true
+			}
+		}
+		if flip {
+			// Connection::FlipRoles before the analyzers exist: only
+			// the addresses swap, and the history gets its '^'.
+			c.origIsClient = !c.origIsClient
+			c.addByte('^')
+		}
+	}
+	// TCPSessionAdapter's constructor and TCPAnalyzer::MakeSessionAdapter.
+	c.setTimer(tExpire0, first.Time+tcpSYNTimeout)
+	c.setInactivityTimeout(udpInactivityTimeout)
+	return c
+}
+
+func (c *Conn) o() *endpoint { return &c.ep[c.orig] }
+func (c *Conn) r() *endpoint { return &c.ep[1-c.orig] }
+
+func (c *Conn) peer(e *endpoint) *endpoint {
+	if e == &c.ep[0] {
+		return &c.ep[1]
+	}
+	return &c.ep[0]
+}
+
+// role returns the endpoint that sent seg.
+func (c *Conn) sender(seg *fsm.Segment) *endpoint {
+	if (seg.Dir == fsm.FromClient) == c.origIsClient {
+		return c.o()
+	}
+	return c.r()
+}
+
+// Step feeds a segment in capture order. seg.Dir is relative to tcpfsm's
+// client. badChecksum: the segment's TCP checksum is wrong and checksum
+// validation is on; Zeek then records C/c (logarithmically) and ignores the
+// segment otherwise (TCPAnalyzer::ValidateChecksum).
+func (c *Conn) Step(seg *fsm.Segment, badChecksum bool) {
+	e := c.sender(seg)
+	if badChecksum {
+		if e.chk.hit() {
+			c.addLetter(e, 'C')
+		}
+		return
+	}
+	if c.histLen == 1 && c.hist[0] == 'H' && seg.Flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 &&
+		(seg.Flags&fsm.ACK != 0 || seg.Len > 0) {
+		// The connection began with a SYN/ACK that WantConnection did not
+		// flip, and an ACK or data follows: Zeek (since 5.1, "flip
+		// connections that begin with SYN-ACKs if subsequent acks or data
+		// seen") takes the receiver of the SYN/ACK as originator, and
+		// logs it as if flipped from the start ("^h...").
+		c.lateFlip()
+	}
+	c.process(e, c.peer(e), seg)
+	e.pkts++
+	e.ipBytes += uint64(seg.IPLen)
+}
+
+// lateFlip turns a connection that so far holds only the originator's
+// SYN/ACK(s) into one flipped when it was created.
+func (c *Conn) lateFlip() {
+	old := c.o()
+	c.flipEndpoints()
+	c.hist[0], c.hist[1], c.histLen = '^', 'h', 2
+	c.histSeen = c.histSeen<<16 | c.histSeen>>16
+	old.state, old.prevState = Established, Inactive
+	c.clearTimer(tAttempt)
+	c.setInactivityTimeout(tcpInactivityTimeout)
+	c.isPartial = false
+}
+
+// flipEndpoints swaps the roles, as TCPSessionAdapter::FlipRoles does; the
+// history's seen-masks stay by role (Connection::hist_seen is not flipped).
+func (c *Conn) flipEndpoints() {
+	c.orig ^= 1
+	c.ep[0].isOrig, c.ep[1].isOrig = !c.ep[0].isOrig, !c.ep[1].isOrig
+	c.origIsClient = !c.origIsClient
+	fp := c.firstPacketSeen
+	c.firstPacketSeen = (fp&1)<<1 | (fp&2)>>1
+	c.isPartial = false
+}
+
+// flipRoles is Connection::FlipRoles inside the analyzer: swap, then '^'.
+func (c *Conn) flipRoles() {
+	c.flipEndpoints()
+	c.addByte('^')
+}
+
+func (c *Conn) addByte(b byte) {
+	if int(c.histLen) < len(c.hist) {
+		c.hist[c.histLen] = b
+		c.histLen++
+	}
+}
+
+// addLetter is TCP_Endpoint::AddHistory: lower case for the responder.
+func (c *Conn) addLetter(e *endpoint, code byte) {
+	if !e.isOrig {
+		code += 'a' - 'A'
+	}
+	c.addByte(code)
+}
+
+// checkHistory is TCP_Endpoint::CheckHistory / Connection::CheckHistory:
+// it adds the letter the first time and reports whether it was seen before.
+func (c *Conn) checkHistory(e *endpoint, mask uint32, code byte) bool {
+	if !e.isOrig {
+		mask <<= 16
+	}
+	if c.histSeen&mask == 0 {
+		c.histSeen |= mask
+		c.addLetter(e, code)
+		return false
+	}
+	return true
+}
+
+func isHandshake(s EndpointState) bool { return s == Inactive || s == SynSent || s == SynAckSent }
+
+// setState is TCP_Endpoint::SetState: finishing the handshake switches the
+// inactivity timeout from UDP's to TCP's.
+func (c *Conn) setState(e *endpoint, st EndpointState) {
+	if st == e.state {
+		return
+	}
+	if !isHandshake(st) && isHandshake(e.state) && isHandshake(c.peer(e).state) {
+		c.setInactivityTimeout(tcpInactivityTimeout)
+	}
+	e.prevState, e.state = e.state, st
+}
+
+func seqDelta(a, b uint32) int32 { return int32(a - b) }
+
+// relativeSeq is get_relative_seq.
+func relativeSeq(e *endpoint, cur, last, wraps uint32) (rel uint64, underflow bool) {
+	d := seqDelta(cur, last)
+	if d < 0 {
+		if wraps != 0 && cur > last {
+			wraps--
+		}
+	} else if d > 0 {
+		if cur < last {
+			wraps++
+		}
+	}
+	if wraps == 0 {
+		d = seqDelta(cur, e.startSeq)
+		return uint64(int64(d)), d < 0
+	}
+	return full(cur, wraps) - uint64(e.startSeq), false
+}
+
+// initEndpoint is init_endpoint.
+func initEndpoint(e *endpoint, syn bool, first, last uint32) {
+	switch e.state {
+	case Inactive:
+		if syn {
+			e.ackSeq, e.startSeq = first, first
+		} else {
+			e.ackSeq, e.startSeq = first-1, first-1
+			last = first
+		}
+		e.lastSeq = last
+	case SynSent, SynAckSent:
+		if syn && first != e.startSeq {
+			e.startSeq, e.ackSeq, e.lastSeq = first, first, last
+		}
+	case Established, Partial:
+		if syn {
+			e.startSeq, e.ackSeq, e.lastSeq = first, first, last
+		}
+	case Reset:
+		if syn && e.prevState == Inactive {
+			e.startSeq, e.ackSeq, e.lastSeq = first, first, last
+		}
+	}
+}
+
+// process is TCPSessionAdapter::Process for a packet with a good checksum.
+func (c *Conn) process(e, p *endpoint, seg *fsm.Segment) {
+	f := seg.Flags
+	syn, fin, rst, ack := f&fsm.SYN != 0, f&fsm.FIN != 0, f&fsm.RST != 0, f&fsm.ACK != 0
+	n := seg.Len
+	c.setPartialStatus(e.isOrig, syn, ack)
+
+	segLen := n
+	if syn {
+		segLen++
+	}
+	if fin {
+		segLen++
+	}
+	if rst {
+		segLen -= n
+	}
+	onePast := seg.Seq + uint32(segLen)
+	initEndpoint(e, syn, seg.Seq, onePast)
+	relSeq, underflow := relativeSeq(e, seg.Seq, e.lastSeq, e.seqWraps)
+
+	c.updateHistory(e, syn, fin, rst, ack, relSeq, n)
+	// update_window: only the zero-window letter matters here.
+	if seg.Window == 0 && !rst && p.state != Closed && e.state != Reset {
+		if e.win0.hit() {
+			c.addLetter(e, 'W')
+		}
+	}
+	if !c.ep[0].didClose || !c.ep[1].didClose {
+		c.lastTime = seg.Time
+	}
+	if fin {
+		e.finCnt++
+		e.finSeq = relSeq + uint64(segLen)
+	}
+	if rst {
+		e.rstCnt++
+	}
+	var relAck uint64
+	if ack {
+		if p.state == Inactive {
+			relAck = 1
+			// init_peer: number the peer as though its SYN was seen.
+			p.startSeq, p.ackSeq, p.lastSeq = seg.Ack-1, seg.Ack-1, seg.Ack-1
+		} else {
+			r, under := relativeSeq(p, seg.Ack, p.ackSeq, p.ackWraps)
+			if under {
+				relAck = 0
+			} else {
+				relAck = r
+				if !rst {
+					// update_ack_seq
+					d := seqDelta(seg.Ack, p.ackSeq)
+					if !(seg.Ack == 0 && d > tooLargeSeqDelta) && d > 0 {
+						p.updateAckSeq(seg.Ack)
+					}
+				}
+			}
+		}
+	}
+	deltaLast := c.updateLastSeq(e, onePast, syn, fin, rst, n)
+
+	doClose, genEvent := c.updateStateMachine(seg.Time, e, p, seg, deltaLast)
+
+	if ack {
+		c.ackReceived(p, relAck)
+	}
+	if e.isOrig {
+		c.firstPacketSeen |= 1
+	} else {
+		c.firstPacketSeen |= 2
+	}
+	relData := relSeq
+	if syn {
+		relData++
+	}
+	if n > 0 && !rst && !underflow {
+		c.dataSent(e, relData, uint64(n))
+	}
+	c.checkEOF(e)
+	if doClose {
+		c.connectionClosed(e, p, genEvent)
+	}
+}
+
+// setPartialStatus is TCPSessionAdapter::SetPartialStatus.
+func (c *Conn) setPartialStatus(isOrig, syn, ack bool) {
+	if isOrig {
+		if c.firstPacketSeen&1 == 0 {
+			c.isPartial = !syn || ack
+		}
+	} else if c.firstPacketSeen&2 == 0 && !c.isPartial {
+		c.isPartial = !syn
+	}
+}
+
+// updateHistory is update_history.
+func (c *Conn) updateHistory(e *endpoint, syn, fin, rst, ack bool, relSeq uint64, n int) {
+	bits := 0
+	for _, b := range [3]bool{syn, fin, rst} {
+		if b {
+			bits++
+		}
+	}
+	switch {
+	case bits > 1:
+		if fin && rst {
+			c.checkHistory(e, histFINRST, 'I')
+		} else {
+			c.checkHistory(e, histMulti, 'Q')
+		}
+	case bits == 1:
+		if syn {
+			code := byte('S')
+			if ack {
+				code = 'H'
+			}
+			if c.checkHistory(e, histSYN, code) && relSeq != e.histLastSYN {
+				c.addLetter(e, code)
+			}
+			e.histLastSYN = relSeq
+		}
+		if fin {
+			// A FIN's sequence number is the one after its data.
+			if c.checkHistory(e, histFIN, 'F') && relSeq+uint64(n) != e.histLastFIN {
+				c.addLetter(e, 'F')
+			}
+			e.histLastFIN = relSeq + uint64(n)
+		}
+		if rst {
+			if c.checkHistory(e, histRST, 'R') && relSeq != e.histLastRST {
+				c.addLetter(e, 'R')
+			}
+			e.histLastRST = relSeq
+		}
+	default:
+		if n > 0 {
+			c.checkHistory(e, histData, 'D')
+		} else if ack {
+			c.checkHistory(e, histACK, 'A')
+		}
+	}
+}
+
+// updateLastSeq is update_last_seq; a segment that advances nothing but
+// carries data is a retransmission (T/t).
+func (c *Conn) updateLastSeq(e *endpoint, last uint32, syn, fin, rst bool, n int) int32 {
+	d := seqDelta(last, e.lastSeq)
+	switch {
+	case (syn || rst) && (d > tooLargeSeqDelta || d < -tooLargeSeqDelta):
+	case fin && e.lastSeq == e.startSeq+1:
+		e.updateLastSeq(last)
+	case e.state == Reset:
+	case d > 0:
+		e.updateLastSeq(last)
+	case n > 0:
+		if e.rxmt.hit() {
+			c.addLetter(e, 'T')
+		}
+	}
+	return d
+}
+
+// updateStateMachine is TCPSessionAdapter::UpdateStateMachine.
+func (c *Conn) updateStateMachine(t int64, e, p *endpoint, seg *fsm.Segment, deltaLast int32) (doClose, genEvent bool) {
+	f := seg.Flags
+	syn, fin, rst, ack := f&fsm.SYN != 0, f&fsm.FIN != 0, f&fsm.RST != 0, f&fsm.ACK != 0
+	isOrig := e.isOrig
+	switch e.state {
+	case Inactive:
+		// UpdateInactiveState
+		if syn {
+			if isOrig {
+				if ack {
+					c.setState(e, SynAckSent)
+				} else {
+					c.setState(e, SynSent)
+				}
+				c.setTimer(tAttempt, t+tcpAttemptDelay)
+			} else {
+				if !ack && p.state == SynAckSent && seg.Seq == e.startSeq {
+					// A SYN/SYN-ACK reversal: flip and establish.
+					c.isPartial = false
+					c.flipRoles()
+					c.setState(p, Established)
+					c.firstPacketSeen |= 1
+				}
+				if p.state == SynSent {
+					c.setState(p, Established)
+				}
+				c.setState(e, Established)
+			}
+		}
+		if fin {
+			c.setState(e, Closed)
+			doClose, genEvent = true, true
+		}
+		if rst {
+			c.setState(e, Reset)
+			reject := false
+			if isOrig {
+				// A SYN/ACK seen but no SYN: a reverse scan.
+				reject = p.state == Established
+			} else {
+				reject = p.state == SynSent || p.state == SynAckSent
+			}
+			doClose, genEvent = true, !reject
+		}
+		if e.state == Inactive { // no control flags
+			switch {
+			case !isOrig && seg.Len == 0 && c.o().state == SynSent:
+				// An ACK of the SYN ahead of the SYN/ACK: not partial.
+			case ack && p.state == Established:
+				// The SYN/ACK was seen and now its ACK: the SYN was missed.
+				c.setState(e, Established)
+				c.isPartial = false
+				if isOrig {
+					c.firstPacketSeen |= 1
+				} else {
+					c.firstPacketSeen |= 2
+				}
+			default:
+				c.setState(e, Partial)
+			}
+		}
+	case SynSent, SynAckSent:
+		// UpdateSYN_SentState
+		if fin {
+			c.setState(e, Closed)
+			doClose, genEvent = true, true
+		}
+		if rst {
+			c.setState(e, Reset)
+			c.isActive = false // ConnectionReset
+			doClose = true
+		}
+	case Established, Partial:
+		// UpdateEstablishedState
+		if syn && e.state == Partial && p.state == Inactive && !ack {
+			c.setState(e, SynSent)
+		}
+		if fin && !rst {
+			c.setState(e, Closed)
+			if p.state == Reset && p.prevState == Closed {
+				// The peer sent FIN then RST: a normal termination.
+				c.setState(p, Closed)
+			}
+			doClose, genEvent = true, true
+		}
+		if rst {
+			c.setState(e, Reset)
+			doClose = true
+			if p.state != Reset || p.prevState != Established {
+				c.isActive = false // ConnectionReset
+			}
+		}
+	case Closed:
+		// UpdateClosedState: a RST after our FIN, unless the peer closed too.
+		if rst && p.state != Closed {
+			c.setState(e, Reset)
+			if !e.didClose {
+				doClose = true
+			}
+			c.setTimer(tReset, t+tcpResetDelay)
+		}
+	case Reset:
+		// UpdateResetState: weirds only.
+	}
+	return doClose, genEvent
+}
+
+// connectionClosed is TCPSessionAdapter::ConnectionClosed.
+func (c *Conn) connectionClosed(e, p *endpoint, genEvent bool) {
+	if c.dataPending(e) {
+		c.closeDeferred = true
+		if !c.deferredGenEvent {
+			c.deferredGenEvent = genEvent
+		}
+		return
+	}
+	c.closeDeferred = false
+	if e.didClose {
+		return
+	}
+	e.didClose = true
+	if e.state == Reset || p.didClose || p.state == Inactive {
+		if e.prevState != Inactive || p.state != Inactive {
+			if c.deferredGenEvent {
+				genEvent = true
+				c.deferredGenEvent = false
+			}
+			if genEvent {
+				c.isActive = false // ConnectionFinished
+			}
+		}
+		c.cancelAnalyzerTimers()
+		c.setTimer(tDelete, c.lastTime+tcpCloseDelay)
+		return
+	}
+	if e.prevState != Inactive {
+		// Look for the other side closing too.
+		c.addExpire(c.lastTime + tcpSessionTimer)
+	}
+	// (A side's first packet being its FIN would arm a PartialCloseTimer,
+	// but only with a connection_partial_close handler, which Zeek's base
+	// scripts do not define.)
+}
+
+// Summary returns the connection as conn.log would log it now.
+func (c *Conn) Summary() Summary {
+	o, r := c.o(), c.r()
+	s := Summary{
+		History:      string(c.hist[:c.histLen]),
+		OrigIsClient: c.origIsClient,
+		OrigPkts:     o.pkts, RespPkts: r.pkts,
+		OrigIPBytes: o.ipBytes, RespIPBytes: r.ipBytes,
+		OrigBytes: o.size(r), RespBytes: r.size(o),
+		Duration:  c.lastTime - c.startTime,
+		OrigState: o.state, RespState: r.state,
+	}
+	s.HaveBytes = s.Duration > 0
+	s.State = connState(o, r, s.History)
+	return s
+}
+
+// connState is Conn::conn_state() in scripts/base/protocols/conn/main.zeek.
+func connState(o, r *endpoint, history string) string {
+	os, rs := o.state, r.state
+	oInactive := os == Inactive || os == Partial
+	rInactive := rs == Inactive || rs == Partial
+	switch {
+	case rs == Reset:
+		switch {
+		case os == SynSent || os == SynAckSent || (os == Reset && o.size(r) == 0 && r.size(o) == 0):
+			return "REJ"
+		case oInactive:
+			return "RSTRH"
+		default:
+			return "RSTR"
+		}
+	case os == Reset:
+		if rInactive {
+			if rstos0History(history) {
+				return "RSTOS0"
+			}
+			return "OTH"
+		}
+		return "RSTO"
+	case rs == Closed && os == Closed:
+		return "SF"
+	case os == Closed:
+		if rInactive {
+			return "SH"
+		}
+		return "S2"
+	case rs == Closed:
+		if oInactive {
+			return "SHR"
+		}
+		return "S3"
+	case os == SynSent && rs == Inactive:
+		return "S0"
+	case os == Established && rs == Established:
+		return "S1"
+	}
+	return "OTH"
+}
+
+// rstos0History matches /\^?S[^HAFGIQ]*R.*/ against the whole history.
+func rstos0History(h string) bool {
+	if len(h) > 0 && h[0] == '^' {
+		h = h[1:]
+	}
+	if len(h) == 0 || h[0] != 'S' {
+		return false
+	}
+	for i := 1; i < len(h); i++ {
+		switch h[i] {
+		case 'R':
+			return true
+		case 'H', 'A', 'F', 'G', 'I', 'Q':
+			return false
+		}
+	}
+	return false
+}
+
+// IsClosed reports whether a side has closed in Zeek's sense (did_close).
+func (c *Conn) isClosed() bool { return c.ep[0].didClose || c.ep[1].didClose }
+
+// NewConnection reports whether Zeek would end this connection's record
+// before seg (a segment on the same 5-tuple, after the first) and start a
+// new connection with it. Call it before Step for every later segment, in
+// capture order: it also advances the connection's timers to seg.Time. It
+// is true when
+//
+//   - a timer removed the connection before seg arrived (Zeek runs timers
+//     before each packet): 5 s after a full close or a RST
+//     (tcp_close_delay, the delete timer of ConnectionClosed), 5 s after
+//     the first SYN still unanswered (AttemptTimer: S0 records), 5 s after
+//     a RST that follows our FIN (ResetTimer), after tcp_connection_linger
+//     of silence once a side closed (ExpireTimer, checked every
+//     tcp_session_timer), or after the inactivity timeout (1 min before the
+//     handshake ends, 5 min after: Session::InactivityTimer);
+//   - or seg is a SYN that reuses the 5-tuple (TCPSessionAdapter::IsReuse):
+//     a SYN (or a SYN/ACK while the originator is inactive) after a side
+//     closed or reset, or one whose sequence number differs from the
+//     originator's initial one.
+//
+// Each lone RST in llc.pcap is its own record because the RST closes the
+// connection (RESET is a complete close), its delete timer removes it 5 s
+// later, and the next RST, 60 s on, creates a new connection.
+func (c *Conn) NewConnection(seg *fsm.Segment) bool {
+	if c.Expired(seg.Time) {
+		return true
+	}
+	return c.isReuse(seg)
+}
+
+// Expired advances the connection's timers to now and reports whether Zeek
+// would have removed it (and so logged it) by then.
+func (c *Conn) Expired(now int64) bool {
+	for !c.removed {
+		k := -1
+		for i := 0; i < nTimers; i++ {
+			if c.timerSet&(1<<i) == 0 || c.timerAt[i] > now {
+				continue
+			}
+			if k < 0 || c.timerAt[i] < c.timerAt[k] || c.timerAt[i] == c.timerAt[k] && c.timerSeq[i] < c.timerSeq[k] {
+				k = i
+			}
+		}
+		if k < 0 {
+			break
+		}
+		c.clearTimer(k)
+		c.dispatch(k, now)
+	}
+	return c.removed
+}
+
+func (c *Conn) isReuse(seg *fsm.Segment) bool {
+	f := seg.Flags
+	if f&fsm.SYN == 0 {
+		return false
+	}
+	connOrig := c.o()
+	if f&fsm.ACK != 0 {
+		if c.o().state != Inactive {
+			return false // not a half connection
+		}
+		connOrig = c.r()
+	}
+	if !c.isClosed() {
+		if seg.Seq == connOrig.startSeq {
+			return false
+		}
+		if f&fsm.ACK == 0 && connOrig.state == SynAckSent && c.r().state == Inactive && seg.Seq == c.r().startSeq {
+			return false // SYN and SYN/ACK seen in reverse order
+		}
+	}
+	return true
+}
+
+func (c *Conn) setTimer(k int, at int64) {
+	c.seq++
+	c.timerAt[k], c.timerSeq[k] = at, c.seq
+	c.timerSet |= 1 << k
+}
+
+func (c *Conn) clearTimer(k int) { c.timerSet &^= 1 << k }
+
+// addExpire arms another ExpireTimer chain.
+func (c *Conn) addExpire(at int64) {
+	for k := tExpire0; k <= tExpire2; k++ {
+		if c.timerSet&(1<<k) == 0 {
+			c.setTimer(k, at)
+			return
+		}
+	}
+	// All chains busy: keep the earliest checks.
+	last := tExpire0
+	for k := tExpire0; k <= tExpire2; k++ {
+		if c.timerAt[k] > c.timerAt[last] {
+			last = k
+		}
+	}
+	if at < c.timerAt[last] {
+		c.setTimer(last, at)
+	}
+}
+
+// cancelAnalyzerTimers is Analyzer::CancelTimers: all but the session's
+// inactivity timer.
+func (c *Conn) cancelAnalyzerTimers() { c.timerSet &= 1 << tInactivity }
+
+// setInactivityTimeout is Session::SetInactivityTimeout.
+func (c *Conn) setInactivityTimeout(d int64) {
+	if d == c.inactivity {
+		return
+	}
+	c.clearTimer(tInactivity)
+	if d != 0 {
+		c.setTimer(tInactivity, c.lastTime+d)
+	}
+	c.inactivity = d
+}
+
+func (c *Conn) dispatch(k int, now int64) {
+	o, r := c.o(), c.r()
+	switch k {
+	case tAttempt:
+		if c.isActive && (o.state == SynSent || o.state == SynAckSent) && r.state == Inactive {
+			c.isActive = false
+			c.removed = true
+		}
+	case tReset:
+		if c.isActive {
+			c.removed = true
+		}
+	case tDelete:
+		c.removed = true
+	case tInactivity:
+		if c.lastTime+c.inactivity <= now {
+			c.removed = true
+		} else {
+			c.setTimer(tInactivity, c.lastTime+c.inactivity)
+		}
+	default: // ExpireTimer
+		if !c.isActive {
+			return
+		}
+		if c.lastTime+tcpConnectionLinger < now {
+			if o.didClose || r.didClose {
+				if o.didClose && r.didClose || o.state == Reset || r.state == Reset ||
+					o.state == Inactive || r.state == Inactive {
+					c.isActive = false
+					c.removed = true
+					return
+				}
+			}
+			if r.state == Inactive && o.state == Inactive {
+				c.removed = true
+				return
+			}
+		}
+		c.setTimer(k, now+tcpSessionTimer)
+	}
+}
