@@ -271,3 +271,54 @@ func TestVerboseTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyChecksums corrupts the client's FIN: with --verify-checksums it
+// is ignored, as the server's kernel would drop it, and reported; without,
+// it counts like any segment.
+func TestVerifyChecksums(t *testing.T) {
+	frames := handshakeFrames(t)[:5] // up to the client's FIN
+	frames[4][14+20+16] ^= 0xff      // its TCP checksum
+	path := writeFile(t, "badsum.pcap", writePcap(t, frames))
+
+	checked := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "--verify-checksums").stdout)
+	conn := checked[0]
+	if conn["client_state"] != "ESTABLISHED" || conn["close"] != "open" {
+		t.Errorf("checked: client %v close %v; want the FIN ignored", conn["client_state"], conn["close"])
+	}
+	if a := conn["anomalies"].([]any); len(a) != 1 || a[0].(map[string]any)["name"] != "bad_checksum" {
+		t.Errorf("checked: anomalies %v", conn["anomalies"])
+	}
+	if h := conn["history"]; h != "ShADC" {
+		t.Errorf("checked: history %v, want ShADC (Zeek records C for the bad segment)", h)
+	}
+
+	unchecked := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout)[0]
+	if unchecked["client_state"] != "FIN_WAIT_1" || len(unchecked["anomalies"].([]any)) != 0 {
+		t.Errorf("unchecked: client %v anomalies %v", unchecked["client_state"], unchecked["anomalies"])
+	}
+}
+
+// TestZeekFormatOnKernelCapture checks a conn.log written from a kernel
+// capture: header lines, one row per connection, Zeek's verdicts.
+func TestZeekFormatOnKernelCapture(t *testing.T) {
+	r := tcpfsm(t, nil, "-r", filepath.Join(kernelDir, "accept-overflow-abort.pcap"), "--format", "zeek")
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	rows := readZeekRows(t, r.stdout)
+	var got []string
+	for _, row := range rows {
+		got = append(got, row.state+" "+row.history)
+	}
+	// Two connections sit in the full accept queue (S1), the third is reset
+	// by the server right after its handshake (RSTR), the fourth's SYNs are
+	// dropped: Zeek ends a SYN-only record 5 s after the SYN (S0), so its
+	// retransmission falls in the same one.
+	want := []string{"S1 ShADa", "S1 ShADa", "RSTR ShADr", "S0 S"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("conn.log rows %q, want %q", got, want)
+	}
+	if !strings.HasPrefix(r.stdout, "#separator \\x09\n") || !strings.Contains(r.stdout, "\n#close\t") {
+		t.Errorf("not a conn.log:\n%s", r.stdout)
+	}
+}
