@@ -78,6 +78,10 @@ type Config struct {
 	// reuse rules, see zeek.Conn.NewConnection) instead of by tcpfsm's
 	// rules, so that records match a Zeek conn.log one for one.
 	ZeekRecords bool
+	// ZeekServerPorts is Zeek's likely_server_ports, which orients a
+	// connection whose first packet is not a bare SYN; nil means Zeek's
+	// defaults (zeek.DefaultLikelyServerPorts).
+	ZeekServerPorts *zeek.Ports
 	// Done receives every connection once, as it leaves the table. The
 	// Record is valid only during the call.
 	Done func(*Record)
@@ -187,7 +191,7 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo bool) *Conn {
 	}
 	t.segment(&t.seg, c, p, ts, srcIsLo)
 	c.FSM = fsm.NewConn(&t.seg)
-	c.Zeek = zeek.NewConn(&t.seg, c.Client.Port(), c.Server.Port())
+	c.Zeek = zeek.NewConn(&t.seg, c.Client.Port(), c.Server.Port(), t.cfg.ZeekServerPorts)
 	t.conns[k] = c
 	t.lru.pushBack(c)
 	t.stats.Peak = max(t.stats.Peak, len(t.conns))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 	"github.com/tcpfsm/tcpfsm/report"
 )
 
@@ -59,6 +61,7 @@ type options struct {
 	idleTimeout time.Duration
 	maxConns    int
 	checksums   bool
+	zeekPorts   string
 	filter      string
 }
 
@@ -75,6 +78,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Duration(flow.DefaultIdleTimeout), "report and forget a connection silent for this `DURATION` of capture time")
 	fs.IntVar(&o.maxConns, "max-conns", flow.DefaultMaxConns, "track at most `N` connections at once; the least recently active is evicted")
 	fs.BoolVar(&o.checksums, "verify-checksums", false, "check TCP checksums and ignore segments whose checksum is wrong, as Zeek does\n(off by default: captures taken on a sending host hold checksums the NIC fills in later)")
+	fs.StringVar(&o.zeekPorts, "zeek-server-ports", "", "Zeek's likely_server_ports as `PORTS` (comma-separated, or none), which orient\nconnections seen without their SYN in conn_state and history (default: Zeek's)")
 	fs.SetInterspersed(false)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -95,7 +99,30 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case o.maxConns <= 0:
 		return nil, fmt.Errorf("--max-conns must be positive, not %d", o.maxConns)
 	}
+	if _, err := parsePorts(o.zeekPorts); err != nil {
+		return nil, err
+	}
 	return &o, nil
+}
+
+// parsePorts reads --zeek-server-ports: "" for Zeek's defaults (nil),
+// "none" for the empty set, else a comma-separated list.
+func parsePorts(list string) (*zeek.Ports, error) {
+	switch list {
+	case "":
+		return nil, nil
+	case "none":
+		return new(zeek.Ports), nil
+	}
+	var ports []uint16
+	for _, f := range strings.Split(list, ",") {
+		p, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+		if err != nil || p == 0 {
+			return nil, fmt.Errorf("--zeek-server-ports: %q is not a port number (1-65535)", f)
+		}
+		ports = append(ports, uint16(p))
+	}
+	return zeek.NewPorts(ports), nil
 }
 
 // useColor decides the text report's colour: "auto" colours only a
@@ -167,6 +194,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.idleTimeout <= 0 {
 		cfg.IdleTimeout = -1
 	}
+	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
 	if o.verbose {
 		var line report.TraceLine
 		cfg.Trace = func(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult) {

@@ -213,7 +213,10 @@ type Summary struct {
 // TCPAnalyzer::WantConnection flips the roles by likely_server_ports: the
 // source port is a likely server port and the destination is not, or both
 // are and the packet carries no SYN and the source port is the lower.
-func NewConn(first *fsm.Segment, clientPort, serverPort uint16) *Conn {
+func NewConn(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) *Conn {
+	if likely == nil {
+		likely = defaultPorts
+	}
 	c := &Conn{isActive: true, startTime: first.Time, lastTime: first.Time}
 	c.orig = 0
 	c.ep[0].isOrig = true
@@ -225,8 +228,8 @@ func NewConn(first *fsm.Segment, clientPort, serverPort uint16) *Conn {
 	f := first.Flags
 	if f&fsm.SYN == 0 || f&fsm.ACK != 0 {
 		flip := false
-		if IsLikelyServerPort(src) {
-			if IsLikelyServerPort(dst) {
+		if likely.Has(src) {
+			if likely.Has(dst) {
 				flip = f&fsm.SYN == 0 && src < dst
 			} else {
 				flip = true
@@ -268,6 +271,15 @@ func (c *Conn) sender(seg *fsm.Segment) *endpoint {
 // validation is on; Zeek then records C/c (logarithmically) and ignores the
 // segment otherwise (TCPAnalyzer::ValidateChecksum).
 func (c *Conn) Step(seg *fsm.Segment, badChecksum bool) {
+	c.StepCaptured(seg, badChecksum, seg.Len)
+}
+
+// StepCaptured is Step for a segment of which only captured payload bytes
+// are in the capture (a snap length cut it short). Zeek hands only fully
+// captured payload to its reassembler, so an acknowledgement of the rest
+// later shows as a content gap (G/g); it also skips checksum validation
+// for such a packet, so badChecksum should then be false.
+func (c *Conn) StepCaptured(seg *fsm.Segment, badChecksum bool, captured int) {
 	e := c.sender(seg)
 	if badChecksum {
 		if e.chk.hit() {
@@ -284,7 +296,7 @@ func (c *Conn) Step(seg *fsm.Segment, badChecksum bool) {
 		// logs it as if flipped from the start ("^h...").
 		c.lateFlip()
 	}
-	c.process(e, c.peer(e), seg)
+	c.process(e, c.peer(e), seg, captured >= seg.Len)
 	e.pkts++
 	e.ipBytes += uint64(seg.IPLen)
 }
@@ -410,7 +422,7 @@ func initEndpoint(e *endpoint, syn bool, first, last uint32) {
 }
 
 // process is TCPSessionAdapter::Process for a packet with a good checksum.
-func (c *Conn) process(e, p *endpoint, seg *fsm.Segment) {
+func (c *Conn) process(e, p *endpoint, seg *fsm.Segment, complete bool) {
 	f := seg.Flags
 	syn, fin, rst, ack := f&fsm.SYN != 0, f&fsm.FIN != 0, f&fsm.RST != 0, f&fsm.ACK != 0
 	n := seg.Len
@@ -485,7 +497,9 @@ func (c *Conn) process(e, p *endpoint, seg *fsm.Segment) {
 	if syn {
 		relData++
 	}
-	if n > 0 && !rst && !underflow {
+	if n > 0 && !rst && !underflow && complete {
+		// TCP_Endpoint::DataSent hands the payload to the reassembler
+		// only when all of it was captured.
 		c.dataSent(e, relData, uint64(n))
 	}
 	c.checkEOF(e)
@@ -672,6 +686,11 @@ func (c *Conn) updateStateMachine(t int64, e, p *endpoint, seg *fsm.Segment, del
 			if !e.didClose {
 				doClose = true
 			}
+			// Older sources arm it only with a connection_reset handler;
+			// a btest of the snapshot ("resets after fins would expire
+			// only after tcp_inactivity_timeout ... when no
+			// connection_reset() handler was implemented") says it now
+			// always runs.
 			c.setTimer(tReset, t+tcpResetDelay)
 		}
 	case Reset:

@@ -7,7 +7,7 @@ package zeek
 // modbus, mqtt, openvpn, postgresql, rdp, redis, smb, smtp, socks, ssh, ssl,
 // xmpp; mysql and pop3 register their analyzers without adding ports). Zeek run in bare mode (-b) knows
 // only the ports of the scripts it loaded, and none at all with only
-// base/protocols/conn; SetLikelyServerPorts models that.
+// base/protocols/conn; pass NewConn another Ports to model that.
 var DefaultLikelyServerPorts = []uint16{
 	21, 22, 25, 53, 79, 80, 81, 88, 135, 139, 143, 389, 443, 445, 502, 563,
 	585, 587, 614, 631, 636, 989, 990, 992, 993, 995, 1080, 1883, 2811, 3128,
@@ -15,21 +15,22 @@ var DefaultLikelyServerPorts = []uint16{
 	8080, 8888, 20000,
 }
 
-// likelyPorts is a bitmap over the 65536 ports.
-var likelyPorts [1 << 13]byte
+// Ports is a set of TCP ports: Zeek's likely_server_ports. The zero value
+// is the empty set, which is what Zeek has in bare mode with only
+// base/protocols/conn loaded.
+type Ports [1 << 13]byte // a bitmap over the 65536 ports
 
-func init() { SetLikelyServerPorts(DefaultLikelyServerPorts) }
-
-// SetLikelyServerPorts replaces the set of likely server ports (Zeek's
-// likely_server_ports, consulted by TCPAnalyzer::WantConnection for a
-// connection whose first packet is not a bare SYN). It is not safe to call
-// while connections are being created on other goroutines.
-func SetLikelyServerPorts(ports []uint16) {
-	likelyPorts = [1 << 13]byte{}
-	for _, p := range ports {
-		likelyPorts[p>>3] |= 1 << (p & 7)
+// NewPorts returns the set of the given ports.
+func NewPorts(list []uint16) *Ports {
+	s := new(Ports)
+	for _, p := range list {
+		s[p>>3] |= 1 << (p & 7)
 	}
+	return s
 }
 
-// IsLikelyServerPort reports whether p is in the set.
-func IsLikelyServerPort(p uint16) bool { return likelyPorts[p>>3]&(1<<(p&7)) != 0 }
+// Has reports whether p is in the set.
+func (s *Ports) Has(p uint16) bool { return s[p>>3]&(1<<(p&7)) != 0 }
+
+// defaultPorts is never written after initialisation.
+var defaultPorts = NewPorts(DefaultLikelyServerPorts)
