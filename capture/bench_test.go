@@ -144,6 +144,10 @@ func TestNextAllocatesNothing(t *testing.T) {
 		{"pcapng, three link types", pcapngBytes(le, []ngIface{{link: 276}, {link: 0}, {link: 101}}, mixed...), Options{}},
 		{"gzip pcapng", gzipped(t, pcapngBytes(le, []ngIface{{link: 1, tsresol: 9}}, recs...)), Options{}},
 		{"with Warn set", pcapBytes(le, true, 1, recs...), Options{Warn: func(error) { t.Error("unexpected warning") }}},
+		{"verifying checksums", pcapBytes(le, false, 1, recs...), Options{VerifyChecksums: true}},
+		{"MPLS, PPPoE, PBB, VN-Tag, FabricPath", pcapBytes(le, false, 1, reframe(recs, encapsulations)...), Options{}},
+		{"GTP-U and Teredo, verifying checksums", pcapBytes(le, false, 1, reframe(recs, tunnels)...), Options{VerifyChecksums: true}},
+		{"FDDI", pcapBytes(le, false, 10, reframe(recs, []func([]byte) []byte{fddiFrame})...), Options{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,6 +173,42 @@ func TestNextAllocatesNothing(t *testing.T) {
 	}
 }
 
+// The encapsulations and tunnels the zero-allocation test and the
+// benchmark cycle through, each wrapping an IP packet into an Ethernet
+// frame.
+var (
+	encapsulations = []func(ip []byte) []byte{
+		func(ip []byte) []byte { return ethernet(etherMPLS, mplsStack(2, ip), etherVLAN) },
+		func(ip []byte) []byte { return ethernet(etherPPPoE, pppoeSession(ip), etherQinQ, etherVLAN) },
+		func(ip []byte) []byte { return ethernet(etherPBB, pbbITag(etherTypeOf(ip), ip), etherVLAN) },
+		func(ip []byte) []byte {
+			return ethernet(etherVNTag, vnTag(etherVLAN, vlanTag(250, etherTypeOf(ip), ip)), etherVLAN)
+		},
+		func(ip []byte) []byte { return fabricPath(ethernetIP(ip)) },
+	}
+	tunnels = []func(ip []byte) []byte{
+		func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, true, []byte{1, 2}))))
+		},
+		func(ip []byte) []byte {
+			if ip[0]>>4 != 6 {
+				return ethernetIP(outerIP(true, udpBytes(gtpUserPort, 5906, gtpU(ip, false))))
+			}
+			return ethernetIP(outerIP(false, udpBytes(3797, teredoPort, teredo(ip, false, 0, 0, true))))
+		},
+	}
+)
+
+// reframe moves the IP packets of Ethernet records into other frames, the
+// i-th record into frames[i%len(frames)].
+func reframe(recs []rec, frames []func(ip []byte) []byte) []rec {
+	out := make([]rec, len(recs))
+	for i, r := range recs {
+		out[i] = rec{ts: r.ts, data: frames[i%len(frames)](r.data[14:])}
+	}
+	return out
+}
+
 // BenchmarkReader reads a capture of realistic traffic from memory; one
 // op is one TCP segment delivered.
 func BenchmarkReader(b *testing.B) {
@@ -183,6 +223,9 @@ func BenchmarkReader(b *testing.B) {
 		{"pcapng", pcapngBytes(le, []ngIface{{link: 1, tsresol: 9}}, recs...), Options{}},
 		{"pcap+filter", pcapBytes(le, false, 1, recs...), Options{Filter: "tcp port 443"}},
 		{"pcap.gz", gzipped(b, pcapBytes(le, false, 1, recs...)), Options{}},
+		{"pcap+checksums", pcapBytes(le, false, 1, recs...), Options{VerifyChecksums: true}},
+		{"encapsulations", pcapBytes(le, false, 1, reframe(recs, encapsulations)...), Options{}},
+		{"tunnels", pcapBytes(le, false, 1, reframe(recs, tunnels)...), Options{}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			open := func() *Reader {

@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,6 +185,102 @@ func TestZeekCorpusDecodes(t *testing.T) {
 			if len(missed) != 0 {
 				t.Errorf("missed %d of the %d connections Zeek logged (stats %+v):\n\t%s",
 					len(missed), len(want), got.stats, strings.Join(missed, "\n\t"))
+			}
+		})
+	}
+}
+
+// manifestBadChecksums reads from MANIFEST.tsv the number of segments
+// tshark flagged with a bad TCP checksum, which the corpus notes for the
+// traces Zeek ran on with checksum validation. Keyed by path under traces/.
+func manifestBadChecksums(t *testing.T, dir string) map[string]int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "MANIFEST.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := regexp.MustCompile(`tshark flags (\d+) TCP packet`)
+	counts := make(map[string]int)
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		fields := strings.Split(line, "\t")
+		if len(fields) < 5 {
+			t.Fatalf("MANIFEST.tsv:%d: %d fields, want 5", i+2, len(fields))
+		}
+		if m := flagged.FindStringSubmatch(fields[4]); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			counts[strings.TrimPrefix(fields[0], "traces/")] = n
+		}
+	}
+	return counts
+}
+
+// tsharkBadChecksums counts the frames in which tshark finds a TCP
+// segment with a bad checksum. TCP headers quoted in ICMP errors are left
+// out: they are not segments (and are cut short anyway).
+func tsharkBadChecksums(t *testing.T, tshark, path string) int {
+	t.Helper()
+	cmd := exec.Command(tshark, "-n", "-r", path, "-o", "tcp.check_checksum:TRUE",
+		"-Y", "tcp.checksum.status == 0 && !icmp && !icmpv6", "-T", "fields", "-e", "frame.number")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %v\n%s", cmd, err, stderr.String())
+	}
+	return len(strings.Fields(string(out)))
+}
+
+// TestZeekCorpusBadChecksums counts, with Options.VerifyChecksums, the
+// segments of every corpus trace whose TCP checksum is bad: those Zeek
+// ignores apart from a C/c in the history when it validates checksums.
+// The counts are compared with the MANIFEST's notes and with tshark (on
+// every trace, or with -short only on those the MANIFEST notes; skipped
+// without tshark).
+func TestZeekCorpusBadChecksums(t *testing.T) {
+	dir := zeekCorpus(t)
+	noted := manifestBadChecksums(t, dir)
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Logf("tshark not found, comparing with the MANIFEST only: %v", err)
+	}
+	// Where tshark's count is not what Zeek sees.
+	disagreements := map[string]struct {
+		want int
+		why  string
+	}{
+		"pppoe-over-qinq.pcap": {0, "tshark cuts each IP packet to the PPPoE length field; in 6 ACKs that is 40 " +
+			"of the 46 bytes the IPv4 total length states, and the TCP checksum is right for the 46. " +
+			"Zeek ignores the PPPoE length: it counted all 86 packets (44+42), so it dropped none"},
+		"smtp.pcap": {0, "the MANIFEST's 4 are TCP headers quoted in ICMP fragmentation-needed errors, not segments"},
+	}
+	for _, trace := range zeekTraces(t, dir) {
+		t.Run(trace, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, "traces", trace)
+			got := int(readCorpusTrace(t, path, Options{VerifyChecksums: true}).stats.BadChecksum)
+			known, isKnown := disagreements[trace]
+			if isKnown && got != known.want {
+				t.Errorf("%d bad checksums, want %d: %s", got, known.want, known.why)
+			}
+			if n, ok := noted[trace]; ok {
+				switch {
+				case isKnown:
+					t.Logf("MANIFEST notes %d bad checksums, we count %d: %s", n, got, known.why)
+				case got != n:
+					t.Errorf("%d bad checksums, the MANIFEST notes %d", got, n)
+				}
+			}
+			_, isNoted := noted[trace]
+			if tshark == "" || testing.Short() && !isNoted && !isKnown {
+				return
+			}
+			switch n := tsharkBadChecksums(t, tshark, path); {
+			case isKnown:
+				t.Logf("tshark counts %d bad checksums, we count %d: %s", n, got, known.why)
+			case got != n:
+				t.Errorf("%d bad checksums, tshark counts %d", got, n)
+			case n != 0:
+				t.Logf("%d bad checksums, as tshark counts", got)
 			}
 		})
 	}

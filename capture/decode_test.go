@@ -54,6 +54,8 @@ func frameFor(link uint32, ip []byte) []byte {
 		return linuxSLLFrame(etherType, ip)
 	case 276:
 		return linuxSLL2Frame(etherType, ip)
+	case 10:
+		return fddiFrame(ip)
 	}
 	return ip
 }

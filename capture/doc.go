@@ -5,12 +5,26 @@
 // timestamps) and pcapng (any number of sections and interfaces, each with
 // its own link type), plain or gzip-compressed, from a file or from a pipe:
 // the format is recognised by its first bytes, never by the file name, and
-// the input is never seeked. Frames may be Ethernet (with 802.1Q and QinQ
-// tags), Linux cooked v1 and v2, BSD and OpenBSD loopback, or raw IPv4 and
-// IPv6; IPv6 hop-by-hop, routing and destination options headers are
-// skipped. IP fragments are counted, not reassembled. A Reader fills a
-// caller-owned Packet in place and, once warmed up, allocates nothing per
-// packet.
+// the input is never seeked. Frames may be Ethernet, FDDI, Linux cooked v1
+// and v2, BSD and OpenBSD loopback, or raw IPv4 and IPv6.
+//
+// Between the link layer and IP it decodes what Zeek decodes, so that every
+// connection Zeek logs is seen: 802.1Q and QinQ tags, MPLS label stacks,
+// PPPoE sessions, 802.1ah PBB, Cisco VN-Tag and FabricPath, and 802.2
+// LLC/SNAP (FDDI and IEEE 802.3). It looks inside the two UDP tunnels that
+// carry TCP and that Zeek decapsulates by default, GTP-U (port 2152) and
+// Teredo (port 3544, or recognised by content as Zeek does), at most two
+// levels deep; the Packet then describes the inner packet. IPv6
+// hop-by-hop, routing and destination options headers are skipped. IP
+// fragments are counted, not reassembled, except that a tunnel in the
+// first fragment of its datagram is decoded from that fragment. The
+// corpus test checks all of this against the connections Zeek logged for
+// its own test traces.
+//
+// With Options.VerifyChecksums, TCP checksums are verified (inside tunnels
+// too) and a bad one is flagged on the Packet, which is still delivered. A
+// Reader fills a caller-owned Packet in place and, once warmed up,
+// allocates nothing per packet.
 //
 // Errors come in three kinds, each naming the file (and the 1-based packet
 // number, counting every record as tcpdump does):

@@ -27,16 +27,16 @@ type frameInfo struct {
 
 	// Of the innermost IP header decoded: for a tunnelled packet these
 	// describe the inner packet, which is the connection Zeek logs.
-	decoded   bool // an IPv4 or IPv6 header was decoded
-	src, dst  netip.Addr
-	protocol  uint8
-	fragment  bool
+	decoded  bool // an IPv4 or IPv6 header was decoded
+	src, dst netip.Addr
+	protocol uint8
+	fragment bool
 	// firstFragment: the fragment at offset 0, which holds the transport
 	// header.
 	firstFragment bool
-	ipLen     int  // the IP packet's length as its header states it
-	l4Len     int  // transport header plus payload, from the IP length fields
-	truncated bool // the capture holds fewer than ipLen bytes
+	ipLen         int  // the IP packet's length as its header states it
+	l4Len         int  // transport header plus payload, from the IP length fields
+	truncated     bool // the capture holds fewer than ipLen bytes
 	// rerouted: an IPv6 routing header still has segments to visit, so the
 	// destination the TCP checksum covers is not dst but one this package
 	// does not dig out.

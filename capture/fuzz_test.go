@@ -32,6 +32,17 @@ func seedCaptures(tb testing.TB) [][]byte {
 		small = append(small, pcapBytes(le, false, link, r), pcapngBytes(be, []ngIface{{link: uint16(link)}}, r))
 	}
 	small = append(small, pcapWithMagic(le, pcapMagicKuznetzov, 101, rec{ts: at(0), data: segs[0].ipBytes()}))
+	// One frame of each encapsulation and tunnel, IPv4 and IPv6 inside.
+	for _, frame := range append(append(encapsulations, tunnels...), func(ip []byte) []byte { return ieee8023Frame(ip, 6) }) {
+		for _, s := range []seg{segs[0], segs[len(segs)-1]} {
+			small = append(small, pcapBytes(le, false, 1, rec{ts: at(0), data: frame(s.ipBytes())}))
+		}
+	}
+	small = append(small, pcapBytes(le, false, 10, rec{ts: at(0), data: fddiFrame(segs[1].ipBytes())}))
+	// The first fragment of a GTP-U datagram, holding the inner headers.
+	firstFragment := outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(segs[3].ipBytes(), false))[:80])
+	binary.BigEndian.PutUint16(firstFragment[6:], 0x2000)
+	small = append(small, pcapBytes(le, false, 1, rec{ts: at(0), data: ethernetIP(firstFragment)}))
 	return append(small,
 		pcapBytes(le, false, 1, traffic...),
 		pcapBytes(be, true, 113, recordsOf(func(ip []byte) []byte { return frameFor(113, ip) }, segs)...),

@@ -39,4 +39,3 @@ func (l *mplsLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 func (l *mplsLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeMPLS }
 func (l *mplsLayer) NextLayerType() gopacket.LayerType { return l.next }
 func (l *mplsLayer) LayerPayload() []byte              { return l.payload }
-

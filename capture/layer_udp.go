@@ -42,9 +42,10 @@ func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	body := data[udpHeaderLen:min(udpLen, len(data))]
 	bodyLen := udpLen - udpHeaderLen // on the wire; body may be cut by the snaplen
 
-	// Zeek picks the tunnel by the server port and, for Teredo only, by
-	// content on any port. Either port is taken here: the client side of
-	// a GTP-U tunnel often uses 2152 too.
+	// Zeek picks the tunnel by the port of the UDP connection's responder
+	// and, for Teredo only, by content on any port. Which side a datagram
+	// comes from is unknown here, so either port counts; Zeek's
+	// likely_server_ports makes the tunnel port the responder's anyway.
 	var inner []byte
 	var tunnel string
 	switch {

@@ -1,0 +1,207 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+// A tunnelled TCP segment is delivered as the inner packet: its addresses,
+// ports and IP length, which is the connection Zeek logs.
+func TestTunnels(t *testing.T) {
+	v4 := handshake("10.131.17.170", "173.199.115.168", 51803, 80)
+	teredoClient := handshake("2001:0:4137:9e50:8000:f12a:b9c8:2815", "2001:4860:0:2001::68", 1286, 80)
+	plainV6 := handshake("2001:db8::1", "2001:db8::2", 40001, 443)
+	tests := []struct {
+		name  string
+		segs  []seg
+		frame func(ip []byte) []byte
+	}{
+		{"GTP-U to port 2152", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(5906, gtpUserPort, gtpU(ip, false))))
+		}},
+		{"GTP-U from port 2152", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(gtpUserPort, 40000, gtpU(ip, false))))
+		}},
+		{"GTP-U, IPv6 inside, IPv6 outside", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(true, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, false))))
+		}},
+		{"GTP-U with a sequence number", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, true))))
+		}},
+		{"GTP-U with two extension headers", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, false, []byte{0x10, 0x05}, make([]byte, 6)))))
+		}},
+		{"GTP G-PDU on the GTP-C port", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(gtpControlPort, 40000, gtpU(ip, false))))
+		}},
+		{"GTP-U in MPLS in 802.1Q", v4, func(ip []byte) []byte {
+			return ethernet(etherMPLS, mplsStack(2, outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, false)))), etherVLAN)
+		}},
+		{"Teredo on port 3544, Teredo address", teredoClient, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(3797, teredoPort, teredo(ip, false, 0, 0, false))))
+		}},
+		{"Teredo on port 3544, any address", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(teredoPort, 3797, teredo(ip, false, 0, 0, false))))
+		}},
+		{"Teredo on port 3544 with authentication and origin", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(teredoPort, 3797, teredo(ip, true, 3, 5, true))))
+		}},
+		{"Teredo on port 3544 with authentication only", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(teredoPort, 3797, teredo(ip, true, 0, 0, false))))
+		}},
+		// Tunnels.pcap: between the client and a relay, neither port is 3544.
+		{"Teredo off its port, Teredo address", teredoClient, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(3797, 32900, teredo(ip, false, 0, 0, false))))
+		}},
+		{"Teredo off its port, origin indication", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(3797, 32900, teredo(ip, false, 0, 0, true))))
+		}},
+		{"Teredo off its port, authentication and origin", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(3797, 32900, teredo(ip, true, 1, 2, true))))
+		}},
+		{"Teredo inside GTP-U: two levels", teredoClient, func(ip []byte) []byte {
+			inner := ipv4Bytes(netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), 17,
+				udpBytes(3797, teredoPort, teredo(ip, false, 0, 0, false)))
+			return ethernetIP(outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(inner, false))))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Correct inner checksums: they are verified over the inner packet.
+			frame := func(ip []byte) []byte { return tt.frame(withTCPChecksum(ip)) }
+			res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, recordsOf(frame, tt.segs)...), Options{VerifyChecksums: true})
+			if res.err != nil || res.warns != nil {
+				t.Fatalf("err %v, warnings %q", res.err, res.warns)
+			}
+			comparePackets(t, res.packets, wants(tt.segs))
+		})
+	}
+}
+
+// UDP that is not one of the two tunnels, or that a tunnel's checks
+// reject, is non-TCP, without a warning.
+func TestTunnelsRejected(t *testing.T) {
+	s := seg{src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, flags: FlagSYN}
+	s6 := seg{src: "2001:db8::1", dst: "2001:db8::2", sport: 1, dport: 2, flags: FlagSYN}
+	udp := func(sport, dport uint16, payload []byte) []byte {
+		return ethernetIP(outerIP(false, udpBytes(sport, dport, payload)))
+	}
+	gtpWith := func(edit func(b []byte)) []byte {
+		b := gtpU(s.ipBytes(), false)
+		edit(b)
+		return udp(gtpUserPort, gtpUserPort, b)
+	}
+	teredoWith := func(sport, dport uint16, edit func(b []byte)) []byte {
+		b := teredo(s6.ipBytes(), false, 0, 0, false)
+		edit(b)
+		return udp(sport, dport, b)
+	}
+	deep := func() []byte {
+		ip := s6.ipBytes()
+		for range maxTunnelDepth + 1 {
+			ip = ipv6Bytes(netip.MustParseAddr("2001:db8::7"), netip.MustParseAddr("2001:db8::8"), 17,
+				udpBytes(teredoPort, teredoPort, teredo(ip, false, 0, 0, false)))
+		}
+		return ethernetIP(ip)
+	}
+	gtpInGTP := func() []byte {
+		inner := ipv4Bytes(netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("10.0.0.8"), 17,
+			udpBytes(gtpUserPort, gtpUserPort, gtpU(s.ipBytes(), false)))
+		return udp(gtpUserPort, gtpUserPort, gtpU(inner, false))
+	}
+	tests := []struct {
+		name  string
+		frame []byte
+	}{
+		{"plain UDP", udp(5353, 5353, s.ipBytes())},
+		{"IPv6 in UDP off the Teredo port, no Teredo address or origin", udp(3797, 32900, s6.ipBytes())},
+		{"GTP echo request", gtpWith(func(b []byte) { b[1] = 1 })},
+		{"GTP version 2", gtpWith(func(b []byte) { b[0] = 0x48 })},
+		{"GTP' (protocol type 0)", gtpWith(func(b []byte) { b[0] = 0x20 })},
+		{"GTP length past the datagram", gtpWith(func(b []byte) { binary.BigEndian.PutUint16(b[2:], 1000) })},
+		{"GTP carrying neither IPv4 nor IPv6", gtpWith(func(b []byte) { b[8] = 0x55 })},
+		{"GTP extension header of length 0", udp(gtpUserPort, gtpUserPort, func() []byte {
+			b := gtpU(s.ipBytes(), false, []byte{1, 2})
+			b[12] = 0
+			return b
+		}())},
+		{"GTP in GTP", gtpInGTP()},
+		{"Teredo with the wrong IPv6 payload length", teredoWith(teredoPort, 1, func(b []byte) { b[5]++ })},
+		{"Teredo with an unknown header", teredoWith(teredoPort, 1, func(b []byte) { b[0] = 0x00; b[1] = 0x02 })},
+		{"Teredo, two origin indications", udp(teredoPort, 1, append([]byte{0, 0, 1, 2, 3, 4, 5, 6}, teredo(s6.ipBytes(), false, 0, 0, true)...))},
+		{"Teredo, authentication after origin", udp(teredoPort, 1, append([]byte{0, 0, 1, 2, 3, 4, 5, 6}, teredo(s6.ipBytes(), true, 0, 0, false)...))},
+		{"UDP length past the IP packet", func() []byte {
+			b := udpBytes(gtpUserPort, gtpUserPort, gtpU(s.ipBytes(), false))
+			binary.BigEndian.PutUint16(b[4:], uint16(len(b)+1))
+			return ethernetIP(outerIP(false, b))
+		}()},
+		{"UDP header cut", ethernetIP(outerIP(false, []byte{0x08, 0x68, 0x08}))},
+		{fmtTunnels(maxTunnelDepth + 1), deep()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := oneFrame(t, 1, tt.frame, 0)
+			if want := (Stats{Packets: 3, TCP: 2, NonTCP: 1}); res.stats != want || res.warns != nil {
+				t.Errorf("stats %+v, warnings %q; want %+v", res.stats, res.warns, want)
+			}
+		})
+	}
+}
+
+func fmtTunnels(n int) string { return strings.Repeat("Teredo in ", n-1) + "Teredo" }
+
+// A malformed packet inside a tunnel says where it was found.
+func TestTunnelInnerMalformed(t *testing.T) {
+	s := seg{src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, flags: FlagSYN}
+	ip := s.ipBytes()
+	ip[0] = 0x43 // IHL 3
+	res := oneFrame(t, 1, ethernetIP(outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, false)))), 0)
+	want := []string{"x.pcap: packet 2: malformed IPv4 header: IHL 3 (< 5) (inside a GTP-U tunnel)"}
+	if !equalStrings(res.warns, want) || res.stats.Malformed != 1 {
+		t.Errorf("stats %+v, warnings %q; want %q", res.stats, res.warns, want)
+	}
+}
+
+// A GTP-U datagram too big for the path gets its outer IP fragmented
+// (gtp2_different_udp_port.pcap: 42 of its 78 TCP segments). Zeek
+// reassembles; this package does not, but the first fragment holds the
+// inner IP and TCP headers, so the segment is delivered from it, truncated.
+func TestTunnelInFirstFragment(t *testing.T) {
+	s := seg{src: "10.131.17.170", dst: "173.199.115.168", sport: 80, dport: 51803, seq: 1, ack: 575,
+		flags: FlagACK, window: 7168, payload: 1400}
+	for _, v6 := range []bool{false, true} {
+		datagram := udpBytes(gtpUserPort, gtpUserPort, gtpU(s.ipBytes(), false))
+		const firstLen = 200 // of the datagram, in the first fragment
+		var first, rest []byte
+		if v6 {
+			src, dst := netip.MustParseAddr("2001:db8:ffff::1"), netip.MustParseAddr("2001:db8:ffff::2")
+			first = ipv6Bytes(src, dst, 17, datagram[:firstLen], ipv6Ext{44, []byte{0, 0, 1, 0, 0, 0, 9}})
+			rest = ipv6Bytes(src, dst, 17, datagram[firstLen:], ipv6Ext{44, []byte{0, byte(firstLen >> 8), byte(firstLen), 0, 0, 0, 9}})
+		} else {
+			first = outerIP(false, datagram[:firstLen])
+			binary.BigEndian.PutUint16(first[6:], 0x2000) // MF
+			rest = outerIP(false, datagram[firstLen:])
+			binary.BigEndian.PutUint16(rest[6:], firstLen/8)
+		}
+		recs := []rec{{ts: at(0), data: ethernetIP(first)}, {ts: at(1), data: ethernetIP(rest)}}
+		res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, recs...), Options{VerifyChecksums: true})
+		if want := (Stats{Packets: 2, TCP: 1, NonTCP: 1, Truncated: 1}); res.err != nil || res.warns != nil || res.stats != want {
+			t.Fatalf("IPv6 %v: err %v, warnings %q, stats %+v; want %+v", v6, res.err, res.warns, res.stats, want)
+		}
+		want := s.want()
+		want.Truncated = true
+		comparePackets(t, res.packets, []Packet{want})
+	}
+
+	// The inner TCP header cut by the fragment boundary: counted as a
+	// fragment, without a warning.
+	datagram := udpBytes(gtpUserPort, gtpUserPort, gtpU(s.ipBytes(), false))
+	first := outerIP(false, datagram[:8+8+20+10])
+	binary.BigEndian.PutUint16(first[6:], 0x2000)
+	res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, rec{ts: at(0), data: ethernetIP(first)}), Options{})
+	if want := (Stats{Packets: 1, Fragments: 1}); res.warns != nil || res.stats != want {
+		t.Errorf("cut inner header: warnings %q, stats %+v; want %+v", res.warns, res.stats, want)
+	}
+}
