@@ -66,7 +66,7 @@ func (s seg) want() Packet {
 	p := Packet{
 		Src: s.srcAddr(), Dst: s.dstAddr(), SrcPort: s.sport, DstPort: s.dport,
 		Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.window,
-		PayloadLen: s.payload, WindowScale: -1,
+		PayloadLen: s.payload, CapturedPayload: s.payload, WindowScale: -1,
 	}
 	hdr := 40
 	if p.Src.Is4() {
@@ -92,6 +92,7 @@ func ipv4Bytes(src, dst netip.Addr, proto byte, l4 []byte) []byte {
 	copy(b[12:], s4[:])
 	copy(b[16:], d4[:])
 	copy(b[20:], l4)
+	fixIPv4Checksum(b)
 	return b
 }
 

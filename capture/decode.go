@@ -44,6 +44,7 @@ const (
 	verdictNonTCP
 	verdictFragment
 	verdictMalformed
+	verdictBadIPChecksum // TCP behind an IPv4 header with a wrong checksum (only checked on request)
 )
 
 // maxLayers bounds the layers one frame can decode to: the link layer and
@@ -97,7 +98,7 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 // except Index and Timestamp; otherwise pkt is untouched. The error is set
 // with verdictMalformed only.
 func (d *decoder) decode(p *gopacket.DecodingLayerParser, frame []byte, missing int, pkt *Packet) (verdict, error) {
-	d.info = frameInfo{missing: missing}
+	d.info = frameInfo{missing: missing, verify: d.verifyChecksums}
 	if err := p.DecodeLayers(frame, &d.decoded); err != nil {
 		var header *headerError
 		if d.info.inFragment && errors.As(err, &header) {
@@ -112,6 +113,9 @@ func (d *decoder) decode(p *gopacket.DecodingLayerParser, frame []byte, missing 
 		return verdictMalformed, d.inTunnel(err)
 	}
 	if n := len(d.decoded); n > 0 && d.decoded[n-1] == layers.LayerTypeTCP {
+		if d.info.badIPChecksum {
+			return verdictBadIPChecksum, nil
+		}
 		d.fill(pkt)
 		return verdictTCP, nil
 	}
@@ -149,6 +153,7 @@ func (d *decoder) fill(pkt *Packet) {
 		Flags:            t.flags,
 		Window:           t.window,
 		PayloadLen:       d.info.l4Len - t.headerLen,
+		CapturedPayload:  max(0, len(t.segment)-t.headerLen),
 		Truncated:        d.info.truncated,
 		OptionsTruncated: t.optionsCut,
 		MSS:              o.mss,
@@ -157,6 +162,11 @@ func (d *decoder) fill(pkt *Packet) {
 		HasTimestamp:     o.timestamps,
 		TSVal:            o.tsVal,
 		TSEcr:            o.tsEcr,
+	}
+	if d.info.inFragment {
+		// The rest of the payload is in the datagram's later fragments:
+		// the capture holds it, this package just does not reassemble.
+		pkt.CapturedPayload = pkt.PayloadLen
 	}
 	// Only a segment captured whole can be summed, and behind an IPv6
 	// routing header the pseudo-header's destination is not d.info.dst.

@@ -15,6 +15,11 @@ type frameInfo struct {
 	// is decoded, those of that IP packet, which is what a packet tunnelled
 	// inside it is short of.
 	missing int
+	// verify: Options.VerifyChecksums, for the IP layers.
+	verify bool
+	// badIPChecksum: with verify, an IPv4 header checksum was wrong. A host
+	// drops such a packet before TCP sees it, and so does Zeek.
+	badIPChecksum bool
 
 	// How deep the frame is nested so far, bounded against hostile input.
 	linkHeaders int    // headers dispatched by EtherType (Ethernet, each VLAN tag, ...)

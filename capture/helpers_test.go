@@ -62,7 +62,7 @@ func drain(r *Reader) (error, []Packet) {
 // checkStats checks the invariant documented on Stats.
 func checkStats(t testing.TB, s Stats) {
 	t.Helper()
-	if sum := s.Filtered + s.TCP + s.NonTCP + s.Fragments + s.Malformed; sum != s.Packets {
+	if sum := s.Filtered + s.TCP + s.NonTCP + s.Fragments + s.Malformed + s.BadIPChecksum; sum != s.Packets {
 		t.Errorf("stats %+v: categories add up to %d, not Packets", s, sum)
 	}
 	if s.Truncated > s.TCP || s.TimeWentBack > s.TCP {

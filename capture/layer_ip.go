@@ -89,6 +89,9 @@ func (l *ipv4Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	if onWire := len(data) + l.info.missing; totalLen > onWire {
 		return malformed("IPv4", "total length %d past the end of the frame (%d bytes on the wire)", totalLen, onWire)
 	}
+	if l.info.verify && foldSum(onesSum(0, data[:headerLen])) != 0xffff {
+		l.info.badIPChecksum = true
+	}
 	flagsOffset := binary.BigEndian.Uint16(data[6:8])
 	l.info.fragment = flagsOffset&0x3fff != 0 // more-fragments bit or a fragment offset
 	l.info.firstFragment = flagsOffset&0x3fff == ipv4MoreFragments

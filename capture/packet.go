@@ -66,6 +66,9 @@ type Packet struct {
 	// length fields, so it is right even when the capture's snaplen cut the
 	// payload off.
 	PayloadLen int
+	// CapturedPayload is how much of the payload the capture holds: less
+	// than PayloadLen when the snaplen cut it (Truncated).
+	CapturedPayload int
 	// Truncated is set when the capture holds fewer bytes than the packet
 	// had on the wire (snaplen). The IP header and the fixed 20-byte TCP
 	// header were captured; the options may not have been (see

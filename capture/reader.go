@@ -192,6 +192,9 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.Malformed++
 			r.warn(index, err)
 			continue
+		case verdictBadIPChecksum:
+			r.stats.BadIPChecksum++
+			continue
 		}
 
 		r.stats.TCP++

@@ -1,9 +1,9 @@
 package capture
 
 // Stats counts what a Reader has read so far. Every record lands in exactly
-// one of Filtered, TCP, NonTCP, Fragments and Malformed, so
+// one of Filtered, TCP, NonTCP, Fragments, Malformed and BadIPChecksum, so
 //
-//	Packets == Filtered + TCP + NonTCP + Fragments + Malformed
+//	Packets == Filtered + TCP + NonTCP + Fragments + Malformed + BadIPChecksum
 //
 // Truncated, BadChecksum and TimeWentBack count subsets of TCP.
 type Stats struct {
@@ -24,6 +24,10 @@ type Stats struct {
 	Fragments uint64
 	// Malformed: skipped because a header was invalid; Warn was told.
 	Malformed uint64
+	// BadIPChecksum: TCP packets skipped, with Options.VerifyChecksums,
+	// because their IPv4 header checksum was wrong: a host drops them
+	// before TCP sees them (and Zeek does too, without a history letter).
+	BadIPChecksum uint64
 
 	// Truncated: TCP segments whose payload the snaplen cut short. They are
 	// analysed: the lengths come from the IP header.

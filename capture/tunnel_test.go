@@ -184,6 +184,8 @@ func TestTunnelInFirstFragment(t *testing.T) {
 			binary.BigEndian.PutUint16(first[6:], 0x2000) // MF
 			rest = outerIP(false, datagram[firstLen:])
 			binary.BigEndian.PutUint16(rest[6:], firstLen/8)
+			fixIPv4Checksum(first)
+			fixIPv4Checksum(rest)
 		}
 		recs := []rec{{ts: at(0), data: ethernetIP(first)}, {ts: at(1), data: ethernetIP(rest)}}
 		res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, recs...), Options{VerifyChecksums: true})
@@ -204,4 +206,12 @@ func TestTunnelInFirstFragment(t *testing.T) {
 	if want := (Stats{Packets: 1, Fragments: 1}); res.warns != nil || res.stats != want {
 		t.Errorf("cut inner header: warnings %q, stats %+v; want %+v", res.warns, res.stats, want)
 	}
+}
+
+// fixIPv4Checksum recomputes the header checksum of an IPv4 packet whose
+// header a test edited.
+func fixIPv4Checksum(ip []byte) {
+	n := int(ip[0]&0x0f) * 4
+	binary.BigEndian.PutUint16(ip[10:], 0)
+	binary.BigEndian.PutUint16(ip[10:], ^foldSum(onesSum(0, ip[:n])))
 }

@@ -161,7 +161,7 @@ func (t *Table) Add(p *capture.Packet) {
 	} else {
 		c = t.open(k, p, ts, srcIsLo) // fills t.seg
 	}
-	c.Zeek.Step(&t.seg, p.BadChecksum)
+	c.Zeek.StepCaptured(&t.seg, p.BadChecksum, p.CapturedPayload)
 	var res fsm.StepResult
 	if p.BadChecksum {
 		res = c.FSM.StepBadChecksum(&t.seg)

@@ -71,6 +71,8 @@ type jsonSummary struct {
 	Filtered    uint64       `json:"filtered"`
 	Malformed   uint64       `json:"malformed"`
 	Truncated   uint64       `json:"truncated"`
+	BadChecksum uint64       `json:"bad_checksums"`
+	BadIPSum    uint64       `json:"bad_ip_checksums"`
 	Connections uint64       `json:"connections"`
 	Expired     uint64       `json:"expired"`
 	Evicted     uint64       `json:"evicted"`
@@ -229,7 +231,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 	s := &jsonSummary{
 		Type: "summary", Source: t.Source, TS: unixTime(t.First), EndTS: unixTime(t.Last),
 		Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Fragments: t.Fragments, Filtered: t.Filtered,
-		Malformed: t.Malformed, Truncated: t.Truncated,
+		Malformed: t.Malformed, Truncated: t.Truncated, BadChecksum: t.BadChecksum, BadIPSum: t.BadIPChecksum,
 		Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
 		Census: j.sum.censusCounts(), Anomalies: sorted(j.sum.anomalies),

@@ -34,6 +34,8 @@ type Totals struct {
 	Filtered       uint64 // rejected by the BPF filter
 	Malformed      uint64
 	Truncated      uint64 // TCP packets cut short by the snaplen, still analysed
+	BadChecksum    uint64 // TCP segments with a wrong checksum (--verify-checksums), ignored
+	BadIPChecksum  uint64 // packets with a wrong IPv4 header checksum (--verify-checksums), dropped
 	First, Last    int64  // first and last packet time, Unix nanoseconds
 	Flow           flow.Stats
 	Warnings       []string // problems met while reading, worst last

@@ -58,7 +58,7 @@ func TestJSONConnPinned(t *testing.T) {
 		t.Errorf("conn JSON\n got %s\nwant %s", lines[0], wantConn)
 	}
 	const wantSummary = `{"type":"summary","source":"x.pcap","ts":1700000000.123456,"end_ts":1700000001.000000,` +
-		`"packets":9,"tcp_packets":9,"non_tcp":0,"fragments":0,"filtered":0,"malformed":0,"truncated":0,` +
+		`"packets":9,"tcp_packets":9,"non_tcp":0,"fragments":0,"filtered":0,"malformed":0,"truncated":0,"bad_checksums":0,"bad_ip_checksums":0,` +
 		`"connections":1,"expired":0,"evicted":0,"reused":0,"handshakes":{"complete":1},"closes":{"fin":1},` +
 		`"census":{"LISTEN":1,"TIME_WAIT":1},"anomalies":{"ack_unseen":2},"warnings":[],"incomplete":false}`
 	if lines[1] != wantSummary {

@@ -115,6 +115,9 @@ func (t *textReporter) Finish(tot *Totals) error {
 	if tot.Malformed > 0 {
 		fmt.Fprintf(t.w, ", %s", p.warn.Sprintf("%d malformed", tot.Malformed))
 	}
+	if n := tot.BadChecksum + tot.BadIPChecksum; n > 0 {
+		fmt.Fprintf(t.w, ", %s", p.warn.Sprintf("%d with a bad checksum (ignored)", n))
+	}
 	if tot.Truncated > 0 {
 		fmt.Fprintf(t.w, ", %d cut by the snaplen", tot.Truncated)
 	}

@@ -241,6 +241,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	st := src.Stats()
 	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
+	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
 	tot.Flow = table.Stats()
 	if tot.WarningsOmited > 0 {
 		fmt.Fprintf(stderr, "tcpfsm: warning: %d more warnings not shown\n", tot.WarningsOmited)

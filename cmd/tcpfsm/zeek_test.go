@@ -17,11 +17,14 @@ import (
 // repository; TCPFSM_ZEEK_CORPUS points elsewhere.
 const defaultZeekCorpus = "../../../shared/conformance/zeek"
 
-// The agreement bars. They only go up: raise them when tcpfsm gets better.
+// The agreement bars, outside llc.pcap. They only go up: raise them when
+// tcpfsm gets better. The issue asked for 98%, 98% and 95%; these are what
+// was reached (272/272, 219/220, 263/269), and docs/zeek.md explains every
+// remaining disagreement.
 const (
-	minFound        = 0.98 // Zeek rows matched by a tcpfsm connection
-	minStateAgree   = 0.98 // conn_state equal, of matched rows that carry one
-	minHistoryAgree = 0.95 // history equal, of matched rows that carry one
+	minFound        = 1.0   // Zeek rows matched by a tcpfsm connection
+	minStateAgree   = 0.995 // conn_state equal, of matched rows that carry one
+	minHistoryAgree = 0.977 // history equal, of matched rows that carry one
 )
 
 // zeekRow is one connection in Zeek's conn.log terms.
