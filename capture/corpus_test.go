@@ -17,14 +17,13 @@ import (
 )
 
 // The Zeek conformance corpus (see its README.md): traces with the TCP
-// connections Zeek logged for them. It lives outside the module, so the
-// test skips when it is absent.
+// connections Zeek logged for them, kept unchanged in testdata/zeek.
 const (
 	zeekCorpusEnv     = "TCPFSM_ZEEK_CORPUS"
-	zeekCorpusDefault = "../../shared/conformance/zeek"
+	zeekCorpusDefault = "../testdata/zeek"
 )
 
-// zeekCorpus returns the corpus directory, skipping the test without it.
+// zeekCorpus returns the corpus directory.
 func zeekCorpus(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv(zeekCorpusEnv)
@@ -32,7 +31,7 @@ func zeekCorpus(t *testing.T) string {
 		dir = zeekCorpusDefault
 	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Skipf("Zeek conformance corpus not found at %s (set %s to its directory): %v", dir, zeekCorpusEnv, err)
+		t.Fatalf("Zeek conformance corpus not found at %s (set %s to its directory): %v", dir, zeekCorpusEnv, err)
 	}
 	return dir
 }
