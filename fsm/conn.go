@@ -28,6 +28,8 @@ type endpoint struct {
 	finTime    int64
 	closeTime  int64 // when this side reached TIME_WAIT or CLOSED
 
+	ev evidence // timings for diagnoses
+
 	packets, bytes, ipBytes uint64
 	retransmits             uint32
 	keepalives              uint32
@@ -139,6 +141,7 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	if seg.Flags&RST != 0 {
 		res.Kind = KindReset
 		c.reset(e, p, seg)
+		c.gather(e, p, seg, res.Kind)
 		res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
 		return res
 	}
@@ -172,6 +175,7 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	if e.state == Established || p.state == Established {
 		c.established = true
 	}
+	c.gather(e, p, seg, res.Kind)
 	res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
 	return res
 }
@@ -344,6 +348,7 @@ func (c *Conn) receiveFIN(r, s *endpoint, now int64) {
 	switch r.state {
 	case SynRcvd, Established:
 		c.enter(r, CloseWait)
+		r.ev.closeWaitAt = now
 	case FinWait1:
 		if r.finAcked {
 			c.enter(r, TimeWait)

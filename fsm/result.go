@@ -58,6 +58,30 @@ type Side struct {
 	SYNACKs     uint16 // SYN/ACKs sent
 	SentFIN     bool
 	SentRST     bool
+
+	// SYNTimes are the times of this side's first SYN (client) or SYN/ACK
+	// (server) transmissions, at most 8: their gaps show the backoff.
+	SYNTimes []int64
+	// CloseWaitAt is when this side received the peer's FIN while open,
+	// entering CLOSE_WAIT; 0 if it never did.
+	CloseWaitAt int64
+	// ZeroWindowLongest is the longest time this side advertised a zero
+	// window (up to the end for one still closed), in nanoseconds.
+	ZeroWindowLongest int64
+	// WindowProbes counts the zero-window probes this side sent.
+	WindowProbes uint32
+	// KeepaliveFirst and KeepaliveLast are the times of this side's first
+	// and latest keepalive probes; KeepalivesUnanswered counts those the
+	// peer did not answer.
+	KeepaliveFirst, KeepaliveLast int64
+	KeepalivesUnanswered          uint32
+	// Unanswered counts the retransmissions, keepalives and window probes
+	// this side sent after it last heard from the peer, from UnansweredFirst
+	// to UnansweredLast; UnansweredBackoff says whether their spacing grew,
+	// as retransmission timers back off.
+	Unanswered                      uint32
+	UnansweredFirst, UnansweredLast int64
+	UnansweredBackoff               bool
 }
 
 // Result is a connection's outcome, for reports.
@@ -77,6 +101,11 @@ type Result struct {
 	Reset                bool
 	ResetFrom            State // state of the resetting side when it sent the RST
 	ResetPeerState       State // state of the other side when the RST arrived
+	// SynAckOptionsReduced: the client's SYN offered window scaling or
+	// SACK without timestamps, and the SYN/ACK granted neither: the shape of
+	// a Linux SYN cookie, which cannot remember those options without the
+	// timestamp to encode them in.
+	SynAckOptionsReduced bool
 	Labels               []string
 	Anomalies            []Anomaly
 }
@@ -132,6 +161,9 @@ func (c *Conn) Result(end int64) Result {
 		Anomalies: c.anomalies,
 	}
 	r.SynRetransmits = max(int(cl.bareSYNs)-1, 0)
+	co, so := cl.ev.synOpts, sv.ev.synOpts
+	r.SynAckOptionsReduced = co&optSeen != 0 && so&optSeen != 0 && sv.synAcks > 0 &&
+		co&optTimestamps == 0 && co&(optWindowScale|optSACK) != 0 && so&(optWindowScale|optSACK) == 0
 	r.SynAckRetransmits = max(int(sv.synAcks)-1, 0)
 
 	switch {
@@ -189,10 +221,23 @@ func (c *Conn) Result(end int64) Result {
 }
 
 func side(e *endpoint, end int64) Side {
+	ev := &e.ev
 	s := Side{
 		State: e.state, Packets: e.packets, Bytes: e.bytes, IPBytes: e.ipBytes,
 		Retransmits: e.retransmits, Keepalives: e.keepalives, ZeroWindows: e.zeroWindows,
 		DupAcks: e.dupAcks, SYNs: e.bareSYNs, SYNACKs: e.synAcks, SentFIN: e.sentFIN, SentRST: e.sentRST,
+		CloseWaitAt: ev.closeWaitAt, ZeroWindowLongest: ev.zeroLongest, WindowProbes: ev.probes,
+		KeepaliveFirst: ev.keepFirst, KeepaliveLast: ev.keepLast, KeepalivesUnanswered: ev.keepUnanswered,
+		Unanswered: ev.tail, UnansweredFirst: ev.tailFirst, UnansweredLast: ev.tailLast, UnansweredBackoff: ev.tailBackoff,
+	}
+	if ev.nSent > 0 {
+		s.SYNTimes = append([]int64(nil), ev.sentAt[:ev.nSent]...)
+	}
+	if ev.zeroSince != 0 {
+		s.ZeroWindowLongest = max(s.ZeroWindowLongest, end-ev.zeroSince)
+	}
+	if ev.keepPending {
+		s.KeepalivesUnanswered++
 	}
 	if s.State == TimeWait && end-e.closeTime > TimeWaitDuration {
 		s.State = Closed
