@@ -65,6 +65,9 @@ type Record struct {
 	ID                     uint64
 	ClientAddr, ServerAddr netip.AddrPort
 	Reason                 Reason
+	// End is the time the Result describes: the end of the capture, or
+	// for a connection that went idle, its last packet plus the timeout.
+	End int64
 	fsm.Result
 	// Zeek is the connection as Zeek's conn.log would summarise it.
 	Zeek zeek.Summary
@@ -248,7 +251,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, Result: c.FSM.Result(end), Zeek: c.Zeek.Summary()}
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, End: end, Result: c.FSM.Result(end), Zeek: c.Zeek.Summary()}
 	t.lru.remove(c)
 	delete(t.conns, c.key)
 	t.cfg.Done(&t.rec)

@@ -58,6 +58,7 @@ type Side struct {
 	SYNACKs     uint16 // SYN/ACKs sent
 	SentFIN     bool
 	SentRST     bool
+	FINAt       int64 // time of this side's first FIN, 0 if none
 
 	// SYNTimes are the times of this side's first SYN (client) or SYN/ACK
 	// (server) transmissions, at most 8: their gaps show the backoff.
@@ -229,6 +230,9 @@ func side(e *endpoint, end int64) Side {
 		CloseWaitAt: ev.closeWaitAt, ZeroWindowLongest: ev.zeroLongest, WindowProbes: ev.probes,
 		KeepaliveFirst: ev.keepFirst, KeepaliveLast: ev.keepLast, KeepalivesUnanswered: ev.keepUnanswered,
 		Unanswered: ev.tail, UnansweredFirst: ev.tailFirst, UnansweredLast: ev.tailLast, UnansweredBackoff: ev.tailBackoff,
+	}
+	if e.sentFIN {
+		s.FINAt = e.finTime
 	}
 	if ev.nSent > 0 {
 		s.SYNTimes = append([]int64(nil), ev.sentAt[:ev.nSent]...)

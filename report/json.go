@@ -8,36 +8,40 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // The JSON Lines format: one "conn" object per connection, then one
 // "summary" object. The keys are an interface; README.md documents each.
 
 type jsonConn struct {
-	Type              string        `json:"type"`
-	ID                uint64        `json:"id"`
-	TS                unixTime      `json:"ts"`
-	EndTS             unixTime      `json:"end_ts"`
-	Client            string        `json:"client"`
-	Server            string        `json:"server"`
-	Handshake         string        `json:"handshake"`
-	Close             string        `json:"close"`
-	ClientState       string        `json:"client_state"`
-	ServerState       string        `json:"server_state"`
-	SynRetransmits    int           `json:"syn_retransmits"`
-	SynAckRetransmits int           `json:"synack_retransmits"`
-	Keepalives        uint32        `json:"keepalives"`
-	ZeroWindows       uint32        `json:"zero_windows"`
-	Retransmits       uint32        `json:"retransmits"`
-	HandshakeRTT      sides[*msec]  `json:"handshake_rtt_ms"`
-	Packets           sides[uint64] `json:"packets"`
-	Bytes             sides[uint64] `json:"bytes"`
-	Reset             *jsonReset    `json:"reset,omitempty"`
-	Reason            string        `json:"reason"`
-	ConnState         string        `json:"conn_state"`
-	History           string        `json:"history"`
-	Labels            []string      `json:"labels"`
-	Anomalies         []jsonAnomaly `json:"anomalies"`
+	Type              string       `json:"type"`
+	ID                uint64       `json:"id"`
+	TS                unixTime     `json:"ts"`
+	EndTS             unixTime     `json:"end_ts"`
+	Client            string       `json:"client"`
+	Server            string       `json:"server"`
+	Handshake         string       `json:"handshake"`
+	Close             string       `json:"close"`
+	ClientState       string       `json:"client_state"`
+	ServerState       string       `json:"server_state"`
+	SynRetransmits    int          `json:"syn_retransmits"`
+	SynAckRetransmits int          `json:"synack_retransmits"`
+	Keepalives        uint32       `json:"keepalives"`
+	ZeroWindows       uint32       `json:"zero_windows"`
+	Retransmits       uint32       `json:"retransmits"`
+	HandshakeRTT      sides[*msec] `json:"handshake_rtt_ms"`
+	// RetryGaps are the gaps between the client's SYNs and between the
+	// server's SYN/ACKs: Linux doubles them from 1 s.
+	RetryGaps sides[[]msec] `json:"retry_gaps_ms"`
+	Packets   sides[uint64] `json:"packets"`
+	Bytes     sides[uint64] `json:"bytes"`
+	Reset     *jsonReset    `json:"reset,omitempty"`
+	Reason    string        `json:"reason"`
+	ConnState string        `json:"conn_state"`
+	History   string        `json:"history"`
+	Labels    []string      `json:"labels"`
+	Anomalies []jsonAnomaly `json:"anomalies"`
 }
 
 type sides[T any] struct {
@@ -81,8 +85,30 @@ type jsonSummary struct {
 	Closes      orderedCount `json:"closes"`
 	Census      orderedCount `json:"census"`
 	Anomalies   orderedCount `json:"anomalies"`
+	Diagnoses   []jsonDiag   `json:"diagnoses"`
 	Warnings    []string     `json:"warnings"`
 	Incomplete  bool         `json:"incomplete"`
+}
+
+type jsonDiag struct {
+	Name        string   `json:"name"`
+	Severity    string   `json:"severity"`
+	Endpoint    string   `json:"endpoint"`
+	Connections int      `json:"connections"`
+	FirstTS     unixTime `json:"first_ts"`
+	LastTS      unixTime `json:"last_ts"`
+	Examples    []uint64 `json:"examples"`
+	Explanation string   `json:"explanation"`
+	Advice      string   `json:"advice"`
+}
+
+func diagJSON(ds []diagnose.Diagnosis) []jsonDiag {
+	out := make([]jsonDiag, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, jsonDiag{d.Name, d.Severity.String(), d.Endpoint, d.Connections,
+			unixTime(d.First), unixTime(d.Last), d.Examples, d.Explanation, d.Advice})
+	}
+	return out
 }
 
 // unixTime marshals Unix nanoseconds as seconds with microsecond precision,
@@ -106,6 +132,14 @@ type msec int64
 
 func (m msec) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(m)/1e6, 'f', 3, 64), nil
+}
+
+func gaps(times []int64) []msec {
+	out := []msec{}
+	for i := 1; i < len(times); i++ {
+		out = append(out, msec(times[i]-times[i-1]))
+	}
+	return out
 }
 
 func rtt(ns int64) *msec {
@@ -138,11 +172,11 @@ type jsonReporter struct {
 	sum summary
 }
 
-func newJSON(w io.Writer) *jsonReporter {
+func newJSON(w io.Writer, th diagnose.Thresholds) *jsonReporter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	return &jsonReporter{w: bw, enc: enc, sum: newSummary()}
+	return &jsonReporter{w: bw, enc: enc, sum: newSummary(th)}
 }
 
 func (j *jsonReporter) Conn(r *flow.Record) error {
@@ -161,6 +195,7 @@ func connJSON(r *flow.Record) *jsonConn {
 		ZeroWindows:  r.Client.ZeroWindows + r.Server.ZeroWindows,
 		Retransmits:  r.Client.Retransmits + r.Server.Retransmits,
 		HandshakeRTT: sides[*msec]{rtt(r.RTTClient), rtt(r.RTTServer)},
+		RetryGaps:    sides[[]msec]{gaps(r.Client.SYNTimes), gaps(r.Server.SYNTimes)},
 		Packets:      sides[uint64]{r.Client.Packets, r.Server.Packets},
 		Bytes:        sides[uint64]{r.Client.Bytes, r.Server.Bytes},
 		Reason:       r.Reason.String(),
@@ -235,7 +270,8 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
 		Census: j.sum.censusCounts(), Anomalies: sorted(j.sum.anomalies),
-		Warnings: t.Warnings, Incomplete: t.Incomplete,
+		Diagnoses: diagJSON(j.sum.diag.Diagnoses()),
+		Warnings:  t.Warnings, Incomplete: t.Incomplete,
 	}
 	if s.Warnings == nil {
 		s.Warnings = []string{}

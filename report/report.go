@@ -15,12 +15,16 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // Options configure a Reporter.
 type Options struct {
 	Format string // "text", "json" or "zeek"
 	Color  bool   // colour the text format
+	// Thresholds are the evidence each diagnosis needs; the zero value
+	// means diagnose.DefaultThresholds.
+	Thresholds *diagnose.Thresholds
 }
 
 // Totals are the capture-level facts the summary needs, gathered by the
@@ -62,11 +66,15 @@ type Reporter interface {
 
 // New returns a Reporter for opt.Format writing to w.
 func New(w io.Writer, opt Options) (Reporter, error) {
+	th := diagnose.DefaultThresholds()
+	if opt.Thresholds != nil {
+		th = *opt.Thresholds
+	}
 	switch opt.Format {
 	case "", "text":
-		return newText(w, opt.Color), nil
+		return newText(w, opt.Color, th), nil
 	case "json":
-		return newJSON(w), nil
+		return newJSON(w, th), nil
 	case "zeek":
 		return newZeek(w), nil
 	}

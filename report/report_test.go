@@ -11,6 +11,7 @@ import (
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // Golden files live in cmd/tcpfsm; the flag is accepted here so that
@@ -51,7 +52,7 @@ func TestJSONConnPinned(t *testing.T) {
 	const wantConn = `{"type":"conn","id":7,"ts":1700000000.123456,"end_ts":1700000001.000000,` +
 		`"client":"[fd00::1]:40000","server":"[fd00::2]:9502","handshake":"complete","close":"fin",` +
 		`"client_state":"TIME_WAIT","server_state":"CLOSED","syn_retransmits":0,"synack_retransmits":0,` +
-		`"keepalives":0,"zero_windows":0,"retransmits":2,"handshake_rtt_ms":{"client":1.235,"server":null},` +
+		`"keepalives":0,"zero_windows":0,"retransmits":2,"handshake_rtt_ms":{"client":1.235,"server":null},"retry_gaps_ms":{"client":[],"server":[]},` +
 		`"packets":{"client":5,"server":4},"bytes":{"client":100,"server":2000},"reason":"end","conn_state":"SF","history":"ShADadFf",` +
 		`"labels":["half_close"],"anomalies":[{"name":"ack_unseen","ts":1700000000.500000,"from":"server","detail":"d","count":2}]}`
 	if lines[0] != wantConn {
@@ -60,7 +61,7 @@ func TestJSONConnPinned(t *testing.T) {
 	const wantSummary = `{"type":"summary","source":"x.pcap","ts":1700000000.123456,"end_ts":1700000001.000000,` +
 		`"packets":9,"tcp_packets":9,"non_tcp":0,"fragments":0,"filtered":0,"malformed":0,"truncated":0,"bad_checksums":0,"bad_ip_checksums":0,` +
 		`"connections":1,"expired":0,"evicted":0,"reused":0,"handshakes":{"complete":1},"closes":{"fin":1},` +
-		`"census":{"LISTEN":1,"TIME_WAIT":1},"anomalies":{"ack_unseen":2},"warnings":[],"incomplete":false}`
+		`"census":{"LISTEN":1,"TIME_WAIT":1},"anomalies":{"ack_unseen":2},"diagnoses":[],"warnings":[],"incomplete":false}`
 	if lines[1] != wantSummary {
 		t.Errorf("summary JSON\n got %s\nwant %s", lines[1], wantSummary)
 	}
@@ -84,7 +85,7 @@ func TestUnixTime(t *testing.T) {
 }
 
 func TestCensusCountsListenersAndSkipsClosed(t *testing.T) {
-	s := newSummary()
+	s := newSummary(diagnose.DefaultThresholds())
 	for i := range 3 {
 		r := record()
 		r.ClientAddr = netip.AddrPortFrom(r.ClientAddr.Addr(), uint16(40000+i))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // maxListeners bounds the set of listening endpoints remembered for the
@@ -22,10 +23,12 @@ type summary struct {
 	anomalies        map[string]uint64
 	listeners        map[netip.AddrPort]struct{}
 	listenersOmitted uint64
+	diag             *diagnose.Collector
 }
 
-func newSummary() summary {
+func newSummary(th diagnose.Thresholds) summary {
 	return summary{
+		diag:       diagnose.New(th),
 		handshakes: map[string]uint64{},
 		closes:     map[string]uint64{},
 		anomalies:  map[string]uint64{},
@@ -35,6 +38,7 @@ func newSummary() summary {
 
 func (s *summary) add(r *flow.Record) {
 	s.connections++
+	s.diag.Add(r)
 	s.handshakes[r.Handshake]++
 	s.closes[r.Close]++
 	for _, a := range r.Anomalies {

@@ -10,6 +10,7 @@ import (
 	"github.com/fatih/color"
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 type textReporter struct {
@@ -18,8 +19,8 @@ type textReporter struct {
 	sum summary
 }
 
-func newText(w io.Writer, useColor bool) *textReporter {
-	return &textReporter{w: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary()}
+func newText(w io.Writer, useColor bool, th diagnose.Thresholds) *textReporter {
+	return &textReporter{w: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary(th)}
 }
 
 func (t *textReporter) Conn(r *flow.Record) error {
@@ -49,7 +50,8 @@ func (t *textReporter) Conn(r *flow.Record) error {
 		n    int
 		what string
 	}{
-		{r.SynRetransmits, "SYN retransmitted"}, {r.SynAckRetransmits, "SYN/ACK retransmitted"},
+		{r.SynRetransmits, "SYN retransmitted" + schedule(r.Client.SYNTimes)},
+		{r.SynAckRetransmits, "SYN/ACK retransmitted" + schedule(r.Server.SYNTimes)},
 		{int(r.Client.Retransmits + r.Server.Retransmits), "retransmissions"},
 		{int(r.Client.Keepalives + r.Server.Keepalives), "keepalives"},
 		{int(r.Client.ZeroWindows + r.Server.ZeroWindows), "zero windows"},
@@ -98,6 +100,10 @@ func (t *textReporter) Finish(tot *Totals) error {
 	p := &t.pal
 	s := &t.sum
 	if s.connections > 0 {
+		t.w.WriteByte('\n')
+	}
+	if ds := s.diag.Diagnoses(); len(ds) > 0 {
+		t.diagnoses(ds)
 		t.w.WriteByte('\n')
 	}
 	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), tot.Source)
@@ -152,6 +158,64 @@ func (t *textReporter) Finish(tot *Totals) error {
 		fmt.Fprintf(t.w, "  %s %d more\n", p.warn.Sprint("warning:"), tot.WarningsOmited)
 	}
 	return t.w.Flush()
+}
+
+// diagnoses writes the findings, worst first, each as a headline with its
+// evidence, then the explanation and the advice wrapped to 80 columns.
+func (t *textReporter) diagnoses(ds []diagnose.Diagnosis) {
+	p := &t.pal
+	fmt.Fprintf(t.w, "%s\n", p.head.Sprint("Diagnoses"))
+	for _, d := range ds {
+		paint := p.warn
+		switch d.Severity {
+		case diagnose.Critical:
+			paint = p.bad
+		case diagnose.Info:
+			paint = p.label
+		}
+		ids := make([]string, len(d.Examples))
+		for i, id := range d.Examples {
+			ids[i] = fmt.Sprintf("#%d", id)
+		}
+		conns := "1 connection"
+		if d.Connections != 1 {
+			conns = fmt.Sprintf("%d connections", d.Connections)
+		}
+		fmt.Fprintf(t.w, "%s %s %s  %s, %s to %s, e.g. %s\n",
+			paint.Sprintf("%-8s", d.Severity), paint.Sprint(d.Name), p.addr.Sprint(d.Endpoint),
+			conns, clock(d.First), clock(d.Last), strings.Join(ids, " "))
+		wrap(t.w, d.Explanation, "    ")
+		wrap(t.w, "What to do: "+d.Advice, "    ")
+	}
+}
+
+// wrap writes text in lines of at most 80 columns, each after indent.
+func wrap(w *bufio.Writer, text, indent string) {
+	line := indent
+	for _, word := range strings.Fields(text) {
+		if len(line) > len(indent) && len(line)+1+len(word) > 80 {
+			w.WriteString(line + "\n")
+			line = indent
+		}
+		if len(line) > len(indent) {
+			line += " "
+		}
+		line += word
+	}
+	w.WriteString(line + "\n")
+}
+
+// schedule spells the gaps between retransmissions, which show the backoff:
+// " (after 1.0s, 2.0s, 4.0s)".
+func schedule(times []int64) string {
+	if len(times) < 2 {
+		return ""
+	}
+	gaps := make([]string, 0, len(times)-1)
+	for i := 1; i < len(times); i++ {
+		gaps = append(gaps, fmt.Sprintf("%.1fs", float64(times[i]-times[i-1])/1e9))
+	}
+	return " (after " + strings.Join(gaps, ", ") + ")"
 }
 
 func countList(cs []count, paint func(string) string) string {

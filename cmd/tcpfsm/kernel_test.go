@@ -140,3 +140,41 @@ func strs(v any) []string {
 	}
 	return out
 }
+
+// kernelDiagnoses are the diagnoses each kernel capture must raise, in
+// order, and no others.
+var kernelDiagnoses = map[string][]string{
+	"accept-overflow-noabort.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
+	"accept-overflow-abort.pcap":   {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
+	// The server vanished: the client's data retransmissions back off.
+	"data-retransmit-timeout.pcap": {"half_open_peer@10.0.0.2:8080"},
+	"keepalive.pcap":               {"keepalive@10.0.0.2:8080"},
+	"syn-timeout.pcap":             {"syn_unanswered@10.0.0.2:8080"},
+	// The receiver stopped reading for 2.4 s.
+	"zero-window.pcap": {"zero_window_stall@10.0.0.2:8080"},
+	// One lost final ACK is not an accept-queue overflow; a CLOSE_WAIT
+	// 0.1 s old is not a leak.
+	"synack-retransmit.pcap": nil,
+	"close-wait.pcap":        nil,
+}
+
+func TestKernelCaptureDiagnoses(t *testing.T) {
+	captures, _ := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
+	for _, path := range captures {
+		name := filepath.Base(path)
+		if filepath.Ext(name) == ".json" || filepath.Ext(name) == ".txt" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout)
+			var got []string
+			for _, d := range objs[len(objs)-1]["diagnoses"].([]any) {
+				m := d.(map[string]any)
+				got = append(got, fmt.Sprint(m["name"], "@", m["endpoint"]))
+			}
+			if want := kernelDiagnoses[name]; !slices.Equal(got, want) {
+				t.Errorf("diagnoses %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -1,0 +1,192 @@
+// Package diagnose names the failures operators hit, from the finished
+// connections of a capture: accept-queue overflow, SYN floods, CLOSE_WAIT
+// leaks, TIME_WAIT pile-ups, half-open peers, unanswered SYNs and port
+// scans, zero-window stalls, keepalive probing.
+//
+// A Collector sees each connection once, as it leaves the connection table,
+// and keeps only bounded aggregates per endpoint; Diagnoses then turns them
+// into findings, worst first, each with its evidence (how many
+// connections, when, example ids), an explanation and the settings that
+// govern it. Every diagnosis needs more than one stray packet: the evidence
+// thresholds are in Thresholds and documented in README.md.
+package diagnose
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+)
+
+// Severity orders diagnoses, worst first.
+type Severity uint8
+
+// Severities.
+const (
+	Critical Severity = iota // the service is failing clients now
+	Warning                  // resources leak or connections hang
+	Notice                   // suspicious, or failing for someone else
+	Info                     // worth knowing
+)
+
+func (s Severity) String() string {
+	return [...]string{"critical", "warning", "notice", "info"}[s]
+}
+
+// Diagnosis names. They are stable: scripts match on them.
+const (
+	AcceptQueueOverflow = "accept_queue_overflow"
+	SynFlood            = "syn_flood"
+	CloseWaitLeak       = "close_wait_leak"
+	TimeWaitPileup      = "time_wait_pileup"
+	HalfOpenPeer        = "half_open_peer"
+	SynUnanswered       = "syn_unanswered"
+	PortScan            = "port_scan"
+	ZeroWindowStall     = "zero_window_stall"
+	Keepalive           = "keepalive"
+)
+
+// Diagnosis is one finding.
+type Diagnosis struct {
+	Name        string
+	Severity    Severity
+	Endpoint    string // "ip:port" of a listener or endpoint, or "ip" of a host
+	Connections int
+	First, Last int64    // Unix nanoseconds: the evidence's first and last connection times
+	Examples    []uint64 // ids of example connections, at most MaxExamples
+	Explanation string   // what the capture shows and what it means
+	Advice      string   // the settings and commands that govern it
+}
+
+// MaxExamples bounds the example connection ids per diagnosis.
+const MaxExamples = 5
+
+// Thresholds are the evidence a diagnosis needs before it is raised.
+type Thresholds struct {
+	CloseWait        time.Duration // a side in CLOSE_WAIT at least this long after the peer's FIN
+	TimeWaitCloses   int           // connections a host closed actively (it enters TIME_WAIT)
+	SynFloodHalfOpen int           // half-open connections on one listener
+	SynFloodSources  int           // from at least this many source addresses
+	ScanTargets      int           // distinct host:port pairs one source tried and failed or aborted
+	ZeroWindow       time.Duration // a receiver advertising a zero window at least this long
+	Unanswered       int           // retransmissions or probes in a row with no answer
+	SynRetries       int           // SYN retransmissions of an unanswered connection attempt
+}
+
+// DefaultThresholds are the defaults of tcpfsm's flags.
+func DefaultThresholds() Thresholds {
+	return Thresholds{
+		CloseWait:        5 * time.Second,
+		TimeWaitCloses:   100,
+		SynFloodHalfOpen: 50,
+		SynFloodSources:  10,
+		ScanTargets:      20,
+		ZeroWindow:       2 * time.Second,
+		Unanswered:       3,
+		SynRetries:       2,
+	}
+}
+
+// maxKeys bounds the endpoints tracked per diagnosis, and maxSources the
+// distinct addresses remembered per aggregate; beyond, only counts grow.
+const (
+	maxKeys    = 65536
+	maxSources = 4096
+)
+
+// key identifies an aggregate: a diagnosis at an endpoint (a host has port 0).
+type key struct {
+	name string
+	ep   netip.AddrPort
+}
+
+// agg is the evidence gathered for one key.
+type agg struct {
+	n           int
+	first, last int64
+	examples    []uint64
+	// Per-diagnosis counters; the meaning of each is given where it is
+	// filled in (see observe).
+	a, b, c     int
+	longest     int64
+	sum         int64 // see observe.go
+	sources     map[netip.Addr]struct{}
+	sourcesMore bool
+	targets     map[netip.AddrPort]struct{} // port_scan: the host:port pairs tried
+}
+
+func (g *agg) add(r *flow.Record) {
+	if g.n == 0 || r.First < g.first {
+		g.first = r.First
+	}
+	g.last = max(g.last, r.Last)
+	g.n++
+	if len(g.examples) < MaxExamples {
+		g.examples = append(g.examples, r.ID)
+	}
+}
+
+func (g *agg) addSource(a netip.Addr) {
+	if g.sources == nil {
+		g.sources = map[netip.Addr]struct{}{}
+	}
+	if _, ok := g.sources[a]; ok {
+		return
+	}
+	if len(g.sources) < maxSources {
+		g.sources[a] = struct{}{}
+	} else {
+		g.sourcesMore = true
+	}
+}
+
+// Collector accumulates evidence. It is not safe for concurrent use.
+type Collector struct {
+	th      Thresholds
+	aggs    map[key]*agg
+	dropped int // aggregates not kept because maxKeys was reached
+}
+
+// New returns an empty Collector.
+func New(th Thresholds) *Collector {
+	return &Collector{th: th, aggs: map[key]*agg{}}
+}
+
+// get returns the aggregate for name at ep, creating it.
+func (c *Collector) get(name string, ep netip.AddrPort) *agg {
+	k := key{name, ep}
+	g := c.aggs[k]
+	if g == nil {
+		if len(c.aggs) >= maxKeys {
+			c.dropped++
+			return &agg{} // counted nowhere: the caller's update is lost
+		}
+		g = &agg{}
+		c.aggs[k] = g
+	}
+	return g
+}
+
+// Diagnoses returns the findings, worst first: by severity, then by the
+// number of connections, then by name and endpoint so the order is stable.
+func (c *Collector) Diagnoses() []Diagnosis {
+	var out []Diagnosis
+	for k, g := range c.aggs {
+		if d, ok := c.judge(k, g); ok {
+			d.Name, d.Connections, d.First, d.Last, d.Examples = k.name, g.n, g.first, g.last, g.examples
+			if k.ep.Port() == 0 {
+				d.Endpoint = k.ep.Addr().Unmap().String()
+			} else {
+				d.Endpoint = netip.AddrPortFrom(k.ep.Addr().Unmap(), k.ep.Port()).String()
+			}
+			out = append(out, d)
+		}
+	}
+	slices.SortFunc(out, func(x, y Diagnosis) int {
+		return cmp.Or(cmp.Compare(x.Severity, y.Severity), cmp.Compare(y.Connections, x.Connections),
+			cmp.Compare(x.Name, y.Name), cmp.Compare(x.Endpoint, y.Endpoint))
+	})
+	return out
+}

@@ -1,0 +1,192 @@
+package diagnose
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+const sec = int64(time.Second)
+
+var listener = netip.MustParseAddrPort("10.0.0.2:8080")
+
+// conn builds a record from 10.0.1.<n>:40000 to the listener, complete and
+// open unless edit changes it.
+func conn(id uint64, n int, edit func(r *flow.Record)) *flow.Record {
+	r := &flow.Record{
+		ID:         id,
+		ClientAddr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(n)}), 40000),
+		ServerAddr: listener,
+		End:        100 * sec,
+		Result: fsm.Result{
+			First: 1 * sec, Last: 2 * sec,
+			Handshake: fsm.HandshakeComplete, Close: fsm.CloseOpen,
+			Client: fsm.Side{State: fsm.Established}, Server: fsm.Side{State: fsm.Established},
+		},
+	}
+	if edit != nil {
+		edit(r)
+	}
+	return r
+}
+
+// names runs records through a Collector and returns "name@endpoint" for
+// each diagnosis, in order.
+func names(th Thresholds, recs ...*flow.Record) []string {
+	c := New(th)
+	for _, r := range recs {
+		c.Add(r)
+	}
+	var out []string
+	for _, d := range c.Diagnoses() {
+		out = append(out, d.Name+"@"+d.Endpoint)
+	}
+	return out
+}
+
+func many(n int, edit func(r *flow.Record)) []*flow.Record {
+	var recs []*flow.Record
+	for i := range n {
+		recs = append(recs, conn(uint64(i+1), i%250+1, edit))
+	}
+	return recs
+}
+
+func TestDiagnoses(t *testing.T) {
+	th := DefaultThresholds()
+	synackAfterAck := func(count int) fsm.Anomaly { return fsm.Anomaly{Name: fsm.AnomalySynAckAfterAck, Count: count} }
+	tests := []struct {
+		name string
+		recs []*flow.Record
+		want []string
+	}{
+		{"ordinary connections: nothing", many(300, func(r *flow.Record) {
+			r.Close = fsm.CloseFIN
+			r.Client.FINAt, r.Server.FINAt = 3*sec, 3*sec+1e6
+			r.Client.State, r.Server.State = fsm.TimeWait, fsm.Closed
+		}), nil},
+		{"one lost final ACK is not an overflow", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Anomalies = []fsm.Anomaly{synackAfterAck(1)}
+		})}, nil},
+		{"SYN/ACK resent twice after the ACK", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Anomalies = []fsm.Anomaly{synackAfterAck(2)}
+			r.Server.State = fsm.SynRcvd
+		})}, []string{"accept_queue_overflow@10.0.0.2:8080"}},
+		{"RST from SYN_RCVD after the handshake", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Reset, r.ResetBy, r.ResetFrom, r.Close = true, fsm.FromServer, fsm.SynRcvd, fsm.CloseRSTServer
+		})}, []string{"accept_queue_overflow@10.0.0.2:8080"}},
+		{"RST from an ESTABLISHED server is an application's abort", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Reset, r.ResetBy, r.ResetFrom, r.Close = true, fsm.FromServer, fsm.Established, fsm.CloseRSTServer
+		})}, nil},
+		{"SYN flood with cookies", many(60, func(r *flow.Record) {
+			r.Handshake, r.SynAckOptionsReduced = fsm.HandshakeSynAckUnanswered, true
+			r.Server.State, r.Client.State = fsm.SynRcvd, fsm.SynSent
+		}), []string{"syn_flood@10.0.0.2:8080"}},
+		{"half-open connections from too few sources are not a flood", many(60, func(r *flow.Record) {
+			r.Handshake = fsm.HandshakeSynAckUnanswered
+			r.ClientAddr = netip.MustParseAddrPort("10.0.1.1:40000")
+		}), nil},
+		{"CLOSE_WAIT past the threshold", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Server.State, r.Server.CloseWaitAt = fsm.CloseWait, r.End-6*sec
+		}), conn(2, 2, func(r *flow.Record) {
+			r.Server.State, r.Server.CloseWaitAt = fsm.CloseWait, r.End-1*sec // too recent
+		})}, []string{"close_wait_leak@10.0.0.2:8080"}},
+		{"a host closing many connections", many(150, func(r *flow.Record) {
+			r.ClientAddr = netip.AddrPortFrom(netip.MustParseAddr("10.0.1.9"), uint16(40000+r.ID))
+			r.Client.FINAt, r.Server.FINAt = 3*sec, 3*sec+1e6
+			r.Client.State, r.Server.State = fsm.TimeWait, fsm.Closed
+		}), []string{"time_wait_pileup@10.0.1.9"}},
+		{"a peer that stopped answering", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Client.Unanswered, r.Client.UnansweredBackoff = 4, true
+			r.Client.UnansweredFirst, r.Client.UnansweredLast = 3*sec, 10*sec
+		})}, []string{"half_open_peer@10.0.0.2:8080"}},
+		{"retransmissions without backoff are not enough", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Client.Unanswered = 4
+		})}, nil},
+		{"SYNs retried, never answered", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Handshake, r.SynRetransmits = fsm.HandshakeUnanswered, 3
+		})}, []string{"syn_unanswered@10.0.0.2:8080"}},
+		{"one unanswered SYN at the end of a capture is nothing", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Handshake = fsm.HandshakeUnanswered
+		})}, nil},
+		{"a port scan", many(30, func(r *flow.Record) {
+			r.ClientAddr = netip.MustParseAddrPort("10.0.1.66:50000")
+			r.ServerAddr = netip.AddrPortFrom(listener.Addr(), uint16(r.ID))
+			r.Handshake = fsm.HandshakeRefused
+		}), []string{"port_scan@10.0.1.66"}},
+		{"a zero window held too long", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Server.ZeroWindowLongest, r.Client.WindowProbes = 3*sec, 4
+		})}, []string{"zero_window_stall@10.0.0.2:8080"}},
+		{"keepalives", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Client.Keepalives, r.Client.KeepaliveFirst, r.Client.KeepaliveLast = 3, 10*sec, 12*sec
+		})}, []string{"keepalive@10.0.0.2:8080"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := names(th, tt.recs...); !slices.Equal(got, tt.want) {
+				t.Errorf("diagnoses %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDiagnosisDetails(t *testing.T) {
+	c := New(DefaultThresholds())
+	for i := range 8 {
+		c.Add(conn(uint64(i+1), i+1, func(r *flow.Record) {
+			r.Reset, r.ResetBy, r.ResetFrom = true, fsm.FromServer, fsm.SynRcvd
+			r.First, r.Last = int64(i+1)*sec, int64(i+1)*sec+5e6
+		}))
+	}
+	c.Add(conn(9, 9, func(r *flow.Record) {
+		r.Client.Keepalives, r.Client.KeepaliveFirst, r.Client.KeepaliveLast = 5, 10*sec, 14*sec
+		r.Client.KeepalivesUnanswered = 2
+	}))
+	ds := c.Diagnoses()
+	if len(ds) != 2 {
+		t.Fatalf("%d diagnoses: %+v", len(ds), ds)
+	}
+	d := ds[0]
+	if d.Name != AcceptQueueOverflow || d.Severity != Critical || d.Connections != 8 ||
+		d.First != 1*sec || d.Last != 8*sec+5e6 || !slices.Equal(d.Examples, []uint64{1, 2, 3, 4, 5}) {
+		t.Errorf("overflow: %+v", d)
+	}
+	for _, want := range []string{"8 connections were answered with a RST", "tcp_abort_on_overflow=1"} {
+		if !strings.Contains(d.Explanation, want) {
+			t.Errorf("explanation lacks %q: %s", want, d.Explanation)
+		}
+	}
+	for _, want := range []string{"somaxconn", "ss -lnt", "netstat -s | grep -i listen"} {
+		if !strings.Contains(d.Advice, want) {
+			t.Errorf("advice lacks %q: %s", want, d.Advice)
+		}
+	}
+	k := ds[1]
+	if k.Name != Keepalive || k.Severity != Warning || !strings.Contains(k.Explanation, "every 1s") || !strings.Contains(k.Explanation, "2 went unanswered") {
+		t.Errorf("keepalive: %+v", k)
+	}
+}
+
+// TestBounded feeds a flood of distinct listeners: the collector stops
+// adding aggregates at its bound instead of growing without limit.
+func TestBounded(t *testing.T) {
+	c := New(DefaultThresholds())
+	for i := range maxKeys + 100 {
+		c.Add(conn(uint64(i), 1, func(r *flow.Record) {
+			r.Handshake = fsm.HandshakeUnanswered
+			r.ServerAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), uint16(i>>16+1))
+		}))
+	}
+	if len(c.aggs) > maxKeys || c.dropped == 0 {
+		t.Errorf("%d aggregates, %d dropped", len(c.aggs), c.dropped)
+	}
+	// One source trying all of them is a port scan, and the only finding.
+	if ds := c.Diagnoses(); len(ds) != 1 || ds[0].Name != PortScan || ds[0].Endpoint != "10.0.1.1" {
+		t.Errorf("diagnoses %+v, want one port_scan from 10.0.1.1", ds)
+	}
+}
