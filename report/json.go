@@ -86,6 +86,7 @@ type jsonSummary struct {
 	Census      orderedCount `json:"census"`
 	Anomalies   orderedCount `json:"anomalies"`
 	Diagnoses   []jsonDiag   `json:"diagnoses"`
+	Listeners   []jsonListen `json:"listeners"`
 	Warnings    []string     `json:"warnings"`
 	Incomplete  bool         `json:"incomplete"`
 }
@@ -100,6 +101,40 @@ type jsonDiag struct {
 	Examples    []uint64 `json:"examples"`
 	Explanation string   `json:"explanation"`
 	Advice      string   `json:"advice"`
+}
+
+// jsonListen is one listening endpoint: its connection attempts by
+// handshake outcome and the handshake round-trip times.
+type jsonListen struct {
+	Endpoint string       `json:"endpoint"`
+	Outcomes orderedCount `json:"handshakes"`
+	RTT      struct {
+		SynToSynAck *jsonQuantiles `json:"syn_synack"`
+		SynAckToAck *jsonQuantiles `json:"synack_ack"`
+	} `json:"rtt_ms"`
+}
+
+type jsonQuantiles struct {
+	Min    msec `json:"min"`
+	Median msec `json:"median"`
+	P99    msec `json:"p99"`
+	Max    msec `json:"max"`
+	N      int  `json:"samples"`
+}
+
+func listenersJSON(ls []*listenerStats) []jsonListen {
+	out := make([]jsonListen, 0, len(ls))
+	for _, l := range ls {
+		j := jsonListen{Endpoint: l.endpoint.String(), Outcomes: sorted(l.outcomes)}
+		if q := summarise(l.rtt[0]); q != nil {
+			j.RTT.SynToSynAck = (*jsonQuantiles)(q)
+		}
+		if q := summarise(l.rtt[1]); q != nil {
+			j.RTT.SynAckToAck = (*jsonQuantiles)(q)
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 func diagJSON(ds []diagnose.Diagnosis) []jsonDiag {
@@ -271,6 +306,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
 		Census: j.sum.censusCounts(), Anomalies: sorted(j.sum.anomalies),
 		Diagnoses: diagJSON(j.sum.diag.Diagnoses()),
+		Listeners: listenersJSON(j.sum.listenersByAttempts()),
 		Warnings:  t.Warnings, Incomplete: t.Incomplete,
 	}
 	if s.Warnings == nil {

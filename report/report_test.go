@@ -61,7 +61,9 @@ func TestJSONConnPinned(t *testing.T) {
 	const wantSummary = `{"type":"summary","source":"x.pcap","ts":1700000000.123456,"end_ts":1700000001.000000,` +
 		`"packets":9,"tcp_packets":9,"non_tcp":0,"fragments":0,"filtered":0,"malformed":0,"truncated":0,"bad_checksums":0,"bad_ip_checksums":0,` +
 		`"connections":1,"expired":0,"evicted":0,"reused":0,"handshakes":{"complete":1},"closes":{"fin":1},` +
-		`"census":{"LISTEN":1,"TIME_WAIT":1},"anomalies":{"ack_unseen":2},"diagnoses":[],"warnings":[],"incomplete":false}`
+		`"census":{"LISTEN":1,"TIME_WAIT":1},"anomalies":{"ack_unseen":2},"diagnoses":[],` +
+		`"listeners":[{"endpoint":"[fd00::2]:9502","handshakes":{"complete":1},"rtt_ms":{"syn_synack":{"min":1.235,"median":1.235,"p99":1.235,"max":1.235,"samples":1},"synack_ack":null}}],` +
+		`"warnings":[],"incomplete":false}`
 	if lines[1] != wantSummary {
 		t.Errorf("summary JSON\n got %s\nwant %s", lines[1], wantSummary)
 	}
@@ -174,5 +176,19 @@ func TestZeekLog(t *testing.T) {
 	}
 	if lines[len(want)+1] != "#close\t2023-11-14-22-13-21" {
 		t.Errorf("close line %q", lines[len(want)+1])
+	}
+}
+
+func TestQuantiles(t *testing.T) {
+	var samples []int64
+	for i := 100; i >= 1; i-- {
+		samples = append(samples, int64(i)*1e6) // 1..100 ms, out of order
+	}
+	q := summarise(samples)
+	if q.Min != 1e6 || q.Median != 50e6 || q.P99 != 99e6 || q.Max != 100e6 || q.N != 100 {
+		t.Errorf("quantiles %+v", q)
+	}
+	if summarise(nil) != nil {
+		t.Error("quantiles of nothing")
 	}
 }

@@ -24,11 +24,13 @@ type summary struct {
 	listeners        map[netip.AddrPort]struct{}
 	listenersOmitted uint64
 	diag             *diagnose.Collector
+	byListener       map[netip.AddrPort]*listenerStats
 }
 
 func newSummary(th diagnose.Thresholds) summary {
 	return summary{
 		diag:       diagnose.New(th),
+		byListener: map[netip.AddrPort]*listenerStats{},
 		handshakes: map[string]uint64{},
 		closes:     map[string]uint64{},
 		anomalies:  map[string]uint64{},
@@ -39,6 +41,7 @@ func newSummary(th diagnose.Thresholds) summary {
 func (s *summary) add(r *flow.Record) {
 	s.connections++
 	s.diag.Add(r)
+	s.addListener(r)
 	s.handshakes[r.Handshake]++
 	s.closes[r.Close]++
 	for _, a := range r.Anomalies {

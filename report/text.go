@@ -148,6 +148,26 @@ func (t *textReporter) Finish(tot *Totals) error {
 			return p.state(st)
 		}))
 	}
+	for i, l := range s.listenersByAttempts() {
+		if i == 10 {
+			fmt.Fprintf(t.w, "  %-12s … %d more\n", "", len(s.byListener)-10)
+			break
+		}
+		head := "listeners"
+		if i > 0 {
+			head = ""
+		}
+		fmt.Fprintf(t.w, "  %-12s %s  handshake %s", head, p.addr.Sprint(l.endpoint), countList(sorted(l.outcomes), p.handshake))
+		for j, what := range [2]string{"SYN→SYN/ACK", "SYN/ACK→ACK"} {
+			if q := summarise(l.rtt[j]); q != nil {
+				fmt.Fprintf(t.w, "; %s %s/%s/%s/%s ms", what, q.Min.text(), q.Median.text(), q.P99.text(), q.Max.text())
+				if i == 0 && j == 0 {
+					t.w.WriteString(" (min/median/p99/max)")
+				}
+			}
+		}
+		t.w.WriteByte('\n')
+	}
 	if a := sorted(s.anomalies); len(a) > 0 {
 		fmt.Fprintf(t.w, "  anomalies    %s\n", countList(a, func(n string) string { return p.warn.Sprint(n) }))
 	}

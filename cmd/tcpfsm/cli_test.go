@@ -322,3 +322,19 @@ func TestZeekFormatOnKernelCapture(t *testing.T) {
 		t.Errorf("not a conn.log:\n%s", r.stdout)
 	}
 }
+
+// TestThresholdFlags: the zero-window capture's 2.4 s stall is a diagnosis
+// at the default threshold (2 s) and not at 5 s.
+func TestThresholdFlags(t *testing.T) {
+	path := filepath.Join(kernelDir, "zero-window.pcap")
+	count := func(args ...string) int {
+		objs := jsonLines(t, tcpfsm(t, nil, append([]string{"-r", path, "--format", "json"}, args...)...).stdout)
+		return len(objs[len(objs)-1]["diagnoses"].([]any))
+	}
+	if n := count(); n != 1 {
+		t.Errorf("default threshold: %d diagnoses, want 1", n)
+	}
+	if n := count("--zero-window", "5s"); n != 0 {
+		t.Errorf("--zero-window 5s: %d diagnoses, want 0", n)
+	}
+}

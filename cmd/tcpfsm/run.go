@@ -17,6 +17,7 @@ import (
 	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 	"github.com/tcpfsm/tcpfsm/report"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // Exit codes are part of the interface.
@@ -62,6 +63,7 @@ type options struct {
 	maxConns    int
 	checksums   bool
 	zeekPorts   string
+	thresholds  diagnose.Thresholds
 	filter      string
 }
 
@@ -79,6 +81,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxConns, "max-conns", flow.DefaultMaxConns, "track at most `N` connections at once; the least recently active is evicted")
 	fs.BoolVar(&o.checksums, "verify-checksums", false, "check TCP checksums and ignore segments whose checksum is wrong, as Zeek does\n(off by default: captures taken on a sending host hold checksums the NIC fills in later)")
 	fs.StringVar(&o.zeekPorts, "zeek-server-ports", "", "Zeek's likely_server_ports as `PORTS` (comma-separated, or none), which orient\nconnections seen without their SYN in conn_state and history (default: Zeek's)")
+	d := diagnose.DefaultThresholds()
+	th := &o.thresholds
+	fs.DurationVar(&th.CloseWait, "close-wait", d.CloseWait, "diagnose close_wait_leak when a side stays in CLOSE_WAIT this `LONG` after the peer's FIN")
+	fs.IntVar(&th.TimeWaitCloses, "time-wait-closes", d.TimeWaitCloses, "diagnose time_wait_pileup when a host actively closes `N` connections")
+	fs.IntVar(&th.SynFloodHalfOpen, "syn-flood", d.SynFloodHalfOpen, "diagnose syn_flood at `N` half-open connections on one listener...")
+	fs.IntVar(&th.SynFloodSources, "syn-flood-sources", d.SynFloodSources, "...from at least `N` source addresses")
+	fs.IntVar(&th.ScanTargets, "scan-ports", d.ScanTargets, "diagnose port_scan when one source fails on `N` host:port pairs")
+	fs.DurationVar(&th.ZeroWindow, "zero-window", d.ZeroWindow, "diagnose zero_window_stall when a window stays 0 this `LONG`")
+	fs.IntVar(&th.Unanswered, "unanswered", d.Unanswered, "diagnose half_open_peer after `N` retransmissions or probes in a row with no answer")
+	fs.IntVar(&th.SynRetries, "syn-retries", d.SynRetries, "diagnose syn_unanswered when an attempt's SYN was retried `N` times")
 	fs.SetInterspersed(false)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -151,7 +163,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpfsm: %v\nRun 'tcpfsm --help' for usage.\n", err)
 		return exitUsage
 	}
-	rep, err := report.New(stdout, report.Options{Format: o.format, Color: useColor(o.color, stdout)})
+	rep, err := report.New(stdout, report.Options{Format: o.format, Color: useColor(o.color, stdout), Thresholds: &o.thresholds})
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage

@@ -128,3 +128,17 @@ func ethtoolSet(fd int, dev string, cmd, val uint32) error {
 	}
 	return nil
 }
+
+// ipBatch runs "ip -n NS -batch -" with the given commands, one per line
+// (hundreds of addresses at once, without one process per address).
+func ipBatch(ns, cmds string) error {
+	cmd := exec.Command("ip", "-n", ns, "-batch", "-")
+	cmd.Stdin = strings.NewReader(cmds)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("ip -n %s -batch: %v: %s", ns, err, strings.TrimSpace(out.String()))
+	}
+	return nil
+}

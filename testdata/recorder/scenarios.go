@@ -378,7 +378,10 @@ func simultaneousClose(e *env) error {
 	return nil
 }
 
-func zeroWindow(e *env) error {
+func zeroWindow(e *env) error { return zeroWindowFor(e, 2500*time.Millisecond) }
+
+// zeroWindowFor: the server does not read for stall, then reads everything.
+func zeroWindowFor(e *env, stall time.Duration) error {
 	const total = 16 << 10
 	ls, err := e.listen(16, rcvBuf(4096)) // inherited by the accepted socket
 	if err != nil {
@@ -392,7 +395,7 @@ func zeroWindow(e *env) error {
 	if err != nil {
 		return err
 	}
-	logf("connected; client writes %d bytes, server does not read for 2.5 s", total)
+	logf("connected; client writes %d bytes, server does not read for %v", total, stall)
 	wrote := goErr(func() error {
 		if err := writeAll(c, make([]byte, total)); err != nil {
 			return err
@@ -400,7 +403,7 @@ func zeroWindow(e *env) error {
 		logf("client write done, client close()")
 		return closeFD(c)
 	})
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(stall)
 	logf("server starts reading")
 	n, err := readEOF(a)
 	if err != nil {
