@@ -13,6 +13,7 @@ package flow
 
 import (
 	"cmp"
+	"math"
 	"net/netip"
 	"slices"
 
@@ -88,6 +89,12 @@ type Config struct {
 	// Done receives every connection once, as it leaves the table. The
 	// Record is valid only during the call.
 	Done func(*Record)
+	// CensusAt is the instant of the census (Unix nanoseconds), or with
+	// CensusFromStart an offset from the first packet; 0 means the end of
+	// the capture. Census receives it once, during Add or Flush.
+	CensusAt        int64
+	CensusFromStart bool
+	Census          func(*Census)
 	// Trace, if set, is called after every packet with its connection and
 	// what the packet did (tcpfsm -v).
 	Trace func(c *Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult)
@@ -124,6 +131,7 @@ type Table struct {
 	stats  Stats
 	seg    fsm.Segment
 	rec    Record
+	census *census
 }
 
 // New returns an empty table.
@@ -143,6 +151,12 @@ func New(cfg Config) *Table {
 // Add feeds one TCP packet. Packets must come in capture order.
 func (t *Table) Add(p *capture.Packet) {
 	ts := p.Timestamp.UnixNano()
+	if t.census == nil {
+		t.census = newCensus(t.censusTime(ts))
+	}
+	if !t.census.done && ts > t.census.at {
+		t.takeCensus()
+	}
 	if ts > t.now {
 		t.now = ts
 		t.expire()
@@ -232,6 +246,33 @@ func (t *Table) segment(seg *fsm.Segment, c *Conn, p *capture.Packet, ts int64, 
 	}
 }
 
+// censusTime resolves Config.CensusAt once the first packet's time is known.
+func (t *Table) censusTime(first int64) int64 {
+	switch {
+	case t.cfg.CensusFromStart:
+		return first + t.cfg.CensusAt
+	case t.cfg.CensusAt == 0:
+		return math.MaxInt64 // the end, whenever it comes (see Flush)
+	}
+	return t.cfg.CensusAt
+}
+
+// takeCensus counts the connections live now; those that left the table
+// before were counted as they left.
+func (t *Table) takeCensus() {
+	cs := t.census
+	if cs.at == math.MaxInt64 {
+		cs.at, cs.result.At = t.now, t.now
+	}
+	for c := t.lru.front(); c != nil; c = c.next {
+		cs.count(c)
+	}
+	cs.done = true
+	if t.cfg.Census != nil {
+		t.cfg.Census(&cs.result)
+	}
+}
+
 // expire reports and forgets connections idle for longer than the timeout.
 func (t *Table) expire() {
 	if t.cfg.IdleTimeout < 0 {
@@ -252,6 +293,10 @@ func (t *Table) remove(c *Conn, why Reason) {
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	}
 	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, End: end, Result: c.FSM.Result(end), Zeek: c.Zeek.Summary()}
+	if t.census != nil && !t.census.done {
+		// Left before the census: counted in the state it was left in.
+		t.census.count(c)
+	}
 	t.lru.remove(c)
 	delete(t.conns, c.key)
 	t.cfg.Done(&t.rec)
@@ -260,6 +305,12 @@ func (t *Table) remove(c *Conn, why Reason) {
 // Flush reports every connection still in the table, in the order they
 // started, as the capture ends.
 func (t *Table) Flush() {
+	if t.census == nil {
+		t.census = newCensus(t.censusTime(0))
+	}
+	if !t.census.done {
+		t.takeCensus()
+	}
 	all := make([]*Conn, 0, len(t.conns))
 	for c := t.lru.front(); c != nil; c = c.next {
 		all = append(all, c)

@@ -125,6 +125,24 @@ func (c *Conn) States() (client, server State) {
 	return c.ep[FromClient].state, c.ep[FromServer].state
 }
 
+// StatesAt returns the states as netstat would show them at time t, at or
+// after the latest segment: a TIME_WAIT older than TimeWaitDuration has
+// become CLOSED.
+func (c *Conn) StatesAt(t int64) (client, server State) {
+	return stateAt(&c.ep[FromClient], t), stateAt(&c.ep[FromServer], t)
+}
+
+func stateAt(e *endpoint, t int64) State {
+	if e.state == TimeWait && t-e.closeTime > TimeWaitDuration {
+		return Closed
+	}
+	return e.state
+}
+
+// Listening reports whether the server answered a SYN with a SYN/ACK, so
+// that a listener was seen on its endpoint.
+func (c *Conn) Listening() bool { return c.ep[FromServer].synAcks > 0 && !c.simultaneousOpen }
+
 // Ended reports whether the connection is over for both sides (each CLOSED
 // or in TIME_WAIT, or reset): a new SYN on its 5-tuple starts a new connection.
 func (c *Conn) Ended() bool {
@@ -243,8 +261,6 @@ func side(e *endpoint, end int64) Side {
 	if ev.keepPending {
 		s.KeepalivesUnanswered++
 	}
-	if s.State == TimeWait && end-e.closeTime > TimeWaitDuration {
-		s.State = Closed
-	}
+	s.State = stateAt(e, end)
 	return s
 }

@@ -84,6 +84,8 @@ type jsonSummary struct {
 	Handshakes  orderedCount `json:"handshakes"`
 	Closes      orderedCount `json:"closes"`
 	Census      orderedCount `json:"census"`
+	CensusAt    unixTime     `json:"census_ts"`
+	CensusHosts hostCensus   `json:"census_hosts"`
 	Anomalies   orderedCount `json:"anomalies"`
 	Diagnoses   []jsonDiag   `json:"diagnoses"`
 	Listeners   []jsonListen `json:"listeners"`
@@ -183,6 +185,23 @@ func rtt(ns int64) *msec {
 	}
 	m := msec(ns)
 	return &m
+}
+
+// hostCensus marshals a census as {"host":{"STATE":n,…},…} in address order.
+type hostCensus struct{ c *flow.Census }
+
+func (h hostCensus) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, a := range censusHosts(h.c) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendQuote(b, a.String())
+		b = append(b, ':')
+		counts, _ := orderedCount(hostCounts(h.c.Hosts[a])).MarshalJSON()
+		b = append(b, counts...)
+	}
+	return append(b, '}'), nil
 }
 
 // orderedCount is a JSON object whose keys keep their order.
@@ -304,10 +323,13 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		Malformed: t.Malformed, Truncated: t.Truncated, BadChecksum: t.BadChecksum, BadIPSum: t.BadIPChecksum,
 		Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
-		Census: j.sum.censusCounts(), Anomalies: sorted(j.sum.anomalies),
+		Census: censusCounts(t.Census), CensusHosts: hostCensus{t.Census}, Anomalies: sorted(j.sum.anomalies),
 		Diagnoses: diagJSON(j.sum.diag.Diagnoses()),
 		Listeners: listenersJSON(j.sum.listenersByAttempts()),
 		Warnings:  t.Warnings, Incomplete: t.Incomplete,
+	}
+	if t.Census != nil {
+		s.CensusAt = unixTime(t.Census.At)
 	}
 	if s.Warnings == nil {
 		s.Warnings = []string{}

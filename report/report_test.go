@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"flag"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
-	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // Golden files live in cmd/tcpfsm; the flag is accepted here so that
@@ -45,7 +45,7 @@ func TestJSONConnPinned(t *testing.T) {
 	if err := rep.Conn(record()); err != nil {
 		t.Fatal(err)
 	}
-	if err := rep.Finish(&Totals{Source: "x.pcap", Packets: 9, TCPPackets: 9, First: 1_700_000_000_123_456_789, Last: 1_700_000_001e9}); err != nil {
+	if err := rep.Finish(&Totals{Source: "x.pcap", Packets: 9, TCPPackets: 9, First: 1_700_000_000_123_456_789, Last: 1_700_000_001e9, Census: testCensus()}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -61,7 +61,7 @@ func TestJSONConnPinned(t *testing.T) {
 	const wantSummary = `{"type":"summary","source":"x.pcap","ts":1700000000.123456,"end_ts":1700000001.000000,` +
 		`"packets":9,"tcp_packets":9,"non_tcp":0,"fragments":0,"filtered":0,"malformed":0,"truncated":0,"bad_checksums":0,"bad_ip_checksums":0,` +
 		`"connections":1,"expired":0,"evicted":0,"reused":0,"handshakes":{"complete":1},"closes":{"fin":1},` +
-		`"census":{"LISTEN":1,"TIME_WAIT":1},"anomalies":{"ack_unseen":2},"diagnoses":[],` +
+		`"census":{"LISTEN":1,"TIME_WAIT":1},"census_ts":1700000001.000000,"census_hosts":{"fd00::1":{"TIME_WAIT":1},"fd00::2":{"LISTEN":1}},"anomalies":{"ack_unseen":2},"diagnoses":[],` +
 		`"listeners":[{"endpoint":"[fd00::2]:9502","handshakes":{"complete":1},"rtt_ms":{"syn_synack":{"min":1.235,"median":1.235,"p99":1.235,"max":1.235,"samples":1},"synack_ack":null}}],` +
 		`"warnings":[],"incomplete":false}`
 	if lines[1] != wantSummary {
@@ -86,27 +86,25 @@ func TestUnixTime(t *testing.T) {
 	}
 }
 
-func TestCensusCountsListenersAndSkipsClosed(t *testing.T) {
-	s := newSummary(diagnose.DefaultThresholds())
-	for i := range 3 {
-		r := record()
-		r.ClientAddr = netip.AddrPortFrom(r.ClientAddr.Addr(), uint16(40000+i))
-		r.Client.State, r.Server.State = fsm.Established, fsm.CloseWait
-		s.add(r)
+// testCensus is a census of two hosts: a client in TIME_WAIT, a listener.
+func testCensus() *flow.Census {
+	h1, h2 := &flow.HostCensus{}, &flow.HostCensus{Listeners: 1}
+	h1.States[fsm.TimeWait] = 1
+	return &flow.Census{At: 1_700_000_001e9, Hosts: map[netip.Addr]*flow.HostCensus{
+		netip.MustParseAddr("fd00::2"): h2, netip.MustParseAddr("fd00::1"): h1,
+	}}
+}
+
+func TestCensusCounts(t *testing.T) {
+	c := testCensus()
+	c.Hosts[netip.MustParseAddr("10.0.0.9")] = &flow.HostCensus{} // nothing to show
+	got := censusCounts(c)
+	want := []count{{"LISTEN", 1}, {"TIME_WAIT", 1}}
+	if !slices.Equal(got, want) {
+		t.Errorf("census %v, want %v", got, want)
 	}
-	refused := record()
-	refused.Server.SYNACKs = 0
-	refused.Client.State, refused.Server.State = fsm.Closed, fsm.Closed
-	s.add(refused)
-	got := s.censusCounts()
-	want := []count{{"LISTEN", 1}, {"ESTABLISHED", 3}, {"CLOSE_WAIT", 3}}
-	if len(got) != len(want) {
-		t.Fatalf("census %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("census %v, want %v", got, want)
-		}
+	if hosts := censusHosts(c); len(hosts) != 2 || hosts[0].String() != "fd00::1" {
+		t.Errorf("hosts %v, want fd00::1 then fd00::2", hosts)
 	}
 }
 
@@ -114,7 +112,7 @@ func TestTextReport(t *testing.T) {
 	var b bytes.Buffer
 	rep, _ := New(&b, Options{Format: "text"})
 	rep.Conn(record())
-	rep.Finish(&Totals{Source: "x.pcap", Packets: 9, TCPPackets: 9, Warnings: []string{"x.pcap: packet 3: oops"}})
+	rep.Finish(&Totals{Source: "x.pcap", Packets: 9, TCPPackets: 9, Warnings: []string{"x.pcap: packet 3: oops"}, Census: testCensus()})
 	out := b.String()
 	for _, want := range []string{
 		"#7 [fd00::1]:40000 → [fd00::2]:9502",
@@ -122,7 +120,9 @@ func TestTextReport(t *testing.T) {
 		"client TIME_WAIT  server CLOSED",
 		"[half_close]",
 		"! ack_unseen at +0.376543s: d (2 times)",
-		"census       LISTEN 1, TIME_WAIT 1",
+		"census       at 22:13:21.000000: LISTEN 1, TIME_WAIT 1",
+		"               fd00::1  TIME_WAIT 1",
+		"               fd00::2  LISTEN 1",
 		"warning: x.pcap: packet 3: oops",
 	} {
 		if !strings.Contains(out, want) {

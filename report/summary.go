@@ -2,6 +2,7 @@ package report
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/tcpfsm/tcpfsm/flow"
@@ -9,22 +10,17 @@ import (
 	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
-// maxListeners bounds the set of listening endpoints remembered for the
-// census; a capture with more distinct listeners counts the rest in
-// listenersOmitted.
+// maxListeners bounds the listening endpoints given their own statistics.
 const maxListeners = 65536
 
 // summary accumulates what the closing summary reports.
 type summary struct {
-	connections      uint64
-	census           [32]uint64 // endpoints per fsm.State at the end
-	handshakes       map[string]uint64
-	closes           map[string]uint64
-	anomalies        map[string]uint64
-	listeners        map[netip.AddrPort]struct{}
-	listenersOmitted uint64
-	diag             *diagnose.Collector
-	byListener       map[netip.AddrPort]*listenerStats
+	connections uint64
+	handshakes  map[string]uint64
+	closes      map[string]uint64
+	anomalies   map[string]uint64
+	diag        *diagnose.Collector
+	byListener  map[netip.AddrPort]*listenerStats
 }
 
 func newSummary(th diagnose.Thresholds) summary {
@@ -34,7 +30,6 @@ func newSummary(th diagnose.Thresholds) summary {
 		handshakes: map[string]uint64{},
 		closes:     map[string]uint64{},
 		anomalies:  map[string]uint64{},
-		listeners:  map[netip.AddrPort]struct{}{},
 	}
 }
 
@@ -47,22 +42,6 @@ func (s *summary) add(r *flow.Record) {
 	for _, a := range r.Anomalies {
 		s.anomalies[a.Name] += uint64(a.Count)
 	}
-	for _, st := range [2]fsm.State{r.Client.State, r.Server.State} {
-		// netstat lists neither closed sockets nor, per connection, the
-		// listener a connection came from: LISTEN is counted per listener.
-		if st != fsm.Closed && st != fsm.Listen && st != fsm.Unknown && int(st) < len(s.census) {
-			s.census[st]++
-		}
-	}
-	if r.Server.SYNACKs > 0 && r.Handshake != fsm.HandshakeSimultaneous {
-		if _, ok := s.listeners[r.ServerAddr]; !ok {
-			if len(s.listeners) < maxListeners {
-				s.listeners[r.ServerAddr] = struct{}{}
-			} else {
-				s.listenersOmitted++
-			}
-		}
-	}
 }
 
 // count is one named number, for output in a fixed order.
@@ -71,18 +50,49 @@ type count struct {
 	Value uint64
 }
 
-// censusCounts returns the census in RFC order, LISTEN first, zeros left out.
-func (s *summary) censusCounts() []count {
+// censusCounts returns a census's totals over all hosts, LISTEN first and
+// then in RFC order, zeros left out.
+func censusCounts(c *flow.Census) []count {
+	if c == nil {
+		return nil
+	}
+	var total flow.HostCensus
+	for _, h := range c.Hosts {
+		total.Listeners += h.Listeners
+		for st, n := range h.States {
+			total.States[st] += n
+		}
+	}
+	return hostCounts(&total)
+}
+
+// hostCounts lists one host's endpoints per state.
+func hostCounts(h *flow.HostCensus) []count {
 	var out []count
-	if n := uint64(len(s.listeners)) + s.listenersOmitted; n > 0 {
-		out = append(out, count{fsm.Listen.String(), n})
+	if h.Listeners > 0 {
+		out = append(out, count{fsm.Listen.String(), uint64(h.Listeners)})
 	}
 	for _, st := range fsm.States() {
-		if int(st) < len(s.census) && s.census[st] > 0 {
-			out = append(out, count{st.String(), s.census[st]})
+		if int(st) < len(h.States) && h.States[st] > 0 {
+			out = append(out, count{st.String(), uint64(h.States[st])})
 		}
 	}
 	return out
+}
+
+// censusHosts returns the hosts of a census in address order.
+func censusHosts(c *flow.Census) []netip.Addr {
+	if c == nil {
+		return nil
+	}
+	hosts := make([]netip.Addr, 0, len(c.Hosts))
+	for a, h := range c.Hosts {
+		if len(hostCounts(h)) > 0 {
+			hosts = append(hosts, a)
+		}
+	}
+	slices.SortFunc(hosts, netip.Addr.Compare)
+	return hosts
 }
 
 // sorted returns m's entries by descending count, then name.

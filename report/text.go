@@ -142,11 +142,21 @@ func (t *textReporter) Finish(tot *Totals) error {
 		}
 		t.w.WriteByte('\n')
 	}
-	if c := s.censusCounts(); len(c) > 0 {
-		fmt.Fprintf(t.w, "  census       %s\n", countList(c, func(name string) string {
-			st, _ := fsm.ParseState(name)
-			return p.state(st)
-		}))
+	paintState := func(name string) string {
+		st, _ := fsm.ParseState(name)
+		return p.state(st)
+	}
+	if c := censusCounts(tot.Census); len(c) > 0 {
+		fmt.Fprintf(t.w, "  census       at %s: %s\n", clock(tot.Census.At), countList(c, paintState))
+		if hosts := censusHosts(tot.Census); len(hosts) > 1 {
+			for i, a := range hosts {
+				if i == 20 {
+					fmt.Fprintf(t.w, "  %-12s … %d more hosts\n", "", len(hosts)-20)
+					break
+				}
+				fmt.Fprintf(t.w, "  %-12s %s  %s\n", "", p.addr.Sprint(a), countList(hostCounts(tot.Census.Hosts[a]), paintState))
+			}
+		}
 	}
 	for i, l := range s.listenersByAttempts() {
 		if i == 10 {

@@ -338,3 +338,28 @@ func TestThresholdFlags(t *testing.T) {
 		t.Errorf("--zero-window 5s: %d diagnoses, want 0", n)
 	}
 }
+
+// TestCensusAt takes the census of the accept-queue capture at three
+// instants: mid-handshake, while the third client's SYN/ACKs are resent,
+// and at the end.
+func TestCensusAt(t *testing.T) {
+	path := filepath.Join(kernelDir, "accept-overflow-noabort.pcap")
+	census := func(at string) string {
+		objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "--at", at).stdout)
+		b, _ := json.Marshal(objs[len(objs)-1]["census_hosts"])
+		return string(b)
+	}
+	for _, tt := range []struct{ at, want string }{
+		{"0.008s", `{"10.0.0.1":{"SYN_SENT":1},"10.0.0.2":{"LISTEN":1,"SYN_RCVD":1}}`},
+		{"2s", `{"10.0.0.1":{"ESTABLISHED":3,"SYN_SENT":1},"10.0.0.2":{"ESTABLISHED":2,"LISTEN":1,"SYN_RCVD":1}}`},
+		{"", `{"10.0.0.1":{"ESTABLISHED":3,"SYN_SENT":1},"10.0.0.2":{"ESTABLISHED":2,"LISTEN":1,"SYN_RCVD":1}}`},
+		{"2026-01-01T00:00:00Z", `{}`}, // before the capture: nothing yet
+	} {
+		if got := census(tt.at); got != tt.want {
+			t.Errorf("--at %q: census %s, want %s", tt.at, got, tt.want)
+		}
+	}
+	if r := tcpfsm(t, nil, "-r", path, "--at", "yesterday"); r.code != exitUsage || !strings.Contains(r.stderr, `--at "yesterday"`) {
+		t.Errorf("bad --at: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -64,6 +64,7 @@ type options struct {
 	checksums   bool
 	zeekPorts   string
 	thresholds  diagnose.Thresholds
+	at          string
 	filter      string
 }
 
@@ -81,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxConns, "max-conns", flow.DefaultMaxConns, "track at most `N` connections at once; the least recently active is evicted")
 	fs.BoolVar(&o.checksums, "verify-checksums", false, "check TCP checksums and ignore segments whose checksum is wrong, as Zeek does\n(off by default: captures taken on a sending host hold checksums the NIC fills in later)")
 	fs.StringVar(&o.zeekPorts, "zeek-server-ports", "", "Zeek's likely_server_ports as `PORTS` (comma-separated, or none), which orient\nconnections seen without their SYN in conn_state and history (default: Zeek's)")
+	fs.StringVar(&o.at, "at", "", "take the census of endpoint states at `TIME`: an offset from the first packet (2.5s, 1m)\nor a UTC time (2026-11-22T05:45:20.5Z, \"2026-11-22 05:45:20\"); default: the end")
 	d := diagnose.DefaultThresholds()
 	th := &o.thresholds
 	fs.DurationVar(&th.CloseWait, "close-wait", d.CloseWait, "diagnose close_wait_leak when a side stays in CLOSE_WAIT this `LONG` after the peer's FIN")
@@ -114,7 +116,30 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if _, err := parsePorts(o.zeekPorts); err != nil {
 		return nil, err
 	}
+	if _, _, err := parseAt(o.at); err != nil {
+		return nil, err
+	}
 	return &o, nil
+}
+
+// parseAt reads --at: a duration is an offset from the first packet
+// (fromStart), anything else a UTC time. "" means the end of the capture.
+func parseAt(at string) (ns int64, fromStart bool, err error) {
+	if at == "" {
+		return 0, false, nil
+	}
+	if d, err := time.ParseDuration(strings.TrimPrefix(at, "+")); err == nil {
+		if d < 0 {
+			return 0, false, fmt.Errorf("--at %q: an offset cannot be negative", at)
+		}
+		return int64(d), true, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, at); err == nil {
+			return t.UnixNano(), false, nil
+		}
+	}
+	return 0, false, fmt.Errorf("--at %q: want an offset such as 2.5s or a time such as 2026-11-22T05:45:20Z", at)
 }
 
 // parsePorts reads --zeek-server-ports: "" for Zeek's defaults (nil),
@@ -207,6 +232,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cfg.IdleTimeout = -1
 	}
 	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
+	cfg.CensusAt, cfg.CensusFromStart, _ = parseAt(o.at)
+	cfg.Census = func(c *flow.Census) { tot.Census = c }
 	if o.verbose {
 		var line report.TraceLine
 		cfg.Trace = func(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult) {
