@@ -183,7 +183,7 @@ func TestConnScenarios(t *testing.T) {
 				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 1300, server: SynRcvd, kind: KindRetransmission},
 			),
 			handshake: HandshakeComplete, close: CloseOpen,
-			labels:    []string{LabelSynAckRetransmitted, LabelRetransmissions},
+			labels:    []string{LabelSynAckRetransmitted, LabelRetransmissions, LabelClientOnlyEstablished},
 			anomalies: []string{AnomalySynAckAfterAck},
 		},
 		{

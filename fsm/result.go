@@ -36,6 +36,10 @@ const (
 	LabelClosedBeforeHandshke = "closed_before_established"
 	LabelRetransmissions      = "retransmissions"
 	LabelPortReuse            = "port_reuse"
+	// LabelClientOnlyEstablished: at the end the client believes the
+	// connection is ESTABLISHED while the server still holds it in
+	// SYN_RCVD: the accept-queue trap.
+	LabelClientOnlyEstablished = "client_only_established"
 )
 
 // TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
@@ -231,6 +235,7 @@ func (c *Conn) Result(end int64) Result {
 	add(r.SynAckRetransmits > 0, LabelSynAckRetransmitted)
 	add(c.synWithData, LabelSynWithData)
 	add(c.closedEarly, LabelClosedBeforeHandshke)
+	add(r.Client.State.synchronized() && r.Server.State == SynRcvd, LabelClientOnlyEstablished)
 	add(c.halfClose, LabelHalfClose)
 	add(c.simultaneousClose, LabelSimultaneousClose)
 	add(cl.keepalives+sv.keepalives > 0, LabelKeepAlive)

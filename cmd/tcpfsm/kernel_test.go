@@ -36,7 +36,7 @@ var kernelExpectations = map[string][]want{
 		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
 		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
 		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "SYN_RCVD", synackRetransmits: 3,
-			labels: []string{"synack_retransmitted", "retransmissions"}, anomalies: []string{"synack_after_ack"}},
+			labels: []string{"synack_retransmitted", "retransmissions", "client_only_established"}, anomalies: []string{"synack_after_ack"}},
 		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
 	},
 	"accept-overflow-abort.pcap": {
