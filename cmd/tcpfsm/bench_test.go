@@ -17,7 +17,7 @@ import (
 // syntheticCapture writes conns complete connections, each with a
 // handshake, ten request/response exchanges and a FIN close, interleaved
 // eight at a time, as an Ethernet pcap.
-func syntheticCapture(b *testing.B, conns int) (path string, packets int) {
+func syntheticCapture(b testing.TB, conns int) (path string, packets int) {
 	b.Helper()
 	proto := frame(&testing.T{}, true, false, true, false, false, 0, 0, 0)
 	var buf bytes.Buffer

@@ -363,3 +363,17 @@ func TestCensusAt(t *testing.T) {
 		t.Errorf("bad --at: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestBusyNormalTrafficHasNoDiagnosis: 500 ordinary connections, opened,
+// used and closed, eight at a time, raise nothing.
+func TestBusyNormalTrafficHasNoDiagnosis(t *testing.T) {
+	path, _ := syntheticCapture(t, 500)
+	objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout)
+	sum := objs[len(objs)-1]
+	if sum["connections"] != 500.0 || len(sum["diagnoses"].([]any)) != 0 {
+		t.Errorf("%v connections, diagnoses %v", sum["connections"], sum["diagnoses"])
+	}
+	if hs := sum["handshakes"].(map[string]any); hs["complete"] != 500.0 {
+		t.Errorf("handshakes %v", hs)
+	}
+}
