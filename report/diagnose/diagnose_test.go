@@ -190,3 +190,15 @@ func TestBounded(t *testing.T) {
 		t.Errorf("diagnoses %+v, want one port_scan from 10.0.1.1", ds)
 	}
 }
+
+// TestServerTimeWaitIsNotAPileup: a server closing first holds TIME_WAIT on
+// its listening port's 4-tuples, which exhausts no ports.
+func TestServerTimeWaitIsNotAPileup(t *testing.T) {
+	recs := many(150, func(r *flow.Record) {
+		r.Server.FINAt, r.Client.FINAt = 3*sec, 3*sec+1e6
+		r.Server.State, r.Client.State = fsm.TimeWait, fsm.Closed
+	})
+	if got := names(DefaultThresholds(), recs...); len(got) != 0 {
+		t.Errorf("diagnoses %q, want none", got)
+	}
+}

@@ -45,7 +45,11 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 		case g.b > 0:
 			text += fmt.Sprintf("%d SYN/ACKs have the shape of SYN cookies (the client offered window scaling or SACK, the SYN/ACK granted neither, and it was never resent): the SYN queue overflowed and the kernel answered with cookies instead of keeping state.", g.b)
 		case g.c > 0:
-			text += fmt.Sprintf("The server resent its SYN/ACKs %s (tcp_synack_retries) and kept each half-open connection in SYN_RCVD: no SYN cookies were in use.", count(g.c, "time"))
+			text += fmt.Sprintf("The server resent its SYN/ACKs %s (tcp_synack_retries) and kept each half-open connection in SYN_RCVD: no SYN cookies were in use", count(g.c, "time"))
+			if g.sum > 0 {
+				text += ", and once its SYN queue was full it dropped the SYNs that followed"
+			}
+			text += "."
 		default:
 			text += "No SYN/ACK was resent and none looks like a SYN cookie."
 		}
@@ -62,8 +66,11 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 		if g.a < th.TimeWaitCloses {
 			return Diagnosis{}, false
 		}
-		text := fmt.Sprintf("%s closed %s actively (its FIN came first), so it holds each in TIME_WAIT for 60 s; %d were in TIME_WAIT at the end of the capture.",
+		text := fmt.Sprintf("%s closed %s it had opened actively (its FIN came first), so it holds each local port in TIME_WAIT for 60 s; %d were in TIME_WAIT at the end of the capture.",
 			k.ep.Addr().Unmap(), count(g.a, "connection"), g.b)
+		if g.sum > 0 {
+			text += fmt.Sprintf(" It also closed %s first as a server.", count(int(g.sum), "connection"))
+		}
 		if g.c > 0 {
 			text += fmt.Sprintf(" %s reused a 5-tuple of an earlier connection: ephemeral ports are being recycled.", count(g.c, "connection"))
 		}

@@ -14,7 +14,7 @@ import (
 //	accept_queue_overflow  a: SYN/ACK resent after the client's ACK; b: RST instead of accepting
 //	syn_flood              a: SYN/ACK never acknowledged; b: of those, cookie-shaped; c: SYN/ACK resends; sum: SYNs unanswered
 //	close_wait_leak        longest: the longest wait
-//	time_wait_pileup       a: active closes; b: in TIME_WAIT at the end; c: 5-tuples reused
+//	time_wait_pileup       a: active closes from the host's own (ephemeral) ports; b: of those, in TIME_WAIT at the end; c: 5-tuples reused; sum: active closes as a server
 //	half_open_peer         a: ended by the survivor's RST; longest: the longest unanswered run
 //	syn_unanswered         a: SYNs sent; longest: the longest attempt
 //	port_scan              a: refused; b: unanswered; c: answered, then aborted by the source
@@ -95,15 +95,21 @@ func (c *Collector) Add(r *flow.Record) {
 			g.longest = max(g.longest, r.End-s.CloseWaitAt)
 		}
 
+		// TIME_WAIT holds the 4-tuple: on a client that is one of its
+		// ephemeral ports, which run out; on a server, only memory.
 		if s.FINAt != 0 && other.FINAt != 0 && s.FINAt <= other.FINAt {
 			g := c.get(TimeWaitPileup, netip.AddrPortFrom(me.Addr(), 0))
-			g.add(r)
-			g.a++
-			if s.State == fsm.TimeWait {
-				g.b++
-			}
-			if i == int(fsm.FromClient) && slices.Contains(r.Labels, fsm.LabelPortReuse) {
-				g.c++
+			if i == int(fsm.FromServer) {
+				g.sum++
+			} else {
+				g.add(r)
+				g.a++
+				if s.State == fsm.TimeWait {
+					g.b++
+				}
+				if slices.Contains(r.Labels, fsm.LabelPortReuse) {
+					g.c++
+				}
 			}
 		}
 
