@@ -37,10 +37,11 @@ EXTRA="normal-sll2 normal-pcapng"
 die() { echo "record.sh: $*" >&2; exit 1; }
 
 # sig FILE: one token per packet, SIDE:FLAGS as tcpdump prints them, e.g.
-# "C:S S:S. C:. C:P. S:. S:P. C:. C:F. S:F. C:." (C = 10.0.0.1 / fd00::1).
+# "C:S S:S. C:. C:P. S:. S:P. C:. C:F. S:F. C:." (S = 10.0.0.2 / fd00::2,
+# C = any other source: 10.0.0.1, fd00::1, or a diag-* extra client address).
 sig() {
 	tcpdump -nr "$1" 2>/dev/null | awk '{
-		side = ($0 ~ / IP6? (10\.0\.0\.1|fd00::1)\.[0-9]+ >/) ? "C" : "S"
+		side = ($0 ~ / IP6? (10\.0\.0\.2|fd00::2)\.[0-9]+ >/) ? "S" : "C"
 		match($0, /Flags \[[^]]*\]/)
 		printf "%s%s:%s", (NR > 1 ? " " : ""), side, substr($0, RSTART + 7, RLENGTH - 8)
 	} END { print "" }'
@@ -58,19 +59,21 @@ count() {
 verify() {
 	local name=$1 f=$2 s fail=""
 	s=$(sig "$f")
-	has() { [[ $s =~ $1 ]] || fail="signature lacks /$1/"; }
-	hasnt() { [[ ! $s =~ $1 ]] || fail="signature has /$1/"; }
+	failed() { fail="${fail:+$fail; }$*"; }
+	has() { [[ $s =~ $1 ]] || failed "signature lacks /$1/"; }
+	hasnt() { [[ ! $s =~ $1 ]] || failed "signature has /$1/"; }
 	n() { # n FILTER OP NUMBER
 		local c
 		if ! c=$(count "$f" "$1"); then
-			fail="tshark failed on filter $1"
+			failed "tshark failed on filter $1"
 		elif ! [ "$c" "$2" "$3" ]; then
-			fail="count($1) = $c, want $2 $3"
+			failed "count($1) = $c, want $2 $3"
 		fi
 	}
-	# Every handshake answer within 20 ms: the 5 ms + 5 ms delay held up
-	# (a loaded machine can stretch it; then the capture is recorded again).
-	n '(tcp.srcport==8080 || tcp.srcport==8081) && tcp.flags.syn==1 && tcp.flags.ack==1 && !tcp.analysis.retransmission && tcp.time_relative > 0.02' -eq 0
+	# Every handshake answer within 20 ms of the SYN it answers (the packet
+	# before it in its connection): the 5 ms + 5 ms delay held up (a loaded
+	# machine can stretch it; then the capture is recorded again).
+	n '(tcp.srcport==8080 || tcp.srcport==8081) && tcp.flags.syn==1 && tcp.flags.ack==1 && !tcp.analysis.retransmission && tcp.time_delta > 0.02' -eq 0
 	n 'tcp.flags==0x010 && tcp.seq==1 && tcp.ack==1 && tcp.analysis.ack_rtt > 0.02' -eq 0
 	case $name in
 	normal-client-close | ipv6-normal | normal-sll2 | normal-pcapng)
@@ -147,10 +150,137 @@ verify() {
 		has '^C:S S:S\. C:\. S:S\. C:\. C:P\. '
 		has ' C:F\. (S:\. )?S:F\. C:\.$'
 		;;
+	diag-syn-flood-cookies)
+		# 200 flood SYNs (10.0.1.0/24), each answered once, never ACKed.
+		n 'tcp.flags==0x002 && ip.src==10.0.1.0/24' -eq 200
+		n 'tcp.flags==0x002 && ip.src==10.0.1.0/24 && tcp.options.timestamp.tsval' -eq 0
+		n 'tcp.flags==0x012 && ip.dst==10.0.1.0/24 && !tcp.analysis.retransmission' -eq 200
+		n 'ip.src==10.0.1.0/24 && tcp.flags.syn==0' -eq 0
+		# A few SYN/ACKs with all options (MSS, SACK-permitted, window
+		# scale: a 32-byte header), each retransmitted twice, then only
+		# cookies: MSS alone (24-byte header), never retransmitted.
+		full=$(count "$f" 'tcp.flags==0x012 && tcp.hdr_len==32 && !tcp.analysis.retransmission') || failed "tshark failed"
+		[ "${full:-0}" -ge 1 ] && [ "${full:-0}" -le 16 ] || failed "$full SYN/ACKs with full options, want 1 to 16"
+		n 'tcp.flags==0x012 && tcp.hdr_len==32 && tcp.analysis.retransmission' -eq $((2 * ${full:-0}))
+		n 'tcp.flags==0x012 && tcp.hdr_len==24 && !tcp.analysis.retransmission' -eq $((201 - ${full:-0}))
+		n 'tcp.flags==0x012 && tcp.hdr_len==24 && tcp.analysis.retransmission' -eq 0
+		last_full=$(tshark -r "$f" -Y 'tcp.flags==0x012 && tcp.hdr_len==32' -T fields -e frame.number 2>/dev/null | head -"${full:-0}" | tail -1)
+		n "tcp.flags==0x012 && tcp.hdr_len==24 && frame.number < ${last_full:-0}" -eq 0
+		# The real client from 10.0.0.1 gets a cookie and completes.
+		n 'tcp.flags==0x012 && ip.dst==10.0.0.1 && tcp.hdr_len==24' -eq 1
+		n 'tcp.flags.fin==1 && ip.addr==10.0.0.1' -eq 2
+		n 'tcp.flags.reset==1' -eq 0
+		;;
+	diag-syn-flood-nocookies)
+		n 'tcp.flags==0x002 && ip.src==10.0.1.0/24' -eq 200
+		n 'tcp.flags==0x002 && ip.src==10.0.1.0/24 && tcp.options.timestamp.tsval' -eq 0
+		n 'ip.src==10.0.1.0/24 && tcp.flags.syn==0' -eq 0
+		# A few SYNs answered (all options, no cookies), each SYN/ACK
+		# retransmitted twice with the same ISN; the other SYNs unanswered.
+		n 'tcp.flags==0x012 && tcp.hdr_len!=32' -eq 0
+		ans=$(count "$f" 'tcp.flags==0x012 && ip.dst==10.0.1.0/24 && !tcp.analysis.retransmission') || failed "tshark failed"
+		[ "${ans:-0}" -ge 1 ] && [ "${ans:-0}" -le 16 ] || failed "$ans flood SYNs answered, want 1 to 16"
+		n 'tcp.flags==0x012 && ip.dst==10.0.1.0/24 && tcp.analysis.retransmission' -eq $((2 * ${ans:-0}))
+		# The real client's SYN is dropped twice, the third gets in.
+		n 'tcp.flags==0x002 && ip.src==10.0.0.1 && tcp.analysis.retransmission' -ge 2
+		n 'tcp.flags==0x012 && ip.dst==10.0.0.1' -eq 1
+		n 'tcp.flags==0x012 && ip.dst==10.0.0.1 && frame.time_relative < 6' -eq 0
+		n 'tcp.flags.fin==1 && ip.addr==10.0.0.1' -eq 2
+		n 'tcp.flags.reset==1' -eq 0
+		;;
+	diag-close-wait-leak)
+		# 5 clients close within the first second, the server ACKs each FIN
+		# but never sends its own; a 6th connection after 8 s closes normally.
+		n 'tcp.flags==0x002' -eq 6
+		n 'tcp.flags.fin==1 && ip.src==10.0.0.1 && frame.time_relative < 1' -eq 5
+		n 'tcp.flags==0x010 && ip.src==10.0.0.2 && tcp.ack==20 && frame.time_relative < 1' -eq 5
+		n 'tcp.flags.fin==1 && ip.src==10.0.0.2 && frame.time_relative < 8' -eq 0
+		n 'tcp.flags==0x002 && frame.time_relative > 8' -eq 1
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		hasnt ':R'
+		;;
+	diag-time-wait-pileup)
+		n 'tcp.flags==0x002' -eq 200
+		n 'tcp.flags==0x002 && tcp.analysis.reused_ports' -eq 100
+		n 'tcp.flags==0x002 && !(tcp.srcport >= 41000 && tcp.srcport <= 41099)' -eq 0
+		ports=$(tshark -r "$f" -Y 'tcp.flags==0x002' -T fields -e tcp.srcport 2>/dev/null | sort -u | wc -l)
+		[ "$ports" = 100 ] || failed "$ports distinct client ports, want 100"
+		# The client closes first every time: each server FIN acknowledges
+		# the client's FIN (relative ack 20).
+		n 'tcp.flags.fin==1' -eq 400
+		n 'tcp.flags.fin==1 && ip.src==10.0.0.2 && tcp.ack!=20' -eq 0
+		n 'tcp.analysis.retransmission' -eq 0
+		hasnt ':R'
+		;;
+	diag-half-open-peer)
+		# One answered keepalive probe, then silence from the server (it
+		# vanishes at 1.5 s): more probes and a RST on one connection, data
+		# retransmissions on the other.
+		n 'tcp.analysis.keep_alive && ip.src==10.0.0.1' -ge 4
+		n 'tcp.analysis.keep_alive_ack && ip.src==10.0.0.2' -eq 1
+		n 'ip.src==10.0.0.2 && frame.time_relative > 1.4' -eq 0
+		n 'tcp.analysis.retransmission && ip.src==10.0.0.1 && tcp.len > 0' -ge 4
+		n 'tcp.flags.reset==1 && ip.src==10.0.0.1' -eq 1
+		hasnt ':F'
+		;;
+	diag-port-scan)
+		n 'tcp.flags==0x002 && tcp.srcport==45000' -eq 100
+		ports=$(tshark -r "$f" -Y 'tcp.flags==0x002' -T fields -e tcp.dstport 2>/dev/null | sort -u | wc -l)
+		[ "$ports" = 100 ] || failed "$ports distinct ports scanned, want 100"
+		n 'tcp.flags==0x014 && ip.src==10.0.0.2' -eq 94
+		n 'tcp.flags==0x012 && tcp.srcport in {8022,8080,8088}' -eq 3
+		n 'tcp.flags==0x004 && tcp.dstport in {8022,8080,8088}' -eq 3
+		n 'tcp.port in {8023,8025,8053}' -eq 3
+		n 'tcp.srcport in {8023,8025,8053}' -eq 0
+		n 'ip.src==10.0.0.1 && tcp.flags.syn==0 && tcp.flags.reset==0' -eq 0
+		;;
+	diag-zero-window-stall)
+		n 'tcp.analysis.zero_window && ip.src==10.0.0.2' -ge 1
+		n 'tcp.analysis.keep_alive && ip.src==10.0.0.1' -ge 4
+		n 'tcp.analysis.window_update && ip.src==10.0.0.2 && frame.time_relative > 5.5' -ge 1
+		n 'tcp.len > 0 && frame.time_relative > 0.1 && frame.time_relative < 5.5' -eq 0
+		has ' C:FP?\. .*S:F\. C:\.$'
+		hasnt ':R'
+		;;
+	diag-keepalive-unanswered)
+		n 'tcp.analysis.keep_alive && ip.src==10.0.0.1' -eq 6
+		n 'tcp.analysis.keep_alive_ack && ip.src==10.0.0.2' -eq 2
+		has ' C:R\.$'
+		hasnt ':F'
+		;;
+	diag-busy-normal)
+		n 'tcp.flags==0x002' -eq 320
+		n 'tcp.flags.fin==1' -eq 640
+		n 'tcp.flags.reset==1' -eq 0
+		hosts=$(tshark -r "$f" -Y 'tcp.flags==0x002' -T fields -e ip.src 2>/dev/null | sort -u | wc -l)
+		[ "$hosts" = 5 ] || failed "$hosts client hosts, want 5"
+		# Both close orders: a first FIN acknowledges only the 18-byte
+		# request (server first) or the 18-byte response (client first).
+		n 'tcp.flags.fin==1 && ip.src==10.0.0.2 && tcp.ack==19' -ge 50
+		n 'tcp.flags.fin==1 && ip.src!=10.0.0.2 && tcp.ack==19' -ge 50
+		# Nothing Wireshark would flag but, rarely, a duplicate pure ACK
+		# (the kernel ACKs a segment twice when it races the reader).
+		n 'tcp.analysis.flags && !tcp.analysis.duplicate_ack' -eq 0
+		n 'tcp.analysis.duplicate_ack' -le 2
+		;;
+	esac
+	# diag-* captures are short and small.
+	case $name in
+	diag-*)
+		local size dur
+		size=$(stat -c %s "$f")
+		[ "$size" -le 2000000 ] || failed "$size bytes, want at most 2 MB"
+		dur=$(capinfos -T -r -u "$f" | cut -f2)
+		awk -v d="$dur" 'BEGIN { exit !(d <= 15) }' || failed "$dur s long, want at most 15 s"
+		;;
 	esac
 	if [ -n "$fail" ]; then
 		echo "   check failed for $name: $fail" >&2
-		echo "   signature: $s" >&2
+		if [ ${#s} -gt 400 ]; then
+			echo "   signature: ${s:0:400} …" >&2
+		else
+			echo "   signature: $s" >&2
+		fi
 		return 1
 	fi
 }

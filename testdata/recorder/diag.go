@@ -528,7 +528,7 @@ func busyNormal(e *env) error {
 	client := func(i int) error {
 		var opts []sockOpt
 		if h := hosts[i%len(hosts)]; h != e.client {
-			opts = append(opts, bindTo(netip.AddrPortFrom(h, 0)))
+			opts = append(opts, bindAddr(h))
 		}
 		c, err := e.dial(opts...)
 		if err != nil {

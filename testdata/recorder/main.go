@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,8 +79,17 @@ func usage() {
 func run(args []string) error {
 	// Plenty of Ps, so that a thread returning from a blocking system call
 	// (the delay queue's nanosleep and recvfrom) finds an idle P at once
-	// instead of waiting for one on a busy 2-CPU machine.
-	runtime.GOMAXPROCS(16)
+	// instead of waiting for one on a busy 2-CPU machine. A P stays with a
+	// thread blocked in a system call until sysmon takes it back (after up
+	// to 10 ms), so there must be more Ps than goroutines that can be
+	// blocked at once: the diag-* scenarios have dozens (a client and a
+	// server goroutine per open connection).
+	runtime.GOMAXPROCS(256)
+	// No garbage collection: a run lasts seconds and allocates little, and
+	// the collector's stop-the-world pauses and mark workers (real-time
+	// threads too, under chrt) held the delay queue up for several
+	// milliseconds in the diag-* scenarios with hundreds of connections.
+	debug.SetGCPercent(-1)
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	name := fs.String("scenario", "", "scenario to record")
 	out := fs.String("out", "", "pcap file to write")

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,7 +50,6 @@ type delayer struct {
 	queue uint16
 	delay time.Duration
 	seq   uint32
-	held  chan queued
 	errc  chan error
 
 	count   atomic.Int64
@@ -71,7 +71,7 @@ func (d *delayer) stats() string {
 // delaying every queued packet by delay. The caller adds the iptables rule
 // afterwards (a rule pointing at an unbound queue drops packets).
 func startDelayer(ns string, queue uint16, delay time.Duration) (*delayer, error) {
-	d := &delayer{ns: ns, queue: queue, delay: delay, held: make(chan queued, 1<<16), errc: make(chan error, 2)}
+	d := &delayer{ns: ns, queue: queue, delay: delay, errc: make(chan error, 1)}
 	err := inNS(ns, func() error {
 		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 		if err != nil {
@@ -99,12 +99,11 @@ func startDelayer(ns string, queue uint16, delay time.Duration) (*delayer, error
 	if err := d.request(nfqnlMsgConfig, nlattr(nfqaCfgParams, params)); err != nil {
 		return nil, fmt.Errorf("nfqueue params in %s: %w", ns, err)
 	}
-	go d.read()
-	go d.release()
+	go d.run()
 	return d, nil
 }
 
-// err reports the first failure of the reader or the releaser, if any.
+// err reports the failure of the delay queue, if any.
 func (d *delayer) err() error {
 	select {
 	case err := <-d.errc:
@@ -169,75 +168,119 @@ func (d *delayer) request(typ uint8, attrs []byte) error {
 	}
 }
 
-func (d *delayer) read() {
+// run is the delay queue: one OS thread that receives the queued packets,
+// holds each for the delay and then accepts it, in arrival order. It
+// waits in ppoll(2) with a nanosecond timeout for whichever comes first,
+// the next packet or the next release, so that no Go channel or goroutine
+// hand-off (which can wait for the Go scheduler) stands between a packet's
+// due time and its release.
+func (d *delayer) run() {
 	runtime.LockOSThread()
+	boostThread()
 	buf := make([]byte, 1<<16)
+	v := make([]byte, 8)
+	var held []queued // FIFO: all have the same delay
+	pfd := []unix.PollFd{{Fd: int32(d.fd), Events: unix.POLLIN}}
 	for {
-		n, _, err := unix.Recvfrom(d.fd, buf, 0)
-		now := time.Now()
-		if errors.Is(err, unix.EINTR) {
+		for len(held) > 0 {
+			target := held[0].at.Add(d.delay)
+			if time.Now().Before(target) {
+				break
+			}
+			if late := time.Since(target); late > d.maxLate.Load() {
+				d.maxLate.Store(late)
+			}
+			d.count.Add(1)
+			binary.BigEndian.PutUint32(v[0:], nfAccept)
+			binary.BigEndian.PutUint32(v[4:], held[0].id)
+			if err := unix.Sendto(d.fd, d.msg(nfqnlMsgVerdict, 0, nlattr(nfqaVerdictHdr, v)), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+				d.errc <- fmt.Errorf("nfqueue %s: verdict: %w", d.ns, err)
+				return
+			}
+			held = held[1:]
+		}
+		var timeout *unix.Timespec
+		if len(held) > 0 {
+			ts := unix.NsecToTimespec(max(int64(time.Until(held[0].at.Add(d.delay))), 0))
+			timeout = &ts
+		}
+		n, err := rawPpoll(pfd, timeout)
+		if errors.Is(err, unix.EINTR) || n == 0 {
 			continue
 		}
 		if err != nil {
-			d.errc <- fmt.Errorf("nfqueue %s: recv: %w (a packet may have been lost)", d.ns, err)
+			d.errc <- fmt.Errorf("nfqueue %s: ppoll: %w", d.ns, err)
 			return
 		}
-		msgs, err := syscall.ParseNetlinkMessage(buf[:n])
-		if err != nil {
-			d.errc <- fmt.Errorf("nfqueue %s: parse: %w", d.ns, err)
-			return
-		}
-		for _, m := range msgs {
-			if m.Header.Type != uint16(unix.NFNL_SUBSYS_QUEUE)<<8|nfqnlMsgPacket || len(m.Data) < 4 {
+		// Take everything that has arrived.
+		for {
+			n, _, err := unix.Recvfrom(d.fd, buf, unix.MSG_DONTWAIT)
+			now := time.Now()
+			if errors.Is(err, unix.EINTR) {
 				continue
 			}
-			attrs := m.Data[4:]
-			for len(attrs) >= 4 {
-				l := int(binary.NativeEndian.Uint16(attrs[0:]))
-				t := binary.NativeEndian.Uint16(attrs[2:]) & 0x3fff // NLA_TYPE_MASK
-				if l < 4 || l > len(attrs) {
-					break
+			if errors.Is(err, unix.EAGAIN) {
+				break
+			}
+			if err != nil {
+				d.errc <- fmt.Errorf("nfqueue %s: recv: %w (a packet may have been lost)", d.ns, err)
+				return
+			}
+			msgs, err := syscall.ParseNetlinkMessage(buf[:n])
+			if err != nil {
+				d.errc <- fmt.Errorf("nfqueue %s: parse: %w", d.ns, err)
+				return
+			}
+			for _, m := range msgs {
+				if m.Header.Type != uint16(unix.NFNL_SUBSYS_QUEUE)<<8|nfqnlMsgPacket || len(m.Data) < 4 {
+					continue
 				}
-				if t == nfqaPacketHdr && l >= 8 {
-					d.held <- queued{id: binary.BigEndian.Uint32(attrs[4:]), at: now}
+				attrs := m.Data[4:]
+				for len(attrs) >= 4 {
+					l := int(binary.NativeEndian.Uint16(attrs[0:]))
+					t := binary.NativeEndian.Uint16(attrs[2:]) & 0x3fff // NLA_TYPE_MASK
+					if l < 4 || l > len(attrs) {
+						break
+					}
+					if t == nfqaPacketHdr && l >= 8 {
+						held = append(held, queued{id: binary.BigEndian.Uint32(attrs[4:]), at: now})
+					}
+					attrs = attrs[min((l+3)&^3, len(attrs)):]
 				}
-				attrs = attrs[min((l+3)&^3, len(attrs)):]
 			}
 		}
 	}
 }
 
-// sleepUntil blocks this OS thread in nanosleep(2) rather than parking the
-// goroutine on a Go timer: the thread wakes up by itself, at its own
-// (real-time, when record.sh runs the recorder under chrt) priority.
-func sleepUntil(t time.Time) {
-	for {
-		d := time.Until(t)
-		if d <= 0 {
-			return
-		}
-		ts := unix.NsecToTimespec(int64(d))
-		if err := unix.Nanosleep(&ts, nil); err == nil {
-			return
-		}
+// rawPpoll is ppoll(2) as a raw system call: the thread keeps its P (the
+// Go scheduler's right to run Go code) while it waits, so it runs on at
+// once when the next packet is due. Through unix.Ppoll, which gives the P
+// up for the duration, the return to Go sometimes waited milliseconds for
+// a P in the busiest diag-* scenarios. A long wait is interrupted now and
+// then by the runtime's preemption signal (EINTR), which is harmless here.
+func rawPpoll(pfd []unix.PollFd, timeout *unix.Timespec) (int, error) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd[0])), uintptr(len(pfd)), uintptr(unsafe.Pointer(timeout)), 0, 0, 0)
+	runtime.KeepAlive(pfd)
+	runtime.KeepAlive(timeout)
+	if errno != 0 {
+		return int(r), errno
 	}
+	return int(r), nil
 }
 
-func (d *delayer) release() {
-	runtime.LockOSThread()
-	v := make([]byte, 8)
-	for q := range d.held {
-		target := q.at.Add(d.delay)
-		sleepUntil(target)
-		if late := time.Since(target); late > d.maxLate.Load() {
-			d.maxLate.Store(late)
-		}
-		d.count.Add(1)
-		binary.BigEndian.PutUint32(v[0:], nfAccept)
-		binary.BigEndian.PutUint32(v[4:], q.id)
-		if err := unix.Sendto(d.fd, d.msg(nfqnlMsgVerdict, 0, nlattr(nfqaVerdictHdr, v)), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-			d.errc <- fmt.Errorf("nfqueue %s: verdict: %w", d.ns, err)
-			return
-		}
+// boostThread raises the calling thread (locked to its goroutine for good)
+// 5 real-time priority steps above the rest of the recorder, if the
+// recorder runs with SCHED_FIFO (record.sh uses chrt -f 10). Every thread
+// of the process has the same FIFO priority otherwise, and a FIFO thread is
+// not preempted by one of equal priority: in the diag-* scenarios, with
+// hundreds of sockets in use at once, the delay queue could wait for a
+// socket thread.
+func boostThread() {
+	attr, err := unix.SchedGetAttr(0, 0)
+	if err != nil || attr.Policy != unix.SCHED_FIFO {
+		return
 	}
+	attr.Size = unix.SizeofSchedAttr
+	attr.Priority += 5
+	_ = unix.SchedSetAttr(0, attr, 0)
 }
