@@ -115,6 +115,7 @@ type agg struct {
 	sources     map[netip.Addr]struct{}
 	sourcesMore bool
 	targets     map[netip.AddrPort]struct{} // port_scan: the host:port pairs tried
+	times       []int64                     // syn_unanswered: the first example's SYN times
 }
 
 func (g *agg) add(r *flow.Record) {

@@ -110,6 +110,7 @@ func TestDiagnoses(t *testing.T) {
 		})}, nil},
 		{"SYNs retried, never answered", []*flow.Record{conn(1, 1, func(r *flow.Record) {
 			r.Handshake, r.SynRetransmits = fsm.HandshakeUnanswered, 3
+			r.Client.SYNTimes = []int64{0, 1 * sec, 3 * sec, 7 * sec}
 		})}, []string{"syn_unanswered@10.0.0.2:8080"}},
 		{"one unanswered SYN at the end of a capture is nothing", []*flow.Record{conn(1, 1, func(r *flow.Record) {
 			r.Handshake = fsm.HandshakeUnanswered
@@ -200,5 +201,14 @@ func TestServerTimeWaitIsNotAPileup(t *testing.T) {
 	})
 	if got := names(DefaultThresholds(), recs...); len(got) != 0 {
 		t.Errorf("diagnoses %q, want none", got)
+	}
+}
+
+func TestBackoffReading(t *testing.T) {
+	if got := backoff([]int64{0, 1 * sec, 3 * sec, 7 * sec}); !strings.Contains(got, "after 1s, 2s, 4s: exponential backoff") || !strings.Contains(got, "at least 3 retries") {
+		t.Errorf("doubling: %q", got)
+	}
+	if got := backoff([]int64{0, 1 * sec, 2 * sec, 3 * sec}); strings.Contains(got, "exponential") {
+		t.Errorf("linear 1 s retries read as exponential: %q", got)
 	}
 }

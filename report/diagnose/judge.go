@@ -89,8 +89,8 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 
 	case SynUnanswered:
 		return Diagnosis{Severity: Notice,
-			Explanation: fmt.Sprintf("%s to %s got no answer at all, %d SYNs in all, each retried with backoff (the longest attempt lasted %s) until the client gave up or the capture ended.",
-				count(g.n, "connection attempt"), k.ep, g.a, dur(g.longest)),
+			Explanation: fmt.Sprintf("%s to %s got no answer at all, %d SYNs in all (the longest attempt lasted %s). %s",
+				count(g.n, "connection attempt"), k.ep, g.a, dur(g.longest), backoff(g.times)),
 			Advice: "The host is down, a firewall drops the SYNs, or the listener's queues are full (see accept_queue_overflow). Linux retries a SYN net.ipv4.tcp_syn_retries times (6: about 127 s), doubling the wait from 1 s; tcpfsm shows the schedule per connection."}, true
 
 	case PortScan:
@@ -124,6 +124,32 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 			Advice: "Keepalive probes an idle connection to find a dead peer: Linux waits net.ipv4.tcp_keepalive_time (7200 s) of idleness, then probes every tcp_keepalive_intvl (75 s), and resets after tcp_keepalive_probes (9) unanswered ones; applications override them per socket (TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT)."}, true
 	}
 	return Diagnosis{}, false
+}
+
+// backoff reads a SYN schedule: Linux doubles the wait from 1 s, so the
+// number of doubling gaps is the number of retries tcp_syn_retries allowed
+// so far.
+func backoff(times []int64) string {
+	if len(times) < 2 {
+		return ""
+	}
+	gaps := make([]string, 0, len(times)-1)
+	doubling := true
+	for i := 1; i < len(times); i++ {
+		gap := times[i] - times[i-1]
+		gaps = append(gaps, dur(gap))
+		if i > 1 {
+			prev := times[i-1] - times[i-2]
+			if gap < prev*3/2 || gap > prev*5/2 {
+				doubling = false
+			}
+		}
+	}
+	text := "The first was retried after " + strings.Join(gaps, ", ")
+	if doubling && len(gaps) > 1 {
+		return text + fmt.Sprintf(": exponential backoff, as Linux retries a SYN, so tcp_syn_retries allowed at least %d retries.", len(gaps))
+	}
+	return text + "."
 }
 
 func count(n int, noun string) string {

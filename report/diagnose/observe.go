@@ -64,6 +64,9 @@ func (c *Collector) Add(r *flow.Record) {
 		g.add(r)
 		g.a += r.SynRetransmits + 1
 		g.longest = max(g.longest, r.Last-r.First)
+		if g.times == nil {
+			g.times = r.Client.SYNTimes
+		}
 	}
 
 	switch {
