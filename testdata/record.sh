@@ -16,6 +16,9 @@
 #   veth-c 02:00:00:00:00:01  <----------->  veth-s 02:00:00:00:00:02
 #   10.0.0.1/24  fd00::1/64                    10.0.0.2/24  fd00::2/64
 #
+# Some diag-* scenarios give veth-c more client addresses, 10.0.1.1 and up
+# (10.0.1.0/24), and tcpfsm-s a route to them via 10.0.0.1.
+#
 # tcpdump runs in tcpfsm-c on veth-c (Ethernet link type). Each namespace
 # delays its incoming TCP by 5 ms through NFQUEUE (see recorder/nfqueue.go),
 # so each handshake half measured at the capture point takes 5 ms and an
@@ -261,7 +264,7 @@ verify() {
 		# Nothing Wireshark would flag but, rarely, a duplicate pure ACK
 		# (the kernel ACKs a segment twice when it races the reader).
 		n 'tcp.analysis.flags && !tcp.analysis.duplicate_ack' -eq 0
-		n 'tcp.analysis.duplicate_ack' -le 2
+		n 'tcp.analysis.duplicate_ack' -le 3
 		;;
 	esac
 	# diag-* captures are short and small.

@@ -470,9 +470,12 @@ var (
 const largeLen = 4000
 
 // busyNormal: 320 ordinary connections, one started every 12 ms (3.8 s),
-// from 10.0.0.1 and 10.0.1.1-10.0.1.4 in turn (ephemeral ports), to a
-// server that accept()s and serves each at once. By connection number i
-// (mod 16):
+// from 10.0.0.1 and 10.0.1.1-10.0.1.4 in turn, to a server that accept()s
+// and serves each at once. Connection i binds port 50000+i: with ports
+// chosen by connect(), a client port whose last connection the server
+// closed first (server TIME_WAIT) was now and then taken again for the
+// same server, and the SYN then reuses a 4-tuple, which is not what this
+// capture is about. By connection number i (mod 16):
 //
 //	0-7:   request, 18-byte response, client closes first, server on EOF
 //	8-11:  request, response, server closes first, client on EOF
@@ -526,11 +529,7 @@ func busyNormal(e *env) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, n)
 	client := func(i int) error {
-		var opts []sockOpt
-		if h := hosts[i%len(hosts)]; h != e.client {
-			opts = append(opts, bindAddr(h))
-		}
-		c, err := e.dial(opts...)
+		c, err := e.dial(bindTo(netip.AddrPortFrom(hosts[i%len(hosts)], uint16(50000+i))))
 		if err != nil {
 			return err
 		}
@@ -539,6 +538,11 @@ func busyNormal(e *env) error {
 			if err := writeAll(c, req); err != nil {
 				return err
 			}
+			// Read when the answer is there (it takes 10 ms). A reader
+			// blocked in read() races the kernel's ACK of the segment that
+			// wakes it, and Linux then now and then sends the same ACK
+			// twice (Wireshark: "Dup ACK"): harmless, but noise here.
+			time.Sleep(15 * time.Millisecond)
 			return readFull(c, want)
 		}
 		waitEOF := func() error {

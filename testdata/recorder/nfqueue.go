@@ -52,8 +52,9 @@ type delayer struct {
 	seq   uint32
 	errc  chan error
 
-	count   atomic.Int64
-	maxLate atomicDuration
+	count     atomic.Int64
+	maxLate   atomicDuration
+	maxLateAt atomic.Int64 // when (Unix ns)
 }
 
 type atomicDuration struct{ v atomic.Int64 }
@@ -61,10 +62,10 @@ type atomicDuration struct{ v atomic.Int64 }
 func (a *atomicDuration) Load() time.Duration   { return time.Duration(a.v.Load()) }
 func (a *atomicDuration) Store(d time.Duration) { a.v.Store(int64(d)) }
 
-// stats reports how many packets were delayed and how late the latest
-// release was compared with its target time.
+// stats reports how many packets were delayed, how late the latest release
+// was compared with its target time, and when (in the scenario's time).
 func (d *delayer) stats() string {
-	return fmt.Sprintf("nfqueue %s: %d packets delayed, released at most %v late", d.ns, d.count.Load(), d.maxLate.Load().Round(time.Microsecond))
+	return fmt.Sprintf("nfqueue %s: %d packets delayed, released at most %v late (at %.3fs)", d.ns, d.count.Load(), d.maxLate.Load().Round(time.Microsecond), time.Unix(0, d.maxLateAt.Load()).Sub(start).Seconds())
 }
 
 // startDelayer binds NFQUEUE number queue inside namespace ns and starts
@@ -189,6 +190,7 @@ func (d *delayer) run() {
 			}
 			if late := time.Since(target); late > d.maxLate.Load() {
 				d.maxLate.Store(late)
+				d.maxLateAt.Store(time.Now().UnixNano())
 			}
 			d.count.Add(1)
 			binary.BigEndian.PutUint32(v[0:], nfAccept)

@@ -49,19 +49,6 @@ func sockaddr(ap netip.AddrPort) unix.Sockaddr {
 	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
 }
 
-// bindAddr binds the local address only; connect() picks the port, as for
-// an unbound socket (IP_BIND_ADDRESS_NO_PORT; bind() itself would pick a
-// random free port, and could pick one whose last connection the server
-// still holds in TIME_WAIT).
-func bindAddr(a netip.Addr) sockOpt {
-	return func(fd int) error {
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1); err != nil {
-			return err
-		}
-		return unix.Bind(fd, sockaddr(netip.AddrPortFrom(a, 0)))
-	}
-}
-
 func bindTo(ap netip.AddrPort) sockOpt {
 	return func(fd int) error { return unix.Bind(fd, sockaddr(ap)) }
 }
