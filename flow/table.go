@@ -321,8 +321,5 @@ func (t *Table) Flush() {
 	}
 }
 
-// Len returns the number of connections tracked now.
-func (t *Table) Len() int { return len(t.conns) }
-
 // Stats returns the counters so far.
 func (t *Table) Stats() Stats { return t.stats }

@@ -238,14 +238,15 @@ func wrap(w *bufio.Writer, text, indent string) {
 // schedule spells the gaps between retransmissions, which show the backoff:
 // " (after 1.0s, 2.0s, 4.0s)".
 func schedule(times []int64) string {
-	if len(times) < 2 {
+	gs := gaps(times)
+	if len(gs) == 0 {
 		return ""
 	}
-	gaps := make([]string, 0, len(times)-1)
-	for i := 1; i < len(times); i++ {
-		gaps = append(gaps, fmt.Sprintf("%.1fs", float64(times[i]-times[i-1])/1e9))
+	words := make([]string, len(gs))
+	for i, g := range gs {
+		words[i] = fmt.Sprintf("%.1fs", float64(g)/1e9)
 	}
-	return " (after " + strings.Join(gaps, ", ") + ")"
+	return " (after " + strings.Join(words, ", ") + ")"
 }
 
 func countList(cs []count, paint func(string) string) string {

@@ -122,6 +122,8 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown format", []string{"-r", "x.pcap", "--format", "xml"}, `unknown --format "xml"`},
 		{"unknown flag", []string{"--frobnicate"}, "unknown flag: --frobnicate"},
 		{"bad color", []string{"-r", "x", "--color", "sometimes"}, `unknown --color "sometimes"`},
+		{"bad Zeek port", []string{"-r", "x", "--zeek-server-ports", "80,http"}, `--zeek-server-ports: "http" is not a port number`},
+		{"negative --at offset", []string{"-r", "x", "--at", "-2s"}, `--at "-2s"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,6 +260,15 @@ func TestColor(t *testing.T) {
 
 func TestVerboseTrace(t *testing.T) {
 	path := writeFile(t, "c.pcap", writePcap(t, handshakeFrames(t)))
+	// JSON: one "packet" object per packet before the connection, with
+	// the state changes it caused.
+	objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "-v", "--format", "json").stdout)
+	if len(objs) != 9 || objs[0]["type"] != "packet" || objs[7]["type"] != "conn" {
+		t.Fatalf("want 7 packets, a conn, a summary: %v", objs)
+	}
+	if tr := objs[2]["transitions"].([]any); len(tr) != 2 || tr[0] != "client SYN_SENT → ESTABLISHED" || tr[1] != "server SYN_RCVD → ESTABLISHED" {
+		t.Errorf("third packet's transitions %v", tr)
+	}
 	r := tcpfsm(t, nil, "-r", path, "-v", "--color", "never")
 	for _, want := range []string{
 		"client CLOSED → SYN_SENT",
