@@ -160,12 +160,9 @@ func synFloodScenario(e *env, cookies bool) error {
 	if err := respond(c, a); err != nil {
 		return err
 	}
-	time.Sleep(100 * time.Millisecond)
-	closeFD(c)
-	if _, err := readEOF(a); err != nil {
+	if err := closeInTurn(c, a, "real client", "server", true); err != nil {
 		return err
 	}
-	closeFD(a)
 	logf("real client done")
 	if err := <-flood; err != nil {
 		return err
@@ -206,18 +203,7 @@ func closeWaitLeak(e *env) error {
 		if err := respond(c, a); err != nil {
 			return err
 		}
-		time.Sleep(100 * time.Millisecond)
-		logf("client %d close()", i)
-		closeFD(c)
-		if n, err := readEOF(a); err != nil || n != 0 {
-			return fmt.Errorf("server read: %d bytes, %v", n, err)
-		}
-		if leak {
-			logf("server read EOF of client %d and keeps the socket", i)
-			return nil // closed when the recorder exits, after the capture
-		}
-		logf("server read EOF of client %d, server close()", i)
-		return closeFD(a)
+		return closeInTurn(c, a, fmt.Sprintf("client %d", i), "server", !leak)
 	}
 	for i := 1; i <= 5; i++ {
 		if err := conn(i, true); err != nil {

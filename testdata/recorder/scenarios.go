@@ -150,20 +150,29 @@ func normalClose(e *env, clientFirst bool) error {
 	if err := respond(c, a); err != nil {
 		return err
 	}
-	first, second, names := a, c, [2]string{"server", "client"}
 	if clientFirst {
-		first, second, names = c, a, [2]string{"client", "server"}
+		return closeInTurn(c, a, "client", "server", true)
 	}
+	return closeInTurn(a, c, "server", "client", true)
+}
+
+// closeInTurn is the end of an exchange: 100 ms after the response, first
+// close()s; second reads the EOF and, if secondCloses, closes in turn
+// (otherwise it keeps the socket: a CLOSE_WAIT leak).
+func closeInTurn(first, second int, firstName, secondName string, secondCloses bool) error {
 	time.Sleep(100 * time.Millisecond)
-	logf("%s close()", names[0])
+	logf("%s close()", firstName)
 	closeFD(first)
 	n, err := readEOF(second)
 	if err != nil || n != 0 {
-		return fmt.Errorf("%s read: %d bytes, %v", names[1], n, err)
+		return fmt.Errorf("%s read: %d bytes, %v", secondName, n, err)
 	}
-	logf("%s read EOF, %s close()", names[1], names[1])
-	closeFD(second)
-	return nil
+	if !secondCloses {
+		logf("%s read EOF and keeps the socket", secondName)
+		return nil // closed when the recorder exits, after the capture
+	}
+	logf("%s read EOF, %s close()", secondName, secondName)
+	return closeFD(second)
 }
 
 func refused(e *env) error {
@@ -556,11 +565,5 @@ func synackRetransmit(e *env) error {
 	if err := exchange(c, a); err != nil {
 		return err
 	}
-	time.Sleep(100 * time.Millisecond)
-	closeFD(c)
-	if _, err := readEOF(a); err != nil {
-		return err
-	}
-	closeFD(a)
-	return nil
+	return closeInTurn(c, a, "client", "server", true)
 }
