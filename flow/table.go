@@ -70,7 +70,8 @@ type Record struct {
 	// for a connection that went idle, its last packet plus the timeout.
 	End int64
 	fsm.Result
-	// Zeek is the connection as Zeek's conn.log would summarise it.
+	// Zeek is the connection as Zeek's conn.log would summarise it, when
+	// Config.Zeek or Config.ZeekRecords asked for it.
 	Zeek zeek.Summary
 }
 
@@ -82,6 +83,11 @@ type Config struct {
 	// reuse rules, see zeek.Conn.NewConnection) instead of by tcpfsm's
 	// rules, so that records match a Zeek conn.log one for one.
 	ZeekRecords bool
+	// Zeek follows every connection as Zeek would too, for Record.Zeek
+	// (conn_state and history); it costs a Zeek tracker per connection
+	// and a step per packet, so reports that show neither leave it off.
+	// ZeekRecords implies it.
+	Zeek bool
 	// ZeekServerPorts is Zeek's likely_server_ports, which orients a
 	// connection whose first packet is not a bare SYN; nil means Zeek's
 	// defaults (zeek.DefaultLikelyServerPorts).
@@ -114,7 +120,7 @@ type Conn struct {
 	ID             uint64
 	Client, Server netip.AddrPort
 	FSM            *fsm.Conn
-	Zeek           *zeek.Conn
+	Zeek           *zeek.Conn // nil unless Config.Zeek or ZeekRecords
 
 	key        key
 	clientIsLo bool // the client is the key's lo endpoint
@@ -178,7 +184,9 @@ func (t *Table) Add(p *capture.Packet) {
 	} else {
 		c = t.open(k, p, ts, srcIsLo) // fills t.seg
 	}
-	c.Zeek.StepCaptured(&t.seg, p.BadChecksum, p.CapturedPayload)
+	if c.Zeek != nil {
+		c.Zeek.StepCaptured(&t.seg, p.BadChecksum, p.CapturedPayload)
+	}
 	var res fsm.StepResult
 	if p.BadChecksum {
 		res = c.FSM.StepBadChecksum(&t.seg)
@@ -208,7 +216,9 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo bool) *Conn {
 	}
 	t.segment(&t.seg, c, p, ts, srcIsLo)
 	c.FSM = fsm.NewConn(&t.seg)
-	c.Zeek = zeek.NewConn(&t.seg, c.Client.Port(), c.Server.Port(), t.cfg.ZeekServerPorts)
+	if t.cfg.Zeek || t.cfg.ZeekRecords {
+		c.Zeek = zeek.NewConn(&t.seg, c.Client.Port(), c.Server.Port(), t.cfg.ZeekServerPorts)
+	}
 	t.conns[k] = c
 	t.lru.pushBack(c)
 	t.stats.Peak = max(t.stats.Peak, len(t.conns))
@@ -292,7 +302,10 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, End: end, Result: c.FSM.Result(end), Zeek: c.Zeek.Summary()}
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, End: end, Result: c.FSM.Result(end)}
+	if c.Zeek != nil {
+		t.rec.Zeek = c.Zeek.Summary()
+	}
 	if t.census != nil && !t.census.done {
 		// Left before the census: counted in the state it was left in.
 		t.census.count(c)

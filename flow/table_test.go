@@ -145,3 +145,13 @@ func BenchmarkTableAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 }
+
+// TestZeekViewOnRequest: the Zeek tracker runs only when asked for.
+func TestZeekViewOnRequest(t *testing.T) {
+	syn := pkt(cli, srv, syn, 1, 0, 0)
+	plain, _ := collect(Config{}, syn)
+	withZeek, _ := collect(Config{Zeek: true}, syn)
+	if plain[0].Zeek.State != "" || withZeek[0].Zeek.State != "S0" || withZeek[0].Zeek.History != "S" {
+		t.Errorf("without: %+v; with: %+v", plain[0].Zeek, withZeek[0].Zeek)
+	}
+}

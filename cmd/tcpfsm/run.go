@@ -222,6 +222,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		IdleTimeout: int64(o.idleTimeout),
 		MaxConns:    o.maxConns,
 		ZeekRecords: o.format == "zeek",
+		Zeek:        o.format == "json", // the text report shows no conn_state or history
 		Done: func(r *flow.Record) {
 			if repErr == nil {
 				repErr = rep.Conn(r)
