@@ -106,6 +106,8 @@ type StepResult struct {
 	// After (FIN_WAIT_1 → CLOSING → TIME_WAIT when one segment proves both
 	// the peer's FIN and the ACK of ours), or Unknown.
 	Via [2]State
+	// Events are the connection-wide moments this segment caused.
+	Events Event
 }
 
 // enter moves e to state st, remembering the state it leaves if e already
@@ -120,9 +122,21 @@ func (c *Conn) enter(e *endpoint, st State) {
 	e.state = st
 }
 
-// Step feeds one segment, in capture order, and returns its classification
-// and the states of both sides before and after it.
+// Step feeds one segment, in capture order, and returns its classification,
+// the states of both sides before and after it, and the events it caused.
 func (c *Conn) Step(seg *Segment) StepResult {
+	if seg.Flags&(SYN|FIN|RST) == 0 && c.established && !(c.ep[0].sentFIN && c.ep[1].sentFIN) {
+		// The data phase, most segments: nothing here can cause an event
+		// (see events), so skip comparing milestones.
+		return c.step(seg)
+	}
+	was := c.milestones()
+	res := c.step(seg)
+	res.Events = c.events(was, seg, res.Kind)
+	return res
+}
+
+func (c *Conn) step(seg *Segment) StepResult {
 	e, p := &c.ep[seg.Dir], &c.ep[1-seg.Dir]
 	res := StepResult{Before: [2]State{c.ep[0].state, c.ep[1].state}}
 	c.before, c.via = res.Before, [2]State{}
