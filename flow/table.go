@@ -13,6 +13,7 @@ package flow
 
 import (
 	"cmp"
+	"iter"
 	"math"
 	"net/netip"
 	"slices"
@@ -43,6 +44,7 @@ const (
 	ReasonEvicted                 // the table was full and this was the least recently active
 	ReasonReused                  // a new connection started on the same 5-tuple
 	ReasonZeekSplit               // Zeek would end its record here (Config.ZeekRecords)
+	ReasonOpen                    // still in the table: a snapshot (Table.Open), not a departure
 )
 
 func (r Reason) String() string {
@@ -57,6 +59,8 @@ func (r Reason) String() string {
 		return "reused"
 	case ReasonZeekSplit:
 		return "zeek_split"
+	case ReasonOpen:
+		return "open"
 	}
 	return "unknown"
 }
@@ -165,7 +169,7 @@ func (t *Table) Add(p *capture.Packet) {
 	}
 	if ts > t.now {
 		t.now = ts
-		t.expire()
+		t.expire(ts)
 	}
 	k, srcIsLo := makeKey(p)
 	c := t.conns[k]
@@ -283,12 +287,26 @@ func (t *Table) takeCensus() {
 	}
 }
 
-// expire reports and forgets connections idle for longer than the timeout.
-func (t *Table) expire() {
+// Advance tells the table that the capture's clock has reached now with no
+// packet since the last one: a live capture between packets. Connections
+// idle for longer than the timeout leave, and a census due by then is
+// taken. Times stay those of packets: a connection's end and the census at
+// the end of the capture are still the last packet's time, so a live
+// session and a replay of its packets report the same.
+func (t *Table) Advance(now int64) {
+	if t.census != nil && !t.census.done && now > t.census.at {
+		t.takeCensus()
+	}
+	t.expire(now)
+}
+
+// expire reports and forgets connections idle at time now for longer than
+// the timeout.
+func (t *Table) expire(now int64) {
 	if t.cfg.IdleTimeout < 0 {
 		return
 	}
-	for c := t.lru.front(); c != nil && t.now-c.FSM.Last() > t.cfg.IdleTimeout; c = t.lru.front() {
+	for c := t.lru.front(); c != nil && now-c.FSM.Last() > t.cfg.IdleTimeout; c = t.lru.front() {
 		t.stats.Idle++
 		t.remove(c, ReasonIdle)
 	}
@@ -313,6 +331,48 @@ func (t *Table) remove(c *Conn, why Reason) {
 	t.lru.remove(c)
 	delete(t.conns, c.key)
 	t.cfg.Done(&t.rec)
+}
+
+// Open yields a Record for every connection still in the table that
+// started at least minAge before time at, as it stands then (Reason
+// ReasonOpen): what a live display judges before the connections end.
+// The age keeps a handshake still in flight from looking unanswered. The
+// Record is valid only until the next iteration; the table must not change
+// during the loop.
+func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
+	return func(yield func(*Record) bool) {
+		var rec Record
+		for c := t.lru.front(); c != nil; c = c.next {
+			if at-c.FSM.First() < minAge {
+				continue
+			}
+			c.Snapshot(at, &rec)
+			if !yield(&rec) {
+				return
+			}
+		}
+	}
+}
+
+// Snapshot fills r with the connection as it stands at time at (or its
+// latest packet, if later), with Reason ReasonOpen.
+func (c *Conn) Snapshot(at int64, r *Record) {
+	at = max(at, c.FSM.Last())
+	*r = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: ReasonOpen, End: at, Result: c.FSM.Result(at)}
+	if c.Zeek != nil {
+		r.Zeek = c.Zeek.Summary()
+	}
+}
+
+// CensusNow counts the endpoint states of the connections in the table at
+// time at, for a running census. Connections that already left the table
+// are not in it: they ended, or went idle.
+func (t *Table) CensusNow(at int64) *Census {
+	cs := newCensus(at)
+	for c := t.lru.front(); c != nil; c = c.next {
+		cs.count(c)
+	}
+	return &cs.result
 }
 
 // Flush reports every connection still in the table, in the order they

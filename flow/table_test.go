@@ -1,7 +1,9 @@
 package flow
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +155,52 @@ func TestZeekViewOnRequest(t *testing.T) {
 	withZeek, _ := collect(Config{Zeek: true}, syn)
 	if plain[0].Zeek.State != "" || withZeek[0].Zeek.State != "S0" || withZeek[0].Zeek.History != "S" {
 		t.Errorf("without: %+v; with: %+v", plain[0].Zeek, withZeek[0].Zeek)
+	}
+}
+
+// TestLiveClock covers what a live capture needs between packets: Advance
+// expires idle connections without a packet, Open shows the quiet ones as
+// they stand, and CensusNow counts the states now.
+func TestLiveClock(t *testing.T) {
+	cli2 := netip.MustParseAddrPort("10.0.0.3:40001")
+	var done []Record
+	tb := New(Config{IdleTimeout: int64(10 * time.Second), Done: func(r *Record) { done = append(done, *r) }})
+	// #1 completes its handshake at 0-2 ms; #2 sends a SYN at 5 s, unanswered.
+	tb.Add(pkt(cli, srv, syn, 100, 0, 0))
+	tb.Add(pkt(srv, cli, synack, 500, 101, 1))
+	tb.Add(pkt(cli, srv, ack, 101, 501, 2))
+	tb.Add(pkt(cli2, srv, syn, 900, 0, 5000))
+
+	ms := func(n int64) int64 { return 1_700_000_000e9 + n*1e6 }
+	var open []string
+	for r := range tb.Open(ms(5500), int64(time.Second)) {
+		if r.Reason != ReasonOpen || r.End != ms(5500) {
+			t.Errorf("open #%d: reason %s end %d", r.ID, r.Reason, r.End)
+		}
+		open = append(open, fmt.Sprintf("#%d %s", r.ID, r.Handshake))
+	}
+	if got := strings.Join(open, ", "); got != "#1 complete" {
+		t.Errorf("Open at 5.5 s, 1 s old: %q, want only #1 (the SYN of #2 is 0.5 s old)", got)
+	}
+
+	c := tb.CensusNow(ms(6000))
+	h := c.Hosts[cli.Addr()]
+	if h == nil || h.States[fsm.Established] != 1 || c.Hosts[cli2.Addr()].States[fsm.SynSent] != 1 {
+		t.Errorf("census at 6 s: %+v", c.Hosts)
+	}
+	if sv := c.Hosts[srv.Addr()]; sv == nil || sv.Listeners != 1 || sv.States[fsm.Established] != 1 {
+		t.Errorf("server census: %+v", sv)
+	}
+
+	tb.Advance(ms(10_003)) // #1 idle for more than 10 s, #2 not yet
+	if len(done) != 1 || done[0].ID != 1 || done[0].Reason != ReasonIdle {
+		t.Fatalf("after Advance to 10.003 s: %+v", done)
+	}
+	tb.Advance(ms(15_001))
+	if len(done) != 2 || done[1].ID != 2 || done[1].Handshake != fsm.HandshakeUnanswered {
+		t.Fatalf("after Advance to 15.001 s: %+v", done)
+	}
+	if st := tb.Stats(); st.Idle != 2 {
+		t.Errorf("idle count %d, want 2", st.Idle)
 	}
 }
