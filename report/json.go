@@ -91,6 +91,57 @@ type jsonSummary struct {
 	Listeners   []jsonListen `json:"listeners"`
 	Warnings    []string     `json:"warnings"`
 	Incomplete  bool         `json:"incomplete"`
+	Capture     *jsonLive    `json:"capture,omitempty"`
+}
+
+// jsonLive is libpcap's counters of a live capture.
+type jsonLive struct {
+	Interface string `json:"interface"`
+	Received  uint64 `json:"received"`
+	Dropped   uint64 `json:"dropped"`
+	IfDropped uint64 `json:"if_dropped"`
+}
+
+func liveJSON(l *LiveCounters) *jsonLive {
+	if l == nil {
+		return nil
+	}
+	return &jsonLive{l.Interface, l.Received, l.Dropped, l.IfDropped}
+}
+
+// jsonEvent is one connection event of the stream.
+type jsonEvent struct {
+	Type         string       `json:"type"`
+	TS           unixTime     `json:"ts"`
+	ID           uint64       `json:"id"`
+	Event        string       `json:"event"`
+	From         string       `json:"from"`
+	Client       string       `json:"client"`
+	Server       string       `json:"server"`
+	Handshake    string       `json:"handshake"`
+	Close        string       `json:"close"`
+	ClientState  string       `json:"client_state"`
+	ServerState  string       `json:"server_state"`
+	HandshakeRTT sides[*msec] `json:"handshake_rtt_ms"`
+	Retransmits  sides[int]   `json:"handshake_retransmits"`
+	Reset        *jsonReset   `json:"reset,omitempty"`
+}
+
+// jsonCensus is the running census of the stream.
+type jsonCensus struct {
+	Type        string       `json:"type"`
+	TS          unixTime     `json:"ts"`
+	Census      orderedCount `json:"census"`
+	CensusHosts hostCensus   `json:"census_hosts"`
+	TCPPackets  uint64       `json:"tcp_packets"`
+	Capture     *jsonLive    `json:"capture,omitempty"`
+}
+
+// jsonRaised is a diagnosis announced by the stream.
+type jsonRaised struct {
+	Type string   `json:"type"`
+	TS   unixTime `json:"ts"`
+	jsonDiag
 }
 
 type jsonDiag struct {
@@ -221,21 +272,81 @@ func (o orderedCount) MarshalJSON() ([]byte, error) {
 }
 
 type jsonReporter struct {
-	w   *bufio.Writer
-	enc *json.Encoder
-	sum summary
+	w      *bufio.Writer
+	enc    *json.Encoder
+	sum    summary
+	stream bool
+	ann    announcer
 }
 
-func newJSON(w io.Writer, th diagnose.Thresholds) *jsonReporter {
+func newJSON(w io.Writer, th diagnose.Thresholds, stream bool) *jsonReporter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	return &jsonReporter{w: bw, enc: enc, sum: newSummary(th)}
+	return &jsonReporter{w: bw, enc: enc, sum: newSummary(th), stream: stream}
 }
 
 func (j *jsonReporter) Conn(r *flow.Record) error {
 	j.sum.add(r)
-	return j.enc.Encode(connJSON(r))
+	if !j.stream {
+		return j.enc.Encode(connJSON(r))
+	}
+	if unanswered(r) {
+		if err := j.enc.Encode(eventJSON(r.End, r.Handshake, fsm.FromClient, r)); err != nil {
+			return err
+		}
+	}
+	if err := j.enc.Encode(connJSON(r)); err != nil {
+		return err
+	}
+	return j.w.Flush()
+}
+
+func eventJSON(ts int64, what string, from fsm.Dir, r *flow.Record) *jsonEvent {
+	e := &jsonEvent{
+		Type: "event", TS: unixTime(ts), ID: r.ID, Event: what, From: from.String(),
+		Client: r.ClientAddr.String(), Server: r.ServerAddr.String(),
+		Handshake: r.Handshake, Close: r.Close,
+		ClientState: r.Client.State.String(), ServerState: r.Server.State.String(),
+		HandshakeRTT: sides[*msec]{rtt(r.RTTClient), rtt(r.RTTServer)},
+		Retransmits:  sides[int]{r.SynRetransmits, r.SynAckRetransmits},
+	}
+	if r.Reset {
+		e.Reset = &jsonReset{By: r.ResetBy.String(), State: r.ResetFrom.String(), PeerState: r.ResetPeerState.String()}
+	}
+	return e
+}
+
+func (j *jsonReporter) Event(e *Event) error {
+	if !j.stream {
+		return nil
+	}
+	if err := j.enc.Encode(eventJSON(e.Time, e.What.String(), e.Dir, e.Conn)); err != nil {
+		return err
+	}
+	return j.w.Flush()
+}
+
+func (j *jsonReporter) Tick(k *Tick) error {
+	if !j.stream {
+		return nil
+	}
+	if k.Census != nil {
+		c := jsonCensus{Type: "census", TS: unixTime(k.Time), Census: censusCounts(k.Census),
+			CensusHosts: hostCensus{k.Census}, TCPPackets: k.TCPPackets, Capture: liveJSON(k.Live)}
+		if c.Census == nil {
+			c.Census = orderedCount{}
+		}
+		if err := j.enc.Encode(c); err != nil {
+			return err
+		}
+	}
+	for _, d := range diagJSON(j.ann.raised(j.sum.diag, k.Open)) {
+		if err := j.enc.Encode(jsonRaised{"diagnosis", unixTime(k.Time), d}); err != nil {
+			return err
+		}
+	}
+	return j.w.Flush()
 }
 
 func connJSON(r *flow.Record) *jsonConn {
@@ -327,6 +438,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		Diagnoses: diagJSON(j.sum.diag.Diagnoses()),
 		Listeners: listenersJSON(j.sum.listenersByAttempts()),
 		Warnings:  t.Warnings, Incomplete: t.Incomplete,
+		Capture: liveJSON(t.Live),
 	}
 	if t.Census != nil {
 		s.CensusAt = unixTime(t.Census.At)

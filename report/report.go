@@ -25,6 +25,10 @@ type Options struct {
 	// Thresholds are the evidence each diagnosis needs; the zero value
 	// means diagnose.DefaultThresholds.
 	Thresholds *diagnose.Thresholds
+	// Stream also writes connection events, a running census and each
+	// diagnosis as it is raised (see Event and Tick), and writes every
+	// line out at once: for a live capture.
+	Stream bool
 }
 
 // Totals are the capture-level facts the summary needs, gathered by the
@@ -48,6 +52,8 @@ type Totals struct {
 	Warnings       []string // problems met while reading, worst last
 	WarningsOmited uint64   // warnings beyond those listed
 	Incomplete     bool     // reading stopped early: the capture is cut short
+	// Live holds libpcap's counters of a live capture; nil for a file.
+	Live *LiveCounters
 }
 
 // TraceLine is one packet of the -v trace.
@@ -64,6 +70,10 @@ type TraceLine struct {
 type Reporter interface {
 	Conn(r *flow.Record) error
 	Trace(l *TraceLine) error
+	// Event and Tick write the stream of Options.Stream; without it they
+	// write nothing.
+	Event(e *Event) error
+	Tick(t *Tick) error
 	Finish(t *Totals) error
 }
 
@@ -75,11 +85,11 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 	}
 	switch opt.Format {
 	case "", "text":
-		return newText(w, opt.Color, th), nil
+		return newText(w, opt.Color, th, opt.Stream), nil
 	case "json":
-		return newJSON(w, th), nil
+		return newJSON(w, th, opt.Stream), nil
 	case "zeek":
-		return newZeek(w), nil
+		return newZeek(w, opt.Stream), nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want text, json or zeek)", opt.Format)
 }

@@ -14,29 +14,36 @@ import (
 )
 
 type textReporter struct {
-	w   *bufio.Writer
-	pal palette
-	sum summary
+	w      *bufio.Writer
+	pal    palette
+	sum    summary
+	stream bool
+	ann    announcer
 }
 
-func newText(w io.Writer, useColor bool, th diagnose.Thresholds) *textReporter {
-	return &textReporter{w: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary(th)}
+func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream bool) *textReporter {
+	return &textReporter{w: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary(th), stream: stream}
 }
 
 func (t *textReporter) Conn(r *flow.Record) error {
 	t.sum.add(r)
 	p := &t.pal
+	if t.stream && unanswered(r) {
+		t.eventHead(r.End, r)
+		fmt.Fprintf(t.w, "handshake %s", p.handshake(r.Handshake))
+		if n, what := retries(r); n > 0 {
+			fmt.Fprintf(t.w, ", %s", p.warn.Sprint(what))
+		}
+		t.eventStates(r)
+	}
 	fmt.Fprintf(t.w, "%s %s → %s  %s  %s\n",
 		p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr),
 		clock(r.First), seconds(r.Last-r.First))
 
-	fmt.Fprintf(t.w, "    handshake %s", p.handshake(r.Handshake))
-	if r.RTTClient >= 0 || r.RTTServer >= 0 {
-		fmt.Fprintf(t.w, " (rtt SYN→SYN/ACK %s, SYN/ACK→ACK %s)", ms(r.RTTClient), ms(r.RTTServer))
-	}
+	fmt.Fprintf(t.w, "    handshake %s%s", p.handshake(r.Handshake), rttText(r))
 	fmt.Fprintf(t.w, "  close %s", p.close(r.Close))
 	if r.Close == fsm.CloseRSTClient || r.Close == fsm.CloseRSTServer || r.Handshake == fsm.HandshakeReset {
-		fmt.Fprintf(t.w, " (%s in %s, %s in %s)", r.ResetBy, r.ResetFrom, fsm.Dir(1-r.ResetBy), r.ResetPeerState)
+		t.w.WriteString(resetText(r))
 	}
 	if r.Reason != flow.ReasonEnd {
 		fmt.Fprintf(t.w, "  [%s]", reasonText(r.Reason))
@@ -77,7 +84,110 @@ func (t *textReporter) Conn(r *flow.Record) error {
 		}
 		t.w.WriteByte('\n')
 	}
+	if t.stream {
+		return t.w.Flush()
+	}
 	return nil
+}
+
+// rttText is the handshake's round-trip times, " (rtt SYN→SYN/ACK …, SYN/ACK→ACK …)",
+// or "" when neither was measured.
+func rttText(r *flow.Record) string {
+	if r.RTTClient < 0 && r.RTTServer < 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (rtt SYN→SYN/ACK %s, SYN/ACK→ACK %s)", ms(r.RTTClient), ms(r.RTTServer))
+}
+
+// resetText says who reset in which state: " (client in ESTABLISHED, server in ESTABLISHED)".
+func resetText(r *flow.Record) string {
+	return fmt.Sprintf(" (%s in %s, %s in %s)", r.ResetBy, r.ResetFrom, fsm.Dir(1-r.ResetBy), r.ResetPeerState)
+}
+
+// retries counts the handshake's retransmissions, in the words of the
+// connection report: "2 SYN retransmitted (after 1.0s, 2.0s)".
+func retries(r *flow.Record) (int, string) {
+	if r.SynAckRetransmits > 0 && r.Handshake != fsm.HandshakeUnanswered {
+		return r.SynAckRetransmits, fmt.Sprintf("%d SYN/ACK retransmitted%s", r.SynAckRetransmits, schedule(r.Server.SYNTimes))
+	}
+	return r.SynRetransmits, fmt.Sprintf("%d SYN retransmitted%s", r.SynRetransmits, schedule(r.Client.SYNTimes))
+}
+
+// Event writes one line: when, which connection, what happened, and the
+// states both sides are in after it.
+func (t *textReporter) Event(e *Event) error {
+	if !t.stream {
+		return nil
+	}
+	p := &t.pal
+	r := e.Conn
+	t.eventHead(e.Time, r)
+	switch e.What {
+	case fsm.EventEstablished:
+		fmt.Fprintf(t.w, "handshake %s%s", p.handshake(r.Handshake), rttText(r))
+	case fsm.EventRefused:
+		fmt.Fprintf(t.w, "handshake %s", p.handshake(r.Handshake))
+	case fsm.EventReset:
+		if r.Handshake == fsm.HandshakeReset {
+			fmt.Fprintf(t.w, "handshake %s", p.handshake(r.Handshake))
+		} else {
+			fmt.Fprintf(t.w, "close %s", p.close(r.Close))
+		}
+		t.w.WriteString(resetText(r))
+	case fsm.EventFIN:
+		fmt.Fprintf(t.w, "%s sent FIN", e.Dir)
+	case fsm.EventClosed:
+		fmt.Fprintf(t.w, "close %s", p.close(r.Close))
+	case fsm.EventSynRetransmitted:
+		t.w.WriteString(p.warn.Sprintf("%d SYN retransmitted%s", r.SynRetransmits, schedule(r.Client.SYNTimes)))
+	case fsm.EventSynAckRetransmitted:
+		t.w.WriteString(p.warn.Sprintf("%d SYN/ACK retransmitted%s", r.SynAckRetransmits, schedule(r.Server.SYNTimes)))
+	default:
+		t.w.WriteString(e.What.String())
+	}
+	t.eventStates(r)
+	return t.w.Flush()
+}
+
+func (t *textReporter) eventHead(ts int64, r *flow.Record) {
+	p := &t.pal
+	fmt.Fprintf(t.w, "%s %s %s → %s  ", clock(ts), p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr))
+}
+
+func (t *textReporter) eventStates(r *flow.Record) {
+	fmt.Fprintf(t.w, "  client %s  server %s\n", t.pal.state(r.Client.State), t.pal.state(r.Server.State))
+}
+
+// Tick writes the running census and announces the diagnoses raised since
+// the last tick.
+func (t *textReporter) Tick(k *Tick) error {
+	if !t.stream {
+		return nil
+	}
+	p := &t.pal
+	if k.Census != nil {
+		fmt.Fprintf(t.w, "%s %s  ", clock(k.Time), p.head.Sprint("census"))
+		if c := censusCounts(k.Census); len(c) > 0 {
+			t.w.WriteString(countList(c, t.paintState))
+		} else {
+			t.w.WriteString("no connections")
+		}
+		fmt.Fprintf(t.w, "  (%d TCP packets", k.TCPPackets)
+		if n := k.Live.Lost(); n > 0 {
+			fmt.Fprintf(t.w, ", %s", p.bad.Sprintf("%d dropped", n))
+		}
+		t.w.WriteString(")\n")
+	}
+	for _, d := range t.ann.raised(t.sum.diag, k.Open) {
+		fmt.Fprintf(t.w, "%s %s ", clock(k.Time), p.head.Sprint("diagnosis"))
+		t.diagnosisHead(&d)
+	}
+	return t.w.Flush()
+}
+
+func (t *textReporter) paintState(name string) string {
+	st, _ := fsm.ParseState(name)
+	return t.pal.state(st)
 }
 
 func (t *textReporter) Trace(l *TraceLine) error {
@@ -142,10 +252,7 @@ func (t *textReporter) Finish(tot *Totals) error {
 		}
 		t.w.WriteByte('\n')
 	}
-	paintState := func(name string) string {
-		st, _ := fsm.ParseState(name)
-		return p.state(st)
-	}
+	paintState := t.paintState
 	if c := censusCounts(tot.Census); len(c) > 0 {
 		fmt.Fprintf(t.w, "  census       at %s: %s\n", clock(tot.Census.At), countList(c, paintState))
 		if hosts := censusHosts(tot.Census); len(hosts) > 1 {
@@ -181,6 +288,17 @@ func (t *textReporter) Finish(tot *Totals) error {
 	if a := sorted(s.anomalies); len(a) > 0 {
 		fmt.Fprintf(t.w, "  anomalies    %s\n", countList(a, func(n string) string { return p.warn.Sprint(n) }))
 	}
+	if l := tot.Live; l != nil {
+		fmt.Fprintf(t.w, "  capture      %s: %d received, ", l.Interface, l.Received)
+		paint := p.good
+		if l.Lost() > 0 {
+			paint = p.bad
+		}
+		fmt.Fprintf(t.w, "%s, %s\n", paint.Sprintf("%d dropped by the kernel", l.Dropped), paint.Sprintf("%d by the interface", l.IfDropped))
+		if n := l.Lost(); n > 0 {
+			fmt.Fprintf(t.w, "  %s %s\n", p.bad.Sprint("warning:"), lostAdvice(n))
+		}
+	}
 	for _, w := range tot.Warnings {
 		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), w)
 	}
@@ -196,27 +314,40 @@ func (t *textReporter) diagnoses(ds []diagnose.Diagnosis) {
 	p := &t.pal
 	fmt.Fprintf(t.w, "%s\n", p.head.Sprint("Diagnoses"))
 	for _, d := range ds {
-		paint := p.warn
-		switch d.Severity {
-		case diagnose.Critical:
-			paint = p.bad
-		case diagnose.Info:
-			paint = p.label
-		}
-		ids := make([]string, len(d.Examples))
-		for i, id := range d.Examples {
-			ids[i] = fmt.Sprintf("#%d", id)
-		}
-		conns := "1 connection"
-		if d.Connections != 1 {
-			conns = fmt.Sprintf("%d connections", d.Connections)
-		}
-		fmt.Fprintf(t.w, "%s %s %s  %s, %s to %s, e.g. %s\n",
-			paint.Sprintf("%-8s", d.Severity), paint.Sprint(d.Name), p.addr.Sprint(d.Endpoint),
-			conns, clock(d.First), clock(d.Last), strings.Join(ids, " "))
+		t.diagnosisHead(&d)
 		wrap(t.w, d.Explanation, "    ")
 		wrap(t.w, "What to do: "+d.Advice, "    ")
 	}
+}
+
+// diagnosisHead writes a diagnosis's headline: severity, name, endpoint and
+// the evidence.
+func (t *textReporter) diagnosisHead(d *diagnose.Diagnosis) {
+	p := &t.pal
+	paint := p.warn
+	switch d.Severity {
+	case diagnose.Critical:
+		paint = p.bad
+	case diagnose.Info:
+		paint = p.label
+	}
+	ids := make([]string, len(d.Examples))
+	for i, id := range d.Examples {
+		ids[i] = fmt.Sprintf("#%d", id)
+	}
+	conns := "1 connection"
+	if d.Connections != 1 {
+		conns = fmt.Sprintf("%d connections", d.Connections)
+	}
+	fmt.Fprintf(t.w, "%s %s %s  %s, %s to %s, e.g. %s\n",
+		paint.Sprintf("%-8s", d.Severity), paint.Sprint(d.Name), p.addr.Sprint(d.Endpoint),
+		conns, clock(d.First), clock(d.Last), strings.Join(ids, " "))
+}
+
+// lostAdvice is the warning for a live capture that missed packets.
+func lostAdvice(n uint64) string {
+	return fmt.Sprintf("the capture missed %d packets, so connections may be misreported: "+
+		"give libpcap a bigger buffer (-B), keep fewer bytes per packet (-s) or narrow the filter", n)
 }
 
 // wrap writes text in lines of at most 80 columns, each after indent.

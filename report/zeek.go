@@ -32,10 +32,11 @@ type zeekReporter struct {
 	w      *bufio.Writer
 	header bool
 	line   []byte
+	stream bool // write every row out at once
 }
 
-func newZeek(w io.Writer) *zeekReporter {
-	return &zeekReporter{w: bufio.NewWriterSize(w, 64<<10)}
+func newZeek(w io.Writer, stream bool) *zeekReporter {
+	return &zeekReporter{w: bufio.NewWriterSize(w, 64<<10), stream: stream}
 }
 
 // zeekTime formats a log timestamp as Zeek's #open and #close lines do.
@@ -98,12 +99,16 @@ func (z *zeekReporter) Conn(r *flow.Record) error {
 	}
 	b = append(b, '\n')
 	z.line = b
-	_, err := z.w.Write(b)
-	return err
+	if _, err := z.w.Write(b); err != nil || !z.stream {
+		return err
+	}
+	return z.w.Flush()
 }
 
-// Trace lines have no place in a conn.log.
+// Trace lines, events and censuses have no place in a conn.log.
 func (z *zeekReporter) Trace(*TraceLine) error { return nil }
+func (z *zeekReporter) Event(*Event) error     { return nil }
+func (z *zeekReporter) Tick(*Tick) error       { return nil }
 
 func (z *zeekReporter) Finish(t *Totals) error {
 	if !z.header {

@@ -13,6 +13,7 @@ package diagnose
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -189,5 +190,22 @@ func (c *Collector) Diagnoses() []Diagnosis {
 		return cmp.Or(cmp.Compare(x.Severity, y.Severity), cmp.Compare(y.Connections, x.Connections),
 			cmp.Compare(x.Name, y.Name), cmp.Compare(x.Endpoint, y.Endpoint))
 	})
+	return out
+}
+
+// Clone returns an independent copy of the collector, so that connections
+// still open can be judged provisionally (a live display asks "what would
+// be diagnosed now?") without their evidence being counted twice when they
+// end.
+func (c *Collector) Clone() *Collector {
+	out := &Collector{th: c.th, aggs: make(map[key]*agg, len(c.aggs)), dropped: c.dropped}
+	for k, g := range c.aggs {
+		cp := *g
+		cp.examples = slices.Clone(g.examples)
+		cp.times = slices.Clone(g.times)
+		cp.sources = maps.Clone(g.sources)
+		cp.targets = maps.Clone(g.targets)
+		out.aggs[k] = &cp
+	}
 	return out
 }

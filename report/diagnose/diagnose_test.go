@@ -212,3 +212,26 @@ func TestBackoffReading(t *testing.T) {
 		t.Errorf("linear 1 s retries read as exponential: %q", got)
 	}
 }
+
+// TestCloneIsIndependent: evidence added to a clone (connections still
+// open, judged provisionally) does not reach the original.
+func TestCloneIsIndependent(t *testing.T) {
+	c := New(DefaultThresholds())
+	flood := many(60, func(r *flow.Record) { r.Handshake = fsm.HandshakeSynAckUnanswered })
+	for _, r := range flood[:30] {
+		c.Add(r)
+	}
+	cl := c.Clone()
+	for _, r := range flood[30:] {
+		cl.Add(r)
+	}
+	if ds := c.Diagnoses(); len(ds) != 0 {
+		t.Errorf("original after clone: %+v, want nothing (30 half-open, below 50)", ds)
+	}
+	if ds := cl.Diagnoses(); len(ds) != 1 || ds[0].Name != SynFlood || ds[0].Connections != 60 {
+		t.Errorf("clone: %+v, want one syn_flood over 60 connections", ds)
+	}
+	if g := c.aggs[key{SynFlood, flood[0].ServerAddr}]; g.n != 30 || len(g.sources) != 30 {
+		t.Errorf("original aggregate changed: n %d, %d sources", g.n, len(g.sources))
+	}
+}
