@@ -1,5 +1,6 @@
-// Package capture reads the TCP segments out of packet capture files, the
-// first stage of tcpfsm (capture → flow → fsm → report).
+// Package capture reads the TCP segments out of packet capture files, or
+// captures them live from a network interface, the first stage of tcpfsm
+// (capture → flow → fsm → report).
 //
 // It reads classic pcap (either byte order, microsecond or nanosecond
 // timestamps) and pcapng (any number of sections and interfaces, each with
@@ -26,8 +27,8 @@
 // Reader fills a caller-owned Packet in place and, once warmed up,
 // allocates nothing per packet.
 //
-// Errors come in three kinds, each naming the file (and the 1-based packet
-// number, counting every record as tcpdump does):
+// Errors come in three kinds, each naming the file or, live, the interface
+// (and the 1-based packet number, counting every record as tcpdump does):
 //
 //   - The whole file is unusable (missing, not a capture, cut inside its
 //     header, unsupported link type, a filter libpcap rejects): Open or
@@ -43,7 +44,23 @@
 // however corrupt, makes the package panic; FuzzReader and FuzzDecode check
 // that.
 //
-// The cgo (libpcap, for compiling and running BPF filters with the exact
-// semantics of tcpdump) is confined to this package, in filter.go; the rest
-// of tcpfsm is pure Go.
+// OpenLive captures on an interface through libpcap and returns the same
+// Reader: the same decoding, Stats and warnings, and no allocation per
+// packet either. The differences are those of a capture with no end. The
+// filter runs in the kernel (so Stats.Filtered stays 0). Next returns
+// ErrTimeout when nothing arrived for LiveOptions.Timeout, and the caller
+// just calls it again, having had the chance to notice that time passed
+// (Reader.Now) or that it should stop. LiveStats has libpcap's counters of
+// received and dropped packets. LiveOptions.Save writes what was captured
+// as a pcap file, as tcpdump -w does, which Open reads back packet for
+// packet. Capturing needs root or CAP_NET_RAW; without them OpenLive says
+// how to grant them (ErrPermission); other failures to open an interface
+// are ErrNoSuchInterface, ErrFilter, ErrUnsupportedLinkType or, with no
+// sentinel, libpcap's own words ("ifb0: That device is not up").
+// Interfaces lists what can be captured on, as tcpdump -D does.
+//
+// The cgo (libpcap) is confined to this package: in filter.go, for
+// compiling and running BPF filters on files with the exact semantics of
+// tcpdump, and through gopacket/pcap in live.go, for live capture. The
+// rest of tcpfsm is pure Go.
 package capture

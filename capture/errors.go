@@ -14,14 +14,17 @@ var (
 	ErrNotCapture = errors.New("not a pcap or pcapng file")
 
 	// ErrUnsupportedLinkType: the file's link-layer type is one this package
-	// cannot decode. Returned by Open and NewReader for classic pcap; for a
-	// pcapng interface it goes to Warn and that interface's packets are
+	// cannot decode. Returned by Open and NewReader for classic pcap, and by
+	// OpenLive for an interface (a Wi-Fi card in monitor mode, nflog); for
+	// a pcapng interface it goes to Warn and that interface's packets are
 	// counted as non-TCP.
 	ErrUnsupportedLinkType = errors.New("unsupported link type")
 
 	// ErrFilter: libpcap could not compile Options.Filter for the file's
 	// link type. Returned by Open and NewReader, or by Next when a pcapng
-	// interface with a new link type appears later in the file.
+	// interface with a new link type appears later in the file; by OpenLive
+	// when libpcap cannot compile it for the interface or the kernel refuses
+	// it.
 	ErrFilter = errors.New("invalid filter")
 
 	// ErrTruncated: the file ends in the middle of a header or a record.
@@ -44,6 +47,23 @@ var (
 
 	// ErrClosed: Next was called after Close.
 	ErrClosed = errors.New("capture reader closed")
+
+	// ErrPermission: OpenLive may not capture on the interface: the process
+	// is neither root nor has CAP_NET_RAW. The message says how to grant
+	// that, with CAP_NET_ADMIN too as tcpdump's and Wireshark's
+	// documentation do.
+	ErrPermission = errors.New("no permission to capture")
+
+	// ErrNoSuchInterface: OpenLive was given an interface libpcap does not
+	// know. The message lists those it knows, as tcpdump -D would.
+	ErrNoSuchInterface = errors.New("no such interface")
+
+	// ErrTimeout: Next on a live capture saw no packet within
+	// LiveOptions.Timeout. Unlike every other error from Next it does not
+	// end the reading: it gives the caller a chance to notice that time
+	// passes (or that it was asked to stop), and Next can be called again.
+	// Next returns it bare, so err == ErrTimeout works as for io.EOF.
+	ErrTimeout = errors.New("no packet before the read timeout")
 )
 
 // PacketError is a problem with one record of a capture: what Next returns

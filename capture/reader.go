@@ -32,12 +32,16 @@ type Options struct {
 }
 
 // Reader reads the TCP segments of one pcap or pcapng capture, in file
-// order. It is not safe for concurrent use.
+// order, or of a live capture (OpenLive), in the order libpcap delivers
+// them. It is not safe for concurrent use: to stop a live capture from
+// another goroutine, set a flag there and check it each time Next returns
+// ErrTimeout.
 type Reader struct {
 	name     string
 	opt      Options
 	src      recordSource
-	closers  []io.Closer // innermost first: gzip reader, then the file
+	live     *liveSource // the same as src for a live capture; nil for a file
+	closers  []io.Closer // innermost first: gzip reader, then the file; or the live handle
 	dec      *decoder
 	links    map[linkType]*linkState
 	current  *linkState // the link type of the previous record, to skip the map lookup
@@ -89,15 +93,23 @@ func NewReader(r io.Reader, name string, opt Options) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	rd := &Reader{
-		name:  name,
-		opt:   opt,
-		src:   src,
-		dec:   newDecoder(opt.VerifyChecksums),
-		links: make(map[linkType]*linkState),
-	}
+	var closers []io.Closer
 	if closer != nil {
-		rd.closers = append(rd.closers, closer)
+		closers = append(closers, closer)
+	}
+	return newReader(name, src, opt, closers...)
+}
+
+// newReader builds the Reader over an open source, which is closed (with
+// closers) if the source turns out unusable.
+func newReader(name string, src recordSource, opt Options, closers ...io.Closer) (*Reader, error) {
+	rd := &Reader{
+		name:    name,
+		opt:     opt,
+		src:     src,
+		closers: closers,
+		dec:     newDecoder(opt.VerifyChecksums),
+		links:   make(map[linkType]*linkState),
 	}
 	// Set up the link types known from the file header now, so that an
 	// unusable file or filter fails here, not after the first packet.
@@ -118,8 +130,9 @@ func (r *Reader) link(lt linkType) (*linkState, error) {
 	s := &linkState{link: lt}
 	if p, ok := r.dec.parser(lt); ok {
 		s.parser = p
-	} else if _, classic := r.src.(*pcapFile); classic {
-		// A classic pcap file has one link type: nothing in it can be read.
+	} else if r.singleLinkType() {
+		// A classic pcap file or an interface has one link type: nothing
+		// in it can be read.
 		return nil, fmt.Errorf("%w %s", ErrUnsupportedLinkType, lt)
 	}
 	if r.opt.Filter != "" && s.parser != nil {
@@ -133,6 +146,17 @@ func (r *Reader) link(lt linkType) (*linkState, error) {
 	return s, nil
 }
 
+// singleLinkType reports whether the source has one link type for good,
+// fixed by its header or by the interface, as opposed to pcapng, where each
+// interface block brings its own.
+func (r *Reader) singleLinkType() bool {
+	switch r.src.(type) {
+	case *pcapFile, *liveSource:
+		return true
+	}
+	return false
+}
+
 // Next fills p with the next TCP segment. It returns io.EOF at the clean
 // end of the file. Any other error ends the reading too: a *PacketError
 // wrapping ErrTruncated or ErrCorrupt (the file is cut or broken at that
@@ -140,12 +164,20 @@ func (r *Reader) link(lt linkType) (*linkState, error) {
 // error. Non-TCP and malformed packets are skipped and counted in Stats.
 // p is written only when Next returns nil; nothing in it aliases the
 // Reader's buffers.
+//
+// A live capture has no end: Next returns ErrTimeout when no packet came
+// within LiveOptions.Timeout, and that one error does not end the reading.
+// A live capture fails for good only if libpcap reports a read error or
+// writing LiveOptions.Save fails.
 func (r *Reader) Next(p *Packet) error {
 	if r.err != nil {
 		return r.err
 	}
 	for {
 		if err := r.src.next(&r.rec); err != nil {
+			if err == errNoPacket {
+				return ErrTimeout // not sticky: the next call may find a packet
+			}
 			return r.fail(err)
 		}
 		r.stats.Packets++
@@ -246,6 +278,38 @@ func (r *Reader) fail(err error) error {
 // Stats returns the counts so far.
 func (r *Reader) Stats() Stats { return r.stats }
 
+// Now is the capture's clock, against which the caller can age what it
+// holds when no packet arrives. For a live capture it is time.Now(), the
+// clock the kernel stamps packets with. For a file it is the timestamp of
+// the latest delivered packet (zero before the first): a file's time
+// moves only with its packets.
+func (r *Reader) Now() time.Time {
+	if r.live != nil {
+		return time.Now()
+	}
+	return r.lastTime
+}
+
+// LiveStats returns libpcap's counters for a live capture, and false for
+// a file. After Close it returns the counters as they were at Close.
+func (r *Reader) LiveStats() (LiveStats, bool) {
+	if r.live == nil {
+		return LiveStats{}, false
+	}
+	return r.live.stats(), true
+}
+
+// Flush writes out the records buffered for LiveOptions.Save, so that a
+// crash loses only what came after; the caller calls it now and then (on
+// ErrTimeout, say). Without Save, and for a file, it does nothing. Close
+// flushes too.
+func (r *Reader) Flush() error {
+	if r.live == nil {
+		return nil
+	}
+	return r.live.flush()
+}
+
 // LinkType names the capture's link type the way tcpdump does
 // ("EN10MB (Ethernet)"). For a pcapng file with several, it lists those
 // seen so far, comma-separated; "" before the first interface.
@@ -257,8 +321,9 @@ func (r *Reader) LinkType() string {
 	return strings.Join(names, ", ")
 }
 
-// Close releases the filters and closes the file Open opened. It does not
-// close the io.Reader given to NewReader.
+// Close releases the filters and closes the file Open opened, or the live
+// capture (after flushing LiveOptions.Save, which it does not close). It
+// does not close the io.Reader given to NewReader.
 func (r *Reader) Close() error {
 	for _, s := range r.links {
 		if s.filter != nil {

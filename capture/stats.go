@@ -7,9 +7,14 @@ package capture
 //
 // Truncated, BadChecksum and TimeWentBack count subsets of TCP.
 type Stats struct {
-	Packets uint64 // records in the file, whatever they hold
+	// Packets: records in the file, or captured live (those the filter
+	// passed), whatever they hold.
+	Packets uint64
 
-	Filtered uint64 // rejected by Options.Filter (checked before decoding, as tcpdump does)
+	// Filtered: rejected by Options.Filter, checked before decoding as
+	// tcpdump does. Always 0 for a live capture, whose filter runs in the
+	// kernel: what it rejects never reaches the Reader.
+	Filtered uint64
 	TCP      uint64 // TCP segments delivered by Next
 	// NonTCP: ARP, UDP, ICMP, IPv6 ESP ..., packets of a pcapng interface
 	// whose link type is unsupported, and packets nested deeper than this

@@ -1,0 +1,65 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"io"
+	"time"
+)
+
+// saveBufferSize batches records into few writes; the caller's Flush (and
+// Close) bound how much a crash can lose.
+const saveBufferSize = 64 << 10
+
+// pcapWriter writes a classic pcap file with nanosecond timestamps, what
+// LiveOptions.Save receives and tcpdump -w would have written. It is
+// written here rather than taken from pcapgo because pcapgo's link type is
+// a uint8, and because keeping the writer next to pcapFile keeps the two
+// symmetric: whatever one writes the other reads back exactly.
+type pcapWriter struct {
+	w   *bufio.Writer
+	hdr [pcapRecordHeaderLen]byte // reused: writing a record allocates nothing
+}
+
+// newPcapWriter writes the file header and flushes it at once, so that the
+// file is a valid (empty) capture from the start and an unusable writer
+// fails here rather than at the first packet. The byte order is fixed
+// little-endian, not the host's as in tcpdump, so the output is the same
+// everywhere; every reader handles both.
+func newPcapWriter(w io.Writer, lt linkType, snaplen int) (*pcapWriter, error) {
+	pw := &pcapWriter{w: bufio.NewWriterSize(w, saveBufferSize)}
+	var h [pcapFileHeaderLen]byte
+	le := binary.LittleEndian
+	le.PutUint32(h[0:], pcapMagicNanos)
+	le.PutUint16(h[4:], 2) // version 2.4, the only one
+	le.PutUint16(h[6:], 4)
+	// h[8:16]: time zone offset and timestamp accuracy, always 0.
+	le.PutUint32(h[16:], uint32(snaplen))
+	le.PutUint32(h[20:], uint32(lt))
+	if _, err := pw.w.Write(h[:]); err != nil {
+		return nil, err
+	}
+	if err := pw.w.Flush(); err != nil {
+		return nil, err
+	}
+	return pw, nil
+}
+
+// write appends one record: data as captured, origLen as on the wire. The
+// seconds field is 32 bits, as in every classic pcap file (until 2106).
+func (pw *pcapWriter) write(ts time.Time, data []byte, origLen int) error {
+	le := binary.LittleEndian
+	le.PutUint32(pw.hdr[0:], uint32(ts.Unix()))
+	le.PutUint32(pw.hdr[4:], uint32(ts.Nanosecond()))
+	le.PutUint32(pw.hdr[8:], uint32(len(data)))
+	le.PutUint32(pw.hdr[12:], uint32(max(origLen, len(data))))
+	if _, err := pw.w.Write(pw.hdr[:]); err != nil {
+		return err
+	}
+	_, err := pw.w.Write(data)
+	return err
+}
+
+// flush writes out what is buffered. A write error sticks: every later
+// write and flush returns it too.
+func (pw *pcapWriter) flush() error { return pw.w.Flush() }
