@@ -53,6 +53,38 @@ func TestGoldenKernelCaptures(t *testing.T) {
 	}
 }
 
+// eventCaptures are the kernel captures whose event stream (--events, as a
+// live capture shows it) is kept as golden output: between them every
+// event, a running census and diagnoses raised while connections are open.
+var eventCaptures = []string{
+	"normal-client-close.pcap", "connection-refused.pcap", "linger0-rst.pcap", "half-close.pcap",
+	"simultaneous-open.pcap", "simultaneous-close.pcap", "syn-timeout.pcap", "synack-retransmit.pcap",
+	"accept-overflow-noabort.pcap", "accept-overflow-abort.pcap", "diag-close-wait-leak.pcap",
+}
+
+// TestGoldenEvents replays kernel captures with --events, the stream a live
+// capture writes, in packet time: x.pcap → x.pcap.golden.events.txt and
+// x.pcap.golden.events.json.
+func TestGoldenEvents(t *testing.T) {
+	for _, name := range eventCaptures {
+		for _, format := range []string{"json", "txt"} {
+			t.Run(name+"/"+format, func(t *testing.T) {
+				t.Chdir(kernelDir)
+				f := format
+				if f == "txt" {
+					f = "text"
+				}
+				var out, errOut bytes.Buffer
+				code := run([]string{"-r", name, "--events", "--interval", "1s", "--format", f, "--color", "never"}, nil, &out, &errOut)
+				if code != exitOK || errOut.Len() > 0 {
+					t.Fatalf("exit %d, stderr %q", code, errOut.String())
+				}
+				checkGolden(t, name+".golden.events."+format, out.Bytes())
+			})
+		}
+	}
+}
+
 // checkGolden compares got with the golden file, or rewrites it under -update.
 func checkGolden(t *testing.T, golden string, got []byte) {
 	t.Helper()

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -14,7 +17,6 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/flow"
-	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 	"github.com/tcpfsm/tcpfsm/report"
 	"github.com/tcpfsm/tcpfsm/report/diagnose"
@@ -32,11 +34,14 @@ const (
 const maxWarnings = 10
 
 const usageHead = `Usage: tcpfsm -r FILE [options] [filter expression]
+       tcpfsm -i INTERFACE [options] [filter expression]
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is
-standard input) and reports every TCP connection in it: how it opened, how
-it closed, the RFC 793 state each endpoint is left in, and what went wrong.
-A filter expression after the options is a tcpdump/BPF filter.
+standard input), or captures live on an interface, and reports every TCP
+connection: how it opened, how it closed, the RFC 793 state each endpoint
+is left in, and what went wrong. A filter expression after the options is
+a tcpdump/BPF filter. A live capture shows each connection event as it
+happens and a census every --interval; Ctrl-C ends it with the full report.
 
 Examples:
   tcpfsm -r capture.pcap
@@ -44,6 +49,8 @@ Examples:
   tcpdump -i eth0 -w - 'tcp port 443' | tcpfsm -r -
   tcpfsm -r capture.pcap.gz --format json | jq 'select(.handshake != "complete")'
   tcpfsm -r capture.pcap -v          # every packet with the state changes it caused
+  sudo tcpfsm -i eth0 tcp port 9502  # watch a service live; Ctrl-C for the report
+  sudo tcpfsm -i any -w session.pcap --duration 1m tcp port 443
 
 Options:
 `
@@ -55,6 +62,15 @@ input error (a capture that could not be read at all).
 
 type options struct {
 	read        string
+	iface       string
+	list        bool
+	snaplen     int
+	bufferKiB   int
+	noPromisc   bool
+	write       string
+	interval    time.Duration
+	duration    time.Duration
+	events      bool
 	count       uint64
 	format      string
 	verbose     bool
@@ -74,6 +90,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
 	fs.StringVarP(&o.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip; - for standard input)")
+	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `INTERFACE` (any and lo included; needs root or CAP_NET_RAW)")
+	fs.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces -i can capture on, and exit")
+	fs.IntVarP(&o.snaplen, "snapshot-length", "s", capture.DefaultLiveSnaplen, "keep `BYTES` of each live packet (headers only by default: fewer copies, fewer drops)")
+	fs.IntVarP(&o.bufferKiB, "buffer-size", "B", 0, "kernel capture buffer of `KiB` for -i (default libpcap's, 2048)")
+	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
+	fs.StringVarP(&o.write, "write", "w", "", "also write the live packets to pcap `FILE`, to replay later with -r")
+	fs.BoolVar(&o.events, "events", false, "show connection events as they happen, a census every --interval and\ndiagnoses as they are raised (default with -i)")
+	fs.DurationVar(&o.interval, "interval", 5*time.Second, "with --events, a census line every `DURATION` (0: none)")
+	fs.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (of packet time for -r)")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
@@ -103,9 +128,26 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	o.filter = strings.Join(fs.Args(), " ")
+	if o.iface != "" && !fs.Changed("events") {
+		o.events = true
+	}
 	switch {
-	case o.read == "":
-		return nil, errors.New("no capture to read: give -r FILE (or -r - for standard input)")
+	case o.list:
+		return &o, nil
+	case o.read == "" && o.iface == "":
+		return nil, errors.New("no capture to read: give -r FILE (or -r - for standard input) or -i INTERFACE")
+	case o.read != "" && o.iface != "":
+		return nil, errors.New("give either -r FILE or -i INTERFACE, not both")
+	case o.write != "" && o.iface == "":
+		return nil, errors.New("-w writes the packets of a live capture (-i); a file given to -r is already a capture")
+	case o.write == "-":
+		return nil, errors.New("-w -: standard output carries the report; give -w a file name")
+	case o.snaplen <= 0 || o.snaplen > 262144:
+		return nil, fmt.Errorf("-s %d: want a snapshot length from 1 to 262144 bytes", o.snaplen)
+	case o.bufferKiB < 0:
+		return nil, fmt.Errorf("-B %d: want a buffer size in KiB", o.bufferKiB)
+	case o.interval < 0 || o.duration < 0:
+		return nil, errors.New("--interval and --duration cannot be negative")
 	case o.format != "text" && o.format != "json" && o.format != "zeek":
 		return nil, fmt.Errorf("unknown --format %q: want text, json or zeek", o.format)
 	case o.color != "auto" && o.color != "always" && o.color != "never":
@@ -188,7 +230,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpfsm: %v\nRun 'tcpfsm --help' for usage.\n", err)
 		return exitUsage
 	}
-	rep, err := report.New(stdout, report.Options{Format: o.format, Color: useColor(o.color, stdout), Thresholds: &o.thresholds})
+	if o.list {
+		return listInterfaces(stdout, stderr)
+	}
+	rep, err := report.New(stdout, report.Options{
+		Format: o.format, Color: useColor(o.color, stdout), Thresholds: &o.thresholds, Stream: o.events,
+	})
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage
@@ -204,94 +251,127 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
-	var src *capture.Reader
-	if o.read == "-" {
-		src, err = capture.NewReader(stdin, "-", copts)
-	} else {
-		src, err = capture.Open(o.read, copts)
-	}
+	src, closeSource, err := openSource(o, stdin, stderr, warn)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage
 	}
-	defer src.Close()
+	if o.iface != "" {
+		tot.Source = o.iface
+		fmt.Fprintf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop\n",
+			o.iface, src.LinkType(), o.snaplen)
+	}
 
-	var repErr error
-	cfg := flow.Config{
-		IdleTimeout: int64(o.idleTimeout),
-		MaxConns:    o.maxConns,
-		ZeekRecords: o.format == "zeek",
-		Zeek:        o.format == "json", // the text report shows no conn_state or history
-		Done: func(r *flow.Record) {
-			if repErr == nil {
-				repErr = rep.Conn(r)
-			}
-		},
+	stop, release := stopOnSignal()
+	defer release()
+	a := newAnalysis(o, rep, tot, warn)
+	a.run(src, stop)
+	if err := closeSource(); err != nil && a.repErr == nil {
+		warn(fmt.Errorf("%s: %w", o.write, err))
 	}
-	if o.idleTimeout <= 0 {
-		cfg.IdleTimeout = -1
+	if n := tot.Live.Lost(); n > 0 {
+		fmt.Fprintf(stderr, "tcpfsm: warning: the capture missed %d packets: the report may be wrong about their connections\n", n)
 	}
-	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
-	cfg.CensusAt, cfg.CensusFromStart, _ = parseAt(o.at)
-	cfg.Census = func(c *flow.Census) { tot.Census = c }
-	if o.verbose {
-		var line report.TraceLine
-		cfg.Trace = func(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult) {
-			line = report.TraceLine{
-				Index: p.Index, Time: seg.Time, ConnID: c.ID, Seg: *seg, Result: res,
-				From: c.Client, To: c.Server,
-			}
-			if seg.Dir == fsm.FromServer {
-				line.From, line.To = c.Server, c.Client
-			}
-			if repErr == nil {
-				repErr = rep.Trace(&line)
-			}
-		}
-	}
-	table := flow.New(cfg)
-
-	var p capture.Packet
-	var n uint64
-	for o.count == 0 || n < o.count {
-		err := src.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			// The capture is cut short or corrupt: keep what was read.
-			tot.Incomplete = true
-			warn(err)
-			break
-		}
-		n++
-		ts := p.Timestamp.UnixNano()
-		if n == 1 || ts < tot.First {
-			tot.First = ts
-		}
-		tot.Last = max(tot.Last, ts)
-		table.Add(&p)
-		if repErr != nil {
-			break
-		}
-	}
-	table.Flush()
-
-	st := src.Stats()
-	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
-	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
-	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
-	tot.Flow = table.Stats()
 	if tot.WarningsOmited > 0 {
 		fmt.Fprintf(stderr, "tcpfsm: warning: %d more warnings not shown\n", tot.WarningsOmited)
 	}
+	repErr := a.repErr
 	if repErr == nil {
 		repErr = rep.Finish(tot)
 	}
 	if repErr != nil {
 		fmt.Fprintf(stderr, "tcpfsm: writing the report: %v\n", repErr)
 		return exitUsage
+	}
+	return exitOK
+}
+
+// openSource opens the file or interface the options name. The returned
+// function closes it, and the -w file, once the report no longer needs
+// the source's counters.
+func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error)) (*capture.Reader, func() error, error) {
+	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
+	switch {
+	case o.iface != "":
+		if o.checksums {
+			fmt.Fprintln(stderr, "tcpfsm: note: packets this host sends are captured before the network card fills in\n"+
+				"their checksums (offload): --verify-checksums will ignore them as bad")
+		}
+		lo := capture.LiveOptions{Snaplen: o.snaplen, BufferSize: o.bufferKiB << 10, Promiscuous: !o.noPromisc}
+		var save *os.File
+		if o.write != "" {
+			f, err := os.Create(o.write)
+			if err != nil {
+				return nil, nil, err
+			}
+			save, lo.Save = f, f
+		}
+		src, err := capture.OpenLive(o.iface, lo, copts)
+		if err != nil {
+			if save != nil {
+				save.Close()
+				os.Remove(o.write)
+			}
+			return nil, nil, err
+		}
+		return src, func() error {
+			err := src.Close()
+			if save != nil {
+				err = errors.Join(err, save.Close())
+			}
+			return err
+		}, nil
+	case o.read == "-":
+		src, err := capture.NewReader(stdin, "-", copts)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, src.Close, nil
+	}
+	src, err := capture.Open(o.read, copts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return src, src.Close, nil
+}
+
+// stopOnSignal turns the first SIGINT or SIGTERM into a request to stop
+// reading and write the report; a second one kills the process as usual.
+func stopOnSignal() (stop *atomic.Bool, release func()) {
+	stop = new(atomic.Bool)
+	sig := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+			stop.Store(true)
+			signal.Stop(sig)
+		case <-done:
+		}
+	}()
+	return stop, func() {
+		signal.Stop(sig)
+		close(done)
+	}
+}
+
+// listInterfaces prints what -i can capture on, numbered as tcpdump -D does.
+func listInterfaces(stdout, stderr io.Writer) int {
+	ifs, err := capture.Interfaces()
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpfsm: listing interfaces: %v\n", err)
+		return exitUsage
+	}
+	for i, ifc := range ifs {
+		fmt.Fprintf(stdout, "%d.%s", i+1, ifc.Name)
+		if ifc.Description != "" {
+			fmt.Fprintf(stdout, " (%s)", ifc.Description)
+		}
+		if len(ifc.Flags) > 0 {
+			fmt.Fprintf(stdout, " [%s]", strings.Join(ifc.Flags, ", "))
+		}
+		fmt.Fprintln(stdout)
 	}
 	return exitOK
 }

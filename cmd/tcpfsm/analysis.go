@@ -1,0 +1,180 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"sync/atomic"
+
+	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/report"
+)
+
+// judgeAfter is how old an open connection must be before the running
+// diagnoses count it: a handshake still in flight is not an unanswered one.
+// Linux resends an unanswered SYN or SYN/ACK after 1 s.
+const judgeAfter int64 = 1e9
+
+// analysis is the one pipeline both sources feed: packets from a file or
+// an interface go through the connection table to the reporter.
+type analysis struct {
+	o      *options
+	rep    report.Reporter
+	tot    *report.Totals
+	warn   func(error)
+	table  *flow.Table
+	repErr error // the first error writing the report ends the reading
+
+	packets  uint64 // TCP packets read
+	start    int64  // when the capture started: first packet, or opening the interface
+	nextTick int64  // when the next census is due; 0 before the start
+	src      *capture.Reader
+	event    report.Event
+	snap     flow.Record
+}
+
+func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(error)) *analysis {
+	a := &analysis{o: o, rep: rep, tot: tot, warn: warn}
+	cfg := flow.Config{
+		IdleTimeout: int64(o.idleTimeout),
+		MaxConns:    o.maxConns,
+		ZeekRecords: o.format == "zeek",
+		Zeek:        o.format == "json", // the text report shows no conn_state or history
+		Done:        func(r *flow.Record) { a.report(a.rep.Conn(r)) },
+	}
+	if o.idleTimeout <= 0 {
+		cfg.IdleTimeout = -1
+	}
+	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
+	cfg.CensusAt, cfg.CensusFromStart, _ = parseAt(o.at)
+	cfg.Census = func(c *flow.Census) { tot.Census = c }
+	if o.verbose || o.events {
+		cfg.Trace = a.trace
+	}
+	a.table = flow.New(cfg)
+	return a
+}
+
+// report keeps the first error writing the report.
+func (a *analysis) report(err error) {
+	if a.repErr == nil {
+		a.repErr = err
+	}
+}
+
+// trace sees every packet with what it did: the -v line, and the events it
+// caused for the stream.
+func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult) {
+	if a.o.verbose {
+		line := report.TraceLine{
+			Index: p.Index, Time: seg.Time, ConnID: c.ID, Seg: *seg, Result: res,
+			From: c.Client, To: c.Server,
+		}
+		if seg.Dir == fsm.FromServer {
+			line.From, line.To = c.Server, c.Client
+		}
+		a.report(a.rep.Trace(&line))
+	}
+	if a.o.events && res.Events != 0 {
+		c.Snapshot(seg.Time, &a.snap)
+		res.Events.Each(func(ev fsm.Event) {
+			a.event = report.Event{Time: seg.Time, What: ev, Dir: seg.Dir, Conn: &a.snap}
+			a.report(a.rep.Event(&a.event))
+		})
+	}
+}
+
+// run reads src to its end, or until stop is set, -c packets were read or
+// --duration has passed, then reports every connection still open.
+func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
+	a.src = src
+	tot := a.tot
+	live := a.o.iface != ""
+	if live {
+		a.begin(src.Now().UnixNano())
+	}
+	var p capture.Packet
+	for a.repErr == nil && !stop.Load() && (a.o.count == 0 || a.packets < a.o.count) {
+		err := src.Next(&p)
+		if errors.Is(err, capture.ErrTimeout) {
+			// A live capture with nothing to read: time still passes.
+			now := src.Now().UnixNano()
+			a.table.Advance(now)
+			if a.clock(now) {
+				break
+			}
+			if err := src.Flush(); err != nil {
+				a.report(err)
+			}
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// The capture is cut short or corrupt: keep what was read.
+			tot.Incomplete = true
+			a.warn(err)
+			break
+		}
+		ts := p.Timestamp.UnixNano()
+		if a.packets == 0 {
+			tot.First = ts
+			if !live {
+				a.begin(ts)
+			}
+		}
+		a.packets++
+		tot.First = min(tot.First, ts)
+		tot.Last = max(tot.Last, ts)
+		if a.clock(ts) {
+			break
+		}
+		a.table.Add(&p)
+	}
+	a.table.Flush()
+
+	st := src.Stats()
+	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
+	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
+	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
+	tot.Flow = a.table.Stats()
+	tot.Live = a.liveCounters()
+}
+
+// begin starts the clocks of --interval and --duration.
+func (a *analysis) begin(now int64) {
+	a.start = now
+	if a.o.events && a.o.interval > 0 {
+		a.nextTick = now + int64(a.o.interval)
+	}
+}
+
+// clock is called as the capture's time reaches now (a packet, before it
+// is added, or a live capture's clock while nothing arrives): it writes the
+// census due and says whether --duration has run out.
+func (a *analysis) clock(now int64) (stop bool) {
+	if a.nextTick > 0 && now >= a.nextTick {
+		// The table holds everything before now: the census is as of the
+		// latest interval boundary. Intervals that passed with no packet
+		// at all show nothing new and are skipped.
+		step := int64(a.o.interval)
+		at := a.nextTick + (now-a.nextTick)/step*step
+		a.nextTick = at + step
+		a.report(a.rep.Tick(&report.Tick{
+			Time: at, Census: a.table.CensusNow(at), Open: a.table.Open(at, judgeAfter),
+			TCPPackets: a.packets, Live: a.liveCounters(),
+		}))
+	}
+	return a.o.duration > 0 && now-a.start >= int64(a.o.duration)
+}
+
+// liveCounters are libpcap's counters so far; nil for a file.
+func (a *analysis) liveCounters() *report.LiveCounters {
+	st, ok := a.src.LiveStats()
+	if !ok {
+		return nil
+	}
+	return &report.LiveCounters{Interface: a.o.iface, Received: st.Received, Dropped: st.Dropped, IfDropped: st.IfDropped}
+}
