@@ -192,3 +192,62 @@ func TestQuantiles(t *testing.T) {
 		t.Error("quantiles of nothing")
 	}
 }
+
+// TestLiveDropsAreProminent: a live capture that missed packets says so in
+// the census lines and the summary, in both formats.
+func TestLiveDropsAreProminent(t *testing.T) {
+	live := &LiveCounters{Interface: "eth0", Received: 1000, Dropped: 12, IfDropped: 3}
+	for _, format := range []string{"text", "json"} {
+		var b bytes.Buffer
+		rep, _ := New(&b, Options{Format: format, Stream: true})
+		if err := rep.Tick(&Tick{Time: 1_700_000_000e9, Census: testCensus(), TCPPackets: 900, Live: live}); err != nil {
+			t.Fatal(err)
+		}
+		if err := rep.Finish(&Totals{Source: "eth0", Packets: 900, TCPPackets: 900, Census: testCensus(), Live: live}); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		var want []string
+		if format == "text" {
+			want = []string{"census  ", "(900 TCP packets, 15 dropped)",
+				"capture      eth0: 1000 received, 12 dropped by the kernel, 3 by the interface",
+				"warning: the capture missed 15 packets"}
+		} else {
+			want = []string{`"type":"census"`, `"capture":{"interface":"eth0","received":1000,"dropped":12,"if_dropped":3}`}
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s output lacks %q:\n%s", format, w, out)
+			}
+		}
+		if format == "json" && strings.Count(out, `"capture":`) != 2 {
+			t.Errorf("json: want the counters in the census and the summary:\n%s", out)
+		}
+	}
+
+	// A file has no counters, and says nothing about them.
+	var b bytes.Buffer
+	rep, _ := New(&b, Options{Format: "json"})
+	rep.Finish(&Totals{Source: "x.pcap"})
+	if strings.Contains(b.String(), `"capture"`) {
+		t.Errorf("file summary carries capture counters: %s", b.String())
+	}
+}
+
+// TestStreamOnlyWhenAsked: without Options.Stream, events and ticks write
+// nothing, so an offline report is unchanged.
+func TestStreamOnlyWhenAsked(t *testing.T) {
+	for _, format := range []string{"text", "json", "zeek"} {
+		var plain, asked bytes.Buffer
+		rep, _ := New(&plain, Options{Format: format})
+		rep.Finish(&Totals{Source: "x.pcap"})
+		rep, _ = New(&asked, Options{Format: format})
+		r := record()
+		rep.Event(&Event{Time: r.First, What: fsm.EventEstablished, Conn: r})
+		rep.Tick(&Tick{Time: r.First, Census: testCensus()})
+		rep.Finish(&Totals{Source: "x.pcap"})
+		if asked.String() != plain.String() {
+			t.Errorf("%s: events and ticks changed the output without Stream:\n%s", format, asked.String())
+		}
+	}
+}

@@ -124,6 +124,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bad color", []string{"-r", "x", "--color", "sometimes"}, `unknown --color "sometimes"`},
 		{"bad Zeek port", []string{"-r", "x", "--zeek-server-ports", "80,http"}, `--zeek-server-ports: "http" is not a port number`},
 		{"negative --at offset", []string{"-r", "x", "--at", "-2s"}, `--at "-2s"`},
+		{"file and interface", []string{"-r", "x", "-i", "lo"}, "either -r FILE or -i INTERFACE"},
+		{"-w without -i", []string{"-r", "x", "-w", "y.pcap"}, "-w writes the packets of a live capture"},
+		{"-w to stdout", []string{"-i", "lo", "-w", "-"}, "standard output carries the report"},
+		{"bad snaplen", []string{"-i", "lo", "-s", "0"}, "-s 0: want a snapshot length"},
+		{"negative interval", []string{"-i", "lo", "--interval", "-1s"}, "cannot be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -495,6 +495,36 @@ func TestLiveTextStopsAfterDurationAndCount(t *testing.T) {
 	if s := by["summary"]; len(s) != 1 || s[0]["tcp_packets"].(float64) != 3 {
 		t.Errorf("-c 3: summary %v, want 3 TCP packets", s)
 	}
+
+	// SIGTERM ends it as Ctrl-C does; --verify-checksums earns a note
+	// about offloaded checksums (on loopback, Linux leaves them all unfilled,
+	// so every segment would be ignored).
+	lr = startLive(t, "-i", "lo", "--verify-checksums", "--interval", "200ms", "--format", "json", filter)
+	if !strings.Contains(lr.errText(), "offload") {
+		t.Errorf("--verify-checksums on a live capture: no note about offload in %q", lr.errText())
+	}
+	c, err = net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", svc.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte{'e'})
+	io.ReadFull(c, make([]byte, 1))
+	c.Close()
+	lr.waitFor(t, "census after the connection", func(out string) bool {
+		for _, m := range regexp.MustCompile(`"tcp_packets":(\d+)`).FindAllStringSubmatch(out, -1) {
+			if len(m[1]) > 1 || m[1] >= "8" {
+				return true // the handshake, the exchange and the closing FINs
+			}
+		}
+		return false
+	})
+	if code := lr.stop(t, syscall.SIGTERM); code != exitOK {
+		t.Fatalf("SIGTERM: exit %d: %s", code, lr.errText())
+	}
+	by = streamLines(t, lr.outText())
+	if s := by["summary"]; len(s) != 1 || len(by["conn"]) != 1 || s[0]["tcp_packets"].(float64) < 8 {
+		t.Errorf("after SIGTERM: summary %v, %d connections; want the report of the one connection", s, len(by["conn"]))
+	}
 }
 
 // regexpLo is the line -D prints for the loopback interface.

@@ -294,8 +294,7 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 	switch {
 	case o.iface != "":
 		if o.checksums {
-			fmt.Fprintln(stderr, "tcpfsm: note: packets this host sends are captured before the network card fills in\n"+
-				"their checksums (offload): --verify-checksums will ignore them as bad")
+			fmt.Fprintln(stderr, "tcpfsm: note: packets this host sends are captured before the network card fills in their checksums (offload); --verify-checksums ignores them as bad")
 		}
 		lo := capture.LiveOptions{Snaplen: o.snaplen, BufferSize: o.bufferKiB << 10, Promiscuous: !o.noPromisc}
 		var save *os.File
