@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +203,47 @@ func TestLiveClock(t *testing.T) {
 	}
 	if st := tb.Stats(); st.Idle != 2 {
 		t.Errorf("idle count %d, want 2", st.Idle)
+	}
+}
+
+// BenchmarkConnMemory measures the heap each tracked connection costs,
+// with many open at once: B/conn is the heap after adding them, less the
+// heap before, per connection (target: 200 B, see README.md).
+func BenchmarkConnMemory(b *testing.B) {
+	const n = 100_000
+	for _, bc := range []struct {
+		name        string
+		zeek        bool
+		established bool
+	}{
+		{"syn-only", false, false},
+		{"established", false, true},
+		{"established+zeek", true, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var perConn float64
+			for range b.N {
+				pkts := make([]*capture.Packet, 0, 3)
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				t := New(Config{Zeek: bc.zeek, MaxConns: 2 * n})
+				for i := range n {
+					c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), uint16(32768+i%28000))
+					pkts = append(pkts[:0], pkt(c, srv, syn, 100, 0, int64(i)))
+					if bc.established {
+						pkts = append(pkts, pkt(srv, c, synack, 500, 101, int64(i)), pkt(c, srv, ack, 101, 501, int64(i)))
+					}
+					for _, p := range pkts {
+						t.Add(p)
+					}
+				}
+				runtime.GC()
+				runtime.ReadMemStats(&after)
+				perConn = float64(after.HeapAlloc-before.HeapAlloc) / n
+				runtime.KeepAlive(t)
+			}
+			b.ReportMetric(perConn, "B/conn")
+		})
 	}
 }

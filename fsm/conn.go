@@ -23,18 +23,18 @@ type endpoint struct {
 	droppedAck bool // resent its SYN/ACK after the peer's ACK: its ACKs must be proven, not assumed
 	bareSYNs   uint16
 	synAcks    uint16
-	lastSYN    int64 // time of the latest SYN or SYN/ACK this side sent
-	firstSYN   int64
+	lastSYN    int64      // time of the latest SYN or SYN/ACK this side sent
+	firstSent  int64      // time of the first SYN or SYN/ACK this side sent
+	nSent      uint8      // SYN or SYN/ACK transmissions, up to maxRetries
+	synOpts    synOptions // options on this side's first SYN or SYN/ACK
 	finTime    int64
 	closeTime  int64 // when this side reached TIME_WAIT or CLOSED
-
-	ev evidence // timings for diagnoses
+	// closeWaitAt is when this side received the peer's FIN while open
+	// (entered CLOSE_WAIT), for diagnoses.
+	closeWaitAt int64
 
 	packets, bytes, ipBytes uint64
 	retransmits             uint32
-	keepalives              uint32
-	zeroWindows             uint32 // episodes: window went from open to 0
-	dupAcks                 uint32
 }
 
 // Conn is the observer's view of one TCP connection. The zero value is not
@@ -56,12 +56,11 @@ type Conn struct {
 	resetBy           int8  // -1: no accepted RST; else the Dir of the first accepted RST
 	resetFrom         State // state of the resetting side when it sent the RST
 	resetPeerState    State // state of the other side when the RST arrived
-	resetTime         int64
 	establishedAt     int64 // when the client first acknowledged the server's SYN
 	rttClient         int64 // SYN -> SYN/ACK, -1 when not measured
 	rttServer         int64 // SYN/ACK -> ACK, -1 when not measured
 
-	anomalies []Anomaly
+	rare *rare // nil until a retry, probe, stall or anomaly needs it
 
 	before, via [2]State // during Step: a state each side passed through, for StepResult
 }
@@ -233,7 +232,7 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 	isSYNACK := seg.Flags&ACK != 0
 	switch {
 	case !e.sentSYN:
-		e.sentSYN, e.isn, e.firstSYN = true, seg.Seq, seg.Time
+		e.sentSYN, e.isn = true, seg.Seq
 		if seg.Len > 0 {
 			c.synWithData = true
 		}
@@ -362,7 +361,7 @@ func (c *Conn) receiveFIN(r, s *endpoint, now int64) {
 	switch r.state {
 	case SynRcvd, Established:
 		c.enter(r, CloseWait)
-		r.ev.closeWaitAt = now
+		r.closeWaitAt = now
 	case FinWait1:
 		if r.finAcked {
 			c.enter(r, TimeWait)
@@ -442,7 +441,7 @@ func (c *Conn) reset(e, p *endpoint, seg *Segment) {
 		return // already reset; later RSTs change nothing
 	}
 	c.resetBy = int8(seg.Dir)
-	c.resetFrom, c.resetPeerState, c.resetTime = e.state, p.state, seg.Time
+	c.resetFrom, c.resetPeerState = e.state, p.state
 	switch {
 	case p.state == SynSent && e.synAcks == 0 && e.bareSYNs == 0:
 		// A RST answering a SYN: no TCB, the port is CLOSED (RFC 9293
@@ -492,17 +491,21 @@ func (c *Conn) rstAcceptable(e, p *endpoint, seg *Segment) bool {
 // on this connection, for the caller to fill in the detail, and nil after,
 // so repeats cost no allocation.
 func (c *Conn) note(name string, seg *Segment) *Anomaly {
-	for i := range c.anomalies {
-		if c.anomalies[i].Name == name {
-			c.anomalies[i].Count++
+	if c.rare == nil {
+		c.rare = new(rare)
+	}
+	r := c.rare
+	for i := range r.anomalies {
+		if r.anomalies[i].Name == name {
+			r.anomalies[i].Count++
 			return nil
 		}
 	}
-	if len(c.anomalies) >= maxAnomalyKinds {
+	if len(r.anomalies) >= maxAnomalyKinds {
 		return nil
 	}
-	c.anomalies = append(c.anomalies, Anomaly{Name: name, Time: seg.Time, Dir: seg.Dir, Count: 1})
-	return &c.anomalies[len(c.anomalies)-1]
+	r.anomalies = append(r.anomalies, Anomaly{Name: name, Time: seg.Time, Dir: seg.Dir, Count: 1})
+	return &r.anomalies[len(r.anomalies)-1]
 }
 
 func fmtDur(ns int64) string {

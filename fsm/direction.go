@@ -66,7 +66,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 			kind |= KindZeroWindowProbe
 		} else {
 			kind |= KindKeepAlive
-			e.keepalives++
+			c.rareFor(e.dir).keepalives++
 		}
 		tx.lastProbe = kind
 	case n == 0:
@@ -130,7 +130,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 				kind |= KindZeroWindowProbeAck
 			case rx.valid && seqLess(seg.Ack, rx.nxt):
 				kind |= KindDupAck
-				e.dupAcks++
+				c.rareFor(e.dir).dupAcks++
 			}
 		}
 		if !tx.ackValid || seqLess(tx.ack, seg.Ack) {
@@ -140,7 +140,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	if seg.Window == 0 {
 		kind |= KindZeroWindow
 		if !tx.winValid || tx.win != 0 {
-			e.zeroWindows++
+			c.rareFor(e.dir).zeroWindows++
 		}
 	}
 	tx.win, tx.winValid, tx.winInSYN = seg.Window, true, syn

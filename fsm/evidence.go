@@ -4,15 +4,34 @@ package fsm
 // side: enough to read Linux's backoff (1 s, 2 s, 4 s, …) and count retries.
 const maxRetries = 8
 
+// rare is what few connections need: the evidence of retries, probes and
+// stalls, and anomalies. A connection allocates it on first need, so the
+// common one (a handshake, some data, a close) carries only a nil pointer:
+// that keeps memory per tracked connection small when a table holds
+// hundreds of thousands.
+type rare struct {
+	ev        [2]evidence // indexed by Dir
+	anomalies []Anomaly
+}
+
+// rareFor returns the rare evidence of side d, allocating it.
+func (c *Conn) rareFor(d Dir) *evidence {
+	if c.rare == nil {
+		c.rare = new(rare)
+	}
+	return &c.rare.ev[d]
+}
+
 // evidence is what diagnoses need beyond the states: when probes, waits and
-// retries happened. It lives in fixed-size fields per endpoint.
+// retries happened, and the counters that are zero on most connections.
 type evidence struct {
-	sentAt [maxRetries]int64 // times of this side's SYN or SYN/ACK transmissions
-	nSent  uint8
+	// sentAt holds the times of this side's second to eighth SYN or
+	// SYN/ACK transmissions; the first is endpoint.firstSent.
+	sentAt [maxRetries]int64
 
-	synOpts synOptions // options on this side's first SYN or SYN/ACK
-
-	closeWaitAt int64 // when this side received the peer's FIN while open (entered CLOSE_WAIT)
+	keepalives  uint32
+	zeroWindows uint32 // episodes: window went from open to 0
+	dupAcks     uint32
 
 	zeroSince   int64 // start of the current zero-window advertisement, 0 when open
 	zeroLongest int64
@@ -63,12 +82,16 @@ func optionsOf(seg *Segment) synOptions {
 // classified and the states moved.
 func (c *Conn) gather(e, p *endpoint, seg *Segment, kind Kind) {
 	t := seg.Time
-	ev, pev := &e.ev, &p.ev
-
-	// p has heard from e: p's unanswered tail ends.
-	pev.tail = 0
+	if c.rare != nil {
+		pev := &c.rare.ev[p.dir]
+		pev.tail = 0 // p has heard from e: p's unanswered tail ends
+		if kind&KindKeepAlive == 0 {
+			pev.keepPending = false // any other segment from e shows it is alive
+		}
+	}
 
 	if kind&(KindRetransmission|KindKeepAlive|KindZeroWindowProbe|KindSynRetransmission) != 0 {
+		ev := c.rareFor(e.dir)
 		if ev.tail == 0 {
 			ev.tailFirst, ev.tailGap, ev.tailBackoff = t, 0, true
 		} else {
@@ -85,6 +108,7 @@ func (c *Conn) gather(e, p *endpoint, seg *Segment, kind Kind) {
 	}
 
 	if kind&KindKeepAlive != 0 {
+		ev := c.rareFor(e.dir)
 		if ev.keepFirst == 0 {
 			ev.keepFirst = t
 		}
@@ -93,30 +117,35 @@ func (c *Conn) gather(e, p *endpoint, seg *Segment, kind Kind) {
 		}
 		ev.keepLast, ev.keepPending = t, true
 	}
-	if kind&KindKeepAlive == 0 {
-		pev.keepPending = false // any other segment from e shows it is alive
-	}
 	if kind&KindZeroWindowProbe != 0 {
-		ev.probes++
+		c.rareFor(e.dir).probes++
 	}
 
 	if seg.Flags&RST == 0 {
 		switch {
-		case seg.Window == 0 && ev.zeroSince == 0:
-			ev.zeroSince = t
-		case seg.Window != 0 && ev.zeroSince != 0:
+		case seg.Window == 0:
+			if ev := c.rareFor(e.dir); ev.zeroSince == 0 {
+				ev.zeroSince = t
+			}
+		case c.rare != nil && c.rare.ev[e.dir].zeroSince != 0:
+			ev := &c.rare.ev[e.dir]
 			ev.zeroLongest = max(ev.zeroLongest, t-ev.zeroSince)
 			ev.zeroSince = 0
 		}
 	}
 
 	if seg.Flags&SYN != 0 {
-		if ev.nSent < maxRetries {
-			ev.sentAt[ev.nSent] = t
-			ev.nSent++
+		switch {
+		case e.nSent == 0:
+			e.firstSent = t
+		case e.nSent < maxRetries:
+			c.rareFor(e.dir).sentAt[e.nSent] = t
 		}
-		if ev.synOpts == 0 {
-			ev.synOpts = optionsOf(seg)
+		if e.nSent < maxRetries {
+			e.nSent++
+		}
+		if e.synOpts == 0 {
+			e.synOpts = optionsOf(seg)
 		}
 	}
 }

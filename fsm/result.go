@@ -177,14 +177,16 @@ func (c *Conn) Result(end int64) Result {
 	cl, sv := &c.ep[FromClient], &c.ep[FromServer]
 	r := Result{
 		First: c.first, Last: c.last,
-		Client: side(cl, end), Server: side(sv, end),
+		Client: c.side(cl, end), Server: c.side(sv, end),
 		RTTClient: c.rttClient, RTTServer: c.rttServer,
 		ResetBy: Dir(max(c.resetBy, 0)), Reset: c.resetBy >= 0,
 		ResetFrom: c.resetFrom, ResetPeerState: c.resetPeerState,
-		Anomalies: c.anomalies,
 	}
 	r.SynRetransmits = max(int(cl.bareSYNs)-1, 0)
-	co, so := cl.ev.synOpts, sv.ev.synOpts
+	if c.rare != nil {
+		r.Anomalies = c.rare.anomalies
+	}
+	co, so := cl.synOpts, sv.synOpts
 	r.SynAckOptionsReduced = co&optSeen != 0 && so&optSeen != 0 && sv.synAcks > 0 &&
 		co&optTimestamps == 0 && co&(optWindowScale|optSACK) != 0 && so&(optWindowScale|optSACK) == 0
 	r.SynAckRetransmits = max(int(sv.synAcks)-1, 0)
@@ -238,28 +240,35 @@ func (c *Conn) Result(end int64) Result {
 	add(r.Client.State.synchronized() && r.Server.State == SynRcvd, LabelClientOnlyEstablished)
 	add(c.halfClose, LabelHalfClose)
 	add(c.simultaneousClose, LabelSimultaneousClose)
-	add(cl.keepalives+sv.keepalives > 0, LabelKeepAlive)
-	add(cl.zeroWindows+sv.zeroWindows > 0, LabelZeroWindow)
+	add(r.Client.Keepalives+r.Server.Keepalives > 0, LabelKeepAlive)
+	add(r.Client.ZeroWindows+r.Server.ZeroWindows > 0, LabelZeroWindow)
 	add(cl.retransmits+sv.retransmits > 0, LabelRetransmissions)
 	return r
 }
 
-func side(e *endpoint, end int64) Side {
-	ev := &e.ev
+func (c *Conn) side(e *endpoint, end int64) Side {
 	s := Side{
 		State: e.state, Packets: e.packets, Bytes: e.bytes, IPBytes: e.ipBytes,
-		Retransmits: e.retransmits, Keepalives: e.keepalives, ZeroWindows: e.zeroWindows,
-		DupAcks: e.dupAcks, SYNs: e.bareSYNs, SYNACKs: e.synAcks, SentFIN: e.sentFIN, SentRST: e.sentRST,
-		CloseWaitAt: ev.closeWaitAt, ZeroWindowLongest: ev.zeroLongest, WindowProbes: ev.probes,
-		KeepaliveFirst: ev.keepFirst, KeepaliveLast: ev.keepLast, KeepalivesUnanswered: ev.keepUnanswered,
-		Unanswered: ev.tail, UnansweredFirst: ev.tailFirst, UnansweredLast: ev.tailLast, UnansweredBackoff: ev.tailBackoff,
+		Retransmits: e.retransmits, SYNs: e.bareSYNs, SYNACKs: e.synAcks, SentFIN: e.sentFIN, SentRST: e.sentRST,
+		CloseWaitAt: e.closeWaitAt,
 	}
 	if e.sentFIN {
 		s.FINAt = e.finTime
 	}
-	if ev.nSent > 0 {
-		s.SYNTimes = append([]int64(nil), ev.sentAt[:ev.nSent]...)
+	if e.nSent > 0 {
+		s.SYNTimes = make([]int64, e.nSent)
+		s.SYNTimes[0] = e.firstSent
 	}
+	if c.rare == nil {
+		s.State = stateAt(e, end)
+		return s
+	}
+	ev := &c.rare.ev[e.dir]
+	copy(s.SYNTimes[min(1, len(s.SYNTimes)):], ev.sentAt[1:])
+	s.Keepalives, s.ZeroWindows, s.DupAcks = ev.keepalives, ev.zeroWindows, ev.dupAcks
+	s.ZeroWindowLongest, s.WindowProbes = ev.zeroLongest, ev.probes
+	s.KeepaliveFirst, s.KeepaliveLast, s.KeepalivesUnanswered = ev.keepFirst, ev.keepLast, ev.keepUnanswered
+	s.Unanswered, s.UnansweredFirst, s.UnansweredLast, s.UnansweredBackoff = ev.tail, ev.tailFirst, ev.tailLast, ev.tailBackoff
 	if ev.zeroSince != 0 {
 		s.ZeroWindowLongest = max(s.ZeroWindowLongest, end-ev.zeroSince)
 	}
