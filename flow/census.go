@@ -53,24 +53,28 @@ func (cs *census) host(a netip.Addr) *HostCensus {
 
 // count adds connection c, as it stands at the census time.
 func (cs *census) count(c *Conn) {
-	if c.FSM.First() > cs.at {
+	if c.first() > cs.at {
 		return // it had not started yet
 	}
-	cl, sv := c.FSM.StatesAt(cs.at)
+	cl, sv := fsm.SynSent, fsm.Listen // a lone SYN
+	if c.FSM != nil {
+		cl, sv = c.FSM.StatesAt(cs.at)
+	}
 	for _, e := range [2]struct {
 		ep netip.AddrPort
 		st fsm.State
-	}{{c.Client, cl}, {c.Server, sv}} {
+	}{{c.Client(), cl}, {c.Server(), sv}} {
 		// netstat lists neither closed sockets nor, per connection, the
 		// listener it came from: LISTEN is counted per listening port.
 		if e.st != fsm.Closed && e.st != fsm.Unknown && e.st != fsm.Listen {
 			cs.host(e.ep.Addr().Unmap()).States[e.st]++
 		}
 	}
-	if c.FSM.Listening() {
-		if _, ok := cs.listeners[c.Server]; !ok && len(cs.listeners) < maxCensusHosts {
-			cs.listeners[c.Server] = struct{}{}
-			cs.host(c.Server.Addr().Unmap()).Listeners++
+	if c.FSM != nil && c.FSM.Listening() {
+		server := c.Server()
+		if _, ok := cs.listeners[server]; !ok && len(cs.listeners) < maxCensusHosts {
+			cs.listeners[server] = struct{}{}
+			cs.host(server.Addr().Unmap()).Listeners++
 		}
 	}
 }

@@ -106,7 +106,9 @@ type Config struct {
 	CensusFromStart bool
 	Census          func(*Census)
 	// Trace, if set, is called after every packet with its connection and
-	// what the packet did (tcpfsm -v).
+	// what the packet did (tcpfsm -v, and the events of a live display).
+	// Without it, a connection whose only packet so far is a SYN is kept
+	// as that SYN alone, which is what makes a SYN flood cheap to track.
 	Trace func(c *Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult)
 }
 
@@ -121,14 +123,93 @@ type Stats struct {
 
 // Conn is a connection in the table.
 type Conn struct {
-	ID             uint64
-	Client, Server netip.AddrPort
-	FSM            *fsm.Conn
-	Zeek           *zeek.Conn // nil unless Config.Zeek or ZeekRecords
+	ID uint64
+	// FSM follows the connection. It is nil while the connection is a
+	// lone SYN (see lone); every method of Conn and Table that needs it
+	// builds it first.
+	FSM  *fsm.Conn
+	Zeek *zeek.Conn // nil unless Config.Zeek or ZeekRecords
 
 	key        key
 	clientIsLo bool // the client is the key's lo endpoint
+	is4        bool // the addresses are IPv4
+	lone       loneSYN
 	prev, next *Conn
+}
+
+// loneSYN is the first SYN of a connection that has seen nothing else,
+// kept instead of the state machines: most of a SYN flood's connections
+// never see a second packet, and this makes them cheap (see Config.Trace
+// for when it is not used). The second packet replays it into the state
+// machines first, so the outcome is the same.
+type loneSYN struct {
+	time         int64
+	seq, ack     uint32
+	flags        fsm.Flags
+	window, mss  uint16
+	len, ipLen   uint16
+	captured     uint16
+	wscale       int8
+	sackOK, tsOK bool
+}
+
+// Client returns the client's address and port.
+func (c *Conn) Client() netip.AddrPort { return c.endpoint(c.clientIsLo) }
+
+// Server returns the server's address and port.
+func (c *Conn) Server() netip.AddrPort { return c.endpoint(!c.clientIsLo) }
+
+func (c *Conn) endpoint(lo bool) netip.AddrPort {
+	a, port := c.key.hiAddr, c.key.hiPort
+	if lo {
+		a, port = c.key.loAddr, c.key.loPort
+	}
+	addr := netip.AddrFrom16(a)
+	if c.is4 {
+		addr = addr.Unmap()
+	}
+	return netip.AddrPortFrom(addr, port)
+}
+
+// first and last are the times of the connection's first and latest packets.
+func (c *Conn) first() int64 {
+	if c.FSM == nil {
+		return c.lone.time
+	}
+	return c.FSM.First()
+}
+
+func (c *Conn) last() int64 {
+	if c.FSM == nil {
+		return c.lone.time
+	}
+	return c.FSM.Last()
+}
+
+// follow builds the state machines of a connection kept as a lone SYN, by
+// feeding them that SYN.
+func (c *Conn) follow(cfg *Config) {
+	if c.FSM != nil {
+		return
+	}
+	l := &c.lone
+	seg := fsm.Segment{
+		Time: l.time, Dir: fsm.FromClient, Flags: l.flags, Seq: l.seq, Ack: l.ack, Window: l.window,
+		Len: int(l.len), IPLen: int(l.ipLen), MSS: l.mss, WindowScale: l.wscale, SACKOK: l.sackOK, Timestamps: l.tsOK,
+	}
+	c.start(cfg, &seg)
+	if c.Zeek != nil {
+		c.Zeek.StepCaptured(&seg, false, int(l.captured))
+	}
+	c.FSM.Step(&seg)
+}
+
+// start creates the state machines from a connection's first segment.
+func (c *Conn) start(cfg *Config, seg *fsm.Segment) {
+	c.FSM = fsm.NewConn(seg)
+	if cfg.Zeek || cfg.ZeekRecords {
+		c.Zeek = zeek.NewConn(seg, c.Client().Port(), c.Server().Port(), cfg.ZeekServerPorts)
+	}
 }
 
 // Table is the connection table. It is not safe for concurrent use.
@@ -174,19 +255,24 @@ func (t *Table) Add(p *capture.Packet) {
 	k, srcIsLo := makeKey(p)
 	c := t.conns[k]
 	if c != nil {
+		c.follow(&t.cfg)
 		t.segment(&t.seg, c, p, ts, srcIsLo)
 		switch {
 		case t.cfg.ZeekRecords && c.Zeek.NewConnection(&t.seg):
 			t.remove(c, ReasonZeekSplit)
-			c = t.open(k, p, ts, srcIsLo)
+			c = t.open(k, p, ts, srcIsLo, false)
 		case !t.cfg.ZeekRecords && c.FSM.IsNewAttempt(&t.seg):
 			t.stats.Reused++
 			t.remove(c, ReasonReused)
-			c = t.open(k, p, ts, srcIsLo)
+			c = t.open(k, p, ts, srcIsLo, false)
 			c.FSM.MarkReused()
 		}
 	} else {
-		c = t.open(k, p, ts, srcIsLo) // fills t.seg
+		c = t.open(k, p, ts, srcIsLo, t.cfg.Trace == nil) // fills t.seg
+		if c.FSM == nil {
+			t.lru.moveToBack(c)
+			return // kept as a lone SYN
+		}
 	}
 	if c.Zeek != nil {
 		c.Zeek.StepCaptured(&t.seg, p.BadChecksum, p.CapturedPayload)
@@ -203,25 +289,28 @@ func (t *Table) Add(p *capture.Packet) {
 	}
 }
 
-// open starts a connection whose first packet is p.
-func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo bool) *Conn {
+// open starts a connection whose first packet is p. With mayWait, a bare
+// SYN is kept as a lone SYN instead of starting the state machines.
+func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) *Conn {
 	if len(t.conns) >= t.cfg.MaxConns {
 		t.stats.Evicted++
 		t.remove(t.lru.front(), ReasonEvicted)
 	}
 	t.nextID++
 	t.stats.Connections++
-	src, dst := netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort)
-	c := &Conn{ID: t.nextID, key: k}
-	if srcIsClient(p) {
-		c.Client, c.Server, c.clientIsLo = src, dst, srcIsLo
-	} else {
-		c.Client, c.Server, c.clientIsLo = dst, src, !srcIsLo
-	}
+	c := &Conn{ID: t.nextID, key: k, is4: p.Src.Is4()}
+	c.clientIsLo = srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p, ts, srcIsLo)
-	c.FSM = fsm.NewConn(&t.seg)
-	if t.cfg.Zeek || t.cfg.ZeekRecords {
-		c.Zeek = zeek.NewConn(&t.seg, c.Client.Port(), c.Server.Port(), t.cfg.ZeekServerPorts)
+	if mayWait && p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
+		!p.BadChecksum && t.seg.Len <= math.MaxUint16 && t.seg.IPLen <= math.MaxUint16 {
+		s := &t.seg
+		c.lone = loneSYN{
+			time: s.Time, seq: s.Seq, ack: s.Ack, flags: s.Flags, window: s.Window, mss: s.MSS,
+			len: uint16(s.Len), ipLen: uint16(s.IPLen), captured: uint16(min(p.CapturedPayload, math.MaxUint16)),
+			wscale: s.WindowScale, sackOK: s.SACKOK, tsOK: s.Timestamps,
+		}
+	} else {
+		c.start(&t.cfg, &t.seg)
 	}
 	t.conns[k] = c
 	t.lru.pushBack(c)
@@ -306,7 +395,7 @@ func (t *Table) expire(now int64) {
 	if t.cfg.IdleTimeout < 0 {
 		return
 	}
-	for c := t.lru.front(); c != nil && now-c.FSM.Last() > t.cfg.IdleTimeout; c = t.lru.front() {
+	for c := t.lru.front(); c != nil && now-c.last() > t.cfg.IdleTimeout; c = t.lru.front() {
 		t.stats.Idle++
 		t.remove(c, ReasonIdle)
 	}
@@ -314,13 +403,14 @@ func (t *Table) expire(now int64) {
 
 // remove takes c out of the table and hands its record to Done.
 func (t *Table) remove(c *Conn, why Reason) {
+	c.follow(&t.cfg)
 	end := t.now
 	if why == ReasonIdle {
 		// An idle connection's states are those of its last packet plus
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: why, End: end, Result: c.FSM.Result(end)}
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end)}
 	if c.Zeek != nil {
 		t.rec.Zeek = c.Zeek.Summary()
 	}
@@ -343,9 +433,10 @@ func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
 	return func(yield func(*Record) bool) {
 		var rec Record
 		for c := t.lru.front(); c != nil; c = c.next {
-			if at-c.FSM.First() < minAge {
+			if at-c.first() < minAge {
 				continue
 			}
+			c.follow(&t.cfg)
 			c.Snapshot(at, &rec)
 			if !yield(&rec) {
 				return
@@ -355,10 +446,14 @@ func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
 }
 
 // Snapshot fills r with the connection as it stands at time at (or its
-// latest packet, if later), with Reason ReasonOpen.
+// latest packet, if later), with Reason ReasonOpen. The table's Config.Trace
+// receives only connections that can be snapshot; Open makes sure of it.
 func (c *Conn) Snapshot(at int64, r *Record) {
+	if c.FSM == nil {
+		panic("flow: Snapshot of a lone SYN; use Table.Open")
+	}
 	at = max(at, c.FSM.Last())
-	*r = Record{ID: c.ID, ClientAddr: c.Client, ServerAddr: c.Server, Reason: ReasonOpen, End: at, Result: c.FSM.Result(at)}
+	*r = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: ReasonOpen, End: at, Result: c.FSM.Result(at)}
 	if c.Zeek != nil {
 		r.Zeek = c.Zeek.Summary()
 	}

@@ -2,8 +2,11 @@ package flow
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +248,56 @@ func BenchmarkConnMemory(b *testing.B) {
 			}
 			b.ReportMetric(perConn, "B/conn")
 		})
+	}
+}
+
+// TestLoneSYNsChangeNothing: keeping a connection as its lone SYN until a
+// second packet (what a table without Trace does) gives exactly the
+// records, census and statistics of following it from the first packet,
+// on every kernel capture, with and without the Zeek view.
+func TestLoneSYNsChangeNothing(t *testing.T) {
+	captures, err := filepath.Glob("../testdata/kernel/*.pcap*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	for _, path := range captures {
+		if strings.Contains(path, ".golden.") {
+			continue
+		}
+		n++
+		for _, zeekView := range []bool{false, true} {
+			var outs [2]string
+			for i, trace := range []func(*Conn, *capture.Packet, *fsm.Segment, fsm.StepResult){nil, func(*Conn, *capture.Packet, *fsm.Segment, fsm.StepResult) {}} {
+				r, err := capture.Open(path, capture.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var b strings.Builder
+				cfg := Config{Zeek: zeekView, Trace: trace, MaxConns: 50, // small: evictions too
+					Done: func(rec *Record) { fmt.Fprintf(&b, "%+v\n", *rec) },
+					Census: func(c *Census) {
+						fmt.Fprintf(&b, "census %d\n", c.At)
+						for _, a := range slices.SortedFunc(maps.Keys(c.Hosts), netip.Addr.Compare) {
+							fmt.Fprintf(&b, "  %s %+v\n", a, *c.Hosts[a])
+						}
+					}}
+				tb := New(cfg)
+				var p capture.Packet
+				for r.Next(&p) == nil {
+					tb.Add(&p)
+				}
+				tb.Flush()
+				r.Close()
+				fmt.Fprintf(&b, "%+v\n", tb.Stats())
+				outs[i] = b.String()
+			}
+			if outs[0] != outs[1] {
+				t.Errorf("%s (zeek %v): lone SYNs change the records:\nlone:\n%s\nfollowed:\n%s", filepath.Base(path), zeekView, outs[0], outs[1])
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d kernel captures", n)
 	}
 }

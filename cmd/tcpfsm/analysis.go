@@ -69,10 +69,10 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 	if a.o.verbose {
 		line := report.TraceLine{
 			Index: p.Index, Time: seg.Time, ConnID: c.ID, Seg: *seg, Result: res,
-			From: c.Client, To: c.Server,
+			From: c.Client(), To: c.Server(),
 		}
 		if seg.Dir == fsm.FromServer {
-			line.From, line.To = c.Server, c.Client
+			line.From, line.To = c.Server(), c.Client()
 		}
 		a.report(a.rep.Trace(&line))
 	}
