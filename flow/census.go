@@ -15,6 +15,8 @@ const maxCensusHosts = 65536
 type Census struct {
 	At    int64 // Unix nanoseconds
 	Hosts map[netip.Addr]*HostCensus
+
+	listeners map[netip.AddrPort]struct{} // the listening endpoints counted, to merge censuses
 }
 
 // HostCensus counts one host's endpoints.

@@ -40,3 +40,15 @@ func (l *list) moveToBack(c *Conn) {
 	l.remove(c)
 	l.pushBack(c)
 }
+
+// moveBefore moves c, which is in the list, to just before mark.
+func (l *list) moveBefore(c, mark *Conn) {
+	l.remove(c)
+	c.prev, c.next = mark.prev, mark
+	if mark.prev != nil {
+		mark.prev.next = c
+	} else {
+		l.head = c
+	}
+	mark.prev = c
+}

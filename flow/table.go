@@ -77,6 +77,8 @@ type Record struct {
 	// Zeek is the connection as Zeek's conn.log would summarise it, when
 	// Config.Zeek or Config.ZeekRecords asked for it.
 	Zeek zeek.Summary
+
+	lastIndex uint64 // capture index of the connection's latest packet (Parallel)
 }
 
 // Config sets up a Table.
@@ -110,6 +112,9 @@ type Config struct {
 	// Without it, a connection whose only packet so far is a SYN is kept
 	// as that SYN alone, which is what makes a SYN flood cheap to track.
 	Trace func(c *Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult)
+
+	// opened, if set, is told the id of every connection created (Parallel).
+	opened func(id uint64)
 }
 
 // Stats counts what the table did.
@@ -134,6 +139,7 @@ type Conn struct {
 	clientIsLo bool // the client is the key's lo endpoint
 	is4        bool // the addresses are IPv4
 	lone       loneSYN
+	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
 	prev, next *Conn
 }
 
@@ -241,16 +247,22 @@ func New(cfg Config) *Table {
 
 // Add feeds one TCP packet. Packets must come in capture order.
 func (t *Table) Add(p *capture.Packet) {
+	t.AddAt(p, max(t.now, p.Timestamp.UnixNano()))
+}
+
+// AddAt feeds one TCP packet when the capture's clock, the latest packet
+// time of the whole capture, is now (at least the packet's own time). Add
+// passes the table's own clock; a table that sees only a share of the
+// packets (Parallel) is told the capture's.
+func (t *Table) AddAt(p *capture.Packet, now int64) {
 	ts := p.Timestamp.UnixNano()
-	if t.census == nil {
-		t.census = newCensus(t.censusTime(ts))
-	}
-	if !t.census.done && ts > t.census.at {
+	t.begin(ts)
+	if !t.census.done && now > t.census.at {
 		t.takeCensus()
 	}
-	if ts > t.now {
-		t.now = ts
-		t.expire(ts)
+	if now > t.now {
+		t.now = now
+		t.expire(now)
 	}
 	k, srcIsLo := makeKey(p)
 	c := t.conns[k]
@@ -270,7 +282,7 @@ func (t *Table) Add(p *capture.Packet) {
 	} else {
 		c = t.open(k, p, ts, srcIsLo, t.cfg.Trace == nil) // fills t.seg
 		if c.FSM == nil {
-			t.lru.moveToBack(c)
+			t.touch(c, p.Index)
 			return // kept as a lone SYN
 		}
 	}
@@ -283,9 +295,22 @@ func (t *Table) Add(p *capture.Packet) {
 	} else {
 		res = c.FSM.Step(&t.seg)
 	}
-	t.lru.moveToBack(c)
+	t.touch(c, p.Index)
 	if t.cfg.Trace != nil {
 		t.cfg.Trace(c, p, &t.seg, res)
+	}
+}
+
+// touch records that c just had a packet, capture index index: it moves to
+// the back of the LRU list, which stays ordered by the time of each
+// connection's latest packet even when a capture's time goes backwards, so
+// that connections expire in the order of their deadlines.
+func (t *Table) touch(c *Conn, index uint64) {
+	c.lastIndex = index
+	t.lru.moveToBack(c)
+	last := c.last()
+	for c.prev != nil && c.prev.last() > last {
+		t.lru.moveBefore(c, c.prev)
 	}
 }
 
@@ -298,6 +323,9 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 	}
 	t.nextID++
 	t.stats.Connections++
+	if t.cfg.opened != nil {
+		t.cfg.opened(t.nextID)
+	}
 	c := &Conn{ID: t.nextID, key: k, is4: p.Src.Is4()}
 	c.clientIsLo = srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p, ts, srcIsLo)
@@ -349,6 +377,13 @@ func (t *Table) segment(seg *fsm.Segment, c *Conn, p *capture.Packet, ts int64, 
 	}
 }
 
+// begin sets the table up once the capture's first packet time is known.
+func (t *Table) begin(first int64) {
+	if t.census == nil {
+		t.census = newCensus(t.censusTime(first))
+	}
+}
+
 // censusTime resolves Config.CensusAt once the first packet's time is known.
 func (t *Table) censusTime(first int64) int64 {
 	switch {
@@ -371,6 +406,7 @@ func (t *Table) takeCensus() {
 		cs.count(c)
 	}
 	cs.done = true
+	cs.result.listeners = cs.listeners
 	if t.cfg.Census != nil {
 		t.cfg.Census(&cs.result)
 	}
@@ -387,6 +423,15 @@ func (t *Table) Advance(now int64) {
 		t.takeCensus()
 	}
 	t.expire(now)
+}
+
+// advanceTo moves the table's clock to now, the capture's, expiring what
+// a table given every packet would have expired by then (Parallel).
+func (t *Table) advanceTo(now int64) {
+	if now > t.now {
+		t.now = now
+		t.expire(now)
+	}
 }
 
 // expire reports and forgets connections idle at time now for longer than
@@ -410,7 +455,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end)}
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end), lastIndex: c.lastIndex}
 	if c.Zeek != nil {
 		t.rec.Zeek = c.Zeek.Summary()
 	}
@@ -473,9 +518,7 @@ func (t *Table) CensusNow(at int64) *Census {
 // Flush reports every connection still in the table, in the order they
 // started, as the capture ends.
 func (t *Table) Flush() {
-	if t.census == nil {
-		t.census = newCensus(t.censusTime(0))
-	}
+	t.begin(0)
 	if !t.census.done {
 		t.takeCensus()
 	}

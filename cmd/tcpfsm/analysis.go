@@ -23,8 +23,9 @@ type analysis struct {
 	rep    report.Reporter
 	tot    *report.Totals
 	warn   func(error)
-	table  *flow.Table
-	repErr error // the first error writing the report ends the reading
+	table  *flow.Table    // one table: live captures, --events, -v, -j 1
+	shards *flow.Parallel // or, reading a file with -j N, N of them
+	repErr error          // the first error writing the report ends the reading
 
 	packets  uint64 // TCP packets read
 	start    int64  // when the capture started: first packet, or opening the interface
@@ -52,7 +53,11 @@ func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(
 	if o.verbose || o.events {
 		cfg.Trace = a.trace
 	}
-	a.table = flow.New(cfg)
+	if o.jobs > 1 && o.iface == "" && cfg.Trace == nil {
+		a.shards = flow.NewParallel(cfg, o.jobs)
+	} else {
+		a.table = flow.New(cfg)
+	}
 	return a
 }
 
@@ -131,15 +136,24 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 		if a.clock(ts) {
 			break
 		}
-		a.table.Add(&p)
+		if a.shards != nil {
+			a.shards.Add(&p)
+		} else {
+			a.table.Add(&p)
+		}
 	}
-	a.table.Flush()
+	if a.shards != nil {
+		a.shards.Flush()
+		tot.Flow = a.shards.Stats()
+	} else {
+		a.table.Flush()
+		tot.Flow = a.table.Stats()
+	}
 
 	st := src.Stats()
 	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
 	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
-	tot.Flow = a.table.Stats()
 	tot.Live = a.liveCounters()
 }
 

@@ -126,3 +126,30 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+// TestJobsGiveTheSameReport: -j N follows connections on N cores and must
+// not change a byte of the report, in any format.
+func TestJobsGiveTheSameReport(t *testing.T) {
+	captures, err := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range captures {
+		if strings.Contains(path, ".golden.") {
+			continue
+		}
+		for _, format := range []string{"text", "json", "zeek"} {
+			var outs [3]string
+			for i, jobs := range []string{"1", "2", "5"} {
+				var out, errOut bytes.Buffer
+				if code := run([]string{"-r", path, "-j", jobs, "--format", format, "--color", "never"}, nil, &out, &errOut); code != exitOK {
+					t.Fatalf("%s -j %s: exit %d: %s", path, jobs, code, errOut.String())
+				}
+				outs[i] = out.String()
+			}
+			if outs[1] != outs[0] || outs[2] != outs[0] {
+				t.Errorf("%s, %s: -j 2 or -j 5 differs from -j 1", filepath.Base(path), format)
+			}
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -71,6 +72,7 @@ type options struct {
 	interval    time.Duration
 	duration    time.Duration
 	events      bool
+	jobs        int
 	count       uint64
 	format      string
 	verbose     bool
@@ -100,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "with --events, a census line every `DURATION` (0: none)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (of packet time for -r)")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
+	fs.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "follow connections on `N` cores when reading a file (the output is the same for every N)")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
@@ -146,6 +149,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-s %d: want a snapshot length from 1 to 262144 bytes", o.snaplen)
 	case o.bufferKiB < 0:
 		return nil, fmt.Errorf("-B %d: want a buffer size in KiB", o.bufferKiB)
+	case o.jobs < 1:
+		return nil, fmt.Errorf("-j %d: want at least 1", o.jobs)
 	case o.interval < 0 || o.duration < 0:
 		return nil, errors.New("--interval and --duration cannot be negative")
 	case o.format != "text" && o.format != "json" && o.format != "zeek":

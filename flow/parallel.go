@@ -1,0 +1,366 @@
+package flow
+
+import (
+	"cmp"
+	"encoding/binary"
+	"math"
+	"net/netip"
+
+	"github.com/tcpfsm/tcpfsm/capture"
+)
+
+// Parallel spreads connections over several tables, each run by its own
+// goroutine, and delivers exactly what one Table given every packet would:
+// the same records in the same order, the same census and statistics. The
+// one difference is eviction: with the table full, each of the n shards
+// evicts its own least recently active connection (MaxConns is shared out
+// between them).
+//
+// A packet goes to the shard its 5-tuple hashes to, symmetrically, so both
+// directions meet in one table. Packets travel in rounds; with each round
+// every shard is told the capture's clock (the latest packet time so far),
+// so each table expires idle connections when a single table would. Each
+// record carries the key of the moment a single table would have written
+// it, and the calling goroutine merges the shards' records by that key,
+// renumbers connections in the order they started, and calls Config.Done.
+//
+// Config.Trace is not supported: a per-packet consumer wants packets in
+// order, which a single Table gives at no cost.
+type Parallel struct {
+	cfg    Config
+	shards []*shard
+	// The packets of the round being gathered, per shard, in one of two
+	// buffers: the other holds the round the shards are working on.
+	round    [2][][]entry
+	cur      int
+	inRound  int
+	started  bool
+	first    int64
+	now      int64  // the capture's clock: latest packet time
+	index    uint64 // capture index of the latest packet
+	inFlight int    // rounds sent whose output is not merged yet
+
+	nextID uint64
+	ids    map[shardID]uint64 // live connections: shard-local id -> id
+	live   int
+	peak   int
+	heads  []int
+}
+
+// roundSize is how many packets a round carries: big enough that handing
+// it over costs little per packet, small enough to stay in cache.
+const roundSize = 4096
+
+type entry struct {
+	p   capture.Packet
+	now int64
+}
+
+type shardID struct {
+	shard int
+	id    uint64
+}
+
+// Item classes, in the order a single table produces them at one packet:
+// records of connections that left (reuse, eviction), then the new one.
+const (
+	classLeft   = 1 // a record, left because of the packet
+	classOpened = 2 // a connection created by the packet
+	classIdle   = 3 // a record, expired idle (ordered by deadline)
+)
+
+// item is something a shard produced, keyed by when a single table would
+// have produced it.
+type item struct {
+	at    int64  // the capture clock, or an idle connection's deadline
+	class uint8  // see the class constants
+	index uint64 // the packet's capture index, or the idle connection's latest
+	sub   uint8  // order within one packet
+	id    uint64 // shard-local connection id
+	rec   Record // classLeft, classIdle
+}
+
+func (a *item) compare(b *item) int {
+	return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.class, b.class),
+		cmp.Compare(a.index, b.index), cmp.Compare(a.sub, b.sub))
+}
+
+// shard is one table and its goroutine.
+type shard struct {
+	n      int
+	table  *Table
+	in     chan job
+	out    chan []item
+	items  []item
+	spare  []item // the other output buffer, which the merger reads meanwhile
+	cur    *entry // the packet being added, for the keys of what it causes
+	sub    uint8
+	census *Census
+	flush  []Record
+}
+
+type job struct {
+	entries []entry
+	now     int64
+	index   uint64
+	first   int64 // the capture's first packet time, for the census
+	flush   bool
+}
+
+// NewParallel returns n shards (n >= 2) configured by cfg.
+func NewParallel(cfg Config, n int) *Parallel {
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	if cfg.Done == nil {
+		cfg.Done = func(*Record) {}
+	}
+	p := &Parallel{cfg: cfg, ids: map[shardID]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
+	for i := range n {
+		s := &shard{n: i, in: make(chan job, 1), out: make(chan []item, 1)}
+		scfg := cfg
+		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
+		scfg.Trace = nil
+		scfg.Done = s.done
+		scfg.Census = func(c *Census) { s.census = c }
+		scfg.opened = s.opened
+		s.table = New(scfg)
+		p.shards = append(p.shards, s)
+		p.round[0][i] = make([]entry, 0, 2*roundSize/n)
+		p.round[1][i] = make([]entry, 0, 2*roundSize/n)
+		go s.run()
+	}
+	return p
+}
+
+// done receives a record from the shard's table and keys it.
+func (s *shard) done(r *Record) {
+	it := item{rec: *r, id: r.ID}
+	switch {
+	case s.cur == nil: // Flush: merged by id at the end
+		s.flush = append(s.flush, *r)
+		return
+	case r.Reason == ReasonIdle:
+		it.at, it.class, it.index = r.End, classIdle, r.lastIndex
+	default:
+		it.at, it.class, it.index, it.sub = s.cur.now, classLeft, s.cur.p.Index, s.sub
+		s.sub++
+	}
+	s.items = append(s.items, it)
+}
+
+func (s *shard) opened(id uint64) {
+	s.items = append(s.items, item{at: s.cur.now, class: classOpened, index: s.cur.p.Index, sub: s.sub, id: id})
+	s.sub++
+}
+
+func (s *shard) run() {
+	for j := range s.in {
+		if j.first != 0 || len(j.entries) > 0 {
+			s.table.begin(j.first)
+		}
+		for i := range j.entries {
+			e := &j.entries[i]
+			s.cur, s.sub = e, 0
+			// Expire first with the capture's clock, as a single table
+			// would have at the packets of other shards.
+			s.table.advanceTo(e.now)
+			s.table.AddAt(&e.p, e.now)
+		}
+		s.cur = &entry{now: j.now}
+		s.table.advanceTo(j.now)
+		if j.flush {
+			s.cur = nil
+			s.flush = make([]Record, 0, len(s.table.conns))
+			s.table.Flush()
+		}
+		out := s.items
+		s.items, s.spare = s.spare[:0], out
+		s.out <- out
+	}
+	close(s.out)
+}
+
+// Add feeds one TCP packet, in capture order. Records are delivered to
+// Config.Done during Add and Flush, on the caller's goroutine.
+func (p *Parallel) Add(pkt *capture.Packet) {
+	ts := pkt.Timestamp.UnixNano()
+	if !p.started {
+		p.started, p.first = true, ts
+	}
+	p.now = max(p.now, ts)
+	p.index = pkt.Index
+	k, _ := makeKey(pkt)
+	n := k.shard(len(p.shards))
+	r := &p.round[p.cur][n]
+	*r = append(*r, entry{p: *pkt, now: p.now})
+	p.inRound++
+	if p.inRound == roundSize {
+		p.send(false)
+	}
+}
+
+// send hands the round to the shards, then, while they work on it, merges
+// the previous round's output and starts gathering the next round in the
+// buffer the previous round has released.
+func (p *Parallel) send(flush bool) {
+	first := int64(0)
+	if p.started {
+		first = p.first
+	}
+	for i, s := range p.shards {
+		s.in <- job{entries: p.round[p.cur][i], now: p.now, index: p.index, first: first, flush: flush}
+	}
+	p.inFlight++
+	if p.inFlight > 1 {
+		p.collect()
+	}
+	p.cur = 1 - p.cur
+	for i := range p.round[p.cur] {
+		p.round[p.cur][i] = p.round[p.cur][i][:0]
+	}
+	p.inRound = 0
+}
+
+// collect waits for every shard's output of the round sent last and
+// delivers it in order. All of it can go: each shard has been told the
+// round's clock, so nothing it produces later sorts before it.
+func (p *Parallel) collect() {
+	p.inFlight--
+	outs := make([][]item, len(p.shards))
+	for i, s := range p.shards {
+		outs[i] = <-s.out
+	}
+	p.heads = p.heads[:0]
+	for range outs {
+		p.heads = append(p.heads, 0)
+	}
+	for {
+		best := -1
+		for i, o := range outs {
+			if p.heads[i] < len(o) && (best < 0 || o[p.heads[i]].compare(&outs[best][p.heads[best]]) < 0) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return
+		}
+		it := &outs[best][p.heads[best]]
+		p.heads[best]++
+		p.deliver(best, it)
+	}
+}
+
+func (p *Parallel) deliver(shard int, it *item) {
+	k := shardID{shard, it.id}
+	if it.class == classOpened {
+		p.nextID++
+		p.ids[k] = p.nextID
+		p.live++
+		p.peak = max(p.peak, p.live)
+		return
+	}
+	it.rec.ID = p.ids[k]
+	delete(p.ids, k)
+	p.live--
+	p.cfg.Done(&it.rec)
+}
+
+// Flush reports every connection still open, as Table.Flush does, and
+// stops the shards' goroutines.
+func (p *Parallel) Flush() {
+	p.send(true)
+	for p.inFlight > 0 {
+		p.collect()
+	}
+	// Each shard flushes in its own order of creation, which is the
+	// global one restricted to it: merge them.
+	next := make([]int, len(p.shards))
+	for i, s := range p.shards {
+		for j := range s.flush {
+			s.flush[j].ID = p.ids[shardID{i, s.flush[j].ID}]
+		}
+		close(s.in)
+	}
+	for {
+		best := -1
+		for i, s := range p.shards {
+			if next[i] < len(s.flush) && (best < 0 || s.flush[next[i]].ID < p.shards[best].flush[next[best]].ID) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		p.cfg.Done(&p.shards[best].flush[next[best]])
+		next[best]++
+	}
+	if p.cfg.Census != nil {
+		p.cfg.Census(p.mergeCensus())
+	}
+}
+
+// mergeCensus adds up the shards' censuses. Listening endpoints are
+// counted once however many shards saw them.
+func (p *Parallel) mergeCensus() *Census {
+	var out *census
+	for _, s := range p.shards {
+		c := s.census
+		if c == nil {
+			continue
+		}
+		if out == nil {
+			out = newCensus(c.At)
+		}
+		for a, h := range c.Hosts {
+			o := out.host(a)
+			for st, n := range h.States {
+				o.States[st] += n
+			}
+		}
+		for ep := range c.listeners {
+			if _, ok := out.listeners[ep]; !ok && len(out.listeners) < maxCensusHosts {
+				out.listeners[ep] = struct{}{}
+				out.host(ep.Addr().Unmap()).Listeners++
+			}
+		}
+	}
+	if out == nil {
+		return &Census{At: math.MaxInt64, Hosts: map[netip.Addr]*HostCensus{}}
+	}
+	out.result.listeners = out.listeners
+	return &out.result
+}
+
+// Stats returns the counters, summed over the shards; Peak is the most
+// connections open at once over all of them.
+func (p *Parallel) Stats() Stats {
+	var st Stats
+	for _, s := range p.shards {
+		ss := s.table.Stats()
+		st.Connections += ss.Connections
+		st.Idle += ss.Idle
+		st.Evicted += ss.Evicted
+		st.Reused += ss.Reused
+	}
+	st.Peak = p.peak
+	return st
+}
+
+// shard picks one of n shards for the key. The key is in canonical order,
+// so both directions of a connection get the same one.
+func (k *key) shard(n int) int {
+	h := uint64(14695981039346656037)
+	for _, w := range [...]uint64{
+		binary.LittleEndian.Uint64(k.loAddr[:8]), binary.LittleEndian.Uint64(k.loAddr[8:]),
+		binary.LittleEndian.Uint64(k.hiAddr[:8]), binary.LittleEndian.Uint64(k.hiAddr[8:]),
+		uint64(k.loPort)<<16 | uint64(k.hiPort),
+	} {
+		h = (h ^ w) * 1099511628211
+		h ^= h >> 29
+	}
+	return int(h % uint64(n))
+}
