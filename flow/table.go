@@ -527,8 +527,9 @@ func (t *Table) Flush() {
 		all = append(all, c)
 	}
 	slices.SortFunc(all, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
-	for _, c := range all {
+	for i, c := range all {
 		t.remove(c, ReasonEnd)
+		all[i] = nil // let it go now: a lone SYN grew its state machines to be reported
 	}
 }
 

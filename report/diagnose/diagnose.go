@@ -110,13 +110,12 @@ type agg struct {
 	examples    []uint64
 	// Per-diagnosis counters; the meaning of each is given where it is
 	// filled in (see observe).
-	a, b, c     int
-	longest     int64
-	sum         int64 // see observe.go
-	sources     map[netip.Addr]struct{}
-	sourcesMore bool
-	targets     map[netip.AddrPort]struct{} // port_scan: the host:port pairs tried
-	times       []int64                     // syn_unanswered: the first example's SYN times
+	a, b, c int
+	longest int64
+	sum     int64 // see observe.go
+	sources set[netip.Addr]
+	targets set[netip.AddrPort] // port_scan: the host:port pairs tried
+	times   []int64             // syn_unanswered: the first example's SYN times
 }
 
 func (g *agg) add(r *flow.Record) {
@@ -130,18 +129,57 @@ func (g *agg) add(r *flow.Record) {
 	}
 }
 
-func (g *agg) addSource(a netip.Addr) {
-	if g.sources == nil {
-		g.sources = map[netip.Addr]struct{}{}
+func (g *agg) addSource(a netip.Addr) { g.sources.add(a) }
+
+// set is a set of at most maxSources members that keeps its first two
+// inline: most aggregates see one or two (a SYN flood from spoofed
+// addresses makes one per source), and a map each would cost more than
+// the rest of the aggregate.
+type set[T comparable] struct {
+	few  [2]T
+	n    uint8 // members in few, until many takes over
+	many map[T]struct{}
+	full bool // a member was left out at the bound
+}
+
+func (s *set[T]) add(v T) {
+	if s.many == nil {
+		for i := range s.n {
+			if s.few[i] == v {
+				return
+			}
+		}
+		if int(s.n) < len(s.few) {
+			s.few[s.n] = v
+			s.n++
+			return
+		}
+		s.many = make(map[T]struct{}, 2*len(s.few))
+		for _, m := range s.few {
+			s.many[m] = struct{}{}
+		}
 	}
-	if _, ok := g.sources[a]; ok {
+	if _, ok := s.many[v]; ok {
 		return
 	}
-	if len(g.sources) < maxSources {
-		g.sources[a] = struct{}{}
+	if len(s.many) < maxSources {
+		s.many[v] = struct{}{}
 	} else {
-		g.sourcesMore = true
+		s.full = true
 	}
+}
+
+func (s *set[T]) len() int {
+	if s.many != nil {
+		return len(s.many)
+	}
+	return int(s.n)
+}
+
+func (s *set[T]) clone() set[T] {
+	c := *s
+	c.many = maps.Clone(s.many)
+	return c
 }
 
 // Collector accumulates evidence. It is not safe for concurrent use.
@@ -203,8 +241,8 @@ func (c *Collector) Clone() *Collector {
 		cp := *g
 		cp.examples = slices.Clone(g.examples)
 		cp.times = slices.Clone(g.times)
-		cp.sources = maps.Clone(g.sources)
-		cp.targets = maps.Clone(g.targets)
+		cp.sources = g.sources.clone()
+		cp.targets = g.targets.clone()
 		out.aggs[k] = &cp
 	}
 	return out

@@ -231,7 +231,29 @@ func TestCloneIsIndependent(t *testing.T) {
 	if ds := cl.Diagnoses(); len(ds) != 1 || ds[0].Name != SynFlood || ds[0].Connections != 60 {
 		t.Errorf("clone: %+v, want one syn_flood over 60 connections", ds)
 	}
-	if g := c.aggs[key{SynFlood, flood[0].ServerAddr}]; g.n != 30 || len(g.sources) != 30 {
-		t.Errorf("original aggregate changed: n %d, %d sources", g.n, len(g.sources))
+	if g := c.aggs[key{SynFlood, flood[0].ServerAddr}]; g.n != 30 || g.sources.len() != 30 {
+		t.Errorf("original aggregate changed: n %d, %d sources", g.n, g.sources.len())
+	}
+}
+
+func TestSet(t *testing.T) {
+	var s set[int]
+	for _, v := range []int{1, 2, 1, 2} {
+		s.add(v)
+	}
+	if s.len() != 2 || s.many != nil {
+		t.Errorf("two members: len %d, map %v", s.len(), s.many)
+	}
+	for v := range maxSources + 10 {
+		s.add(v)
+	}
+	if s.len() != maxSources || !s.full {
+		t.Errorf("after %d members: len %d, full %v; want %d, true", maxSources+10, s.len(), s.full, maxSources)
+	}
+	c := s.clone()
+	c.add(-1)
+	delete(c.many, 0)
+	if _, ok := s.many[0]; !ok || s.len() != maxSources {
+		t.Error("clone shares its map")
 	}
 }

@@ -31,12 +31,12 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 				"tcp_abort_on_overflow=1 turns the silent retries into resets the client sees at once."}, true
 
 	case SynFlood:
-		sources := len(g.sources)
+		sources := g.sources.len()
 		if g.n < th.SynFloodHalfOpen || sources < th.SynFloodSources {
 			return Diagnosis{}, false
 		}
 		more := ""
-		if g.sourcesMore {
+		if g.sources.full {
 			more = " or more"
 		}
 		text := fmt.Sprintf("%s from %d%s source addresses never completed the handshake: %d SYN/ACKs were never acknowledged and %d SYNs got no answer at all. ",
@@ -94,12 +94,12 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 			Advice: "The host is down, a firewall drops the SYNs, or the listener's queues are full (see accept_queue_overflow). Linux retries a SYN net.ipv4.tcp_syn_retries times (6: about 127 s), doubling the wait from 1 s; tcpfsm shows the schedule per connection."}, true
 
 	case PortScan:
-		if len(g.targets) < th.ScanTargets {
+		if g.targets.len() < th.ScanTargets {
 			return Diagnosis{}, false
 		}
 		return Diagnosis{Severity: Notice,
 			Explanation: fmt.Sprintf("%s tried %d ports on %s: %d refused, %d unanswered, %d answered and then aborted by the source before the handshake completed (a SYN scan's signature).",
-				k.ep.Addr().Unmap(), len(g.targets), count(len(g.sources), "host"), g.a, g.b, g.c),
+				k.ep.Addr().Unmap(), g.targets.len(), count(g.sources.len(), "host"), g.a, g.b, g.c),
 			Advice: "One source touching many ports or hosts with SYNs that fail is a port scan, or a worm looking for victims. Check whether it is an authorised scanner; otherwise block it, and see which of its probes found open ports."}, true
 
 	case ZeroWindowStall:

@@ -153,11 +153,4 @@ func anomalyCount(r *flow.Record, name string) int {
 	return 0
 }
 
-func (g *agg) addTarget(t netip.AddrPort) {
-	if g.targets == nil {
-		g.targets = map[netip.AddrPort]struct{}{}
-	}
-	if len(g.targets) < maxSources {
-		g.targets[t] = struct{}{}
-	}
-}
+func (g *agg) addTarget(t netip.AddrPort) { g.targets.add(t) }
