@@ -148,13 +148,15 @@ type Conn struct {
 // never see a second packet, and this makes them cheap (see Config.Trace
 // for when it is not used). The second packet replays it into the state
 // machines first, so the outcome is the same.
+//
+// It holds only what a bare SYN without payload says: no acknowledgement
+// (the ACK flag is clear, so nothing reads the field) and no data.
 type loneSYN struct {
 	time         int64
-	seq, ack     uint32
+	seq          uint32
 	flags        fsm.Flags
 	window, mss  uint16
-	len, ipLen   uint16
-	captured     uint16
+	ipLen        uint16
 	wscale       int8
 	sackOK, tsOK bool
 }
@@ -200,12 +202,12 @@ func (c *Conn) follow(cfg *Config) {
 	}
 	l := &c.lone
 	seg := fsm.Segment{
-		Time: l.time, Dir: fsm.FromClient, Flags: l.flags, Seq: l.seq, Ack: l.ack, Window: l.window,
-		Len: int(l.len), IPLen: int(l.ipLen), MSS: l.mss, WindowScale: l.wscale, SACKOK: l.sackOK, Timestamps: l.tsOK,
+		Time: l.time, Dir: fsm.FromClient, Flags: l.flags, Seq: l.seq, Window: l.window,
+		IPLen: int(l.ipLen), MSS: l.mss, WindowScale: l.wscale, SACKOK: l.sackOK, Timestamps: l.tsOK,
 	}
 	c.start(cfg, &seg)
 	if c.Zeek != nil {
-		c.Zeek.StepCaptured(&seg, false, int(l.captured))
+		c.Zeek.StepCaptured(&seg, false, 0)
 	}
 	c.FSM.Step(&seg)
 }
@@ -330,11 +332,10 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 	c.clientIsLo = srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p, ts, srcIsLo)
 	if mayWait && p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
-		!p.BadChecksum && t.seg.Len <= math.MaxUint16 && t.seg.IPLen <= math.MaxUint16 {
+		!p.BadChecksum && t.seg.Len == 0 && t.seg.IPLen <= math.MaxUint16 {
 		s := &t.seg
 		c.lone = loneSYN{
-			time: s.Time, seq: s.Seq, ack: s.Ack, flags: s.Flags, window: s.Window, mss: s.MSS,
-			len: uint16(s.Len), ipLen: uint16(s.IPLen), captured: uint16(min(p.CapturedPayload, math.MaxUint16)),
+			time: s.Time, seq: s.Seq, flags: s.Flags, window: s.Window, mss: s.MSS, ipLen: uint16(s.IPLen),
 			wscale: s.WindowScale, sackOK: s.SACKOK, tsOK: s.Timestamps,
 		}
 	} else {
