@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net/netip"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
@@ -13,55 +15,12 @@ import (
 
 // The JSON Lines format: one "conn" object per connection, then one
 // "summary" object. The keys are an interface; README.md documents each.
-
-type jsonConn struct {
-	Type              string       `json:"type"`
-	ID                uint64       `json:"id"`
-	TS                unixTime     `json:"ts"`
-	EndTS             unixTime     `json:"end_ts"`
-	Client            string       `json:"client"`
-	Server            string       `json:"server"`
-	Handshake         string       `json:"handshake"`
-	Close             string       `json:"close"`
-	ClientState       string       `json:"client_state"`
-	ServerState       string       `json:"server_state"`
-	SynRetransmits    int          `json:"syn_retransmits"`
-	SynAckRetransmits int          `json:"synack_retransmits"`
-	Keepalives        uint32       `json:"keepalives"`
-	ZeroWindows       uint32       `json:"zero_windows"`
-	Retransmits       uint32       `json:"retransmits"`
-	HandshakeRTT      sides[*msec] `json:"handshake_rtt_ms"`
-	// RetryGaps are the gaps between the client's SYNs and between the
-	// server's SYN/ACKs: Linux doubles them from 1 s.
-	RetryGaps sides[[]msec] `json:"retry_gaps_ms"`
-	Packets   sides[uint64] `json:"packets"`
-	Bytes     sides[uint64] `json:"bytes"`
-	Reset     *jsonReset    `json:"reset,omitempty"`
-	Reason    string        `json:"reason"`
-	ConnState string        `json:"conn_state"`
-	History   string        `json:"history"`
-	Labels    []string      `json:"labels"`
-	Anomalies []jsonAnomaly `json:"anomalies"`
-}
-
-type sides[T any] struct {
-	Client T `json:"client"`
-	Server T `json:"server"`
-}
-
-type jsonReset struct {
-	By        string `json:"by"`
-	State     string `json:"state"`      // the resetting side's state when it sent the RST
-	PeerState string `json:"peer_state"` // the other side's state when it arrived
-}
-
-type jsonAnomaly struct {
-	Name   string   `json:"name"`
-	TS     unixTime `json:"ts"`
-	From   string   `json:"from"`
-	Detail string   `json:"detail"`
-	Count  int      `json:"count"`
-}
+//
+// The "conn" and "event" lines, one or more per connection, are appended
+// by hand (appendConnJSON, appendEventJSON) into a buffer the reporter
+// reuses; the rest go through encoding/json. The hand-written lines are
+// byte for byte what encoding/json wrote from the structs in
+// json_ref_test.go, which the tests hold them to.
 
 type jsonSummary struct {
 	Type        string       `json:"type"`
@@ -107,24 +66,6 @@ func liveJSON(l *LiveCounters) *jsonLive {
 		return nil
 	}
 	return &jsonLive{l.Interface, l.Received, l.Dropped, l.IfDropped}
-}
-
-// jsonEvent is one connection event of the stream.
-type jsonEvent struct {
-	Type         string       `json:"type"`
-	TS           unixTime     `json:"ts"`
-	ID           uint64       `json:"id"`
-	Event        string       `json:"event"`
-	From         string       `json:"from"`
-	Client       string       `json:"client"`
-	Server       string       `json:"server"`
-	Handshake    string       `json:"handshake"`
-	Close        string       `json:"close"`
-	ClientState  string       `json:"client_state"`
-	ServerState  string       `json:"server_state"`
-	HandshakeRTT sides[*msec] `json:"handshake_rtt_ms"`
-	Retransmits  sides[int]   `json:"handshake_retransmits"`
-	Reset        *jsonReset   `json:"reset,omitempty"`
 }
 
 // jsonCensus is the running census of the stream.
@@ -204,22 +145,33 @@ func diagJSON(ds []diagnose.Diagnosis) []jsonDiag {
 type unixTime int64
 
 func (t unixTime) MarshalJSON() ([]byte, error) {
-	ns := int64(t)
+	return appendUnixTime(nil, int64(t)), nil
+}
+
+// appendUnixTime appends Unix nanoseconds as unixTime marshals them:
+// seconds, a point and exactly six digits of microseconds, the fraction
+// counted forward from the second below for times before 1970.
+func appendUnixTime(b []byte, ns int64) []byte {
 	sec, frac := ns/1e9, (ns%1e9)/1e3
 	if frac < 0 {
 		sec, frac = sec-1, frac+1e6
 	}
-	b := strconv.AppendInt(nil, sec, 10)
+	b = strconv.AppendInt(b, sec, 10)
 	b = append(b, '.')
-	f := strconv.AppendInt(nil, frac+1e6, 10)
-	return append(b, f[1:]...), nil
+	var f [8]byte
+	return append(b, strconv.AppendInt(f[:0], frac+1e6, 10)[1:]...)
 }
 
 // msec marshals nanoseconds as milliseconds with microsecond precision.
 type msec int64
 
 func (m msec) MarshalJSON() ([]byte, error) {
-	return strconv.AppendFloat(nil, float64(m)/1e6, 'f', 3, 64), nil
+	return appendMsec(nil, int64(m)), nil
+}
+
+// appendMsec appends nanoseconds as msec marshals them.
+func appendMsec(b []byte, ns int64) []byte {
+	return strconv.AppendFloat(b, float64(ns)/1e6, 'f', 3, 64)
 }
 
 func gaps(times []int64) []msec {
@@ -228,14 +180,6 @@ func gaps(times []int64) []msec {
 		out = append(out, msec(times[i]-times[i-1]))
 	}
 	return out
-}
-
-func rtt(ns int64) *msec {
-	if ns < 0 {
-		return nil
-	}
-	m := msec(ns)
-	return &m
 }
 
 // hostCensus marshals a census as {"host":{"STATE":n,…},…} in address order.
@@ -273,7 +217,8 @@ func (o orderedCount) MarshalJSON() ([]byte, error) {
 
 type jsonReporter struct {
 	w      *bufio.Writer
-	enc    *json.Encoder
+	enc    *json.Encoder // for the lines written once or rarely
+	buf    []byte        // the "conn" and "event" lines, reused
 	sum    summary
 	stream bool
 	ann    announcer
@@ -283,45 +228,35 @@ func newJSON(w io.Writer, th diagnose.Thresholds, stream bool) *jsonReporter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	return &jsonReporter{w: bw, enc: enc, sum: newSummary(th), stream: stream}
+	return &jsonReporter{w: bw, enc: enc, buf: make([]byte, 0, 1024), sum: newSummary(th), stream: stream}
 }
 
 func (j *jsonReporter) Conn(r *flow.Record) error {
 	j.sum.add(r)
-	if !j.stream {
-		return j.enc.Encode(connJSON(r))
+	b := j.buf[:0]
+	if j.stream && unanswered(r) {
+		b = appendEventJSON(b, r.End, r.Handshake, fsm.FromClient, r)
+		b = append(b, '\n')
 	}
-	if unanswered(r) {
-		if err := j.enc.Encode(eventJSON(r.End, r.Handshake, fsm.FromClient, r)); err != nil {
-			return err
-		}
-	}
-	if err := j.enc.Encode(connJSON(r)); err != nil {
+	b = appendConnJSON(b, r)
+	b = append(b, '\n')
+	j.buf = b
+	if _, err := j.w.Write(b); err != nil {
 		return err
 	}
+	if !j.stream {
+		return nil
+	}
 	return j.w.Flush()
-}
-
-func eventJSON(ts int64, what string, from fsm.Dir, r *flow.Record) *jsonEvent {
-	e := &jsonEvent{
-		Type: "event", TS: unixTime(ts), ID: r.ID, Event: what, From: from.String(),
-		Client: r.ClientAddr.String(), Server: r.ServerAddr.String(),
-		Handshake: r.Handshake, Close: r.Close,
-		ClientState: r.Client.State.String(), ServerState: r.Server.State.String(),
-		HandshakeRTT: sides[*msec]{rtt(r.RTTClient), rtt(r.RTTServer)},
-		Retransmits:  sides[int]{r.SynRetransmits, r.SynAckRetransmits},
-	}
-	if r.Reset {
-		e.Reset = &jsonReset{By: r.ResetBy.String(), State: r.ResetFrom.String(), PeerState: r.ResetPeerState.String()}
-	}
-	return e
 }
 
 func (j *jsonReporter) Event(e *Event) error {
 	if !j.stream {
 		return nil
 	}
-	if err := j.enc.Encode(eventJSON(e.Time, e.What.String(), e.Dir, e.Conn)); err != nil {
+	j.buf = appendEventJSON(j.buf[:0], e.Time, e.What.String(), e.Dir, e.Conn)
+	j.buf = append(j.buf, '\n')
+	if _, err := j.w.Write(j.buf); err != nil {
 		return err
 	}
 	return j.w.Flush()
@@ -347,38 +282,6 @@ func (j *jsonReporter) Tick(k *Tick) error {
 		}
 	}
 	return j.w.Flush()
-}
-
-func connJSON(r *flow.Record) *jsonConn {
-	c := &jsonConn{
-		Type: "conn", ID: r.ID, TS: unixTime(r.First), EndTS: unixTime(r.Last),
-		Client: r.ClientAddr.String(), Server: r.ServerAddr.String(),
-		Handshake: r.Handshake, Close: r.Close,
-		ClientState: r.Client.State.String(), ServerState: r.Server.State.String(),
-		SynRetransmits: r.SynRetransmits, SynAckRetransmits: r.SynAckRetransmits,
-		Keepalives:   r.Client.Keepalives + r.Server.Keepalives,
-		ZeroWindows:  r.Client.ZeroWindows + r.Server.ZeroWindows,
-		Retransmits:  r.Client.Retransmits + r.Server.Retransmits,
-		HandshakeRTT: sides[*msec]{rtt(r.RTTClient), rtt(r.RTTServer)},
-		RetryGaps:    sides[[]msec]{gaps(r.Client.SYNTimes), gaps(r.Server.SYNTimes)},
-		Packets:      sides[uint64]{r.Client.Packets, r.Server.Packets},
-		Bytes:        sides[uint64]{r.Client.Bytes, r.Server.Bytes},
-		Reason:       r.Reason.String(),
-		ConnState:    r.Zeek.State,
-		History:      r.Zeek.History,
-		Labels:       r.Labels,
-		Anomalies:    make([]jsonAnomaly, 0, len(r.Anomalies)),
-	}
-	if c.Labels == nil {
-		c.Labels = []string{}
-	}
-	if r.Reset {
-		c.Reset = &jsonReset{By: r.ResetBy.String(), State: r.ResetFrom.String(), PeerState: r.ResetPeerState.String()}
-	}
-	for _, a := range r.Anomalies {
-		c.Anomalies = append(c.Anomalies, jsonAnomaly{a.Name, unixTime(a.Time), a.Dir.String(), a.Detail, a.Count})
-	}
-	return c
 }
 
 type jsonTrace struct {
@@ -450,4 +353,230 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		return err
 	}
 	return j.w.Flush()
+}
+
+// appendConnJSON appends the "conn" object of a finished connection,
+// without the newline.
+func appendConnJSON(b []byte, r *flow.Record) []byte {
+	b = append(b, `{"type":"conn","id":`...)
+	b = strconv.AppendUint(b, r.ID, 10)
+	b = append(b, `,"ts":`...)
+	b = appendUnixTime(b, r.First)
+	b = append(b, `,"end_ts":`...)
+	b = appendUnixTime(b, r.Last)
+	b = appendEndpoints(b, r)
+	b = append(b, `,"syn_retransmits":`...)
+	b = strconv.AppendInt(b, int64(r.SynRetransmits), 10)
+	b = append(b, `,"synack_retransmits":`...)
+	b = strconv.AppendInt(b, int64(r.SynAckRetransmits), 10)
+	// The sums are uint32, and wrap as such.
+	b = append(b, `,"keepalives":`...)
+	b = strconv.AppendUint(b, uint64(r.Client.Keepalives+r.Server.Keepalives), 10)
+	b = append(b, `,"zero_windows":`...)
+	b = strconv.AppendUint(b, uint64(r.Client.ZeroWindows+r.Server.ZeroWindows), 10)
+	b = append(b, `,"retransmits":`...)
+	b = strconv.AppendUint(b, uint64(r.Client.Retransmits+r.Server.Retransmits), 10)
+	b = appendHandshakeRTT(b, r)
+	// The gaps between the client's SYNs and between the server's
+	// SYN/ACKs: Linux doubles them from 1 s.
+	b = append(b, `,"retry_gaps_ms":{"client":`...)
+	b = appendGaps(b, r.Client.SYNTimes)
+	b = append(b, `,"server":`...)
+	b = appendGaps(b, r.Server.SYNTimes)
+	b = append(b, `},"packets":{"client":`...)
+	b = strconv.AppendUint(b, r.Client.Packets, 10)
+	b = append(b, `,"server":`...)
+	b = strconv.AppendUint(b, r.Server.Packets, 10)
+	b = append(b, `},"bytes":{"client":`...)
+	b = strconv.AppendUint(b, r.Client.Bytes, 10)
+	b = append(b, `,"server":`...)
+	b = strconv.AppendUint(b, r.Server.Bytes, 10)
+	b = append(b, '}')
+	b = appendReset(b, r)
+	b = append(b, `,"reason":`...)
+	b = appendJSONString(b, r.Reason.String())
+	b = append(b, `,"conn_state":`...)
+	b = appendJSONString(b, r.Zeek.State)
+	b = append(b, `,"history":`...)
+	b = appendJSONString(b, r.Zeek.History)
+	b = append(b, `,"labels":[`...)
+	for i, l := range r.Labels {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, l)
+	}
+	b = append(b, `],"anomalies":[`...)
+	for i := range r.Anomalies {
+		a := &r.Anomalies[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"name":`...)
+		b = appendJSONString(b, a.Name)
+		b = append(b, `,"ts":`...)
+		b = appendUnixTime(b, a.Time)
+		b = append(b, `,"from":`...)
+		b = appendJSONString(b, a.Dir.String())
+		b = append(b, `,"detail":`...)
+		b = appendJSONString(b, a.Detail)
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, int64(a.Count), 10)
+		b = append(b, '}')
+	}
+	return append(b, "]}"...)
+}
+
+// appendEventJSON appends the "event" object of the stream: what happened
+// to r at ts, caused by a segment from the side from. No newline.
+func appendEventJSON(b []byte, ts int64, what string, from fsm.Dir, r *flow.Record) []byte {
+	b = append(b, `{"type":"event","ts":`...)
+	b = appendUnixTime(b, ts)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendUint(b, r.ID, 10)
+	b = append(b, `,"event":`...)
+	b = appendJSONString(b, what)
+	b = append(b, `,"from":`...)
+	b = appendJSONString(b, from.String())
+	b = appendEndpoints(b, r)
+	b = appendHandshakeRTT(b, r)
+	b = append(b, `,"handshake_retransmits":{"client":`...)
+	b = strconv.AppendInt(b, int64(r.SynRetransmits), 10)
+	b = append(b, `,"server":`...)
+	b = strconv.AppendInt(b, int64(r.SynAckRetransmits), 10)
+	b = append(b, '}')
+	b = appendReset(b, r)
+	return append(b, '}')
+}
+
+// appendEndpoints appends the keys "client" to "server_state", which the
+// "conn" and "event" objects share.
+func appendEndpoints(b []byte, r *flow.Record) []byte {
+	b = append(b, `,"client":`...)
+	b = appendAddrPort(b, r.ClientAddr)
+	b = append(b, `,"server":`...)
+	b = appendAddrPort(b, r.ServerAddr)
+	b = append(b, `,"handshake":`...)
+	b = appendJSONString(b, r.Handshake)
+	b = append(b, `,"close":`...)
+	b = appendJSONString(b, r.Close)
+	b = append(b, `,"client_state":`...)
+	b = appendJSONString(b, r.Client.State.String())
+	b = append(b, `,"server_state":`...)
+	return appendJSONString(b, r.Server.State.String())
+}
+
+// appendHandshakeRTT appends "handshake_rtt_ms": SYN → SYN/ACK as the
+// client's and SYN/ACK → ACK as the server's, null when not measured.
+func appendHandshakeRTT(b []byte, r *flow.Record) []byte {
+	b = append(b, `,"handshake_rtt_ms":{"client":`...)
+	b = appendRTT(b, r.RTTClient)
+	b = append(b, `,"server":`...)
+	b = appendRTT(b, r.RTTServer)
+	return append(b, '}')
+}
+
+func appendRTT(b []byte, ns int64) []byte {
+	if ns < 0 {
+		return append(b, "null"...)
+	}
+	return appendMsec(b, ns)
+}
+
+// appendGaps appends the gaps between successive times, as gaps lists
+// them, in milliseconds.
+func appendGaps(b []byte, times []int64) []byte {
+	b = append(b, '[')
+	for i := 1; i < len(times); i++ {
+		if i > 1 {
+			b = append(b, ',')
+		}
+		b = appendMsec(b, times[i]-times[i-1])
+	}
+	return append(b, ']')
+}
+
+// appendReset appends the "reset" key of a reset connection, and nothing
+// for any other: which side reset, its state when it sent the RST, and the
+// other side's state when it arrived.
+func appendReset(b []byte, r *flow.Record) []byte {
+	if !r.Reset {
+		return b
+	}
+	b = append(b, `,"reset":{"by":`...)
+	b = appendJSONString(b, r.ResetBy.String())
+	b = append(b, `,"state":`...)
+	b = appendJSONString(b, r.ResetFrom.String())
+	b = append(b, `,"peer_state":`...)
+	b = appendJSONString(b, r.ResetPeerState.String())
+	return append(b, '}')
+}
+
+// appendAddrPort appends an address and port as a JSON string, as
+// AddrPort.String spells it.
+func appendAddrPort(b []byte, a netip.AddrPort) []byte {
+	if !a.Addr().IsValid() || a.Addr().Zone() != "" {
+		// AppendTo writes nothing for the zero address where String says
+		// "invalid AddrPort", and a zone may hold anything.
+		return appendJSONString(b, a.String())
+	}
+	b = append(b, '"')
+	b = a.AppendTo(b) // digits, hex, '.', ':' and brackets: nothing to escape
+	return append(b, '"')
+}
+
+// appendJSONString appends s as a JSON string exactly as encoding/json
+// writes it with SetEscapeHTML(false): '"' and '\\' escaped by a backslash,
+// the control characters as \b, \f, \n, \r, \t or \u00XX, U+2028 and
+// U+2029 as \u2028 and \u2029, each byte of invalid UTF-8 as \ufffd, and
+// the rest, '<', '>', '&' and DEL included, as it is.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
