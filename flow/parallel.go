@@ -96,8 +96,14 @@ type shard struct {
 	cur    *entry // the packet being added, for the keys of what it causes
 	sub    uint8
 	census *Census
-	flush  []Record
+	// Flush streams the records of the connections still open through
+	// flushOut, in chunks, in the shard's order of creation.
+	flushOut chan []Record
+	chunk    []Record
 }
+
+// flushChunk is how many records a shard hands over at a time at the end.
+const flushChunk = 1024
 
 type job struct {
 	entries []entry
@@ -120,7 +126,7 @@ func NewParallel(cfg Config, n int) *Parallel {
 	}
 	p := &Parallel{cfg: cfg, ids: map[shardID]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
 	for i := range n {
-		s := &shard{n: i, in: make(chan job, 1), out: make(chan []item, 1)}
+		s := &shard{n: i, in: make(chan job, 1), out: make(chan []item, 1), flushOut: make(chan []Record, 1)}
 		scfg := cfg
 		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
 		scfg.Trace = nil
@@ -141,7 +147,11 @@ func (s *shard) done(r *Record) {
 	it := item{rec: *r, id: r.ID}
 	switch {
 	case s.cur == nil: // Flush: merged by id at the end
-		s.flush = append(s.flush, *r)
+		s.chunk = append(s.chunk, *r)
+		if len(s.chunk) == flushChunk {
+			s.flushOut <- s.chunk
+			s.chunk = make([]Record, 0, flushChunk)
+		}
 		return
 	case r.Reason == ReasonIdle:
 		it.at, it.class, it.index = r.End, classIdle, r.lastIndex
@@ -172,14 +182,16 @@ func (s *shard) run() {
 		}
 		s.cur = &entry{now: j.now}
 		s.table.advanceTo(j.now)
-		if j.flush {
-			s.cur = nil
-			s.flush = make([]Record, 0, len(s.table.conns))
-			s.table.Flush()
-		}
 		out := s.items
 		s.items, s.spare = s.spare[:0], out
 		s.out <- out
+		if j.flush {
+			s.cur = nil
+			s.chunk = make([]Record, 0, flushChunk)
+			s.table.Flush()
+			s.flushOut <- s.chunk
+			close(s.flushOut)
+		}
 	}
 	close(s.out)
 }
@@ -277,26 +289,40 @@ func (p *Parallel) Flush() {
 		p.collect()
 	}
 	// Each shard flushes in its own order of creation, which is the
-	// global one restricted to it: merge them.
-	next := make([]int, len(p.shards))
-	for i, s := range p.shards {
-		for j := range s.flush {
-			s.flush[j].ID = p.ids[shardID{i, s.flush[j].ID}]
+	// global one restricted to it: merge them as they come.
+	heads := make([][]Record, len(p.shards))
+	next := func(i int) {
+		for len(heads[i]) == 0 {
+			chunk, ok := <-p.shards[i].flushOut
+			if !ok {
+				heads[i] = nil
+				return
+			}
+			for j := range chunk {
+				chunk[j].ID = p.ids[shardID{i, chunk[j].ID}]
+			}
+			heads[i] = chunk
 		}
+	}
+	for i, s := range p.shards {
+		next(i)
 		close(s.in)
 	}
 	for {
 		best := -1
-		for i, s := range p.shards {
-			if next[i] < len(s.flush) && (best < 0 || s.flush[next[i]].ID < p.shards[best].flush[next[best]].ID) {
+		for i, h := range heads {
+			if len(h) > 0 && (best < 0 || h[0].ID < heads[best][0].ID) {
 				best = i
 			}
 		}
 		if best < 0 {
 			break
 		}
-		p.cfg.Done(&p.shards[best].flush[next[best]])
-		next[best]++
+		p.cfg.Done(&heads[best][0])
+		heads[best] = heads[best][1:]
+		if len(heads[best]) == 0 {
+			next(best)
+		}
 	}
 	if p.cfg.Census != nil {
 		p.cfg.Census(p.mergeCensus())
