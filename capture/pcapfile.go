@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -110,10 +111,19 @@ func (f *pcapFile) next(rec *record) error {
 	if want < 0 {
 		want = int(^uint(0) >> 1)
 	}
-	var n int
-	f.buf, n, err = readFull(f.r, f.buf, want)
-	if err := shortRead(err, n, false, func() error {
-		return truncated("mid-record", "record header says", want, n)
+	var data []byte
+	if br, ok := f.r.(*bufio.Reader); ok && want <= br.Size() {
+		// The record is in the read buffer: hand it over where it lies
+		// instead of copying it (valid until the next read, as
+		// record.data must be).
+		data, err = br.Peek(want)
+		br.Discard(len(data))
+	} else {
+		f.buf, _, err = readFull(f.r, f.buf, want)
+		data = f.buf
+	}
+	if err := shortRead(err, len(data), false, func() error {
+		return truncated("mid-record", "record header says", want, len(data))
 	}); err != nil {
 		return err
 	}
@@ -123,7 +133,7 @@ func (f *pcapFile) next(rec *record) error {
 		nsec *= 1000
 	}
 	*rec = record{
-		data:    f.buf,
+		data:    data,
 		origLen: int(origLen),
 		ts:      time.Unix(int64(sec), nsec).UTC(),
 		link:    f.link,
