@@ -234,8 +234,8 @@ func newJSON(w io.Writer, th diagnose.Thresholds, stream bool) *jsonReporter {
 func (j *jsonReporter) Conn(r *flow.Record) error {
 	j.sum.add(r)
 	b := j.buf[:0]
-	if j.stream && unanswered(r) {
-		b = appendEventJSON(b, r.End, r.Handshake, fsm.FromClient, r)
+	if j.stream && unanswered(r) && !j.ann.announcedAtEnd(r) {
+		b = appendEventJSON(b, r.End, r.Handshake, retrier(r), r)
 		b = append(b, '\n')
 	}
 	b = appendConnJSON(b, r)
@@ -275,6 +275,16 @@ func (j *jsonReporter) Tick(k *Tick) error {
 		if err := j.enc.Encode(c); err != nil {
 			return err
 		}
+	}
+	var err error
+	j.ann.abandonedNow(k.Open, k.Time, func(r *flow.Record) {
+		j.buf = append(appendEventJSON(j.buf[:0], k.Time, r.Handshake, retrier(r), r), '\n')
+		if _, werr := j.w.Write(j.buf); err == nil {
+			err = werr
+		}
+	})
+	if err != nil {
+		return err
 	}
 	for _, d := range diagJSON(j.ann.raised(j.sum.diag, k.Open)) {
 		if err := j.enc.Encode(jsonRaised{"diagnosis", unixTime(k.Time), d}); err != nil {

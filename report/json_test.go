@@ -319,7 +319,7 @@ func TestJSONReporterMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			if stream && unanswered(r) {
-				enc.Encode(eventJSON(r.End, r.Handshake, fsm.FromClient, r))
+				enc.Encode(eventJSON(r.End, r.Handshake, retrier(r), r))
 			}
 			enc.Encode(connJSON(r))
 			ev := &Event{Time: r.Last, What: fsm.EventEstablished | fsm.Event(a.ID%64), Dir: fsm.Dir(a.ID % 2), Conn: r}

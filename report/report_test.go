@@ -251,3 +251,42 @@ func TestStreamOnlyWhenAsked(t *testing.T) {
 		}
 	}
 }
+
+// TestUnansweredAnnouncedWhenGivenUp: a live display announces an
+// unanswered handshake once its sender stops retrying (no retransmission
+// for twice the last gap), not only when the connection leaves the table,
+// and not twice.
+func TestUnansweredAnnouncedWhenGivenUp(t *testing.T) {
+	const s = int64(1e9)
+	r := record()
+	r.Handshake, r.Close = fsm.HandshakeUnanswered, fsm.CloseNone
+	r.Client.State, r.Server.State = fsm.SynSent, fsm.Listen
+	r.SynRetransmits = 2
+	t0 := r.First
+	r.Client.SYNTimes = []int64{t0, t0 + 1*s, t0 + 3*s} // gaps 1 s, 2 s: the next would come by +7 s
+	open := func(yield func(*flow.Record) bool) { yield(r) }
+	for _, format := range []string{"text", "json"} {
+		var b bytes.Buffer
+		rep, _ := New(&b, Options{Format: format, Stream: true})
+		rep.Tick(&Tick{Time: t0 + 7*s, Open: open}) // 4 s after the last SYN: still waiting
+		if strings.Contains(b.String(), "handshake unanswered") || strings.Contains(b.String(), `"event":"unanswered"`) {
+			t.Errorf("%s: announced after 4 s of a 2 s backoff:\n%s", format, b.String())
+		}
+		rep.Tick(&Tick{Time: t0 + 8*s, Open: open}) // 5 s > 2 x 2 s + slack
+		rep.Tick(&Tick{Time: t0 + 9*s, Open: open})
+		rep.Conn(r)
+		out := b.String()
+		var want string
+		if format == "text" {
+			want = "handshake unanswered, 2 SYN retransmitted (after 1.0s, 2.0s), no retry for 5.0s: given up"
+		} else {
+			want = `"event":"unanswered","from":"client"`
+		}
+		if strings.Count(out, want) != 1 {
+			t.Errorf("%s: want %q exactly once:\n%s", format, want, out)
+		}
+		if format == "json" && strings.Count(out, `"event":"unanswered"`) != 1 {
+			t.Errorf("json: the end of the connection repeats the event:\n%s", out)
+		}
+	}
+}

@@ -52,10 +52,65 @@ func (l *LiveCounters) Lost() uint64 {
 	return l.Dropped + l.IfDropped
 }
 
-// announcer remembers which diagnoses the stream has announced.
+// announcer remembers which diagnoses, and which unanswered handshakes,
+// the stream has announced.
 type announcer struct {
-	seen map[[2]string]bool
+	seen      map[[2]string]bool
+	abandoned map[uint64]bool // connection ids whose unanswered handshake was announced
 }
+
+// abandonedNow returns the open connections whose unanswered handshake has
+// been given up since the last tick, marking them announced.
+func (a *announcer) abandonedNow(open iter.Seq[*flow.Record], now int64, each func(r *flow.Record)) {
+	if open == nil {
+		return
+	}
+	for r := range open {
+		if unanswered(r) && !a.abandoned[r.ID] && gaveUp(r, now) {
+			if a.abandoned == nil {
+				a.abandoned = map[uint64]bool{}
+			}
+			a.abandoned[r.ID] = true
+			each(r)
+		}
+	}
+}
+
+// announcedAtEnd says whether a finished connection's unanswered handshake
+// still needs its event, and forgets it either way.
+func (a *announcer) announcedAtEnd(r *flow.Record) bool {
+	if a.abandoned[r.ID] {
+		delete(a.abandoned, r.ID)
+		return true
+	}
+	return false
+}
+
+// gaveUp says whether the side still sending SYNs (or SYN/ACKs) of an
+// unanswered handshake has given up by now. Linux doubles the wait before
+// each retransmission and, after the last one, waits once more as long
+// before giving up (tcp_syn_retries=6: SYNs at 0, 1, 3, 7, 15, 31 and 63 s,
+// and the connect() fails at 127 s): so no retransmission for twice the
+// last gap, with a quarter more for timer slack, means no more will come.
+// A single SYN not retried within 3 s will not be either (the first retry
+// comes after 1 s). With all the SYN times the Result keeps used up, the
+// end of the connection says it instead.
+func gaveUp(r *flow.Record, now int64) bool {
+	times := retrierSide(r).SYNTimes
+	n := len(times)
+	if n == 0 || n >= maxSYNTimes {
+		return false
+	}
+	wait := int64(3e9)
+	if n >= 2 {
+		gap := times[n-1] - times[n-2]
+		wait = 2*gap + gap/4
+	}
+	return now-times[n-1] > wait
+}
+
+// maxSYNTimes is how many SYN times fsm.Side.SYNTimes holds at most.
+const maxSYNTimes = 8
 
 // raised returns the diagnoses, judged over the finished connections in
 // diag plus the open ones, that were not announced before.
@@ -85,4 +140,19 @@ func (a *announcer) raised(diag *diagnose.Collector, open iter.Seq[*flow.Record]
 // connection leaves the table (idle, or the capture ends).
 func unanswered(r *flow.Record) bool {
 	return r.Handshake == fsm.HandshakeUnanswered || r.Handshake == fsm.HandshakeSynAckUnanswered
+}
+
+// retrier is the side that sent the unanswered SYNs (or SYN/ACKs).
+func retrier(r *flow.Record) fsm.Dir {
+	if r.Handshake == fsm.HandshakeSynAckUnanswered {
+		return fsm.FromServer
+	}
+	return fsm.FromClient
+}
+
+func retrierSide(r *flow.Record) *fsm.Side {
+	if retrier(r) == fsm.FromServer {
+		return &r.Server
+	}
+	return &r.Client
 }

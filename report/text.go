@@ -28,13 +28,8 @@ func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream bool) *t
 func (t *textReporter) Conn(r *flow.Record) error {
 	t.sum.add(r)
 	p := &t.pal
-	if t.stream && unanswered(r) {
-		t.eventHead(r.End, r)
-		fmt.Fprintf(t.w, "handshake %s", p.handshake(r.Handshake))
-		if n, what := retries(r); n > 0 {
-			fmt.Fprintf(t.w, ", %s", p.warn.Sprint(what))
-		}
-		t.eventStates(r)
+	if t.stream && unanswered(r) && !t.ann.announcedAtEnd(r) {
+		t.unansweredEvent(r.End, r, "")
 	}
 	fmt.Fprintf(t.w, "%s %s → %s  %s  %s\n",
 		p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr),
@@ -149,6 +144,19 @@ func (t *textReporter) Event(e *Event) error {
 	return t.w.Flush()
 }
 
+// unansweredEvent announces a handshake nobody answered, when its sender
+// gave up (why says how that shows) or the connection ended.
+func (t *textReporter) unansweredEvent(ts int64, r *flow.Record, why string) {
+	p := &t.pal
+	t.eventHead(ts, r)
+	fmt.Fprintf(t.w, "handshake %s", p.handshake(r.Handshake))
+	if n, what := retries(r); n > 0 {
+		fmt.Fprintf(t.w, ", %s", p.warn.Sprint(what))
+	}
+	t.w.WriteString(why)
+	t.eventStates(r)
+}
+
 func (t *textReporter) eventHead(ts int64, r *flow.Record) {
 	p := &t.pal
 	fmt.Fprintf(t.w, "%s %s %s → %s  ", clock(ts), p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr))
@@ -178,6 +186,10 @@ func (t *textReporter) Tick(k *Tick) error {
 		}
 		t.w.WriteString(")\n")
 	}
+	t.ann.abandonedNow(k.Open, k.Time, func(r *flow.Record) {
+		times := retrierSide(r).SYNTimes
+		t.unansweredEvent(k.Time, r, fmt.Sprintf(", no retry for %.1fs: given up", float64(k.Time-times[len(times)-1])/1e9))
+	})
 	for _, d := range t.ann.raised(t.sum.diag, k.Open) {
 		fmt.Fprintf(t.w, "%s %s ", clock(k.Time), p.head.Sprint("diagnosis"))
 		t.diagnosisHead(&d)
