@@ -108,12 +108,7 @@ func (g *gen) script(c *conn, base, gap int64, first bool) int64 {
 	case kindUnanswered:
 		retries := 1 + r.IntN(3)
 		g.n.synRetx += uint64(retries)
-		backoff := secondNS
-		for range retries {
-			t += backoff + r.Int64N(2*millisecondNS)
-			c.add(t, fromClient, fSYN, isnC, 0, 0, plNone, 0)
-			backoff *= 2
-		}
+		t = s.resend(t, retries, fromClient, fSYN, isnC, 0)
 	case kindRefused:
 		c.add(t+s.srv(), fromServer, fRST|fACK, 0, isnC+1, 0, plNone, 0)
 	case kindHalfOpen:
@@ -121,12 +116,7 @@ func (g *gen) script(c *conn, base, gap int64, first bool) int64 {
 		c.add(t, fromServer, fSYN|fACK, isnS, isnC+1, 0, plNone, 0)
 		retries := 1 + r.IntN(5)
 		g.n.synAckRetx += uint64(retries)
-		backoff := secondNS
-		for range retries {
-			t += backoff + r.Int64N(2*millisecondNS)
-			c.add(t, fromServer, fSYN|fACK, isnS, isnC+1, 0, plNone, 0)
-			backoff *= 2
-		}
+		t = s.resend(t, retries, fromServer, fSYN|fACK, isnS, isnC+1)
 	default:
 		t += s.srv()
 		c.add(t, fromServer, fSYN|fACK, isnS, isnC+1, 0, plNone, 0)
@@ -134,12 +124,7 @@ func (g *gen) script(c *conn, base, gap int64, first bool) int64 {
 			// The client's ACK was lost before the capture point.
 			retries := 1 + r.IntN(2)
 			g.n.synAckRetx += uint64(retries)
-			backoff := secondNS
-			for range retries {
-				t += backoff + r.Int64N(2*millisecondNS)
-				c.add(t, fromServer, fSYN|fACK, isnS, isnC+1, 0, plNone, 0)
-				backoff *= 2
-			}
+			t = s.resend(t, retries, fromServer, fSYN|fACK, isnS, isnC+1)
 		}
 		t += s.rtt
 		c.add(t, fromClient, fACK, s.cn, s.sn, 0, plNone, 0)
@@ -542,4 +527,17 @@ func (g *gen) synOptions(c *conn, synAck bool, tsval, tsecr uint32) []byte {
 	o[4], o[5], o[6], o[7] = optKindNOP, optKindWS, 3, 8
 	o[8], o[9], o[10], o[11] = optKindNOP, optKindNOP, optKindSACKOK, 2
 	return o[:12]
+}
+
+// resend sends a SYN or SYN/ACK again retries times after t, waiting 1 s,
+// then 2 s, 4 s... (Linux's backoff, with a little timer jitter), and
+// returns the time of the last one.
+func (s *scripter) resend(t int64, retries int, dir, flags uint8, seq, ack uint32) int64 {
+	backoff := secondNS
+	for range retries {
+		t += backoff + s.r.Int64N(2*millisecondNS)
+		s.c.add(t, dir, flags, seq, ack, 0, plNone, 0)
+		backoff *= 2
+	}
+	return t
 }
