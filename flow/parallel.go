@@ -36,9 +36,8 @@ type Parallel struct {
 	inRound  int
 	started  bool
 	first    int64
-	now      int64  // the capture's clock: latest packet time
-	index    uint64 // capture index of the latest packet
-	inFlight int    // rounds sent whose output is not merged yet
+	now      int64 // the capture's clock: latest packet time
+	inFlight int   // rounds sent whose output is not merged yet
 
 	nextID uint64
 	ids    map[shardID]uint64 // live connections: shard-local id -> id
@@ -87,13 +86,13 @@ func (a *item) compare(b *item) int {
 
 // shard is one table and its goroutine.
 type shard struct {
-	n      int
 	table  *Table
 	in     chan job
 	out    chan []item
 	items  []item
 	spare  []item // the other output buffer, which the merger reads meanwhile
 	cur    *entry // the packet being added, for the keys of what it causes
+	clock  entry  // stands for the round's end when the clock moves with no packet
 	sub    uint8
 	census *Census
 	// Flush streams the records of the connections still open through
@@ -108,7 +107,6 @@ const flushChunk = 1024
 type job struct {
 	entries []entry
 	now     int64
-	index   uint64
 	first   int64 // the capture's first packet time, for the census
 	flush   bool
 }
@@ -126,7 +124,7 @@ func NewParallel(cfg Config, n int) *Parallel {
 	}
 	p := &Parallel{cfg: cfg, ids: map[shardID]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
 	for i := range n {
-		s := &shard{n: i, in: make(chan job, 1), out: make(chan []item, 1), flushOut: make(chan []Record, 1)}
+		s := &shard{in: make(chan job, 1), out: make(chan []item, 1), flushOut: make(chan []Record, 1)}
 		scfg := cfg
 		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
 		scfg.Trace = nil
@@ -180,7 +178,8 @@ func (s *shard) run() {
 			s.table.advanceTo(e.now)
 			s.table.AddAt(&e.p, e.now)
 		}
-		s.cur = &entry{now: j.now}
+		s.clock.now = j.now
+		s.cur = &s.clock
 		s.table.advanceTo(j.now)
 		out := s.items
 		s.items, s.spare = s.spare[:0], out
@@ -204,7 +203,6 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 		p.started, p.first = true, ts
 	}
 	p.now = max(p.now, ts)
-	p.index = pkt.Index
 	k, _ := makeKey(pkt)
 	n := k.shard(len(p.shards))
 	r := &p.round[p.cur][n]
@@ -224,7 +222,7 @@ func (p *Parallel) send(flush bool) {
 		first = p.first
 	}
 	for i, s := range p.shards {
-		s.in <- job{entries: p.round[p.cur][i], now: p.now, index: p.index, first: first, flush: flush}
+		s.in <- job{entries: p.round[p.cur][i], now: p.now, first: first, flush: flush}
 	}
 	p.inFlight++
 	if p.inFlight > 1 {
