@@ -75,11 +75,11 @@ func syntheticCapture(b testing.TB, conns int) (path string, packets int) {
 // machine → report, over a synthetic capture, per output format.
 func BenchmarkPipeline(b *testing.B) {
 	path, packets := syntheticCapture(b, 2000)
-	for _, format := range []string{"json", "text"} {
-		b.Run(format, func(b *testing.B) {
+	for _, bc := range []struct{ format, jobs string }{{"json", "1"}, {"text", "1"}, {"json", "2"}} {
+		b.Run(bc.format+"/j"+bc.jobs, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				if code := run([]string{"-r", path, "--format", format, "--color", "never"}, nil, io.Discard, io.Discard); code != exitOK {
+				if code := run([]string{"-r", path, "--format", bc.format, "-j", bc.jobs, "--color", "never"}, nil, io.Discard, io.Discard); code != exitOK {
 					b.Fatalf("exit %d", code)
 				}
 			}
