@@ -44,6 +44,7 @@ type Parallel struct {
 	live   int
 	peak   int
 	heads  []int
+	outs   [][]item // the shards' outputs being merged
 }
 
 // roundSize is how many packets a round carries: big enough that handing
@@ -51,8 +52,10 @@ type Parallel struct {
 const roundSize = 4096
 
 type entry struct {
-	p   capture.Packet
-	now int64
+	p       capture.Packet
+	now     int64
+	key     key // computed once, to pick the shard
+	srcIsLo bool
 }
 
 type shardID struct {
@@ -113,15 +116,7 @@ type job struct {
 
 // NewParallel returns n shards (n >= 2) configured by cfg.
 func NewParallel(cfg Config, n int) *Parallel {
-	if cfg.IdleTimeout == 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = DefaultMaxConns
-	}
-	if cfg.Done == nil {
-		cfg.Done = func(*Record) {}
-	}
+	cfg = cfg.withDefaults()
 	p := &Parallel{cfg: cfg, ids: map[shardID]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
 	for i := range n {
 		s := &shard{in: make(chan job, 1), out: make(chan []item, 1), flushOut: make(chan []Record, 1)}
@@ -176,7 +171,7 @@ func (s *shard) run() {
 			// Expire first with the capture's clock, as a single table
 			// would have at the packets of other shards.
 			s.table.advanceTo(e.now)
-			s.table.AddAt(&e.p, e.now)
+			s.table.addKeyed(&e.p, e.now, e.key, e.srcIsLo)
 		}
 		s.clock.now = j.now
 		s.cur = &s.clock
@@ -203,10 +198,9 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 		p.started, p.first = true, ts
 	}
 	p.now = max(p.now, ts)
-	k, _ := makeKey(pkt)
-	n := k.shard(len(p.shards))
-	r := &p.round[p.cur][n]
-	*r = append(*r, entry{p: *pkt, now: p.now})
+	k, srcIsLo := makeKey(pkt)
+	r := &p.round[p.cur][k.shard(len(p.shards))]
+	*r = append(*r, entry{p: *pkt, now: p.now, key: k, srcIsLo: srcIsLo})
 	p.inRound++
 	if p.inRound == roundSize {
 		p.send(false)
@@ -240,10 +234,11 @@ func (p *Parallel) send(flush bool) {
 // round's clock, so nothing it produces later sorts before it.
 func (p *Parallel) collect() {
 	p.inFlight--
-	outs := make([][]item, len(p.shards))
-	for i, s := range p.shards {
-		outs[i] = <-s.out
+	outs := p.outs[:0]
+	for _, s := range p.shards {
+		outs = append(outs, <-s.out)
 	}
+	p.outs = outs
 	p.heads = p.heads[:0]
 	for range outs {
 		p.heads = append(p.heads, 0)

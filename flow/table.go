@@ -235,6 +235,11 @@ type Table struct {
 
 // New returns an empty table.
 func New(cfg Config) *Table {
+	return &Table{cfg: cfg.withDefaults(), conns: make(map[key]*Conn)}
+}
+
+// withDefaults fills in what the zero values of cfg mean.
+func (cfg Config) withDefaults() Config {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
 	}
@@ -244,7 +249,7 @@ func New(cfg Config) *Table {
 	if cfg.Done == nil {
 		cfg.Done = func(*Record) {}
 	}
-	return &Table{cfg: cfg, conns: make(map[key]*Conn)}
+	return cfg
 }
 
 // Add feeds one TCP packet. Packets must come in capture order.
@@ -257,6 +262,13 @@ func (t *Table) Add(p *capture.Packet) {
 // passes the table's own clock; a table that sees only a share of the
 // packets (Parallel) is told the capture's.
 func (t *Table) AddAt(p *capture.Packet, now int64) {
+	k, srcIsLo := makeKey(p)
+	t.addKeyed(p, now, k, srcIsLo)
+}
+
+// addKeyed is AddAt for a packet whose key is known (Parallel computed it
+// to pick the shard).
+func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 	ts := p.Timestamp.UnixNano()
 	t.begin(ts)
 	if !t.census.done && now > t.census.at {
@@ -266,7 +278,6 @@ func (t *Table) AddAt(p *capture.Packet, now int64) {
 		t.now = now
 		t.expire(now)
 	}
-	k, srcIsLo := makeKey(p)
 	c := t.conns[k]
 	if c != nil {
 		c.follow(&t.cfg)
@@ -310,9 +321,12 @@ func (t *Table) AddAt(p *capture.Packet, now int64) {
 func (t *Table) touch(c *Conn, index uint64) {
 	c.lastIndex = index
 	t.lru.moveToBack(c)
-	last := c.last()
-	for c.prev != nil && c.prev.last() > last {
-		t.lru.moveBefore(c, c.prev)
+	if last := c.last(); last < t.now {
+		// Only a packet older than the clock can be out of order; the
+		// common one, stamped now, is where it belongs at the back.
+		for c.prev != nil && c.prev.last() > last {
+			t.lru.moveBefore(c, c.prev)
+		}
 	}
 }
 

@@ -301,3 +301,35 @@ func TestLoneSYNsChangeNothing(t *testing.T) {
 		t.Errorf("only %d kernel captures", n)
 	}
 }
+
+// TestExpiryFollowsTimeWhenTimeGoesBack: connections expire in the order of
+// their latest packet times, even when a packet stamped earlier than the
+// one before it comes last in the capture.
+func TestExpiryFollowsTimeWhenTimeGoesBack(t *testing.T) {
+	cliB := netip.MustParseAddrPort("10.0.0.3:40001")
+	var done []uint64
+	tb := New(Config{IdleTimeout: int64(10 * time.Second), Done: func(r *Record) { done = append(done, r.ID) }})
+	tb.Add(pkt(cli, srv, syn, 100, 0, 0))         // #1 at 0 s
+	tb.Add(pkt(cliB, srv, syn, 900, 0, 5000))     // #2 at 5 s
+	tb.Add(pkt(srv, cli, synack, 500, 101, 3000)) // #1 again, stamped 3 s: after #2 in the capture
+	tb.Advance(1_700_000_000e9 + 14_000e6)        // #1's deadline (13 s) has passed, #2's (15 s) not
+	if len(done) != 1 || done[0] != 1 {
+		t.Errorf("expired %v at 14 s, want [1]", done)
+	}
+}
+
+// TestAdvanceTakesADueCensus: a census asked for an instant when no packet
+// arrives (a quiet live capture) is taken as the clock passes it.
+func TestAdvanceTakesADueCensus(t *testing.T) {
+	var got *Census
+	tb := New(Config{CensusAt: int64(2 * time.Second), CensusFromStart: true, Census: func(c *Census) { got = c }})
+	tb.Add(pkt(cli, srv, syn, 100, 0, 0))
+	tb.Advance(1_700_000_000e9 + 1_500e6)
+	if got != nil {
+		t.Fatal("census taken before its time")
+	}
+	tb.Advance(1_700_000_000e9 + 2_500e6)
+	if got == nil || got.At != 1_700_000_000e9+2_000e6 || got.Hosts[cli.Addr()].States[fsm.SynSent] != 1 {
+		t.Fatalf("census after the clock passed 2 s: %+v", got)
+	}
+}
