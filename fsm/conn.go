@@ -25,7 +25,7 @@ type endpoint struct {
 	synAcks    uint16
 	lastSYN    int64      // time of the latest SYN or SYN/ACK this side sent
 	firstSent  int64      // time of the first SYN or SYN/ACK this side sent
-	nSent      uint8      // SYN or SYN/ACK transmissions, up to maxRetries
+	nSent      uint8      // SYN or SYN/ACK transmissions, up to MaxSYNTimes
 	synOpts    synOptions // options on this side's first SYN or SYN/ACK
 	finTime    int64
 	closeTime  int64 // when this side reached TIME_WAIT or CLOSED

@@ -1,8 +1,9 @@
 package fsm
 
-// maxRetries bounds the SYN (or SYN/ACK) transmission times remembered per
-// side: enough to read Linux's backoff (1 s, 2 s, 4 s, …) and count retries.
-const maxRetries = 8
+// MaxSYNTimes bounds the SYN (or SYN/ACK) transmission times remembered
+// per side (Side.SYNTimes): enough to read Linux's backoff (1 s, 2 s,
+// 4 s, …) and count retries.
+const MaxSYNTimes = 8
 
 // rare is what few connections need: the evidence of retries, probes and
 // stalls, and anomalies. A connection allocates it on first need, so the
@@ -27,7 +28,7 @@ func (c *Conn) rareFor(d Dir) *evidence {
 type evidence struct {
 	// sentAt holds the times of this side's second to eighth SYN or
 	// SYN/ACK transmissions; the first is endpoint.firstSent.
-	sentAt [maxRetries]int64
+	sentAt [MaxSYNTimes]int64
 
 	keepalives  uint32
 	zeroWindows uint32 // episodes: window went from open to 0
@@ -138,10 +139,10 @@ func (c *Conn) gather(e, p *endpoint, seg *Segment, kind Kind) {
 		switch {
 		case e.nSent == 0:
 			e.firstSent = t
-		case e.nSent < maxRetries:
+		case e.nSent < MaxSYNTimes:
 			c.rareFor(e.dir).sentAt[e.nSent] = t
 		}
-		if e.nSent < maxRetries {
+		if e.nSent < MaxSYNTimes {
 			e.nSent++
 		}
 		if e.synOpts == 0 {

@@ -65,7 +65,7 @@ type Side struct {
 	FINAt       int64 // time of this side's first FIN, 0 if none
 
 	// SYNTimes are the times of this side's first SYN (client) or SYN/ACK
-	// (server) transmissions, at most 8: their gaps show the backoff.
+	// (server) transmissions, at most MaxSYNTimes: their gaps show the backoff.
 	SYNTimes []int64
 	// CloseWaitAt is when this side received the peer's FIN while open,
 	// entering CLOSE_WAIT; 0 if it never did.

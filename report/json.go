@@ -277,7 +277,7 @@ func (j *jsonReporter) Tick(k *Tick) error {
 		}
 	}
 	var err error
-	j.ann.abandonedNow(k.Open, k.Time, func(r *flow.Record) {
+	raised := j.ann.tick(j.sum.diag, k.Open, k.Time, func(r *flow.Record) {
 		j.buf = append(appendEventJSON(j.buf[:0], k.Time, r.Handshake, retrier(r), r), '\n')
 		if _, werr := j.w.Write(j.buf); err == nil {
 			err = werr
@@ -286,7 +286,7 @@ func (j *jsonReporter) Tick(k *Tick) error {
 	if err != nil {
 		return err
 	}
-	for _, d := range diagJSON(j.ann.raised(j.sum.diag, k.Open)) {
+	for _, d := range diagJSON(raised) {
 		if err := j.enc.Encode(jsonRaised{"diagnosis", unixTime(k.Time), d}); err != nil {
 			return err
 		}

@@ -59,21 +59,36 @@ type announcer struct {
 	abandoned map[uint64]bool // connection ids whose unanswered handshake was announced
 }
 
-// abandonedNow returns the open connections whose unanswered handshake has
-// been given up since the last tick, marking them announced.
-func (a *announcer) abandonedNow(open iter.Seq[*flow.Record], now int64, each func(r *flow.Record)) {
-	if open == nil {
-		return
+// tick looks once at the open connections: each whose unanswered
+// handshake has been given up since the last tick goes to abandoned, and
+// all of them are judged with the finished ones in diag. It returns the
+// diagnoses not announced before.
+func (a *announcer) tick(diag *diagnose.Collector, open iter.Seq[*flow.Record], now int64, abandoned func(r *flow.Record)) []diagnose.Diagnosis {
+	if a.seen == nil {
+		a.seen = map[[2]string]bool{}
 	}
-	for r := range open {
-		if unanswered(r) && !a.abandoned[r.ID] && gaveUp(r, now) {
-			if a.abandoned == nil {
-				a.abandoned = map[uint64]bool{}
+	if open != nil {
+		diag = diag.Clone()
+		for r := range open {
+			if unanswered(r) && !a.abandoned[r.ID] && gaveUp(r, now) {
+				if a.abandoned == nil {
+					a.abandoned = map[uint64]bool{}
+				}
+				a.abandoned[r.ID] = true
+				abandoned(r)
 			}
-			a.abandoned[r.ID] = true
-			each(r)
+			diag.Add(r)
 		}
 	}
+	var out []diagnose.Diagnosis
+	for _, d := range diag.Diagnoses() {
+		k := [2]string{d.Name, d.Endpoint}
+		if !a.seen[k] {
+			a.seen[k] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // announcedAtEnd says whether a finished connection's unanswered handshake
@@ -98,7 +113,7 @@ func (a *announcer) announcedAtEnd(r *flow.Record) bool {
 func gaveUp(r *flow.Record, now int64) bool {
 	times := retrierSide(r).SYNTimes
 	n := len(times)
-	if n == 0 || n >= maxSYNTimes {
+	if n == 0 || n >= fsm.MaxSYNTimes {
 		return false
 	}
 	wait := int64(3e9)
@@ -107,32 +122,6 @@ func gaveUp(r *flow.Record, now int64) bool {
 		wait = 2*gap + gap/4
 	}
 	return now-times[n-1] > wait
-}
-
-// maxSYNTimes is how many SYN times fsm.Side.SYNTimes holds at most.
-const maxSYNTimes = 8
-
-// raised returns the diagnoses, judged over the finished connections in
-// diag plus the open ones, that were not announced before.
-func (a *announcer) raised(diag *diagnose.Collector, open iter.Seq[*flow.Record]) []diagnose.Diagnosis {
-	if a.seen == nil {
-		a.seen = map[[2]string]bool{}
-	}
-	if open != nil {
-		diag = diag.Clone()
-		for r := range open {
-			diag.Add(r)
-		}
-	}
-	var out []diagnose.Diagnosis
-	for _, d := range diag.Diagnoses() {
-		k := [2]string{d.Name, d.Endpoint}
-		if !a.seen[k] {
-			a.seen[k] = true
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 // unanswered says whether a finished connection's handshake went

@@ -186,11 +186,11 @@ func (t *textReporter) Tick(k *Tick) error {
 		}
 		t.w.WriteString(")\n")
 	}
-	t.ann.abandonedNow(k.Open, k.Time, func(r *flow.Record) {
+	raised := t.ann.tick(t.sum.diag, k.Open, k.Time, func(r *flow.Record) {
 		times := retrierSide(r).SYNTimes
 		t.unansweredEvent(k.Time, r, fmt.Sprintf(", no retry for %.1fs: given up", float64(k.Time-times[len(times)-1])/1e9))
 	})
-	for _, d := range t.ann.raised(t.sum.diag, k.Open) {
+	for _, d := range raised {
 		fmt.Fprintf(t.w, "%s %s ", clock(k.Time), p.head.Sprint("diagnosis"))
 		t.diagnosisHead(&d)
 	}
