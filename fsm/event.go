@@ -1,7 +1,5 @@
 package fsm
 
-import "strings"
-
 // Event is something that happens to a connection as a whole, the moments
 // a live display announces as they happen. One segment can cause several
 // (a FIN that also completes the close). Events are derived from the same
@@ -38,21 +36,7 @@ var eventNames = [numEvents]string{
 
 // String spells an event as the JSON "event" key does; a set of several
 // is comma-separated.
-func (ev Event) String() string {
-	if ev == 0 {
-		return "none"
-	}
-	var b strings.Builder
-	for i, name := range eventNames {
-		if ev&(1<<i) != 0 {
-			if b.Len() > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(name)
-		}
-	}
-	return b.String()
-}
+func (ev Event) String() string { return bitNames(uint64(ev), eventNames[:]) }
 
 // Each calls fn for every event in the set, in announcement order.
 func (ev Event) Each(fn func(Event)) {

@@ -34,13 +34,17 @@ var kindNames = [...]string{
 
 // String lists the kinds, comma separated ("new_data,zero_window"), or
 // "none" for a segment that is nothing but an in-order acknowledgement.
-func (k Kind) String() string {
-	if k == 0 {
+func (k Kind) String() string { return bitNames(uint64(k), kindNames[:]) }
+
+// bitNames lists the names of the bits set in v, comma-separated, or
+// "none".
+func bitNames(v uint64, names []string) string {
+	if v == 0 {
 		return "none"
 	}
 	var b strings.Builder
-	for i, name := range kindNames {
-		if k&(1<<i) != 0 {
+	for i, name := range names {
+		if v&(1<<i) != 0 {
 			if b.Len() > 0 {
 				b.WriteByte(',')
 			}
