@@ -53,8 +53,8 @@
 // (Reader.Now) or that it should stop. LiveStats has libpcap's counters of
 // received and dropped packets. LiveOptions.Save writes what was captured
 // as a pcap file, as tcpdump -w does, which Open reads back packet for
-// packet; PcapWriter is the same writer, for programs that make captures
-// (cmd/tcpgen). Capturing needs root or CAP_NET_RAW; without them OpenLive
+// packet; the writer is PcapWriter, which programs that make captures
+// (cmd/tcpgen) use too. Capturing needs root or CAP_NET_RAW; without them OpenLive
 // says how to grant them (ErrPermission); other failures to open an interface
 // are ErrNoSuchInterface, ErrFilter, ErrUnsupportedLinkType or, with no
 // sentinel, libpcap's own words ("ifb0: That device is not up").

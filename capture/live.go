@@ -142,7 +142,7 @@ func OpenLive(iface string, lo LiveOptions, opt Options) (*Reader, error) {
 	}
 	if lo.Save != nil {
 		// The snaplen libpcap actually applied, which it may have capped.
-		w, err := newPcapWriter(lo.Save, src.link, handle.SnapLen())
+		w, err := NewPcapWriter(lo.Save, uint32(src.link), handle.SnapLen())
 		if err != nil {
 			rd.Close()
 			return nil, fmt.Errorf("%s: writing the capture file header: %w", name, err)
@@ -163,7 +163,7 @@ type liveSource struct {
 	handle *pcap.Handle // nil once closed
 	link   linkType
 	links  []linkType  // {link}: linkTypes returns it without allocating
-	save   *pcapWriter // nil without LiveOptions.Save
+	save   *PcapWriter // nil without LiveOptions.Save
 
 	// libpcap's counters are 32 bits (u_int) and wrap after 4 G packets,
 	// an hour at a million packets a second; these widen them to 64.
@@ -191,7 +191,7 @@ func (s *liveSource) next(rec *record) error {
 		return fmt.Errorf("%v: %v", err, s.handle.Error())
 	}
 	if s.save != nil {
-		if err := s.save.write(ci.Timestamp, data, ci.Length); err != nil {
+		if err := s.save.WritePacket(ci.Timestamp, data, ci.Length); err != nil {
 			return fmt.Errorf("writing the capture file: %w", err)
 		}
 	}
@@ -228,7 +228,7 @@ func (s *liveSource) flush() error {
 	if s.save == nil {
 		return nil
 	}
-	if err := s.save.flush(); err != nil {
+	if err := s.save.Flush(); err != nil {
 		return fmt.Errorf("%s: writing the capture file: %w", s.name, err)
 	}
 	return nil

@@ -11,23 +11,28 @@ import (
 // Close) bound how much a crash can lose.
 const saveBufferSize = 64 << 10
 
-// pcapWriter writes a classic pcap file with nanosecond timestamps, what
-// LiveOptions.Save receives and tcpdump -w would have written. It is
-// written here rather than taken from pcapgo because pcapgo's link type is
-// a uint8, and because keeping the writer next to pcapFile keeps the two
-// symmetric: whatever one writes the other reads back exactly.
-type pcapWriter struct {
+// PcapWriter writes a classic pcap file: little-endian, nanosecond
+// timestamps, one link type; what LiveOptions.Save receives and tcpdump -w
+// would have written, and what programs that make captures (cmd/tcpgen)
+// use. It is written here rather than taken from pcapgo because pcapgo's
+// link type is a uint8, and because keeping the writer next to the reader
+// keeps the two symmetric: whatever one writes the other reads back
+// exactly. It buffers (call Flush at the end) and allocates nothing per
+// packet.
+type PcapWriter struct {
 	w   *bufio.Writer
 	hdr [pcapRecordHeaderLen]byte // reused: writing a record allocates nothing
 }
 
-// newPcapWriter writes the file header and flushes it at once, so that the
+// NewPcapWriter writes the file header and flushes it at once, so that the
 // file is a valid (empty) capture from the start and an unusable writer
-// fails here rather than at the first packet. The byte order is fixed
-// little-endian, not the host's as in tcpdump, so the output is the same
-// everywhere; every reader handles both.
-func newPcapWriter(w io.Writer, lt linkType, snaplen int) (*pcapWriter, error) {
-	pw := &pcapWriter{w: bufio.NewWriterSize(w, saveBufferSize)}
+// fails here rather than at the first packet. link is a LINKTYPE_ value (1
+// for Ethernet, https://www.tcpdump.org/linktypes.html) and snaplen the
+// most bytes a record holds, as the header states it. The byte order is
+// fixed little-endian, not the host's as in tcpdump, so the output is the
+// same everywhere; every reader handles both.
+func NewPcapWriter(w io.Writer, link uint32, snaplen int) (*PcapWriter, error) {
+	pw := &PcapWriter{w: bufio.NewWriterSize(w, saveBufferSize)}
 	var h [pcapFileHeaderLen]byte
 	le := binary.LittleEndian
 	le.PutUint32(h[0:], pcapMagicNanos)
@@ -35,7 +40,7 @@ func newPcapWriter(w io.Writer, lt linkType, snaplen int) (*pcapWriter, error) {
 	le.PutUint16(h[6:], 4)
 	// h[8:16]: time zone offset and timestamp accuracy, always 0.
 	le.PutUint32(h[16:], uint32(snaplen))
-	le.PutUint32(h[20:], uint32(lt))
+	le.PutUint32(h[20:], link)
 	if _, err := pw.w.Write(h[:]); err != nil {
 		return nil, err
 	}
@@ -45,9 +50,10 @@ func newPcapWriter(w io.Writer, lt linkType, snaplen int) (*pcapWriter, error) {
 	return pw, nil
 }
 
-// write appends one record: data as captured, origLen as on the wire. The
-// seconds field is 32 bits, as in every classic pcap file (until 2106).
-func (pw *pcapWriter) write(ts time.Time, data []byte, origLen int) error {
+// WritePacket appends one record: data as captured (possibly cut by the
+// snaplen), origLen as on the wire. The seconds field is 32 bits, as in
+// every classic pcap file (until 2106).
+func (pw *PcapWriter) WritePacket(ts time.Time, data []byte, origLen int) error {
 	le := binary.LittleEndian
 	le.PutUint32(pw.hdr[0:], uint32(ts.Unix()))
 	le.PutUint32(pw.hdr[4:], uint32(ts.Nanosecond()))
@@ -60,6 +66,6 @@ func (pw *pcapWriter) write(ts time.Time, data []byte, origLen int) error {
 	return err
 }
 
-// flush writes out what is buffered. A write error sticks: every later
-// write and flush returns it too.
-func (pw *pcapWriter) flush() error { return pw.w.Flush() }
+// Flush writes out what is buffered. A write error sticks: every later
+// WritePacket and Flush returns it too.
+func (pw *PcapWriter) Flush() error { return pw.w.Flush() }

@@ -18,16 +18,16 @@ var leOrder = binary.LittleEndian
 // writeRecords writes recs with the pcap writer, as a live capture would.
 func writeRecords(t *testing.T, w io.Writer, link linkType, snaplen int, recs []rec) {
 	t.Helper()
-	pw, err := newPcapWriter(w, link, snaplen)
+	pw, err := NewPcapWriter(w, uint32(link), snaplen)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range recs {
-		if err := pw.write(r.ts, r.data, r.wireLen()); err != nil {
+		if err := pw.WritePacket(r.ts, r.data, r.wireLen()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := pw.flush(); err != nil {
+	if err := pw.Flush(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -121,19 +121,19 @@ func TestPcapWriterError(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err := newPcapWriter(f, linkEthernet, DefaultLiveSnaplen); err == nil || !strings.Contains(err.Error(), "closed") {
-		t.Errorf("newPcapWriter on a closed file: %v, want the write error", err)
+	if _, err := NewPcapWriter(f, uint32(linkEthernet), DefaultLiveSnaplen); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("NewPcapWriter on a closed file: %v, want the write error", err)
 	}
 }
 
 // Writing a record allocates nothing.
 func TestPcapWriterAllocatesNothing(t *testing.T) {
-	pw, err := newPcapWriter(io.Discard, linkEthernet, DefaultLiveSnaplen)
+	pw, err := NewPcapWriter(io.Discard, uint32(linkEthernet), DefaultLiveSnaplen)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := recordsOf(ethernetIP, handshake("10.0.0.1", "192.0.2.7", 40000, 443))[3]
-	if allocs := testing.AllocsPerRun(1000, func() { pw.write(r.ts, r.data, len(r.data)) }); allocs != 0 {
+	if allocs := testing.AllocsPerRun(1000, func() { pw.WritePacket(r.ts, r.data, len(r.data)) }); allocs != 0 {
 		t.Errorf("write allocates %.2f times per record, want 0", allocs)
 	}
 }
