@@ -21,36 +21,52 @@ const kernelDir = "../../testdata/kernel"
 // (x.pcap → x.pcap.golden.json, x.pcap.golden.txt). Review changes to the
 // golden files like code: they are the tool's behaviour.
 func TestGoldenKernelCaptures(t *testing.T) {
-	captures, err := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int
+	captures := kernelCaptures(t)
 	for _, path := range captures {
-		if strings.Contains(path, ".golden.") {
-			continue
-		}
-		n++
-		name := filepath.Base(path)
 		for _, format := range []string{"json", "txt"} {
-			t.Run(name+"/"+format, func(t *testing.T) {
-				t.Chdir(kernelDir)
-				f := format
-				if f == "txt" {
-					f = "text"
-				}
-				var out, errOut bytes.Buffer
-				code := run([]string{"-r", name, "--format", f, "--color", "never"}, nil, &out, &errOut)
-				if code != exitOK || errOut.Len() > 0 {
-					t.Fatalf("exit %d, stderr %q", code, errOut.String())
-				}
-				checkGolden(t, name+".golden."+format, out.Bytes())
+			t.Run(filepath.Base(path)+"/"+format, func(t *testing.T) {
+				checkGoldenRun(t, filepath.Base(path), format, ".golden.")
 			})
 		}
 	}
-	if n < 16 {
-		t.Errorf("only %d kernel captures in %s; testdata/README.md lists at least 16", n, kernelDir)
+	if len(captures) < 16 {
+		t.Errorf("only %d kernel captures in %s; testdata/README.md lists at least 16", len(captures), kernelDir)
 	}
+}
+
+// kernelCaptures returns the paths of the captures in kernelDir, golden
+// files left out.
+func kernelCaptures(t *testing.T) []string {
+	t.Helper()
+	all, err := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, path := range all {
+		if !strings.Contains(filepath.Base(path), ".golden.") {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+// checkGoldenRun runs tcpfsm on the kernel capture name in format ("json"
+// or "txt", for text), with extra flags, and compares the output with the
+// golden file name+suffix+format.
+func checkGoldenRun(t *testing.T, name, format, suffix string, extra ...string) {
+	t.Helper()
+	t.Chdir(kernelDir)
+	f := format
+	if f == "txt" {
+		f = "text"
+	}
+	var out, errOut bytes.Buffer
+	args := append([]string{"-r", name, "--format", f, "--color", "never"}, extra...)
+	if code := run(args, nil, &out, &errOut); code != exitOK || errOut.Len() > 0 {
+		t.Fatalf("exit %d, stderr %q", code, errOut.String())
+	}
+	checkGolden(t, name+suffix+format, out.Bytes())
 }
 
 // eventCaptures are the kernel captures whose event stream (--events, as a
@@ -69,17 +85,7 @@ func TestGoldenEvents(t *testing.T) {
 	for _, name := range eventCaptures {
 		for _, format := range []string{"json", "txt"} {
 			t.Run(name+"/"+format, func(t *testing.T) {
-				t.Chdir(kernelDir)
-				f := format
-				if f == "txt" {
-					f = "text"
-				}
-				var out, errOut bytes.Buffer
-				code := run([]string{"-r", name, "--events", "--interval", "1s", "--format", f, "--color", "never"}, nil, &out, &errOut)
-				if code != exitOK || errOut.Len() > 0 {
-					t.Fatalf("exit %d, stderr %q", code, errOut.String())
-				}
-				checkGolden(t, name+".golden.events."+format, out.Bytes())
+				checkGoldenRun(t, name, format, ".golden.events.", "--events", "--interval", "1s")
 			})
 		}
 	}
@@ -130,14 +136,7 @@ func lineDiff(want, got string) string {
 // TestJobsGiveTheSameReport: -j N follows connections on N cores and must
 // not change a byte of the report, in any format.
 func TestJobsGiveTheSameReport(t *testing.T) {
-	captures, err := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range captures {
-		if strings.Contains(path, ".golden.") {
-			continue
-		}
+	for _, path := range kernelCaptures(t) {
 		for _, format := range []string{"text", "json", "zeek"} {
 			var outs [3]string
 			for i, jobs := range []string{"1", "2", "5"} {

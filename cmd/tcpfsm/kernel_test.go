@@ -67,13 +67,9 @@ var kernelExpectations = map[string][]want{
 }
 
 func TestKernelCaptureExpectations(t *testing.T) {
-	captures, _ := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
 	seen := map[string]bool{}
-	for _, path := range captures {
+	for _, path := range kernelCaptures(t) {
 		name := filepath.Base(path)
-		if filepath.Ext(name) == ".json" || filepath.Ext(name) == ".txt" {
-			continue
-		}
 		if strings.HasPrefix(name, "diag-") {
 			continue // hundreds of connections: checked by totals in TestKernelCaptureDiagnoses
 		}
@@ -189,12 +185,8 @@ var kernelTotals = map[string]struct{ handshakes, closes, says string }{
 }
 
 func TestKernelCaptureDiagnoses(t *testing.T) {
-	captures, _ := filepath.Glob(filepath.Join(kernelDir, "*.pcap*"))
-	for _, path := range captures {
+	for _, path := range kernelCaptures(t) {
 		name := filepath.Base(path)
-		if filepath.Ext(name) == ".json" || filepath.Ext(name) == ".txt" {
-			continue
-		}
 		t.Run(name, func(t *testing.T) {
 			objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout)
 			sum := objs[len(objs)-1]
