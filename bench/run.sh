@@ -95,6 +95,12 @@ P_CUT=$(packets "$CUT")
 ROWS=()
 
 # measure SECTION TOOL PACKETS COMMAND...: RUNS timed runs, medians kept.
+# median prints the median over the timed runs in times.txt of the awk
+# expression over its columns (wall s, peak RSS KiB, user s, system s).
+median() {
+	awk "{print $1}" times.txt | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
+}
+
 measure() {
 	local section=$1 tool=$2 packets=$3
 	shift 3
@@ -107,9 +113,9 @@ measure() {
 		tail -n 1 time.txt >>times.txt
 	done
 	local wall rss cpu
-	wall=$(awk '{print $1}' times.txt | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')
-	rss=$(awk '{print $2}' times.txt | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')
-	cpu=$(awk '{print $3+$4}' times.txt | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}')
+	wall=$(median '$1')
+	rss=$(median '$2')
+	cpu=$(median '$3+$4')
 	ROWS+=("$section|$tool|${*#./}|$packets|$wall|$rss|$cpu")
 }
 
