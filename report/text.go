@@ -99,13 +99,25 @@ func resetText(r *flow.Record) string {
 	return fmt.Sprintf(" (%s in %s, %s in %s)", r.ResetBy, r.ResetFrom, fsm.Dir(1-r.ResetBy), r.ResetPeerState)
 }
 
-// retries counts the handshake's retransmissions, in the words of the
-// connection report: "2 SYN retransmitted (after 1.0s, 2.0s)".
+// synRetries and synAckRetries say how often the handshake was resent, in
+// the words of the connection report: "2 SYN retransmitted (after 1.0s,
+// 2.0s)".
+func synRetries(r *flow.Record) string {
+	return fmt.Sprintf("%d SYN retransmitted%s", r.SynRetransmits, schedule(r.Client.SYNTimes))
+}
+
+func synAckRetries(r *flow.Record) string {
+	return fmt.Sprintf("%d SYN/ACK retransmitted%s", r.SynAckRetransmits, schedule(r.Server.SYNTimes))
+}
+
+// retries is the retransmissions of an unanswered handshake, and how many
+// there were: the server's SYN/ACKs if it answered and resent them, else
+// the client's SYNs.
 func retries(r *flow.Record) (int, string) {
 	if r.SynAckRetransmits > 0 && r.Handshake != fsm.HandshakeUnanswered {
-		return r.SynAckRetransmits, fmt.Sprintf("%d SYN/ACK retransmitted%s", r.SynAckRetransmits, schedule(r.Server.SYNTimes))
+		return r.SynAckRetransmits, synAckRetries(r)
 	}
-	return r.SynRetransmits, fmt.Sprintf("%d SYN retransmitted%s", r.SynRetransmits, schedule(r.Client.SYNTimes))
+	return r.SynRetransmits, synRetries(r)
 }
 
 // Event writes one line: when, which connection, what happened, and the
@@ -134,9 +146,9 @@ func (t *textReporter) Event(e *Event) error {
 	case fsm.EventClosed:
 		fmt.Fprintf(t.w, "close %s", p.close(r.Close))
 	case fsm.EventSynRetransmitted:
-		t.w.WriteString(p.warn.Sprintf("%d SYN retransmitted%s", r.SynRetransmits, schedule(r.Client.SYNTimes)))
+		t.w.WriteString(p.warn.Sprint(synRetries(r)))
 	case fsm.EventSynAckRetransmitted:
-		t.w.WriteString(p.warn.Sprintf("%d SYN/ACK retransmitted%s", r.SynAckRetransmits, schedule(r.Server.SYNTimes)))
+		t.w.WriteString(p.warn.Sprint(synAckRetries(r)))
 	default:
 		t.w.WriteString(e.What.String())
 	}
