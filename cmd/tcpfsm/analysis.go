@@ -100,6 +100,7 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 		a.begin(src.Now().UnixNano())
 	}
 	var p capture.Packet
+	unread := false // p was read, but is past --duration
 	for a.repErr == nil && !stop.Load() && (a.o.count == 0 || a.packets < a.o.count) {
 		err := src.Next(&p)
 		if errors.Is(err, capture.ErrTimeout) {
@@ -124,18 +125,21 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 			break
 		}
 		ts := p.Timestamp.UnixNano()
+		if a.packets == 0 && !live {
+			a.begin(ts)
+		}
+		if a.clock(ts) {
+			// --duration ran out before this packet: it is not part of
+			// the capture analysed.
+			unread = true
+			break
+		}
 		if a.packets == 0 {
 			tot.First = ts
-			if !live {
-				a.begin(ts)
-			}
 		}
 		a.packets++
 		tot.First = min(tot.First, ts)
 		tot.Last = max(tot.Last, ts)
-		if a.clock(ts) {
-			break
-		}
 		if a.shards != nil {
 			a.shards.Add(&p)
 		} else {
@@ -154,6 +158,16 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
 	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
+	if unread {
+		tot.Packets--
+		tot.TCPPackets--
+		if p.Truncated {
+			tot.Truncated--
+		}
+		if p.BadChecksum {
+			tot.BadChecksum--
+		}
+	}
 	tot.Live = a.liveCounters()
 }
 

@@ -393,3 +393,18 @@ func TestBusyNormalTrafficHasNoDiagnosis(t *testing.T) {
 		t.Errorf("handshakes %v", hs)
 	}
 }
+
+// TestDurationOnAFile: --duration counts packet time from the first packet
+// of a file, and the packets after it are not read.
+func TestDurationOnAFile(t *testing.T) {
+	frames := handshakeFrames(t) // 7 packets
+	times := make([]time.Duration, len(frames))
+	for i := range times {
+		times[i] = time.Duration(i) * 500 * time.Millisecond // 0, 0.5 s, ... 3 s
+	}
+	path := writeFile(t, "d.pcap", writePcap(t, frames, times...))
+	objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "--duration", "1200ms").stdout)
+	if sum := objs[len(objs)-1]; sum["tcp_packets"] != 3.0 {
+		t.Errorf("--duration 1.2s over packets 0.5 s apart: %v TCP packets, want 3 (0, 0.5 and 1 s)", sum["tcp_packets"])
+	}
+}

@@ -480,7 +480,8 @@ func TestLiveTextStopsAfterDurationAndCount(t *testing.T) {
 		}
 	}
 
-	lr = startLive(t, "-i", "lo", "-c", "3", "--format", "json", filter)
+	// -B, -p and -s are handed to libpcap; the capture works with them.
+	lr = startLive(t, "-i", "lo", "-c", "3", "-B", "4096", "-p", "-s", "96", "--format", "json", filter)
 	c, err = net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", svc.port))
 	if err != nil {
 		t.Fatal(err)
