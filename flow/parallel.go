@@ -40,7 +40,7 @@ type Parallel struct {
 	inFlight int   // rounds sent whose output is not merged yet
 
 	nextID uint64
-	ids    map[shardID]uint64 // live connections: shard-local id -> id
+	ids    map[uint64]uint64 // live connections: shardID -> id
 	live   int
 	peak   int
 	heads  []int
@@ -58,10 +58,10 @@ type entry struct {
 	srcIsLo bool
 }
 
-type shardID struct {
-	shard int
-	id    uint64
-}
+// shardID names a connection by its shard and its id there, in one word
+// so that the map of live connections hashes it fast: a shard would need
+// 2^56 connections to collide.
+func shardID(shard int, id uint64) uint64 { return uint64(shard)<<56 | id }
 
 // Item classes, in the order a single table produces them at one packet:
 // records of connections that left (reuse, eviction), then the new one.
@@ -117,7 +117,7 @@ type job struct {
 // NewParallel returns n shards (n >= 2) configured by cfg.
 func NewParallel(cfg Config, n int) *Parallel {
 	cfg = cfg.withDefaults()
-	p := &Parallel{cfg: cfg, ids: map[shardID]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
+	p := &Parallel{cfg: cfg, ids: map[uint64]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
 	for i := range n {
 		s := &shard{in: make(chan job, 1), out: make(chan []item, 1), flushOut: make(chan []Record, 1)}
 		scfg := cfg
@@ -260,7 +260,7 @@ func (p *Parallel) collect() {
 }
 
 func (p *Parallel) deliver(shard int, it *item) {
-	k := shardID{shard, it.id}
+	k := shardID(shard, it.id)
 	if it.class == classOpened {
 		p.nextID++
 		p.ids[k] = p.nextID
@@ -292,7 +292,7 @@ func (p *Parallel) Flush() {
 				return
 			}
 			for j := range chunk {
-				chunk[j].ID = p.ids[shardID{i, chunk[j].ID}]
+				chunk[j].ID = p.ids[shardID(i, chunk[j].ID)]
 			}
 			heads[i] = chunk
 		}
