@@ -141,6 +141,7 @@ type Conn struct {
 	lone       loneSYN
 	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
 	prev, next *Conn
+	sameHash   *Conn // the next connection in its index chain
 }
 
 // loneSYN is the first SYN of a connection that has seen nothing else,
@@ -196,7 +197,7 @@ func (c *Conn) last() int64 {
 
 // follow builds the state machines of a connection kept as a lone SYN, by
 // feeding them that SYN.
-func (c *Conn) follow(cfg *Config) {
+func (t *Table) follow(c *Conn) {
 	if c.FSM != nil {
 		return
 	}
@@ -205,25 +206,35 @@ func (c *Conn) follow(cfg *Config) {
 		Time: l.time, Dir: fsm.FromClient, Flags: l.flags, Seq: l.seq, Window: l.window,
 		IPLen: int(l.ipLen), MSS: l.mss, WindowScale: l.wscale, SACKOK: l.sackOK, Timestamps: l.tsOK,
 	}
-	c.start(cfg, &seg)
+	t.start(c, &seg)
 	if c.Zeek != nil {
 		c.Zeek.StepCaptured(&seg, false, 0)
 	}
 	c.FSM.Step(&seg)
 }
 
-// start creates the state machines from a connection's first segment.
-func (c *Conn) start(cfg *Config, seg *fsm.Segment) {
-	c.FSM = fsm.NewConn(seg)
-	if cfg.Zeek || cfg.ZeekRecords {
-		c.Zeek = zeek.NewConn(seg, c.Client().Port(), c.Server().Port(), cfg.ZeekServerPorts)
+// start creates the state machines from a connection's first segment,
+// reusing those of the last connection removed when there are.
+func (t *Table) start(c *Conn, seg *fsm.Segment) {
+	if c.FSM, t.spareFSM = t.spareFSM, nil; c.FSM != nil {
+		c.FSM.Reset(seg)
+	} else {
+		c.FSM = fsm.NewConn(seg)
+	}
+	if !t.cfg.Zeek && !t.cfg.ZeekRecords {
+		return
+	}
+	if c.Zeek, t.spareZeek = t.spareZeek, nil; c.Zeek != nil {
+		c.Zeek.Reset(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
+	} else {
+		c.Zeek = zeek.NewConn(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
 	}
 }
 
 // Table is the connection table. It is not safe for concurrent use.
 type Table struct {
 	cfg    Config
-	conns  map[key]*Conn
+	conns  index
 	lru    list // least recently active first
 	nextID uint64
 	now    int64 // latest packet time seen
@@ -231,11 +242,16 @@ type Table struct {
 	seg    fsm.Segment
 	rec    Record
 	census *census
+
+	// spareFSM and spareZeek are the state machines of the last connection
+	// removed, for the next one to reuse (see recycle).
+	spareFSM  *fsm.Conn
+	spareZeek *zeek.Conn
 }
 
 // New returns an empty table.
 func New(cfg Config) *Table {
-	return &Table{cfg: cfg.withDefaults(), conns: make(map[key]*Conn)}
+	return &Table{cfg: cfg.withDefaults(), conns: newIndex()}
 }
 
 // withDefaults fills in what the zero values of cfg mean.
@@ -278,9 +294,9 @@ func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 		t.now = now
 		t.expire(now)
 	}
-	c := t.conns[k]
+	c := t.conns.get(&k)
 	if c != nil {
-		c.follow(&t.cfg)
+		t.follow(c)
 		t.segment(&t.seg, c, p, ts, srcIsLo)
 		switch {
 		case t.cfg.ZeekRecords && c.Zeek.NewConnection(&t.seg):
@@ -333,7 +349,7 @@ func (t *Table) touch(c *Conn, index uint64) {
 // open starts a connection whose first packet is p. With mayWait, a bare
 // SYN is kept as a lone SYN instead of starting the state machines.
 func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) *Conn {
-	if len(t.conns) >= t.cfg.MaxConns {
+	if t.conns.n >= t.cfg.MaxConns {
 		t.stats.Evicted++
 		t.remove(t.lru.front(), ReasonEvicted)
 	}
@@ -353,11 +369,11 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 			wscale: s.WindowScale, sackOK: s.SACKOK, tsOK: s.Timestamps,
 		}
 	} else {
-		c.start(&t.cfg, &t.seg)
+		t.start(c, &t.seg)
 	}
-	t.conns[k] = c
+	t.conns.put(c)
 	t.lru.pushBack(c)
-	t.stats.Peak = max(t.stats.Peak, len(t.conns))
+	t.stats.Peak = max(t.stats.Peak, t.conns.n)
 	return c
 }
 
@@ -463,7 +479,7 @@ func (t *Table) expire(now int64) {
 
 // remove takes c out of the table and hands its record to Done.
 func (t *Table) remove(c *Conn, why Reason) {
-	c.follow(&t.cfg)
+	t.follow(c)
 	end := t.now
 	if why == ReasonIdle {
 		// An idle connection's states are those of its last packet plus
@@ -479,8 +495,24 @@ func (t *Table) remove(c *Conn, why Reason) {
 		t.census.count(c)
 	}
 	t.lru.remove(c)
-	delete(t.conns, c.key)
+	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
+	t.recycle(c)
+}
+
+// recycle keeps the state machines of c, just removed and reported, for
+// the next connection: a SYN flood evicts connections as fast as it
+// opens them, and each would otherwise leave two objects of several
+// hundred bytes to the collector. Done has copied what it keeps (a
+// Record holds values), and only a Trace could still hold c.
+func (t *Table) recycle(c *Conn) {
+	if t.cfg.Trace != nil {
+		return
+	}
+	t.spareFSM, c.FSM = c.FSM, nil
+	if c.Zeek != nil {
+		t.spareZeek, c.Zeek = c.Zeek, nil
+	}
 }
 
 // Open yields a Record for every connection still in the table that
@@ -496,7 +528,7 @@ func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
 			if at-c.first() < minAge {
 				continue
 			}
-			c.follow(&t.cfg)
+			t.follow(c)
 			c.Snapshot(at, &rec)
 			if !yield(&rec) {
 				return
@@ -537,7 +569,7 @@ func (t *Table) Flush() {
 	if !t.census.done {
 		t.takeCensus()
 	}
-	all := make([]*Conn, 0, len(t.conns))
+	all := make([]*Conn, 0, t.conns.n)
 	for c := t.lru.front(); c != nil; c = c.next {
 		all = append(all, c)
 	}

@@ -72,7 +72,17 @@ type Conn struct {
 // SYN/ACK, which still lets the handshake be followed from the client's
 // SYN_SENT.
 func NewConn(seg *Segment) *Conn {
-	c := &Conn{resetBy: -1, rttClient: -1, rttServer: -1, first: seg.Time, last: seg.Time}
+	c := new(Conn)
+	c.Reset(seg)
+	return c
+}
+
+// Reset makes c a new connection whose first segment is seg, as NewConn
+// does, reusing c's memory: a table that ends connections by the million
+// recycles their state machines instead of leaving them to the collector.
+// Nothing c returned before (a Result's anomalies) is changed.
+func (c *Conn) Reset(seg *Segment) {
+	*c = Conn{resetBy: -1, rttClient: -1, rttServer: -1, first: seg.Time, last: seg.Time}
 	c.ep[FromServer].passive = true
 	c.ep[FromClient].dir, c.ep[FromServer].dir = FromClient, FromServer
 	c.ep[FromClient].tx.wscale, c.ep[FromServer].tx.wscale = -1, -1
@@ -94,7 +104,6 @@ func NewConn(seg *Segment) *Conn {
 		c.ep[FromClient].gotSYN, c.ep[FromServer].gotSYN = true, true
 		c.ep[FromClient].synAcked, c.ep[FromServer].synAcked = true, true
 	}
-	return c
 }
 
 // StepResult tells what one segment was and what it did.

@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -481,5 +482,34 @@ func TestStateString(t *testing.T) {
 	}
 	if got := (KindNewData | KindZeroWindow).String(); !strings.Contains(got, "zero_window") {
 		t.Errorf("kind string %q", got)
+	}
+}
+
+// TestResetIsNewConn checks that a recycled connection starts exactly as a
+// new one, and that what the old one returned is left alone.
+func TestResetIsNewConn(t *testing.T) {
+	old := run(t, cISN, sISN, with(handshake,
+		step{dir: FromServer, flags: RST, seq: 1 << 30},                          // out of window: an anomaly
+		step{dir: FromClient, flags: SYN | ACK, seq: 1, ack: 1, at: 30, len: 10}, // a second one
+	))
+	kept := old.Result(1_700_000_001e9)
+	if len(kept.Anomalies) == 0 {
+		t.Fatal("the first connection has no anomalies: the test proves nothing")
+	}
+	want := slices.Clone(kept.Anomalies)
+
+	first := handshake[0].segment(cISN+7, sISN)
+	first.Time += 5e9
+	old.Reset(&first)
+	if fresh := NewConn(&first); !reflect.DeepEqual(old, fresh) {
+		t.Errorf("after Reset:\n%+v\nNewConn:\n%+v", old, fresh)
+	}
+	for _, s := range handshake[1:] {
+		seg := s.segment(cISN+7, sISN)
+		old.Step(&seg)
+		old.Step(&seg)
+	}
+	if !reflect.DeepEqual(kept.Anomalies, want) {
+		t.Errorf("an earlier Result's anomalies changed: %v, want %v", kept.Anomalies, want)
 	}
 }

@@ -214,10 +214,18 @@ type Summary struct {
 // source port is a likely server port and the destination is not, or both
 // are and the packet carries no SYN and the source port is the lower.
 func NewConn(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) *Conn {
+	c := new(Conn)
+	c.Reset(first, clientPort, serverPort, likely)
+	return c
+}
+
+// Reset makes c the new connection NewConn would return, reusing c's
+// memory; nothing it returned before is changed.
+func (c *Conn) Reset(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) {
 	if likely == nil {
 		likely = defaultPorts
 	}
-	c := &Conn{isActive: true, startTime: first.Time, lastTime: first.Time}
+	*c = Conn{isActive: true, startTime: first.Time, lastTime: first.Time}
 	c.orig = 0
 	c.ep[0].isOrig = true
 	c.origIsClient = first.Dir == fsm.FromClient
@@ -245,7 +253,6 @@ func NewConn(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) *
 	// TCPSessionAdapter's constructor and TCPAnalyzer::MakeSessionAdapter.
 	c.setTimer(tExpire0, first.Time+tcpSYNTimeout)
 	c.setInactivityTimeout(udpInactivityTimeout)
-	return c
 }
 
 func (c *Conn) o() *endpoint { return &c.ep[c.orig] }

@@ -1,6 +1,7 @@
 package zeek
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"unsafe"
@@ -381,4 +382,29 @@ func FuzzStep(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestResetIsNewConn checks that a recycled connection starts exactly as a
+// new one, and that a Summary taken before is left alone.
+func TestResetIsNewConn(t *testing.T) {
+	var c *Conn
+	for _, p := range join(handshake(), []pk{c2s(3, PA, cISN+1, sISN+1, 100), s2c(4, FA, sISN+1, cISN+101, 0)}) {
+		seg := toSeg(p)
+		if c == nil {
+			c = NewConn(&seg, 40000, 80, nil)
+		}
+		c.StepCaptured(&seg, false, seg.Len)
+	}
+	before := c.Summary()
+	want := before
+
+	first := toSeg(s2c(9, SA, sISN, cISN+1, 0)) // a first SYN/ACK: the roles flip
+	c.Reset(&first, 40000, 80, nil)
+	if fresh := NewConn(&first, 40000, 80, nil); !reflect.DeepEqual(c, fresh) {
+		t.Errorf("after Reset:\n%+v\nNewConn:\n%+v", c, fresh)
+	}
+	c.StepCaptured(&first, false, 0)
+	if before != want || before.History == c.Summary().History {
+		t.Errorf("an earlier Summary changed or the new connection kept its history: %+v, new %+v", before, c.Summary())
+	}
 }
