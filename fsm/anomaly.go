@@ -43,6 +43,14 @@ const (
 	AnomalyBadChecksum = "bad_checksum"
 )
 
+// AnomalyNames lists every anomaly name, for tools that check names
+// given by a person.
+var AnomalyNames = []string{
+	AnomalySynAckISNChanged, AnomalySynISNChanged, AnomalySynAckAfterAck, AnomalyRSTOutOfWindow,
+	AnomalyDataBeforeHandshake, AnomalyDataAfterFIN, AnomalySegmentAfterReset, AnomalyInvalidFlags,
+	AnomalyAckUnseen, AnomalySegmentNotCaptured, AnomalyBadChecksum,
+}
+
 // Anomaly is one kind of unexpected behaviour seen on a connection.
 type Anomaly struct {
 	Name   string

@@ -11,6 +11,12 @@ const (
 	HandshakeMidstream        = "midstream"         // the client's SYN was not seen
 )
 
+// HandshakeOutcomes lists every handshake outcome.
+var HandshakeOutcomes = []string{
+	HandshakeComplete, HandshakeRefused, HandshakeUnanswered, HandshakeSynAckUnanswered,
+	HandshakeReset, HandshakeSimultaneous, HandshakeMidstream,
+}
+
 // Close outcomes, as the JSON "close" key spells them.
 const (
 	CloseFIN       = "fin"        // both sides sent FIN
@@ -21,6 +27,9 @@ const (
 	CloseOpen      = "open"       // established, neither FIN nor RST seen
 	CloseNone      = "none"       // never established
 )
+
+// CloseOutcomes lists every close outcome.
+var CloseOutcomes = []string{CloseFIN, CloseFINClient, CloseFINServer, CloseRSTClient, CloseRSTServer, CloseOpen, CloseNone}
 
 // Labels describe a connection beyond its handshake and close outcomes.
 const (
@@ -41,6 +50,15 @@ const (
 	// SYN_RCVD: the accept-queue trap.
 	LabelClientOnlyEstablished = "client_only_established"
 )
+
+// LabelNames lists every label, for tools that check names given by a
+// person.
+var LabelNames = []string{
+	LabelSimultaneousOpen, LabelSimultaneousClose, LabelHalfClose, LabelMidstream,
+	LabelSynRetransmitted, LabelSynAckRetransmitted, LabelKeepAlive, LabelZeroWindow,
+	LabelSynWithData, LabelClosedBeforeHandshke, LabelRetransmissions, LabelPortReuse,
+	LabelClientOnlyEstablished,
+}
 
 // TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
 // (TCP_TIMEWAIT_LEN, 60 s; RFC 9293 asks for 2·MSL). An endpoint that entered

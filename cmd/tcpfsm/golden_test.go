@@ -18,7 +18,7 @@ const kernelDir = "../../testdata/kernel"
 
 // TestGoldenKernelCaptures runs tcpfsm over every kernel capture in both
 // formats and compares with the golden output beside it
-// (x.pcap → x.pcap.golden.json, x.pcap.golden.txt). Review changes to the
+// (x.pcap → x.pcap.golden.jsonl, x.pcap.golden.txt). Review changes to the
 // golden files like code: they are the tool's behaviour.
 func TestGoldenKernelCaptures(t *testing.T) {
 	captures := kernelCaptures(t)
@@ -53,7 +53,8 @@ func kernelCaptures(t *testing.T) []string {
 
 // checkGoldenRun runs tcpfsm on the kernel capture name in format ("json"
 // or "txt", for text), with extra flags, and compares the output with the
-// golden file name+suffix+format.
+// golden file name+suffix+extension (jsonl for JSON Lines, txt). The
+// name+".golden.json" files are "tcpfsm check" snapshots (check_test.go).
 func checkGoldenRun(t *testing.T, name, format, suffix string, extra ...string) {
 	t.Helper()
 	t.Chdir(kernelDir)
@@ -66,7 +67,11 @@ func checkGoldenRun(t *testing.T, name, format, suffix string, extra ...string) 
 	if code := run(args, nil, &out, &errOut); code != exitOK || errOut.Len() > 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut.String())
 	}
-	checkGolden(t, name+suffix+format, out.Bytes())
+	ext := format
+	if format == "json" {
+		ext = "jsonl"
+	}
+	checkGolden(t, name+suffix+ext, out.Bytes())
 }
 
 // eventCaptures are the kernel captures whose event stream (--events, as a
@@ -80,7 +85,7 @@ var eventCaptures = []string{
 
 // TestGoldenEvents replays kernel captures with --events, the stream a live
 // capture writes, in packet time: x.pcap → x.pcap.golden.events.txt and
-// x.pcap.golden.events.json.
+// x.pcap.golden.events.jsonl.
 func TestGoldenEvents(t *testing.T) {
 	for _, name := range eventCaptures {
 		for _, format := range []string{"json", "txt"} {

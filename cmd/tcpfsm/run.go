@@ -84,6 +84,7 @@ type options struct {
 	thresholds  diagnose.Thresholds
 	at          string
 	filter      string
+	failOn      string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -102,25 +103,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "with --events, a census line every `DURATION` (0: none)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (of packet time for -r)")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
-	fs.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "follow connections on `N` cores when reading a file (the output is the same for every N)")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
-	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Duration(flow.DefaultIdleTimeout), "report and forget a connection silent for this `DURATION` of capture time")
-	fs.IntVar(&o.maxConns, "max-conns", flow.DefaultMaxConns, "track at most `N` connections at once; the least recently active is evicted")
-	fs.BoolVar(&o.checksums, "verify-checksums", false, "check TCP checksums and ignore segments whose checksum is wrong, as Zeek does\n(off by default: captures taken on a sending host hold checksums the NIC fills in later)")
-	fs.StringVar(&o.zeekPorts, "zeek-server-ports", "", "Zeek's likely_server_ports as `PORTS` (comma-separated, or none), which orient\nconnections seen without their SYN in conn_state and history (default: Zeek's)")
-	fs.StringVar(&o.at, "at", "", "take the census of endpoint states at `TIME`: an offset from the first packet (2.5s, 1m)\nor a UTC time (2026-11-22T05:45:20.5Z, \"2026-11-22 05:45:20\"); default: the end")
-	d := diagnose.DefaultThresholds()
-	th := &o.thresholds
-	fs.DurationVar(&th.CloseWait, "close-wait", d.CloseWait, "diagnose close_wait_leak when a side stays in CLOSE_WAIT this `LONG` after the peer's FIN")
-	fs.IntVar(&th.TimeWaitCloses, "time-wait-closes", d.TimeWaitCloses, "diagnose time_wait_pileup when a host actively closes `N` connections")
-	fs.IntVar(&th.SynFloodHalfOpen, "syn-flood", d.SynFloodHalfOpen, "diagnose syn_flood at `N` half-open connections on one listener...")
-	fs.IntVar(&th.SynFloodSources, "syn-flood-sources", d.SynFloodSources, "...from at least `N` source addresses")
-	fs.IntVar(&th.ScanTargets, "scan-ports", d.ScanTargets, "diagnose port_scan when one source fails on `N` host:port pairs")
-	fs.DurationVar(&th.ZeroWindow, "zero-window", d.ZeroWindow, "diagnose zero_window_stall when a window stays 0 this `LONG`")
-	fs.IntVar(&th.Unanswered, "unanswered", d.Unanswered, "diagnose half_open_peer after `N` retransmissions or probes in a row with no answer")
-	fs.IntVar(&th.SynRetries, "syn-retries", d.SynRetries, "diagnose syn_unanswered when an attempt's SYN was retried `N` times")
+	addAnalysisFlags(fs, &o)
+	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
 	fs.SetInterspersed(false)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -149,24 +136,53 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-s %d: want a snapshot length from 1 to 262144 bytes", o.snaplen)
 	case o.bufferKiB < 0:
 		return nil, fmt.Errorf("-B %d: want a buffer size in KiB", o.bufferKiB)
-	case o.jobs < 1:
-		return nil, fmt.Errorf("-j %d: want at least 1", o.jobs)
 	case o.interval < 0 || o.duration < 0:
 		return nil, errors.New("--interval and --duration cannot be negative")
 	case o.format != "text" && o.format != "json" && o.format != "zeek":
 		return nil, fmt.Errorf("unknown --format %q: want text, json or zeek", o.format)
 	case o.color != "auto" && o.color != "always" && o.color != "never":
 		return nil, fmt.Errorf("unknown --color %q: want auto, always or never", o.color)
+	}
+	if _, err := parseFailOn(o.failOn); err != nil {
+		return nil, err
+	}
+	return &o, checkAnalysisFlags(&o)
+}
+
+// checkAnalysisFlags validates what addAnalysisFlags defines.
+func checkAnalysisFlags(o *options) error {
+	switch {
+	case o.jobs < 1:
+		return fmt.Errorf("-j %d: want at least 1", o.jobs)
 	case o.maxConns <= 0:
-		return nil, fmt.Errorf("--max-conns must be positive, not %d", o.maxConns)
+		return fmt.Errorf("--max-conns must be positive, not %d", o.maxConns)
 	}
 	if _, err := parsePorts(o.zeekPorts); err != nil {
-		return nil, err
+		return err
 	}
-	if _, _, err := parseAt(o.at); err != nil {
-		return nil, err
-	}
-	return &o, nil
+	_, _, err := parseAt(o.at)
+	return err
+}
+
+// addAnalysisFlags defines the flags that change what the analysis finds,
+// which "tcpfsm check" shares.
+func addAnalysisFlags(fs *pflag.FlagSet, o *options) {
+	fs.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "follow connections on `N` cores when reading a file (the output is the same for every N)")
+	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Duration(flow.DefaultIdleTimeout), "report and forget a connection silent for this `DURATION` of capture time")
+	fs.IntVar(&o.maxConns, "max-conns", flow.DefaultMaxConns, "track at most `N` connections at once; the least recently active is evicted")
+	fs.BoolVar(&o.checksums, "verify-checksums", false, "check TCP checksums and ignore segments whose checksum is wrong, as Zeek does\n(off by default: captures taken on a sending host hold checksums the NIC fills in later)")
+	fs.StringVar(&o.zeekPorts, "zeek-server-ports", "", "Zeek's likely_server_ports as `PORTS` (comma-separated, or none), which orient\nconnections seen without their SYN in conn_state and history (default: Zeek's)")
+	fs.StringVar(&o.at, "at", "", "take the census of endpoint states at `TIME`: an offset from the first packet (2.5s, 1m)\nor a UTC time (2026-11-22T05:45:20.5Z, \"2026-11-22 05:45:20\"); default: the end")
+	d := diagnose.DefaultThresholds()
+	th := &o.thresholds
+	fs.DurationVar(&th.CloseWait, "close-wait", d.CloseWait, "diagnose close_wait_leak when a side stays in CLOSE_WAIT this `LONG` after the peer's FIN")
+	fs.IntVar(&th.TimeWaitCloses, "time-wait-closes", d.TimeWaitCloses, "diagnose time_wait_pileup when a host actively closes `N` connections")
+	fs.IntVar(&th.SynFloodHalfOpen, "syn-flood", d.SynFloodHalfOpen, "diagnose syn_flood at `N` half-open connections on one listener...")
+	fs.IntVar(&th.SynFloodSources, "syn-flood-sources", d.SynFloodSources, "...from at least `N` source addresses")
+	fs.IntVar(&th.ScanTargets, "scan-ports", d.ScanTargets, "diagnose port_scan when one source fails on `N` host:port pairs")
+	fs.DurationVar(&th.ZeroWindow, "zero-window", d.ZeroWindow, "diagnose zero_window_stall when a window stays 0 this `LONG`")
+	fs.IntVar(&th.Unanswered, "unanswered", d.Unanswered, "diagnose half_open_peer after `N` retransmissions or probes in a row with no answer")
+	fs.IntVar(&th.SynRetries, "syn-retries", d.SynRetries, "diagnose syn_unanswered when an attempt's SYN was retried `N` times")
 }
 
 // parseAt reads --at: a duration is an offset from the first packet
@@ -227,6 +243,9 @@ func useColor(mode string, out io.Writer) bool {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check" {
+		return runCheck(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
@@ -238,6 +257,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.list {
 		return listInterfaces(stdout, stderr)
 	}
+	return analyse(o, stdin, stdout, stderr)
+}
+
+// analyse runs the analysis the options ask for and writes its report.
+func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	rep, err := report.New(stdout, report.Options{
 		Format: o.format, Color: useColor(o.color, stdout), Thresholds: &o.thresholds, Stream: o.events,
 	})
@@ -267,6 +291,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			o.iface, src.LinkType(), o.snaplen)
 	}
 
+	var found *findings
+	if o.failOn != "" {
+		names, _ := parseFailOn(o.failOn)
+		found = newFindings(names, o.thresholds)
+		rep = found.watch(rep)
+	}
+
 	stop, release := stopOnSignal()
 	defer release()
 	a := newAnalysis(o, rep, tot, warn)
@@ -287,6 +318,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if repErr != nil {
 		fmt.Fprintf(stderr, "tcpfsm: writing the report: %v\n", repErr)
 		return exitUsage
+	}
+	if found != nil {
+		if lines := found.report(); len(lines) > 0 {
+			for _, l := range lines {
+				fmt.Fprintf(stderr, "tcpfsm: --fail-on: %s\n", l)
+			}
+			return exitCheck
+		}
 	}
 	return exitOK
 }

@@ -49,6 +49,12 @@ const (
 	Keepalive           = "keepalive"
 )
 
+// Names lists every diagnosis name.
+var Names = []string{
+	AcceptQueueOverflow, SynFlood, CloseWaitLeak, TimeWaitPileup, HalfOpenPeer,
+	SynUnanswered, PortScan, ZeroWindowStall, Keepalive,
+}
+
 // Diagnosis is one finding.
 type Diagnosis struct {
 	Name        string

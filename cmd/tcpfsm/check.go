@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/fatih/color"
+	"github.com/spf13/pflag"
+
+	"github.com/tcpfsm/tcpfsm/report/check"
+)
+
+const checkUsageHead = `Usage: tcpfsm check [options] CAPTURE...
+
+Analyses each capture and compares the analysis with what is expected of
+it, for regression checks in CI:
+  CAPTURE.golden.json  a snapshot of the whole analysis (connections,
+                       labels, diagnoses, census), written by --update
+  CAPTURE.expect       rules a person writes, one a line, such as
+                         no accept_queue_overflow
+                         every connection to :9502 completes its handshake
+                         synack_retransmits == 0
+                         handshake_rtt p99 < 5ms
+                         at least 100 connections
+Each capture needs at least one of them (or --expect). The analysis flags
+must be those the snapshot was written with.
+
+Examples:
+  tcpfsm check --update testdata/*.pcap    # record (or accept) the snapshots
+  tcpfsm check testdata/*.pcap             # compare; exit 1 on a difference
+  tcpfsm check --expect ci.expect --junit report.xml integration.pcap
+
+Options:
+`
+
+const checkUsageTail = `
+Exit status: 0 every expectation holds, 1 one failed, 2 usage or input
+error (a capture that cannot be read, a malformed expectations file).
+`
+
+type checkOptions struct {
+	options
+	update bool
+	expect []string
+	junit  string
+}
+
+func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, error) {
+	var o checkOptions
+	fs := pflag.NewFlagSet("tcpfsm check", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.BoolVar(&o.update, "update", false, "write each capture's snapshot (CAPTURE.golden.json) from this analysis instead of comparing")
+	fs.StringArrayVar(&o.expect, "expect", nil, "also check the rules in `FILE` against every capture (repeatable)")
+	fs.StringVar(&o.junit, "junit", "", "also write the results as a JUnit XML report to `FILE`")
+	fs.StringVar(&o.color, "color", "auto", "colour PASS and FAIL: `WHEN` = auto, always or never")
+	addAnalysisFlags(fs, &o.options)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, checkUsageHead)
+		fs.PrintDefaults()
+		fmt.Fprint(stderr, checkUsageTail)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, err
+	}
+	if fs.NArg() == 0 {
+		return nil, nil, errors.New("check: no capture given")
+	}
+	if o.color != "auto" && o.color != "always" && o.color != "never" {
+		return nil, nil, fmt.Errorf("unknown --color %q: want auto, always or never", o.color)
+	}
+	if err := checkAnalysisFlags(&o.options); err != nil {
+		return nil, nil, err
+	}
+	return &o, fs.Args(), nil
+}
+
+// runCheck is "tcpfsm check".
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	o, captures, err := parseCheckFlags(args, stderr)
+	if errors.Is(err, pflag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpfsm: %v\nRun 'tcpfsm check --help' for usage.\n", err)
+		return exitUsage
+	}
+	shared, err := readRules(o.expect)
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		return exitUsage
+	}
+
+	pass, fail := color.New(color.FgGreen), color.New(color.FgRed, color.Bold)
+	if useColor(o.color, stdout) {
+		pass.EnableColor()
+		fail.EnableColor()
+	} else {
+		pass.DisableColor()
+		fail.DisableColor()
+	}
+
+	var cases []check.Case
+	inputErr := false
+	for _, path := range captures {
+		cs, err := checkCapture(o, path, shared, stderr)
+		if err != nil {
+			if err != errReported {
+				fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+			}
+			inputErr = true
+			continue
+		}
+		for _, c := range cs {
+			for _, f := range c.Failures {
+				fmt.Fprintf(stdout, "%s %s: %s: %s\n", fail.Sprint("FAIL"), path, c.Name, f)
+			}
+		}
+		cases = append(cases, cs...)
+	}
+
+	passed, failed := 0, 0
+	for _, c := range cases {
+		if len(c.Failures) == 0 {
+			passed++
+		} else {
+			failed++
+		}
+	}
+	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	switch {
+	case failed > 0:
+		fmt.Fprintln(stdout, fail.Sprint(summary))
+	case len(cases) > 0 || !o.update:
+		fmt.Fprintln(stdout, pass.Sprint(summary))
+	}
+	if o.junit != "" {
+		if err := writeJUnit(o.junit, cases); err != nil {
+			fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+			return exitUsage
+		}
+	}
+	switch {
+	case inputErr:
+		return exitUsage
+	case failed > 0:
+		return exitCheck
+	}
+	return exitOK
+}
+
+func writeJUnit(path string, cases []check.Case) error {
+	var b bytes.Buffer
+	if err := check.WriteJUnit(&b, cases); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b.Bytes(), 0o644)
+}
+
+func readRules(files []string) ([]*check.Rule, error) {
+	var all []*check.Rule
+	for _, name := range files {
+		rules, err := readRuleFile(name)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rules...)
+	}
+	return all, nil
+}
+
+func readRuleFile(name string) ([]*check.Rule, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return check.ParseRules(f, name)
+}
+
+// checkCapture analyses one capture and checks it: against its snapshot
+// (or writes it, with --update), its own rules, and the shared ones. An
+// error means the capture or its expectations could not be read.
+func checkCapture(o *checkOptions, path string, shared []*check.Rule, stderr io.Writer) ([]check.Case, error) {
+	golden, rulesFile := path+".golden.json", path+".expect"
+	own, err := readRuleFile(rulesFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		own, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var want *check.Analysis
+	if !o.update {
+		want, err = readSnapshot(golden)
+		if errors.Is(err, fs.ErrNotExist) {
+			want, err = nil, nil
+			if len(own) == 0 && len(shared) == 0 {
+				return nil, fmt.Errorf("%s: nothing to check it against: write %s, or record a snapshot with tcpfsm check --update %s", path, rulesFile, path)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	got, err := analyseForCheck(o, path, stderr)
+	if err != nil {
+		return nil, err
+	}
+
+	var cases []check.Case
+	switch {
+	case o.update:
+		if err := os.WriteFile(golden, got.Snapshot(), 0o644); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stderr, "tcpfsm: wrote %s (%s)\n", golden, plural(len(got.Conns), "connection"))
+	case want != nil:
+		c := check.Case{Capture: path, Name: "snapshot " + golden}
+		diffs := check.Diff(want, got)
+		for i, d := range diffs {
+			if i == maxDiffLines {
+				c.Failures = append(c.Failures, fmt.Sprintf("... and %d more differences; tcpfsm check --update %s accepts them", len(diffs)-i, path))
+				break
+			}
+			c.Failures = append(c.Failures, d.String())
+		}
+		cases = append(cases, c)
+	}
+	for _, r := range append(own, shared...) {
+		c := check.Case{Capture: path, Name: fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Text)}
+		if ok, why := r.Check(got); !ok {
+			c.Failures = []string{why}
+		}
+		cases = append(cases, c)
+	}
+	return cases, nil
+}
+
+// errReported is an error already written to stderr.
+var errReported = errors.New("reported")
+
+// maxDiffLines bounds the differences listed per snapshot.
+const maxDiffLines = 20
+
+func readSnapshot(path string) (*check.Analysis, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	a, err := check.ReadSnapshot(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return a, nil
+}
+
+// analyseForCheck runs the analysis of one capture with JSON output and
+// reads it back. Warnings about the capture (a truncated file) go to
+// stderr and into the analysis, as for the plain analyser.
+func analyseForCheck(o *checkOptions, path string, stderr io.Writer) (*check.Analysis, error) {
+	opt := o.options
+	opt.read, opt.format, opt.events = path, "json", false
+	var out bytes.Buffer
+	if code := analyse(&opt, nil, &out, stderr); code != exitOK {
+		return nil, errReported // analyse said why
+	}
+	return check.Read(&out, path)
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestCheckKernelSnapshots runs "tcpfsm check" over every kernel capture
+// against its snapshot (x.pcap.golden.json); go test -update rewrites
+// them with "tcpfsm check --update".
+func TestCheckKernelSnapshots(t *testing.T) {
+	t.Chdir(kernelDir)
+	var names []string
+	for _, p := range kernelCaptures(t) {
+		names = append(names, filepath.Base(p))
+	}
+	if *update {
+		if code, out, errOut := runCmd(append([]string{"check", "--update"}, names...)...); code != exitOK {
+			t.Fatalf("check --update: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+	code, out, errOut := runCmd(append([]string{"check"}, names...)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if want := "29 passed, 0 failed\n"; len(names) != 29 || out != want {
+		t.Errorf("%d captures; output %q, want %q", len(names), out, want)
+	}
+}
+
+// runCmd runs tcpfsm with args and returns its exit code and output.
+func runCmd(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := run(args, nil, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// scratch copies kernel captures (and their snapshots, with snapshots)
+// into a temporary directory, which becomes the working directory.
+func scratch(t *testing.T, snapshots bool, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		files := []string{n}
+		if snapshots {
+			files = append(files, n+".golden.json")
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(filepath.Join(kernelDir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Chdir(dir)
+	return dir
+}
+
+// writeHere writes a file in the working directory.
+func writeHere(t *testing.T, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCheckNamesTheDifference edits a snapshot the way a behaviour change
+// would show and checks the diff names the capture, connection and field.
+func TestCheckNamesTheDifference(t *testing.T) {
+	const name = "accept-overflow-noabort.pcap"
+	scratch(t, true, name)
+	b, err := os.ReadFile(name + ".golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `"server_state": "SYN_RCVD"`, `"server_state": "ESTABLISHED"`, 1)
+	s = strings.Replace(s, `"evicted": 0`, `"evicted": 2`, 1)
+	writeHere(t, name+".golden.json", s)
+
+	code, out, _ := runCmd("check", "--color", "never", name)
+	if code != exitCheck {
+		t.Fatalf("exit %d, want %d\n%s", code, exitCheck, out)
+	}
+	want := "FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: connection 3 (10.0.0.1:55784 -> 10.0.0.2:8080): server_state: want \"ESTABLISHED\", got \"SYN_RCVD\"\n" +
+		"FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: summary: evicted: want 2, got 0\n" +
+		"0 passed, 1 failed\n"
+	if out != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestCheckRules checks rules against kernel captures whose content
+// testdata/README.md describes: each rule alone, held or failed, and the
+// reason a failure gives.
+func TestCheckRules(t *testing.T) {
+	tests := []struct {
+		capture, rule string
+		fail          string // "" = holds; else a regexp the failure line matches
+	}{
+		{"accept-overflow-noabort.pcap", "no syn_flood", ""},
+		{"accept-overflow-noabort.pcap", "no accept_queue_overflow",
+			`found diagnosis accept_queue_overflow at 10\.0\.0\.2:8080 \(1 connection, e\.g\. 3\)`},
+		{"accept-overflow-noabort.pcap", "no synack_after_ack", `found synack_after_ack on 1 connection \(e\.g\. 3\)`},
+		{"accept-overflow-noabort.pcap", "no accept_queue_overflow to :9999", ""},
+		{"accept-overflow-noabort.pcap", "every connection to :8080 completes its handshake",
+			`1 of 4 connections do not: connection 4 \(10\.0\.0\.1:\d+ -> 10\.0\.0\.2:8080\) has handshake unanswered`},
+		{"accept-overflow-noabort.pcap", "every connection to :9502 completes its handshake", `no connection to :9502 in the capture`},
+		{"accept-overflow-noabort.pcap", "every connection from 10.0.0.0/8 has server_state != SYN_RCVD",
+			`1 of 4 connections do not: connection 3 .* has server_state SYN_RCVD`},
+		{"accept-overflow-noabort.pcap", "synack_retransmits == 0", `synack_retransmits is|sum of synack_retransmits is [1-9]`},
+		{"normal-client-close.pcap", "synack_retransmits == 0", ""},
+		{"normal-client-close.pcap", "handshake_rtt p99 < 1s", ""},
+		{"normal-client-close.pcap", "handshake_rtt max < 1us", `max of handshake_rtt is [0-9.]+[mµu]s over 1 connection`},
+		{"accept-overflow-noabort.pcap", "at least 4 connections", ""},
+		{"accept-overflow-noabort.pcap", "at least 100 connections", `^4 connections$`},
+		{"accept-overflow-noabort.pcap", "connections to 10.0.0.2:8080 == 4", ""},
+		{"connection-refused.pcap", "handshakes.refused == 0", `handshakes\.refused is 1`},
+		{"connection-refused.pcap", "handshakes.complete == 0", ""},
+		{"connection-refused.pcap", "every connection has conn_state == REJ", ""},
+		{"connection-refused.pcap", "every connection has reset_by == server", ""},
+		{"close-wait.pcap", "census.CLOSE_WAIT <= 0", `census\.CLOSE_WAIT is 1`},
+		{"close-wait.pcap", "evicted == 0", ""},
+		{"close-wait.pcap", "diagnoses == 0", ""},
+		{"diag-close-wait-leak.pcap", "no close_wait_leak", `found diagnosis close_wait_leak at`},
+		{"normal-client-close.pcap", "duration median < 1m", ""},
+		{"normal-client-close.pcap", "packets>=1", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.capture+"/"+tc.rule, func(t *testing.T) {
+			scratch(t, false, tc.capture)
+			writeHere(t, tc.capture+".expect", "# one rule\n"+tc.rule+"\n")
+			code, out, errOut := runCmd("check", "--color", "never", tc.capture)
+			if tc.fail == "" {
+				if code != exitOK || out != "1 passed, 0 failed\n" {
+					t.Errorf("exit %d, want 0\n%s%s", code, out, errOut)
+				}
+				return
+			}
+			prefix := "FAIL " + tc.capture + ": " + tc.capture + ".expect:2: " + tc.rule + ": "
+			first, _, _ := strings.Cut(out, "\n")
+			reason, ok := strings.CutPrefix(first, prefix)
+			if code != exitCheck || !ok || !regexp.MustCompile(tc.fail).MatchString(reason) || !strings.HasSuffix(out, "0 passed, 1 failed\n") {
+				t.Errorf("exit %d, want 1; output:\n%s\nwant a first line %q followed by a reason matching %q", code, out, prefix, tc.fail)
+			}
+		})
+	}
+}
+
+// TestCheckMalformedRules: a bad rule stops the check with exit 2 and an
+// error that names the file, line and column.
+func TestCheckMalformedRules(t *testing.T) {
+	tests := []struct{ rules, want string }{
+		{"no accept_queue_overfow", "x.expect:1:4: \"accept_queue_overfow\" is not a diagnosis, anomaly or label: did you mean accept_queue_overflow?"},
+		{"# fine\nat least ten connections", "x.expect:2:10: want a number, found \"ten\""},
+		{"handshake_rtt < 5ms", "x.expect:1:1: handshake_rtt is a duration: say which over the connections: min, max, mean, median or a percentile (p99)"},
+		{"handshake_rtt p99 < 5", "x.expect:1:21: handshake_rtt is a duration: want a value with a unit such as 5ms or 1.5s, found \"5\""},
+		{"every connection to :70000 completes its handshake", "x.expect:1:21: \":70000\": want a port from 1 to 65535"},
+		{"every connection has handshake == done", "x.expect:1:35: \"done\" is not a value of handshake (complete, refused, unanswered, synack_unanswered, reset, simultaneous, midstream)"},
+		{"every connection completes", "x.expect:1:27: want \"its\", found the end of the line"},
+		{"retransmits <= 3 please", "x.expect:1:18: unexpected \"please\" after a complete rule"},
+		{"handshakes.finished == 0", "x.expect:1:1: \"finished\" is not one of the handshakes (complete, refused, unanswered, synack_unanswered, reset, simultaneous, midstream)"},
+		{"retransmit == 0", "x.expect:1:1: \"retransmit\" is not a connection field or a summary counter: did you mean retransmits?"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.rules, func(t *testing.T) {
+			scratch(t, true, "close-wait.pcap")
+			writeHere(t, "x.expect", tc.rules+"\n")
+			code, out, errOut := runCmd("check", "--expect", "x.expect", "close-wait.pcap")
+			if code != exitUsage || errOut != "tcpfsm: "+tc.want+"\n" || out != "" {
+				t.Errorf("exit %d (want 2), stdout %q, stderr:\n%s\nwant:\ntcpfsm: %s", code, out, errOut, tc.want)
+			}
+		})
+	}
+}
+
+// TestCheckUpdateRoundTrip: a capture with no expectations is an input
+// error; --update records its snapshot, which then passes.
+func TestCheckUpdateRoundTrip(t *testing.T) {
+	const name = "half-close.pcap"
+	committedPath, err := filepath.Abs(filepath.Join(kernelDir, name+".golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch(t, false, name)
+	code, _, errOut := runCmd("check", name)
+	if code != exitUsage || !strings.Contains(errOut, "half-close.pcap: nothing to check it against") {
+		t.Fatalf("no expectations: exit %d, stderr %q", code, errOut)
+	}
+	if code, out, errOut := runCmd("check", "--update", name); code != exitOK || errOut != "tcpfsm: wrote half-close.pcap.golden.json (1 connection)\n" {
+		t.Fatalf("--update: exit %d\n%s%s", code, out, errOut)
+	}
+	written, err := os.ReadFile(name + ".golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile(committedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(written, committed) {
+		t.Error("the snapshot written here differs from the committed one")
+	}
+	if code, out, errOut := runCmd("check", name); code != exitOK || out != "1 passed, 0 failed\n" {
+		t.Errorf("after --update: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestCheckInputErrors: captures that cannot be read are exit 2 with the
+// reader's message, and the other captures are still checked.
+func TestCheckInputErrors(t *testing.T) {
+	scratch(t, true, "close-wait.pcap")
+	writeHere(t, "bad.pcap", "not a capture at all")
+	writeHere(t, "bad.pcap.expect", "at least 1 connection\n")
+	code, out, errOut := runCmd("check", "bad.pcap", "missing.pcap", "close-wait.pcap")
+	if code != exitUsage {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if out != "1 passed, 0 failed\n" {
+		t.Errorf("stdout %q: the readable capture was not checked", out)
+	}
+	for _, want := range []string{"bad.pcap", "missing.pcap"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr does not name %s:\n%s", want, errOut)
+		}
+	}
+	if n := strings.Count(errOut, "\n"); n != 2 {
+		t.Errorf("stderr has %d lines, want one per bad capture:\n%s", n, errOut)
+	}
+}
+
+// TestCheckJUnit writes a JUnit report of passing and failing checks and
+// reads it back.
+func TestCheckJUnit(t *testing.T) {
+	scratch(t, true, "connection-refused.pcap", "close-wait.pcap")
+	writeHere(t, "shared.expect", "no accept_queue_overflow\nhandshakes.refused == 0\n")
+	code, out, _ := runCmd("check", "--expect", "shared.expect", "--junit", "report.xml", "connection-refused.pcap", "close-wait.pcap")
+	if code != exitCheck || !strings.HasSuffix(out, "5 passed, 1 failed\n") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	b, err := os.ReadFile("report.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Name    string `xml:"name,attr"`
+				Failure *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &got); err != nil {
+		t.Fatalf("report.xml does not parse: %v\n%s", err, b)
+	}
+	if got.Tests != 6 || got.Failures != 1 || len(got.Suites) != 2 || got.Suites[0].Name != "connection-refused.pcap" {
+		t.Fatalf("tests %d failures %d suites %d:\n%s", got.Tests, got.Failures, len(got.Suites), b)
+	}
+	var failed []string
+	for _, s := range got.Suites {
+		for _, c := range s.Cases {
+			if c.Failure != nil {
+				failed = append(failed, s.Name+": "+c.Name+": "+c.Failure.Message)
+			}
+		}
+	}
+	want := "connection-refused.pcap: shared.expect:2: handshakes.refused == 0: handshakes.refused is 1"
+	if len(failed) != 1 || failed[0] != want {
+		t.Errorf("failures %q, want %q", failed, want)
+	}
+}
+
+// TestFailOn: the plain analyser exits 1 when a named finding appears,
+// after writing its report.
+func TestFailOn(t *testing.T) {
+	tests := []struct {
+		capture, names string
+		code           int
+		stderr         string
+	}{
+		{"accept-overflow-noabort.pcap", "syn_flood,port_scan", exitOK, ""},
+		{"accept-overflow-noabort.pcap", "syn_flood,accept_queue_overflow", exitCheck,
+			"tcpfsm: --fail-on: found accept_queue_overflow at 10.0.0.2:8080 (1 connection)\n"},
+		{"accept-overflow-noabort.pcap", "synack_after_ack", exitCheck,
+			"tcpfsm: --fail-on: found synack_after_ack on 1 connection (the first: connection 3)\n"},
+		{"simultaneous-open.pcap", "simultaneous_open", exitCheck,
+			"tcpfsm: --fail-on: found simultaneous_open on 1 connection (the first: connection 1)\n"},
+		{"accept-overflow-noabort.pcap", "accept_queue_overflw", exitUsage,
+			"tcpfsm: --fail-on: \"accept_queue_overflw\" is not a diagnosis, anomaly or label name (see README.md)\nRun 'tcpfsm --help' for usage.\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.capture+"/"+tc.names, func(t *testing.T) {
+			t.Chdir(kernelDir)
+			code, out, errOut := runCmd("-r", tc.capture, "--fail-on", tc.names, "--format", "json")
+			if code != tc.code || errOut != tc.stderr {
+				t.Errorf("exit %d, stderr %q; want %d, %q", code, errOut, tc.code, tc.stderr)
+			}
+			if tc.code != exitUsage && !strings.Contains(out, `"type":"summary"`) {
+				t.Error("the report was not written")
+			}
+		})
+	}
+}
