@@ -106,6 +106,15 @@ func truncated(what, promise string, want, have int) error {
 }
 
 // corrupt reports a broken file structure that reading cannot get past.
+// The largest record a pcap file and the largest block a pcapng file may
+// hold, as libpcap reads them (MAXIMUM_SNAPLEN, and pcapng's
+// MAX_BLOCKSIZE): beyond, the file is corrupt, and a reader that believed
+// the length would buffer that much.
+const (
+	maxRecordLen = 262144
+	maxBlockLen  = 16 << 20
+)
+
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }

@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 )
 
 func TestOpenErrors(t *testing.T) {
@@ -206,18 +206,38 @@ func TestPcapngBadPacketBlocks(t *testing.T) {
 	}
 }
 
-// A record with a length far beyond the file must not make the reader
-// allocate that much: it allocates about what is there, then reports the cut.
-func TestHugeRecordLength(t *testing.T) {
-	file := pcapBytes(binary.LittleEndian, false, 1, rec{ts: at(0), data: make([]byte, 100)})
-	binary.LittleEndian.PutUint32(file[pcapFileHeaderLen+8:], 0xffffffff)
-	start := time.Now()
-	res := readAll(t, "x.pcap", file, Options{})
-	want := "x.pcap: packet 1: capture truncated mid-record (record header says 4294967295 bytes, 100 present)"
-	if res.err == nil || res.err.Error() != want {
-		t.Errorf("got %v, want %s", res.err, want)
+// A record or block longer than libpcap allows is corruption, whether or
+// not the file holds that many bytes: the reader stops there instead of
+// buffering what the length says (4 GiB here).
+func TestOverlongRecords(t *testing.T) {
+	le := binary.LittleEndian
+	huge := pcapBytes(le, false, 1, rec{ts: at(0), data: make([]byte, 100)})
+	le.PutUint32(huge[pcapFileHeaderLen+8:], 0xffffffff)
+	justOver := pcapBytes(le, false, 1, rec{ts: at(0), data: make([]byte, 262145)}, rec{ts: at(1), data: make([]byte, 60)})
+	atLimit := pcapBytes(le, false, 1, rec{ts: at(0), data: make([]byte, 262144)})
+	bigBlock := append(pcapngBytes(le, []ngIface{{link: 1}}, rec{ts: at(0), data: make([]byte, 60)}), 0xad, 0x0b, 0, 0, 0, 0, 0, 0)
+	le.PutUint32(bigBlock[len(bigBlock)-4:], 16<<20+4)
+	bigBlock = append(bigBlock, make([]byte, 16<<20+4-8)...)
+
+	tests := []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"4 GiB record", huge, "x.pcap: packet 1: corrupt capture: record of 4294967295 bytes, more than 262144 (libpcap's limit)"},
+		{"262145 bytes", justOver, "x.pcap: packet 1: corrupt capture: record of 262145 bytes, more than 262144 (libpcap's limit)"},
+		{"262144 bytes", atLimit, ""},
+		{"pcapng block over 16 MiB", bigBlock, "x.pcap: packet 2: corrupt capture: pcapng block type 2989 of 16777220 bytes, more than 16777216 (libpcap's limit)"},
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("took %v", d)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := readAll(t, "x.pcap", tt.file, Options{})
+			if got := fmt.Sprint(res.err); tt.want != "" && got != tt.want || tt.want == "" && res.err != nil {
+				t.Errorf("got %v, want %q", res.err, tt.want)
+			}
+			if tt.want != "" && !errors.Is(res.err, ErrCorrupt) {
+				t.Errorf("%v is not ErrCorrupt", res.err)
+			}
+		})
 	}
 }

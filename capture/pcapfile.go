@@ -105,12 +105,13 @@ func (f *pcapFile) next(rec *record) error {
 	capLen := f.order.Uint32(f.header[8:12])
 	origLen := f.order.Uint32(f.header[12:16])
 
-	// uint32 → int cannot overflow on 64-bit; on 32-bit a huge length just
-	// runs into the end of the file in readFull.
-	want := int(capLen)
-	if want < 0 {
-		want = int(^uint(0) >> 1)
+	if capLen > maxRecordLen {
+		// No capture tool writes this: the length is corrupt, and so is
+		// everything after it (libpcap stops here too). Reading on would
+		// also buffer whatever the length says.
+		return corrupt("record of %d bytes, more than %d (libpcap's limit)", capLen, maxRecordLen)
 	}
+	want := int(capLen)
 	var data []byte
 	if br, ok := f.r.(*bufio.Reader); ok && want <= br.Size() {
 		// The record is in the read buffer: hand it over where it lies

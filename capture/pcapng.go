@@ -176,6 +176,9 @@ func (f *pcapngFile) readBlock() (uint32, []byte, error) {
 	if length < minLen || length%4 != 0 {
 		return 0, nil, corrupt("pcapng block type %d with length %d (must be a multiple of 4, at least %d)", typ, length, minLen)
 	}
+	if length > maxBlockLen {
+		return 0, nil, corrupt("pcapng block type %d of %d bytes, more than %d (libpcap's limit)", typ, length, maxBlockLen)
+	}
 	rest := int(length) - headLen // body and trailing length
 	var n int
 	f.buf, n, err = readFull(f.r, f.buf, rest)

@@ -85,6 +85,8 @@ type options struct {
 	at          string
 	filter      string
 	failOn      string
+	dropTo      string   // -Z
+	account     *account // -Z's user, looked up
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -99,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVarP(&o.bufferKiB, "buffer-size", "B", 0, "kernel capture buffer of `KiB` for -i (default libpcap's, 2048)")
 	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
 	fs.StringVarP(&o.write, "write", "w", "", "also write the live packets to pcap `FILE`, to replay later with -r")
+	fs.StringVarP(&o.dropTo, "relinquish-privileges", "Z", "", "once the capture is open, run as `USER` (and its groups) instead of root, as tcpdump -Z")
 	fs.BoolVar(&o.events, "events", false, "show connection events as they happen, a census every --interval and\ndiagnoses as they are raised (default with -i)")
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "with --events, a census line every `DURATION` (0: none)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (of packet time for -r)")
@@ -145,6 +148,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if _, err := parseFailOn(o.failOn); err != nil {
 		return nil, err
+	}
+	if o.dropTo != "" {
+		a, err := lookupAccount(o.dropTo)
+		if err != nil {
+			return nil, err
+		}
+		o.account = a
 	}
 	return &o, checkAnalysisFlags(&o)
 }
@@ -350,6 +360,11 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 			save, lo.Save = f, f
 		}
 		src, err := capture.OpenLive(o.iface, lo, copts)
+		if err == nil && o.account != nil {
+			if err = dropPrivileges(o.account, save); err != nil {
+				src.Close()
+			}
+		}
 		if err != nil {
 			if save != nil {
 				save.Close()
@@ -366,12 +381,20 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 		}, nil
 	case o.read == "-":
 		src, err := capture.NewReader(stdin, "-", copts)
+		if err == nil && o.account != nil {
+			err = dropPrivileges(o.account)
+		}
 		if err != nil {
 			return nil, nil, err
 		}
 		return src, src.Close, nil
 	}
 	src, err := capture.Open(o.read, copts)
+	if err == nil && o.account != nil {
+		if err = dropPrivileges(o.account); err != nil {
+			src.Close()
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}

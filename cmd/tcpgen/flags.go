@@ -64,6 +64,7 @@ type config struct {
 	mix            [numKinds]float64
 	dataRetransmit float64
 	quiet          bool
+	hostile        string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -84,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Float64Var(&c.dataRetransmit, "data-retransmit", 0.03, "`FRACTION` of normal connections with one response segment retransmitted")
 	fs.StringVar(&c.manifest, "manifest", "", "also write the exact counts as JSON to `FILE`")
 	fs.BoolVarP(&c.quiet, "quiet", "q", false, "no summary on standard error")
+	fs.StringVar(&c.hostile, "hostile", "", "instead, write the hostile-capture suite (broken files, odd headers) into `DIR`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
@@ -103,8 +105,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, err
 	}
 	switch {
+	case c.hostile != "":
+		return &c, nil
 	case c.out == "":
-		return nil, errors.New("no output: give -o FILE (or -o - for standard output)")
+		return nil, errors.New("no output: give -o FILE (or -o - for standard output), or -hostile DIR")
 	case c.conns < 0 || c.synflood < 0:
 		return nil, errors.New("-conns and -synflood cannot be negative")
 	case c.conns > maxCount || c.synflood > maxCount:
@@ -202,6 +206,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpgen: %v\nRun 'tcpgen --help' for usage.\n", err)
 		return 2
+	}
+	if cfg.hostile != "" {
+		if err := writeHostile(cfg.hostile); err != nil {
+			fmt.Fprintf(stderr, "tcpgen: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	out := stdout
 	var file *os.File

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// writeSynFlood writes a capture of n SYNs from n spoofed sources to
+// 10.0.0.2:80, 10 µs apart: a flood no answer follows.
+func writeSynFlood(t *testing.T, n int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "flood.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	le, be := binary.LittleEndian, binary.BigEndian
+	hdr := make([]byte, 24)
+	le.PutUint32(hdr[0:], 0xa1b2c3d4)
+	le.PutUint16(hdr[4:], 2)
+	le.PutUint16(hdr[6:], 4)
+	le.PutUint32(hdr[16:], 65535)
+	le.PutUint32(hdr[20:], 1)
+	w.Write(hdr)
+	frame := frame(t, true, true, false, false, false, 0, 0, 0) // Ethernet, IPv4, TCP SYN
+	rec := make([]byte, 16+len(frame))
+	copy(rec[16:], frame)
+	ip, tcp := rec[16+14:], rec[16+34:]
+	be.PutUint16(tcp[2:], 80)
+	copy(ip[16:], []byte{10, 0, 0, 2})
+	for i := range n {
+		at := int64(1_700_000_000e9) + int64(i)*10_000
+		le.PutUint32(rec[0:], uint32(at/1e9))
+		le.PutUint32(rec[4:], uint32(at%1e9/1e3))
+		le.PutUint32(rec[8:], uint32(len(frame)))
+		le.PutUint32(rec[12:], uint32(len(frame)))
+		copy(ip[12:], []byte{100, byte(i >> 16), byte(i >> 8), byte(i)})
+		be.PutUint16(tcp[0:], uint16(1024+i%60000))
+		be.PutUint32(tcp[4:], uint32(i)*2654435761)
+		w.Write(rec)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return path
+}
+
+// peakHeap runs f while sampling the live heap, and returns the highest
+// sample after a collection (HeapAlloc right after GC is the live data).
+func peakHeap(f func()) uint64 {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+		}
+	}()
+	f()
+	close(done)
+	wg.Wait()
+	return peak.Load()
+}
+
+// TestFloodMemoryIsBounded feeds a flood of 300,000 spoofed SYNs through
+// the whole analyser: with --max-conns 10000 the live heap stays small
+// and the summary counts the evicted; without a low limit it grows with
+// the flood, which shows the limit is what holds it.
+func TestFloodMemoryIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 300,000-packet flood; skipped with -short")
+	}
+	const n = 300_000
+	path := writeSynFlood(t, n)
+	analyse := func(maxConns int) (summary map[string]any, peak uint64) {
+		var last string
+		peak = peakHeap(func() {
+			pr, pw := io.Pipe()
+			go func() {
+				run([]string{"-r", path, "--format", "json", "-j", "1", "--max-conns", strconv.Itoa(maxConns)}, nil, pw, io.Discard)
+				pw.Close()
+			}()
+			sc := bufio.NewScanner(pr)
+			sc.Buffer(nil, 64<<20) // the summary lists up to 65,536 hosts
+			for sc.Scan() {
+				last = sc.Text()
+			}
+			if err := sc.Err(); err != nil {
+				io.Copy(io.Discard, pr)
+				t.Errorf("reading the report: %v", err)
+			}
+		})
+		if err := json.Unmarshal([]byte(last), &summary); err != nil || summary["type"] != "summary" {
+			t.Fatalf("last line %q: %v", last, err)
+		}
+		return summary, peak
+	}
+
+	bounded, peakBounded := analyse(10_000)
+	if bounded["connections"] != float64(n) || bounded["evicted"] != float64(n-10_000) {
+		t.Errorf("bounded run: %v connections, %v evicted; want %d and %d", bounded["connections"], bounded["evicted"], n, n-10_000)
+	}
+	// Generous: 10,000 connections need about 2 MB, and the report's
+	// own bounded tables (diagnosis aggregates and census hosts, 65,536
+	// each) fill up with a flood's sources to some 40 MB.
+	const bound = 96 << 20
+	if peakBounded > bound {
+		t.Errorf("with --max-conns 10000 the live heap reached %d MiB, over %d MiB", peakBounded>>20, bound>>20)
+	}
+	_, peakUnbounded := analyse(10 * n)
+	if saved := int64(peakUnbounded) - int64(peakBounded); saved < (n-10_000)*100 {
+		t.Errorf("live heap %d MiB without the limit, %d MiB with it: under 100 bytes saved per evicted connection", peakUnbounded>>20, peakBounded>>20)
+	}
+	t.Logf("live heap: %.1f MiB with --max-conns 10000, %.1f MiB without", float64(peakBounded)/(1<<20), float64(peakUnbounded)/(1<<20))
+}
