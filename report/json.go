@@ -120,10 +120,10 @@ func listenersJSON(ls []*listenerStats) []jsonListen {
 	out := make([]jsonListen, 0, len(ls))
 	for _, l := range ls {
 		j := jsonListen{Endpoint: l.endpoint.String(), Outcomes: sorted(l.outcomes)}
-		if q := summarise(l.rtt[0]); q != nil {
+		if q := summarise(&l.rtt[0]); q != nil {
 			j.RTT.SynToSynAck = (*jsonQuantiles)(q)
 		}
-		if q := summarise(l.rtt[1]); q != nil {
+		if q := summarise(&l.rtt[1]); q != nil {
 			j.RTT.SynAckToAck = (*jsonQuantiles)(q)
 		}
 		out = append(out, j)

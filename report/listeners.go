@@ -9,15 +9,60 @@ import (
 	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
-// maxRTTSamples bounds the handshake round-trip times kept per listener
-// and direction; beyond it the percentiles describe the first ones.
-const maxRTTSamples = 65536
+// The handshake round-trip times kept for the percentiles: a uniform
+// sample (a reservoir) of at most maxRTTSamples per listener and
+// direction, and no more than maxRTTKept over all listeners, so that a
+// capture of any size costs at most 2 × 8 × maxRTTKept bytes (32 MiB).
+// Minimum, maximum and count are exact.
+const (
+	maxRTTSamples = 1024
+	maxRTTKept    = 1 << 21
+)
 
 // listenerStats counts the connection attempts one server endpoint saw.
 type listenerStats struct {
 	endpoint netip.AddrPort
 	outcomes map[string]uint64 // per handshake outcome
-	rtt      [2][]int64        // SYN→SYN/ACK, SYN/ACK→ACK, in nanoseconds
+	rtt      [2]rttSample      // SYN→SYN/ACK, SYN/ACK→ACK
+}
+
+// rttSample is a reservoir of round-trip times in nanoseconds (Vitter's
+// algorithm R) with the exact count, minimum and maximum. Its random
+// choices come from a fixed seed, so a capture always gives the same
+// figures.
+type rttSample struct {
+	kept     []int64
+	n        int
+	min, max int64
+	rng      uint64
+}
+
+// add counts v; budget is how many more samples all listeners may keep.
+func (r *rttSample) add(v int64, budget *int) {
+	r.n++
+	if r.n == 1 || v < r.min {
+		r.min = v
+	}
+	if r.n == 1 || v > r.max {
+		r.max = v
+	}
+	if len(r.kept) < maxRTTSamples && *budget > 0 {
+		r.kept = append(r.kept, v)
+		*budget--
+		return
+	}
+	if len(r.kept) == 0 {
+		return
+	}
+	if r.rng == 0 {
+		r.rng = 0x9e3779b97f4a7c15
+	}
+	r.rng ^= r.rng << 13 // xorshift64
+	r.rng ^= r.rng >> 7
+	r.rng ^= r.rng << 17
+	if j := r.rng % uint64(r.n); j < uint64(len(r.kept)) {
+		r.kept[j] = v
+	}
 }
 
 func (s *summary) addListener(r *flow.Record) {
@@ -34,8 +79,8 @@ func (s *summary) addListener(r *flow.Record) {
 	}
 	ls.outcomes[r.Handshake]++
 	for i, v := range [2]int64{r.RTTClient, r.RTTServer} {
-		if v >= 0 && len(ls.rtt[i]) < maxRTTSamples {
-			ls.rtt[i] = append(ls.rtt[i], v)
+		if v >= 0 {
+			ls.rtt[i].add(v, &s.rttBudget)
 		}
 	}
 }
@@ -64,18 +109,19 @@ type quantiles struct {
 	N                     int
 }
 
-// summarise sorts samples in place and reads the quantiles off them
-// (nearest rank).
-func summarise(samples []int64) *quantiles {
-	if len(samples) == 0 {
+// summarise reads the quantiles off the sample (nearest rank), sorting
+// it in place.
+func summarise(r *rttSample) *quantiles {
+	if r.n == 0 || len(r.kept) == 0 {
 		return nil
 	}
+	samples := r.kept
 	slices.Sort(samples)
 	rank := func(p float64) msec {
 		i := int(p*float64(len(samples))+0.999999) - 1
 		return msec(samples[min(max(i, 0), len(samples)-1)])
 	}
-	return &quantiles{Min: msec(samples[0]), Median: rank(0.5), P99: rank(0.99), Max: msec(samples[len(samples)-1]), N: len(samples)}
+	return &quantiles{Min: msec(r.min), Median: rank(0.5), P99: rank(0.99), Max: msec(r.max), N: r.n}
 }
 
 // text prints milliseconds for the text report.

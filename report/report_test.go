@@ -180,16 +180,47 @@ func TestZeekLog(t *testing.T) {
 }
 
 func TestQuantiles(t *testing.T) {
-	var samples []int64
+	var r rttSample
+	budget := maxRTTKept
 	for i := 100; i >= 1; i-- {
-		samples = append(samples, int64(i)*1e6) // 1..100 ms, out of order
+		r.add(int64(i)*1e6, &budget) // 1..100 ms, out of order
 	}
-	q := summarise(samples)
+	q := summarise(&r)
 	if q.Min != 1e6 || q.Median != 50e6 || q.P99 != 99e6 || q.Max != 100e6 || q.N != 100 {
 		t.Errorf("quantiles %+v", q)
 	}
-	if summarise(nil) != nil {
+	if summarise(&rttSample{}) != nil {
 		t.Error("quantiles of nothing")
+	}
+}
+
+// TestRTTSampleIsBounded: a million handshakes keep maxRTTSamples times,
+// whose percentiles stay close to the exact ones, with exact count,
+// minimum and maximum; the budget over all listeners holds too.
+func TestRTTSampleIsBounded(t *testing.T) {
+	var r rttSample
+	budget := maxRTTKept
+	const n = 1_000_000
+	for i := range n {
+		r.add(int64((i*7919)%n+1)*1e3, &budget) // 1 µs .. 1 s, each once, scrambled
+	}
+	if len(r.kept) != maxRTTSamples || budget != maxRTTKept-maxRTTSamples {
+		t.Fatalf("kept %d, budget left %d", len(r.kept), budget)
+	}
+	q := summarise(&r)
+	if q.N != n || q.Min != 1e3 || q.Max != n*1e3 {
+		t.Errorf("count %d, min %v, max %v: not exact", q.N, q.Min, q.Max)
+	}
+	// A uniform sample of 1,024 puts the median within a few percent.
+	if q.Median < 450e6 || q.Median > 550e6 || q.P99 < 970e6 {
+		t.Errorf("median %v, p99 %v: not a uniform sample", q.Median, q.P99)
+	}
+	var other rttSample
+	budget = 1
+	other.add(5, &budget)
+	other.add(6, &budget)
+	if len(other.kept) != 1 || budget != 0 || other.n != 2 || other.max != 6 {
+		t.Errorf("with a budget of one: kept %v, n %d, max %d", other.kept, other.n, other.max)
 	}
 }
 

@@ -21,12 +21,14 @@ type summary struct {
 	anomalies   map[string]uint64
 	diag        *diagnose.Collector
 	byListener  map[netip.AddrPort]*listenerStats
+	rttBudget   int // RTT samples the listeners may still keep (maxRTTKept)
 }
 
 func newSummary(th diagnose.Thresholds) summary {
 	return summary{
 		diag:       diagnose.New(th),
 		byListener: map[netip.AddrPort]*listenerStats{},
+		rttBudget:  maxRTTKept,
 		handshakes: map[string]uint64{},
 		closes:     map[string]uint64{},
 		anomalies:  map[string]uint64{},

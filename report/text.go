@@ -300,7 +300,7 @@ func (t *textReporter) Finish(tot *Totals) error {
 		}
 		fmt.Fprintf(t.w, "  %-12s %s  handshake %s", head, p.addr.Sprint(l.endpoint), countList(sorted(l.outcomes), p.handshake))
 		for j, what := range [2]string{"SYN→SYN/ACK", "SYN/ACK→ACK"} {
-			if q := summarise(l.rtt[j]); q != nil {
+			if q := summarise(&l.rtt[j]); q != nil {
 				fmt.Fprintf(t.w, "; %s %s/%s/%s/%s ms", what, q.Min.text(), q.Median.text(), q.P99.text(), q.Max.text())
 				if i == 0 && j == 0 {
 					t.w.WriteString(" (min/median/p99/max)")
