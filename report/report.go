@@ -29,6 +29,11 @@ type Options struct {
 	// diagnosis as it is raised (see Event and Tick), and writes every
 	// line out at once: for a live capture.
 	Stream bool
+	// Verbose writes the trace of every packet given to Trace (-v).
+	Verbose bool
+	// Ladder, if set, draws a ladder diagram (text format) after each
+	// chosen connection, from the segments given to Trace.
+	Ladder *LadderSelect
 }
 
 // Totals are the capture-level facts the summary needs, gathered by the
@@ -79,17 +84,30 @@ type Reporter interface {
 
 // New returns a Reporter for opt.Format writing to w.
 func New(w io.Writer, opt Options) (Reporter, error) {
+	if err := checkLadder(opt); err != nil {
+		return nil, err
+	}
 	th := diagnose.DefaultThresholds()
 	if opt.Thresholds != nil {
 		th = *opt.Thresholds
 	}
 	switch opt.Format {
 	case "", "text":
-		return newText(w, opt.Color, th, opt.Stream), nil
+		t := newText(w, opt.Color, th, opt.Stream)
+		t.verbose, t.ladder = opt.Verbose, opt.Ladder
+		return t, nil
 	case "json":
 		return newJSON(w, th, opt.Stream), nil
 	case "zeek":
 		return newZeek(w, opt.Stream), nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want text, json or zeek)", opt.Format)
+}
+
+// checkLadder refuses a ladder in a format that cannot draw one.
+func checkLadder(opt Options) error {
+	if opt.Ladder != nil && opt.Format != "" && opt.Format != "text" {
+		return fmt.Errorf("--ladder draws in the text format, not %s", opt.Format)
+	}
+	return nil
 }

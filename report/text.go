@@ -14,11 +14,14 @@ import (
 )
 
 type textReporter struct {
-	w      *bufio.Writer
-	pal    palette
-	sum    summary
-	stream bool
-	ann    announcer
+	w       *bufio.Writer
+	pal     palette
+	sum     summary
+	stream  bool
+	ann     announcer
+	verbose bool
+	ladder  *LadderSelect
+	ladders map[uint64]*ladder // by connection id, until it is reported
 }
 
 func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream bool) *textReporter {
@@ -78,6 +81,10 @@ func (t *textReporter) Conn(r *flow.Record) error {
 			fmt.Fprintf(t.w, " (%d times)", a.Count)
 		}
 		t.w.WriteByte('\n')
+	}
+	if l := t.ladders[r.ID]; l != nil {
+		t.drawLadder(r, l)
+		delete(t.ladders, r.ID)
 	}
 	if t.stream {
 		return t.w.Flush()
@@ -215,6 +222,20 @@ func (t *textReporter) paintState(name string) string {
 }
 
 func (t *textReporter) Trace(l *TraceLine) error {
+	if t.ladder != nil && t.ladder.wants(l.ConnID, l.From, l.To) {
+		if t.ladders == nil {
+			t.ladders = map[uint64]*ladder{}
+		}
+		g := t.ladders[l.ConnID]
+		if g == nil {
+			g = &ladder{}
+			t.ladders[l.ConnID] = g
+		}
+		g.add(l)
+	}
+	if !t.verbose {
+		return nil
+	}
 	p := &t.pal
 	res := l.Result
 	fmt.Fprintf(t.w, "%s %s #%d %s > %s %s seq %d ack %d win %d len %d",

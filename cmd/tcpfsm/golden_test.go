@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/tcpfsm/tcpfsm/report"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from the current output")
@@ -154,6 +157,76 @@ func TestJobsGiveTheSameReport(t *testing.T) {
 			if outs[1] != outs[0] || outs[2] != outs[0] {
 				t.Errorf("%s, %s: -j 2 or -j 5 differs from -j 1", filepath.Base(path), format)
 			}
+		}
+	}
+}
+
+// ladderCaptures are the kernel captures whose ladder diagrams (--ladder
+// all) are kept as golden output: x.pcap → x.pcap.golden.ladder.txt.
+var ladderCaptures = []string{
+	"simultaneous-open.pcap", "simultaneous-close.pcap", "accept-overflow-noabort.pcap", "accept-overflow-abort.pcap",
+	"half-close.pcap", "connection-refused.pcap", "linger0-rst.pcap", "zero-window.pcap", "synack-retransmit.pcap",
+}
+
+func TestGoldenLadders(t *testing.T) {
+	for _, name := range ladderCaptures {
+		t.Run(name, func(t *testing.T) {
+			checkGoldenRun(t, name, "txt", ".golden.ladder.", "--ladder", "all")
+		})
+	}
+}
+
+// TestLaddersFit draws every connection of every kernel capture and checks
+// that each line of a ladder fits in report.LadderWidth columns.
+func TestLaddersFit(t *testing.T) {
+	for _, path := range kernelCaptures(t) {
+		code, out, errOut := runCmd("-r", path, "--ladder", "all", "--color", "never")
+		if code != exitOK {
+			t.Fatalf("%s: exit %d: %s", path, code, errOut)
+		}
+		in := false
+		drawn := 0
+		for _, line := range strings.Split(out, "\n") {
+			switch {
+			case strings.HasPrefix(line, "       time client "):
+				in = true
+				drawn++
+			case line == "":
+				in = false
+			}
+			if n := utf8.RuneCountInString(line); in && n > report.LadderWidth {
+				t.Errorf("%s: a ladder line of %d columns:\n%s", filepath.Base(path), n, line)
+			}
+		}
+		if want := strings.Count(out, "\n#"); drawn != want+boolInt(strings.HasPrefix(out, "#")) {
+			t.Errorf("%s: %d ladders for %d connections", filepath.Base(path), drawn, want)
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestLadderSelection draws one connection by id, by endpoint, and refuses
+// what cannot be drawn.
+func TestLadderSelection(t *testing.T) {
+	path := filepath.Join(kernelDir, "accept-overflow-noabort.pcap")
+	for _, tc := range []struct {
+		which string
+		want  int // ladders drawn
+	}{{"3", 1}, {"10.0.0.2:8080", 4}, {":8080", 4}, {"10.0.0.1", 4}, {":9999", 0}, {"all", 4}, {"99", 0}} {
+		code, out, errOut := runCmd("-r", path, "--ladder", tc.which, "--color", "never")
+		if got := strings.Count(out, "       time client "); code != exitOK || got != tc.want {
+			t.Errorf("--ladder %s: exit %d, %d ladders, want %d; %s", tc.which, code, got, tc.want, errOut)
+		}
+	}
+	for _, args := range [][]string{{"--ladder", "x:y"}, {"--ladder", "3", "--format", "json"}, {"--ladder", "0"}} {
+		if code, _, errOut := runCmd(append([]string{"-r", path}, args...)...); code != exitUsage || !strings.Contains(errOut, "--ladder") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut)
 		}
 	}
 }

@@ -85,6 +85,8 @@ type options struct {
 	at          string
 	filter      string
 	failOn      string
+	ladder      string // --ladder, "all" for every connection
+	ladderSel   *report.LadderSelect
 	dropTo      string   // -Z
 	account     *account // -Z's user, looked up
 }
@@ -108,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
+	fs.StringVar(&o.ladder, "ladder", "", "draw a ladder diagram of the connections `WHICH` names: all, a connection id, an\naddress, :PORT or ADDR:PORT (text format)")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
 	addAnalysisFlags(fs, &o)
 	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
@@ -148,6 +151,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if _, err := parseFailOn(o.failOn); err != nil {
 		return nil, err
+	}
+	if o.ladder != "" {
+		sel, err := report.ParseLadder(o.ladder)
+		if err != nil {
+			return nil, err
+		}
+		if o.format != "text" {
+			return nil, fmt.Errorf("--ladder draws in the text format, not %s", o.format)
+		}
+		o.ladderSel = sel
 	}
 	if o.dropTo != "" {
 		a, err := lookupAccount(o.dropTo)
@@ -274,6 +287,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	rep, err := report.New(stdout, report.Options{
 		Format: o.format, Color: useColor(o.color, stdout), Thresholds: &o.thresholds, Stream: o.events,
+		Verbose: o.verbose, Ladder: o.ladderSel,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)

@@ -1,0 +1,286 @@
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+// LadderWidth is the width a ladder diagram fits in.
+const LadderWidth = 100
+
+// maxLadderSegments bounds the segments kept per connection for its
+// ladder; beyond, they are counted in the last fold.
+const maxLadderSegments = 100_000
+
+// foldAbove is the longest run of plain segments (data and ACKs that
+// change no state) drawn in full; a longer run keeps its first foldHead
+// and last foldTail segments and folds the rest into one line.
+const (
+	foldAbove = 8
+	foldHead  = 3
+	foldTail  = 2
+)
+
+// LadderSelect picks the connections --ladder draws: all of them, one id,
+// or those with an endpoint (address, :port or address:port).
+type LadderSelect struct {
+	all  bool
+	id   uint64
+	addr netip.Addr // invalid: any
+	port uint16     // 0: any
+}
+
+// ParseLadder reads the argument of --ladder: "all", a connection id, or
+// an endpoint.
+func ParseLadder(s string) (*LadderSelect, error) {
+	switch {
+	case s == "all":
+		return &LadderSelect{all: true}, nil
+	case strings.Trim(s, "0123456789") == "":
+		id, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || id == 0 {
+			return nil, fmt.Errorf("--ladder %s: not a connection id", s)
+		}
+		return &LadderSelect{id: id}, nil
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return &LadderSelect{addr: ap.Addr().Unmap(), port: ap.Port()}, nil
+	}
+	if a, err := netip.ParseAddr(strings.Trim(s, "[]")); err == nil {
+		return &LadderSelect{addr: a.Unmap()}, nil
+	}
+	if p, err := strconv.ParseUint(strings.TrimPrefix(s, ":"), 10, 16); err == nil && strings.HasPrefix(s, ":") && p > 0 {
+		return &LadderSelect{port: uint16(p)}, nil
+	}
+	return nil, fmt.Errorf("--ladder %s: want a connection id, an address, :PORT or ADDR:PORT", s)
+}
+
+func (l *LadderSelect) matchEndpoint(ap netip.AddrPort) bool {
+	return (!l.addr.IsValid() || ap.Addr().Unmap() == l.addr) && (l.port == 0 || ap.Port() == l.port)
+}
+
+// wants tells whether a segment of connection id between a and b is drawn.
+func (l *LadderSelect) wants(id uint64, a, b netip.AddrPort) bool {
+	switch {
+	case l.all:
+		return true
+	case l.id != 0:
+		return id == l.id
+	}
+	return l.matchEndpoint(a) || l.matchEndpoint(b)
+}
+
+// rung is one segment of a ladder.
+type rung struct {
+	time          int64
+	dir           fsm.Dir
+	flags         fsm.Flags
+	seq, ack      uint32
+	len           int
+	window        uint16
+	kind          fsm.Kind
+	before, after [2]fsm.State
+}
+
+// ladder gathers the segments of one connection.
+type ladder struct {
+	rungs   []rung
+	dropped int // segments beyond maxLadderSegments
+}
+
+func (l *ladder) add(t *TraceLine) {
+	if len(l.rungs) >= maxLadderSegments {
+		l.dropped++
+		return
+	}
+	s := &t.Seg
+	l.rungs = append(l.rungs, rung{
+		time: s.Time, dir: s.Dir, flags: s.Flags, seq: s.Seq, ack: s.Ack, len: s.Len, window: s.Window,
+		kind: t.Result.Kind, before: t.Result.Before, after: t.Result.After,
+	})
+}
+
+// Column widths: time, a state, the arrow between the two states.
+const (
+	timeCol  = 11
+	stateCol = 11
+	arrowCol = LadderWidth - timeCol - 2*stateCol - 3
+)
+
+// draw writes the ladder of connection r, at most LadderWidth columns.
+func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
+	p := &t.pal
+	w := t.w
+	if len(l.rungs) == 0 {
+		return
+	}
+	// "client ADDR" over the client's column, "server ADDR" ending at
+	// the right edge.
+	left, right := "client "+r.ClientAddr.String(), "server "+r.ServerAddr.String()
+	gap := max(1, LadderWidth-timeCol-1-len(left)-len(right))
+	fmt.Fprintf(w, "%s %s%s%s\n", p.muted.Sprint(pad("       time", timeCol)), p.addr.Sprint(left), strings.Repeat(" ", gap), p.addr.Sprint(right))
+
+	// Sequence numbers relative to each side's first: its ISN when its
+	// SYN was seen.
+	var base [2]uint32
+	var haveBase [2]bool
+	for _, g := range l.rungs {
+		if !haveBase[g.dir] {
+			base[g.dir], haveBase[g.dir] = g.seq, true
+		}
+	}
+	anomalies := map[int][]fsm.Anomaly{} // rung index -> first occurrences there
+	for _, a := range r.Anomalies {
+		for i, g := range l.rungs {
+			if g.time == a.Time && g.dir == a.Dir {
+				anomalies[i] = append(anomalies[i], a)
+				break
+			}
+		}
+	}
+	first := l.rungs[0].time
+	plain := func(i int) bool {
+		g := &l.rungs[i]
+		return g.flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 && g.before == g.after && len(anomalies[i]) == 0 &&
+			g.kind&^(fsm.KindNewData) == 0
+	}
+	for i := 0; i < len(l.rungs); i++ {
+		if plain(i) {
+			j := i
+			for j < len(l.rungs) && plain(j) {
+				j++
+			}
+			if j-i > foldAbove {
+				for k := i; k < i+foldHead; k++ {
+					t.rung(&l.rungs[k], first, base, nil)
+				}
+				t.fold(l.rungs[i+foldHead : j-foldTail])
+				for k := j - foldTail; k < j; k++ {
+					t.rung(&l.rungs[k], first, base, nil)
+				}
+				i = j - 1
+				continue
+			}
+		}
+		t.rung(&l.rungs[i], first, base, anomalies[i])
+	}
+	if l.dropped > 0 {
+		fmt.Fprintf(w, "%s %s\n", strings.Repeat(" ", timeCol), p.muted.Sprintf("… %s more segments not drawn (a ladder keeps %s) …", thousands(l.dropped), thousands(maxLadderSegments)))
+	}
+	w.WriteByte('\n')
+}
+
+// rung writes one segment: time, the states after it, and the arrow.
+func (t *textReporter) rung(g *rung, first int64, base [2]uint32, anomalies []fsm.Anomaly) {
+	p := &t.pal
+	label := flagWord(g.flags)
+	other := 1 - g.dir
+	label += " seq " + strconv.FormatUint(uint64(g.seq-base[g.dir]), 10)
+	if g.flags&fsm.ACK != 0 {
+		label += " ack " + strconv.FormatUint(uint64(g.ack-base[other]), 10)
+	}
+	if g.len > 0 {
+		label += " len " + strconv.Itoa(g.len)
+	}
+	label += " win " + strconv.Itoa(int(g.window))
+	if k := g.kind &^ (fsm.KindNewData | fsm.KindReset); k != 0 {
+		label += " " + k.String()
+	}
+	arrow := arrowText(label, g.dir == fsm.FromClient)
+	colour := p.flags
+	if g.kind&^(fsm.KindNewData|fsm.KindReset) != 0 {
+		colour = p.warn
+	}
+	state := func(d fsm.Dir) string {
+		s := pad(g.after[d].String(), stateCol)
+		if g.after[d] != g.before[d] {
+			return p.transition.Sprint(s)
+		}
+		return p.muted.Sprint(s)
+	}
+	fmt.Fprintf(t.w, "%*s %s %s %s\n", timeCol, fmt.Sprintf("+%.6f", float64(g.time-first)/1e9),
+		state(fsm.FromClient), colour.Sprint(arrow), strings.TrimRight(state(fsm.FromServer), " "))
+	for _, a := range anomalies {
+		line := fmt.Sprintf("%s! %s: %s", strings.Repeat(" ", timeCol+1+stateCol+1), a.Name, a.Detail)
+		if len(line) > LadderWidth {
+			line = line[:LadderWidth-1] + "…"
+		}
+		fmt.Fprintln(t.w, p.warn.Sprint(line))
+	}
+}
+
+// fold writes one line for a run of plain segments.
+func (t *textReporter) fold(run []rung) {
+	data, bytes := 0, 0
+	for _, g := range run {
+		if g.len > 0 {
+			data++
+			bytes += g.len
+		}
+	}
+	text := fmt.Sprintf("… %s segments: %s data segments, %s, %s ACKs …", thousands(len(run)), thousands(data),
+		byteSize(uint64(bytes)), thousands(len(run)-data))
+	fmt.Fprintf(t.w, "%s %s %s\n", strings.Repeat(" ", timeCol), strings.Repeat(" ", stateCol), t.pal.muted.Sprint(strings.TrimRight(center(text, arrowCol), " ")))
+}
+
+// arrowText draws ──label──▶ (to the server) or ◀──label── (to the
+// client) in exactly arrowCol columns.
+func arrowText(label string, toServer bool) string {
+	room := arrowCol - 6
+	if len([]rune(label)) > room {
+		label = string([]rune(label)[:room-1]) + "…"
+	}
+	fill := arrowCol - 4 - len([]rune(label)) - 1
+	if toServer {
+		return "── " + label + " " + strings.Repeat("─", fill) + "▶"
+	}
+	return "◀" + strings.Repeat("─", fill) + " " + label + " ──"
+}
+
+// flagWord names a segment's flags as people say them: SYN, SYN/ACK,
+// PSH/ACK, FIN/ACK, RST/ACK.
+func flagWord(f fsm.Flags) string {
+	var parts []string
+	for _, n := range []struct {
+		flag fsm.Flags
+		name string
+	}{{fsm.SYN, "SYN"}, {fsm.FIN, "FIN"}, {fsm.RST, "RST"}, {fsm.PSH, "PSH"}, {fsm.URG, "URG"}, {fsm.ECE, "ECE"}, {fsm.CWR, "CWR"}, {fsm.ACK, "ACK"}} {
+		if f&n.flag != 0 {
+			parts = append(parts, n.name)
+		}
+	}
+	if len(parts) == 0 {
+		return "(no flags)"
+	}
+	return strings.Join(parts, "/")
+}
+
+func pad(s string, n int) string {
+	if r := len([]rune(s)); r < n {
+		return s + strings.Repeat(" ", n-r)
+	}
+	return s
+}
+
+func center(s string, n int) string {
+	r := len([]rune(s))
+	if r >= n {
+		return s
+	}
+	left := (n - r) / 2
+	return strings.Repeat(" ", left) + s + strings.Repeat(" ", n-r-left)
+}
+
+// thousands writes n with thousands separators: 1,204.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
