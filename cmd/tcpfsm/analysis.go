@@ -138,6 +138,9 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 			tot.First = ts
 		}
 		a.packets++
+		if a.o.progress != nil && a.packets%progressEvery == 0 {
+			a.o.progress.update(a.packets)
+		}
 		tot.First = min(tot.First, ts)
 		tot.Last = max(tot.Last, ts)
 		if a.shards != nil {
@@ -145,6 +148,9 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 		} else {
 			a.table.Add(&p)
 		}
+	}
+	if a.o.progress != nil {
+		a.o.progress.finish()
 	}
 	if a.shards != nil {
 		a.shards.Flush()

@@ -87,8 +87,10 @@ type options struct {
 	failOn      string
 	ladder      string // --ladder, "all" for every connection
 	ladderSel   *report.LadderSelect
-	dropTo      string   // -Z
-	account     *account // -Z's user, looked up
+	quiet       bool      // -q
+	progress    *progress // the bar while a file is read, or nil
+	dropTo      string    // -Z
+	account     *account  // -Z's user, looked up
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -110,6 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar (shown on a terminal while a file over 8 MB is read)")
 	fs.StringVar(&o.ladder, "ladder", "", "draw a ladder diagram of the connections `WHICH` names: all, a connection id, an\naddress, :PORT or ADDR:PORT (text format)")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
 	addAnalysisFlags(fs, &o)
@@ -403,16 +406,25 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 		}
 		return src, src.Close, nil
 	}
-	src, err := capture.Open(o.read, copts)
+	f, err := os.Open(o.read)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", o.read, err)
+	}
+	var r io.Reader = f
+	if fi, err := f.Stat(); err == nil && wantProgress(o, fi.Size(), stderr) {
+		o.progress, r = newProgress(f, fi.Size(), stderr)
+	}
+	src, err := capture.NewReader(r, o.read, copts)
 	if err == nil && o.account != nil {
 		if err = dropPrivileges(o.account); err != nil {
 			src.Close()
 		}
 	}
 	if err != nil {
+		f.Close()
 		return nil, nil, err
 	}
-	return src, src.Close, nil
+	return src, func() error { return errors.Join(src.Close(), f.Close()) }, nil
 }
 
 // stopOnSignal turns the first SIGINT or SIGTERM into a request to stop

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/schollz/progressbar/v3"
+)
+
+// progressMinSize is the smallest capture file that gets a progress bar:
+// smaller ones are read before a bar would be worth looking at.
+const progressMinSize = 8 << 20
+
+// progressEvery is how many packets pass between updates of the bar, so
+// that it costs nothing per packet.
+const progressEvery = 1 << 14
+
+// progress shows, on a terminal, how far reading a capture file has got:
+// bytes read of the file's size, packets per second and the time left.
+// It is the only use of the wall clock, and it writes only to stderr.
+type progress struct {
+	bar     *progressbar.ProgressBar
+	counted *countingReader
+	start   time.Time
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// wantProgress tells whether reading the file at path, of size bytes,
+// gets a progress bar on stderr: a regular file of at least
+// progressMinSize, stderr a terminal, and no -q.
+func wantProgress(o *options, size int64, stderr io.Writer) bool {
+	f, ok := stderr.(*os.File)
+	return !o.quiet && o.read != "-" && size >= progressMinSize && ok &&
+		(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// newProgress starts a bar for a file of size bytes read through r.
+func newProgress(r io.Reader, size int64, w io.Writer) (*progress, io.Reader) {
+	c := &countingReader{r: r}
+	bar := progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionSetDescription("reading"),
+		progressbar.OptionClearOnFinish(),
+	)
+	return &progress{bar: bar, counted: c, start: time.Now()}, c
+}
+
+// update shows the bytes read so far and the packet rate.
+func (p *progress) update(packets uint64) {
+	if secs := time.Since(p.start).Seconds(); secs > 0 {
+		p.bar.Describe(fmt.Sprintf("%s packets/s", rate(float64(packets)/secs)))
+	}
+	p.bar.Set64(p.counted.n)
+}
+
+// finish removes the bar, so the report starts on a clean line.
+func (p *progress) finish() {
+	p.bar.Finish()
+}
+
+func rate(r float64) string {
+	switch {
+	case r >= 1e6:
+		return fmt.Sprintf("%.2f M", r/1e6)
+	case r >= 1e3:
+		return fmt.Sprintf("%.0f k", r/1e3)
+	}
+	return fmt.Sprintf("%.0f", r)
+}
