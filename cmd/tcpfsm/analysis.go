@@ -50,7 +50,7 @@ func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(
 	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
 	cfg.CensusAt, cfg.CensusFromStart, _ = parseAt(o.at)
 	cfg.Census = func(c *flow.Census) { tot.Census = c }
-	if o.verbose || o.events || o.ladderSel != nil {
+	if o.verbose || o.events || o.ladderSel != nil || o.html != "" {
 		cfg.Trace = a.trace
 	}
 	if o.jobs > 1 && o.iface == "" && cfg.Trace == nil {
@@ -71,7 +71,7 @@ func (a *analysis) report(err error) {
 // trace sees every packet with what it did: the -v line, and the events it
 // caused for the stream.
 func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult) {
-	if a.o.verbose || a.o.ladderSel != nil {
+	if a.o.verbose || a.o.ladderSel != nil || a.o.html != "" {
 		line := report.TraceLine{
 			Index: p.Index, Time: seg.Time, ConnID: c.ID, Seg: *seg, Result: res,
 			From: c.Client(), To: c.Server(),

@@ -88,6 +88,7 @@ type options struct {
 	ladder      string // --ladder, "all" for every connection
 	ladderSel   *report.LadderSelect
 	quiet       bool      // -q
+	html        string    // --html FILE
 	progress    *progress // the bar while a file is read, or nil
 	dropTo      string    // -Z
 	account     *account  // -Z's user, looked up
@@ -112,6 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
 	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
+	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML report to `FILE`: summary, diagnoses, census and\ntimeline charts, a table of connections with their ladders")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar (shown on a terminal while a file over 8 MB is read)")
 	fs.StringVar(&o.ladder, "ladder", "", "draw a ladder diagram of the connections `WHICH` names: all, a connection id, an\naddress, :PORT or ADDR:PORT (text format)")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
@@ -316,6 +318,16 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		tot.Source = o.iface
 		fmt.Fprintf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop\n",
 			o.iface, src.LinkType(), o.snaplen)
+	}
+
+	if o.html != "" {
+		f, err := os.Create(o.html)
+		if err != nil {
+			fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		rep = report.WithHTML(rep, f, o.thresholds, o.verbose || o.ladderSel != nil)
 	}
 
 	var found *findings
