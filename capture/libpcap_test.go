@@ -123,6 +123,15 @@ func TestAgreesWithLibpcapOnTestdata(t *testing.T) {
 		t.Skip("no captures in ../testdata")
 	}
 	for _, path := range paths {
+		if filepath.Base(filepath.Dir(path)) == "hostile" {
+			// Broken on purpose, where libpcap and tcpfsm part ways by
+			// design (cmd/tcpfsm's TestHostileCaptures holds what tcpfsm
+			// does): libpcap stops at the first bad record, refuses pcapng
+			// interfaces of different link types, and reads a pcap
+			// timestamp's seconds as signed, where the format says
+			// unsigned (draft-ietf-opsawg-pcap: 2106, not 1969).
+			continue
+		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			if r, err := Open(path, Options{}); err != nil {
 				t.Skipf("not readable here: %v", err)
