@@ -36,6 +36,7 @@ const maxWarnings = 10
 
 const usageHead = `Usage: tcpfsm -r FILE [options] [filter expression]
        tcpfsm -i INTERFACE [options] [filter expression]
+       tcpfsm check [options] CAPTURE...    (regression checks; see tcpfsm check --help)
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is
 standard input), or captures live on an interface, and reports every TCP
@@ -52,6 +53,8 @@ Examples:
   tcpfsm -r capture.pcap -v          # every packet with the state changes it caused
   sudo tcpfsm -i eth0 tcp port 9502  # watch a service live; Ctrl-C for the report
   sudo tcpfsm -i any -w session.pcap --duration 1m tcp port 443
+  tcpfsm -r capture.pcap --ladder :9502 --html report.html
+  tcpfsm -r capture.pcap --fail-on accept_queue_overflow,syn_flood
 
 Options:
 `
