@@ -43,7 +43,7 @@ const (
 // writes an HTML report to w when it finishes. traceToInner says whether
 // inner wants the per-packet trace too (-v, --ladder).
 func WithHTML(inner Reporter, w io.Writer, th diagnose.Thresholds, traceToInner bool) Reporter {
-	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, segs: map[uint64]*htmlSegs{}}
+	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, ladders: map[uint64]*ladder{}}
 }
 
 type htmlReporter struct {
@@ -51,29 +51,20 @@ type htmlReporter struct {
 	w            io.Writer
 	sum          summary
 	traceToInner bool
-	conns        [][]any // one row per connection, see htmlConn
-	segs         map[uint64]*htmlSegs
-	keptSegs     int
+	conns        [][]any            // one row per connection, see htmlConn
+	ladders      map[uint64]*ladder // of the connections still open
+	keptSegs     int                // segments written into the report so far
 	first        int64
 }
 
-// htmlSegs are the segments kept for one connection's ladder: the first
-// half of htmlSegmentsPerConn, then a ring of the latest.
-type htmlSegs struct {
-	head, tail [][]any
-	skipped    int
-	base       [2]uint32
-	haveBase   [2]bool
-	start      int64
-}
-
 func (h *htmlReporter) Trace(l *TraceLine) error {
-	if s := h.segs[l.ConnID]; s != nil || h.keptSegs < htmlSegmentsTotal {
-		if s == nil {
-			s = &htmlSegs{start: l.Time, head: [][]any{}, tail: [][]any{}}
-			h.segs[l.ConnID] = s
-		}
-		h.addSeg(s, l)
+	g := h.ladders[l.ConnID]
+	if g == nil && h.keptSegs < htmlSegmentsTotal {
+		g = newLadder(htmlSegmentsPerConn/2, htmlSegmentsPerConn/2)
+		h.ladders[l.ConnID] = g
+	}
+	if g != nil {
+		g.add(l)
 	}
 	if h.traceToInner {
 		return h.inner.Trace(l)
@@ -81,34 +72,30 @@ func (h *htmlReporter) Trace(l *TraceLine) error {
 	return nil
 }
 
-func (h *htmlReporter) addSeg(s *htmlSegs, l *TraceLine) {
-	g := &l.Seg
-	if !s.haveBase[g.Dir] {
-		s.base[g.Dir], s.haveBase[g.Dir] = g.Seq, true
+// ladderJSON is a connection's ladder as the page's script draws it: its
+// first and latest segments, each [µs since the first, direction, flags,
+// relative seq, relative ack or -1, length, window, client state, server
+// state, kind], and how many between were not kept.
+func ladderJSON(g *ladder) map[string]any {
+	start := g.head[0].time
+	rows := func(rungs []rung) [][]any {
+		out := make([][]any, 0, len(rungs))
+		for i := range rungs {
+			r := &rungs[i]
+			ack := int64(-1)
+			if r.flags&fsm.ACK != 0 {
+				ack = int64(g.relAck(r))
+			}
+			kind := ""
+			if k := r.kind &^ (fsm.KindNewData | fsm.KindReset); k != 0 {
+				kind = k.String()
+			}
+			out = append(out, []any{(r.time - start) / 1000, int(r.dir), flagWord(r.flags), g.relSeq(r), ack, r.len, r.window,
+				r.after[fsm.FromClient].String(), r.after[fsm.FromServer].String(), kind})
+		}
+		return out
 	}
-	ack := int64(-1)
-	if g.Flags&fsm.ACK != 0 {
-		ack = int64(g.Ack - s.base[1-g.Dir])
-	}
-	kind := ""
-	if k := l.Result.Kind &^ (fsm.KindNewData | fsm.KindReset); k != 0 {
-		kind = k.String()
-	}
-	row := []any{(g.Time - s.start) / 1000, int(g.Dir), flagWord(g.Flags), g.Seq - s.base[g.Dir], ack, g.Len, g.Window,
-		l.Result.After[fsm.FromClient].String(), l.Result.After[fsm.FromServer].String(), kind}
-	half := htmlSegmentsPerConn / 2
-	switch {
-	case len(s.head) < half:
-		s.head = append(s.head, row)
-		h.keptSegs++
-	case len(s.tail) < half:
-		s.tail = append(s.tail, row)
-		h.keptSegs++
-	default:
-		copy(s.tail, s.tail[1:])
-		s.tail[len(s.tail)-1] = row
-		s.skipped++
-	}
+	return map[string]any{"head": rows(g.head), "tail": rows(g.latest()), "skipped": g.dropped}
 }
 
 func (h *htmlReporter) Conn(r *flow.Record) error {
@@ -130,9 +117,10 @@ func (h *htmlReporter) Conn(r *flow.Record) error {
 	row := []any{r.ID, r.ClientAddr.String(), r.ServerAddr.String(), r.First, float64(r.Last-r.First) / 1e9,
 		r.Handshake, r.Close, r.Client.State.String(), r.Server.State.String(), rtt,
 		r.Client.Retransmits + r.Server.Retransmits, strings.Join(r.Labels, " "), strings.Join(anomalies, " "), nil}
-	if s := h.segs[r.ID]; s != nil {
-		row[13] = map[string]any{"head": s.head, "tail": s.tail, "skipped": s.skipped}
-		delete(h.segs, r.ID)
+	if g := h.ladders[r.ID]; g != nil {
+		row[13] = ladderJSON(g)
+		h.keptSegs += len(g.head) + len(g.tail)
+		delete(h.ladders, r.ID)
 	}
 	h.conns = append(h.conns, row)
 	return h.inner.Conn(r)

@@ -13,9 +13,12 @@ import (
 // LadderWidth is the width a ladder diagram fits in.
 const LadderWidth = 100
 
-// maxLadderSegments bounds the segments kept per connection for its
-// ladder; beyond, they are counted in the last fold.
+// maxLadderSegments bounds the segments a text ladder keeps per
+// connection; beyond, they are counted at its end.
 const maxLadderSegments = 100_000
+
+// textLadder starts the ladder of one connection for the text report.
+func textLadder() *ladder { return newLadder(maxLadderSegments, 0) }
 
 // foldAbove is the longest run of plain segments (data and ACKs that
 // change no state) drawn in full; a longer run keeps its first foldHead
@@ -87,23 +90,55 @@ type rung struct {
 	before, after [2]fsm.State
 }
 
-// ladder gathers the segments of one connection.
+// ladder gathers the segments of one connection: its first keepHead, and
+// a ring of its latest keepTail; the ones between are counted, not kept.
+// It also notes each side's first sequence number, from which ladders
+// number sequence space (the ISN, when the SYN was seen).
 type ladder struct {
-	rungs   []rung
-	dropped int // segments beyond maxLadderSegments
+	head, tail         []rung
+	keepHead, keepTail int
+	next               int // the oldest segment in tail, once it is full
+	dropped            int
+	base               [2]uint32
+	haveBase           [2]bool
+}
+
+func newLadder(keepHead, keepTail int) *ladder {
+	return &ladder{keepHead: keepHead, keepTail: keepTail}
 }
 
 func (l *ladder) add(t *TraceLine) {
-	if len(l.rungs) >= maxLadderSegments {
-		l.dropped++
-		return
-	}
 	s := &t.Seg
-	l.rungs = append(l.rungs, rung{
+	if !l.haveBase[s.Dir] {
+		l.base[s.Dir], l.haveBase[s.Dir] = s.Seq, true
+	}
+	g := rung{
 		time: s.Time, dir: s.Dir, flags: s.Flags, seq: s.Seq, ack: s.Ack, len: s.Len, window: s.Window,
 		kind: t.Result.Kind, before: t.Result.Before, after: t.Result.After,
-	})
+	}
+	switch {
+	case len(l.head) < l.keepHead:
+		l.head = append(l.head, g)
+	case len(l.tail) < l.keepTail:
+		l.tail = append(l.tail, g)
+	case l.keepTail > 0:
+		l.tail[l.next] = g
+		l.next = (l.next + 1) % l.keepTail
+		l.dropped++
+	default:
+		l.dropped++
+	}
 }
+
+// latest returns the kept tail, oldest first.
+func (l *ladder) latest() []rung {
+	return append(append([]rung(nil), l.tail[l.next:]...), l.tail[:l.next]...)
+}
+
+// relSeq and relAck number g's sequence and acknowledgement numbers from
+// each side's first.
+func (l *ladder) relSeq(g *rung) uint32 { return g.seq - l.base[g.dir] }
+func (l *ladder) relAck(g *rung) uint32 { return g.ack - l.base[1-g.dir] }
 
 // Column widths: time, a state, the arrow between the two states.
 const (
@@ -116,7 +151,8 @@ const (
 func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 	p := &t.pal
 	w := t.w
-	if len(l.rungs) == 0 {
+	rungs := l.head // text ladders keep no tail (see textLadder)
+	if len(rungs) == 0 {
 		return
 	}
 	// "client ADDR" over the client's column, "server ADDR" ending at
@@ -125,49 +161,40 @@ func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 	gap := max(1, LadderWidth-timeCol-1-len(left)-len(right))
 	fmt.Fprintf(w, "%s %s%s%s\n", p.muted.Sprint(pad("       time", timeCol)), p.addr.Sprint(left), strings.Repeat(" ", gap), p.addr.Sprint(right))
 
-	// Sequence numbers relative to each side's first: its ISN when its
-	// SYN was seen.
-	var base [2]uint32
-	var haveBase [2]bool
-	for _, g := range l.rungs {
-		if !haveBase[g.dir] {
-			base[g.dir], haveBase[g.dir] = g.seq, true
-		}
-	}
 	anomalies := map[int][]fsm.Anomaly{} // rung index -> first occurrences there
 	for _, a := range r.Anomalies {
-		for i, g := range l.rungs {
+		for i, g := range rungs {
 			if g.time == a.Time && g.dir == a.Dir {
 				anomalies[i] = append(anomalies[i], a)
 				break
 			}
 		}
 	}
-	first := l.rungs[0].time
+	first := rungs[0].time
 	plain := func(i int) bool {
-		g := &l.rungs[i]
+		g := &rungs[i]
 		return g.flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 && g.before == g.after && len(anomalies[i]) == 0 &&
 			g.kind&^(fsm.KindNewData) == 0
 	}
-	for i := 0; i < len(l.rungs); i++ {
+	for i := 0; i < len(rungs); i++ {
 		if plain(i) {
 			j := i
-			for j < len(l.rungs) && plain(j) {
+			for j < len(rungs) && plain(j) {
 				j++
 			}
 			if j-i > foldAbove {
 				for k := i; k < i+foldHead; k++ {
-					t.rung(&l.rungs[k], first, base, nil)
+					t.rung(&rungs[k], first, l, nil)
 				}
-				t.fold(l.rungs[i+foldHead : j-foldTail])
+				t.fold(rungs[i+foldHead : j-foldTail])
 				for k := j - foldTail; k < j; k++ {
-					t.rung(&l.rungs[k], first, base, nil)
+					t.rung(&rungs[k], first, l, nil)
 				}
 				i = j - 1
 				continue
 			}
 		}
-		t.rung(&l.rungs[i], first, base, anomalies[i])
+		t.rung(&rungs[i], first, l, anomalies[i])
 	}
 	if l.dropped > 0 {
 		fmt.Fprintf(w, "%s %s\n", strings.Repeat(" ", timeCol), p.muted.Sprintf("… %s more segments not drawn (a ladder keeps %s) …", thousands(l.dropped), thousands(maxLadderSegments)))
@@ -176,13 +203,12 @@ func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 }
 
 // rung writes one segment: time, the states after it, and the arrow.
-func (t *textReporter) rung(g *rung, first int64, base [2]uint32, anomalies []fsm.Anomaly) {
+func (t *textReporter) rung(g *rung, first int64, l *ladder, anomalies []fsm.Anomaly) {
 	p := &t.pal
 	label := flagWord(g.flags)
-	other := 1 - g.dir
-	label += " seq " + strconv.FormatUint(uint64(g.seq-base[g.dir]), 10)
+	label += " seq " + strconv.FormatUint(uint64(l.relSeq(g)), 10)
 	if g.flags&fsm.ACK != 0 {
-		label += " ack " + strconv.FormatUint(uint64(g.ack-base[other]), 10)
+		label += " ack " + strconv.FormatUint(uint64(l.relAck(g)), 10)
 	}
 	if g.len > 0 {
 		label += " len " + strconv.Itoa(g.len)

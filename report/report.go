@@ -31,8 +31,8 @@ type Options struct {
 	Stream bool
 	// Verbose writes the trace of every packet given to Trace (-v).
 	Verbose bool
-	// Ladder, if set, draws a ladder diagram (text format) after each
-	// chosen connection, from the segments given to Trace.
+	// Ladder, if set, draws a ladder diagram after each chosen connection,
+	// from the segments given to Trace; only the text format draws.
 	Ladder *LadderSelect
 }
 
@@ -84,9 +84,6 @@ type Reporter interface {
 
 // New returns a Reporter for opt.Format writing to w.
 func New(w io.Writer, opt Options) (Reporter, error) {
-	if err := checkLadder(opt); err != nil {
-		return nil, err
-	}
 	th := diagnose.DefaultThresholds()
 	if opt.Thresholds != nil {
 		th = *opt.Thresholds
@@ -102,12 +99,4 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 		return newZeek(w, opt.Stream), nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want text, json or zeek)", opt.Format)
-}
-
-// checkLadder refuses a ladder in a format that cannot draw one.
-func checkLadder(opt Options) error {
-	if opt.Ladder != nil && opt.Format != "" && opt.Format != "text" {
-		return fmt.Errorf("--ladder draws in the text format, not %s", opt.Format)
-	}
-	return nil
 }

@@ -228,7 +228,7 @@ func (t *textReporter) Trace(l *TraceLine) error {
 		}
 		g := t.ladders[l.ConnID]
 		if g == nil {
-			g = &ladder{}
+			g = textLadder()
 			t.ladders[l.ConnID] = g
 		}
 		g.add(l)

@@ -19,13 +19,14 @@ const judgeAfter int64 = 1e9
 // analysis is the one pipeline both sources feed: packets from a file or
 // an interface go through the connection table to the reporter.
 type analysis struct {
-	o      *options
-	rep    report.Reporter
-	tot    *report.Totals
-	warn   func(error)
-	table  *flow.Table    // one table: live captures, --events, -v, -j 1
-	shards *flow.Parallel // or, reading a file with -j N, N of them
-	repErr error          // the first error writing the report ends the reading
+	o        *options
+	progress *progress // the bar while a file is read on a terminal, or nil
+	rep      report.Reporter
+	tot      *report.Totals
+	warn     func(error)
+	table    *flow.Table    // one table: live captures, --events, -v, -j 1
+	shards   *flow.Parallel // or, reading a file with -j N, N of them
+	repErr   error          // the first error writing the report ends the reading
 
 	packets  uint64 // TCP packets read
 	start    int64  // when the capture started: first packet, or opening the interface
@@ -138,8 +139,8 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 			tot.First = ts
 		}
 		a.packets++
-		if a.o.progress != nil && a.packets%progressEvery == 0 {
-			a.o.progress.update(a.packets)
+		if a.progress != nil && a.packets%progressEvery == 0 {
+			a.progress.update(a.packets)
 		}
 		tot.First = min(tot.First, ts)
 		tot.Last = max(tot.Last, ts)
@@ -149,8 +150,8 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 			a.table.Add(&p)
 		}
 	}
-	if a.o.progress != nil {
-		a.o.progress.finish()
+	if a.progress != nil {
+		a.progress.finish()
 	}
 	if a.shards != nil {
 		a.shards.Flush()

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture"
 )
 
 // scriptCapture turns fuzz bytes into a pcap file, 8 bytes a packet: a
@@ -18,13 +21,9 @@ import (
 // how the whole analyser meets nonsense flag combinations, RST storms,
 // SYN+FIN, data on closed connections and wrapped sequence numbers.
 func scriptCapture(script []byte) []byte {
-	le, be := binary.LittleEndian, binary.BigEndian
-	out := make([]byte, 24, 24+len(script)/8*80)
-	le.PutUint32(out[0:], 0xa1b2c3d4)
-	le.PutUint16(out[4:], 2)
-	le.PutUint16(out[6:], 4)
-	le.PutUint32(out[16:], 65535)
-	le.PutUint32(out[20:], 1)
+	be := binary.BigEndian
+	var out bytes.Buffer
+	w, _ := capture.NewPcapWriter(&out, 1, 65535) // writing to memory cannot fail
 	at := int64(1_700_000_000e9)
 	for i := 0; i+8 <= len(script) && i < 8*2048; i += 8 {
 		b := script[i : i+8]
@@ -60,14 +59,10 @@ func scriptCapture(script []byte) []byte {
 		tcp[12] = 5 << 4
 		tcp[13] = b[3]
 		be.PutUint16(tcp[14:], uint16(b[6])<<8)
-		rec := make([]byte, 16)
-		le.PutUint32(rec[0:], uint32(at/1e9))
-		le.PutUint32(rec[4:], uint32(at%1e9/1e3))
-		le.PutUint32(rec[8:], uint32(len(frame)))
-		le.PutUint32(rec[12:], uint32(len(frame)))
-		out = append(append(out, rec...), frame...)
+		w.WritePacket(time.Unix(0, at), frame, len(frame))
 	}
-	return out
+	w.Flush()
+	return out.Bytes()
 }
 
 // FuzzAnalyse runs the whole analyser, command line to report, on a

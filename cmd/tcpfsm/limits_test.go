@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture"
 )
 
 // writeSynFlood writes a capture of n SYNs from n spoofed sources to
@@ -24,36 +26,26 @@ func writeSynFlood(t *testing.T, n int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := bufio.NewWriterSize(f, 1<<20)
-	le, be := binary.LittleEndian, binary.BigEndian
-	hdr := make([]byte, 24)
-	le.PutUint32(hdr[0:], 0xa1b2c3d4)
-	le.PutUint16(hdr[4:], 2)
-	le.PutUint16(hdr[6:], 4)
-	le.PutUint32(hdr[16:], 65535)
-	le.PutUint32(hdr[20:], 1)
-	w.Write(hdr)
+	defer f.Close()
+	w, err := capture.NewPcapWriter(f, 1, 65535)
+	if err != nil {
+		t.Fatal(err)
+	}
 	frame := frame(t, true, true, false, false, false, 0, 0, 0) // Ethernet, IPv4, TCP SYN
-	rec := make([]byte, 16+len(frame))
-	copy(rec[16:], frame)
-	ip, tcp := rec[16+14:], rec[16+34:]
-	be.PutUint16(tcp[2:], 80)
+	ip, tcp := frame[14:], frame[34:]
+	binary.BigEndian.PutUint16(tcp[2:], 80)
 	copy(ip[16:], []byte{10, 0, 0, 2})
 	for i := range n {
-		at := int64(1_700_000_000e9) + int64(i)*10_000
-		le.PutUint32(rec[0:], uint32(at/1e9))
-		le.PutUint32(rec[4:], uint32(at%1e9/1e3))
-		le.PutUint32(rec[8:], uint32(len(frame)))
-		le.PutUint32(rec[12:], uint32(len(frame)))
 		copy(ip[12:], []byte{100, byte(i >> 16), byte(i >> 8), byte(i)})
-		be.PutUint16(tcp[0:], uint16(1024+i%60000))
-		be.PutUint32(tcp[4:], uint32(i)*2654435761)
-		w.Write(rec)
+		binary.BigEndian.PutUint16(tcp[0:], uint16(1024+i%60000))
+		binary.BigEndian.PutUint32(tcp[4:], uint32(i)*2654435761)
+		if err := w.WritePacket(time.Unix(0, 1_700_000_000e9+int64(i)*10_000), frame, len(frame)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
 	return path
 }
 

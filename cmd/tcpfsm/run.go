@@ -90,11 +90,10 @@ type options struct {
 	failOn      string
 	ladder      string // --ladder, "all" for every connection
 	ladderSel   *report.LadderSelect
-	quiet       bool      // -q
-	html        string    // --html FILE
-	progress    *progress // the bar while a file is read, or nil
-	dropTo      string    // -Z
-	account     *account  // -Z's user, looked up
+	quiet       bool     // -q
+	html        string   // --html FILE
+	dropTo      string   // -Z
+	account     *account // -Z's user, looked up
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -312,7 +311,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	src, closeSource, err := openSource(o, stdin, stderr, warn)
+	src, closeSource, bar, err := openSource(o, stdin, stderr, warn)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage
@@ -343,6 +342,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	stop, release := stopOnSignal()
 	defer release()
 	a := newAnalysis(o, rep, tot, warn)
+	a.progress = bar
 	a.run(src, stop)
 	if err := closeSource(); err != nil && a.repErr == nil {
 		warn(fmt.Errorf("%s: %w", o.write, err))
@@ -372,10 +372,11 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// openSource opens the file or interface the options name. The returned
+// openSource opens the file or interface the options name, with a progress
+// bar when a big file is read on a terminal. The returned
 // function closes it, and the -w file, once the report no longer needs
 // the source's counters.
-func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error)) (*capture.Reader, func() error, error) {
+func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error)) (*capture.Reader, func() error, *progress, error) {
 	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
 	switch {
 	case o.iface != "":
@@ -387,7 +388,7 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 		if o.write != "" {
 			f, err := os.Create(o.write)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			save, lo.Save = f, f
 		}
@@ -402,7 +403,7 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 				save.Close()
 				os.Remove(o.write)
 			}
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		return src, func() error {
 			err := src.Close()
@@ -410,24 +411,25 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 				err = errors.Join(err, save.Close())
 			}
 			return err
-		}, nil
+		}, nil, nil
 	case o.read == "-":
 		src, err := capture.NewReader(stdin, "-", copts)
 		if err == nil && o.account != nil {
 			err = dropPrivileges(o.account)
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return src, src.Close, nil
+		return src, src.Close, nil, nil
 	}
 	f, err := os.Open(o.read)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", o.read, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", o.read, err)
 	}
 	var r io.Reader = f
+	var bar *progress
 	if fi, err := f.Stat(); err == nil && wantProgress(o, fi.Size(), stderr) {
-		o.progress, r = newProgress(f, fi.Size(), stderr)
+		bar, r = newProgress(f, fi.Size(), stderr)
 	}
 	src, err := capture.NewReader(r, o.read, copts)
 	if err == nil && o.account != nil {
@@ -437,9 +439,9 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 	}
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return src, func() error { return errors.Join(src.Close(), f.Close()) }, nil
+	return src, func() error { return errors.Join(src.Close(), f.Close()) }, bar, nil
 }
 
 // stopOnSignal turns the first SIGINT or SIGTERM into a request to stop

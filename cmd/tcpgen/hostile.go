@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture"
 )
 
 // The hostile captures: files a careless or malicious writer could
@@ -344,27 +348,25 @@ func withTCPOptions(ip, opts []byte) []byte {
 	return out
 }
 
-// pcapFile is a microsecond little-endian pcap file.
-func pcapFile(link uint32, snaplen uint32, recs ...hrec) []byte {
-	le := binary.LittleEndian
-	f := make([]byte, 24)
-	le.PutUint32(f[0:], 0xa1b2c3d4)
-	le.PutUint16(f[4:], 2)
-	le.PutUint16(f[6:], 4)
-	le.PutUint32(f[16:], snaplen)
-	le.PutUint32(f[20:], link)
+// pcapFile is a pcap file, written as tcpfsm -w writes one
+// (capture.PcapWriter: nanosecond timestamps, little-endian).
+func pcapFile(link uint32, snaplen int, recs ...hrec) []byte {
+	var b bytes.Buffer
+	w, _ := capture.NewPcapWriter(&b, link, snaplen) // writing to memory cannot fail
 	for _, r := range recs {
-		f = append(f, recordHeader(r.at, len(r.data), len(r.data))...)
-		f = append(f, r.data...)
+		w.WritePacket(time.Unix(0, r.at), r.data, len(r.data))
 	}
-	return f
+	w.Flush()
+	return b.Bytes()
 }
 
+// recordHeader is a record header of pcapFile's kind that says what it is
+// told, true or not.
 func recordHeader(at int64, incl, orig int) []byte {
 	le := binary.LittleEndian
 	h := make([]byte, 16)
 	le.PutUint32(h[0:], uint32(at/1e9))
-	le.PutUint32(h[4:], uint32(at%1e9/1e3))
+	le.PutUint32(h[4:], uint32(at%1e9))
 	le.PutUint32(h[8:], uint32(incl))
 	le.PutUint32(h[12:], uint32(orig))
 	return h
