@@ -150,6 +150,15 @@ if [ "$FLOOD_TSHARK" = 1 ]; then
 	measure flood "tshark analysis" "$P_FLOOD" tshark -n -r flood.pcap -q -Y tcp.analysis.flags
 fi
 
+# The default's output, on every CPU, must be byte for byte that of one job.
+if ((${#JOBS[@]})); then
+	for f in big flood; do
+		echo "comparing: tcpfsm -r $f.pcap --format json, default and ${JOBS[*]}" >&2
+		[ "$(./tcpfsm -r $f.pcap --format json | sha256sum)" = "$(./tcpfsm -r $f.pcap --format json "${JOBS[@]}" | sha256sum)" ] ||
+			die "tcpfsm -r $f.pcap --format json differs with ${JOBS[*]}"
+	done
+fi
+
 # tcpfsm's own summary of each capture, against what tcpgen made.
 ./tcpfsm -r big.pcap --format json | tail -n 1 >big-summary.json
 ./tcpfsm -r flood.pcap --format json | tail -n 1 >flood-summary.json

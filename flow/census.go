@@ -1,22 +1,31 @@
 package flow
 
 import (
+	"container/heap"
 	"net/netip"
 
 	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
-// maxCensusHosts bounds the hosts a census tells apart; the rest are
-// counted under the unspecified address.
+// maxCensusHosts bounds the hosts a census tells apart, and the listening
+// endpoints it counts; the rest are counted together under the unspecified
+// address (::).
 const maxCensusHosts = 65536
 
 // Census is what netstat -nat would have shown on every host of the
 // capture at one instant: endpoints per state, per host.
+//
+// A capture with more hosts than a census tells apart (a SYN flood from
+// spoofed addresses) has the surplus counted under the unspecified
+// address. Which hosts are named does not depend on the order connections
+// are counted in, so the census of a capture is the same however its
+// connections are spread over shards: the server sides of connections come
+// first, then the client sides, each in address order.
 type Census struct {
 	At    int64 // Unix nanoseconds
 	Hosts map[netip.Addr]*HostCensus
 
-	listeners map[netip.AddrPort]struct{} // the listening endpoints counted, to merge censuses
+	from *census // what it was built from, to merge censuses
 }
 
 // HostCensus counts one host's endpoints.
@@ -25,32 +34,113 @@ type HostCensus struct {
 	Listeners uint32     // distinct ports seen answering a SYN
 }
 
+func (h *HostCensus) add(o *HostCensus) {
+	for st, n := range o.States {
+		h.States[st] += n
+	}
+	h.Listeners += o.Listeners
+}
+
+// censusKey names what a census counts per host: the endpoints a host has
+// as the server of connections, or as the client. They are kept apart so
+// that, with too many hosts, servers are named before clients.
+type censusKey struct {
+	client bool
+	addr   netip.Addr
+}
+
+func (a censusKey) compare(b censusKey) int {
+	switch {
+	case a.client == b.client:
+		return a.addr.Compare(b.addr)
+	case b.client:
+		return -1
+	}
+	return 1
+}
+
+// bottomK keeps the k smallest of the keys it is given, with a value each,
+// and adds up the values of all others in rest: since which keys survive
+// depends only on the set of keys, not on the order they came in, two
+// bottomKs merged keep exactly what one given every key would have kept.
+type bottomK[K comparable, V any] struct {
+	k       int
+	compare func(a, b K) int
+	add     func(into *V, from *V)
+	m       map[K]*V
+	keys    maxHeap[K] // the keys of m, largest on top
+	rest    V
+	hasRest bool
+}
+
+func newBottomK[K comparable, V any](k int, compare func(a, b K) int, add func(into *V, from *V)) *bottomK[K, V] {
+	return &bottomK[K, V]{k: k, compare: compare, add: add, m: map[K]*V{}, keys: maxHeap[K]{compare: compare}}
+}
+
+// get returns the value kept for key, or the one for every key not kept.
+func (b *bottomK[K, V]) get(key K) *V {
+	if v := b.m[key]; v != nil {
+		return v
+	}
+	if len(b.m) >= b.k {
+		largest := b.keys.keys[0]
+		if b.compare(key, largest) > 0 {
+			b.hasRest = true
+			return &b.rest // it would never be among the k smallest
+		}
+		b.add(&b.rest, b.m[largest])
+		b.hasRest = true
+		delete(b.m, largest)
+		heap.Pop(&b.keys)
+	}
+	v := new(V)
+	b.m[key] = v
+	heap.Push(&b.keys, key)
+	return v
+}
+
+// merge adds o's keys and values into b. o is not changed.
+func (b *bottomK[K, V]) merge(o *bottomK[K, V]) {
+	for key, v := range o.m {
+		b.add(b.get(key), v)
+	}
+	if o.hasRest {
+		b.add(&b.rest, &o.rest)
+		b.hasRest = true
+	}
+}
+
+// maxHeap is a container/heap of keys, largest first.
+type maxHeap[K any] struct {
+	keys    []K
+	compare func(a, b K) int
+}
+
+func (h *maxHeap[K]) Len() int           { return len(h.keys) }
+func (h *maxHeap[K]) Less(i, j int) bool { return h.compare(h.keys[i], h.keys[j]) > 0 }
+func (h *maxHeap[K]) Swap(i, j int)      { h.keys[i], h.keys[j] = h.keys[j], h.keys[i] }
+func (h *maxHeap[K]) Push(x any)         { h.keys = append(h.keys, x.(K)) }
+func (h *maxHeap[K]) Pop() any {
+	n := len(h.keys) - 1
+	x := h.keys[n]
+	h.keys = h.keys[:n]
+	return x
+}
+
 // census builds a Census as of time at.
 type census struct {
 	at        int64
 	done      bool
-	result    Census
-	listeners map[netip.AddrPort]struct{}
+	hosts     *bottomK[censusKey, HostCensus]
+	listeners *bottomK[netip.AddrPort, struct{}]
 }
 
 func newCensus(at int64) *census {
-	return &census{at: at, result: Census{At: at, Hosts: map[netip.Addr]*HostCensus{}},
-		listeners: map[netip.AddrPort]struct{}{}}
-}
-
-func (cs *census) host(a netip.Addr) *HostCensus {
-	h := cs.result.Hosts[a]
-	if h == nil {
-		if len(cs.result.Hosts) >= maxCensusHosts {
-			a = netip.IPv6Unspecified()
-			if h = cs.result.Hosts[a]; h != nil {
-				return h
-			}
-		}
-		h = &HostCensus{}
-		cs.result.Hosts[a] = h
+	return &census{
+		at:        at,
+		hosts:     newBottomK(maxCensusHosts, censusKey.compare, (*HostCensus).add),
+		listeners: newBottomK(maxCensusHosts, netip.AddrPort.Compare, func(*struct{}, *struct{}) {}),
 	}
-	return h
 }
 
 // count adds connection c, as it stands at the census time.
@@ -63,20 +153,51 @@ func (cs *census) count(c *Conn) {
 		cl, sv = c.FSM.StatesAt(cs.at)
 	}
 	for _, e := range [2]struct {
-		ep netip.AddrPort
-		st fsm.State
-	}{{c.Client(), cl}, {c.Server(), sv}} {
+		ep     netip.AddrPort
+		client bool
+		st     fsm.State
+	}{{c.Client(), true, cl}, {c.Server(), false, sv}} {
 		// netstat lists neither closed sockets nor, per connection, the
 		// listener it came from: LISTEN is counted per listening port.
 		if e.st != fsm.Closed && e.st != fsm.Unknown && e.st != fsm.Listen {
-			cs.host(e.ep.Addr().Unmap()).States[e.st]++
+			cs.hosts.get(censusKey{e.client, e.ep.Addr().Unmap()}).States[e.st]++
 		}
 	}
 	if c.FSM != nil && c.FSM.Listening() {
 		server := c.Server()
-		if _, ok := cs.listeners[server]; !ok && len(cs.listeners) < maxCensusHosts {
-			cs.listeners[server] = struct{}{}
-			cs.host(server.Addr().Unmap()).Listeners++
-		}
+		cs.listeners.get(netip.AddrPortFrom(server.Addr().Unmap(), server.Port()))
 	}
+}
+
+// merge adds the counts of o, a census of other connections at the same
+// instant.
+func (cs *census) merge(o *census) {
+	cs.hosts.merge(o.hosts)
+	cs.listeners.merge(o.listeners)
+}
+
+// result returns the census as reports see it: per host, the server and
+// client sides added up, the listening ports counted.
+func (cs *census) result() *Census {
+	out := &Census{At: cs.at, Hosts: make(map[netip.Addr]*HostCensus, len(cs.hosts.m)), from: cs}
+	host := func(a netip.Addr) *HostCensus {
+		h := out.Hosts[a]
+		if h == nil {
+			h = &HostCensus{}
+			out.Hosts[a] = h
+		}
+		return h
+	}
+	for k, h := range cs.hosts.m {
+		host(k.addr).add(h)
+	}
+	if cs.hosts.hasRest {
+		host(netip.IPv6Unspecified()).add(&cs.hosts.rest)
+	}
+	// Listening ports past the bound are not counted: telling how many
+	// there were would take remembering them.
+	for ep := range cs.listeners.m {
+		host(ep.Addr()).Listeners++
+	}
+	return out
 }

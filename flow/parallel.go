@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"math"
-	"net/netip"
 
 	"github.com/tcpfsm/tcpfsm/capture"
 )
@@ -99,9 +98,24 @@ type shard struct {
 	sub    uint8
 	census *Census
 	// Flush streams the records of the connections still open through
-	// flushOut, in chunks, in the shard's order of creation.
-	flushOut chan []Record
-	chunk    []Record
+	// flushOut, in chunks, in the shard's order of creation; the merger
+	// hands each chunk back through flushFree once it is delivered, so
+	// the end of a capture of a million open connections reuses a few
+	// chunks instead of allocating a record for each.
+	flushOut  chan []Record
+	flushFree chan []Record
+	chunk     []Record
+}
+
+// newChunk returns an empty chunk for Flush's records, a delivered one if
+// the merger has handed one back.
+func (s *shard) newChunk() []Record {
+	select {
+	case c := <-s.flushFree:
+		return c[:0]
+	default:
+		return make([]Record, 0, flushChunk)
+	}
 }
 
 // flushChunk is how many records a shard hands over at a time at the end.
@@ -119,7 +133,8 @@ func NewParallel(cfg Config, n int) *Parallel {
 	cfg = cfg.withDefaults()
 	p := &Parallel{cfg: cfg, ids: map[uint64]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
 	for i := range n {
-		s := &shard{in: make(chan job, 1), out: make(chan []item, 1), flushOut: make(chan []Record, 1)}
+		s := &shard{in: make(chan job, 1), out: make(chan []item, 1),
+			flushOut: make(chan []Record, 1), flushFree: make(chan []Record, 2)}
 		scfg := cfg
 		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
 		scfg.Trace = nil
@@ -143,7 +158,7 @@ func (s *shard) done(r *Record) {
 		s.chunk = append(s.chunk, *r)
 		if len(s.chunk) == flushChunk {
 			s.flushOut <- s.chunk
-			s.chunk = make([]Record, 0, flushChunk)
+			s.chunk = s.newChunk()
 		}
 		return
 	case r.Reason == ReasonIdle:
@@ -181,7 +196,7 @@ func (s *shard) run() {
 		s.out <- out
 		if j.flush {
 			s.cur = nil
-			s.chunk = make([]Record, 0, flushChunk)
+			s.chunk = s.newChunk()
 			s.table.Flush()
 			s.flushOut <- s.chunk
 			close(s.flushOut)
@@ -284,17 +299,25 @@ func (p *Parallel) Flush() {
 	// Each shard flushes in its own order of creation, which is the
 	// global one restricted to it: merge them as they come.
 	heads := make([][]Record, len(p.shards))
+	chunks := make([][]Record, len(p.shards)) // what heads[i] is the rest of
 	next := func(i int) {
+		s := p.shards[i]
 		for len(heads[i]) == 0 {
-			chunk, ok := <-p.shards[i].flushOut
+			if chunks[i] != nil {
+				select {
+				case s.flushFree <- chunks[i]:
+				default: // the shard has spares enough
+				}
+			}
+			chunk, ok := <-s.flushOut
 			if !ok {
-				heads[i] = nil
+				heads[i], chunks[i] = nil, nil
 				return
 			}
 			for j := range chunk {
 				chunk[j].ID = p.ids[shardID(i, chunk[j].ID)]
 			}
-			heads[i] = chunk
+			heads[i], chunks[i] = chunk, chunk
 		}
 	}
 	for i, s := range p.shards {
@@ -327,31 +350,18 @@ func (p *Parallel) Flush() {
 func (p *Parallel) mergeCensus() *Census {
 	var out *census
 	for _, s := range p.shards {
-		c := s.census
-		if c == nil {
+		if s.census == nil {
 			continue
 		}
 		if out == nil {
-			out = newCensus(c.At)
+			out = newCensus(s.census.At)
 		}
-		for a, h := range c.Hosts {
-			o := out.host(a)
-			for st, n := range h.States {
-				o.States[st] += n
-			}
-		}
-		for ep := range c.listeners {
-			if _, ok := out.listeners[ep]; !ok && len(out.listeners) < maxCensusHosts {
-				out.listeners[ep] = struct{}{}
-				out.host(ep.Addr().Unmap()).Listeners++
-			}
-		}
+		out.merge(s.census.from)
 	}
 	if out == nil {
-		return &Census{At: math.MaxInt64, Hosts: map[netip.Addr]*HostCensus{}}
+		return newCensus(math.MaxInt64).result()
 	}
-	out.result.listeners = out.listeners
-	return &out.result
+	return out.result()
 }
 
 // Stats returns the counters, summed over the shards; Peak is the most

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -159,4 +160,86 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return "(same lines)"
+}
+
+// TestParallelCensusPastTheHostBound: with more hosts than a census names
+// (a flood from spoofed sources), which hosts are named and what is counted
+// under :: is still the same with shards as with one table.
+func TestParallelCensusPastTheHostBound(t *testing.T) {
+	var pkts []capture.Packet
+	base := time.Unix(1_700_000_000, 0)
+	server := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 80}), 80)
+	for i := range maxCensusHosts + 3000 {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 40000)
+		if i%2 == 1 {
+			// Spread the sources over the address space, out of order.
+			c = netip.AddrPortFrom(netip.AddrFrom4([4]byte{172, byte(i), byte(i >> 8), byte(i >> 16)}), 40000)
+		}
+		p := pkt(c, server, syn, 100, 0, 0)
+		p.Timestamp = base.Add(time.Duration(i) * time.Microsecond)
+		p.Index = uint64(len(pkts) + 1)
+		pkts = append(pkts, *p)
+		if i%3 == 0 {
+			p = pkt(server, c, synack, 500, 101, 0)
+			p.Timestamp = base.Add(time.Duration(i)*time.Microsecond + 500)
+			p.Index = uint64(len(pkts) + 1)
+			pkts = append(pkts, *p)
+		}
+	}
+	want := replay(pkts, Config{}, 1)
+	if !strings.Contains(want, "\n  :: ") {
+		t.Fatalf("one table: no hosts counted under ::, the test does not reach the bound")
+	}
+	if !strings.Contains(want, "\n  192.0.2.80 ") {
+		t.Errorf("one table: the server is not named in the census")
+	}
+	for _, n := range []int{2, 3} {
+		if got := replay(pkts, Config{}, n); got != want {
+			t.Errorf("%d shards: differs from one table:\n%s", n, firstDiff(want, got))
+		}
+	}
+}
+
+// TestBottomKIgnoresOrder: the keys kept, their values and the rest are
+// the same whatever order the keys come in, and when two halves are merged.
+func TestBottomKIgnoresOrder(t *testing.T) {
+	add := func(into, from *int) { *into += *from }
+	keys := make([]int, 0, 300)
+	for i := range 300 {
+		keys = append(keys, (i*7919)%211) // repeats, out of order
+	}
+	fill := func(b *bottomK[int, int], ks []int) {
+		for _, k := range ks {
+			*b.get(k) += k + 1
+		}
+	}
+	describe := func(b *bottomK[int, int]) string {
+		var s strings.Builder
+		for _, k := range slices.Sorted(maps.Keys(b.m)) {
+			fmt.Fprintf(&s, "%d=%d ", k, *b.m[k])
+		}
+		fmt.Fprintf(&s, "rest=%d", b.rest)
+		return s.String()
+	}
+	forward := newBottomK(20, cmp.Compare[int], add)
+	fill(forward, keys)
+	backward := newBottomK(20, cmp.Compare[int], add)
+	reversed := slices.Clone(keys)
+	slices.Reverse(reversed)
+	fill(backward, reversed)
+	halves := newBottomK(20, cmp.Compare[int], add)
+	other := newBottomK(20, cmp.Compare[int], add)
+	fill(halves, keys[:150])
+	fill(other, keys[150:])
+	halves.merge(other)
+
+	want := describe(forward)
+	if len(forward.m) != 20 || !strings.HasPrefix(want, "0=") {
+		t.Fatalf("forward: %s: want the 20 smallest keys", want)
+	}
+	for name, b := range map[string]*bottomK[int, int]{"backward": backward, "merged halves": halves} {
+		if got := describe(b); got != want {
+			t.Errorf("%s: %s\nwant %s", name, got, want)
+		}
+	}
 }

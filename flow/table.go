@@ -431,15 +431,14 @@ func (t *Table) censusTime(first int64) int64 {
 func (t *Table) takeCensus() {
 	cs := t.census
 	if cs.at == math.MaxInt64 {
-		cs.at, cs.result.At = t.now, t.now
+		cs.at = t.now
 	}
 	for c := t.lru.front(); c != nil; c = c.next {
 		cs.count(c)
 	}
 	cs.done = true
-	cs.result.listeners = cs.listeners
 	if t.cfg.Census != nil {
-		t.cfg.Census(&cs.result)
+		t.cfg.Census(cs.result())
 	}
 }
 
@@ -559,7 +558,7 @@ func (t *Table) CensusNow(at int64) *Census {
 	for c := t.lru.front(); c != nil; c = c.next {
 		cs.count(c)
 	}
-	return &cs.result
+	return cs.result()
 }
 
 // Flush reports every connection still in the table, in the order they
