@@ -10,7 +10,7 @@ import (
 // maxCensusHosts bounds the hosts a census tells apart, and the listening
 // endpoints it counts; the rest are counted together under the unspecified
 // address (::).
-const maxCensusHosts = 65536
+const maxCensusHosts = 16384
 
 // Census is what netstat -nat would have shown on every host of the
 // capture at one instant: endpoints per state, per host.

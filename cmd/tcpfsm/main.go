@@ -5,8 +5,21 @@
 // Run "tcpfsm --help" for usage; README.md documents the output.
 package main
 
-import "os"
+import (
+	"os"
+	"runtime/debug"
+)
+
+// gcPercent is the garbage collector's target, unless GOGC says otherwise.
+// Most of tcpfsm's heap is connection state that lives as long as the
+// connection and little else is allocated per packet, so collecting at half
+// again the live heap, rather than Go's default of twice, costs little time
+// and keeps the peak memory of a flood a third lower.
+const gcPercent = 50
 
 func main() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(gcPercent)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -99,7 +99,7 @@ func DefaultThresholds() Thresholds {
 // maxKeys bounds the endpoints tracked per diagnosis, and maxSources the
 // distinct addresses remembered per aggregate; beyond, only counts grow.
 const (
-	maxKeys    = 65536
+	maxKeys    = 16384
 	maxSources = 4096
 )
 
