@@ -150,12 +150,15 @@ if [ "$FLOOD_TSHARK" = 1 ]; then
 	measure flood "tshark analysis" "$P_FLOOD" tshark -n -r flood.pcap -q -Y tcp.analysis.flags
 fi
 
-# The default's output, on every CPU, must be byte for byte that of one job.
+# The default's output, on every CPU, must be byte for byte that of one
+# job. Shards evict each their own least recently active connection, so
+# the flood is compared with a limit it does not reach.
 if ((${#JOBS[@]})); then
-	for f in big flood; do
-		echo "comparing: tcpfsm -r $f.pcap --format json, default and ${JOBS[*]}" >&2
-		[ "$(./tcpfsm -r $f.pcap --format json | sha256sum)" = "$(./tcpfsm -r $f.pcap --format json "${JOBS[@]}" | sha256sum)" ] ||
-			die "tcpfsm -r $f.pcap --format json differs with ${JOBS[*]}"
+	for args in "big.pcap" "flood.pcap --max-conns 4000000"; do
+		echo "comparing: tcpfsm -r $args --format json, default and ${JOBS[*]}" >&2
+		# shellcheck disable=SC2086 # args is words
+		[ "$(./tcpfsm -r $args --format json | sha256sum)" = "$(./tcpfsm -r $args --format json "${JOBS[@]}" | sha256sum)" ] ||
+			die "tcpfsm -r $args --format json differs with ${JOBS[*]}"
 	done
 fi
 

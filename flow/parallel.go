@@ -39,7 +39,7 @@ type Parallel struct {
 	inFlight int   // rounds sent whose output is not merged yet
 
 	nextID uint64
-	ids    map[uint64]uint64 // live connections: shardID -> id
+	ids    []idMap // per shard, its live connections' ids in the capture
 	live   int
 	peak   int
 	heads  []int
@@ -57,10 +57,70 @@ type entry struct {
 	srcIsLo bool
 }
 
-// shardID names a connection by its shard and its id there, in one word
-// so that the map of live connections hashes it fast: a shard would need
-// 2^56 connections to collide.
-func shardID(shard int, id uint64) uint64 { return uint64(shard)<<56 | id }
+// idMap turns the ids a shard gives its connections (1, 2, 3, ... in the
+// order it creates them) into ids in the whole capture, for the connections
+// still open. Most connections end in about the order they began, so the
+// ids are a window over the shard's ids, which the oldest connection still
+// open starts; one that stays open long (and would hold an ever longer
+// window) is moved to a map.
+type idMap struct {
+	base uint64   // the shard's id of window[0]
+	win  []uint64 // the capture's id for each shard id from base; 0: ended
+	open int      // nonzero entries in win
+	far  map[uint64]uint64
+}
+
+// add maps the shard's next id, local, to global.
+func (m *idMap) add(local, global uint64) {
+	if len(m.win) == 0 {
+		m.base = local
+	}
+	m.win = append(m.win, global)
+	m.open++
+	if len(m.win) >= 2*m.open+1024 {
+		// Mostly ended: move what is open in the older half out of the way.
+		half := len(m.win) / 2
+		for i, g := range m.win[:half] {
+			if g != 0 {
+				if m.far == nil {
+					m.far = map[uint64]uint64{}
+				}
+				m.far[m.base+uint64(i)] = g
+				m.open--
+			}
+		}
+		m.win = append(m.win[:0], m.win[half:]...)
+		m.base += uint64(half)
+		m.trim()
+	}
+}
+
+// take returns the capture's id for the shard's id local, and forgets it.
+func (m *idMap) take(local uint64) uint64 {
+	if local < m.base {
+		g := m.far[local]
+		delete(m.far, local)
+		return g
+	}
+	i := local - m.base
+	g := m.win[i]
+	m.win[i] = 0
+	m.open--
+	if i == 0 {
+		m.trim()
+	}
+	return g
+}
+
+// trim drops the ended connections at the start of the window.
+func (m *idMap) trim() {
+	n := 0
+	for n < len(m.win) && m.win[n] == 0 {
+		n++
+	}
+	m.win = m.win[n:]
+	m.base += uint64(n)
+}
 
 // Item classes, in the order a single table produces them at one packet:
 // records of connections that left (reuse, eviction), then the new one.
@@ -131,7 +191,7 @@ type job struct {
 // NewParallel returns n shards (n >= 2) configured by cfg.
 func NewParallel(cfg Config, n int) *Parallel {
 	cfg = cfg.withDefaults()
-	p := &Parallel{cfg: cfg, ids: map[uint64]uint64{}, round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
+	p := &Parallel{cfg: cfg, ids: make([]idMap, n), round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
 	for i := range n {
 		s := &shard{in: make(chan job, 1), out: make(chan []item, 1),
 			flushOut: make(chan []Record, 1), flushFree: make(chan []Record, 2)}
@@ -275,16 +335,14 @@ func (p *Parallel) collect() {
 }
 
 func (p *Parallel) deliver(shard int, it *item) {
-	k := shardID(shard, it.id)
 	if it.class == classOpened {
 		p.nextID++
-		p.ids[k] = p.nextID
+		p.ids[shard].add(it.id, p.nextID)
 		p.live++
 		p.peak = max(p.peak, p.live)
 		return
 	}
-	it.rec.ID = p.ids[k]
-	delete(p.ids, k)
+	it.rec.ID = p.ids[shard].take(it.id)
 	p.live--
 	p.cfg.Done(&it.rec)
 }
@@ -315,7 +373,7 @@ func (p *Parallel) Flush() {
 				return
 			}
 			for j := range chunk {
-				chunk[j].ID = p.ids[shardID(i, chunk[j].ID)]
+				chunk[j].ID = p.ids[i].take(chunk[j].ID)
 			}
 			heads[i], chunks[i] = chunk, chunk
 		}
