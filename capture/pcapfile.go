@@ -94,16 +94,29 @@ func newPcapFile(r io.Reader) (*pcapFile, error) {
 func (f *pcapFile) linkTypes() []linkType { return []linkType{f.link} }
 
 func (f *pcapFile) next(rec *record) error {
-	got, err := io.ReadFull(f.r, f.header[:f.headerLen])
-	if err := shortRead(err, got, true, func() error {
-		return truncated("mid-record header", "need", f.headerLen, got)
+	br, buffered := f.r.(*bufio.Reader)
+	var h []byte
+	var err error
+	if buffered {
+		// Read the header where it lies in the buffer, as the record below.
+		h, err = br.Peek(f.headerLen)
+	} else {
+		var got int
+		got, err = io.ReadFull(f.r, f.header[:f.headerLen])
+		h = f.header[:got]
+	}
+	if err := shortRead(err, len(h), true, func() error {
+		return truncated("mid-record header", "need", f.headerLen, len(h))
 	}); err != nil {
 		return err
 	}
-	sec := f.order.Uint32(f.header[0:4])
-	frac := f.order.Uint32(f.header[4:8])
-	capLen := f.order.Uint32(f.header[8:12])
-	origLen := f.order.Uint32(f.header[12:16])
+	sec := f.order.Uint32(h[0:4])
+	frac := f.order.Uint32(h[4:8])
+	capLen := f.order.Uint32(h[8:12])
+	origLen := f.order.Uint32(h[12:16])
+	if buffered {
+		br.Discard(f.headerLen)
+	}
 
 	if capLen > maxRecordLen {
 		// No capture tool writes this: the length is corrupt, and so is
@@ -113,7 +126,7 @@ func (f *pcapFile) next(rec *record) error {
 	}
 	want := int(capLen)
 	var data []byte
-	if br, ok := f.r.(*bufio.Reader); ok && want <= br.Size() {
+	if buffered && want <= br.Size() {
 		// The record is in the read buffer: hand it over where it lies
 		// instead of copying it (valid until the next read, as
 		// record.data must be).

@@ -47,7 +47,7 @@ func mix(a, b uint64) uint64 {
 
 func (x *index) get(k *key) *Conn {
 	c := x.heads[x.hash(k)&uint64(len(x.heads)-1)]
-	for c != nil && c.key != *k {
+	for c != nil && !c.key.equal(k) {
 		c = c.sameHash
 	}
 	return c

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 )
@@ -86,5 +87,49 @@ func TestIndexHash(t *testing.T) {
 	}
 	if x.hash(&base) == y.hash(&base) {
 		t.Error("two indexes hash a key alike: the seed is not used")
+	}
+}
+
+// TestKeyCompareByWords: less and equal, which compare words, agree with
+// comparing the bytes, on keys that differ in every byte position.
+func TestKeyCompareByWords(t *testing.T) {
+	base := key{loPort: 5, hiPort: 6}
+	for i := range base.loAddr {
+		base.loAddr[i], base.hiAddr[i] = byte(i*17), byte(i*29)
+	}
+	var variants []key
+	for i := range 16 {
+		for _, d := range []byte{1, 0x80, 0xff} {
+			v := base
+			v.loAddr[i] += d
+			variants = append(variants, v)
+			v = base
+			v.hiAddr[i] += d
+			variants = append(variants, v)
+		}
+	}
+	for _, d := range []uint16{1, 0x100, 0xffff} {
+		v := base
+		v.loPort += d
+		variants = append(variants, v)
+		v = base
+		v.hiPort += d
+		variants = append(variants, v)
+	}
+	for _, v := range variants {
+		if v.equal(&base) || base.equal(&v) {
+			t.Errorf("%v equal to %v", v, base)
+		}
+		for _, pair := range [][2]key{{base, v}, {v, base}} {
+			a, b := pair[0], pair[1]
+			want := bytes.Compare(a.loAddr[:], b.loAddr[:]) < 0 ||
+				bytes.Equal(a.loAddr[:], b.loAddr[:]) && a.loPort < b.loPort
+			if got := less(a.loAddr, a.loPort, b.loAddr, b.loPort); got != want {
+				t.Errorf("less(%x:%d, %x:%d) = %v", a.loAddr, a.loPort, b.loAddr, b.loPort, got)
+			}
+		}
+	}
+	if b := base; !b.equal(&base) {
+		t.Error("a key is not equal to its copy")
 	}
 }
