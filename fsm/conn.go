@@ -5,6 +5,8 @@ import "fmt"
 // endpoint is what the observer knows about one side of a connection: its
 // inferred state and the sequence space it sends.
 type endpoint struct {
+	// Fields are ordered so that the struct packs: two are in every
+	// connection.
 	state State
 	dir   Dir
 	tx    direction // what this endpoint sends
@@ -14,19 +16,19 @@ type endpoint struct {
 	sentSYN    bool   // sent a SYN (bare or SYN/ACK)
 	sentFIN    bool
 	sentRST    bool
-	synAcked   bool // the peer acknowledged this side's SYN
-	finAcked   bool // the peer acknowledged this side's FIN
-	gotSYN     bool // this side has received the peer's SYN (it acknowledged it)
-	gotFIN     bool // this side has received the peer's FIN
-	passive    bool // entered the connection from LISTEN (RFC 9293 section 3.10.7.4 returns it there on RST)
-	spoke      bool // sent a segment without SYN or RST: proof it is synchronized
-	droppedAck bool // resent its SYN/ACK after the peer's ACK: its ACKs must be proven, not assumed
-	bareSYNs   uint16
-	synAcks    uint16
-	lastSYN    int64      // time of the latest SYN or SYN/ACK this side sent
-	firstSent  int64      // time of the first SYN or SYN/ACK this side sent
+	synAcked   bool       // the peer acknowledged this side's SYN
+	finAcked   bool       // the peer acknowledged this side's FIN
+	gotSYN     bool       // this side has received the peer's SYN (it acknowledged it)
+	gotFIN     bool       // this side has received the peer's FIN
+	passive    bool       // entered the connection from LISTEN (RFC 9293 section 3.10.7.4 returns it there on RST)
+	spoke      bool       // sent a segment without SYN or RST: proof it is synchronized
+	droppedAck bool       // resent its SYN/ACK after the peer's ACK: its ACKs must be proven, not assumed
 	nSent      uint8      // SYN or SYN/ACK transmissions, up to MaxSYNTimes
 	synOpts    synOptions // options on this side's first SYN or SYN/ACK
+	bareSYNs   uint16
+	synAcks    uint16
+	lastSYN    int64 // time of the latest SYN or SYN/ACK this side sent
+	firstSent  int64 // time of the first SYN or SYN/ACK this side sent
 	finTime    int64
 	closeTime  int64 // when this side reached TIME_WAIT or CLOSED
 	// closeWaitAt is when this side received the peer's FIN while open
@@ -42,7 +44,12 @@ type endpoint struct {
 type Conn struct {
 	ep [2]endpoint // indexed by Dir
 
-	first, last int64 // first and latest segment time, Unix nanoseconds
+	first, last   int64 // first and latest segment time, Unix nanoseconds
+	establishedAt int64 // when the client first acknowledged the server's SYN
+	rttClient     int64 // SYN -> SYN/ACK, -1 when not measured
+	rttServer     int64 // SYN/ACK -> ACK, -1 when not measured
+
+	rare *rare // nil until a retry, probe, stall or anomaly needs it
 
 	midstream         bool // no SYN from the client was seen before other segments
 	simultaneousOpen  bool
@@ -56,11 +63,6 @@ type Conn struct {
 	resetBy           int8  // -1: no accepted RST; else the Dir of the first accepted RST
 	resetFrom         State // state of the resetting side when it sent the RST
 	resetPeerState    State // state of the other side when the RST arrived
-	establishedAt     int64 // when the client first acknowledged the server's SYN
-	rttClient         int64 // SYN -> SYN/ACK, -1 when not measured
-	rttServer         int64 // SYN/ACK -> ACK, -1 when not measured
-
-	rare *rare // nil until a retry, probe, stall or anomaly needs it
 
 	before, via [2]State // during Step: a state each side passed through, for StepResult
 }

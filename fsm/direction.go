@@ -5,22 +5,25 @@ package fsm
 // and to recognise probes and duplicate ACKs (the same distinctions
 // Wireshark's tcp.analysis makes).
 type direction struct {
-	valid    bool   // nxt is known
-	nxt      uint32 // next expected sequence number (highest seq+len seen)
-	ackValid bool
-	ack      uint32 // highest acknowledgement this side sent
-	win      uint16 // last window advertised, unscaled
-	winValid bool
-	winInSYN bool  // win came from a SYN, where it is never scaled (RFC 7323 section 2.2)
-	shift    uint8 // window scale applied to win, once both SYNs agreed on it
-	wscale   int8  // window scale offered in this side's SYN, -1 if none
+	// Fields are ordered widest first so that the struct packs: two of
+	// these are in every connection.
+	nxt uint32 // next expected sequence number (highest seq+len seen)
+	ack uint32 // highest acknowledgement this side sent
 
 	// One remembered hole [holeStart, holeEnd): a segment landing in it was
 	// out of order rather than retransmitted.
-	holeValid          bool
 	holeStart, holeEnd uint32
 
-	lastProbe Kind // KindKeepAlive or KindZeroWindowProbe if the latest segment was one
+	win       uint16 // last window advertised, unscaled
+	lastProbe Kind   // KindKeepAlive or KindZeroWindowProbe if the latest segment was one
+
+	valid     bool // nxt is known
+	ackValid  bool
+	holeValid bool
+	winValid  bool
+	winInSYN  bool  // win came from a SYN, where it is never scaled (RFC 7323 section 2.2)
+	shift     uint8 // window scale applied to win, once both SYNs agreed on it
+	wscale    int8  // window scale offered in this side's SYN, -1 if none
 }
 
 // start sets the next expected sequence number, after a SYN.
