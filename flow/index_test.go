@@ -49,7 +49,7 @@ func TestIndexGrows(t *testing.T) {
 		conns[i] = c
 		x.put(c)
 	}
-	if len(x.heads) < n || x.n != n {
+	if len(x.heads) < 2*n || x.n != n {
 		t.Fatalf("%d heads, n = %d, after %d puts", len(x.heads), x.n, n)
 	}
 	for i, c := range conns {
