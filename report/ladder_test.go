@@ -26,7 +26,7 @@ func TestLadderKeepsHeadAndLatest(t *testing.T) {
 	if l.dropped != 5 {
 		t.Errorf("dropped %d, want 5", l.dropped)
 	}
-	last := l.latest()[1] // time 9, from the server (dir 1): seq 1109, its first was 1101
+	last := l.latest()[1]                                        // time 9, from the server (dir 1): seq 1109, its first was 1101
 	if l.relSeq(&last) != 8 || int32(l.relAck(&last)) != 7-100 { // the client's first seq was 100
 		t.Errorf("relative seq %d ack %d", l.relSeq(&last), int32(l.relAck(&last)))
 	}

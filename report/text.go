@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,6 +23,7 @@ type textReporter struct {
 	verbose bool
 	ladder  *LadderSelect
 	ladders map[uint64]*ladder // by connection id, until it is reported
+	buf     []byte             // a connection's lines, being formatted
 }
 
 func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream bool) *textReporter {
@@ -34,21 +36,8 @@ func (t *textReporter) Conn(r *flow.Record) error {
 	if t.stream && unanswered(r) && !t.ann.announcedAtEnd(r) {
 		t.unansweredEvent(r.End, r, "")
 	}
-	fmt.Fprintf(t.w, "%s %s → %s  %s  %s\n",
-		p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr),
-		clock(r.First), seconds(r.Last-r.First))
-
-	fmt.Fprintf(t.w, "    handshake %s%s", p.handshake(r.Handshake), rttText(r))
-	fmt.Fprintf(t.w, "  close %s", p.close(r.Close))
-	if r.Close == fsm.CloseRSTClient || r.Close == fsm.CloseRSTServer || r.Handshake == fsm.HandshakeReset {
-		t.w.WriteString(resetText(r))
-	}
-	if r.Reason != flow.ReasonEnd {
-		fmt.Fprintf(t.w, "  [%s]", reasonText(r.Reason))
-	}
-	fmt.Fprintf(t.w, "\n    client %s  server %s  client→ %d pkts %s  ←server %d pkts %s\n",
-		p.state(r.Client.State), p.state(r.Server.State),
-		r.Client.Packets, byteSize(r.Client.Bytes), r.Server.Packets, byteSize(r.Server.Bytes))
+	t.buf = t.appendConnHead(t.buf[:0], r)
+	t.w.Write(t.buf)
 
 	var counts []string
 	for _, c := range []struct {
@@ -92,13 +81,72 @@ func (t *textReporter) Conn(r *flow.Record) error {
 	return nil
 }
 
+// appendConnHead appends the three lines every connection has: who, when
+// and how long; how it opened and closed; each side's state and traffic.
+// It appends what fmt would print for them, without building strings:
+// the report of a capture is mostly these lines.
+func (t *textReporter) appendConnHead(b []byte, r *flow.Record) []byte {
+	p := &t.pal
+	b = append(b, p.id.pre...)
+	b = append(b, '#')
+	b = strconv.AppendUint(b, r.ID, 10)
+	b = append(b, p.id.post...)
+	b = append(b, ' ')
+	b = append(b, p.addr.pre...)
+	b = r.ClientAddr.AppendTo(b)
+	b = append(b, p.addr.post...)
+	b = append(b, " → "...)
+	b = append(b, p.addr.pre...)
+	b = r.ServerAddr.AppendTo(b)
+	b = append(b, p.addr.post...)
+	b = append(b, "  "...)
+	b = appendClock(b, r.First)
+	b = append(b, "  "...)
+	b = appendSeconds(b, r.Last-r.First)
+	b = append(b, '\n')
+
+	b = append(b, "    handshake "...)
+	b = p.handshakePen(r.Handshake).append(b, r.Handshake)
+	b = appendRTTText(b, r)
+	b = append(b, "  close "...)
+	b = p.closePen(r.Close).append(b, r.Close)
+	if r.Close == fsm.CloseRSTClient || r.Close == fsm.CloseRSTServer || r.Handshake == fsm.HandshakeReset {
+		b = append(b, resetText(r)...)
+	}
+	if r.Reason != flow.ReasonEnd {
+		b = append(b, "  ["...)
+		b = append(b, reasonText(r.Reason)...)
+		b = append(b, ']')
+	}
+
+	b = append(b, "\n    client "...)
+	b = p.appendState(b, r.Client.State)
+	b = append(b, "  server "...)
+	b = p.appendState(b, r.Server.State)
+	b = append(b, "  client→ "...)
+	b = strconv.AppendUint(b, r.Client.Packets, 10)
+	b = append(b, " pkts "...)
+	b = appendByteSize(b, r.Client.Bytes)
+	b = append(b, "  ←server "...)
+	b = strconv.AppendUint(b, r.Server.Packets, 10)
+	b = append(b, " pkts "...)
+	b = appendByteSize(b, r.Server.Bytes)
+	return append(b, '\n')
+}
+
 // rttText is the handshake's round-trip times, " (rtt SYN→SYN/ACK …, SYN/ACK→ACK …)",
 // or "" when neither was measured.
-func rttText(r *flow.Record) string {
+func rttText(r *flow.Record) string { return string(appendRTTText(nil, r)) }
+
+func appendRTTText(b []byte, r *flow.Record) []byte {
 	if r.RTTClient < 0 && r.RTTServer < 0 {
-		return ""
+		return b
 	}
-	return fmt.Sprintf(" (rtt SYN→SYN/ACK %s, SYN/ACK→ACK %s)", ms(r.RTTClient), ms(r.RTTServer))
+	b = append(b, " (rtt SYN→SYN/ACK "...)
+	b = appendMs(b, r.RTTClient)
+	b = append(b, ", SYN/ACK→ACK "...)
+	b = appendMs(b, r.RTTServer)
+	return append(b, ')')
 }
 
 // resetText says who reset in which state: " (client in ESTABLISHED, server in ESTABLISHED)".
@@ -447,42 +495,76 @@ func reasonText(r flow.Reason) string {
 
 // clock prints a packet time as tcpdump does, in UTC so output is the same
 // on every machine.
-func clock(ns int64) string { return time.Unix(0, ns).UTC().Format("15:04:05.000000") }
+func clock(ns int64) string { return string(appendClock(nil, ns)) }
 
-func seconds(ns int64) string { return fmt.Sprintf("%.6fs", float64(ns)/1e9) }
-
-func ms(ns int64) string {
-	if ns < 0 {
-		return "-"
-	}
-	return fmt.Sprintf("%.3fms", float64(ns)/1e6)
+func appendClock(b []byte, ns int64) []byte {
+	return time.Unix(0, ns).UTC().AppendFormat(b, "15:04:05.000000")
 }
 
-func byteSize(n uint64) string {
+func seconds(ns int64) string { return string(appendSeconds(nil, ns)) }
+
+// appendSeconds appends ns as seconds with six decimals, as "%.6fs" prints it.
+func appendSeconds(b []byte, ns int64) []byte {
+	return append(strconv.AppendFloat(b, float64(ns)/1e9, 'f', 6, 64), 's')
+}
+
+func ms(ns int64) string { return string(appendMs(nil, ns)) }
+
+// appendMs appends ns as milliseconds with three decimals ("%.3fms"), or
+// "-" for a negative (unmeasured) time.
+func appendMs(b []byte, ns int64) []byte {
+	if ns < 0 {
+		return append(b, '-')
+	}
+	return append(strconv.AppendFloat(b, float64(ns)/1e6, 'f', 3, 64), "ms"...)
+}
+
+func byteSize(n uint64) string { return string(appendByteSize(nil, n)) }
+
+func appendByteSize(b []byte, n uint64) []byte {
 	switch {
 	case n < 10_000:
-		return fmt.Sprintf("%d B", n)
+		return append(strconv.AppendUint(b, n, 10), " B"...)
 	case n < 10_000_000:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+		return append(strconv.AppendFloat(b, float64(n)/1e3, 'f', 1, 64), " kB"...)
 	default:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+		return append(strconv.AppendFloat(b, float64(n)/1e6, 'f', 1, 64), " MB"...)
 	}
 }
 
 // palette maps meaning to colour in one place.
 type palette struct {
-	id, addr, head, label, warn, bad, good, flags, muted, transition *color.Color
+	id, addr, head, label, warn, bad, good, flags, muted, transition *pen
+}
+
+// pen is a colour that can also be appended: the escape sequences the
+// color package puts around text, taken from it once, so that the report
+// of a million connections appends bytes instead of building strings.
+type pen struct {
+	*color.Color
+	pre, post string
+}
+
+func newPen(c *color.Color) *pen {
+	s := c.Sprint("\x00")
+	i := strings.IndexByte(s, 0)
+	return &pen{Color: c, pre: s[:i], post: s[i+1:]}
+}
+
+// append appends s in the pen's colour: what Sprint(s) returns.
+func (p *pen) append(b []byte, s string) []byte {
+	return append(append(append(b, p.pre...), s...), p.post...)
 }
 
 func newPalette(on bool) palette {
-	mk := func(a ...color.Attribute) *color.Color {
+	mk := func(a ...color.Attribute) *pen {
 		c := color.New(a...)
 		if on {
 			c.EnableColor()
 		} else {
 			c.DisableColor()
 		}
-		return c
+		return newPen(c)
 	}
 	return palette{
 		id: mk(color.Faint), addr: mk(color.Bold), head: mk(color.Bold, color.Underline),
@@ -492,36 +574,56 @@ func newPalette(on bool) palette {
 	}
 }
 
-func (p *palette) handshake(h string) string {
+func (p *palette) handshake(h string) string { return p.handshakePen(h).Sprint(h) }
+
+func (p *palette) handshakePen(h string) *pen {
 	switch h {
 	case fsm.HandshakeComplete, fsm.HandshakeSimultaneous:
-		return p.good.Sprint(h)
+		return p.good
 	case fsm.HandshakeMidstream:
-		return p.muted.Sprint(h)
+		return p.muted
 	}
-	return p.bad.Sprint(h)
+	return p.bad
 }
 
-func (p *palette) close(c string) string {
+func (p *palette) close(c string) string { return p.closePen(c).Sprint(c) }
+
+func (p *palette) closePen(c string) *pen {
 	switch c {
 	case fsm.CloseFIN:
-		return p.good.Sprint(c)
+		return p.good
 	case fsm.CloseRSTClient, fsm.CloseRSTServer:
-		return p.bad.Sprint(c)
+		return p.bad
 	case fsm.CloseNone, fsm.CloseOpen:
-		return p.muted.Sprint(c)
+		return p.muted
 	}
-	return p.warn.Sprint(c)
+	return p.warn
 }
 
 func (p *palette) state(s fsm.State) string {
-	switch s {
-	case fsm.Established:
-		return p.good.Sprint(s)
-	case fsm.Closed, fsm.TimeWait, fsm.Listen:
-		return p.muted.Sprint(s)
-	case fsm.CloseWait, fsm.SynRcvd, fsm.SynSent:
-		return p.warn.Sprint(s)
+	if pn := p.statePen(s); pn != nil {
+		return pn.Sprint(s)
 	}
 	return s.String()
+}
+
+// appendState appends what state returns.
+func (p *palette) appendState(b []byte, s fsm.State) []byte {
+	if pn := p.statePen(s); pn != nil {
+		return pn.append(b, s.String())
+	}
+	return append(b, s.String()...)
+}
+
+// statePen is the colour of a state, nil for none.
+func (p *palette) statePen(s fsm.State) *pen {
+	switch s {
+	case fsm.Established:
+		return p.good
+	case fsm.Closed, fsm.TimeWait, fsm.Listen:
+		return p.muted
+	case fsm.CloseWait, fsm.SynRcvd, fsm.SynSent:
+		return p.warn
+	}
+	return nil
 }
