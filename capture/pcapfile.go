@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -94,7 +93,7 @@ func newPcapFile(r io.Reader) (*pcapFile, error) {
 func (f *pcapFile) linkTypes() []linkType { return []linkType{f.link} }
 
 func (f *pcapFile) next(rec *record) error {
-	br, buffered := f.r.(*bufio.Reader)
+	br, buffered := f.r.(peekReader)
 	var h []byte
 	var err error
 	if buffered {
@@ -127,9 +126,9 @@ func (f *pcapFile) next(rec *record) error {
 	want := int(capLen)
 	var data []byte
 	if buffered && want <= br.Size() {
-		// The record is in the read buffer: hand it over where it lies
-		// instead of copying it (valid until the next read, as
-		// record.data must be).
+		// The record is in the read buffer (or the map): hand it over
+		// where it lies instead of copying it (valid until the next read,
+		// as record.data must be).
 		data, err = br.Peek(want)
 		br.Discard(len(data))
 	} else {
