@@ -12,25 +12,11 @@ import (
 // read in few system calls.
 const bufferSize = 256 << 10
 
-// peekReader is what the record readers read from: a bufio.Reader, or a
-// mapped file (memReader).
-type peekReader interface {
-	io.Reader
-	Peek(n int) ([]byte, error)
-	Discard(n int) (int, error)
-	Size() int
-}
-
 // openSource recognises the format by its first bytes, never by the file
 // name, and never seeks, so a pipe works. A gzip stream is unwrapped once
 // and recognised again. closer is the gzip reader, if any.
 func openSource(r io.Reader) (src recordSource, closer io.Closer, err error) {
-	var br peekReader
-	if m, ok := r.(*memReader); ok {
-		br = m // a mapped file: no buffer needed
-	} else {
-		br = bufio.NewReaderSize(r, bufferSize)
-	}
+	br := bufio.NewReaderSize(r, bufferSize)
 	magic, peekErr := br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)

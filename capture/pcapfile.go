@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -93,7 +94,7 @@ func newPcapFile(r io.Reader) (*pcapFile, error) {
 func (f *pcapFile) linkTypes() []linkType { return []linkType{f.link} }
 
 func (f *pcapFile) next(rec *record) error {
-	br, buffered := f.r.(peekReader)
+	br, buffered := f.r.(*bufio.Reader)
 	var h []byte
 	var err error
 	if buffered {
@@ -126,9 +127,9 @@ func (f *pcapFile) next(rec *record) error {
 	want := int(capLen)
 	var data []byte
 	if buffered && want <= br.Size() {
-		// The record is in the read buffer (or the map): hand it over
-		// where it lies instead of copying it (valid until the next read,
-		// as record.data must be).
+		// The record is in the read buffer: hand it over where it lies
+		// instead of copying it (valid until the next read, as
+		// record.data must be).
 		data, err = br.Peek(want)
 		br.Discard(len(data))
 	} else {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -42,9 +41,7 @@ type Reader struct {
 	opt      Options
 	src      recordSource
 	live     *liveSource // the same as src for a live capture; nil for a file
-	closers  []io.Closer // innermost first: gzip reader, then the map or the file; or the live handle
-	mapped   bool        // the file is read through a memory map (see mapFile)
-	reading  uint64      // index of the record Next is reading
+	closers  []io.Closer // innermost first: gzip reader, then the file; or the live handle
 	dec      *decoder
 	links    map[linkType]*linkState
 	current  *linkState // the link type of the previous record, to skip the map lookup
@@ -87,35 +84,20 @@ func Open(name string, opt Options) (*Reader, error) {
 
 // NewReader reads a capture from r, which need not be seekable. name is
 // used in error messages only ("-" becomes "stdin"). Closing the Reader
-// does not close r. A regular file not read from yet (an *os.File) is
-// read through a memory map, which spares copying it.
+// does not close r.
 func NewReader(r io.Reader, name string, opt Options) (*Reader, error) {
 	if name == "-" {
 		name = stdinName
 	}
-	var closers []io.Closer
-	mapped := false
-	if f, ok := r.(*os.File); ok {
-		if b := mapFile(f); b != nil {
-			r, mapped = &memReader{b: b}, true
-			closers = append(closers, unmapCloser(b))
-		}
-	}
 	src, closer, err := openSource(r)
 	if err != nil {
-		for _, c := range closers {
-			c.Close()
-		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	var closers []io.Closer
 	if closer != nil {
-		closers = append([]io.Closer{closer}, closers...) // innermost first
+		closers = append(closers, closer)
 	}
-	rd, err := newReader(name, src, opt, closers...)
-	if err == nil {
-		rd.mapped = mapped
-	}
-	return rd, err
+	return newReader(name, src, opt, closers...)
 }
 
 // newReader builds the Reader over an open source, which is closed (with
@@ -187,15 +169,11 @@ func (r *Reader) singleLinkType() bool {
 // within LiveOptions.Timeout, and that one error does not end the reading.
 // A live capture fails for good only if libpcap reports a read error or
 // writing LiveOptions.Save fails.
-func (r *Reader) Next(p *Packet) (err error) {
+func (r *Reader) Next(p *Packet) error {
 	if r.err != nil {
 		return r.err
 	}
-	if r.mapped {
-		defer r.recoverFault(debug.SetPanicOnFault(true), &err)
-	}
 	for {
-		r.reading = r.stats.Packets + 1
 		if err := r.src.next(&r.rec); err != nil {
 			if err == errNoPacket {
 				return ErrTimeout // not sticky: the next call may find a packet
@@ -262,21 +240,6 @@ func (r *Reader) Next(p *Packet) (err error) {
 		}
 		r.checkTime(index, rec.ts)
 		return nil
-	}
-}
-
-// recoverFault ends a Next that touched a page of a mapped file past its
-// end, because the file shrank after it was mapped: the record being read
-// is reported as cut short, and reading stops there. was is the
-// goroutine's setting of debug.SetPanicOnFault before Next changed it.
-func (r *Reader) recoverFault(was bool, err *error) {
-	debug.SetPanicOnFault(was)
-	if v := recover(); v != nil {
-		if fault, ok := v.(interface{ Addr() uintptr }); !ok || fault == nil {
-			panic(v) // not a memory fault: not ours to handle
-		}
-		r.stats.Packets = r.reading - 1 // the record that faulted was not read
-		*err = r.fail(fmt.Errorf("%w: the file shrank while it was read", ErrTruncated))
 	}
 }
 
