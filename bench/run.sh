@@ -100,29 +100,47 @@ P_CUT=$(packets "$CUT")
 # Rows: section|tool|command|packets|wall|rss KiB|cpu s
 ROWS=()
 
-# measure SECTION TOOL PACKETS COMMAND...: RUNS timed runs, medians kept.
 # median prints the median over the timed runs in times.txt of the awk
 # expression over its columns (wall s, peak RSS KiB, user s, system s).
 median() {
 	awk "{print $1}" times.txt | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'
 }
 
+# measure SECTION TOOL PACKETS COMMAND...: a row, timed by the next
+# run_rows.
+PENDING=() # section|tool|packets|command as shown|command as run
 measure() {
 	local section=$1 tool=$2 packets=$3
 	shift 3
-	echo "timing ($RUNS runs): $*" >&2
-	local i
-	: >times.txt
+	local shown=("${@#./}")
+	PENDING+=("$section|$tool|$packets|${shown[*]}|$(printf '%q ' "$@")")
+}
+
+# run_rows times the rows measure has named since the last call: RUNS
+# rounds of one run of each, in turn, so that a spell of load on the
+# machine slows one run of several commands rather than every run of one;
+# the medians are kept.
+run_rows() {
+	local i j n=${#PENDING[@]} section tool packets shown cmd wall rss cpu
+	for ((j = 0; j < n; j++)); do : >"times-$j.txt"; done
 	for ((i = 1; i <= RUNS; i++)); do
-		/usr/bin/time -f '%e %M %U %S' -o time.txt "$@" >/dev/null 2>>stderr.log ||
-			die "failed: $* (see $OUT/stderr.log)"
-		tail -n 1 time.txt >>times.txt
+		for ((j = 0; j < n; j++)); do
+			IFS='|' read -r section tool packets shown cmd <<<"${PENDING[j]}"
+			echo "timing (run $i of $RUNS): $shown" >&2
+			eval "/usr/bin/time -f '%e %M %U %S' -o time.txt $cmd" >/dev/null 2>>stderr.log ||
+				die "failed: $shown (see $OUT/stderr.log)"
+			tail -n 1 time.txt >>"times-$j.txt"
+		done
 	done
-	local wall rss cpu
-	wall=$(median '$1')
-	rss=$(median '$2')
-	cpu=$(median '$3+$4')
-	ROWS+=("$section|$tool|${*#./}|$packets|$wall|$rss|$cpu")
+	for ((j = 0; j < n; j++)); do
+		IFS='|' read -r section tool packets shown cmd <<<"${PENDING[j]}"
+		cp "times-$j.txt" times.txt
+		wall=$(median '$1')
+		rss=$(median '$2')
+		cpu=$(median '$3+$4')
+		ROWS+=("$section|$tool|$shown|$packets|$wall|$rss|$cpu")
+	done
+	PENDING=()
 }
 
 # big.pcap
@@ -139,12 +157,14 @@ if command -v taskset >/dev/null; then
 fi
 measure big "tshark conv" "$P_BIG" tshark -n -r big.pcap -q -z conv,tcp
 measure big "tshark analysis" "$P_BIG" tshark -n -r big.pcap -q -Y tcp.analysis.flags
+run_rows
 
 # The first packets of big.pcap, for tcpdump
 warm "$CUT"
 measure cut limitref "$P_CUT" ./limitref "$CUT"
 measure cut "tcpfsm json" "$P_CUT" ./tcpfsm -r "$CUT" --format json
 measure cut tcpdump "$P_CUT" tcpdump -n -r "$CUT"
+run_rows
 
 # flood.pcap
 warm flood.pcap
@@ -158,6 +178,7 @@ fi
 if [ "$FLOOD_TSHARK" = 1 ]; then
 	measure flood "tshark analysis" "$P_FLOOD" tshark -n -r flood.pcap -q -Y tcp.analysis.flags
 fi
+run_rows
 
 # The default's output, on every CPU, must be byte for byte that of one
 # job. Shards evict each their own least recently active connection, so
