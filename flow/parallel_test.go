@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/tcpfsm/tcpfsm/capture"
 )
@@ -281,5 +282,43 @@ func TestIDMap(t *testing.T) {
 	}
 	if m.open != 0 || len(m.far) != 0 {
 		t.Errorf("after taking every id: %d open in the window, %d in the map", m.open, len(m.far))
+	}
+}
+
+// TestEntryRoundTrip: a packet packed for a shard unpacks to itself, for
+// IPv4, IPv6 and IPv4-mapped IPv6 addresses, in both directions.
+func TestEntryRoundTrip(t *testing.T) {
+	for _, addrs := range [][2]string{
+		{"10.0.0.1", "192.0.2.7"},
+		{"2001:db8::1", "2001:db8::2"},
+		{"::ffff:10.0.0.1", "::ffff:192.0.2.7"},
+	} {
+		for _, swap := range []bool{false, true} {
+			a, b := netip.MustParseAddr(addrs[0]), netip.MustParseAddr(addrs[1])
+			if swap {
+				a, b = b, a
+			}
+			want := capture.Packet{
+				Index: 77, Timestamp: time.Unix(1_700_000_000, 123_456_789),
+				Src: a, Dst: b, SrcPort: 40000, DstPort: 443, IPLen: 65575,
+				Seq: 0xfffffff0, Ack: 7, Flags: capture.FlagSYN | capture.FlagACK | capture.FlagNS, Window: 65535,
+				PayloadLen: 65515, CapturedPayload: 1200, Truncated: true, OptionsTruncated: true, BadChecksum: true,
+				MSS: 1460, WindowScale: 7, SACKPermitted: true, HasTimestamp: true, TSVal: 1, TSEcr: 0xffffffff,
+			}
+			k, srcIsLo := makeKey(&want)
+			e := packEntry(&want, 5, k, srcIsLo)
+			var got capture.Packet
+			e.unpack(&got)
+			if !got.Timestamp.Equal(want.Timestamp) {
+				t.Errorf("%v: timestamp %v, want %v", addrs, got.Timestamp, want.Timestamp)
+			}
+			got.Timestamp = want.Timestamp
+			if got != want {
+				t.Errorf("%v swapped %v:\n got %+v\nwant %+v", addrs, swap, got, want)
+			}
+		}
+	}
+	if size := unsafe.Sizeof(entry{}); size > 128 {
+		t.Errorf("an entry is %d bytes: more than two cache lines", size)
 	}
 }
