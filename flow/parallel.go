@@ -180,7 +180,7 @@ func (m *idMap) trim() {
 const (
 	classLeft   = 1 // a record, left because of the packet
 	classOpened = 2 // a connection created by the packet
-	classIdle   = 3 // a record, expired idle (ordered by deadline)
+	classIdle   = 3 // a record, expired idle or closed (ordered by deadline)
 )
 
 // item is something a shard produced, keyed by when a single table would
@@ -275,7 +275,7 @@ func (s *shard) done(r *Record) {
 			s.chunk = s.newChunk()
 		}
 		return
-	case r.Reason == ReasonIdle:
+	case r.Reason == ReasonIdle || r.Reason == ReasonClosed:
 		it.at, it.class, it.index = r.End, classIdle, r.lastIndex
 	default:
 		it.at, it.class, it.index, it.sub = s.cur.now, classLeft, s.cur.index, s.sub
@@ -485,6 +485,7 @@ func (p *Parallel) Stats() Stats {
 		ss := s.table.Stats()
 		st.Connections += ss.Connections
 		st.Idle += ss.Idle
+		st.Closed += ss.Closed
 		st.Evicted += ss.Evicted
 		st.Reused += ss.Reused
 	}

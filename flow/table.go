@@ -4,9 +4,11 @@
 // The table is keyed by the 5-tuple in canonical order, so both directions
 // of a connection find the same entry. It decides who the client is (the
 // sender of the first SYN), splits a reused 5-tuple into separate
-// connections, and keeps memory bounded: connections idle for longer than
-// Config.IdleTimeout (in packet time, never wall-clock time) are expired, and
-// when Config.MaxConns are tracked the least recently active one is evicted.
+// connections, and keeps memory bounded: a connection that has ended leaves
+// Config.CloseDelay after it is CLOSED on both sides (as with Zeek's
+// tcp_close_delay), connections idle for longer than Config.IdleTimeout (in
+// packet time, never wall-clock time) are expired, and when Config.MaxConns
+// are tracked the least recently active one is evicted.
 // Every connection leaves the table exactly once, through Config.Done, with
 // the reason it left.
 package flow
@@ -29,6 +31,12 @@ const (
 	// connection silent for longer is reported and forgotten; a later packet
 	// on its 5-tuple starts a new, mid-stream connection.
 	DefaultIdleTimeout int64 = 5 * 60e9
+	// DefaultCloseDelay matches Zeek's tcp_close_delay and tcp_reset_delay:
+	// how long an ended connection stays for the stray segments that
+	// follow a close or a reset (a retransmitted FIN, data in flight),
+	// counted from its latest packet or from the end of its TIME_WAIT,
+	// whichever is later.
+	DefaultCloseDelay int64 = 5e9
 	// DefaultMaxConns bounds memory on floods: each tracked connection costs
 	// a few hundred bytes.
 	DefaultMaxConns = 500_000
@@ -45,6 +53,7 @@ const (
 	ReasonReused                  // a new connection started on the same 5-tuple
 	ReasonZeekSplit               // Zeek would end its record here (Config.ZeekRecords)
 	ReasonOpen                    // still in the table: a snapshot (Table.Open), not a departure
+	ReasonClosed                  // ended, CLOSED on both sides for Config.CloseDelay
 )
 
 func (r Reason) String() string {
@@ -61,6 +70,8 @@ func (r Reason) String() string {
 		return "zeek_split"
 	case ReasonOpen:
 		return "open"
+	case ReasonClosed:
+		return "closed"
 	}
 	return "unknown"
 }
@@ -71,7 +82,8 @@ type Record struct {
 	ClientAddr, ServerAddr netip.AddrPort
 	Reason                 Reason
 	// End is the time the Result describes: the end of the capture, or
-	// for a connection that went idle, its last packet plus the timeout.
+	// for a connection that went idle, its last packet plus the timeout,
+	// or for one that left closed, when it did.
 	End int64
 	fsm.Result
 	// Zeek is the connection as Zeek's conn.log would summarise it, when
@@ -84,7 +96,14 @@ type Record struct {
 // Config sets up a Table.
 type Config struct {
 	IdleTimeout int64 // packet-time nanoseconds; 0 means DefaultIdleTimeout, <0 never
-	MaxConns    int   // 0 means DefaultMaxConns
+	// CloseDelay is how long, in packet time, a connection that has ended
+	// stays in the table once it is CLOSED on both sides (after a reset at
+	// once, after a close when TIME_WAIT has run out); 0 means
+	// DefaultCloseDelay, <0 keeps it until it goes idle. Until it leaves, a
+	// new SYN on its 5-tuple is a port reuse (LabelPortReuse). ZeekRecords
+	// ignores it: Zeek's own timers say when its records end.
+	CloseDelay int64
+	MaxConns   int // 0 means DefaultMaxConns
 	// ZeekRecords delimits connections as Zeek does (its timers and its
 	// reuse rules, see zeek.Conn.NewConnection) instead of by tcpfsm's
 	// rules, so that records match a Zeek conn.log one for one.
@@ -122,6 +141,7 @@ type Stats struct {
 	Connections uint64 // connections created
 	Idle        uint64 // expired after the idle timeout
 	Evicted     uint64 // evicted because the table was full
+	Closed      uint64 // left CloseDelay after they were closed
 	Reused      uint64 // 5-tuples that carried a new connection after an old one
 	Peak        int    // most connections tracked at once
 }
@@ -136,9 +156,14 @@ type Conn struct {
 	Zeek *zeek.Conn // nil unless Config.Zeek or ZeekRecords
 
 	key        key
-	clientIsLo bool // the client is the key's lo endpoint
-	is4        bool // the addresses are IPv4
+	closingAt  int32 // its place in Table.ending, -1 while it has not ended
+	clientIsLo bool  // the client is the key's lo endpoint
+	is4        bool  // the addresses are IPv4
 	lone       loneSYN
+	// at is the time of the lone SYN while FSM is nil, and once the
+	// connection has ended, when it leaves (see closing): it never needs
+	// both, and one field keeps Conn in a smaller size class.
+	at         int64
 	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
 	prev, next *Conn
 	sameHash   *Conn // the next connection in its index chain
@@ -151,9 +176,9 @@ type Conn struct {
 // machines first, so the outcome is the same.
 //
 // It holds only what a bare SYN without payload says: no acknowledgement
-// (the ACK flag is clear, so nothing reads the field) and no data.
+// (the ACK flag is clear, so nothing reads the field) and no data. Its
+// time is Conn.at.
 type loneSYN struct {
-	time         int64
 	seq          uint32
 	flags        fsm.Flags
 	window, mss  uint16
@@ -183,14 +208,14 @@ func (c *Conn) endpoint(lo bool) netip.AddrPort {
 // first and last are the times of the connection's first and latest packets.
 func (c *Conn) first() int64 {
 	if c.FSM == nil {
-		return c.lone.time
+		return c.at
 	}
 	return c.FSM.First()
 }
 
 func (c *Conn) last() int64 {
 	if c.FSM == nil {
-		return c.lone.time
+		return c.at
 	}
 	return c.FSM.Last()
 }
@@ -203,7 +228,7 @@ func (t *Table) follow(c *Conn) {
 	}
 	l := &c.lone
 	seg := fsm.Segment{
-		Time: l.time, Dir: fsm.FromClient, Flags: l.flags, Seq: l.seq, Window: l.window,
+		Time: c.at, Dir: fsm.FromClient, Flags: l.flags, Seq: l.seq, Window: l.window,
 		IPLen: int(l.ipLen), MSS: l.mss, WindowScale: l.wscale, SACKOK: l.sackOK, Timestamps: l.tsOK,
 	}
 	t.start(c, &seg)
@@ -235,7 +260,8 @@ func (t *Table) start(c *Conn, seg *fsm.Segment) {
 type Table struct {
 	cfg    Config
 	conns  index
-	lru    list // least recently active first
+	lru    list    // least recently active first
+	ending closing // the connections that have ended, by when they leave
 	nextID uint64
 	now    int64 // latest packet time seen
 	stats  Stats
@@ -258,6 +284,12 @@ func New(cfg Config) *Table {
 func (cfg Config) withDefaults() Config {
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.CloseDelay == 0 {
+		cfg.CloseDelay = DefaultCloseDelay
+	}
+	if cfg.ZeekRecords {
+		cfg.CloseDelay = -1
 	}
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
@@ -325,6 +357,7 @@ func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 		res = c.FSM.Step(&t.seg)
 	}
 	t.touch(c, p.Index)
+	t.schedule(c)
 	if t.cfg.Trace != nil {
 		t.cfg.Trace(c, p, &t.seg, res)
 	}
@@ -346,6 +379,22 @@ func (t *Table) touch(c *Conn, index uint64) {
 	}
 }
 
+// schedule puts a connection that has ended in the order of departures,
+// due CloseDelay after both its sides are CLOSED; one that has not stays
+// out of it.
+func (t *Table) schedule(c *Conn) {
+	if t.cfg.CloseDelay < 0 {
+		return
+	}
+	closed, ok := c.FSM.ClosedFrom()
+	if !ok {
+		t.ending.remove(c)
+		return
+	}
+	c.at = closed + t.cfg.CloseDelay
+	t.ending.set(c)
+}
+
 // open starts a connection whose first packet is p. With mayWait, a bare
 // SYN is kept as a lone SYN instead of starting the state machines.
 func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) *Conn {
@@ -358,14 +407,15 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 	if t.cfg.opened != nil {
 		t.cfg.opened(t.nextID)
 	}
-	c := &Conn{ID: t.nextID, key: k, is4: p.Src.Is4()}
+	c := &Conn{ID: t.nextID, key: k, is4: p.Src.Is4(), closingAt: -1}
 	c.clientIsLo = srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p, ts, srcIsLo)
 	if mayWait && p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
 		!p.BadChecksum && t.seg.Len == 0 && t.seg.IPLen <= math.MaxUint16 {
 		s := &t.seg
+		c.at = s.Time
 		c.lone = loneSYN{
-			time: s.Time, seq: s.Seq, flags: s.Flags, window: s.Window, mss: s.MSS, ipLen: uint16(s.IPLen),
+			seq: s.Seq, flags: s.Flags, window: s.Window, mss: s.MSS, ipLen: uint16(s.IPLen),
 			wscale: s.WindowScale, sackOK: s.SACKOK, tsOK: s.Timestamps,
 		}
 	} else {
@@ -464,15 +514,37 @@ func (t *Table) advanceTo(now int64) {
 	}
 }
 
-// expire reports and forgets connections idle at time now for longer than
-// the timeout.
+// expire reports and forgets the connections due to leave before time
+// now: those idle for longer than the timeout, and those that ended
+// CloseDelay before. They leave in the order of their deadlines (ties: the
+// one whose latest packet came first), which is the order Parallel merges
+// its shards' departures in.
 func (t *Table) expire(now int64) {
-	if t.cfg.IdleTimeout < 0 {
-		return
-	}
-	for c := t.lru.front(); c != nil && now-c.last() > t.cfg.IdleTimeout; c = t.lru.front() {
-		t.stats.Idle++
-		t.remove(c, ReasonIdle)
+	for {
+		idle := t.lru.front()
+		if idle != nil && (t.cfg.IdleTimeout < 0 || now-idle.last() <= t.cfg.IdleTimeout) {
+			idle = nil
+		}
+		closed := t.ending.front()
+		if closed != nil && now <= closed.at {
+			closed = nil
+		}
+		if closed != nil && idle != nil {
+			// Both due: the earlier deadline goes first.
+			if d := idle.last() + t.cfg.IdleTimeout; d < closed.at || d == closed.at && idle.lastIndex < closed.lastIndex {
+				closed = nil
+			}
+		}
+		switch {
+		case closed != nil:
+			t.stats.Closed++
+			t.remove(closed, ReasonClosed)
+		case idle != nil:
+			t.stats.Idle++
+			t.remove(idle, ReasonIdle)
+		default:
+			return
+		}
 	}
 }
 
@@ -480,10 +552,13 @@ func (t *Table) expire(now int64) {
 func (t *Table) remove(c *Conn, why Reason) {
 	t.follow(c)
 	end := t.now
-	if why == ReasonIdle {
+	switch why {
+	case ReasonIdle:
 		// An idle connection's states are those of its last packet plus
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
+	case ReasonClosed:
+		end = c.at
 	}
 	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end), lastIndex: c.lastIndex}
 	if c.Zeek != nil {
@@ -494,6 +569,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		t.census.count(c)
 	}
 	t.lru.remove(c)
+	t.ending.remove(c)
 	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
 	t.recycle(c)

@@ -447,6 +447,44 @@ func TestTimeWaitExpires(t *testing.T) {
 	}
 }
 
+func TestClosedFrom(t *testing.T) {
+	const base = int64(1_700_000_000e9)
+	tests := []struct {
+		name  string
+		steps []step
+		want  int64 // ms after the first segment; -1: not ended
+	}{
+		{"open", handshake, -1},
+		{"half closed", with(handshake, step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, at: 30}), -1},
+		{"reset: its latest segment", with(handshake,
+			step{dir: FromServer, flags: RST | ACK, seq: 1, ack: 1, at: 30},
+			step{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 40}), 40},
+		{"closed: when TIME_WAIT runs out", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, at: 30},
+			step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2, at: 40},
+			step{dir: FromClient, flags: ACK, seq: 2, ack: 2, at: 50, client: TimeWait, server: Closed}), 50 + TimeWaitDuration/1e6},
+	}
+	for _, tt := range tests {
+		c := run(t, cISN, sISN, tt.steps)
+		got, ok := c.ClosedFrom()
+		switch {
+		case tt.want < 0 && ok:
+			t.Errorf("%s: closed from %d, want not ended", tt.name, got)
+		case tt.want >= 0 && !ok:
+			t.Errorf("%s: not ended", tt.name)
+		case tt.want >= 0 && got != base+tt.want*1e6 && got != base+tt.want*1e6+1:
+			t.Errorf("%s: closed from %+d ns, want %d ms", tt.name, got-base, tt.want)
+		case ok:
+			if cl, sv := c.StatesAt(got); cl != Closed || sv != Closed {
+				t.Errorf("%s: at ClosedFrom, %s and %s", tt.name, cl, sv)
+			}
+			if cl, sv := c.StatesAt(got - 1); got > c.Last() && cl == Closed && sv == Closed {
+				t.Errorf("%s: CLOSED already before ClosedFrom", tt.name)
+			}
+		}
+	}
+}
+
 func TestIsNewAttempt(t *testing.T) {
 	closed := run(t, cISN, sISN, with(handshake,
 		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},

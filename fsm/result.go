@@ -171,6 +171,24 @@ func (c *Conn) Ended() bool {
 	return c.resetBy >= 0 || c.ep[0].state.gone() && c.ep[1].state.gone()
 }
 
+// ClosedFrom returns, for a connection that has ended, the time from which
+// both endpoints are CLOSED if no further segment comes: its latest
+// segment's, or the end of a side's TIME_WAIT (TimeWaitDuration after it
+// began), whichever is later. ok is false while the connection has not
+// ended (see Ended).
+func (c *Conn) ClosedFrom() (t int64, ok bool) {
+	if !c.Ended() {
+		return 0, false
+	}
+	t = c.last
+	for i := range c.ep {
+		if e := &c.ep[i]; e.state == TimeWait {
+			t = max(t, e.closeTime+TimeWaitDuration+1)
+		}
+	}
+	return t, true
+}
+
 // IsNewAttempt reports whether seg, a segment on this connection's 5-tuple,
 // opens a new connection instead of belonging to this one: a bare SYN after
 // this one ended, or a bare SYN with a new ISN from a side whose own

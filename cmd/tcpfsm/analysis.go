@@ -40,6 +40,7 @@ func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(
 	a := &analysis{o: o, rep: rep, tot: tot, warn: warn}
 	cfg := flow.Config{
 		IdleTimeout: int64(o.idleTimeout),
+		CloseDelay:  int64(o.closeDelay),
 		MaxConns:    o.maxConns,
 		ZeekRecords: o.format == "zeek",
 		Zeek:        o.format == "json", // the text report shows no conn_state or history
@@ -47,6 +48,9 @@ func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(
 	}
 	if o.idleTimeout <= 0 {
 		cfg.IdleTimeout = -1
+	}
+	if o.closeDelay <= 0 {
+		cfg.CloseDelay = -1
 	}
 	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
 	cfg.CensusAt, cfg.CensusFromStart, _ = parseAt(o.at)
