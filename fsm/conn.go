@@ -75,7 +75,7 @@ type Conn struct {
 // SYN_SENT.
 func NewConn(seg *Segment) *Conn {
 	c := new(Conn)
-	c.Reset(seg)
+	c.init(seg)
 	return c
 }
 
@@ -84,7 +84,21 @@ func NewConn(seg *Segment) *Conn {
 // recycles their state machines instead of leaving them to the collector.
 // Nothing c returned before (a Result's anomalies) is changed.
 func (c *Conn) Reset(seg *Segment) {
-	*c = Conn{resetBy: -1, rttClient: -1, rttServer: -1, first: seg.Time, last: seg.Time}
+	*c = Conn{}
+	c.init(seg)
+}
+
+// init sets up c, which is zero, as a new connection whose first segment is
+// seg. NewConn does not clear its new, already zero, memory again: while
+// the collector marks, the write barrier of a struct assignment first reads
+// the pointer fields it overwrites, and a read is what maps a fresh page to
+// the kernel's shared zero page, which the write that follows must then
+// replace, interrupting every other core running the process to flush its
+// TLB. With -j 2 on a capture of 350,000 connections that was a tenth of
+// the CPU time.
+func (c *Conn) init(seg *Segment) {
+	c.resetBy, c.rttClient, c.rttServer = -1, -1, -1
+	c.first, c.last = seg.Time, seg.Time
 	c.ep[FromServer].passive = true
 	c.ep[FromClient].dir, c.ep[FromServer].dir = FromClient, FromServer
 	c.ep[FromClient].tx.wscale, c.ep[FromServer].tx.wscale = -1, -1

@@ -215,17 +215,26 @@ type Summary struct {
 // are and the packet carries no SYN and the source port is the lower.
 func NewConn(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) *Conn {
 	c := new(Conn)
-	c.Reset(first, clientPort, serverPort, likely)
+	c.init(first, clientPort, serverPort, likely)
 	return c
 }
 
 // Reset makes c the new connection NewConn would return, reusing c's
 // memory; nothing it returned before is changed.
 func (c *Conn) Reset(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) {
+	*c = Conn{}
+	c.init(first, clientPort, serverPort, likely)
+}
+
+// init sets up c, which is zero, as NewConn's connection. NewConn does not
+// clear its new memory again, for the reason fsm.Conn's init gives: the
+// write barrier's reads would map fresh pages to the zero page, and each
+// first write after would cost a TLB flush on every core.
+func (c *Conn) init(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) {
 	if likely == nil {
 		likely = defaultPorts
 	}
-	*c = Conn{isActive: true, startTime: first.Time, lastTime: first.Time}
+	c.isActive, c.startTime, c.lastTime = true, first.Time, first.Time
 	c.orig = 0
 	c.ep[0].isOrig = true
 	c.origIsClient = first.Dir == fsm.FromClient
