@@ -35,6 +35,7 @@ type Parallel struct {
 	round    [2][][]entry
 	cur      int
 	inRound  int
+	roundAt  int64 // the clock when the round being gathered began
 	started  bool
 	first    int64
 	now      int64 // the capture's clock: latest packet time
@@ -44,13 +45,77 @@ type Parallel struct {
 	ids    []idMap // per shard, its live connections' ids in the capture
 	live   int
 	peak   int
-	heads  []int
-	outs   [][]item // the shards' outputs being merged
+	heads  []itemPos
+	outs   []*items // the shards' outputs being merged
+	// largestOutput is the most items a shard produced in one round
+	// (tests hold it to the bound the rounds are cut for).
+	largestOutput int
+}
+
+// items is a shard's output of one round, in chunks of itemChunk: a
+// round's packets each open or end a connection or two, but when the
+// capture's clock jumps, a round ends every connection that came due in
+// between, thousands of Records of several hundred bytes; chunks hold them
+// without the copies of a growing slice, and reset lets the extra ones go.
+type items struct {
+	chunks [][]item
+	n      int
+}
+
+const itemChunk = 1024
+
+func (b *items) add(it *item) {
+	c := b.n / itemChunk
+	if c == len(b.chunks) {
+		b.chunks = append(b.chunks, make([]item, 0, itemChunk))
+	}
+	b.chunks[c] = append(b.chunks[c], *it)
+	b.n++
+}
+
+// reset empties b, keeping the chunks an ordinary round needs.
+func (b *items) reset() {
+	keep := min(len(b.chunks), 2*roundSize/itemChunk)
+	for i := range keep {
+		b.chunks[i] = b.chunks[i][:0]
+	}
+	clear(b.chunks[keep:])
+	b.chunks = b.chunks[:keep]
+	b.n = 0
+}
+
+// itemPos is a place in an items.
+type itemPos struct{ chunk, i int }
+
+// at returns the item at pos, or nil past the end.
+func (b *items) at(pos itemPos) *item {
+	if pos.chunk >= len(b.chunks) || pos.i >= len(b.chunks[pos.chunk]) {
+		return nil
+	}
+	return &b.chunks[pos.chunk][pos.i]
+}
+
+func (pos itemPos) next() itemPos {
+	if pos.i+1 == itemChunk {
+		return itemPos{pos.chunk + 1, 0}
+	}
+	return itemPos{pos.chunk, pos.i + 1}
 }
 
 // roundSize is how many packets a round carries: big enough that handing
 // it over costs little per packet, small enough to stay in cache.
 const roundSize = 4096
+
+// A round also spans at most roundSpan of the capture's clock, and when the
+// clock jumps further between two packets, the shards are moved across the
+// gap in at most clockSteps rounds of their own: every connection that
+// comes due in a round waits in its shard's output, a record of several
+// hundred bytes each, until the round is merged, so a round over a long
+// stretch of a sparse capture (or over a gap) would hold thousands.
+const (
+	roundSpan  = int64(100 * time.Millisecond)
+	clockSteps = 64
+)
 
 // entry is a packet on its way to a shard: the fields of a capture.Packet
 // the table reads, packed, without its pointers (netip.Addr and time.Time
@@ -203,9 +268,9 @@ func (a *item) compare(b *item) int {
 type shard struct {
 	table  *Table
 	in     chan job
-	out    chan []item
-	items  []item
-	spare  []item         // the other output buffer, which the merger reads meanwhile
+	out    chan *items
+	items  *items
+	spare  *items         // the other output buffer, which the merger reads meanwhile
 	cur    *entry         // the packet being added, for the keys of what it causes
 	pkt    capture.Packet // cur, unpacked
 	clock  entry          // stands for the round's end when the clock moves with no packet
@@ -247,7 +312,7 @@ func NewParallel(cfg Config, n int) *Parallel {
 	cfg = cfg.withDefaults()
 	p := &Parallel{cfg: cfg, ids: make([]idMap, n), round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
 	for i := range n {
-		s := &shard{in: make(chan job, 1), out: make(chan []item, 1),
+		s := &shard{in: make(chan job, 1), out: make(chan *items, 1), items: new(items), spare: new(items),
 			flushOut: make(chan []Record, 1), flushFree: make(chan []Record, 2)}
 		scfg := cfg
 		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
@@ -281,16 +346,19 @@ func (s *shard) done(r *Record) {
 		it.at, it.class, it.index, it.sub = s.cur.now, classLeft, s.cur.index, s.sub
 		s.sub++
 	}
-	s.items = append(s.items, it)
+	s.items.add(&it)
 }
 
 func (s *shard) opened(id uint64) {
-	s.items = append(s.items, item{at: s.cur.now, class: classOpened, index: s.cur.index, sub: s.sub, id: id})
+	s.items.add(&item{at: s.cur.now, class: classOpened, index: s.cur.index, sub: s.sub, id: id})
 	s.sub++
 }
 
 func (s *shard) run() {
 	for j := range s.in {
+		// The merger read the output of two rounds ago, in s.items
+		// now, before it sent this job.
+		s.items.reset()
 		if j.first != 0 || len(j.entries) > 0 {
 			s.table.begin(j.first)
 		}
@@ -307,7 +375,7 @@ func (s *shard) run() {
 		s.cur = &s.clock
 		s.table.advanceTo(j.now)
 		out := s.items
-		s.items, s.spare = s.spare[:0], out
+		s.items, s.spare = s.spare, out
 		s.out <- out
 		if j.flush {
 			s.cur = nil
@@ -327,12 +395,29 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 	if !p.started {
 		p.started, p.first = true, ts
 	}
+	if ts > p.now+roundSpan && p.started {
+		p.crossGap(ts)
+	}
 	p.now = max(p.now, ts)
+	if p.inRound == 0 {
+		p.roundAt = p.now
+	}
 	k, srcIsLo := makeKey(pkt)
 	r := &p.round[p.cur][k.shard(len(p.shards))]
 	*r = append(*r, packEntry(pkt, p.now, k, srcIsLo))
 	p.inRound++
-	if p.inRound == roundSize {
+	if p.inRound == roundSize || p.now-p.roundAt > roundSpan {
+		p.send(false)
+	}
+}
+
+// crossGap moves the capture's clock towards ts, the time of a packet far
+// ahead of it, in rounds without packets, so that the connections that
+// come due in the gap leave over several rounds.
+func (p *Parallel) crossGap(ts int64) {
+	step := max(roundSpan, (ts-p.now)/clockSteps)
+	for p.now+step < ts {
+		p.now += step
 		p.send(false)
 	}
 }
@@ -366,26 +451,28 @@ func (p *Parallel) collect() {
 	p.inFlight--
 	outs := p.outs[:0]
 	for _, s := range p.shards {
-		outs = append(outs, <-s.out)
+		out := <-s.out
+		p.largestOutput = max(p.largestOutput, out.n)
+		outs = append(outs, out)
 	}
 	p.outs = outs
 	p.heads = p.heads[:0]
 	for range outs {
-		p.heads = append(p.heads, 0)
+		p.heads = append(p.heads, itemPos{})
 	}
 	for {
 		best := -1
+		var bestItem *item
 		for i, o := range outs {
-			if p.heads[i] < len(o) && (best < 0 || o[p.heads[i]].compare(&outs[best][p.heads[best]]) < 0) {
-				best = i
+			if it := o.at(p.heads[i]); it != nil && (best < 0 || it.compare(bestItem) < 0) {
+				best, bestItem = i, it
 			}
 		}
 		if best < 0 {
 			return
 		}
-		it := &outs[best][p.heads[best]]
-		p.heads[best]++
-		p.deliver(best, it)
+		p.heads[best] = p.heads[best].next()
+		p.deliver(best, bestItem)
 	}
 }
 

@@ -322,3 +322,35 @@ func TestEntryRoundTrip(t *testing.T) {
 		t.Errorf("an entry is %d bytes: more than two cache lines", size)
 	}
 }
+
+// TestGapsAreCrossedInSteps: when the clock jumps, the connections that
+// come due in the gap leave over several rounds, not all in the round of
+// the packet after it, where each would wait as a record to be merged.
+func TestGapsAreCrossedInSteps(t *testing.T) {
+	var pkts []capture.Packet
+	const n = 6000
+	for i := range n {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), 40000)
+		// A refused connection every millisecond: each due 5 s later.
+		for _, p := range []*capture.Packet{pkt(c, srv, syn, 100, 0, int64(i)), pkt(srv, c, rst|ack, 0, 101, int64(i))} {
+			p.Index = uint64(len(pkts) + 1)
+			pkts = append(pkts, *p)
+		}
+	}
+	last := pkt(cli, srv, syn, 100, 0, 120_000) // two minutes later
+	last.Index = uint64(len(pkts) + 1)
+	pkts = append(pkts, *last)
+
+	want := replay(pkts, Config{}, 1)
+	p := NewParallel(Config{Done: func(*Record) {}}, 2)
+	for i := range pkts {
+		p.Add(&pkts[i])
+	}
+	p.Flush()
+	if p.largestOutput > n/2/2 {
+		t.Errorf("a shard produced %d items in one round; want the %d that came due in the gap spread over rounds", p.largestOutput, n)
+	}
+	if got := replay(pkts, Config{}, 2); got != want {
+		t.Errorf("2 shards differ from one table:\n%s", firstDiff(want, got))
+	}
+}
