@@ -143,14 +143,28 @@ func newCensus(at int64) *census {
 	}
 }
 
-// count adds connection c, as it stands at the census time.
-func (cs *census) count(c *Conn) {
-	if c.first() > cs.at {
-		return // it had not started yet
-	}
+// count adds connection c, as it stands at the census time; closeDelay is
+// the table's Config.CloseDelay, which dates a tombstone's TIME_WAIT.
+func (cs *census) count(c *Conn, closeDelay int64) {
 	cl, sv := fsm.SynSent, fsm.Listen // a lone SYN
-	if c.FSM != nil {
+	listening := false
+	switch {
+	case c.tomb != 0:
+		cl, sv = fsm.Closed, fsm.Closed
+		if cs.at < c.at-closeDelay {
+			if c.tomb&tombClientTW != 0 {
+				cl = fsm.TimeWait
+			}
+			if c.tomb&tombServerTW != 0 {
+				sv = fsm.TimeWait
+			}
+		}
+		listening = c.tomb&tombListening != 0
+	case c.first() > cs.at:
+		return // it had not started yet
+	case c.FSM != nil:
 		cl, sv = c.FSM.StatesAt(cs.at)
+		listening = c.FSM.Listening()
 	}
 	for _, e := range [2]struct {
 		ep     netip.AddrPort
@@ -163,7 +177,7 @@ func (cs *census) count(c *Conn) {
 			cs.hosts.get(censusKey{e.client, e.ep.Addr().Unmap()}).States[e.st]++
 		}
 	}
-	if c.FSM != nil && c.FSM.Listening() {
+	if listening {
 		server := c.Server()
 		cs.listeners.get(netip.AddrPortFrom(server.Addr().Unmap(), server.Port()))
 	}

@@ -1,11 +1,12 @@
 package flow
 
-// closing orders the connections that have ended by the time each is due to
-// leave the table (Conn.at), so that expiring them costs O(log n) per
-// departure however the deadlines interleave: a reset connection leaves
-// Config.CloseDelay after its latest packet, a closed one only once its
-// TIME_WAIT has run out as well. Ties go to the connection whose latest
-// packet came first, the order Parallel's merger keys departures by.
+// closing orders the connections that have ended, and the tombstones, by
+// the time each is next due (Conn.at), so that expiring them costs
+// O(log n) each however the deadlines interleave: a connection is due to
+// be reported Config.CloseDelay after its latest packet, a tombstone to be
+// forgotten CloseDelay after its TIME_WAIT has run out. Ties go to the
+// connection whose latest packet came first, the order Parallel's merger
+// keys records by.
 type closing struct {
 	heap []*Conn
 }

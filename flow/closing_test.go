@@ -30,7 +30,7 @@ func TestClosedConnectionsLeave(t *testing.T) {
 	other := netip.MustParseAddrPort("10.0.0.3:40001")
 	const ms = int64(time.Millisecond)
 	base := time.Unix(1_700_000_000, 0).UnixNano()
-	twOver := base + 5*ms + fsm.TimeWaitDuration + 1 // the client's TIME_WAIT has run out
+	quiet := base + 5*ms + DefaultCloseDelay // 5 s after the close's last packet
 
 	refused := []*capture.Packet{pkt(cli, srv, syn, 100, 0, 0), pkt(srv, cli, rst|ack, 0, 101, 1)}
 	tests := []struct {
@@ -49,10 +49,14 @@ func TestClosedConnectionsLeave(t *testing.T) {
 			ReasonClosed, base + 1*ms + 1e9, fsm.Closed},
 		{"refused, kept until idle", Config{CloseDelay: -1, IdleTimeout: 30e9}, append(refused, pkt(other, srv, syn, 1, 0, 30_002)),
 			ReasonIdle, base + 1*ms + 30e9, fsm.Closed},
-		{"closed: TIME_WAIT runs out first", Config{}, append(handshakeAndClose(cli, 0), pkt(other, srv, syn, 1, 0, 65_006)),
-			ReasonClosed, twOver + DefaultCloseDelay, fsm.Closed},
-		{"closed: in TIME_WAIT 5 s after it", Config{}, append(handshakeAndClose(cli, 0), pkt(other, srv, syn, 1, 0, 10_000)),
-			ReasonEnd, base + 10_000*ms, fsm.TimeWait},
+		{"closed: reported 5 s after its last packet, in TIME_WAIT", Config{}, append(handshakeAndClose(cli, 0), pkt(other, srv, syn, 1, 0, 5_006)),
+			ReasonClosed, quiet, fsm.TimeWait},
+		{"closed: still there 5 s after its last packet", Config{}, append(handshakeAndClose(cli, 0), pkt(other, srv, syn, 1, 0, 5_005)),
+			ReasonEnd, base + 5_005*ms, fsm.TimeWait},
+		{"closed: reported the same after its TIME_WAIT", Config{}, append(handshakeAndClose(cli, 0), pkt(other, srv, syn, 1, 0, 65_006)),
+			ReasonClosed, quiet, fsm.TimeWait},
+		{"closed, kept until idle", Config{CloseDelay: -1, IdleTimeout: 100e9}, append(handshakeAndClose(cli, 0), pkt(other, srv, syn, 1, 0, 100_006)),
+			ReasonIdle, base + 5*ms + 100e9, fsm.Closed},
 		{"a Zeek record ends by Zeek's rules", Config{ZeekRecords: true}, append(handshakeAndClose(cli, 0), pkt(other, srv, syn, 1, 0, 65_006)),
 			ReasonEnd, base + 65_006*ms, fsm.Closed},
 	}
@@ -81,8 +85,9 @@ func TestClosedConnectionsLeave(t *testing.T) {
 }
 
 // TestPortReuseUntilTheConnectionLeaves: a new SYN on the 5-tuple of a
-// connection in TIME_WAIT is a reuse; once TIME_WAIT and the close delay
-// have run out, the 5-tuple is free and the SYN starts a plain connection.
+// connection in TIME_WAIT is a reuse, also once it was reported and left
+// a tombstone; once TIME_WAIT and the close delay have run out, the
+// 5-tuple is free and the SYN starts a plain connection.
 func TestPortReuseUntilTheConnectionLeaves(t *testing.T) {
 	for _, tt := range []struct {
 		atMs   int64
@@ -100,9 +105,10 @@ func TestPortReuseUntilTheConnectionLeaves(t *testing.T) {
 }
 
 // TestClosedConnectionsFreeTheTable: a long capture of short connections,
-// one a second, needs room for the 65 s each stays after its close, not for
-// all of them: none is evicted, and the census at the end counts only the
-// TIME_WAITs still running, and the listener of all of them.
+// one a second, keeps each whole for the 5 s after its close and then, for
+// the rest of its TIME_WAIT, a tombstone: none is evicted, and the census
+// at the end counts only the TIME_WAITs still running, and the listener of
+// all of them. A table too small for the tombstones forgets them first.
 func TestClosedConnectionsFreeTheTable(t *testing.T) {
 	var pkts []*capture.Packet
 	const n = 1000
@@ -112,12 +118,25 @@ func TestClosedConnectionsFreeTheTable(t *testing.T) {
 	}
 	var census *Census
 	recs, st := collect(Config{MaxConns: 100, Census: func(c *Census) { census = c }}, pkts...)
-	if len(recs) != n || st.Evicted != 0 || st.Peak > 70 {
-		t.Errorf("%d records, %d evicted, peak %d; want %d, 0, at most 70", len(recs), st.Evicted, st.Peak, n)
+	if len(recs) != n || st.Evicted != 0 || st.Peak > 6 {
+		t.Errorf("%d records, %d evicted, peak %d; want %d, 0, at most 6", len(recs), st.Evicted, st.Peak, n)
 	}
 	// The last 61 connections closed less than 60 s before the end.
 	if tw := census.Hosts[cli.Addr()].States[fsm.TimeWait]; tw != 61 {
 		t.Errorf("census: %d in TIME_WAIT, want 61", tw)
+	}
+	for i := range recs {
+		if r := &recs[i]; r.Client.State != fsm.TimeWait {
+			t.Fatalf("#%d: client %s, want TIME_WAIT", r.ID, r.Client.State)
+		}
+	}
+
+	recs, st = collect(Config{MaxConns: 30, Census: func(c *Census) { census = c }}, pkts...)
+	if len(recs) != n || st.Evicted != 0 {
+		t.Errorf("30 at most: %d records, %d evicted; want %d, 0", len(recs), st.Evicted, n)
+	}
+	if tw := census.Hosts[cli.Addr()].States[fsm.TimeWait]; tw < 24 || tw > 30 {
+		t.Errorf("30 at most: census: %d in TIME_WAIT, want the tombstones that fit, 24 to 30", tw)
 	}
 	if l := census.Hosts[srv.Addr()].Listeners; l != 1 {
 		t.Errorf("census: %d listeners, want 1", l)
@@ -130,6 +149,20 @@ func TestClosedConnectionsFreeTheTable(t *testing.T) {
 	}
 	if uint64(closed) != st.Closed || closed < n-70 {
 		t.Errorf("%d records closed, Stats.Closed %d; want at least %d", closed, st.Closed, n-70)
+	}
+}
+
+// TestStraySegmentAfterTheRecord: a segment on the 5-tuple of a connection
+// already reported (a retransmitted FIN) starts a connection of its own,
+// picked up mid-stream, as after any connection has left.
+func TestStraySegmentAfterTheRecord(t *testing.T) {
+	pkts := append(handshakeAndClose(cli, 0), pkt(srv, cli, finack, 501, 102, 20_000))
+	recs, st := collect(Config{}, pkts...)
+	if len(recs) != 2 || st.Reused != 0 {
+		t.Fatalf("%d records, %d reused; want 2, 0", len(recs), st.Reused)
+	}
+	if recs[0].Reason != ReasonClosed || recs[1].Handshake != fsm.HandshakeMidstream || recs[1].Reason != ReasonEnd {
+		t.Errorf("first %s, second %s %s; want closed, then midstream at the end", recs[0].Reason, recs[1].Handshake, recs[1].Reason)
 	}
 }
 

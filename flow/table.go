@@ -4,11 +4,13 @@
 // The table is keyed by the 5-tuple in canonical order, so both directions
 // of a connection find the same entry. It decides who the client is (the
 // sender of the first SYN), splits a reused 5-tuple into separate
-// connections, and keeps memory bounded: a connection that has ended leaves
-// Config.CloseDelay after it is CLOSED on both sides (as with Zeek's
-// tcp_close_delay), connections idle for longer than Config.IdleTimeout (in
-// packet time, never wall-clock time) are expired, and when Config.MaxConns
-// are tracked the least recently active one is evicted.
+// connections, and keeps memory bounded: a connection that has ended is
+// reported once it has been quiet for Config.CloseDelay (as with Zeek's
+// tcp_close_delay) and kept, while a side of it is in TIME_WAIT, as a
+// tombstone of its 5-tuple only; connections idle for longer than
+// Config.IdleTimeout (in packet time, never wall-clock time) are expired;
+// and when Config.MaxConns are tracked, a tombstone or else the least
+// recently active connection is evicted.
 // Every connection leaves the table exactly once, through Config.Done, with
 // the reason it left.
 package flow
@@ -32,10 +34,8 @@ const (
 	// on its 5-tuple starts a new, mid-stream connection.
 	DefaultIdleTimeout int64 = 5 * 60e9
 	// DefaultCloseDelay matches Zeek's tcp_close_delay and tcp_reset_delay:
-	// how long an ended connection stays for the stray segments that
-	// follow a close or a reset (a retransmitted FIN, data in flight),
-	// counted from its latest packet or from the end of its TIME_WAIT,
-	// whichever is later.
+	// how long an ended connection stays whole for the stray segments that
+	// follow a close or a reset (a retransmitted FIN, data in flight).
 	DefaultCloseDelay int64 = 5e9
 	// DefaultMaxConns bounds memory on floods: each tracked connection costs
 	// a few hundred bytes.
@@ -53,7 +53,7 @@ const (
 	ReasonReused                  // a new connection started on the same 5-tuple
 	ReasonZeekSplit               // Zeek would end its record here (Config.ZeekRecords)
 	ReasonOpen                    // still in the table: a snapshot (Table.Open), not a departure
-	ReasonClosed                  // ended, CLOSED on both sides for Config.CloseDelay
+	ReasonClosed                  // ended (closed or reset), then quiet for Config.CloseDelay
 )
 
 func (r Reason) String() string {
@@ -97,11 +97,13 @@ type Record struct {
 type Config struct {
 	IdleTimeout int64 // packet-time nanoseconds; 0 means DefaultIdleTimeout, <0 never
 	// CloseDelay is how long, in packet time, a connection that has ended
-	// stays in the table once it is CLOSED on both sides (after a reset at
-	// once, after a close when TIME_WAIT has run out); 0 means
-	// DefaultCloseDelay, <0 keeps it until it goes idle. Until it leaves, a
-	// new SYN on its 5-tuple is a port reuse (LabelPortReuse). ZeekRecords
-	// ignores it: Zeek's own timers say when its records end.
+	// (closed or reset) stays after its latest packet before it is
+	// reported, with ReasonClosed. One with a side still in TIME_WAIT then
+	// stays as a tombstone until CloseDelay after its TIME_WAIT has run
+	// out: until then a new SYN on its 5-tuple is a port reuse
+	// (LabelPortReuse), and a census counts its TIME_WAIT. 0 means
+	// DefaultCloseDelay, <0 keeps a connection whole until it goes idle.
+	// ZeekRecords ignores it: Zeek's own timers say when its records end.
 	CloseDelay int64
 	MaxConns   int // 0 means DefaultMaxConns
 	// ZeekRecords delimits connections as Zeek does (its timers and its
@@ -141,9 +143,9 @@ type Stats struct {
 	Connections uint64 // connections created
 	Idle        uint64 // expired after the idle timeout
 	Evicted     uint64 // evicted because the table was full
-	Closed      uint64 // left CloseDelay after they were closed
+	Closed      uint64 // reported CloseDelay after they ended (ReasonClosed)
 	Reused      uint64 // 5-tuples that carried a new connection after an old one
-	Peak        int    // most connections tracked at once
+	Peak        int    // most connections tracked at once (tombstones aside)
 }
 
 // Conn is a connection in the table.
@@ -159,10 +161,12 @@ type Conn struct {
 	closingAt  int32 // its place in Table.ending, -1 while it has not ended
 	clientIsLo bool  // the client is the key's lo endpoint
 	is4        bool  // the addresses are IPv4
+	tomb       tomb  // nonzero: reported, and kept only as a tombstone
 	lone       loneSYN
 	// at is the time of the lone SYN while FSM is nil, and once the
-	// connection has ended, when it leaves (see closing): it never needs
-	// both, and one field keeps Conn in a smaller size class.
+	// connection has ended, when it is next due in Table.ending (see
+	// closing): it never needs both, and one field keeps Conn in a
+	// smaller size class.
 	at         int64
 	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
 	prev, next *Conn
@@ -186,6 +190,21 @@ type loneSYN struct {
 	wscale       int8
 	sackOK, tsOK bool
 }
+
+// tomb is what remains of a connection reported while a side of it was
+// still in TIME_WAIT: a tombstone keeps its 5-tuple in the table (so that a
+// new SYN on it is a port reuse) and what the census needs (which sides are
+// in TIME_WAIT, until when, whether the server was listening), without its
+// state machines. Its Conn.at is when it leaves; its TIME_WAIT ends
+// Config.CloseDelay before that.
+type tomb uint8
+
+const (
+	tombstone     tomb = 1 << iota // set in every tombstone
+	tombClientTW                   // the client is in TIME_WAIT
+	tombServerTW                   // the server is in TIME_WAIT
+	tombListening                  // the server answered a SYN (fsm.Conn.Listening)
+)
 
 // Client returns the client's address and port.
 func (c *Conn) Client() netip.AddrPort { return c.endpoint(c.clientIsLo) }
@@ -260,8 +279,10 @@ func (t *Table) start(c *Conn, seg *fsm.Segment) {
 type Table struct {
 	cfg    Config
 	conns  index
-	lru    list    // least recently active first
-	ending closing // the connections that have ended, by when they leave
+	lru    list    // least recently active first, tombstones excepted
+	tombs  list    // tombstones, oldest first
+	nTombs int     // how many
+	ending closing // the connections that have ended and the tombstones, by when they are due
 	nextID uint64
 	now    int64 // latest packet time seen
 	stats  Stats
@@ -327,6 +348,15 @@ func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 		t.expire(now)
 	}
 	c := t.conns.get(&k)
+	reused := false
+	if c != nil && c.tomb != 0 {
+		// The connection was reported: a new SYN is a reuse of its
+		// 5-tuple, anything else a stray segment that starts a
+		// connection of its own, as after it left.
+		reused = p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
+		t.bury(c)
+		c = nil
+	}
 	if c != nil {
 		t.follow(c)
 		t.segment(&t.seg, c, p, ts, srcIsLo)
@@ -340,6 +370,10 @@ func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 			c = t.open(k, p, ts, srcIsLo, false)
 			c.FSM.MarkReused()
 		}
+	} else if reused {
+		t.stats.Reused++
+		c = t.open(k, p, ts, srcIsLo, false)
+		c.FSM.MarkReused()
 	} else {
 		c = t.open(k, p, ts, srcIsLo, t.cfg.Trace == nil) // fills t.seg
 		if c.FSM == nil {
@@ -379,26 +413,30 @@ func (t *Table) touch(c *Conn, index uint64) {
 	}
 }
 
-// schedule puts a connection that has ended in the order of departures,
-// due CloseDelay after both its sides are CLOSED; one that has not stays
+// schedule puts a connection that has ended in Table.ending, due
+// CloseDelay after its latest packet (see expire); one that has not stays
 // out of it.
 func (t *Table) schedule(c *Conn) {
 	if t.cfg.CloseDelay < 0 {
 		return
 	}
-	closed, ok := c.FSM.ClosedFrom()
-	if !ok {
+	if !c.FSM.Ended() {
 		t.ending.remove(c)
 		return
 	}
-	c.at = closed + t.cfg.CloseDelay
+	c.at = c.FSM.Last() + t.cfg.CloseDelay
 	t.ending.set(c)
 }
 
 // open starts a connection whose first packet is p. With mayWait, a bare
 // SYN is kept as a lone SYN instead of starting the state machines.
 func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) *Conn {
-	if t.conns.n >= t.cfg.MaxConns {
+	switch {
+	case t.conns.n < t.cfg.MaxConns:
+	case t.tombs.front() != nil:
+		// A tombstone goes first: its connection is reported already.
+		t.bury(t.tombs.front())
+	default:
 		t.stats.Evicted++
 		t.remove(t.lru.front(), ReasonEvicted)
 	}
@@ -423,7 +461,7 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 	}
 	t.conns.put(c)
 	t.lru.pushBack(c)
-	t.stats.Peak = max(t.stats.Peak, t.conns.n)
+	t.stats.Peak = max(t.stats.Peak, t.conns.n-t.nTombs)
 	return c
 }
 
@@ -483,12 +521,19 @@ func (t *Table) takeCensus() {
 	if cs.at == math.MaxInt64 {
 		cs.at = t.now
 	}
-	for c := t.lru.front(); c != nil; c = c.next {
-		cs.count(c)
-	}
+	t.countAll(cs)
 	cs.done = true
 	if t.cfg.Census != nil {
 		t.cfg.Census(cs.result())
+	}
+}
+
+// countAll counts every connection in the table, tombstones included.
+func (t *Table) countAll(cs *census) {
+	for _, l := range [2]*list{&t.lru, &t.tombs} {
+		for c := l.front(); c != nil; c = c.next {
+			cs.count(c, t.cfg.CloseDelay)
+		}
 	}
 }
 
@@ -514,11 +559,14 @@ func (t *Table) advanceTo(now int64) {
 	}
 }
 
-// expire reports and forgets the connections due to leave before time
-// now: those idle for longer than the timeout, and those that ended
-// CloseDelay before. They leave in the order of their deadlines (ties: the
-// one whose latest packet came first), which is the order Parallel merges
-// its shards' departures in.
+// expire reports and forgets the connections due before time now: those
+// idle for longer than the timeout, and those that ended and have been
+// quiet for CloseDelay since. Those are reported then; one with a side
+// still in TIME_WAIT stays as a tombstone until CloseDelay after its
+// TIME_WAIT ran out (when the kernel forgets it too). Connections are
+// reported in the order of their deadlines (ties: the one whose latest
+// packet came first), which is the order Parallel merges its shards'
+// records in.
 func (t *Table) expire(now int64) {
 	for {
 		idle := t.lru.front()
@@ -536,6 +584,8 @@ func (t *Table) expire(now int64) {
 			}
 		}
 		switch {
+		case closed != nil && closed.tomb != 0:
+			t.bury(closed)
 		case closed != nil:
 			t.stats.Closed++
 			t.remove(closed, ReasonClosed)
@@ -564,15 +614,55 @@ func (t *Table) remove(c *Conn, why Reason) {
 	if c.Zeek != nil {
 		t.rec.Zeek = c.Zeek.Summary()
 	}
+	if why == ReasonClosed {
+		if closed, _ := c.FSM.ClosedFrom(); closed > end {
+			t.entomb(c, closed)
+			return
+		}
+	}
 	if t.census != nil && !t.census.done {
 		// Left before the census: counted in the state it was left in.
-		t.census.count(c)
+		t.census.count(c, t.cfg.CloseDelay)
 	}
 	t.lru.remove(c)
 	t.ending.remove(c)
 	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
 	t.recycle(c)
+}
+
+// entomb reports c, whose record is in t.rec, and keeps it as a tombstone
+// until CloseDelay after closed, when its TIME_WAIT has run out.
+func (t *Table) entomb(c *Conn, closed int64) {
+	tb := tombstone
+	if cl, sv := c.FSM.States(); cl == fsm.TimeWait {
+		tb |= tombClientTW
+	} else if sv == fsm.TimeWait {
+		tb |= tombServerTW
+	}
+	if c.FSM.Listening() {
+		tb |= tombListening
+	}
+	t.lru.remove(c)
+	t.cfg.Done(&t.rec)
+	t.recycle(c)
+	c.FSM, c.Zeek = nil, nil
+	c.tomb = tb
+	c.at = closed + t.cfg.CloseDelay
+	t.ending.set(c)
+	t.tombs.pushBack(c)
+	t.nTombs++
+}
+
+// bury forgets the tombstone c.
+func (t *Table) bury(c *Conn) {
+	if t.census != nil && !t.census.done {
+		t.census.count(c, t.cfg.CloseDelay)
+	}
+	t.tombs.remove(c)
+	t.nTombs--
+	t.ending.remove(c)
+	t.conns.remove(c)
 }
 
 // recycle keeps the state machines of c, just removed and reported, for
@@ -631,9 +721,7 @@ func (c *Conn) Snapshot(at int64, r *Record) {
 // are not in it: they ended, or went idle.
 func (t *Table) CensusNow(at int64) *Census {
 	cs := newCensus(at)
-	for c := t.lru.front(); c != nil; c = c.next {
-		cs.count(c)
-	}
+	t.countAll(cs)
 	return cs.result()
 }
 
@@ -652,6 +740,9 @@ func (t *Table) Flush() {
 	for i, c := range all {
 		t.remove(c, ReasonEnd)
 		all[i] = nil // let it go now: a lone SYN grew its state machines to be reported
+	}
+	for c := t.tombs.front(); c != nil; c = t.tombs.front() {
+		t.bury(c)
 	}
 }
 

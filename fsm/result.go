@@ -81,6 +81,9 @@ type Side struct {
 	SentFIN     bool
 	SentRST     bool
 	FINAt       int64 // time of this side's first FIN, 0 if none
+	// TimeWaitAt is when this side entered TIME_WAIT, if State is
+	// TIME_WAIT; 0 otherwise. Its TIME_WAIT lasts TimeWaitDuration.
+	TimeWaitAt int64
 
 	// SYNTimes are the times of this side's first SYN (client) or SYN/ACK
 	// (server) transmissions, at most MaxSYNTimes: their gaps show the backoff.
@@ -295,8 +298,11 @@ func (c *Conn) side(e *endpoint, end int64) Side {
 		s.SYNTimes = make([]int64, e.nSent)
 		s.SYNTimes[0] = e.firstSent
 	}
+	s.State = stateAt(e, end)
+	if s.State == TimeWait {
+		s.TimeWaitAt = e.closeTime
+	}
 	if c.rare == nil {
-		s.State = stateAt(e, end)
 		return s
 	}
 	ev := &c.rare.ev[e.dir]
@@ -311,6 +317,5 @@ func (c *Conn) side(e *endpoint, end int64) Side {
 	if ev.keepPending {
 		s.KeepalivesUnanswered++
 	}
-	s.State = stateAt(e, end)
 	return s
 }

@@ -200,7 +200,7 @@ func checkAnalysisFlags(o *options) error {
 func addAnalysisFlags(fs *pflag.FlagSet, o *options) {
 	fs.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "follow connections on `N` cores when reading a file (the output is the same for every N)")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", time.Duration(flow.DefaultIdleTimeout), "report and forget a connection silent for this `DURATION` of capture time")
-	fs.DurationVar(&o.closeDelay, "close-delay", time.Duration(flow.DefaultCloseDelay), "report and forget a connection that ended this `DURATION` of capture time after both its\nsides are CLOSED (at once after a reset, once TIME_WAIT has run out after a close); 0: when idle")
+	fs.DurationVar(&o.closeDelay, "close-delay", time.Duration(flow.DefaultCloseDelay), "report a connection that ended once it has been quiet for this `DURATION` of capture\ntime, and forget it that long after both its sides are CLOSED (TIME_WAIT ran out); 0: when idle")
 	fs.IntVar(&o.maxConns, "max-conns", flow.DefaultMaxConns, "track at most `N` connections at once; the least recently active is evicted")
 	fs.BoolVar(&o.checksums, "verify-checksums", false, "check TCP checksums and ignore segments whose checksum is wrong, as Zeek does\n(off by default: captures taken on a sending host hold checksums the NIC fills in later)")
 	fs.StringVar(&o.zeekPorts, "zeek-server-ports", "", "Zeek's likely_server_ports as `PORTS` (comma-separated, or none), which orient\nconnections seen without their SYN in conn_state and history (default: Zeek's)")

@@ -122,6 +122,9 @@ type agg struct {
 	sources set[netip.Addr]
 	targets set[netip.AddrPort] // port_scan: the host:port pairs tried
 	times   []int64             // syn_unanswered: the first example's SYN times
+	// time_wait_pileup: when the TIME_WAITs of the connections in it
+	// end, those that may outlast the latest record (see tallyTimeWait)
+	timeWaitUntil []int64
 }
 
 func (g *agg) add(r *flow.Record) {
@@ -192,12 +195,17 @@ func (s *set[T]) clone() set[T] {
 type Collector struct {
 	th      Thresholds
 	aggs    map[key]*agg
-	dropped int // aggregates not kept because maxKeys was reached
+	keys    map[string]int // aggregates per diagnosis name
+	dropped int            // aggregates not kept because maxKeys was reached
+	// end is the latest End of the records added: the end of the capture
+	// once its last record is in, since the connection of the capture's
+	// last packet is reported then.
+	end int64
 }
 
 // New returns an empty Collector.
 func New(th Thresholds) *Collector {
-	return &Collector{th: th, aggs: map[key]*agg{}}
+	return &Collector{th: th, aggs: map[key]*agg{}, keys: map[string]int{}}
 }
 
 // get returns the aggregate for name at ep, creating it.
@@ -205,10 +213,14 @@ func (c *Collector) get(name string, ep netip.AddrPort) *agg {
 	k := key{name, ep}
 	g := c.aggs[k]
 	if g == nil {
-		if len(c.aggs) >= maxKeys {
+		// Each diagnosis has its own budget, so that the hosts of a busy
+		// capture, which each may close actively (time_wait_pileup),
+		// cannot crowd out its listeners.
+		if c.keys[name] >= maxKeys {
 			c.dropped++
 			return &agg{} // counted nowhere: the caller's update is lost
 		}
+		c.keys[name]++
 		g = &agg{}
 		c.aggs[k] = g
 	}
@@ -242,11 +254,12 @@ func (c *Collector) Diagnoses() []Diagnosis {
 // be diagnosed now?") without their evidence being counted twice when they
 // end.
 func (c *Collector) Clone() *Collector {
-	out := &Collector{th: c.th, aggs: make(map[key]*agg, len(c.aggs)), dropped: c.dropped}
+	out := &Collector{th: c.th, aggs: make(map[key]*agg, len(c.aggs)), keys: maps.Clone(c.keys), dropped: c.dropped, end: c.end}
 	for k, g := range c.aggs {
 		cp := *g
 		cp.examples = slices.Clone(g.examples)
 		cp.times = slices.Clone(g.times)
+		cp.timeWaitUntil = slices.Clone(g.timeWaitUntil)
 		cp.sources = g.sources.clone()
 		cp.targets = g.targets.clone()
 		out.aggs[k] = &cp

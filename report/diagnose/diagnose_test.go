@@ -183,8 +183,17 @@ func TestBounded(t *testing.T) {
 			r.ServerAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), uint16(i>>16+1))
 		}))
 	}
-	if len(c.aggs) > maxKeys || c.dropped == 0 {
-		t.Errorf("%d aggregates, %d dropped", len(c.aggs), c.dropped)
+	perName := map[string]int{}
+	for k := range c.aggs {
+		perName[k.name]++
+	}
+	for name, n := range perName {
+		if n > maxKeys {
+			t.Errorf("%s: %d aggregates, want at most %d", name, n, maxKeys)
+		}
+	}
+	if c.dropped == 0 {
+		t.Error("none dropped")
 	}
 	// One source trying all of them is a port scan, and the only finding.
 	if ds := c.Diagnoses(); len(ds) != 1 || ds[0].Name != PortScan || ds[0].Endpoint != "10.0.1.1" {
@@ -255,5 +264,68 @@ func TestSet(t *testing.T) {
 	delete(c.many, 0)
 	if _, ok := s.many[0]; !ok || s.len() != maxSources {
 		t.Error("clone shares its map")
+	}
+}
+
+// TestTimeWaitAtTheEnd: connections are reported while their TIME_WAIT
+// runs (5 s after their last packet); the pile-up counts those whose
+// TIME_WAIT still ran at the end of the capture, the latest record's End.
+func TestTimeWaitAtTheEnd(t *testing.T) {
+	// 150 active closes, one a second from 0 s, each reported 5 s later.
+	var recs []*flow.Record
+	for i := range 150 {
+		at := int64(i) * sec
+		recs = append(recs, conn(uint64(i+1), 1, func(r *flow.Record) {
+			r.ClientAddr = netip.AddrPortFrom(netip.MustParseAddr("10.0.1.9"), uint16(40000+i))
+			r.First, r.Last, r.End = at, at+2e6, at+2e6+5*sec
+			r.Client.FINAt, r.Server.FINAt = at+1e6, at+15e5
+			r.Client.State, r.Client.TimeWaitAt, r.Server.State = fsm.TimeWait, at+2e6, fsm.Closed
+			r.Close = fsm.CloseFIN
+		}))
+	}
+	for _, tt := range []struct {
+		end  int64 // the End of the capture's last record
+		want string
+	}{
+		{155*sec + 2e6, "55 were in TIME_WAIT at the end"}, // those closed at 95 s and after
+		{300 * sec, "0 were in TIME_WAIT at the end"},
+	} {
+		c := New(DefaultThresholds())
+		for _, r := range recs {
+			c.Add(r)
+		}
+		c.Add(conn(999, 2, func(r *flow.Record) { r.End = tt.end }))
+		ds := c.Diagnoses()
+		if len(ds) != 1 || ds[0].Name != TimeWaitPileup || !strings.Contains(ds[0].Explanation, tt.want) {
+			t.Errorf("capture ending at %d s: %+v, want time_wait_pileup saying %q", tt.end/sec, ds, tt.want)
+		}
+	}
+}
+
+// TestBudgetsPerDiagnosis: hosts that each close a connection first, more
+// of them than a diagnosis keeps, do not crowd out a SYN flood reported
+// after them.
+func TestBudgetsPerDiagnosis(t *testing.T) {
+	c := New(DefaultThresholds())
+	for i := range maxKeys + 100 {
+		c.Add(conn(uint64(i+1), 1, func(r *flow.Record) {
+			r.ClientAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, byte(i >> 8), byte(i)}), 40000)
+			r.Client.FINAt, r.Server.FINAt = 3*sec, 3*sec+1e6
+			r.Client.State, r.Server.State = fsm.TimeWait, fsm.Closed
+			r.Close = fsm.CloseFIN
+		}))
+	}
+	for i := range 200 {
+		c.Add(conn(uint64(100_000+i), 1, func(r *flow.Record) {
+			r.Handshake = fsm.HandshakeSynAckUnanswered
+			r.ClientAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 40000)
+		}))
+	}
+	var found bool
+	for _, d := range c.Diagnoses() {
+		found = found || d.Name == SynFlood && d.Endpoint == listener.String()
+	}
+	if !found {
+		t.Errorf("no syn_flood on %s after %d hosts closing actively", listener, maxKeys+100)
 	}
 }

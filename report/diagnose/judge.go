@@ -67,7 +67,7 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 			return Diagnosis{}, false
 		}
 		text := fmt.Sprintf("%s closed %s it had opened actively (its FIN came first), so it holds each local port in TIME_WAIT for 60 s; %d were in TIME_WAIT at the end of the capture.",
-			k.ep.Addr().Unmap(), count(g.a, "connection"), g.b)
+			k.ep.Addr().Unmap(), count(g.a, "connection"), timeWaitInAt(g, c.end))
 		if g.sum > 0 {
 			text += fmt.Sprintf(" It also closed %s first as a server.", count(int(g.sum), "connection"))
 		}

@@ -14,13 +14,14 @@ import (
 //	accept_queue_overflow  a: SYN/ACK resent after the client's ACK; b: RST instead of accepting
 //	syn_flood              a: SYN/ACK never acknowledged; b: of those, cookie-shaped; c: SYN/ACK resends; sum: SYNs unanswered
 //	close_wait_leak        longest: the longest wait
-//	time_wait_pileup       a: active closes from the host's own (ephemeral) ports; b: of those, in TIME_WAIT at the end; c: 5-tuples reused; sum: active closes as a server
+//	time_wait_pileup       a: active closes from the host's own (ephemeral) ports; timeWaitUntil: of those, when each TIME_WAIT ends; c: 5-tuples reused; sum: active closes as a server
 //	half_open_peer         a: ended by the survivor's RST; longest: the longest unanswered run
 //	syn_unanswered         a: SYNs sent; longest: the longest attempt
 //	port_scan              a: refused; b: unanswered; c: answered, then aborted by the source
 //	zero_window_stall      a: window probes; longest: the longest zero window
 //	keepalive              a: probes; b: unanswered; sum, c: the sum and number of measured intervals
 func (c *Collector) Add(r *flow.Record) {
+	c.end = max(c.end, r.End)
 	client, server := r.ClientAddr, r.ServerAddr
 	sides := [2]*fsm.Side{&r.Client, &r.Server}
 	addrs := [2]netip.AddrPort{client, server}
@@ -108,7 +109,7 @@ func (c *Collector) Add(r *flow.Record) {
 				g.add(r)
 				g.a++
 				if s.State == fsm.TimeWait {
-					g.b++
+					c.tallyTimeWait(g, s.TimeWaitAt+fsm.TimeWaitDuration)
 				}
 				if slices.Contains(r.Labels, fsm.LabelPortReuse) {
 					g.c++
@@ -154,3 +155,26 @@ func anomalyCount(r *flow.Record, name string) int {
 }
 
 func (g *agg) addTarget(t netip.AddrPort) { g.targets.add(t) }
+
+// tallyTimeWait notes a TIME_WAIT that lasts until until. A connection is
+// reported while its TIME_WAIT still runs, and whether it still ran at the
+// end of the capture is known only at the end: timeWaitInAt counts them
+// then. Those over before the latest record's End are dropped as they
+// pass, so the list holds at most about a TIME_WAIT's worth of closes.
+func (c *Collector) tallyTimeWait(g *agg, until int64) {
+	if len(g.timeWaitUntil) == cap(g.timeWaitUntil) {
+		g.timeWaitUntil = slices.DeleteFunc(g.timeWaitUntil, func(u int64) bool { return u < c.end })
+	}
+	g.timeWaitUntil = append(g.timeWaitUntil, until)
+}
+
+// timeWaitInAt counts the TIME_WAITs of g still running at time t.
+func timeWaitInAt(g *agg, t int64) int {
+	n := 0
+	for _, u := range g.timeWaitUntil {
+		if u >= t {
+			n++
+		}
+	}
+	return n
+}
