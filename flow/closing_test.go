@@ -1,8 +1,6 @@
 package flow
 
 import (
-	"cmp"
-	"math/rand/v2"
 	"net/netip"
 	"slices"
 	"testing"
@@ -163,49 +161,6 @@ func TestStraySegmentAfterTheRecord(t *testing.T) {
 	}
 	if recs[0].Reason != ReasonClosed || recs[1].Handshake != fsm.HandshakeMidstream || recs[1].Reason != ReasonEnd {
 		t.Errorf("first %s, second %s %s; want closed, then midstream at the end", recs[0].Reason, recs[1].Handshake, recs[1].Reason)
-	}
-}
-
-// TestClosingOrder holds the order of departures to a sort, over random
-// insertions, changes and removals.
-func TestClosingOrder(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var h closing
-	in := map[*Conn]bool{}
-	conns := make([]*Conn, 200)
-	for i := range conns {
-		conns[i] = &Conn{closingAt: -1, lastIndex: uint64(i)}
-	}
-	for range 5000 {
-		c := conns[rng.IntN(len(conns))]
-		if rng.IntN(3) == 0 {
-			h.remove(c)
-			delete(in, c)
-			continue
-		}
-		c.at = rng.Int64N(50)
-		h.set(c)
-		in[c] = true
-	}
-	var want []*Conn
-	for c := range in {
-		want = append(want, c)
-	}
-	slices.SortFunc(want, func(a, b *Conn) int {
-		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.lastIndex, b.lastIndex))
-	})
-	for i, w := range want {
-		c := h.front()
-		if c != w {
-			t.Fatalf("departure %d: leaveAt %d index %d, want %d %d", i, c.at, c.lastIndex, w.at, w.lastIndex)
-		}
-		h.remove(c)
-		if c.closingAt != -1 {
-			t.Fatal("removed connection keeps its place")
-		}
-	}
-	if h.front() != nil {
-		t.Error("connections left over")
 	}
 }
 

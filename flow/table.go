@@ -158,15 +158,14 @@ type Conn struct {
 	Zeek *zeek.Conn // nil unless Config.Zeek or ZeekRecords
 
 	key        key
-	closingAt  int32 // its place in Table.ending, -1 while it has not ended
-	clientIsLo bool  // the client is the key's lo endpoint
-	is4        bool  // the addresses are IPv4
-	tomb       tomb  // nonzero: reported, and kept only as a tombstone
+	clientIsLo bool // the client is the key's lo endpoint
+	is4        bool // the addresses are IPv4
+	ended      bool // in Table.ended: it has ended, and waits for CloseDelay
+	tomb       tomb // nonzero: reported, and kept only as a tombstone
 	lone       loneSYN
-	// at is the time of the lone SYN while FSM is nil, and once the
-	// connection has ended, when it is next due in Table.ending (see
-	// closing): it never needs both, and one field keeps Conn in a
-	// smaller size class.
+	// at is the time of the lone SYN while FSM is nil, and for a
+	// tombstone, when it is forgotten: it never needs both, and one field
+	// keeps Conn in a smaller size class.
 	at         int64
 	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
 	prev, next *Conn
@@ -277,18 +276,21 @@ func (t *Table) start(c *Conn, seg *fsm.Segment) {
 
 // Table is the connection table. It is not safe for concurrent use.
 type Table struct {
-	cfg    Config
-	conns  index
-	lru    list    // least recently active first, tombstones excepted
-	tombs  list    // tombstones, oldest first
-	nTombs int     // how many
-	ending closing // the connections that have ended and the tombstones, by when they are due
-	nextID uint64
-	now    int64 // latest packet time seen
-	stats  Stats
-	seg    fsm.Segment
-	rec    Record
-	census *census
+	cfg   Config
+	conns index
+	// The connections, least recently active first, in three lists: lru
+	// those that have not ended, ended those that have (each due
+	// CloseDelay after its latest packet), tombs the tombstones, in the
+	// order they were made (each due CloseDelay after its TIME_WAIT, a
+	// minute later, nearly in that order: see expire).
+	lru, ended, tombs list
+	nTombs            int // the tombstones
+	nextID            uint64
+	now               int64 // latest packet time seen
+	stats             Stats
+	seg               fsm.Segment
+	rec               Record
+	census            *census
 
 	// spareFSM and spareZeek are the state machines of the last connection
 	// removed, for the next one to reuse (see recycle).
@@ -353,7 +355,7 @@ func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 		// The connection was reported: a new SYN is a reuse of its
 		// 5-tuple, anything else a stray segment that starts a
 		// connection of its own, as after it left.
-		reused = p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN
+		reused = p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN && !t.expired(c, now)
 		t.bury(c)
 		c = nil
 	}
@@ -391,41 +393,44 @@ func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 		res = c.FSM.Step(&t.seg)
 	}
 	t.touch(c, p.Index)
-	t.schedule(c)
 	if t.cfg.Trace != nil {
 		t.cfg.Trace(c, p, &t.seg, res)
 	}
 }
 
 // touch records that c just had a packet, capture index index: it moves to
-// the back of the LRU list, which stays ordered by the time of each
-// connection's latest packet even when a capture's time goes backwards, so
-// that connections expire in the order of their deadlines.
+// the back of its list (lru, or ended once it has ended and CloseDelay
+// applies), which stays ordered by the time of each connection's latest
+// packet even when a capture's time goes backwards, so that connections
+// expire in the order of their deadlines.
 func (t *Table) touch(c *Conn, index uint64) {
 	c.lastIndex = index
-	t.lru.moveToBack(c)
+	ended := t.cfg.CloseDelay >= 0 && c.FSM != nil && c.FSM.Ended()
+	if ended != c.ended {
+		t.listOf(c).remove(c)
+		c.ended = ended
+		t.listOf(c).pushBack(c)
+	}
+	l := t.listOf(c)
+	l.moveToBack(c)
 	if last := c.last(); last < t.now {
 		// Only a packet older than the clock can be out of order; the
 		// common one, stamped now, is where it belongs at the back.
 		for c.prev != nil && c.prev.last() > last {
-			t.lru.moveBefore(c, c.prev)
+			l.moveBefore(c, c.prev)
 		}
 	}
 }
 
-// schedule puts a connection that has ended in Table.ending, due
-// CloseDelay after its latest packet (see expire); one that has not stays
-// out of it.
-func (t *Table) schedule(c *Conn) {
-	if t.cfg.CloseDelay < 0 {
-		return
+// listOf returns the list c is in.
+func (t *Table) listOf(c *Conn) *list {
+	switch {
+	case c.tomb != 0:
+		return &t.tombs
+	case c.ended:
+		return &t.ended
 	}
-	if !c.FSM.Ended() {
-		t.ending.remove(c)
-		return
-	}
-	c.at = c.FSM.Last() + t.cfg.CloseDelay
-	t.ending.set(c)
+	return &t.lru
 }
 
 // open starts a connection whose first packet is p. With mayWait, a bare
@@ -438,14 +443,14 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 		t.bury(t.tombs.front())
 	default:
 		t.stats.Evicted++
-		t.remove(t.lru.front(), ReasonEvicted)
+		t.remove(t.leastRecent(), ReasonEvicted)
 	}
 	t.nextID++
 	t.stats.Connections++
 	if t.cfg.opened != nil {
 		t.cfg.opened(t.nextID)
 	}
-	c := &Conn{ID: t.nextID, key: k, is4: p.Src.Is4(), closingAt: -1}
+	c := &Conn{ID: t.nextID, key: k, is4: p.Src.Is4()}
 	c.clientIsLo = srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p, ts, srcIsLo)
 	if mayWait && p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
@@ -463,6 +468,21 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 	t.lru.pushBack(c)
 	t.stats.Peak = max(t.stats.Peak, t.conns.n-t.nTombs)
 	return c
+}
+
+// leastRecent returns the connection whose latest packet is the oldest,
+// tombstones aside.
+func (t *Table) leastRecent() *Conn {
+	a, b := t.lru.front(), t.ended.front()
+	if a == nil || b != nil && before(b, a) {
+		return b
+	}
+	return a
+}
+
+// before reports whether a's latest packet came before b's.
+func before(a, b *Conn) bool {
+	return a.last() < b.last() || a.last() == b.last() && a.lastIndex < b.lastIndex
 }
 
 // srcIsClient orients a connection from its first packet. The sender of a
@@ -530,7 +550,7 @@ func (t *Table) takeCensus() {
 
 // countAll counts every connection in the table, tombstones included.
 func (t *Table) countAll(cs *census) {
-	for _, l := range [2]*list{&t.lru, &t.tombs} {
+	for _, l := range [3]*list{&t.lru, &t.ended, &t.tombs} {
 		for c := l.front(); c != nil; c = c.next {
 			cs.count(c, t.cfg.CloseDelay)
 		}
@@ -568,35 +588,45 @@ func (t *Table) advanceTo(now int64) {
 // packet came first), which is the order Parallel merges its shards'
 // records in.
 func (t *Table) expire(now int64) {
+	// Tombstones leave nearly in the order they were made, and leaving
+	// reports nothing: one whose time has come behind another that is
+	// still due stays a little longer, and lookups check its time (see
+	// expired).
+	for c := t.tombs.front(); c != nil && t.expired(c, now); c = t.tombs.front() {
+		t.bury(c)
+	}
 	for {
-		idle := t.lru.front()
-		if idle != nil && (t.cfg.IdleTimeout < 0 || now-idle.last() <= t.cfg.IdleTimeout) {
-			idle = nil
+		var (
+			c        *Conn
+			deadline int64
+			why      Reason
+		)
+		if idle := t.lru.front(); idle != nil && t.cfg.IdleTimeout >= 0 {
+			c, deadline, why = idle, idle.last()+t.cfg.IdleTimeout, ReasonIdle
 		}
-		closed := t.ending.front()
-		if closed != nil && now <= closed.at {
-			closed = nil
-		}
-		if closed != nil && idle != nil {
-			// Both due: the earlier deadline goes first.
-			if d := idle.last() + t.cfg.IdleTimeout; d < closed.at || d == closed.at && idle.lastIndex < closed.lastIndex {
-				closed = nil
+		if e := t.ended.front(); e != nil {
+			d, w := e.last()+t.cfg.CloseDelay, ReasonClosed
+			if t.cfg.IdleTimeout >= 0 && t.cfg.IdleTimeout < t.cfg.CloseDelay {
+				d, w = e.last()+t.cfg.IdleTimeout, ReasonIdle
+			}
+			if c == nil || d < deadline || d == deadline && e.lastIndex < c.lastIndex {
+				c, deadline, why = e, d, w
 			}
 		}
-		switch {
-		case closed != nil && closed.tomb != 0:
-			t.bury(closed)
-		case closed != nil:
-			t.stats.Closed++
-			t.remove(closed, ReasonClosed)
-		case idle != nil:
-			t.stats.Idle++
-			t.remove(idle, ReasonIdle)
-		default:
+		if c == nil || now <= deadline {
 			return
 		}
+		if why == ReasonIdle {
+			t.stats.Idle++
+		} else {
+			t.stats.Closed++
+		}
+		t.remove(c, why)
 	}
 }
+
+// expired reports whether the tombstone c is due to be forgotten at now.
+func (t *Table) expired(c *Conn, now int64) bool { return now > c.at }
 
 // remove takes c out of the table and hands its record to Done.
 func (t *Table) remove(c *Conn, why Reason) {
@@ -608,7 +638,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// the timeout: TIME_WAIT may have run out by then.
 		end = c.FSM.Last() + t.cfg.IdleTimeout
 	case ReasonClosed:
-		end = c.at
+		end = c.FSM.Last() + t.cfg.CloseDelay
 	}
 	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end), lastIndex: c.lastIndex}
 	if c.Zeek != nil {
@@ -624,8 +654,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// Left before the census: counted in the state it was left in.
 		t.census.count(c, t.cfg.CloseDelay)
 	}
-	t.lru.remove(c)
-	t.ending.remove(c)
+	t.listOf(c).remove(c)
 	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
 	t.recycle(c)
@@ -643,13 +672,12 @@ func (t *Table) entomb(c *Conn, closed int64) {
 	if c.FSM.Listening() {
 		tb |= tombListening
 	}
-	t.lru.remove(c)
+	t.listOf(c).remove(c)
 	t.cfg.Done(&t.rec)
 	t.recycle(c)
 	c.FSM, c.Zeek = nil, nil
-	c.tomb = tb
+	c.tomb, c.ended = tb, false
 	c.at = closed + t.cfg.CloseDelay
-	t.ending.set(c)
 	t.tombs.pushBack(c)
 	t.nTombs++
 }
@@ -661,7 +689,6 @@ func (t *Table) bury(c *Conn) {
 	}
 	t.tombs.remove(c)
 	t.nTombs--
-	t.ending.remove(c)
 	t.conns.remove(c)
 }
 
@@ -689,13 +716,32 @@ func (t *Table) recycle(c *Conn) {
 func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
 	return func(yield func(*Record) bool) {
 		var rec Record
-		for c := t.lru.front(); c != nil; c = c.next {
+		for c := range t.live() {
 			if at-c.first() < minAge {
 				continue
 			}
 			t.follow(c)
 			c.Snapshot(at, &rec)
 			if !yield(&rec) {
+				return
+			}
+		}
+	}
+}
+
+// live yields the connections in the table, tombstones aside, least
+// recently active first.
+func (t *Table) live() iter.Seq[*Conn] {
+	return func(yield func(*Conn) bool) {
+		a, b := t.lru.front(), t.ended.front()
+		for a != nil || b != nil {
+			c := a
+			if a == nil || b != nil && before(b, a) {
+				c, b = b, b.next
+			} else {
+				a = a.next
+			}
+			if !yield(c) {
 				return
 			}
 		}
@@ -733,8 +779,10 @@ func (t *Table) Flush() {
 		t.takeCensus()
 	}
 	all := make([]*Conn, 0, t.conns.n)
-	for c := t.lru.front(); c != nil; c = c.next {
-		all = append(all, c)
+	for _, l := range [2]*list{&t.lru, &t.ended} {
+		for c := l.front(); c != nil; c = c.next {
+			all = append(all, c)
+		}
 	}
 	slices.SortFunc(all, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 	for i, c := range all {
