@@ -171,3 +171,24 @@ func TestConnSize(t *testing.T) {
 		t.Errorf("flow.Conn is %d bytes, want at most 128", size)
 	}
 }
+
+// TestTombstonePastItsTime: a tombstone forgotten late, behind an older one
+// due after it, is gone for a SYN on its 5-tuple all the same.
+func TestTombstonePastItsTime(t *testing.T) {
+	a := netip.MustParseAddrPort("10.0.0.3:40001")
+	pkts := handshakeAndClose(cli, 0)
+	// A stray ACK in TIME_WAIT: reported (and made a tombstone) 3 s later
+	// than its TIME_WAIT alone would say.
+	pkts = append(pkts, pkt(cli, srv, ack, 102, 502, 3_000))
+	pkts = append(pkts, handshakeAndClose(a, 1_000)...)
+	// 65.5 s: cli's TIME_WAIT and delay are over (65.005 s), a's are not
+	// (66.005 s), and a's tombstone is ahead of cli's.
+	pkts = append(pkts, pkt(cli, srv, syn, 90000, 0, 65_500))
+	recs, st := collect(Config{}, pkts...)
+	if len(recs) != 3 || st.Reused != 0 {
+		t.Fatalf("%d records, %d reused; want 3, 0", len(recs), st.Reused)
+	}
+	if last := recs[2]; slices.Contains(last.Labels, fsm.LabelPortReuse) {
+		t.Errorf("SYN after the tombstone's time: labelled %v", last.Labels)
+	}
+}
