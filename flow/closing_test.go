@@ -192,3 +192,27 @@ func TestTombstonePastItsTime(t *testing.T) {
 		t.Errorf("SYN after the tombstone's time: labelled %v", last.Labels)
 	}
 }
+
+// TestSimultaneousCloseTombstone: after a simultaneous close both sides are
+// in TIME_WAIT, and the census counts both while the tombstone stands.
+func TestSimultaneousCloseTombstone(t *testing.T) {
+	other := netip.MustParseAddrPort("10.0.0.3:40001")
+	pkts := []*capture.Packet{
+		pkt(cli, srv, syn, 100, 0, 0),
+		pkt(srv, cli, synack, 500, 101, 1),
+		pkt(cli, srv, ack, 101, 501, 2),
+		pkt(cli, srv, finack, 101, 501, 3), // the FINs cross
+		pkt(srv, cli, finack, 501, 101, 3),
+		pkt(cli, srv, ack, 102, 502, 4),
+		pkt(srv, cli, ack, 502, 102, 4),
+		pkt(other, srv, syn, 1, 0, 10_000), // reported by now, a tombstone
+	}
+	var census *Census
+	recs, _ := collect(Config{Census: func(c *Census) { census = c }}, pkts...)
+	if len(recs) != 2 || recs[0].Reason != ReasonClosed || recs[0].Client.State != fsm.TimeWait || recs[0].Server.State != fsm.TimeWait {
+		t.Fatalf("records %d, first %s client %s server %s; want closed, both TIME_WAIT", len(recs), recs[0].Reason, recs[0].Client.State, recs[0].Server.State)
+	}
+	if c, s := census.Hosts[cli.Addr()].States[fsm.TimeWait], census.Hosts[srv.Addr()].States[fsm.TimeWait]; c != 1 || s != 1 {
+		t.Errorf("census: client %d, server %d in TIME_WAIT; want 1 and 1", c, s)
+	}
+}

@@ -664,9 +664,11 @@ func (t *Table) remove(c *Conn, why Reason) {
 // until CloseDelay after closed, when its TIME_WAIT has run out.
 func (t *Table) entomb(c *Conn, closed int64) {
 	tb := tombstone
-	if cl, sv := c.FSM.States(); cl == fsm.TimeWait {
+	cl, sv := c.FSM.States()
+	if cl == fsm.TimeWait {
 		tb |= tombClientTW
-	} else if sv == fsm.TimeWait {
+	}
+	if sv == fsm.TimeWait { // both, after a simultaneous close
 		tb |= tombServerTW
 	}
 	if c.FSM.Listening() {
