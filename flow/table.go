@@ -473,11 +473,10 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 // leastRecent returns the connection whose latest packet is the oldest,
 // tombstones aside.
 func (t *Table) leastRecent() *Conn {
-	a, b := t.lru.front(), t.ended.front()
-	if a == nil || b != nil && before(b, a) {
-		return b
+	for c := range t.live() {
+		return c
 	}
-	return a
+	return nil
 }
 
 // before reports whether a's latest packet came before b's.

@@ -435,12 +435,12 @@ func TestBadChecksumChangesNothing(t *testing.T) {
 
 func TestTimeWaitExpires(t *testing.T) {
 	c := run(t, cISN, sISN, with(handshake,
-		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
-		step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2},
-		step{dir: FromClient, flags: ACK, seq: 2, ack: 2, client: TimeWait},
+		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, at: 30},
+		step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2, at: 40},
+		step{dir: FromClient, flags: ACK, seq: 2, ack: 2, at: 50, client: TimeWait},
 	))
-	if got := c.Result(c.Last() + 59e9).Client.State; got != TimeWait {
-		t.Errorf("59 s after: %s, want TIME_WAIT", got)
+	if got := c.Result(c.Last() + 59e9).Client; got.State != TimeWait || got.TimeWaitAt != c.Last() {
+		t.Errorf("59 s after: %s since %d, want TIME_WAIT since %d", got.State, got.TimeWaitAt, c.Last())
 	}
 	if got := c.Result(c.Last() + 61e9).Client.State; got != Closed {
 		t.Errorf("61 s after: %s, want CLOSED", got)
