@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"encoding/binary"
 	"math"
-	"net/netip"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
@@ -117,64 +116,6 @@ const (
 	clockSteps = 64
 )
 
-// entry is a packet on its way to a shard: the fields of a capture.Packet
-// the table reads, packed, without its pointers (netip.Addr and time.Time
-// carry one each), and its key. The shard's core reads every entry the
-// reading core wrote, so its size is what crosses between them; and a
-// round's entries hold no pointer for the collector to scan.
-type entry struct {
-	key     key // computed once, to pick the shard
-	srcIsLo bool
-	is4     bool // the addresses are IPv4 (key holds them IPv4-mapped)
-
-	flags                                capture.TCPFlags
-	window, mss                          uint16
-	wscale                               int8
-	sackOK, tsOK                         bool
-	badChecksum, truncated, optionsShort bool
-	seq, ack, tsVal, tsEcr               uint32
-	// Lengths come from 16-bit IP header fields (plus 40 for IPv6's
-	// header) and from a record of at most 262,144 bytes: 32 bits hold them.
-	ipLen, payloadLen, captured int32
-
-	ts, now int64
-	index   uint64
-}
-
-func packEntry(p *capture.Packet, now int64, k key, srcIsLo bool) entry {
-	return entry{
-		key: k, srcIsLo: srcIsLo, is4: p.Src.Is4(),
-		flags: p.Flags, window: p.Window, mss: p.MSS, wscale: p.WindowScale,
-		sackOK: p.SACKPermitted, tsOK: p.HasTimestamp,
-		badChecksum: p.BadChecksum, truncated: p.Truncated, optionsShort: p.OptionsTruncated,
-		seq: p.Seq, ack: p.Ack, tsVal: p.TSVal, tsEcr: p.TSEcr,
-		ipLen: int32(p.IPLen), payloadLen: int32(p.PayloadLen), captured: int32(p.CapturedPayload),
-		ts: p.Timestamp.UnixNano(), now: now, index: p.Index,
-	}
-}
-
-// unpack fills p with the packet packEntry packed.
-func (e *entry) unpack(p *capture.Packet) {
-	src, dst := e.key.loAddr, e.key.hiAddr
-	sport, dport := e.key.loPort, e.key.hiPort
-	if !e.srcIsLo {
-		src, dst, sport, dport = dst, src, dport, sport
-	}
-	srcAddr, dstAddr := netip.AddrFrom16(src), netip.AddrFrom16(dst)
-	if e.is4 {
-		srcAddr, dstAddr = srcAddr.Unmap(), dstAddr.Unmap()
-	}
-	*p = capture.Packet{
-		Index: e.index, Timestamp: time.Unix(0, e.ts),
-		Src: srcAddr, Dst: dstAddr, SrcPort: sport, DstPort: dport,
-		IPLen: int(e.ipLen), Seq: e.seq, Ack: e.ack, Flags: e.flags, Window: e.window,
-		PayloadLen: int(e.payloadLen), CapturedPayload: int(e.captured),
-		Truncated: e.truncated, OptionsTruncated: e.optionsShort, BadChecksum: e.badChecksum,
-		MSS: e.mss, WindowScale: e.wscale, SACKPermitted: e.sackOK, HasTimestamp: e.tsOK,
-		TSVal: e.tsVal, TSEcr: e.tsEcr,
-	}
-}
-
 // idMap turns the ids a shard gives its connections (1, 2, 3, ... in the
 // order it creates them) into ids in the whole capture, for the connections
 // still open. Most connections end in about the order they began, so the
@@ -270,10 +211,9 @@ type shard struct {
 	in     chan job
 	out    chan *items
 	items  *items
-	spare  *items         // the other output buffer, which the merger reads meanwhile
-	cur    *entry         // the packet being added, for the keys of what it causes
-	pkt    capture.Packet // cur, unpacked
-	clock  entry          // stands for the round's end when the clock moves with no packet
+	spare  *items // the other output buffer, which the merger reads meanwhile
+	cur    *entry // the packet being added, for the keys of what it causes
+	clock  entry  // stands for the round's end when the clock moves with no packet
 	sub    uint8
 	census *Census
 	// Flush streams the records of the connections still open through
@@ -368,8 +308,7 @@ func (s *shard) run() {
 			// Expire first with the capture's clock, as a single table
 			// would have at the packets of other shards.
 			s.table.advanceTo(e.now)
-			e.unpack(&s.pkt)
-			s.table.addKeyed(&s.pkt, e.now, e.key, e.srcIsLo)
+			s.table.add(e)
 		}
 		s.clock.now = j.now
 		s.cur = &s.clock

@@ -289,6 +289,7 @@ type Table struct {
 	now               int64 // latest packet time seen
 	stats             Stats
 	seg               fsm.Segment
+	tracing           *capture.Packet // during AddAt, its packet, for Config.Trace
 	rec               Record
 	census            *census
 
@@ -334,13 +335,15 @@ func (t *Table) Add(p *capture.Packet) {
 // packets (Parallel) is told the capture's.
 func (t *Table) AddAt(p *capture.Packet, now int64) {
 	k, srcIsLo := makeKey(p)
-	t.addKeyed(p, now, k, srcIsLo)
+	e := packEntry(p, now, k, srcIsLo)
+	t.tracing = p
+	t.add(&e)
+	t.tracing = nil
 }
 
-// addKeyed is AddAt for a packet whose key is known (Parallel computed it
-// to pick the shard).
-func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
-	ts := p.Timestamp.UnixNano()
+// add follows one packet (AddAt's, or a shard's from Parallel).
+func (t *Table) add(p *entry) {
+	ts, now, k := p.ts, p.now, &p.key
 	t.begin(ts)
 	if !t.census.done && now > t.census.at {
 		t.takeCensus()
@@ -349,52 +352,52 @@ func (t *Table) addKeyed(p *capture.Packet, now int64, k key, srcIsLo bool) {
 		t.now = now
 		t.expire(now)
 	}
-	c := t.conns.get(&k)
+	c := t.conns.get(k)
 	reused := false
 	if c != nil && c.tomb != 0 {
 		// The connection was reported: a new SYN is a reuse of its
 		// 5-tuple, anything else a stray segment that starts a
 		// connection of its own, as after it left.
-		reused = p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN && !t.expired(c, now)
+		reused = p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN && !t.expired(c, now)
 		t.bury(c)
 		c = nil
 	}
 	if c != nil {
 		t.follow(c)
-		t.segment(&t.seg, c, p, ts, srcIsLo)
+		t.segment(&t.seg, c, p)
 		switch {
 		case t.cfg.ZeekRecords && c.Zeek.NewConnection(&t.seg):
 			t.remove(c, ReasonZeekSplit)
-			c = t.open(k, p, ts, srcIsLo, false)
+			c = t.open(p, false)
 		case !t.cfg.ZeekRecords && c.FSM.IsNewAttempt(&t.seg):
 			t.stats.Reused++
 			t.remove(c, ReasonReused)
-			c = t.open(k, p, ts, srcIsLo, false)
+			c = t.open(p, false)
 			c.FSM.MarkReused()
 		}
 	} else if reused {
 		t.stats.Reused++
-		c = t.open(k, p, ts, srcIsLo, false)
+		c = t.open(p, false)
 		c.FSM.MarkReused()
 	} else {
-		c = t.open(k, p, ts, srcIsLo, t.cfg.Trace == nil) // fills t.seg
+		c = t.open(p, t.cfg.Trace == nil) // fills t.seg
 		if c.FSM == nil {
-			t.touch(c, p.Index)
+			t.touch(c, p.index)
 			return // kept as a lone SYN
 		}
 	}
 	if c.Zeek != nil {
-		c.Zeek.StepCaptured(&t.seg, p.BadChecksum, p.CapturedPayload)
+		c.Zeek.StepCaptured(&t.seg, p.badChecksum, int(p.captured))
 	}
 	var res fsm.StepResult
-	if p.BadChecksum {
+	if p.badChecksum {
 		res = c.FSM.StepBadChecksum(&t.seg)
 	} else {
 		res = c.FSM.Step(&t.seg)
 	}
-	t.touch(c, p.Index)
+	t.touch(c, p.index)
 	if t.cfg.Trace != nil {
-		t.cfg.Trace(c, p, &t.seg, res)
+		t.cfg.Trace(c, t.tracing, &t.seg, res)
 	}
 }
 
@@ -435,7 +438,7 @@ func (t *Table) listOf(c *Conn) *list {
 
 // open starts a connection whose first packet is p. With mayWait, a bare
 // SYN is kept as a lone SYN instead of starting the state machines.
-func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) *Conn {
+func (t *Table) open(p *entry, mayWait bool) *Conn {
 	switch {
 	case t.conns.n < t.cfg.MaxConns:
 	case t.tombs.front() != nil:
@@ -450,11 +453,11 @@ func (t *Table) open(k key, p *capture.Packet, ts int64, srcIsLo, mayWait bool) 
 	if t.cfg.opened != nil {
 		t.cfg.opened(t.nextID)
 	}
-	c := &Conn{ID: t.nextID, key: k, is4: p.Src.Is4()}
-	c.clientIsLo = srcIsLo == srcIsClient(p)
-	t.segment(&t.seg, c, p, ts, srcIsLo)
-	if mayWait && p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
-		!p.BadChecksum && t.seg.Len == 0 && t.seg.IPLen <= math.MaxUint16 {
+	c := &Conn{ID: t.nextID, key: p.key, is4: p.is4}
+	c.clientIsLo = p.srcIsLo == srcIsClient(p)
+	t.segment(&t.seg, c, p)
+	if mayWait && p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
+		!p.badChecksum && t.seg.Len == 0 && t.seg.IPLen <= math.MaxUint16 {
 		s := &t.seg
 		c.at = s.Time
 		c.lone = loneSYN{
@@ -490,28 +493,28 @@ func before(a, b *Conn) bool {
 // endpoint with the lower port (services listen on low, well-known ports;
 // clients use ephemeral ports from 32768 up on Linux, 49152 up elsewhere),
 // or, with equal ports, the destination of the first packet.
-func srcIsClient(p *capture.Packet) bool {
-	switch {
-	case p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN:
+func srcIsClient(p *entry) bool {
+	switch src, dst := p.ports(); {
+	case p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN:
 		return true
-	case p.Flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN|capture.FlagACK:
+	case p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN|capture.FlagACK:
 		return false
-	case p.SrcPort != p.DstPort:
-		return p.SrcPort > p.DstPort
+	case src != dst:
+		return src > dst
 	}
 	return true
 }
 
 // segment fills seg from p for connection c.
-func (t *Table) segment(seg *fsm.Segment, c *Conn, p *capture.Packet, ts int64, srcIsLo bool) {
+func (t *Table) segment(seg *fsm.Segment, c *Conn, p *entry) {
 	dir := fsm.FromServer
-	if srcIsLo == c.clientIsLo {
+	if p.srcIsLo == c.clientIsLo {
 		dir = fsm.FromClient
 	}
 	*seg = fsm.Segment{
-		Time: ts, Dir: dir, Flags: fsm.Flags(p.Flags),
-		Seq: p.Seq, Ack: p.Ack, Window: p.Window, Len: p.PayloadLen, IPLen: p.IPLen,
-		MSS: p.MSS, WindowScale: p.WindowScale, SACKOK: p.SACKPermitted, Timestamps: p.HasTimestamp,
+		Time: p.ts, Dir: dir, Flags: fsm.Flags(p.flags),
+		Seq: p.seq, Ack: p.ack, Window: p.window, Len: int(p.payloadLen), IPLen: int(p.ipLen),
+		MSS: p.mss, WindowScale: p.wscale, SACKOK: p.sackOK, Timestamps: p.tsOK,
 	}
 }
 
