@@ -29,9 +29,10 @@ import (
 type Parallel struct {
 	cfg    Config
 	shards []*shard
-	// The packets of the round being gathered, per shard, in one of two
-	// buffers: the other holds the round the shards are working on.
-	round    [2][][]entry
+	// The packets of the rounds, per shard, in a ring of pipeline+1
+	// buffers: round[cur] is being gathered, the others are sent and not
+	// yet merged.
+	round    [pipeline + 1][][]entry
 	cur      int
 	inRound  int
 	roundAt  int64 // the clock when the round being gathered began
@@ -100,6 +101,13 @@ func (pos itemPos) next() itemPos {
 	}
 	return itemPos{pos.chunk, pos.i + 1}
 }
+
+// pipeline is how many rounds can be sent and not yet merged. The reader
+// gathers the next round meanwhile, so it can run that far ahead of the
+// slowest shard: a shard whose round took longer (its connections came due
+// together) catches up while the others go on, instead of holding
+// everyone up at the end of every round.
+const pipeline = 2
 
 // roundSize is how many packets a round carries: big enough that handing
 // it over costs little per packet, small enough to stay in cache.
@@ -207,11 +215,14 @@ func (a *item) compare(b *item) int {
 
 // shard is one table and its goroutine.
 type shard struct {
-	table  *Table
-	in     chan job
-	out    chan *items
-	items  *items
-	spare  *items // the other output buffer, which the merger reads meanwhile
+	table *Table
+	in    chan job
+	out   chan *items
+	items *items
+	// free holds the output buffers the merger has delivered: pipeline+1
+	// of them go round, so a shard never waits for the merger while it is
+	// at most pipeline rounds behind.
+	free   chan *items
 	cur    *entry // the packet being added, for the keys of what it causes
 	clock  entry  // stands for the round's end when the clock moves with no packet
 	sub    uint8
@@ -250,9 +261,9 @@ type job struct {
 // NewParallel returns n shards (n >= 2) configured by cfg.
 func NewParallel(cfg Config, n int) *Parallel {
 	cfg = cfg.withDefaults()
-	p := &Parallel{cfg: cfg, ids: make([]idMap, n), round: [2][][]entry{make([][]entry, n), make([][]entry, n)}}
+	p := &Parallel{cfg: cfg, ids: make([]idMap, n)}
 	for i := range n {
-		s := &shard{in: make(chan job, 1), out: make(chan *items, 1), items: new(items), spare: new(items),
+		s := &shard{in: make(chan job, pipeline), out: make(chan *items, pipeline+1), free: make(chan *items, pipeline+1),
 			flushOut: make(chan []Record, 1), flushFree: make(chan []Record, 2)}
 		scfg := cfg
 		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
@@ -262,8 +273,13 @@ func NewParallel(cfg Config, n int) *Parallel {
 		scfg.opened = s.opened
 		s.table = New(scfg)
 		p.shards = append(p.shards, s)
-		p.round[0][i] = make([]entry, 0, 2*roundSize/n)
-		p.round[1][i] = make([]entry, 0, 2*roundSize/n)
+		for r := range p.round {
+			if p.round[r] == nil {
+				p.round[r] = make([][]entry, n)
+			}
+			p.round[r][i] = make([]entry, 0, 2*roundSize/n)
+			s.free <- new(items)
+		}
 		go s.run()
 	}
 	return p
@@ -296,8 +312,7 @@ func (s *shard) opened(id uint64) {
 
 func (s *shard) run() {
 	for j := range s.in {
-		// The merger read the output of two rounds ago, in s.items
-		// now, before it sent this job.
+		s.items = <-s.free
 		s.items.reset()
 		if j.first != 0 || len(j.entries) > 0 {
 			s.table.begin(j.first)
@@ -313,9 +328,7 @@ func (s *shard) run() {
 		s.clock.now = j.now
 		s.cur = &s.clock
 		s.table.advanceTo(j.now)
-		out := s.items
-		s.items, s.spare = s.spare, out
-		s.out <- out
+		s.out <- s.items
 		if j.flush {
 			s.cur = nil
 			s.chunk = s.newChunk()
@@ -361,9 +374,9 @@ func (p *Parallel) crossGap(ts int64) {
 	}
 }
 
-// send hands the round to the shards, then, while they work on it, merges
-// the previous round's output and starts gathering the next round in the
-// buffer the previous round has released.
+// send hands the round to the shards, then, once pipeline rounds are in
+// their hands, merges the oldest one's output and starts gathering the
+// next round in the buffer that round has released.
 func (p *Parallel) send(flush bool) {
 	first := int64(0)
 	if p.started {
@@ -373,18 +386,18 @@ func (p *Parallel) send(flush bool) {
 		s.in <- job{entries: p.round[p.cur][i], now: p.now, first: first, flush: flush}
 	}
 	p.inFlight++
-	if p.inFlight > 1 {
+	if p.inFlight > pipeline {
 		p.collect()
 	}
-	p.cur = 1 - p.cur
+	p.cur = (p.cur + 1) % len(p.round)
 	for i := range p.round[p.cur] {
 		p.round[p.cur][i] = p.round[p.cur][i][:0]
 	}
 	p.inRound = 0
 }
 
-// collect waits for every shard's output of the round sent last and
-// delivers it in order. All of it can go: each shard has been told the
+// collect waits for every shard's output of the oldest round in flight,
+// delivers it in order and hands the buffers back. All of it can go: each shard has been told the
 // round's clock, so nothing it produces later sorts before it.
 func (p *Parallel) collect() {
 	p.inFlight--
@@ -408,6 +421,9 @@ func (p *Parallel) collect() {
 			}
 		}
 		if best < 0 {
+			for i, s := range p.shards {
+				s.free <- outs[i]
+			}
 			return
 		}
 		p.heads[best] = p.heads[best].next()
