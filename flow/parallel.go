@@ -45,61 +45,72 @@ type Parallel struct {
 	ids    []idMap // per shard, its live connections' ids in the capture
 	live   int
 	peak   int
-	heads  []itemPos
+	heads  []int    // per shard, the next of its items to merge
 	outs   []*items // the shards' outputs being merged
 	// largestOutput is the most items a shard produced in one round
 	// (tests hold it to the bound the rounds are cut for).
 	largestOutput int
 }
 
-// items is a shard's output of one round, in chunks of itemChunk: a
-// round's packets each open or end a connection or two, but when the
-// capture's clock jumps, a round ends every connection that came due in
-// between, thousands of Records of several hundred bytes; chunks hold them
-// without the copies of a growing slice, and reset lets the extra ones go.
+// items is a shard's output of one round: what happened, in order, and
+// the Records of the connections that left. A round's packets each open or
+// end a connection or two, but when the capture's clock jumps, a round ends
+// every connection that came due in between, thousands of Records of
+// several hundred bytes; chunks hold them without the copies of a growing
+// slice, and reset lets the extra ones go.
 type items struct {
-	chunks [][]item
-	n      int
+	list chunked[item]
+	recs chunked[Record]
 }
 
-const itemChunk = 1024
-
-func (b *items) add(it *item) {
-	c := b.n / itemChunk
-	if c == len(b.chunks) {
-		b.chunks = append(b.chunks, make([]item, 0, itemChunk))
-	}
-	b.chunks[c] = append(b.chunks[c], *it)
-	b.n++
+func newItems() *items {
+	return &items{list: chunked[item]{size: itemChunk}, recs: chunked[Record]{size: recordChunk}}
 }
 
-// reset empties b, keeping the chunks an ordinary round needs.
 func (b *items) reset() {
-	keep := min(len(b.chunks), 2*roundSize/itemChunk)
-	for i := range keep {
-		b.chunks[i] = b.chunks[i][:0]
-	}
-	clear(b.chunks[keep:])
-	b.chunks = b.chunks[:keep]
-	b.n = 0
+	b.list.reset(2 * roundSize / itemChunk)
+	b.recs.reset(roundSize / recordChunk)
 }
 
-// itemPos is a place in an items.
-type itemPos struct{ chunk, i int }
+// Chunk sizes: an item is a few words, a Record several hundred bytes.
+const (
+	itemChunk   = 1024
+	recordChunk = 256
+)
 
-// at returns the item at pos, or nil past the end.
-func (b *items) at(pos itemPos) *item {
-	if pos.chunk >= len(b.chunks) || pos.i >= len(b.chunks[pos.chunk]) {
+// chunked is a list in chunks of size elements.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+	size   int
+}
+
+func (c *chunked[T]) add(v *T) {
+	i := c.n / c.size
+	if i == len(c.chunks) {
+		c.chunks = append(c.chunks, make([]T, 0, c.size))
+	}
+	c.chunks[i] = append(c.chunks[i], *v)
+	c.n++
+}
+
+// at returns element i, or nil past the end.
+func (c *chunked[T]) at(i int) *T {
+	if i >= c.n {
 		return nil
 	}
-	return &b.chunks[pos.chunk][pos.i]
+	return &c.chunks[i/c.size][i%c.size]
 }
 
-func (pos itemPos) next() itemPos {
-	if pos.i+1 == itemChunk {
-		return itemPos{pos.chunk + 1, 0}
+// reset empties c, keeping at most keep chunks.
+func (c *chunked[T]) reset(keep int) {
+	keep = min(len(c.chunks), keep)
+	for i := range keep {
+		c.chunks[i] = c.chunks[i][:0]
 	}
-	return itemPos{pos.chunk, pos.i + 1}
+	clear(c.chunks[keep:])
+	c.chunks = c.chunks[:keep]
+	c.n = 0
 }
 
 // pipeline is how many rounds can be sent and not yet merged. The reader
@@ -201,11 +212,11 @@ const (
 // have produced it.
 type item struct {
 	at    int64  // the capture clock, or an idle connection's deadline
-	class uint8  // see the class constants
 	index uint64 // the packet's capture index, or the idle connection's latest
-	sub   uint8  // order within one packet
 	id    uint64 // shard-local connection id
-	rec   Record // classLeft, classIdle
+	rec   int32  // classLeft, classIdle: the Record's place in items.recs
+	class uint8  // see the class constants
+	sub   uint8  // order within one packet
 }
 
 func (a *item) compare(b *item) int {
@@ -278,7 +289,7 @@ func NewParallel(cfg Config, n int) *Parallel {
 				p.round[r] = make([][]entry, n)
 			}
 			p.round[r][i] = make([]entry, 0, 2*roundSize/n)
-			s.free <- new(items)
+			s.free <- newItems()
 		}
 		go s.run()
 	}
@@ -287,7 +298,7 @@ func NewParallel(cfg Config, n int) *Parallel {
 
 // done receives a record from the shard's table and keys it.
 func (s *shard) done(r *Record) {
-	it := item{rec: *r, id: r.ID}
+	it := item{id: r.ID}
 	switch {
 	case s.cur == nil: // Flush: merged by id at the end
 		s.chunk = append(s.chunk, *r)
@@ -302,11 +313,13 @@ func (s *shard) done(r *Record) {
 		it.at, it.class, it.index, it.sub = s.cur.now, classLeft, s.cur.index, s.sub
 		s.sub++
 	}
-	s.items.add(&it)
+	it.rec = int32(s.items.recs.n)
+	s.items.recs.add(r)
+	s.items.list.add(&it)
 }
 
 func (s *shard) opened(id uint64) {
-	s.items.add(&item{at: s.cur.now, class: classOpened, index: s.cur.index, sub: s.sub, id: id})
+	s.items.list.add(&item{at: s.cur.now, class: classOpened, index: s.cur.index, sub: s.sub, id: id})
 	s.sub++
 }
 
@@ -404,19 +417,19 @@ func (p *Parallel) collect() {
 	outs := p.outs[:0]
 	for _, s := range p.shards {
 		out := <-s.out
-		p.largestOutput = max(p.largestOutput, out.n)
+		p.largestOutput = max(p.largestOutput, out.list.n)
 		outs = append(outs, out)
 	}
 	p.outs = outs
 	p.heads = p.heads[:0]
 	for range outs {
-		p.heads = append(p.heads, itemPos{})
+		p.heads = append(p.heads, 0)
 	}
 	for {
 		best := -1
 		var bestItem *item
 		for i, o := range outs {
-			if it := o.at(p.heads[i]); it != nil && (best < 0 || it.compare(bestItem) < 0) {
+			if it := o.list.at(p.heads[i]); it != nil && (best < 0 || it.compare(bestItem) < 0) {
 				best, bestItem = i, it
 			}
 		}
@@ -426,7 +439,7 @@ func (p *Parallel) collect() {
 			}
 			return
 		}
-		p.heads[best] = p.heads[best].next()
+		p.heads[best]++
 		p.deliver(best, bestItem)
 	}
 }
@@ -439,9 +452,10 @@ func (p *Parallel) deliver(shard int, it *item) {
 		p.peak = max(p.peak, p.live)
 		return
 	}
-	it.rec.ID = p.ids[shard].take(it.id)
+	rec := p.outs[shard].recs.at(int(it.rec))
+	rec.ID = p.ids[shard].take(it.id)
 	p.live--
-	p.cfg.Done(&it.rec)
+	p.cfg.Done(rec)
 }
 
 // Flush reports every connection still open, as Table.Flush does, and
