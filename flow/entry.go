@@ -29,8 +29,9 @@ type entry struct {
 	index uint64 // the packet's position in the capture
 }
 
-func packEntry(p *capture.Packet, now int64, k key, srcIsLo bool) entry {
-	return entry{
+// pack fills e with p, whose key is k, when the capture's clock is now.
+func (e *entry) pack(p *capture.Packet, now int64, k key, srcIsLo bool) {
+	*e = entry{
 		key: k, srcIsLo: srcIsLo, is4: p.Src.Is4(),
 		flags: p.Flags, window: p.Window, mss: p.MSS, wscale: p.WindowScale,
 		sackOK: p.SACKPermitted, tsOK: p.HasTimestamp, badChecksum: p.BadChecksum,

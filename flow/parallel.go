@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
@@ -369,7 +370,11 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 	}
 	k, srcIsLo := makeKey(pkt)
 	r := &p.round[p.cur][k.shard(len(p.shards))]
-	*r = append(*r, packEntry(pkt, p.now, k, srcIsLo))
+	if len(*r) == cap(*r) {
+		*r = append(*r, entry{})[:len(*r)]
+	}
+	*r = (*r)[:len(*r)+1]
+	(*r)[len(*r)-1].pack(pkt, p.now, k, srcIsLo)
 	p.inRound++
 	if p.inRound == roundSize || p.now-p.roundAt > roundSpan {
 		p.send(false)
@@ -561,5 +566,6 @@ func (k *key) shard(n int) int {
 		h = (h ^ w) * 1099511628211
 		h ^= h >> 29
 	}
-	return int(h % uint64(n))
+	hi, _ := bits.Mul64(h, uint64(n)) // h·n / 2⁶⁴: h scaled to [0, n), without a division
+	return int(hi)
 }

@@ -308,7 +308,8 @@ func TestEntryKeepsWhatTheTableReads(t *testing.T) {
 				MSS: 1460, WindowScale: 7, SACKPermitted: true, HasTimestamp: true, TSVal: 1, TSEcr: 0xffffffff,
 			}
 			k, srcIsLo := makeKey(&p)
-			e := packEntry(&p, 5, k, srcIsLo)
+			var e entry
+			e.pack(&p, 5, k, srcIsLo)
 			name := fmt.Sprintf("%v swapped %v", addrs, swap)
 			if src, dst := e.ports(); src != p.SrcPort || dst != p.DstPort {
 				t.Errorf("%s: ports %d, %d, want %d, %d", name, src, dst, p.SrcPort, p.DstPort)

@@ -335,7 +335,8 @@ func (t *Table) Add(p *capture.Packet) {
 // packets (Parallel) is told the capture's.
 func (t *Table) AddAt(p *capture.Packet, now int64) {
 	k, srcIsLo := makeKey(p)
-	e := packEntry(p, now, k, srcIsLo)
+	var e entry
+	e.pack(p, now, k, srcIsLo)
 	t.tracing = p
 	t.add(&e)
 	t.tracing = nil
