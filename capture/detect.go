@@ -14,7 +14,8 @@ const bufferSize = 256 << 10
 
 // openSource recognises the format by its first bytes, never by the file
 // name, and never seeks, so a pipe works. A gzip stream is unwrapped once
-// and recognised again. closer is the gzip reader, if any.
+// and recognised again, and decompressed on a goroutine of its own (see
+// readAhead): closer stops it.
 func openSource(r io.Reader) (src recordSource, closer io.Closer, err error) {
 	br := bufio.NewReaderSize(r, bufferSize)
 	magic, peekErr := br.Peek(4)
@@ -25,9 +26,10 @@ func openSource(r io.Reader) (src recordSource, closer io.Closer, err error) {
 		}
 		// A multi-member gzip file (cat a.gz b.gz) is one stream: that
 		// is gzip.Reader's default and what zcat does.
-		br = bufio.NewReaderSize(gz, bufferSize)
+		ra := newReadAhead(gz)
+		br = bufio.NewReaderSize(ra, bufferSize)
 		magic, peekErr = br.Peek(4)
-		closer = gz
+		closer = ra
 	}
 	switch {
 	case len(magic) == 4 && isPcapMagic(magic):

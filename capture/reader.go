@@ -41,7 +41,7 @@ type Reader struct {
 	opt      Options
 	src      recordSource
 	live     *liveSource // the same as src for a live capture; nil for a file
-	closers  []io.Closer // innermost first: gzip reader, then the file; or the live handle
+	closers  []io.Closer // innermost first: the gzip read-ahead, then the file; or the live handle
 	dec      *decoder
 	links    map[linkType]*linkState
 	current  *linkState // the link type of the previous record, to skip the map lookup
