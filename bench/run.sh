@@ -82,6 +82,7 @@ echo "generating: $BIG_CMD" >&2
 echo "generating: $FLOOD_CMD" >&2
 ./$FLOOD_CMD 2>gen-flood.txt || die "tcpgen failed: $(cat gen-flood.txt)"
 editcap -F nsecpcap -r big.pcap "$CUT" "1-$TCPDUMP_PACKETS" 2>>stderr.log || die "editcap failed (see $OUT/stderr.log)"
+gzip -1 -c "$CUT" >"$CUT.gz" || die "gzip failed"
 
 # Each capture is read once before its section, so that it is in the page
 # cache when timed (some virtual machines keep less page cache than the
@@ -161,9 +162,12 @@ run_rows
 
 # The first packets of big.pcap, for tcpdump
 warm "$CUT"
+warm "$CUT.gz"
 measure cut limitref "$P_CUT" ./limitref "$CUT"
 measure cut "tcpfsm json" "$P_CUT" ./tcpfsm -r "$CUT" --format json
 measure cut tcpdump "$P_CUT" tcpdump -n -r "$CUT"
+measure cut "zcat" "$P_CUT" zcat "$CUT.gz"
+measure cut "tcpfsm json, gzip" "$P_CUT" ./tcpfsm -r "$CUT.gz" --format json
 run_rows
 
 # flood.pcap
@@ -229,6 +233,7 @@ report() {
 	echo "| big.pcap | $(fmt_int "$P_BIG") | $(fmt_int "$(stat -c %s big.pcap)") | \`$BIG_CMD\` | $(sed -n 's/.*; \([0-9.]*s, [0-9.]* M packets\/s\)/\1/p' gen-big.txt) |"
 	echo "| flood.pcap | $(fmt_int "$P_FLOOD") | $(fmt_int "$(stat -c %s flood.pcap)") | \`$FLOOD_CMD\` | $(sed -n 's/.*; \([0-9.]*s, [0-9.]* M packets\/s\)/\1/p' gen-flood.txt) |"
 	echo "| $CUT | $(fmt_int "$P_CUT") | $(fmt_int "$(stat -c %s "$CUT")") | \`editcap -F nsecpcap -r big.pcap $CUT 1-$TCPDUMP_PACKETS\` | |"
+	echo "| $CUT.gz | $(fmt_int "$P_CUT") | $(fmt_int "$(stat -c %s "$CUT.gz")") | \`gzip -1 -c $CUT\` | |"
 	echo
 	echo "tcpgen's summaries:"
 	echo
@@ -239,7 +244,7 @@ report() {
 	for section in big cut flood; do
 		case $section in
 		big) title="big.pcap ($(fmt_int "$P_BIG") packets, $(fmt_int "$CONNS") connections)" ;;
-		cut) title="$CUT: the first $(fmt_int "$P_CUT") packets of big.pcap, for tcpdump" ;;
+		cut) title="$CUT: the first $(fmt_int "$P_CUT") packets of big.pcap, for tcpdump, and gzip-compressed" ;;
 		flood) title="flood.pcap ($(fmt_int "$P_FLOOD") packets: $(fmt_int "$FLOOD") spoofed SYNs + $(fmt_int "$FLOOD_CONNS") connections)" ;;
 		esac
 		echo
