@@ -169,9 +169,17 @@ func (m msec) MarshalJSON() ([]byte, error) {
 	return appendMsec(nil, int64(m)), nil
 }
 
-// appendMsec appends nanoseconds as msec marshals them.
+// appendMsec appends nanoseconds as msec marshals them: as the float
+// ns/1e6 with three decimals. A whole number of microseconds (every time
+// from a microsecond capture) is written digit by digit instead, which is
+// the same text: the float nearest to a multiple of 1/1000 rounds to it.
 func appendMsec(b []byte, ns int64) []byte {
-	return strconv.AppendFloat(b, float64(ns)/1e6, 'f', 3, 64)
+	if ns%1000 != 0 || ns < 0 || ns >= 1<<53 {
+		return strconv.AppendFloat(b, float64(ns)/1e6, 'f', 3, 64)
+	}
+	us := ns / 1000
+	b = strconv.AppendInt(b, us/1000, 10)
+	return append(b, '.', byte('0'+us/100%10), byte('0'+us/10%10), byte('0'+us%10))
 }
 
 func gaps(times []int64) []msec {

@@ -482,3 +482,22 @@ func TestJSONConnAllocs(t *testing.T) {
 		t.Errorf("%v allocations per conn line, want 0", n)
 	}
 }
+
+// TestMsecIsTheFloat: milliseconds are written as the float ns/1e6 with
+// three decimals, whichever way appendMsec takes: a whole number of
+// microseconds digit by digit, anything else through strconv.
+func TestMsecIsTheFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	values := []int64{0, 1, 499, 500, 501, 999, 1000, 1500, 999_000, 1_000_000, 1_000_500, 123_456_789,
+		-1, -1000, -1_500_000, 1<<53 - 1000, 1 << 53, 1<<53 + 1000, math.MaxInt64, math.MinInt64}
+	for range 100_000 {
+		v := rng.Int64N(1 << 50)
+		values = append(values, v, v/1000*1000, -v)
+	}
+	for _, ns := range values {
+		want := strconv.AppendFloat(nil, float64(ns)/1e6, 'f', 3, 64)
+		if got := appendMsec(nil, ns); !bytes.Equal(got, want) {
+			t.Errorf("%d ns: %s, want %s", ns, got, want)
+		}
+	}
+}
