@@ -9,6 +9,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 )
 
 // handshakeAndClose is a connection from c to srv that opens at ms and
@@ -214,5 +215,30 @@ func TestSimultaneousCloseTombstone(t *testing.T) {
 	}
 	if c, s := census.Hosts[cli.Addr()].States[fsm.TimeWait], census.Hosts[srv.Addr()].States[fsm.TimeWait]; c != 1 || s != 1 {
 		t.Errorf("census: client %d, server %d in TIME_WAIT; want 1 and 1", c, s)
+	}
+}
+
+// TestStateMachinesAreReused: when many connections leave at one moment
+// (here, the clock passing their idle deadline) and as many start, the new
+// ones get the state machines of those that left, not new ones.
+func TestStateMachinesAreReused(t *testing.T) {
+	const batch = 100
+	tb := New(Config{Zeek: true, IdleTimeout: int64(time.Second), Done: func(*Record) {}})
+	machines := map[*fsm.Conn]bool{}
+	views := map[*zeek.Conn]bool{}
+	for round := range 5 {
+		ms := int64(round) * 2000 // each round's connections are idle by the next
+		for i := range batch {
+			c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(round), byte(i)}), 40000)
+			tb.Add(pkt(c, srv, syn, 100, 0, ms))
+			tb.Add(pkt(srv, c, synack, 500, 101, ms+1))
+		}
+		for c := range tb.live() {
+			machines[c.FSM], views[c.Zeek] = true, true
+		}
+	}
+	if len(machines) != batch || len(views) != batch {
+		t.Errorf("5 rounds of %d connections, each round leaving before the next: %d state machines and %d Zeek views, want %d of each",
+			batch, len(machines), len(views), batch)
 	}
 }

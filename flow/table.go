@@ -257,9 +257,9 @@ func (t *Table) follow(c *Conn) {
 }
 
 // start creates the state machines from a connection's first segment,
-// reusing those of the last connection removed when there are.
+// reusing those of a connection removed when there are.
 func (t *Table) start(c *Conn, seg *fsm.Segment) {
-	if c.FSM, t.spareFSM = t.spareFSM, nil; c.FSM != nil {
+	if c.FSM = pop(&t.spareFSMs); c.FSM != nil {
 		c.FSM.Reset(seg)
 	} else {
 		c.FSM = fsm.NewConn(seg)
@@ -267,7 +267,7 @@ func (t *Table) start(c *Conn, seg *fsm.Segment) {
 	if !t.cfg.Zeek && !t.cfg.ZeekRecords {
 		return
 	}
-	if c.Zeek, t.spareZeek = t.spareZeek, nil; c.Zeek != nil {
+	if c.Zeek = pop(&t.spareZeeks); c.Zeek != nil {
 		c.Zeek.Reset(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
 	} else {
 		c.Zeek = zeek.NewConn(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
@@ -293,10 +293,34 @@ type Table struct {
 	rec               Record
 	census            *census
 
-	// spareFSM and spareZeek are the state machines of the last connection
-	// removed, for the next one to reuse (see recycle).
-	spareFSM  *fsm.Conn
-	spareZeek *zeek.Conn
+	// spareFSMs and spareZeeks are state machines of connections removed,
+	// up to maxSpares, for the next ones to reuse (see recycle).
+	spareFSMs  []*fsm.Conn
+	spareZeeks []*zeek.Conn
+}
+
+// maxSpares bounds the state machines a table keeps for reuse: a moment
+// when a few hundred connections end together (the clock passing their
+// deadlines, a flood's evictions) is followed by as many new ones.
+const maxSpares = 256
+
+// pop takes the last of spares, or nil.
+func pop[T any](spares *[]*T) *T {
+	n := len(*spares)
+	if n == 0 {
+		return nil
+	}
+	v := (*spares)[n-1]
+	(*spares)[n-1] = nil
+	*spares = (*spares)[:n-1]
+	return v
+}
+
+// keep adds v to spares unless they are full.
+func keep[T any](spares *[]*T, v *T) {
+	if v != nil && len(*spares) < maxSpares {
+		*spares = append(*spares, v)
+	}
 }
 
 // New returns an empty table.
@@ -706,10 +730,9 @@ func (t *Table) recycle(c *Conn) {
 	if t.cfg.Trace != nil {
 		return
 	}
-	t.spareFSM, c.FSM = c.FSM, nil
-	if c.Zeek != nil {
-		t.spareZeek, c.Zeek = c.Zeek, nil
-	}
+	keep(&t.spareFSMs, c.FSM)
+	keep(&t.spareZeeks, c.Zeek)
+	c.FSM, c.Zeek = nil, nil
 }
 
 // Open yields a Record for every connection still in the table that
