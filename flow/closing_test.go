@@ -220,10 +220,11 @@ func TestSimultaneousCloseTombstone(t *testing.T) {
 
 // TestStateMachinesAreReused: when many connections leave at one moment
 // (here, the clock passing their idle deadline) and as many start, the new
-// ones get the state machines of those that left, not new ones.
+// ones get the memory of those that left, state machines and all.
 func TestStateMachinesAreReused(t *testing.T) {
 	const batch = 100
 	tb := New(Config{Zeek: true, IdleTimeout: int64(time.Second), Done: func(*Record) {}})
+	conns := map[*Conn]bool{}
 	machines := map[*fsm.Conn]bool{}
 	views := map[*zeek.Conn]bool{}
 	for round := range 5 {
@@ -234,11 +235,11 @@ func TestStateMachinesAreReused(t *testing.T) {
 			tb.Add(pkt(srv, c, synack, 500, 101, ms+1))
 		}
 		for c := range tb.live() {
-			machines[c.FSM], views[c.Zeek] = true, true
+			conns[c], machines[c.FSM], views[c.Zeek] = true, true, true
 		}
 	}
-	if len(machines) != batch || len(views) != batch {
-		t.Errorf("5 rounds of %d connections, each round leaving before the next: %d state machines and %d Zeek views, want %d of each",
-			batch, len(machines), len(views), batch)
+	if len(conns) != batch || len(machines) != batch || len(views) != batch {
+		t.Errorf("5 rounds of %d connections, each round leaving before the next: %d connections, %d state machines and %d Zeek views, want %d of each",
+			batch, len(conns), len(machines), len(views), batch)
 	}
 }

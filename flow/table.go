@@ -294,9 +294,11 @@ type Table struct {
 	census            *census
 
 	// spareFSMs and spareZeeks are state machines of connections removed,
-	// up to maxSpares, for the next ones to reuse (see recycle).
+	// up to maxSpares, for the next ones to reuse (see recycle), and
+	// spareConns connections forgotten (see forget).
 	spareFSMs  []*fsm.Conn
 	spareZeeks []*zeek.Conn
+	spareConns []*Conn
 }
 
 // maxSpares bounds the state machines a table keeps for reuse: a moment
@@ -478,7 +480,11 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 	if t.cfg.opened != nil {
 		t.cfg.opened(t.nextID)
 	}
-	c := &Conn{ID: t.nextID, key: p.key, is4: p.is4}
+	c := pop(&t.spareConns)
+	if c == nil {
+		c = new(Conn)
+	}
+	*c = Conn{ID: t.nextID, key: p.key, is4: p.is4}
 	c.clientIsLo = p.srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p)
 	if mayWait && p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
@@ -685,6 +691,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
 	t.recycle(c)
+	t.forget(c)
 }
 
 // entomb reports c, whose record is in t.rec, and keeps it as a tombstone
@@ -719,6 +726,18 @@ func (t *Table) bury(c *Conn) {
 	t.tombs.remove(c)
 	t.nTombs--
 	t.conns.remove(c)
+	t.forget(c)
+}
+
+// forget keeps c, out of the table now, for a connection to come, as
+// recycle keeps state machines: a capture's connections leave at the rate
+// they come.
+func (t *Table) forget(c *Conn) {
+	if t.cfg.Trace != nil {
+		return // a Trace could hold c
+	}
+	*c = Conn{}
+	keep(&t.spareConns, c)
 }
 
 // recycle keeps the state machines of c, just removed and reported, for
