@@ -29,16 +29,22 @@ type entry struct {
 	index uint64 // the packet's position in the capture
 }
 
-// pack fills e with p, whose key is k, when the capture's clock is now.
-func (e *entry) pack(p *capture.Packet, now int64, k key, srcIsLo bool) {
-	*e = entry{
-		key: k, srcIsLo: srcIsLo, is4: p.Src.Is4(),
-		flags: p.Flags, window: p.Window, mss: p.MSS, wscale: p.WindowScale,
-		sackOK: p.SACKPermitted, tsOK: p.HasTimestamp, badChecksum: p.BadChecksum,
-		seq: p.Seq, ack: p.Ack,
-		ipLen: int32(p.IPLen), payloadLen: int32(p.PayloadLen), captured: int32(p.CapturedPayload),
-		ts: p.Timestamp.UnixNano(), now: now, index: p.Index,
+// pack fills e with p when the capture's clock is now. It assigns field
+// by field, the key in place: a packed entry is built for every packet.
+func (e *entry) pack(p *capture.Packet, now int64) {
+	src, dst := p.Src.As16(), p.Dst.As16()
+	e.srcIsLo = less(src, p.SrcPort, dst, p.DstPort)
+	if e.srcIsLo {
+		e.key.loAddr, e.key.hiAddr, e.key.loPort, e.key.hiPort = src, dst, p.SrcPort, p.DstPort
+	} else {
+		e.key.loAddr, e.key.hiAddr, e.key.loPort, e.key.hiPort = dst, src, p.DstPort, p.SrcPort
 	}
+	e.is4 = p.Src.Is4()
+	e.flags, e.window, e.mss, e.wscale = p.Flags, p.Window, p.MSS, p.WindowScale
+	e.sackOK, e.tsOK, e.badChecksum = p.SACKPermitted, p.HasTimestamp, p.BadChecksum
+	e.seq, e.ack = p.Seq, p.Ack
+	e.ipLen, e.payloadLen, e.captured = int32(p.IPLen), int32(p.PayloadLen), int32(p.CapturedPayload)
+	e.ts, e.now, e.index = p.Timestamp.UnixNano(), now, p.Index
 }
 
 // ports returns the packet's source and destination ports.

@@ -1,10 +1,6 @@
 package flow
 
-import (
-	"encoding/binary"
-
-	"github.com/tcpfsm/tcpfsm/capture"
-)
+import "encoding/binary"
 
 // key is a 5-tuple (the protocol is always TCP) in canonical order: the
 // endpoint that sorts lower first, so both directions of a connection map to
@@ -13,15 +9,6 @@ import (
 type key struct {
 	loAddr, hiAddr [16]byte
 	loPort, hiPort uint16
-}
-
-// makeKey returns p's key and whether p's source is the key's lo endpoint.
-func makeKey(p *capture.Packet) (key, bool) {
-	src, dst := p.Src.As16(), p.Dst.As16()
-	if less(src, p.SrcPort, dst, p.DstPort) {
-		return key{loAddr: src, hiAddr: dst, loPort: p.SrcPort, hiPort: p.DstPort}, true
-	}
-	return key{loAddr: dst, hiAddr: src, loPort: p.DstPort, hiPort: p.SrcPort}, false
 }
 
 // less orders endpoints by address, then port. It compares the addresses

@@ -37,6 +37,7 @@ type Parallel struct {
 	cur      int
 	inRound  int
 	roundAt  int64 // the clock when the round being gathered began
+	packed   entry // the packet being added, packed before its shard is known
 	started  bool
 	first    int64
 	now      int64 // the capture's clock: latest packet time
@@ -368,13 +369,9 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 	if p.inRound == 0 {
 		p.roundAt = p.now
 	}
-	k, srcIsLo := makeKey(pkt)
-	r := &p.round[p.cur][k.shard(len(p.shards))]
-	if len(*r) == cap(*r) {
-		*r = append(*r, entry{})[:len(*r)]
-	}
-	*r = (*r)[:len(*r)+1]
-	(*r)[len(*r)-1].pack(pkt, p.now, k, srcIsLo)
+	p.packed.pack(pkt, p.now)
+	r := &p.round[p.cur][p.packed.key.shard(len(p.shards))]
+	*r = append(*r, p.packed)
 	p.inRound++
 	if p.inRound == roundSize || p.now-p.roundAt > roundSpan {
 		p.send(false)

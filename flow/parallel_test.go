@@ -286,6 +286,16 @@ func TestIDMap(t *testing.T) {
 	}
 }
 
+// makeKey returns p's key and whether p's source is the key's lo endpoint,
+// as plainly as it can be written: entry.pack builds the key in place.
+func makeKey(p *capture.Packet) (key, bool) {
+	src, dst := p.Src.As16(), p.Dst.As16()
+	if less(src, p.SrcPort, dst, p.DstPort) {
+		return key{loAddr: src, hiAddr: dst, loPort: p.SrcPort, hiPort: p.DstPort}, true
+	}
+	return key{loAddr: dst, hiAddr: src, loPort: p.DstPort, hiPort: p.SrcPort}, false
+}
+
 // TestEntryKeepsWhatTheTableReads: a packet packed for the table keeps
 // every field the table reads, for IPv4, IPv6 and IPv4-mapped IPv6
 // addresses, in both directions.
@@ -307,9 +317,12 @@ func TestEntryKeepsWhatTheTableReads(t *testing.T) {
 				PayloadLen: 65515, CapturedPayload: 1200, Truncated: true, OptionsTruncated: true, BadChecksum: true,
 				MSS: 1460, WindowScale: 7, SACKPermitted: true, HasTimestamp: true, TSVal: 1, TSEcr: 0xffffffff,
 			}
-			k, srcIsLo := makeKey(&p)
 			var e entry
-			e.pack(&p, 5, k, srcIsLo)
+			e.pack(&p, 5)
+			k, srcIsLo := makeKey(&p)
+			if e.key != k || e.srcIsLo != srcIsLo {
+				t.Errorf("%v swapped %v: key %+v (source is lo: %v), want %+v (%v)", addrs, swap, e.key, e.srcIsLo, k, srcIsLo)
+			}
 			name := fmt.Sprintf("%v swapped %v", addrs, swap)
 			if src, dst := e.ports(); src != p.SrcPort || dst != p.DstPort {
 				t.Errorf("%s: ports %d, %d, want %d, %d", name, src, dst, p.SrcPort, p.DstPort)

@@ -360,9 +360,8 @@ func (t *Table) Add(p *capture.Packet) {
 // passes the table's own clock; a table that sees only a share of the
 // packets (Parallel) is told the capture's.
 func (t *Table) AddAt(p *capture.Packet, now int64) {
-	k, srcIsLo := makeKey(p)
 	var e entry
-	e.pack(p, now, k, srcIsLo)
+	e.pack(p, now)
 	t.tracing = p
 	t.add(&e)
 	t.tracing = nil
