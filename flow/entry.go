@@ -8,7 +8,8 @@ import "github.com/tcpfsm/tcpfsm/capture"
 // hands entries from the reading goroutine to the shards, so their size is
 // what crosses between cores, and a round of them holds nothing for the
 // collector to scan; a single Table packs each packet on its stack, so both
-// follow connections through the same code.
+// follow connections through the same code. pack assigns every field: a
+// field added here must be added there.
 type entry struct {
 	key     key
 	srcIsLo bool // the packet's source is the key's lo endpoint
