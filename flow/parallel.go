@@ -69,6 +69,7 @@ func newItems() *items {
 	return &items{list: chunked[item]{size: itemChunk}, recs: chunked[Record]{size: recordChunk}}
 }
 
+// reset empties b, keeping the chunks an ordinary round needs.
 func (b *items) reset() {
 	b.list.reset(2 * roundSize / itemChunk)
 	b.recs.reset(roundSize / recordChunk)
@@ -412,8 +413,9 @@ func (p *Parallel) send(flush bool) {
 }
 
 // collect waits for every shard's output of the oldest round in flight,
-// delivers it in order and hands the buffers back. All of it can go: each shard has been told the
-// round's clock, so nothing it produces later sorts before it.
+// delivers it in order and hands the buffers back. All of it can go: each
+// shard has been told the round's clock, so nothing it produces later
+// sorts before it.
 func (p *Parallel) collect() {
 	p.inFlight--
 	outs := p.outs[:0]

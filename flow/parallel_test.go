@@ -2,8 +2,10 @@ package flow
 
 import (
 	"cmp"
+	"encoding/binary"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"slices"
@@ -377,5 +379,37 @@ func TestGapsAreCrossedInSteps(t *testing.T) {
 	}
 	if got := replay(pkts, Config{}, 2); got != want {
 		t.Errorf("2 shards differ from one table:\n%s", firstDiff(want, got))
+	}
+}
+
+// TestShardsShareTheKeys: the shard of a 5-tuple is the same from both
+// ends, and random 5-tuples spread evenly over the shards (a shard
+// function that favoured one would leave the other cores idle, which no
+// comparison of outputs would notice).
+func TestShardsShareTheKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{2, 3, 8} {
+		counts := make([]int, n)
+		const keys = 60_000
+		for range keys {
+			var a, b [4]byte
+			binary.BigEndian.PutUint32(a[:], rng.Uint32())
+			binary.BigEndian.PutUint32(b[:], rng.Uint32())
+			p := capture.Packet{Src: netip.AddrFrom4(a), Dst: netip.AddrFrom4(b), SrcPort: uint16(rng.Uint32()), DstPort: 443}
+			var there, back entry
+			there.pack(&p, 0)
+			p.Src, p.Dst, p.SrcPort, p.DstPort = p.Dst, p.Src, p.DstPort, p.SrcPort
+			back.pack(&p, 0)
+			s := there.key.shard(n)
+			if s != back.key.shard(n) {
+				t.Fatalf("%v: shard %d one way, %d the other", p, s, back.key.shard(n))
+			}
+			counts[s]++
+		}
+		for i, c := range counts {
+			if want := keys / n; c < want*9/10 || c > want*11/10 {
+				t.Errorf("%d shards: shard %d has %d of %d keys, want about %d: %v", n, i, c, keys, want, counts)
+			}
+		}
 	}
 }

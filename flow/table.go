@@ -362,6 +362,10 @@ func (t *Table) Add(p *capture.Packet) {
 func (t *Table) AddAt(p *capture.Packet, now int64) {
 	var e entry
 	e.pack(p, now)
+	if t.cfg.Trace == nil {
+		t.add(&e)
+		return
+	}
 	t.tracing = p
 	t.add(&e)
 	t.tracing = nil
@@ -689,7 +693,6 @@ func (t *Table) remove(c *Conn, why Reason) {
 	t.listOf(c).remove(c)
 	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
-	t.recycle(c)
 	t.forget(c)
 }
 
@@ -728,13 +731,14 @@ func (t *Table) bury(c *Conn) {
 	t.forget(c)
 }
 
-// forget keeps c, out of the table now, for a connection to come, as
-// recycle keeps state machines: a capture's connections leave at the rate
-// they come.
+// forget keeps c, out of the table now, and its state machines if it
+// still has them (see recycle), for connections to come: a capture's
+// connections leave at the rate they come.
 func (t *Table) forget(c *Conn) {
 	if t.cfg.Trace != nil {
 		return // a Trace could hold c
 	}
+	t.recycle(c)
 	*c = Conn{}
 	keep(&t.spareConns, c)
 }
