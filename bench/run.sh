@@ -22,7 +22,7 @@
 # peak RSS, user+system CPU), after the captures were read once with cat
 # so that they are in the page cache. Output goes to /dev/null. tcpfsm is
 # timed with its defaults (-j: all CPUs), and when it has -j, with -j 1
-# too, and -j 1 pinned to one CPU with taskset.
+# too (text and JSON on big.pcap), and -j 1 pinned to one CPU with taskset.
 set -euo pipefail
 
 die() {
@@ -151,6 +151,7 @@ measure big limitref "$P_BIG" ./limitref big.pcap
 measure big "tcpfsm text" "$P_BIG" ./tcpfsm -r big.pcap --format text
 measure big "tcpfsm json" "$P_BIG" ./tcpfsm -r big.pcap --format json
 if ((${#JOBS[@]})); then
+	measure big "tcpfsm text, 1 job" "$P_BIG" ./tcpfsm -r big.pcap --format text "${JOBS[@]}"
 	measure big "tcpfsm json, 1 job" "$P_BIG" ./tcpfsm -r big.pcap --format json "${JOBS[@]}"
 fi
 if command -v taskset >/dev/null; then
@@ -178,6 +179,9 @@ measure flood "tcpfsm text" "$P_FLOOD" ./tcpfsm -r flood.pcap --format text
 measure flood "tcpfsm json" "$P_FLOOD" ./tcpfsm -r flood.pcap --format json
 if ((${#JOBS[@]})); then
 	measure flood "tcpfsm json, 1 job" "$P_FLOOD" ./tcpfsm -r flood.pcap --format json "${JOBS[@]}"
+fi
+if command -v taskset >/dev/null; then
+	measure flood "tcpfsm json, 1 job on 1 CPU" "$P_FLOOD" taskset -c 0 ./tcpfsm -r flood.pcap --format json "${JOBS[@]}"
 fi
 if [ "$FLOOD_TSHARK" = 1 ]; then
 	measure flood "tshark analysis" "$P_FLOOD" tshark -n -r flood.pcap -q -Y tcp.analysis.flags
