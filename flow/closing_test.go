@@ -243,3 +243,35 @@ func TestStateMachinesAreReused(t *testing.T) {
 			batch, len(conns), len(machines), len(views), batch)
 	}
 }
+
+// TestSparesAreBounded: when more connections leave at one moment than a
+// table keeps for reuse, it keeps maxSpares of each kind and lets the rest
+// go to the collector, so a flood's mass eviction does not stay in memory.
+func TestSparesAreBounded(t *testing.T) {
+	const many = 3 * maxSpares
+	tb := New(Config{Zeek: true, IdleTimeout: int64(time.Second), Done: func(*Record) {}})
+	for i := range many {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, byte(i >> 8), byte(i)}), 40000)
+		tb.Add(pkt(c, srv, syn, 100, 0, 0))
+		tb.Add(pkt(srv, c, synack, 500, 101, 1))
+	}
+	// One packet long after: every connection above is idle and leaves,
+	// and the SYN takes a spare connection (a lone SYN needs no state
+	// machines).
+	tb.Add(pkt(cli, srv, syn, 100, 0, 5000))
+	if got := tb.Stats().Idle; got != many {
+		t.Fatalf("%d connections left idle, want %d", got, many)
+	}
+	for _, s := range []struct {
+		what    string
+		n, want int
+	}{
+		{"connections", len(tb.spareConns), maxSpares - 1},
+		{"state machines", len(tb.spareFSMs), maxSpares},
+		{"Zeek views", len(tb.spareZeeks), maxSpares},
+	} {
+		if s.n != s.want {
+			t.Errorf("%d connections left together: %d spare %s kept, want %d", many, s.n, s.what, s.want)
+		}
+	}
+}
