@@ -25,6 +25,17 @@ const (
 	minFound        = 1.0   // Zeek rows matched by a tcpfsm connection
 	minStateAgree   = 0.995 // conn_state equal, of matched rows that carry one
 	minHistoryAgree = 0.977 // history equal, of matched rows that carry one
+	minPktsAgree    = 0.99  // orig_pkts and resp_pkts both equal, of matched rows that carry them
+	minOrientAgree  = 1.0   // the same endpoint is the originator
+	maxExtra        = 0     // tcpfsm connections Zeek has no row for
+)
+
+// The corpus this test was written against: a smaller count means traces or
+// rows went missing, and the agreement above would be measured on less.
+const (
+	corpusTraces = 123
+	corpusRows   = 1605
+	llcRows      = 1333 // llc.pcap's lone RSTs, held to full agreement apart
 )
 
 // zeekRow is one connection in Zeek's conn.log terms.
@@ -106,6 +117,7 @@ type agreement struct {
 	rows, found, ours        int
 	stateRows, stateAgree    int
 	historyRows, histAgree   int
+	pktsRows, pktsAgree      int
 	orientRows, orientAgree  int
 	missed, extra, disagreed []string
 }
@@ -118,6 +130,9 @@ func (a *agreement) add(b *agreement) {
 	a.stateAgree += b.stateAgree
 	a.historyRows += b.historyRows
 	a.histAgree += b.histAgree
+	a.pktsRows += b.pktsRows
+	a.pktsAgree += b.pktsAgree
+	a.extra = append(a.extra, b.extra...)
 	a.orientRows += b.orientRows
 	a.orientAgree += b.orientAgree
 }
@@ -130,9 +145,10 @@ func pct(n, d int) float64 {
 }
 
 func (a *agreement) String() string {
-	return fmt.Sprintf("rows %4d found %4d (%5.1f%%)  conn_state %4d/%-4d (%5.1f%%)  history %4d/%-4d (%5.1f%%)  orientation %5.1f%%",
+	return fmt.Sprintf("rows %4d found %4d (%5.1f%%)  conn_state %4d/%-4d (%5.1f%%)  history %4d/%-4d (%5.1f%%)  packets %4d/%-4d (%5.1f%%)  orientation %5.1f%%  extra %d",
 		a.rows, a.found, 100*pct(a.found, a.rows), a.stateAgree, a.stateRows, 100*pct(a.stateAgree, a.stateRows),
-		a.histAgree, a.historyRows, 100*pct(a.histAgree, a.historyRows), 100*pct(a.orientAgree, a.orientRows))
+		a.histAgree, a.historyRows, 100*pct(a.histAgree, a.historyRows),
+		a.pktsAgree, a.pktsRows, 100*pct(a.pktsAgree, a.pktsRows), 100*pct(a.orientAgree, a.orientRows), len(a.extra))
 }
 
 // compare matches rows by 5-tuple and a start time within 1 ms, as the
@@ -178,6 +194,14 @@ func compare(want, got []zeekRow) *agreement {
 				a.histAgree++
 			} else {
 				diffs = append(diffs, "history "+g.history+" want "+w.history)
+			}
+		}
+		if w.origPkts != "-" && w.respPkts != "-" {
+			a.pktsRows++
+			if g.origPkts == w.origPkts && g.respPkts == w.respPkts {
+				a.pktsAgree++
+			} else {
+				diffs = append(diffs, "packets "+g.origPkts+"/"+g.respPkts+" want "+w.origPkts+"/"+w.respPkts)
 			}
 		}
 		if g.orig != w.orig {
@@ -259,7 +283,8 @@ func TestZeekConformance(t *testing.T) {
 	}
 	var total, llc agreement
 	var lines []string
-	for _, m := range readManifest(t, dir) {
+	manifest := readManifest(t, dir)
+	for _, m := range manifest {
 		path := filepath.Join(dir, m.trace)
 		ext := filepath.Ext(path)
 		wantText, err := os.ReadFile(strings.TrimSuffix(path, ext) + ".conn.tsv")
@@ -286,6 +311,9 @@ func TestZeekConformance(t *testing.T) {
 	t.Logf("Zeek conformance, per trace:\n%s", strings.Join(lines, "\n"))
 	t.Logf("llc.pcap (lone RSTs, reported alone): %s", &llc)
 	t.Logf("all other traces:                    %s", &total)
+	if len(manifest) < corpusTraces || total.rows+llc.rows < corpusRows {
+		t.Errorf("the corpus holds %d traces and %d rows, want at least %d and %d", len(manifest), total.rows+llc.rows, corpusTraces, corpusRows)
+	}
 	for _, bar := range []struct {
 		what      string
 		got, want float64
@@ -293,9 +321,18 @@ func TestZeekConformance(t *testing.T) {
 		{"rows found", pct(total.found, total.rows), minFound},
 		{"conn_state agreement", pct(total.stateAgree, total.stateRows), minStateAgree},
 		{"history agreement", pct(total.histAgree, total.historyRows), minHistoryAgree},
+		{"packet count agreement", pct(total.pktsAgree, total.pktsRows), minPktsAgree},
+		{"orientation agreement", pct(total.orientAgree, total.orientRows), minOrientAgree},
 	} {
 		if bar.got < bar.want {
 			t.Errorf("%s %.1f%% is below the bar of %.1f%%", bar.what, 100*bar.got, 100*bar.want)
 		}
+	}
+	if len(total.extra) > maxExtra {
+		t.Errorf("%d connections Zeek has no row for, at most %d allowed", len(total.extra), maxExtra)
+	}
+	if llc.rows != llcRows || llc.found != llc.rows || llc.stateAgree != llc.stateRows ||
+		llc.histAgree != llc.historyRows || llc.pktsAgree != llc.pktsRows || len(llc.extra) > 0 {
+		t.Errorf("llc.pcap: %s, want all %d rows found and agreeing", &llc, llcRows)
 	}
 }

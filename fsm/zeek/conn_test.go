@@ -173,6 +173,37 @@ func rexmits(k int) []pk {
 	return out
 }
 
+// zeroWindows: k segments from the server announcing a window of 0.
+func zeroWindows(k int) []pk {
+	var out []pk
+	for i := range k {
+		out = append(out, pk{at: 10 + int64(i), dir: fsm.FromServer, flags: A, seq: sISN + 1, ack: cISN + 1})
+	}
+	return out
+}
+
+// badChecksums: k data segments from the server with a bad checksum.
+func badChecksums(k int) []pk {
+	var out []pk
+	for i := range k {
+		out = append(out, pk{at: 10 + int64(i), dir: fsm.FromServer, flags: PA, seq: sISN + 1, ack: cISN + 1, n: 5, win: 1000, bad: true})
+	}
+	return out
+}
+
+// gaps: k client segments whose payload was not captured, each
+// acknowledged by the server: k content gaps.
+func gaps(k int) []pk {
+	var out []pk
+	for i := range k {
+		seq := cISN + 1 + uint32(i)*100
+		out = append(out,
+			pk{at: 10 + 2*int64(i), dir: fsm.FromClient, flags: PA, seq: seq, ack: sISN + 1, n: 100, win: 1000, cut: true},
+			s2c(11+2*int64(i), A, sISN+1, seq+100, 0))
+	}
+	return out
+}
+
 func TestHistoryRules(t *testing.T) {
 	tests := []struct {
 		name string
@@ -212,9 +243,13 @@ func TestHistoryRules(t *testing.T) {
 		{"t: a hundred retransmissions", 9999, join(handshake(), rexmits(101)), "ShADTTT"},
 		// update_window → ZeroWindow → ScaledHistoryEntry('W').
 		{"w: zero window", 9999, join(handshake(), []pk{{at: 3, dir: fsm.FromServer, flags: A, seq: sISN + 1, ack: cISN + 1}}), "ShAaw"},
+		{"w: ten zero windows", 9999, join(handshake(), zeroWindows(10)), "ShAaww"},
+		{"w: a hundred zero windows", 9999, join(handshake(), zeroWindows(100)), "ShAawww"},
 		// ValidateChecksum → ChecksumError → ScaledHistoryEntry('C'); the
 		// packet is otherwise dropped.
 		{"c: bad checksum", 9999, join(handshake(), []pk{{at: 3, dir: fsm.FromServer, flags: PA, seq: sISN + 1, ack: cISN + 1, n: 5, win: 1000, bad: true}}), "ShAc"},
+		{"c: ten bad checksums", 9999, join(handshake(), badChecksums(10)), "ShAcc"},
+		{"c: a hundred bad checksums", 9999, join(handshake(), badChecksums(100)), "ShAccc"},
 		// TCP_Reassembler::Undelivered → Gap → 'G' (both established); the
 		// ACK's own letter comes first (update_history runs before
 		// AckReceived).
@@ -222,6 +257,8 @@ func TestHistoryRules(t *testing.T) {
 			{at: 3, dir: fsm.FromClient, flags: PA, seq: cISN + 1, ack: sISN + 1, n: 100, win: 1000, cut: true},
 			s2c(4, A, sISN+1, cISN+101, 0),
 		}), "ShADaG"},
+		{"g: ten gaps", 9999, join(handshake(), gaps(10)), "ShADaGG"},
+		{"g: a hundred gaps", 9999, join(handshake(), gaps(100)), "ShADaGGG"},
 		{"no g when the data was seen", 9999, join(handshake(), []pk{
 			c2s(3, PA, cISN+1, sISN+1, 100), s2c(4, A, sISN+1, cISN+101, 0),
 		}), "ShADa"},
