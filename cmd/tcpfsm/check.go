@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/spf13/pflag"
@@ -27,7 +28,9 @@ it, for regression checks in CI:
                          handshake_rtt p99 < 5ms
                          at least 100 connections
 Each capture needs at least one of them (or --expect). The analysis flags
-must be those the snapshot was written with.
+must be those the snapshot was written with. A CAPTURE of - reads standard
+input (tcpdump -w - | tcpfsm check --expect ci.expect -), checked against
+the --expect rules only.
 
 Examples:
   tcpfsm check --update testdata/*.pcap    # record (or accept) the snapshots
@@ -76,11 +79,21 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 	if err := checkAnalysisFlags(&o.options); err != nil {
 		return nil, nil, err
 	}
+	if n := countOf(fs.Args(), "-"); n > 0 {
+		switch {
+		case n > 1:
+			return nil, nil, errors.New("check: standard input (-) can be read only once")
+		case o.update:
+			return nil, nil, errors.New("check: --update cannot write a snapshot for standard input (-): save the capture to a file")
+		case len(o.expect) == 0:
+			return nil, nil, errors.New("check: standard input (-) has no snapshot or rules file of its own: give the rules with --expect FILE")
+		}
+	}
 	return &o, fs.Args(), nil
 }
 
 // runCheck is "tcpfsm check".
-func runCheck(args []string, stdout, stderr io.Writer) int {
+func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, captures, err := parseCheckFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
@@ -107,12 +120,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	var cases []check.Case
 	inputErr := false
 	for _, path := range captures {
-		cs, err := checkCapture(o, path, shared, stderr)
+		cs, err := checkCapture(o, path, shared, stdin, stderr)
 		if err != nil {
-			if err != errReported {
+			var reported reportedError
+			if !errors.As(err, &reported) {
 				fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 			}
 			inputErr = true
+			cases = append(cases, check.Case{Capture: path, Name: "read " + path, Error: err.Error()})
 			continue
 		}
 		for _, c := range cs {
@@ -123,17 +138,23 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		cases = append(cases, cs...)
 	}
 
-	passed, failed := 0, 0
+	passed, failed, unread := 0, 0, 0
 	for _, c := range cases {
-		if len(c.Failures) == 0 {
+		switch {
+		case c.Error != "":
+			unread++
+		case len(c.Failures) == 0:
 			passed++
-		} else {
+		default:
 			failed++
 		}
 	}
 	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	if unread > 0 {
+		summary += fmt.Sprintf(", %s not read", plural(unread, "capture"))
+	}
 	switch {
-	case failed > 0:
+	case failed > 0 || unread > 0:
 		fmt.Fprintln(stdout, fail.Sprint(summary))
 	case len(cases) > 0 || !o.update:
 		fmt.Fprintln(stdout, pass.Sprint(summary))
@@ -185,17 +206,21 @@ func readRuleFile(name string) ([]*check.Rule, error) {
 // checkCapture analyses one capture and checks it: against its snapshot
 // (or writes it, with --update), its own rules, and the shared ones. An
 // error means the capture or its expectations could not be read.
-func checkCapture(o *checkOptions, path string, shared []*check.Rule, stderr io.Writer) ([]check.Case, error) {
+func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.Reader, stderr io.Writer) ([]check.Case, error) {
 	golden, rulesFile := path+".golden.json", path+".expect"
-	own, err := readRuleFile(rulesFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		own, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
+	var own []*check.Rule
+	var err error
+	if path != "-" {
+		own, err = readRuleFile(rulesFile)
+		if errors.Is(err, fs.ErrNotExist) {
+			own, err = nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	var want *check.Analysis
-	if !o.update {
+	if !o.update && path != "-" {
 		want, err = readSnapshot(golden)
 		if errors.Is(err, fs.ErrNotExist) {
 			want, err = nil, nil
@@ -208,7 +233,7 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stderr io.
 		}
 	}
 
-	got, err := analyseForCheck(o, path, stderr)
+	got, err := analyseForCheck(o, path, stdin, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -242,8 +267,20 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stderr io.
 	return cases, nil
 }
 
-// errReported is an error already written to stderr.
-var errReported = errors.New("reported")
+// reportedError is an error already written to stderr.
+type reportedError struct{ msg string }
+
+func (e reportedError) Error() string { return e.msg }
+
+func countOf(list []string, s string) int {
+	n := 0
+	for _, v := range list {
+		if v == s {
+			n++
+		}
+	}
+	return n
+}
 
 // maxDiffLines bounds the differences listed per snapshot.
 const maxDiffLines = 20
@@ -264,12 +301,14 @@ func readSnapshot(path string) (*check.Analysis, error) {
 // analyseForCheck runs the analysis of one capture with JSON output and
 // reads it back. Warnings about the capture (a truncated file) go to
 // stderr and into the analysis, as for the plain analyser.
-func analyseForCheck(o *checkOptions, path string, stderr io.Writer) (*check.Analysis, error) {
+func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Writer) (*check.Analysis, error) {
 	opt := o.options
 	opt.read, opt.format, opt.events = path, "json", false
-	var out bytes.Buffer
-	if code := analyse(&opt, nil, &out, stderr); code != exitOK {
-		return nil, errReported // analyse said why
+	var out, said bytes.Buffer
+	if code := analyse(&opt, stdin, &out, io.MultiWriter(stderr, &said)); code != exitOK {
+		// analyse said why; its last line is the error.
+		lines := strings.Split(strings.TrimSpace(said.String()), "\n")
+		return nil, reportedError{strings.TrimPrefix(lines[len(lines)-1], "tcpfsm: ")}
 	}
 	return check.Read(&out, path)
 }

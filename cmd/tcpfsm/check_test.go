@@ -89,8 +89,8 @@ func TestCheckNamesTheDifference(t *testing.T) {
 	if code != exitCheck {
 		t.Fatalf("exit %d, want %d\n%s", code, exitCheck, out)
 	}
-	want := "FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: connection 3 (10.0.0.1:55784 -> 10.0.0.2:8080): server_state: want \"ESTABLISHED\", got \"SYN_RCVD\"\n" +
-		"FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: summary: evicted: want 2, got 0\n" +
+	want := "FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: summary: evicted: want 2, got 0\n" +
+		"FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: connection 3 (10.0.0.1:55784 -> 10.0.0.2:8080): server_state: want \"ESTABLISHED\", got \"SYN_RCVD\"\n" +
 		"0 passed, 1 failed\n"
 	if out != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
@@ -223,8 +223,8 @@ func TestCheckInputErrors(t *testing.T) {
 	if code != exitUsage {
 		t.Errorf("exit %d, want 2", code)
 	}
-	if out != "1 passed, 0 failed\n" {
-		t.Errorf("stdout %q: the readable capture was not checked", out)
+	if out != "1 passed, 0 failed, 2 captures not read\n" {
+		t.Errorf("stdout %q: the readable capture was not checked, or the unread ones not counted", out)
 	}
 	for _, want := range []string{"bad.pcap", "missing.pcap"} {
 		if !strings.Contains(errOut, want) {
@@ -233,6 +233,73 @@ func TestCheckInputErrors(t *testing.T) {
 	}
 	if n := strings.Count(errOut, "\n"); n != 2 {
 		t.Errorf("stderr has %d lines, want one per bad capture:\n%s", n, errOut)
+	}
+}
+
+// TestCheckStdin: "tcpdump -w - | tcpfsm check --expect R -" checks the
+// capture on standard input against R; a snapshot, --update or a second
+// "-" cannot apply to it.
+func TestCheckStdin(t *testing.T) {
+	capture, err := os.ReadFile(filepath.Join(kernelDir, "connection-refused.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scratch(t, false)
+	writeHere(t, "ci.expect", "at least 1 connection\nhandshakes.refused == 0\n")
+	tests := []struct {
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{[]string{"--expect", "ci.expect", "-"}, exitCheck,
+			"FAIL -: ci.expect:2: handshakes.refused == 0: handshakes.refused is 1\n1 passed, 1 failed\n", ""},
+		{[]string{"-"}, exitUsage, "", "has no snapshot or rules file of its own"},
+		{[]string{"--update", "--expect", "ci.expect", "-"}, exitUsage, "", "--update cannot write a snapshot for standard input"},
+		{[]string{"--expect", "ci.expect", "-", "-"}, exitUsage, "", "can be read only once"},
+	}
+	for _, tc := range tests {
+		var out, errOut bytes.Buffer
+		code := run(append([]string{"check"}, tc.args...), bytes.NewReader(capture), &out, &errOut)
+		if code != tc.code || out.String() != tc.stdout || !strings.Contains(errOut.String(), tc.stderr) {
+			t.Errorf("check %q: exit %d, stdout %q, stderr %q; want %d, %q, stderr containing %q",
+				tc.args, code, out.String(), errOut.String(), tc.code, tc.stdout, tc.stderr)
+		}
+	}
+}
+
+// TestCheckJUnitNamesUnreadCaptures: a capture that cannot be read is a
+// JUnit <error>, so CI shows a broken test rather than fewer tests.
+func TestCheckJUnitNamesUnreadCaptures(t *testing.T) {
+	scratch(t, true, "close-wait.pcap")
+	writeHere(t, "bad.pcap", "not a capture at all")
+	writeHere(t, "bad.pcap.expect", "at least 1 connection\n")
+	code, _, _ := runCmd("check", "--junit", "report.xml", "bad.pcap", "close-wait.pcap")
+	if code != exitUsage {
+		t.Errorf("exit %d, want 2", code)
+	}
+	b, err := os.ReadFile("report.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Tests  int `xml:"tests,attr"`
+		Errors int `xml:"errors,attr"`
+		Suites []struct {
+			Name  string `xml:"name,attr"`
+			Cases []struct {
+				Error *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"error"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &got); err != nil {
+		t.Fatalf("report.xml does not parse: %v\n%s", err, b)
+	}
+	if got.Tests != 2 || got.Errors != 1 || len(got.Suites) != 2 || got.Suites[0].Name != "bad.pcap" ||
+		got.Suites[0].Cases[0].Error == nil || !strings.HasPrefix(got.Suites[0].Cases[0].Error.Message, "bad.pcap: ") {
+		t.Errorf("report.xml:\n%s", b)
 	}
 }
 

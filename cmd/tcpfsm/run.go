@@ -276,7 +276,7 @@ func useColor(mode string, out io.Writer) bool {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check" {
-		return runCheck(args[1:], stdout, stderr)
+		return runCheck(args[1:], stdin, stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {

@@ -152,14 +152,44 @@ func TestDiff(t *testing.T) {
 		lines = append(lines, d.String())
 	}
 	wantLines := []string{
+		"summary: reused: new, 1",
 		"connection 1 (10.0.0.1:40000 -> 10.0.0.2:9502): in the snapshot, not in this analysis",
 		"connection 2 (10.0.0.1:40001 -> 10.0.0.2:9502): anomalies[0].count: want 2, got 3",
 		"connection 2 (10.0.0.1:40001 -> 10.0.0.2:9502): server_state: want \"CLOSED\", got \"SYN_RCVD\"",
 		"connection 1 (10.0.0.1:40009 -> 10.0.0.2:9502): new, not in the snapshot",
-		"summary: reused: new, 1",
 	}
 	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
 		t.Errorf("diff:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+}
+
+// TestDiffComparesNumbersByValue: a snapshot rewritten by another JSON
+// tool (5.13 as 5.130, 2 as 2.0) is the same snapshot; a changed digit
+// far down a nanosecond timestamp is not.
+func TestDiffComparesNumbersByValue(t *testing.T) {
+	tests := []struct {
+		want, got string
+		same      bool
+	}{
+		{"5.13", "5.130", true},
+		{"2", "2.0", true},
+		{"1000", "1e3", true},
+		{"5.13", "5.14", false},
+		{"1764998719150276000", "1764998719150276001", false},
+		{`"5.13"`, `"5.130"`, false}, // strings are compared as written
+	}
+	for _, tc := range tests {
+		parse := func(v string) *Analysis {
+			a, err := ReadSnapshot(strings.NewReader(`{"summary":{"x":` + v + `},"connections":[]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		diffs := Diff(parse(tc.want), parse(tc.got))
+		if (len(diffs) == 0) != tc.same {
+			t.Errorf("%s against %s: %v, want same=%v", tc.want, tc.got, diffs, tc.same)
+		}
 	}
 }
 

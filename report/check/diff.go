@@ -3,6 +3,7 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"slices"
 	"sort"
 	"strings"
@@ -39,7 +40,10 @@ func (d Difference) String() string {
 // connection's id is not compared (the order shows in the ids of the
 // summary's examples).
 func Diff(want, got *Analysis) []Difference {
-	var out []Difference
+	// The summary first: its few lines (diagnoses, census, counts) say
+	// what changed overall, and a long list of connections would push
+	// them past the lines a report shows.
+	out := compare(nil, "summary", "", want.Summary, got.Summary)
 	byIdentity := map[string][]int{} // indexes into got.Conns
 	for i, c := range got.Conns {
 		k := identity(c)
@@ -62,7 +66,7 @@ func Diff(want, got *Analysis) []Difference {
 			out = append(out, Difference{Where: describe(g), Got: "present"})
 		}
 	}
-	return compare(out, "summary", "", want.Summary, got.Summary)
+	return out
 }
 
 func identity(c map[string]any) string {
@@ -122,10 +126,26 @@ func compare(out []Difference, where, path string, want, got any) []Difference {
 		}
 		return out
 	}
-	if w, g := compact(want), compact(got); w != g {
+	if w, g := compact(want), compact(got); w != g && !sameNumber(want, got) {
 		out = append(out, Difference{Where: where, Field: path, Want: w, Got: g})
 	}
 	return out
+}
+
+// sameNumber reports whether two JSON numbers are equal in value though
+// written differently (5.13 and 5.130, 1e3 and 1000), as a snapshot
+// reformatted by another JSON tool writes them. The comparison is exact:
+// nanosecond timestamps are beyond float64's integers.
+func sameNumber(a, b any) bool {
+	x, ok1 := a.(json.Number)
+	y, ok2 := b.(json.Number)
+	if !ok1 || !ok2 {
+		return false
+	}
+	var rx, ry big.Rat
+	_, okx := rx.SetString(string(x))
+	_, oky := ry.SetString(string(y))
+	return okx && oky && rx.Cmp(&ry) == 0
 }
 
 func isObject(v any) bool {

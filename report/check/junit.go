@@ -12,6 +12,10 @@ type Case struct {
 	Capture  string   // the suite: the capture's path
 	Name     string   // "snapshot x.pcap.golden.json", or "x.pcap.expect:3: no syn_flood"
 	Failures []string // why it failed, one line each; none: it passed
+	// Error says why the capture or its expectations could not be read,
+	// so nothing of it was checked: JUnit's <error>, which CI systems
+	// show as a broken test rather than leaving the capture out.
+	Error string
 }
 
 type junitSuites struct {
@@ -19,6 +23,7 @@ type junitSuites struct {
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
 	Suites   []junitSuite `xml:"testsuite"`
 }
 
@@ -26,6 +31,7 @@ type junitSuite struct {
 	Name     string      `xml:"name,attr"`
 	Tests    int         `xml:"tests,attr"`
 	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
 	Cases    []junitCase `xml:"testcase"`
 }
 
@@ -33,6 +39,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	ClassName string        `xml:"classname,attr"`
 	Failure   *junitFailure `xml:"failure"`
+	Error     *junitFailure `xml:"error"`
 }
 
 type junitFailure struct {
@@ -54,7 +61,12 @@ func WriteJUnit(w io.Writer, cases []Case) error {
 		}
 		s := &all.Suites[i]
 		jc := junitCase{Name: c.Name, ClassName: c.Capture}
-		if len(c.Failures) > 0 {
+		switch {
+		case c.Error != "":
+			jc.Error = &junitFailure{Message: c.Error, Text: c.Error}
+			s.Errors++
+			all.Errors++
+		case len(c.Failures) > 0:
 			jc.Failure = &junitFailure{Message: c.Failures[0], Text: strings.Join(c.Failures, "\n")}
 			s.Failures++
 			all.Failures++
