@@ -176,7 +176,7 @@ var kernelTotals = map[string]struct{ handshakes, closes, says string }{
 	"diag-syn-flood-cookies.pcap":    {`{"complete":1,"synack_unanswered":200}`, `{"fin":1,"none":200}`, "shape of SYN cookies"},
 	"diag-syn-flood-nocookies.pcap":  {`{"complete":1,"synack_unanswered":9,"unanswered":191}`, `{"fin":1,"none":200}`, "no SYN cookies were in use"},
 	"diag-close-wait-leak.pcap":      {`{"complete":6}`, `{"fin":1,"fin_client":5}`, "5 connections left in CLOSE_WAIT"},
-	"diag-time-wait-pileup.pcap":     {`{"complete":200}`, `{"fin":200}`, "reused a 5-tuple"},
+	"diag-time-wait-pileup.pcap":     {`{"complete":200}`, `{"fin":200}`, "up to 100 at once, and 100 at the end of the capture. 100 connections reused a 5-tuple"},
 	"diag-half-open-peer.pcap":       {`{"complete":2}`, `{"open":1,"rst_client":1}`, "stopped answering"},
 	"diag-keepalive-unanswered.pcap": {`{"complete":1}`, `{"rst_client":1}`, "ended with the survivor's RST"},
 	"diag-port-scan.pcap":            {`{"refused":94,"reset":3,"unanswered":3}`, `{"none":100}`, "94 refused, 3 unanswered, 3 answered"},

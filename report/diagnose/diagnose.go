@@ -73,7 +73,7 @@ const MaxExamples = 5
 // Thresholds are the evidence a diagnosis needs before it is raised.
 type Thresholds struct {
 	CloseWait        time.Duration // a side in CLOSE_WAIT at least this long after the peer's FIN
-	TimeWaitCloses   int           // connections a host closed actively (it enters TIME_WAIT)
+	TimeWaits        int           // connections one host holds in TIME_WAIT at once, having closed them actively
 	SynFloodHalfOpen int           // half-open connections on one listener
 	SynFloodSources  int           // from at least this many source addresses
 	ScanTargets      int           // distinct host:port pairs one source tried and failed or aborted
@@ -86,7 +86,7 @@ type Thresholds struct {
 func DefaultThresholds() Thresholds {
 	return Thresholds{
 		CloseWait:        5 * time.Second,
-		TimeWaitCloses:   100,
+		TimeWaits:        100,
 		SynFloodHalfOpen: 50,
 		SynFloodSources:  10,
 		ScanTargets:      20,
@@ -116,15 +116,13 @@ type agg struct {
 	examples    []uint64
 	// Per-diagnosis counters; the meaning of each is given where it is
 	// filled in (see observe).
-	a, b, c int
-	longest int64
-	sum     int64 // see observe.go
-	sources set[netip.Addr]
-	targets set[netip.AddrPort] // port_scan: the host:port pairs tried
-	times   []int64             // syn_unanswered: the first example's SYN times
-	// time_wait_pileup: when the TIME_WAITs of the connections in it
-	// end, those that may outlast the latest record (see tallyTimeWait)
-	timeWaitUntil []int64
+	a, b, c   int
+	longest   int64
+	sum       int64 // see observe.go
+	sources   set[netip.Addr]
+	targets   set[netip.AddrPort] // port_scan: the host:port pairs tried
+	times     []int64             // syn_unanswered: the first example's SYN times
+	timeWaits timeWaits           // time_wait_pileup
 }
 
 func (g *agg) add(r *flow.Record) {
@@ -259,7 +257,7 @@ func (c *Collector) Clone() *Collector {
 		cp := *g
 		cp.examples = slices.Clone(g.examples)
 		cp.times = slices.Clone(g.times)
-		cp.timeWaitUntil = slices.Clone(g.timeWaitUntil)
+		cp.timeWaits = g.timeWaits.clone()
 		cp.sources = g.sources.clone()
 		cp.targets = g.targets.clone()
 		out.aggs[k] = &cp

@@ -269,7 +269,8 @@ func TestSet(t *testing.T) {
 
 // TestTimeWaitAtTheEnd: connections are reported while their TIME_WAIT
 // runs (5 s after their last packet); the pile-up counts those whose
-// TIME_WAIT still ran at the end of the capture, the latest record's End.
+// TIME_WAIT still ran at the end of the capture, the latest record's End,
+// and the most that ran at once (one close a second: 60).
 func TestTimeWaitAtTheEnd(t *testing.T) {
 	// 150 active closes, one a second from 0 s, each reported 5 s later.
 	var recs []*flow.Record
@@ -283,14 +284,16 @@ func TestTimeWaitAtTheEnd(t *testing.T) {
 			r.Close = fsm.CloseFIN
 		}))
 	}
+	th := DefaultThresholds()
+	th.TimeWaits = 50
 	for _, tt := range []struct {
 		end  int64 // the End of the capture's last record
 		want string
 	}{
-		{155*sec + 2e6, "55 were in TIME_WAIT at the end"}, // those closed at 95 s and after
-		{300 * sec, "0 were in TIME_WAIT at the end"},
+		{155*sec + 2e6, "up to 60 at once, and 55 at the end"}, // those closed at 95 s and after
+		{300 * sec, "up to 60 at once, and 0 at the end"},
 	} {
-		c := New(DefaultThresholds())
+		c := New(th)
 		for _, r := range recs {
 			c.Add(r)
 		}
@@ -298,6 +301,53 @@ func TestTimeWaitAtTheEnd(t *testing.T) {
 		ds := c.Diagnoses()
 		if len(ds) != 1 || ds[0].Name != TimeWaitPileup || !strings.Contains(ds[0].Explanation, tt.want) {
 			t.Errorf("capture ending at %d s: %+v, want time_wait_pileup saying %q", tt.end/sec, ds, tt.want)
+		}
+	}
+}
+
+// TestTimeWaitsAtOnce: time_wait_pileup counts the TIME_WAITs a host
+// holds at once, not its closes over a long capture, and a 5-tuple reused
+// ends its predecessor's TIME_WAIT.
+func TestTimeWaitsAtOnce(t *testing.T) {
+	client := netip.MustParseAddr("10.0.1.9")
+	closes := func(n int, every int64, ports int) []*flow.Record {
+		var recs []*flow.Record
+		for i := range n {
+			at := int64(i) * every
+			recs = append(recs, conn(uint64(i+1), 1, func(r *flow.Record) {
+				r.ClientAddr = netip.AddrPortFrom(client, uint16(40000+i%ports))
+				r.First, r.Last, r.End = at, at+2e6, at+2e6+5*sec
+				r.Client.FINAt, r.Server.FINAt = at+1e6, at+15e5
+				r.Client.State, r.Client.TimeWaitAt, r.Server.State = fsm.TimeWait, at+2e6, fsm.Closed
+				r.Close = fsm.CloseFIN
+				if i >= ports {
+					r.Labels = []string{fsm.LabelPortReuse}
+				}
+			}))
+		}
+		return recs
+	}
+	tests := []struct {
+		name string
+		recs []*flow.Record
+		want string // "" for no diagnosis
+	}{
+		{"200 closes, one every 10 s: 6 at once", closes(200, 10*sec, 200), ""},
+		{"200 closes in 2 s", closes(200, sec/100, 200), "up to 200 at once, and 200 at the end"},
+		{"200 closes in 2 s on 100 ports reused", closes(200, sec/100, 100), "up to 100 at once, and 100 at the end"},
+		{"200 closes in 2 s on 50 ports reused", closes(200, sec/100, 50), ""},
+	}
+	for _, tc := range tests {
+		c := New(DefaultThresholds())
+		for _, r := range tc.recs {
+			c.Add(r)
+		}
+		ds := c.Diagnoses()
+		switch {
+		case tc.want == "" && len(ds) != 0:
+			t.Errorf("%s: %+v, want no diagnosis", tc.name, ds)
+		case tc.want != "" && (len(ds) != 1 || !strings.Contains(ds[0].Explanation, tc.want)):
+			t.Errorf("%s: %+v, want time_wait_pileup saying %q", tc.name, ds, tc.want)
 		}
 	}
 }

@@ -16,7 +16,7 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 			forms = append(forms, fmt.Sprintf("%s completed the handshake (the client sent its ACK, and maybe data) yet the server sent the same SYN/ACK again and never acknowledged the client (tcp_abort_on_overflow=0)", count(g.a, "connection")))
 		}
 		if g.b > 0 {
-			forms = append(forms, fmt.Sprintf("%s were answered with a RST right after the client's handshake ACK or first data, from SYN_RCVD, before the server sent anything (tcp_abort_on_overflow=1)", count(g.b, "connection")))
+			forms = append(forms, fmt.Sprintf("%s answered with a RST right after the client's handshake ACK or first data, from SYN_RCVD, before the server sent anything (tcp_abort_on_overflow=1): the client's application sees \"connection reset by peer\"", countVerb(g.b, "connection was", "connections were")))
 		}
 		text := "The listener's accept queue was full: " + strings.Join(forms, "; and ") +
 			". The kernel completed these handshakes but had no room to queue them for accept(), so the client believes the connection is ESTABLISHED while the server holds it in SYN_RCVD or resets it."
@@ -45,13 +45,13 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 		case g.b > 0:
 			text += fmt.Sprintf("%d SYN/ACKs have the shape of SYN cookies (the client offered window scaling or SACK, the SYN/ACK granted neither, and it was never resent): the SYN queue overflowed and the kernel answered with cookies instead of keeping state.", g.b)
 		case g.c > 0:
-			text += fmt.Sprintf("The server resent its SYN/ACKs %s (tcp_synack_retries) and kept each half-open connection in SYN_RCVD: no SYN cookies were in use", count(g.c, "time"))
+			text += fmt.Sprintf("The server resent its SYN/ACKs %s (tcp_synack_retries): it kept those half-open connections in SYN_RCVD, which a SYN cookie never is", count(g.c, "time"))
 			if g.sum > 0 {
-				text += ", and once its SYN queue was full it dropped the SYNs that followed"
+				text += ", and once its SYN queue was full it dropped the SYNs that followed: no SYN cookies were in use"
 			}
 			text += "."
 		default:
-			text += "No SYN/ACK was resent and none looks like a SYN cookie."
+			text += "No SYN/ACK was resent and none has the options-dropped shape of a SYN cookie (a cookie answering a SYN with timestamps keeps its options, so that shape cannot rule cookies out)."
 		}
 		return Diagnosis{Severity: Critical, Explanation: text,
 			Advice: "A SYN flood (often from spoofed addresses) or a crowd of clients that cannot complete the handshake. Keep net.ipv4.tcp_syncookies=1 (the default) so the SYN queue cannot be exhausted; size net.ipv4.tcp_max_syn_backlog; lower net.ipv4.tcp_synack_retries to free half-open slots sooner; filter the sources upstream. `netstat -s | grep -i -e SYN -e cookies` counts cookies sent and SYNs dropped."}, true
@@ -63,11 +63,11 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 			Advice: "The application behind this endpoint never calls close() on sockets whose peer has finished: a descriptor leak. CLOSE_WAIT never times out in the kernel; the sockets pile up until the process runs out of descriptors. Find them with `ss -tanp state close-wait` and fix the code path that forgets to close (error paths, unread responses, connection pools that do not evict closed connections)."}, true
 
 	case TimeWaitPileup:
-		if g.a < th.TimeWaitCloses {
+		if g.timeWaits.peak < th.TimeWaits {
 			return Diagnosis{}, false
 		}
-		text := fmt.Sprintf("%s closed %s it had opened actively (its FIN came first), so it holds each local port in TIME_WAIT for 60 s; %d were in TIME_WAIT at the end of the capture.",
-			k.ep.Addr().Unmap(), count(g.a, "connection"), timeWaitInAt(g, c.end))
+		text := fmt.Sprintf("%s closed %s it had opened actively (its FIN came first), so it held each local port in TIME_WAIT for 60 s: up to %d at once, and %d at the end of the capture.",
+			k.ep.Addr().Unmap(), count(g.a, "connection"), g.timeWaits.peak, g.timeWaits.runningAt(c.end))
 		if g.sum > 0 {
 			text += fmt.Sprintf(" It also closed %s first as a server.", count(int(g.sum), "connection"))
 		}
@@ -150,6 +150,15 @@ func backoff(times []int64) string {
 		return text + fmt.Sprintf(": exponential backoff, as Linux retries a SYN, so tcp_syn_retries allowed at least %d retries.", len(gaps))
 	}
 	return text + "."
+}
+
+// countVerb is count with the verb agreeing: countVerb(n, "connection
+// was", "connections were").
+func countVerb(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 func count(n int, noun string) string {

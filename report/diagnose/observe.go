@@ -1,6 +1,8 @@
 package diagnose
 
 import (
+	"container/heap"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -14,7 +16,7 @@ import (
 //	accept_queue_overflow  a: SYN/ACK resent after the client's ACK; b: RST instead of accepting
 //	syn_flood              a: SYN/ACK never acknowledged; b: of those, cookie-shaped; c: SYN/ACK resends; sum: SYNs unanswered
 //	close_wait_leak        longest: the longest wait
-//	time_wait_pileup       a: active closes from the host's own (ephemeral) ports; timeWaitUntil: of those, when each TIME_WAIT ends; c: 5-tuples reused; sum: active closes as a server
+//	time_wait_pileup       a: active closes from the host's own (ephemeral) ports; timeWaits: their TIME_WAITs; c: 5-tuples reused; sum: active closes as a server
 //	half_open_peer         a: ended by the survivor's RST; longest: the longest unanswered run
 //	syn_unanswered         a: SYNs sent; longest: the longest attempt
 //	port_scan              a: refused; b: unanswered; c: answered, then aborted by the source
@@ -108,11 +110,15 @@ func (c *Collector) Add(r *flow.Record) {
 			} else {
 				g.add(r)
 				g.a++
-				if s.State == fsm.TimeWait {
-					c.tallyTimeWait(g, s.TimeWaitAt+fsm.TimeWaitDuration)
-				}
+				tuple := [2]netip.AddrPort{client, server}
 				if slices.Contains(r.Labels, fsm.LabelPortReuse) {
+					// This connection's SYN ended its predecessor's
+					// TIME_WAIT on the same 5-tuple early.
 					g.c++
+					g.timeWaits.cut(tuple)
+				}
+				if s.State == fsm.TimeWait {
+					g.timeWaits.add(tuple, s.TimeWaitAt, s.TimeWaitAt+fsm.TimeWaitDuration)
 				}
 			}
 		}
@@ -156,25 +162,70 @@ func anomalyCount(r *flow.Record, name string) int {
 
 func (g *agg) addTarget(t netip.AddrPort) { g.targets.add(t) }
 
-// tallyTimeWait notes a TIME_WAIT that lasts until until. A connection is
-// reported while its TIME_WAIT still runs, and whether it still ran at the
-// end of the capture is known only at the end: timeWaitInAt counts them
-// then. Those over before the latest record's End are dropped as they
-// pass, so the list holds at most about a TIME_WAIT's worth of closes.
-func (c *Collector) tallyTimeWait(g *agg, until int64) {
-	if len(g.timeWaitUntil) == cap(g.timeWaitUntil) {
-		g.timeWaitUntil = slices.DeleteFunc(g.timeWaitUntil, func(u int64) bool { return u < c.end })
-	}
-	g.timeWaitUntil = append(g.timeWaitUntil, until)
+// timeWaits follows the TIME_WAITs of one host's actively closed
+// connections: how many ran at once at most, and which may still run.
+// Connections are reported while their TIME_WAIT runs, in about the
+// order they entered it, so a TIME_WAIT that began before the one being
+// added and ended before it began (or as it began) is over: ends lets
+// those go in order.
+// The peak is therefore exact up to that ordering, and a 5-tuple reused
+// is cut only when its successor is reported, which may count its
+// TIME_WAIT as running a little too long.
+type timeWaits struct {
+	until map[[2]netip.AddrPort]int64 // the running TIME_WAITs by 5-tuple: when each ends
+	ends  endHeap                     // the same ends, soonest first, and stale ones of 5-tuples cut or re-added
+	peak  int
 }
 
-// timeWaitInAt counts the TIME_WAITs of g still running at time t.
-func timeWaitInAt(g *agg, t int64) int {
+type timeWaitEnd struct {
+	at    int64
+	tuple [2]netip.AddrPort
+}
+
+// endHeap is a min-heap of ends by time (container/heap).
+type endHeap []timeWaitEnd
+
+func (h endHeap) Len() int           { return len(h) }
+func (h endHeap) Less(i, j int) bool { return h[i].at < h[j].at }
+func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *endHeap) Push(x any)        { *h = append(*h, x.(timeWaitEnd)) }
+func (h *endHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// add notes a TIME_WAIT on tuple from start until until.
+func (w *timeWaits) add(tuple [2]netip.AddrPort, start, until int64) {
+	if w.until == nil {
+		w.until = map[[2]netip.AddrPort]int64{}
+	}
+	for len(w.ends) > 0 && w.ends[0].at <= start {
+		e := heap.Pop(&w.ends).(timeWaitEnd)
+		if u, ok := w.until[e.tuple]; ok && u == e.at {
+			delete(w.until, e.tuple)
+		}
+	}
+	w.until[tuple] = until
+	heap.Push(&w.ends, timeWaitEnd{until, tuple})
+	w.peak = max(w.peak, len(w.until))
+}
+
+// cut ends the TIME_WAIT of tuple, which a new connection reused.
+func (w *timeWaits) cut(tuple [2]netip.AddrPort) { delete(w.until, tuple) }
+
+// runningAt counts the TIME_WAITs still running at time t.
+func (w *timeWaits) runningAt(t int64) int {
 	n := 0
-	for _, u := range g.timeWaitUntil {
+	for _, u := range w.until {
 		if u >= t {
 			n++
 		}
 	}
 	return n
+}
+
+func (w timeWaits) clone() timeWaits {
+	return timeWaits{until: maps.Clone(w.until), ends: slices.Clone(w.ends), peak: w.peak}
 }
