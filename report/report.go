@@ -83,6 +83,13 @@ type Reporter interface {
 }
 
 // New returns a Reporter for opt.Format writing to w.
+// HoldsOutput tells whether a report made with opt writes nothing to its
+// writer before Finish: the text report, unless it streams, holds its
+// connections until it has written the diagnoses, which come first.
+func HoldsOutput(opt Options) bool {
+	return (opt.Format == "" || opt.Format == "text") && !opt.Stream
+}
+
 func New(w io.Writer, opt Options) (Reporter, error) {
 	th := diagnose.DefaultThresholds()
 	if opt.Thresholds != nil {

@@ -15,7 +15,10 @@ import (
 )
 
 type textReporter struct {
-	w       *bufio.Writer
+	// w is where connections are written: out itself when the report
+	// streams, or else held, since the diagnoses come first.
+	w, out  *bufio.Writer
+	held    *spool
 	pal     palette
 	sum     summary
 	stream  bool
@@ -27,7 +30,13 @@ type textReporter struct {
 }
 
 func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream bool) *textReporter {
-	return &textReporter{w: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary(th), stream: stream}
+	t := &textReporter{out: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary(th), stream: stream}
+	t.w = t.out
+	if !stream {
+		t.held = &spool{}
+		t.w = bufio.NewWriterSize(t.held, 64<<10)
+	}
+	return t
 }
 
 func (t *textReporter) Conn(r *flow.Record) error {
@@ -302,12 +311,31 @@ func (t *textReporter) Trace(l *TraceLine) error {
 func (t *textReporter) Finish(tot *Totals) error {
 	p := &t.pal
 	s := &t.sum
-	if s.connections > 0 {
-		t.w.WriteByte('\n')
-	}
-	if ds := s.diag.Diagnoses(); len(ds) > 0 {
-		t.diagnoses(ds)
-		t.w.WriteByte('\n')
+	if t.held != nil {
+		// The diagnoses first, then the connections held until now.
+		defer t.held.Close()
+		if err := t.w.Flush(); err != nil {
+			return err
+		}
+		t.w = t.out
+		if ds := s.diag.Diagnoses(); len(ds) > 0 {
+			t.diagnoses(ds)
+			t.w.WriteByte('\n')
+		}
+		if _, err := t.held.WriteTo(t.w); err != nil {
+			return err
+		}
+		if s.connections > 0 {
+			t.w.WriteByte('\n')
+		}
+	} else {
+		if s.connections > 0 {
+			t.w.WriteByte('\n')
+		}
+		if ds := s.diag.Diagnoses(); len(ds) > 0 {
+			t.diagnoses(ds)
+			t.w.WriteByte('\n')
+		}
 	}
 	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), tot.Source)
 	if tot.Packets > 0 {

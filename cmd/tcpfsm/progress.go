@@ -8,6 +8,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/tcpfsm/tcpfsm/report"
 )
 
 // progressMinSize is the smallest capture file that gets a progress bar:
@@ -41,11 +43,18 @@ func (c *countingReader) Read(b []byte) (int, error) {
 
 // wantProgress tells whether reading the file at path, of size bytes,
 // gets a progress bar on stderr: a regular file of at least
-// progressMinSize, stderr a terminal, and no -q.
-func wantProgress(o *options, size int64, stderr io.Writer) bool {
-	f, ok := stderr.(*os.File)
-	return !o.quiet && o.read != "-" && size >= progressMinSize && ok &&
-		(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+// progressMinSize, stderr a terminal, and no -q. The bar never shares a
+// terminal with a report being written, whose lines it would cut: when
+// stdout is a terminal too, only a report that writes everything at the
+// end gets one.
+func wantProgress(o *options, size int64, stdout, stderr io.Writer) bool {
+	return !o.quiet && o.read != "-" && size >= progressMinSize && isTerminal(stderr) &&
+		(!isTerminal(stdout) || report.HoldsOutput(reportOptions(o, false)))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
 // newProgress starts a bar for a file of size bytes read through r.

@@ -22,20 +22,40 @@ func TestProgressOnATerminal(t *testing.T) {
 	path := writeSynFlood(t, 160_000) // 70 bytes a record: over 8 MB
 	bin := tcpfsmBinary(t)
 	onTerminal := func(args string) string {
-		// Standard output goes to /dev/null; what script records is
-		// stderr, a terminal.
-		cmd := exec.Command(script, "-qec", bin+" -r "+path+" --format json -j 1 "+args+" >/dev/null", "/dev/null")
+		// Standard output goes to /dev/null unless args say otherwise;
+		// what script records is the terminal.
+		if !strings.Contains(args, ">") {
+			args += " >/dev/null"
+		}
+		cmd := exec.Command(script, "-qec", bin+" -r "+path+" -j 1 "+args, "/dev/null")
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%v: %s", err, out)
 		}
 		return string(out)
 	}
-	if out := onTerminal(""); !strings.Contains(out, "packets/s") || !strings.Contains(out, "MB") || !strings.Contains(out, "%") {
+	if out := onTerminal("--format json"); !strings.Contains(out, "packets/s") || !strings.Contains(out, "MB") || !strings.Contains(out, "%") {
 		t.Errorf("no progress bar on a terminal:\n%q", out)
 	}
-	if out := onTerminal("-q"); strings.Contains(out, "packets/s") {
+	if out := onTerminal("--format json -q"); strings.Contains(out, "packets/s") {
 		t.Errorf("a progress bar with -q:\n%q", out)
+	}
+	// Standard output on the same terminal: the bar would cut the lines
+	// of a report being written, so JSON gets none; the text report,
+	// written whole at the end, keeps it, and its lines come out intact.
+	if out := onTerminal("--format json 2>&1 | cat"); strings.Contains(out, "packets/s") {
+		t.Errorf("stdout a pipe, stderr the same pipe: a progress bar:\n%q", out[:min(len(out), 300)])
+	}
+	if out := onTerminal("--format json >/dev/tty"); strings.Contains(out, "packets/s") {
+		t.Errorf("a progress bar on the terminal the JSON report is written to:\n%q", out[:min(len(out), 300)])
+	}
+	out := onTerminal("--format text --color never >/dev/tty")
+	if !strings.Contains(out, "packets/s") {
+		t.Errorf("no progress bar while the text report is held:\n%q", out[:min(len(out), 300)])
+	}
+	i := strings.Index(out, "Diagnoses")
+	if i < 0 || strings.Contains(out[i:], "packets/s") || strings.Count(out[i:], "\n#") < 100_000 || !strings.Contains(out[i:], "Summary") {
+		t.Errorf("the text report is not whole after the bar:\n%q", out[:min(len(out), 300)])
 	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "-r", path, "--format", "json")

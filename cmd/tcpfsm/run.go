@@ -208,7 +208,9 @@ func addAnalysisFlags(fs *pflag.FlagSet, o *options) {
 	d := diagnose.DefaultThresholds()
 	th := &o.thresholds
 	fs.DurationVar(&th.CloseWait, "close-wait", d.CloseWait, "diagnose close_wait_leak when a side stays in CLOSE_WAIT this `LONG` after the peer's FIN")
-	fs.IntVar(&th.TimeWaitCloses, "time-wait-closes", d.TimeWaitCloses, "diagnose time_wait_pileup when a host actively closes `N` connections")
+	fs.IntVar(&th.TimeWaits, "time-wait", d.TimeWaits, "diagnose time_wait_pileup when a host holds `N` actively closed connections in TIME_WAIT at once")
+	fs.IntVar(&th.TimeWaits, "time-wait-closes", d.TimeWaits, "")
+	fs.MarkDeprecated("time-wait-closes", "use --time-wait, which counts the TIME_WAITs a host holds at once")
 	fs.IntVar(&th.SynFloodHalfOpen, "syn-flood", d.SynFloodHalfOpen, "diagnose syn_flood at `N` half-open connections on one listener...")
 	fs.IntVar(&th.SynFloodSources, "syn-flood-sources", d.SynFloodSources, "...from at least `N` source addresses")
 	fs.IntVar(&th.ScanTargets, "scan-ports", d.ScanTargets, "diagnose port_scan when one source fails on `N` host:port pairs")
@@ -292,12 +294,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return analyse(o, stdin, stdout, stderr)
 }
 
+// reportOptions are the report's options from the command line's.
+func reportOptions(o *options, color bool) report.Options {
+	return report.Options{
+		Format: o.format, Color: color, Thresholds: &o.thresholds, Stream: o.events,
+		Verbose: o.verbose, Ladder: o.ladderSel,
+	}
+}
+
 // analyse runs the analysis the options ask for and writes its report.
 func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
-	rep, err := report.New(stdout, report.Options{
-		Format: o.format, Color: useColor(o.color, stdout), Thresholds: &o.thresholds, Stream: o.events,
-		Verbose: o.verbose, Ladder: o.ladderSel,
-	})
+	rep, err := report.New(stdout, reportOptions(o, useColor(o.color, stdout)))
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage
@@ -313,7 +320,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	src, closeSource, bar, err := openSource(o, stdin, stderr, warn)
+	src, closeSource, bar, err := openSource(o, stdin, stdout, stderr, warn)
 	if err != nil {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage
@@ -378,7 +385,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 // bar when a big file is read on a terminal. The returned
 // function closes it, and the -w file, once the report no longer needs
 // the source's counters.
-func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error)) (*capture.Reader, func() error, *progress, error) {
+func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error)) (*capture.Reader, func() error, *progress, error) {
 	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
 	switch {
 	case o.iface != "":
@@ -430,7 +437,7 @@ func openSource(o *options, stdin io.Reader, stderr io.Writer, warn func(error))
 	}
 	var r io.Reader = f
 	var bar *progress
-	if fi, err := f.Stat(); err == nil && wantProgress(o, fi.Size(), stderr) {
+	if fi, err := f.Stat(); err == nil && wantProgress(o, fi.Size(), stdout, stderr) {
 		bar, r = newProgress(f, fi.Size(), stderr)
 	}
 	src, err := capture.NewReader(r, o.read, copts)
