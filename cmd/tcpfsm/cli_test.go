@@ -129,6 +129,8 @@ func TestUsageErrors(t *testing.T) {
 		{"-w to stdout", []string{"-i", "lo", "-w", "-"}, "standard output carries the report"},
 		{"bad snaplen", []string{"-i", "lo", "-s", "0"}, "-s 0: want a snapshot length"},
 		{"negative interval", []string{"-i", "lo", "--interval", "-1s"}, "cannot be negative"},
+		{"no jobs", []string{"-r", "x", "-j", "0"}, "-j 0: want at least 1"},
+		{"too many jobs", []string{"-r", "x", "-j", "10000000"}, "-j 10000000: want at most 256"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -222,6 +224,27 @@ func TestMalformedPackets(t *testing.T) {
 	sum := objs[len(objs)-1]
 	if sum["malformed"] != 3.0 || sum["connections"] != 1.0 || objs[0]["close"] != "fin" {
 		t.Errorf("summary %v, conn %v", sum, objs[0])
+	}
+}
+
+// TestWarningsAreBounded: past maxWarnings, warnings are counted, not
+// listed, on standard error and in the report.
+func TestWarningsAreBounded(t *testing.T) {
+	short := frame(t, true, false, true, false, false, 121, 901, 0)[:10] // not even an Ethernet header
+	frames := make([][]byte, maxWarnings+5)
+	for i := range frames {
+		frames[i] = short
+	}
+	path := writeFile(t, "short.pcap", writePcap(t, frames))
+	for _, format := range []string{"json", "text"} {
+		r := tcpfsm(t, nil, "-r", path, "--format", format)
+		if r.code != exitOK || strings.Count(r.stderr, "short.pcap: packet ") != maxWarnings ||
+			!strings.HasSuffix(r.stderr, "tcpfsm: warning: 5 more warnings not shown\n") {
+			t.Errorf("%s: exit %d, stderr:\n%s", format, r.code, r.stderr)
+		}
+		if strings.Count(r.stdout, "short.pcap: packet ") != maxWarnings {
+			t.Errorf("%s: the report lists %d warnings, want %d:\n%s", format, strings.Count(r.stdout, "short.pcap: packet "), maxWarnings, r.stdout)
+		}
 	}
 }
 

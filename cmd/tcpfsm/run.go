@@ -180,11 +180,18 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return &o, checkAnalysisFlags(&o)
 }
 
+// maxJobs bounds -j: each job keeps a connection table and buffers of
+// its own, so a mistyped -j 1000000 would take all memory before reading
+// a packet; no machine tcpfsm runs on has more cores than this to use.
+const maxJobs = 256
+
 // checkAnalysisFlags validates what addAnalysisFlags defines.
 func checkAnalysisFlags(o *options) error {
 	switch {
 	case o.jobs < 1:
 		return fmt.Errorf("-j %d: want at least 1", o.jobs)
+	case o.jobs > maxJobs:
+		return fmt.Errorf("-j %d: want at most %d", o.jobs, maxJobs)
 	case o.maxConns <= 0:
 		return fmt.Errorf("--max-conns must be positive, not %d", o.maxConns)
 	}
