@@ -165,6 +165,11 @@ func (cs *census) count(c *Conn, closeDelay int64) {
 	case c.FSM != nil:
 		cl, sv = c.FSM.StatesAt(cs.at)
 		listening = c.FSM.Listening()
+		if sv == fsm.SynRcvd && c.FSM.SynCookie() {
+			// A server that answered with a SYN cookie holds no
+			// socket for the connection: netstat lists nothing.
+			sv = fsm.Closed
+		}
 	}
 	for _, e := range [2]struct {
 		ep     netip.AddrPort

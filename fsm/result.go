@@ -49,6 +49,11 @@ const (
 	// connection is ESTABLISHED while the server still holds it in
 	// SYN_RCVD: the accept-queue trap.
 	LabelClientOnlyEstablished = "client_only_established"
+	// LabelSynCookie: the server's only SYN/ACK has the shape of a Linux
+	// SYN cookie (see Result.SynAckOptionsReduced): a server answering
+	// with a cookie keeps no state for the connection until the client's
+	// ACK comes back, so netstat shows no SYN_RCVD for it.
+	LabelSynCookie = "syn_cookie"
 )
 
 // LabelNames lists every label, for tools that check names given by a
@@ -57,7 +62,7 @@ var LabelNames = []string{
 	LabelSimultaneousOpen, LabelSimultaneousClose, LabelHalfClose, LabelMidstream,
 	LabelSynRetransmitted, LabelSynAckRetransmitted, LabelKeepAlive, LabelZeroWindow,
 	LabelSynWithData, LabelClosedBeforeHandshke, LabelRetransmissions, LabelPortReuse,
-	LabelClientOnlyEstablished,
+	LabelClientOnlyEstablished, LabelSynCookie,
 }
 
 // TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
@@ -164,6 +169,21 @@ func stateAt(e *endpoint, t int64) State {
 	return e.state
 }
 
+// synAckOptionsReduced is Result.SynAckOptionsReduced.
+func (c *Conn) synAckOptionsReduced() bool {
+	co, so := c.ep[FromClient].synOpts, c.ep[FromServer].synOpts
+	return co&optSeen != 0 && so&optSeen != 0 && c.ep[FromServer].synAcks > 0 &&
+		co&optTimestamps == 0 && co&(optWindowScale|optSACK) != 0 && so&(optWindowScale|optSACK) == 0
+}
+
+// SynCookie reports whether the server answered with what looks like a
+// SYN cookie: one SYN/ACK, never resent (a cookie is never resent; a
+// queued half-open connection is, tcp_synack_retries times), with the
+// options reduced as a cookie must reduce them (LabelSynCookie).
+func (c *Conn) SynCookie() bool {
+	return c.ep[FromServer].synAcks == 1 && c.synAckOptionsReduced()
+}
+
 // Listening reports whether the server answered a SYN with a SYN/ACK, so
 // that a listener was seen on its endpoint.
 func (c *Conn) Listening() bool { return c.ep[FromServer].synAcks > 0 && !c.simultaneousOpen }
@@ -225,9 +245,7 @@ func (c *Conn) Result(end int64) Result {
 	if c.rare != nil {
 		r.Anomalies = c.rare.anomalies
 	}
-	co, so := cl.synOpts, sv.synOpts
-	r.SynAckOptionsReduced = co&optSeen != 0 && so&optSeen != 0 && sv.synAcks > 0 &&
-		co&optTimestamps == 0 && co&(optWindowScale|optSACK) != 0 && so&(optWindowScale|optSACK) == 0
+	r.SynAckOptionsReduced = c.synAckOptionsReduced()
 	r.SynAckRetransmits = max(int(sv.synAcks)-1, 0)
 
 	switch {
@@ -277,6 +295,7 @@ func (c *Conn) Result(end int64) Result {
 	add(c.synWithData, LabelSynWithData)
 	add(c.closedEarly, LabelClosedBeforeHandshke)
 	add(r.Client.State.synchronized() && r.Server.State == SynRcvd, LabelClientOnlyEstablished)
+	add(c.SynCookie(), LabelSynCookie)
 	add(c.halfClose, LabelHalfClose)
 	add(c.simultaneousClose, LabelSimultaneousClose)
 	add(r.Client.Keepalives+r.Server.Keepalives > 0, LabelKeepAlive)

@@ -102,7 +102,10 @@ type jsonDiag struct {
 type jsonListen struct {
 	Endpoint string       `json:"endpoint"`
 	Outcomes orderedCount `json:"handshakes"`
-	RTT      struct {
+	// NotAccepted: of the complete handshakes, those the server never
+	// took in (left in SYN_RCVD or reset from it: a full accept queue).
+	NotAccepted uint64 `json:"not_accepted"`
+	RTT         struct {
 		SynToSynAck *jsonQuantiles `json:"syn_synack"`
 		SynAckToAck *jsonQuantiles `json:"synack_ack"`
 	} `json:"rtt_ms"`
@@ -119,7 +122,7 @@ type jsonQuantiles struct {
 func listenersJSON(ls []*listenerStats) []jsonListen {
 	out := make([]jsonListen, 0, len(ls))
 	for _, l := range ls {
-		j := jsonListen{Endpoint: l.endpoint.String(), Outcomes: sorted(l.outcomes)}
+		j := jsonListen{Endpoint: l.endpoint.String(), Outcomes: sorted(l.outcomes), NotAccepted: l.notAccepted}
 		if q := summarise(&l.rtt[0]); q != nil {
 			j.RTT.SynToSynAck = (*jsonQuantiles)(q)
 		}

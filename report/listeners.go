@@ -23,7 +23,11 @@ const (
 type listenerStats struct {
 	endpoint netip.AddrPort
 	outcomes map[string]uint64 // per handshake outcome
-	rtt      [2]rttSample      // SYN→SYN/ACK, SYN/ACK→ACK
+	// notAccepted counts the handshakes the client completed that the
+	// server never took in: left in SYN_RCVD, or reset from it (a full
+	// accept queue). The client's view counts them as complete.
+	notAccepted uint64
+	rtt         [2]rttSample // SYN→SYN/ACK, SYN/ACK→ACK
 }
 
 // rttSample is a reservoir of round-trip times in nanoseconds (Vitter's
@@ -78,6 +82,10 @@ func (s *summary) addListener(r *flow.Record) {
 		s.byListener[r.ServerAddr] = ls
 	}
 	ls.outcomes[r.Handshake]++
+	if r.Handshake == fsm.HandshakeComplete && (slices.Contains(r.Labels, fsm.LabelClientOnlyEstablished) ||
+		r.Reset && r.ResetBy == fsm.FromServer && r.ResetFrom == fsm.SynRcvd) {
+		ls.notAccepted++
+	}
 	for i, v := range [2]int64{r.RTTClient, r.RTTServer} {
 		if v >= 0 {
 			ls.rtt[i].add(v, &s.rttBudget)

@@ -396,6 +396,9 @@ func (t *textReporter) Finish(tot *Totals) error {
 			head = ""
 		}
 		fmt.Fprintf(t.w, "  %-12s %s  handshake %s", head, p.addr.Sprint(l.endpoint), countList(sorted(l.outcomes), p.handshake))
+		if l.notAccepted > 0 {
+			fmt.Fprintf(t.w, " (%s)", p.bad.Sprintf("%d complete but not accepted by the server", l.notAccepted))
+		}
 		for j, what := range [2]string{"SYN→SYN/ACK", "SYN/ACK→ACK"} {
 			if q := summarise(&l.rtt[j]); q != nil {
 				fmt.Fprintf(t.w, "; %s %s/%s/%s/%s ms", what, q.Min.text(), q.Median.text(), q.P99.text(), q.Max.text())

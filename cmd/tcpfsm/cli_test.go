@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -365,16 +366,38 @@ func TestZeekFormatOnKernelCapture(t *testing.T) {
 // TestThresholdFlags: the zero-window capture's 2.4 s stall is a diagnosis
 // at the default threshold (2 s) and not at 5 s.
 func TestThresholdFlags(t *testing.T) {
-	path := filepath.Join(kernelDir, "zero-window.pcap")
-	count := func(args ...string) int {
-		objs := jsonLines(t, tcpfsm(t, nil, append([]string{"-r", path, "--format", "json"}, args...)...).stdout)
-		return len(objs[len(objs)-1]["diagnoses"].([]any))
+	// Each flag, set just above the evidence of the capture recorded for
+	// its diagnosis, clears that diagnosis; at its default it is raised.
+	tests := []struct {
+		capture, name string
+		flag          []string
+	}{
+		{"zero-window.pcap", "zero_window_stall", []string{"--zero-window", "5s"}},
+		{"diag-close-wait-leak.pcap", "close_wait_leak", []string{"--close-wait", "9s"}},
+		{"diag-syn-flood-cookies.pcap", "syn_flood", []string{"--syn-flood", "201"}},
+		{"diag-syn-flood-cookies.pcap", "syn_flood", []string{"--syn-flood-sources", "201"}},
+		{"diag-time-wait-pileup.pcap", "time_wait_pileup", []string{"--time-wait", "101"}},
+		{"diag-time-wait-pileup.pcap", "time_wait_pileup", []string{"--time-wait-closes", "101"}}, // the old name
+		{"diag-port-scan.pcap", "port_scan", []string{"--scan-ports", "101"}},
+		{"diag-half-open-peer.pcap", "half_open_peer", []string{"--unanswered", "10"}},
+		{"syn-timeout.pcap", "syn_unanswered", []string{"--syn-retries", "3"}},
 	}
-	if n := count(); n != 1 {
-		t.Errorf("default threshold: %d diagnoses, want 1", n)
-	}
-	if n := count("--zero-window", "5s"); n != 0 {
-		t.Errorf("--zero-window 5s: %d diagnoses, want 0", n)
+	for _, tc := range tests {
+		names := func(args ...string) []string {
+			r := tcpfsm(t, nil, append([]string{"-r", filepath.Join(kernelDir, tc.capture), "--format", "json"}, args...)...)
+			objs := jsonLines(t, r.stdout)
+			var out []string
+			for _, d := range objs[len(objs)-1]["diagnoses"].([]any) {
+				out = append(out, d.(map[string]any)["name"].(string))
+			}
+			return out
+		}
+		if got := names(); !slices.Contains(got, tc.name) {
+			t.Errorf("%s: diagnoses %q at the defaults, want %s", tc.capture, got, tc.name)
+		}
+		if got := names(tc.flag...); slices.Contains(got, tc.name) {
+			t.Errorf("%s %q: diagnoses %q, want no %s", tc.capture, tc.flag, got, tc.name)
+		}
 	}
 }
 

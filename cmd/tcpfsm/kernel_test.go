@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
 // want is what a network engineer reads off one connection of a kernel
@@ -212,5 +214,67 @@ func TestKernelCaptureDiagnoses(t *testing.T) {
 				t.Errorf("first diagnosis does not say %q: %v", tot.says, diags)
 			}
 		})
+	}
+}
+
+// TestSynCookiesKeepNoState: in the kernel capture of a SYN flood met
+// with SYN cookies, ss showed 9 sockets in SYN-RECV (testdata/README.md):
+// the 191 flood SYNs answered with a cookie are labelled so and, holding
+// no socket, are not counted as SYN_RCVD by the census; so is the real
+// client's connection, which completed its handshake through a cookie.
+// The SYN flood without cookies has no connection labelled so.
+func TestSynCookiesKeepNoState(t *testing.T) {
+	for _, tc := range []struct {
+		capture         string
+		cookies, synRcv int
+	}{
+		{"diag-syn-flood-cookies.pcap", 191 + 1, 9},
+		{"diag-syn-flood-nocookies.pcap", 0, 9},
+	} {
+		objs := jsonLines(t, tcpfsm(t, nil, "-r", filepath.Join(kernelDir, tc.capture), "--format", "json", "--at", "0.5s").stdout)
+		cookies := 0
+		for _, o := range objs[:len(objs)-1] {
+			if slices.Contains(o["labels"].([]any), any(fsm.LabelSynCookie)) {
+				cookies++
+			}
+		}
+		server := objs[len(objs)-1]["census_hosts"].(map[string]any)["10.0.0.2"].(map[string]any)
+		if cookies != tc.cookies || server["SYN_RCVD"] != float64(tc.synRcv) {
+			t.Errorf("%s: %d connections labelled %s, server %v; want %d and SYN_RCVD %d",
+				tc.capture, cookies, fsm.LabelSynCookie, server, tc.cookies, tc.synRcv)
+		}
+	}
+}
+
+// TestListenersNotAccepted: a handshake the client completed while the
+// server's accept queue was full is complete from the client's side; the
+// listener's line says how many of them the server never took in.
+func TestListenersNotAccepted(t *testing.T) {
+	for capture, want := range map[string]float64{
+		"accept-overflow-noabort.pcap": 1, // left in SYN_RCVD
+		"accept-overflow-abort.pcap":   1, // reset from SYN_RCVD
+		"synack-retransmit.pcap":       0, // one lost ACK, then accepted
+		"diag-busy-normal.pcap":        0,
+	} {
+		objs := jsonLines(t, tcpfsm(t, nil, "-r", filepath.Join(kernelDir, capture), "--format", "json").stdout)
+		ls := objs[len(objs)-1]["listeners"].([]any)
+		if got := ls[0].(map[string]any)["not_accepted"]; len(ls) != 1 || got != want {
+			t.Errorf("%s: listeners %v, want one with not_accepted %v", capture, ls, want)
+		}
+	}
+}
+
+// TestSynAckBackoff: the SYN/ACK retry schedules of the kernel captures
+// (tcp_synack_retries=3, README of testdata) are read as Linux's backoff.
+func TestSynAckBackoff(t *testing.T) {
+	for capture, want := range map[string]string{
+		"accept-overflow-noabort.pcap":  "The first SYN/ACK was resent after 1.03s, 2.016s, 4.192s: exponential backoff, as Linux resends a SYN/ACK, so tcp_synack_retries allowed at least 3 retries.",
+		"diag-syn-flood-nocookies.pcap": "The first SYN/ACK was resent after 1.017s, 2.016s: exponential backoff, as Linux resends a SYN/ACK, so tcp_synack_retries allowed at least 2 retries.",
+	} {
+		objs := jsonLines(t, tcpfsm(t, nil, "-r", filepath.Join(kernelDir, capture), "--format", "json").stdout)
+		d := objs[len(objs)-1]["diagnoses"].([]any)[0].(map[string]any)
+		if !strings.Contains(d["explanation"].(string), want) {
+			t.Errorf("%s: %s says %q, want %q in it", capture, d["name"], d["explanation"], want)
+		}
 	}
 }

@@ -121,7 +121,7 @@ type agg struct {
 	sum       int64 // see observe.go
 	sources   set[netip.Addr]
 	targets   set[netip.AddrPort] // port_scan: the host:port pairs tried
-	times     []int64             // syn_unanswered: the first example's SYN times
+	times     []int64             // a retry schedule of the first example (see observe)
 	timeWaits timeWaits           // time_wait_pileup
 }
 

@@ -214,10 +214,10 @@ func TestServerTimeWaitIsNotAPileup(t *testing.T) {
 }
 
 func TestBackoffReading(t *testing.T) {
-	if got := backoff([]int64{0, 1 * sec, 3 * sec, 7 * sec}); !strings.Contains(got, "after 1s, 2s, 4s: exponential backoff") || !strings.Contains(got, "at least 3 retries") {
+	if got := backoff([]int64{0, 1 * sec, 3 * sec, 7 * sec}, "SYN", "tcp_syn_retries"); !strings.Contains(got, "after 1s, 2s, 4s: exponential backoff") || !strings.Contains(got, "at least 3 retries") {
 		t.Errorf("doubling: %q", got)
 	}
-	if got := backoff([]int64{0, 1 * sec, 2 * sec, 3 * sec}); strings.Contains(got, "exponential") {
+	if got := backoff([]int64{0, 1 * sec, 2 * sec, 3 * sec}, "SYN", "tcp_syn_retries"); strings.Contains(got, "exponential") {
 		t.Errorf("linear 1 s retries read as exponential: %q", got)
 	}
 }

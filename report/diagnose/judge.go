@@ -20,6 +20,9 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 		}
 		text := "The listener's accept queue was full: " + strings.Join(forms, "; and ") +
 			". The kernel completed these handshakes but had no room to queue them for accept(), so the client believes the connection is ESTABLISHED while the server holds it in SYN_RCVD or resets it."
+		if len(g.times) > 1 {
+			text += " " + backoff(g.times, "SYN/ACK", "tcp_synack_retries")
+		}
 		if u := c.aggs[key{SynUnanswered, k.ep}]; u != nil && u.n > 0 {
 			text += fmt.Sprintf(" Meanwhile %s to the same listener went unanswered: Linux drops new SYNs while the accept queue is full.", count(u.n, "connection attempt"))
 		} else if f := c.aggs[key{SynFlood, k.ep}]; f != nil && f.sum > 0 {
@@ -50,6 +53,9 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 				text += ", and once its SYN queue was full it dropped the SYNs that followed: no SYN cookies were in use"
 			}
 			text += "."
+			if len(g.times) > 1 {
+				text += " " + backoff(g.times, "SYN/ACK", "tcp_synack_retries")
+			}
 		default:
 			text += "No SYN/ACK was resent and none has the options-dropped shape of a SYN cookie (a cookie answering a SYN with timestamps keeps its options, so that shape cannot rule cookies out)."
 		}
@@ -90,7 +96,7 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 	case SynUnanswered:
 		return Diagnosis{Severity: Notice,
 			Explanation: fmt.Sprintf("%s to %s got no answer at all, %d SYNs in all (the longest attempt lasted %s). %s",
-				count(g.n, "connection attempt"), k.ep, g.a, dur(g.longest), backoff(g.times)),
+				count(g.n, "connection attempt"), k.ep, g.a, dur(g.longest), backoff(g.times, "SYN", "tcp_syn_retries")),
 			Advice: "The host is down, a firewall drops the SYNs, or the listener's queues are full (see accept_queue_overflow). Linux retries a SYN net.ipv4.tcp_syn_retries times (6: about 127 s), doubling the wait from 1 s; tcpfsm shows the schedule per connection."}, true
 
 	case PortScan:
@@ -126,10 +132,10 @@ func (c *Collector) judge(k key, g *agg) (Diagnosis, bool) {
 	return Diagnosis{}, false
 }
 
-// backoff reads a SYN schedule: Linux doubles the wait from 1 s, so the
-// number of doubling gaps is the number of retries tcp_syn_retries allowed
-// so far.
-func backoff(times []int64) string {
+// backoff reads a SYN (or SYN/ACK) schedule: Linux doubles the wait from
+// 1 s, so the number of doubling gaps is the number of retries knob
+// (tcp_syn_retries, tcp_synack_retries) allowed so far.
+func backoff(times []int64, what, knob string) string {
 	if len(times) < 2 {
 		return ""
 	}
@@ -145,9 +151,9 @@ func backoff(times []int64) string {
 			}
 		}
 	}
-	text := "The first was retried after " + strings.Join(gaps, ", ")
+	text := fmt.Sprintf("The first %s was resent after %s", what, strings.Join(gaps, ", "))
 	if doubling && len(gaps) > 1 {
-		return text + fmt.Sprintf(": exponential backoff, as Linux retries a SYN, so tcp_syn_retries allowed at least %d retries.", len(gaps))
+		return text + fmt.Sprintf(": exponential backoff, as Linux resends a %s, so %s allowed at least %d retries.", what, knob, len(gaps))
 	}
 	return text + "."
 }

@@ -13,8 +13,8 @@ import (
 // Add takes one finished connection's evidence. The counters a, b, c,
 // longest and sum of each aggregate mean, per diagnosis:
 //
-//	accept_queue_overflow  a: SYN/ACK resent after the client's ACK; b: RST instead of accepting
-//	syn_flood              a: SYN/ACK never acknowledged; b: of those, cookie-shaped; c: SYN/ACK resends; sum: SYNs unanswered
+//	accept_queue_overflow  a: SYN/ACK resent after the client's ACK; b: RST instead of accepting; times: the first resending example's SYN/ACK times
+//	syn_flood              a: SYN/ACK never acknowledged; b: of those, cookie-shaped; c: SYN/ACK resends; sum: SYNs unanswered; times: the first resending example's SYN/ACK times
 //	close_wait_leak        longest: the longest wait
 //	time_wait_pileup       a: active closes from the host's own (ephemeral) ports; timeWaits: their TIME_WAITs; c: 5-tuples reused; sum: active closes as a server
 //	half_open_peer         a: ended by the survivor's RST; longest: the longest unanswered run
@@ -41,6 +41,9 @@ func (c *Collector) Add(r *flow.Record) {
 		g.add(r)
 		if formA {
 			g.a++
+			if g.times == nil && len(r.Server.SYNTimes) > 1 {
+				g.times = r.Server.SYNTimes
+			}
 		} else {
 			g.b++
 		}
@@ -56,6 +59,9 @@ func (c *Collector) Add(r *flow.Record) {
 		} else {
 			g.a++
 			g.c += r.SynAckRetransmits
+			if g.times == nil && len(r.Server.SYNTimes) > 1 {
+				g.times = r.Server.SYNTimes
+			}
 			if r.SynAckOptionsReduced && r.SynAckRetransmits == 0 {
 				g.b++
 			}
