@@ -157,9 +157,16 @@ func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 	}
 	// "client ADDR" over the client's column, "server ADDR" ending at
 	// the right edge.
+	// Two long IPv6 addresses do not fit on one line: the server's
+	// then goes on a line of its own, still ending at the right edge.
 	left, right := "client "+r.ClientAddr.String(), "server "+r.ServerAddr.String()
-	gap := max(1, LadderWidth-timeCol-1-len(left)-len(right))
-	fmt.Fprintf(w, "%s %s%s%s\n", p.muted.Sprint(pad("       time", timeCol)), p.addr.Sprint(left), strings.Repeat(" ", gap), p.addr.Sprint(right))
+	gap := LadderWidth - timeCol - 1 - len(left) - len(right)
+	if gap < 1 {
+		fmt.Fprintf(w, "%s %s\n", p.muted.Sprint(pad("       time", timeCol)), p.addr.Sprint(left))
+		fmt.Fprintf(w, "%s%s\n", strings.Repeat(" ", max(0, LadderWidth-len(right))), p.addr.Sprint(right))
+	} else {
+		fmt.Fprintf(w, "%s %s%s%s\n", p.muted.Sprint(pad("       time", timeCol)), p.addr.Sprint(left), strings.Repeat(" ", gap), p.addr.Sprint(right))
+	}
 
 	anomalies := map[int][]fsm.Anomaly{} // rung index -> first occurrences there
 	for _, a := range r.Anomalies {
@@ -229,7 +236,7 @@ func (t *textReporter) rung(g *rung, first int64, l *ladder, anomalies []fsm.Ano
 		}
 		return p.muted.Sprint(s)
 	}
-	fmt.Fprintf(t.w, "%*s %s %s %s\n", timeCol, fmt.Sprintf("+%.6f", float64(g.time-first)/1e9),
+	fmt.Fprintf(t.w, "%*s %s %s %s\n", timeCol, offsetText(g.time-first),
 		state(fsm.FromClient), colour.Sprint(arrow), strings.TrimRight(state(fsm.FromServer), " "))
 	for _, a := range anomalies {
 		line := fmt.Sprintf("%s! %s: %s", strings.Repeat(" ", timeCol+1+stateCol+1), a.Name, a.Detail)
@@ -240,7 +247,16 @@ func (t *textReporter) rung(g *rung, first int64, l *ladder, anomalies []fsm.Ano
 	}
 }
 
-// fold writes one line for a run of plain segments.
+// offsetText writes a time since the first segment in at most timeCol
+// columns: microseconds up to +999.999999 s, fewer decimals beyond.
+func offsetText(ns int64) string {
+	sec := float64(ns) / 1e9
+	digits := len(strconv.FormatInt(ns/1e9, 10))
+	return "+" + strconv.FormatFloat(sec, 'f', max(0, min(6, timeCol-2-digits)), 64)
+}
+
+// fold writes one line for a run of plain segments, with the time the
+// run took, so that a long silence inside it is not hidden.
 func (t *textReporter) fold(run []rung) {
 	data, bytes := 0, 0
 	for _, g := range run {
@@ -249,8 +265,12 @@ func (t *textReporter) fold(run []rung) {
 			bytes += g.len
 		}
 	}
-	text := fmt.Sprintf("… %s segments: %s data segments, %s, %s ACKs …", thousands(len(run)), thousands(data),
+	took := strconv.FormatFloat(float64(run[len(run)-1].time-run[0].time)/1e9, 'f', 3, 64) + "s"
+	text := fmt.Sprintf("… %s segments in %s: %s data segments, %s, %s ACKs …", thousands(len(run)), took, thousands(data),
 		byteSize(uint64(bytes)), thousands(len(run)-data))
+	if len([]rune(text)) > arrowCol {
+		text = fmt.Sprintf("… %s segments in %s: %s data, %s …", thousands(len(run)), took, thousands(data), byteSize(uint64(bytes)))
+	}
 	fmt.Fprintf(t.w, "%s %s %s\n", strings.Repeat(" ", timeCol), strings.Repeat(" ", stateCol), t.pal.muted.Sprint(strings.TrimRight(center(text, arrowCol), " ")))
 }
 

@@ -1,8 +1,12 @@
 package report
 
 import (
+	"bytes"
+	"net/netip"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tcpfsm/tcpfsm/fsm"
 )
@@ -36,5 +40,47 @@ func TestLadderKeepsHeadAndLatest(t *testing.T) {
 	}
 	if len(text.head) != maxLadderSegments || len(text.tail) != 0 || text.dropped != 4 {
 		t.Errorf("text ladder: %d kept, %d in the tail, %d dropped", len(text.head), len(text.tail), text.dropped)
+	}
+}
+
+// TestLadderFitsLongAddressesAndTimes: two full-length IPv6 addresses and
+// a connection that lasts hours still draw within LadderWidth columns, and
+// a fold says how long its run took, so a long silence inside is seen.
+func TestLadderFitsLongAddressesAndTimes(t *testing.T) {
+	sel, err := ParseLadder("all")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	rep, _ := New(&b, Options{Format: "text", Ladder: sel})
+	r := record()
+	r.ClientAddr = netip.MustParseAddrPort("[2001:db8:abcd:1234:5678:9abc:def0:1111]:65535")
+	r.ServerAddr = netip.MustParseAddrPort("[2001:db8:abcd:1234:5678:9abc:def0:2222]:65535")
+	const sec = int64(1e9)
+	times := []int64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 5000 * sec, 5001 * sec, 50_000 * sec, 99_999 * sec}
+	for i, at := range times {
+		dir := fsm.Dir(i % 2)
+		rep.Trace(&TraceLine{ConnID: r.ID, From: r.ClientAddr, To: r.ServerAddr,
+			Seg: fsm.Segment{Time: r.First + at, Dir: dir, Flags: fsm.ACK, Seq: 100 + uint32(i), Ack: 7, Len: 10 * (1 - int(dir)), Window: 512}})
+	}
+	rep.Conn(r)
+	rep.Finish(&Totals{Source: "x.pcap", Census: testCensus()})
+	out := b.String()
+	ladder := out[strings.Index(out, "       time client "):]
+	ladder = ladder[:strings.Index(ladder, "\n\n")]
+	for _, line := range strings.Split(ladder, "\n") {
+		if n := utf8.RuneCountInString(line); n > LadderWidth {
+			t.Errorf("a line of %d columns:\n%s", n, line)
+		}
+	}
+	for _, want := range []string{
+		"client [2001:db8:abcd:1234:5678:9abc:def0:1111]:65535\n",
+		"server [2001:db8:abcd:1234:5678:9abc:def0:2222]:65535\n",
+		"+50000.0000 ", "+99999.0000 ",
+		"… 9 segments in 5001.000s:", // the fold of segments 3 to 11 holds the silence
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in:\n%s", want, out)
+		}
 	}
 }
