@@ -153,7 +153,7 @@ func TestLiveCaptureWithTcpdump(t *testing.T) {
 	}
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil || os.Geteuid() != 0 {
-		t.Skip("needs tcpdump and root")
+		cannotRun(t, "needs tcpdump and root")
 	}
 	for _, tt := range []struct {
 		name      string

@@ -82,7 +82,7 @@ func TestPcapWriter(t *testing.T) {
 func TestPcapWriterTcpdump(t *testing.T) {
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil {
-		t.Skip("no tcpdump")
+		cannotRun(t, "no tcpdump")
 	}
 	recs := recordsOf(ethernetIP, handshake("10.0.0.1", "192.0.2.7", 40000, 443))
 	path := filepath.Join(t.TempDir(), "w.pcap")

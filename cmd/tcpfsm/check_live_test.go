@@ -19,7 +19,7 @@ func TestCheckARecordedIntegrationTest(t *testing.T) {
 	requireCapture(t)
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil {
-		t.Skip("tcpdump is not installed (.ci/setup installs it)")
+		cannotRun(t, "tcpdump is not installed (.ci/setup installs it)")
 	}
 	svc := startService(t)
 	closed := closedPort(t)

@@ -17,7 +17,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	}
 	script, err := exec.LookPath("script")
 	if err != nil {
-		t.Skip("script(1) (util-linux) is not installed")
+		cannotRun(t, "script(1) (util-linux) is not installed")
 	}
 	path := writeSynFlood(t, 160_000) // 70 bytes a record: over 8 MB
 	bin := tcpfsmBinary(t)

@@ -232,7 +232,7 @@ func TestTcpfsmSummary(t *testing.T) {
 func TestTsharkConversations(t *testing.T) {
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
-		t.Skip("tshark is not installed")
+		cannotRun(t, "tshark is not installed")
 	}
 	if testing.Short() {
 		t.Skip("runs tshark")
