@@ -653,3 +653,33 @@ func TestFileReaderLiveParts(t *testing.T) {
 		t.Errorf("Flush() = %v for a file, want nil", err)
 	}
 }
+
+// writeCounter counts the writes it is given.
+type writeCounter struct{ n int }
+
+func (w *writeCounter) Write(b []byte) (int, error) { w.n++; return len(b), nil }
+
+// OpenLive writes nothing to Save unless the interface and the filter
+// open, so that the caller can create the file at the first write.
+func TestOpenLiveFailureWritesNoSave(t *testing.T) {
+	needLive(t)
+	for _, c := range []struct{ iface, filter string }{{"nosuch9", ""}, {"lo", "tcp prot 80"}} {
+		var w writeCounter
+		if r, err := OpenLive(c.iface, LiveOptions{Save: &w}, Options{Filter: c.filter}); err == nil {
+			r.Close()
+			t.Fatalf("OpenLive(%s, %q) opened", c.iface, c.filter)
+		}
+		if w.n != 0 {
+			t.Errorf("OpenLive(%s, %q) failed after %d writes to Save, want none", c.iface, c.filter, w.n)
+		}
+	}
+	var w writeCounter
+	r, err := OpenLive("lo", LiveOptions{Save: &w}, Options{Filter: "tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if w.n != 1 {
+		t.Errorf("OpenLive wrote %d times to Save, want once (the header)", w.n)
+	}
+}

@@ -584,3 +584,37 @@ func TestLiveErrors(t *testing.T) {
 		t.Errorf("-D: exit %d, output %q: want a numbered line for lo", code, out)
 	}
 }
+
+// TestLiveFailedStartKeepsWriteFile: a capture that cannot start leaves a
+// file of the -w name as it was, as tcpdump does; a -w file that cannot be
+// created is an error naming it.
+func TestLiveFailedStartKeepsWriteFile(t *testing.T) {
+	requireCapture(t)
+	dir := t.TempDir()
+	prev := filepath.Join(dir, "prev.pcap")
+	const content = "an earlier capture the user kept"
+	for _, args := range [][]string{
+		{"-i", "nosuch0", "-w", prev},
+		{"-i", "lo", "-w", prev, "tcp", "prot", "80"},
+	} {
+		if err := os.WriteFile(prev, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(tcpfsmBinary(t), args...)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, exitUsage, out)
+		}
+		if got, err := os.ReadFile(prev); err != nil || string(got) != content {
+			t.Errorf("%v: the existing -w file is now %q (%v), want it untouched", args, got, err)
+		}
+	}
+
+	missing := filepath.Join(dir, "no-such-dir", "x.pcap")
+	cmd := exec.Command(tcpfsmBinary(t), "-i", "lo", "-w", missing, "tcp")
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != exitUsage || strings.Count(string(out), "\n") != 1 ||
+		!strings.Contains(string(out), missing) || !strings.Contains(string(out), "no such file") {
+		t.Errorf("-w in a missing directory: exit %d, %q: want exit %d and one line naming the file", code, out, exitUsage)
+	}
+}
