@@ -618,3 +618,19 @@ func TestLiveFailedStartKeepsWriteFile(t *testing.T) {
 		t.Errorf("-w in a missing directory: exit %d, %q: want exit %d and one line naming the file", code, out, exitUsage)
 	}
 }
+
+// TestLiveInterruptedAtOnce: Ctrl-C as soon as tcpfsm says it is listening
+// already gives the report, as the message promises. Started a few times,
+// since the moment matters.
+func TestLiveInterruptedAtOnce(t *testing.T) {
+	requireCapture(t)
+	for range 10 {
+		lr := startLive(t, "-i", "lo", "--format", "json", "tcp port 9")
+		if code := lr.stop(t, os.Interrupt); code != exitOK {
+			t.Fatalf("exit %d after SIGINT at once (%v); stderr:\n%s", code, lr.cmd.ProcessState, lr.errText())
+		}
+		if s := streamLines(t, lr.outText())["summary"]; len(s) != 1 {
+			t.Fatalf("no summary after SIGINT at once:\n%s", lr.outText())
+		}
+	}
+}

@@ -318,6 +318,10 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage
 	}
+	// From here Ctrl-C asks for the report rather than killing the
+	// process, as the listening message promises.
+	stop, release := stopOnSignal()
+	defer release()
 	if o.iface != "" {
 		tot.Source = o.iface
 		fmt.Fprintf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop\n",
@@ -341,8 +345,6 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		rep = found.watch(rep)
 	}
 
-	stop, release := stopOnSignal()
-	defer release()
 	a := newAnalysis(o, rep, tot, warn)
 	a.progress = bar
 	a.run(src, stop)
