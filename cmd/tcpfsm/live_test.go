@@ -666,17 +666,22 @@ func burst(t *testing.T, port uint16, n int) []string {
 	return clients
 }
 
-// TestLiveStopReadsWhatWasCaptured: what the kernel captured before Ctrl-C
-// is in the report, even a buffer's worth that tcpfsm had not read yet.
-// Here tcpfsm is stopped (SIGSTOP) while the connections are made, and
-// gets SIGINT as it is continued: all it holds is from before the request.
-func TestLiveStopReadsWhatWasCaptured(t *testing.T) {
-	requireCapture(t)
-	svc := startService(t)
-	lr := startLive(t, "-i", "lo", "--format", "json", "--interval", "0", fmt.Sprintf("tcp port %d", svc.port))
+// burstConns is how many connections stoppedBurst makes: some 500 packets,
+// which libpcap's default buffer (2 MiB) holds several times over, and a
+// buffer of 64 KiB (-B 64) not even once. On lo the kernel copies each
+// packet twice into the buffer, once leaving and once arriving.
+const burstConns = 50
+
+// stoppedBurst runs tcpfsm with args (and a filter for svc) while it is
+// stopped (SIGSTOP) and burstConns connections are made, then sends it
+// SIGINT as it is continued. All it holds then was captured before the
+// stop request. It returns the run, ended, and the connections' clients.
+func stoppedBurst(t *testing.T, svc *service, args ...string) (*liveRun, []string) {
+	t.Helper()
+	args = append(args, "-i", "lo", "--format", "json", "--interval", "0", fmt.Sprintf("tcp port %d", svc.port))
+	lr := startLive(t, args...)
 	lr.pause(t)
-	const n = 50
-	clients := burst(t, svc.port, n)
+	clients := burst(t, svc.port, burstConns)
 	if err := lr.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -686,6 +691,16 @@ func TestLiveStopReadsWhatWasCaptured(t *testing.T) {
 	if code := lr.stop(t, nil); code != exitOK {
 		t.Fatalf("exit %d: %s", code, lr.errText())
 	}
+	return lr, clients
+}
+
+// TestLiveStopReadsWhatWasCaptured: what the kernel captured before Ctrl-C
+// is in the report, even a buffer's worth that tcpfsm had not read yet.
+func TestLiveStopReadsWhatWasCaptured(t *testing.T) {
+	requireCapture(t)
+	svc := startService(t)
+	lr, clients := stoppedBurst(t, svc)
+	const n = burstConns
 
 	by := streamLines(t, lr.outText())
 	conns := map[string]map[string]any{}
@@ -708,7 +723,31 @@ func TestLiveStopReadsWhatWasCaptured(t *testing.T) {
 			missing, n, len(conns), lr.errText())
 	}
 	if s := by["summary"]; len(s) != 1 || len(s[0]["warnings"].([]any)) != 0 || s[0]["incomplete"] != false {
-		t.Errorf("summary %v: want no warning, not incomplete", s)
+		t.Errorf("summary %v: want no warning (no packet dropped), not incomplete", s)
+	}
+}
+
+// TestLiveBufferSize: -B sets the size of libpcap's buffer. The burst
+// TestLiveStopReadsWhatWasCaptured sees whole in the default buffer
+// overflows one of 64 KiB: the kernel drops packets, and the summary says
+// so in its counters and its warnings, and on standard error.
+func TestLiveBufferSize(t *testing.T) {
+	requireCapture(t)
+	svc := startService(t)
+	lr, _ := stoppedBurst(t, svc, "-B", "64")
+	sum := streamLines(t, lr.outText())["summary"]
+	if len(sum) != 1 {
+		t.Fatalf("%d summaries:\n%s", len(sum), lr.outText())
+	}
+	capt := sum[0]["capture"].(map[string]any)
+	warnings := sum[0]["warnings"].([]any)
+	if capt["dropped"].(float64) == 0 || len(warnings) == 0 ||
+		!strings.HasPrefix(warnings[0].(string), fmt.Sprintf("the capture missed %v packets", capt["dropped"])) {
+		t.Errorf("-B 64 and %d connections while stopped: capture %v, warnings %q; want drops, and a warning of them first",
+			burstConns, capt, warnings)
+	}
+	if !strings.Contains(lr.errText(), "tcpfsm: warning: the capture missed") {
+		t.Errorf("no warning of the drops on standard error:\n%s", lr.errText())
 	}
 }
 
