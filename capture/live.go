@@ -33,6 +33,9 @@ type LiveOptions struct {
 	// those the filter passed) as a classic pcap file with nanosecond
 	// timestamps (magic 0xa1b23c4d), like tcpdump -w. Writes are buffered:
 	// Reader.Flush and Close write them out. Close does not close Save.
+	// Nothing is written to it before the interface and the filter are
+	// open, so a caller may create the file at the first write and leave
+	// an existing one untouched when OpenLive fails.
 	Save io.Writer
 }
 

@@ -294,6 +294,40 @@ func TestLiveTimeout(t *testing.T) {
 	}
 }
 
+// In immediate mode Next delivers a packet as soon as it is captured.
+// Without it, Linux would hold the packet until the ring's block is full or
+// its timeout passes, which libpcap sets to LiveOptions.Timeout: here 10 s,
+// so a delivery within 3 s is immediate mode's doing whatever the load.
+func TestLiveImmediateMode(t *testing.T) {
+	needLive(t)
+	port := listen(t)
+	const timeout = 10 * time.Second
+	r, err := OpenLive("lo", LiveOptions{Timeout: timeout}, Options{Filter: fmt.Sprintf("tcp port %d", port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	dialed := make(chan time.Time, 1)
+	go func() {
+		// Next is waiting by then; if not, the packet waits for Next and
+		// is still delivered at once.
+		time.Sleep(100 * time.Millisecond)
+		dialed <- time.Now()
+		if c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), liveDeadline); err == nil {
+			c.Close()
+		}
+	}()
+	var p Packet
+	if err := r.Next(&p); err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	delay := time.Since(<-dialed)
+	t.Logf("SYN delivered %v after the dial", delay)
+	if p.Flags != FlagSYN || delay > 3*time.Second {
+		t.Errorf("first packet %v delivered %v after the dial: want the SYN, at once (the block timeout is %v)", &p, delay, timeout)
+	}
+}
+
 // What Save writes, Open reads back as the very packets Next delivered.
 func TestLiveSave(t *testing.T) {
 	needLive(t)
@@ -651,5 +685,35 @@ func TestFileReaderLiveParts(t *testing.T) {
 	}
 	if err := r.Flush(); err != nil {
 		t.Errorf("Flush() = %v for a file, want nil", err)
+	}
+}
+
+// writeCounter counts the writes it is given.
+type writeCounter struct{ n int }
+
+func (w *writeCounter) Write(b []byte) (int, error) { w.n++; return len(b), nil }
+
+// OpenLive writes nothing to Save unless the interface and the filter
+// open, so that the caller can create the file at the first write.
+func TestOpenLiveFailureWritesNoSave(t *testing.T) {
+	needLive(t)
+	for _, c := range []struct{ iface, filter string }{{"nosuch9", ""}, {"lo", "tcp prot 80"}} {
+		var w writeCounter
+		if r, err := OpenLive(c.iface, LiveOptions{Save: &w}, Options{Filter: c.filter}); err == nil {
+			r.Close()
+			t.Fatalf("OpenLive(%s, %q) opened", c.iface, c.filter)
+		}
+		if w.n != 0 {
+			t.Errorf("OpenLive(%s, %q) failed after %d writes to Save, want none", c.iface, c.filter, w.n)
+		}
+	}
+	var w writeCounter
+	r, err := OpenLive("lo", LiveOptions{Save: &w}, Options{Filter: "tcp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if w.n != 1 {
+		t.Errorf("OpenLive wrote %d times to Save, want once (the header)", w.n)
 	}
 }

@@ -166,7 +166,7 @@ type htmlDiag struct {
 func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 	s := &h.sum
 	p := htmlPage{
-		Source: t.Source, Connections: len(h.conns), Warnings: t.Warnings,
+		Source: t.Source, Connections: len(h.conns), Warnings: t.warnings(),
 		Span: fmt.Sprintf("%s %s to %s UTC (%s)", time.Unix(0, t.First).UTC().Format("2006-01-02"), clock(t.First), clock(t.Last), seconds(t.Last-t.First)),
 	}
 	p.Totals = []count{{"packets", t.Packets}, {"TCP packets", t.TCPPackets}, {"connections", s.connections},

@@ -361,7 +361,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		Census: censusCounts(t.Census), CensusHosts: hostCensus{t.Census}, Anomalies: sorted(j.sum.anomalies),
 		Diagnoses: diagJSON(j.sum.diag.Diagnoses()),
 		Listeners: listenersJSON(j.sum.listenersByAttempts()),
-		Warnings:  t.Warnings, Incomplete: t.Incomplete,
+		Warnings:  t.warnings(), Incomplete: t.Incomplete,
 		Capture: liveJSON(t.Live),
 	}
 	if t.Census != nil {

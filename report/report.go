@@ -107,3 +107,20 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 	}
 	return nil, fmt.Errorf("unknown format %q (want text, json or zeek)", opt.Format)
 }
+
+// warnings are the summary's warnings, the same in every format: first,
+// for a live capture that missed packets, that (it casts doubt on all the
+// rest), then those met while reading.
+func (t *Totals) warnings() []string {
+	n := t.Live.Lost()
+	if n == 0 {
+		return t.Warnings
+	}
+	return append([]string{lostAdvice(n)}, t.Warnings...)
+}
+
+// lostAdvice is the warning for a live capture that missed packets.
+func lostAdvice(n uint64) string {
+	return fmt.Sprintf("the capture missed %d packets, so connections may be misreported: "+
+		"give libpcap a bigger buffer (-B), keep fewer bytes per packet (-s) or narrow the filter", n)
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // Golden files live in cmd/tcpfsm; the flag is accepted here so that
@@ -225,26 +226,46 @@ func TestRTTSampleIsBounded(t *testing.T) {
 }
 
 // TestLiveDropsAreProminent: a live capture that missed packets says so in
-// the census lines and the summary, in both formats.
+// the census lines and the summary, and warns of it among the summary's
+// warnings, in every format.
 func TestLiveDropsAreProminent(t *testing.T) {
 	live := &LiveCounters{Interface: "eth0", Received: 1000, Dropped: 12, IfDropped: 3}
-	for _, format := range []string{"text", "json"} {
-		var b bytes.Buffer
-		rep, _ := New(&b, Options{Format: format, Stream: true})
+	for _, format := range []string{"text", "json", "html"} {
+		var b, page bytes.Buffer
+		var rep Reporter
+		if format == "html" {
+			text, _ := New(&b, Options{Format: "text", Stream: true})
+			rep = WithHTML(text, &page, diagnose.DefaultThresholds(), false)
+		} else {
+			rep, _ = New(&b, Options{Format: format, Stream: true})
+		}
 		if err := rep.Tick(&Tick{Time: 1_700_000_000e9, Census: testCensus(), TCPPackets: 900, Live: live}); err != nil {
 			t.Fatal(err)
 		}
-		if err := rep.Finish(&Totals{Source: "eth0", Packets: 900, TCPPackets: 900, Census: testCensus(), Live: live}); err != nil {
+		tot := &Totals{Source: "eth0", Packets: 900, TCPPackets: 900, Census: testCensus(), Live: live,
+			Warnings: []string{"eth0: another problem"}}
+		if err := rep.Finish(tot); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()
 		var want []string
-		if format == "text" {
+		switch format {
+		case "text":
 			want = []string{"census  ", "(900 TCP packets, 15 dropped)",
 				"capture      eth0: 1000 received, 12 dropped by the kernel, 3 by the interface",
-				"warning: the capture missed 15 packets"}
-		} else {
-			want = []string{`"type":"census"`, `"capture":{"interface":"eth0","received":1000,"dropped":12,"if_dropped":3}`}
+				"warning: the capture missed 15 packets, so connections may be misreported: give libpcap a bigger buffer (-B)",
+				"warning: eth0: another problem"}
+		case "json":
+			want = []string{`"type":"census"`, `"capture":{"interface":"eth0","received":1000,"dropped":12,"if_dropped":3}`,
+				`"warnings":["the capture missed 15 packets, so connections may be misreported: give libpcap a bigger buffer (-B)`,
+				`narrow the filter","eth0: another problem"]`}
+		case "html":
+			out = page.String()
+			want = []string{`warning: the capture missed 15 packets, so connections may be misreported`,
+				`warning: eth0: another problem`}
+		}
+		if len(tot.Warnings) != 1 {
+			t.Errorf("%s: Finish changed the caller's warnings: %q", format, tot.Warnings)
 		}
 		for _, w := range want {
 			if !strings.Contains(out, w) {
@@ -256,12 +277,19 @@ func TestLiveDropsAreProminent(t *testing.T) {
 		}
 	}
 
-	// A file has no counters, and says nothing about them.
+	// A file has no counters, and says nothing about them; nor does a live
+	// capture that missed nothing warn.
 	var b bytes.Buffer
 	rep, _ := New(&b, Options{Format: "json"})
 	rep.Finish(&Totals{Source: "x.pcap"})
-	if strings.Contains(b.String(), `"capture"`) {
-		t.Errorf("file summary carries capture counters: %s", b.String())
+	if strings.Contains(b.String(), `"capture"`) || !strings.Contains(b.String(), `"warnings":[]`) {
+		t.Errorf("file summary carries capture counters or warnings: %s", b.String())
+	}
+	b.Reset()
+	rep, _ = New(&b, Options{Format: "json"})
+	rep.Finish(&Totals{Source: "eth0", Live: &LiveCounters{Interface: "eth0", Received: 1000}})
+	if !strings.Contains(b.String(), `"warnings":[]`) {
+		t.Errorf("a capture that missed nothing warns: %s", b.String())
 	}
 }
 

@@ -468,12 +468,6 @@ func (t *textReporter) diagnosisHead(d *diagnose.Diagnosis) {
 		conns, clock(d.First), clock(d.Last), strings.Join(ids, " "))
 }
 
-// lostAdvice is the warning for a live capture that missed packets.
-func lostAdvice(n uint64) string {
-	return fmt.Sprintf("the capture missed %d packets, so connections may be misreported: "+
-		"give libpcap a bigger buffer (-B), keep fewer bytes per packet (-s) or narrow the filter", n)
-}
-
 // wrap writes text in lines of at most 80 columns, each after indent.
 func wrap(w *bufio.Writer, text, indent string) {
 	line := indent

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/flow"
@@ -95,8 +97,19 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 	}
 }
 
+// drainFor bounds how long a live capture asked to stop goes on reading the
+// packets libpcap captured before the request: a full default buffer (some
+// thousands of packets) takes milliseconds. A variable for tests.
+var drainFor = time.Second
+
 // run reads src to its end, or until stop is set, -c packets were read or
 // --duration has passed, then reports every connection still open.
+//
+// A live capture asked to stop first reads what libpcap already holds:
+// the kernel captured it before the request, so it belongs to the report
+// (after a burst, or when the process was stopped for a while, that can be
+// a whole buffer). It stops at the first packet captured after the
+// request, or when nothing more is pending, or after drainFor.
 func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 	a.src = src
 	tot := a.tot
@@ -105,10 +118,22 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 		a.begin(src.Now().UnixNano())
 	}
 	var p capture.Packet
-	unread := false // p was read, but is past --duration
-	for a.repErr == nil && !stop.Load() && (a.o.count == 0 || a.packets < a.o.count) {
+	unread := false  // p was read, but is past --duration
+	var stopAt int64 // when a live capture saw the stop request; 0 before
+	var drainEnd time.Time
+	for a.repErr == nil && (a.o.count == 0 || a.packets < a.o.count) {
+		if stopAt == 0 && stop.Load() {
+			if !live {
+				break // a file: what was read is the report
+			}
+			stopAt = src.Now().UnixNano()
+			drainEnd = time.Now().Add(drainFor)
+		}
 		err := src.Next(&p)
 		if errors.Is(err, capture.ErrTimeout) {
+			if stopAt != 0 {
+				break // nothing was pending: all of it was read
+			}
 			// A live capture with nothing to read: time still passes.
 			now := src.Now().UnixNano()
 			a.table.Advance(now)
@@ -152,6 +177,16 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 			a.shards.Add(&p)
 		} else {
 			a.table.Add(&p)
+		}
+		if stopAt != 0 {
+			if ts > stopAt {
+				break // captured after the request, as is what follows
+			}
+			if time.Now().After(drainEnd) {
+				tot.Incomplete = true
+				a.warn(fmt.Errorf("%s: stopped reading %v after the stop request, still among packets captured before it: any left are not in the report", a.o.iface, drainFor))
+				break
+			}
 		}
 	}
 	if a.progress != nil {

@@ -15,9 +15,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/report"
 )
 
 // The live tests capture real connections on the loopback interface with
@@ -582,5 +585,239 @@ func TestLiveErrors(t *testing.T) {
 	code, out, _ := runAs(0, "-D")
 	if code != exitOK || !regexpLo.MatchString(out) {
 		t.Errorf("-D: exit %d, output %q: want a numbered line for lo", code, out)
+	}
+}
+
+// TestLiveFailedStartKeepsWriteFile: a capture that cannot start leaves a
+// file of the -w name as it was, as tcpdump does; a -w file that cannot be
+// created is an error naming it.
+func TestLiveFailedStartKeepsWriteFile(t *testing.T) {
+	requireCapture(t)
+	dir := t.TempDir()
+	prev := filepath.Join(dir, "prev.pcap")
+	const content = "an earlier capture the user kept"
+	for _, args := range [][]string{
+		{"-i", "nosuch0", "-w", prev},
+		{"-i", "lo", "-w", prev, "tcp", "prot", "80"},
+	} {
+		if err := os.WriteFile(prev, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(tcpfsmBinary(t), args...)
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, exitUsage, out)
+		}
+		if got, err := os.ReadFile(prev); err != nil || string(got) != content {
+			t.Errorf("%v: the existing -w file is now %q (%v), want it untouched", args, got, err)
+		}
+	}
+
+	missing := filepath.Join(dir, "no-such-dir", "x.pcap")
+	cmd := exec.Command(tcpfsmBinary(t), "-i", "lo", "-w", missing, "tcp")
+	out, _ := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != exitUsage || strings.Count(string(out), "\n") != 1 ||
+		!strings.Contains(string(out), missing) || !strings.Contains(string(out), "no such file") {
+		t.Errorf("-w in a missing directory: exit %d, %q: want exit %d and one line naming the file", code, out, exitUsage)
+	}
+}
+
+// pause stops the process (SIGSTOP) and waits until the kernel has.
+func (r *liveRun) pause(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", r.cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// "pid (comm) S ...": the state follows the last parenthesis.
+		if f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:])); len(f) > 0 && f[0] == "T" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tcpfsm not stopped 10 s after SIGSTOP: %s", b)
+		}
+	}
+}
+
+// burst makes n connections to the service one after the other, each a
+// byte echoed and both FINs, and returns their client addresses.
+func burst(t *testing.T, port uint16, n int) []string {
+	t.Helper()
+	var clients []string
+	for range n {
+		c, err := net.DialTimeout("tcp4", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c.LocalAddr().String())
+		c.Write([]byte{'e'})
+		c.(*net.TCPConn).CloseWrite()
+		// The echo, then the server's FIN: the connection is over.
+		if got, err := io.ReadAll(c); err != nil || string(got) != "e" {
+			t.Fatalf("connection %d: read %q, %v", len(clients), got, err)
+		}
+		c.Close()
+	}
+	return clients
+}
+
+// burstConns is how many connections stoppedBurst makes: some 500 packets,
+// which libpcap's default buffer (2 MiB) holds several times over, and a
+// buffer of 64 KiB (-B 64) not even once. On lo the kernel copies each
+// packet twice into the buffer, once leaving and once arriving.
+const burstConns = 50
+
+// stoppedBurst runs tcpfsm with args (and a filter for svc) while it is
+// stopped (SIGSTOP) and burstConns connections are made, then sends it
+// SIGINT as it is continued. All it holds then was captured before the
+// stop request. It returns the run, ended, and the connections' clients.
+func stoppedBurst(t *testing.T, svc *service, args ...string) (*liveRun, []string) {
+	t.Helper()
+	args = append(args, "-i", "lo", "--format", "json", "--interval", "0", fmt.Sprintf("tcp port %d", svc.port))
+	lr := startLive(t, args...)
+	lr.pause(t)
+	clients := burst(t, svc.port, burstConns)
+	if err := lr.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := lr.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if code := lr.stop(t, nil); code != exitOK {
+		t.Fatalf("exit %d: %s", code, lr.errText())
+	}
+	return lr, clients
+}
+
+// TestLiveStopReadsWhatWasCaptured: what the kernel captured before Ctrl-C
+// is in the report, even a buffer's worth that tcpfsm had not read yet.
+func TestLiveStopReadsWhatWasCaptured(t *testing.T) {
+	requireCapture(t)
+	svc := startService(t)
+	lr, clients := stoppedBurst(t, svc)
+	const n = burstConns
+
+	by := streamLines(t, lr.outText())
+	conns := map[string]map[string]any{}
+	for _, c := range by["conn"] {
+		conns[c["client"].(string)] = c
+	}
+	missing := 0
+	for _, cl := range clients {
+		c := conns[cl]
+		if c == nil {
+			missing++
+			continue
+		}
+		if c["handshake"] != "complete" || c["close"] != "fin" {
+			t.Errorf("connection from %s: handshake %v, close %v; want complete, fin", cl, c["handshake"], c["close"])
+		}
+	}
+	if missing > 0 || len(conns) != n {
+		t.Errorf("%d of the %d connections made while tcpfsm was stopped are missing; %d reported\nstderr:\n%s",
+			missing, n, len(conns), lr.errText())
+	}
+	if s := by["summary"]; len(s) != 1 || len(s[0]["warnings"].([]any)) != 0 || s[0]["incomplete"] != false {
+		t.Errorf("summary %v: want no warning (no packet dropped), not incomplete", s)
+	}
+}
+
+// TestLiveBufferSize: -B sets the size of libpcap's buffer. The burst
+// TestLiveStopReadsWhatWasCaptured sees whole in the default buffer
+// overflows one of 64 KiB: the kernel drops packets, and the summary says
+// so in its counters and its warnings, and on standard error.
+func TestLiveBufferSize(t *testing.T) {
+	requireCapture(t)
+	svc := startService(t)
+	lr, _ := stoppedBurst(t, svc, "-B", "64")
+	sum := streamLines(t, lr.outText())["summary"]
+	if len(sum) != 1 {
+		t.Fatalf("%d summaries:\n%s", len(sum), lr.outText())
+	}
+	capt := sum[0]["capture"].(map[string]any)
+	warnings := sum[0]["warnings"].([]any)
+	if capt["dropped"].(float64) == 0 || len(warnings) == 0 ||
+		!strings.HasPrefix(warnings[0].(string), fmt.Sprintf("the capture missed %v packets", capt["dropped"])) {
+		t.Errorf("-B 64 and %d connections while stopped: capture %v, warnings %q; want drops, and a warning of them first",
+			burstConns, capt, warnings)
+	}
+	if !strings.Contains(lr.errText(), "tcpfsm: warning: the capture missed") {
+		t.Errorf("no warning of the drops on standard error:\n%s", lr.errText())
+	}
+}
+
+// TestLiveStopDrainIsBounded: a stop request reads what libpcap holds from
+// before it, but for drainFor at most; past that the report says it left
+// packets out. The packets are captured before the reading starts, with
+// the stop already requested.
+func TestLiveStopDrainIsBounded(t *testing.T) {
+	requireCapture(t)
+	svc := startService(t)
+	saved := drainFor
+	t.Cleanup(func() { drainFor = saved })
+	const n = 10
+	for _, tt := range []struct {
+		drain    time.Duration
+		complete bool
+	}{{time.Second, true}, {0, false}} {
+		drainFor = tt.drain
+		o, err := parseFlags([]string{"-i", "lo", "--format", "json", "--interval", "0", fmt.Sprintf("tcp port %d", svc.port)}, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tot := &report.Totals{Source: o.iface}
+		warn := func(err error) { tot.Warnings = append(tot.Warnings, err.Error()) }
+		src, closeSource, _, err := openSource(o, nil, io.Discard, warn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		burst(t, svc.port, n)
+		var out bytes.Buffer
+		rep, err := report.New(&out, report.Options{Format: "json", Stream: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := new(atomic.Bool)
+		stop.Store(true)
+		newAnalysis(o, rep, tot, warn).run(src, stop)
+		closeSource()
+		if err := rep.Finish(tot); err != nil {
+			t.Fatal(err)
+		}
+
+		conns := len(streamLines(t, out.String())["conn"])
+		if tt.complete {
+			if conns != n || tot.Incomplete || len(tot.Warnings) != 0 {
+				t.Errorf("drain %v: %d connections, incomplete %v, warnings %q; want %d, complete, none",
+					tt.drain, conns, tot.Incomplete, tot.Warnings, n)
+			}
+			continue
+		}
+		if tot.TCPPackets != 1 || !tot.Incomplete || len(tot.Warnings) != 1 ||
+			!strings.HasPrefix(tot.Warnings[0], "lo: stopped reading 0s after the stop request") {
+			t.Errorf("drain 0: %d TCP packets, incomplete %v, warnings %q; want 1 packet, incomplete, a warning naming lo",
+				tot.TCPPackets, tot.Incomplete, tot.Warnings)
+		}
+	}
+}
+
+// TestLiveInterruptedAtOnce: Ctrl-C as soon as tcpfsm says it is listening
+// already gives the report, as the message promises. Started a few times,
+// since the moment matters.
+func TestLiveInterruptedAtOnce(t *testing.T) {
+	requireCapture(t)
+	for range 10 {
+		lr := startLive(t, "-i", "lo", "--format", "json", "tcp port 9")
+		if code := lr.stop(t, os.Interrupt); code != exitOK {
+			t.Fatalf("exit %d after SIGINT at once (%v); stderr:\n%s", code, lr.cmd.ProcessState, lr.errText())
+		}
+		if s := streamLines(t, lr.outText())["summary"]; len(s) != 1 {
+			t.Fatalf("no summary after SIGINT at once:\n%s", lr.outText())
+		}
 	}
 }

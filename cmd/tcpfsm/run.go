@@ -332,6 +332,10 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
 		return exitUsage
 	}
+	// From here Ctrl-C asks for the report rather than killing the
+	// process, as the listening message promises.
+	stop, release := stopOnSignal()
+	defer release()
 	if o.iface != "" {
 		tot.Source = o.iface
 		fmt.Fprintf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop\n",
@@ -355,8 +359,6 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		rep = found.watch(rep)
 	}
 
-	stop, release := stopOnSignal()
-	defer release()
 	a := newAnalysis(o, rep, tot, warn)
 	a.progress = bar
 	a.run(src, stop)
@@ -400,34 +402,22 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			fmt.Fprintln(stderr, "tcpfsm: note: packets this host sends are captured before the network card fills in their checksums (offload); --verify-checksums ignores them as bad")
 		}
 		lo := capture.LiveOptions{Snaplen: o.snaplen, BufferSize: o.bufferKiB << 10, Promiscuous: !o.noPromisc}
-		var save *os.File
+		var save *saveFile
 		if o.write != "" {
-			f, err := os.Create(o.write)
-			if err != nil {
-				return nil, nil, nil, err
-			}
-			save, lo.Save = f, f
+			save = &saveFile{name: o.write}
+			lo.Save = save
 		}
 		src, err := capture.OpenLive(o.iface, lo, copts)
 		if err == nil && o.account != nil {
-			if err = dropPrivileges(o.account, save); err != nil {
+			if err = dropPrivileges(o.account, save.file()); err != nil {
 				src.Close()
+				save.remove()
 			}
 		}
 		if err != nil {
-			if save != nil {
-				save.Close()
-				os.Remove(o.write)
-			}
 			return nil, nil, nil, err
 		}
-		return src, func() error {
-			err := src.Close()
-			if save != nil {
-				err = errors.Join(err, save.Close())
-			}
-			return err
-		}, nil, nil
+		return src, func() error { return errors.Join(src.Close(), save.close()) }, nil, nil
 	case o.read == "-":
 		src, err := capture.NewReader(stdin, "-", copts)
 		if err == nil && o.account != nil {
@@ -458,6 +448,52 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 		return nil, nil, nil, err
 	}
 	return src, func() error { return errors.Join(src.Close(), f.Close()) }, bar, nil
+}
+
+// saveFile is the -w file, created when OpenLive first writes to it: it
+// writes the file header only once the interface and the filter are open,
+// so a capture that cannot start leaves a file of that name as it was
+// (tcpdump too opens its -w file last). file, close and remove do nothing
+// on a nil saveFile (no -w) or before the file was created.
+type saveFile struct {
+	name string
+	f    *os.File
+}
+
+func (s *saveFile) Write(b []byte) (int, error) {
+	if s.f == nil {
+		f, err := os.Create(s.name)
+		if err != nil {
+			return 0, err
+		}
+		s.f = f
+	}
+	return s.f.Write(b)
+}
+
+// file is the file once created, for -Z to give it to its user; else nil.
+func (s *saveFile) file() *os.File {
+	if s == nil {
+		return nil
+	}
+	return s.f
+}
+
+func (s *saveFile) close() error {
+	if s == nil || s.f == nil {
+		return nil
+	}
+	return s.f.Close()
+}
+
+// remove deletes the file this run created, when the capture it was for
+// could not start after all (-Z failed).
+func (s *saveFile) remove() {
+	if s != nil && s.f != nil {
+		s.f.Close()
+		os.Remove(s.name)
+		s.f = nil
+	}
 }
 
 // stopOnSignal turns the first SIGINT or SIGTERM into a request to stop
