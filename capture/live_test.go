@@ -27,7 +27,7 @@ const liveDeadline = 10 * time.Second
 func needLive(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root or CAP_NET_RAW: run the tests as root to include them")
+		cannotRun(t, "live capture needs root or CAP_NET_RAW: run the tests as root to include them")
 	}
 }
 

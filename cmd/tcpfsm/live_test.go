@@ -30,7 +30,7 @@ import (
 func requireCapture(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root or CAP_NET_RAW: run the tests as root (as CI does) to include them")
+		cannotRun(t, "live capture needs root or CAP_NET_RAW: run the tests as root (as CI does) to include them")
 	}
 	if testing.Short() {
 		t.Skip("live capture takes a few seconds; skipped with -short")
@@ -772,7 +772,7 @@ func TestLiveStopDrainIsBounded(t *testing.T) {
 		}
 		tot := &report.Totals{Source: o.iface}
 		warn := func(err error) { tot.Warnings = append(tot.Warnings, err.Error()) }
-		src, closeSource, _, err := openSource(o, nil, io.Discard, warn)
+		src, closeSource, _, err := openSource(o, nil, io.Discard, io.Discard, warn)
 		if err != nil {
 			t.Fatal(err)
 		}
