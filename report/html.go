@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,20 +22,19 @@ import (
 
 // The HTML report is one self-contained file: the summary, diagnoses, a
 // census chart and a timeline of outcomes per listener are drawn when it
-// is written (inline SVG); the connections travel as JSON inside it, and
-// a small script draws the table a page at a time and a connection's
-// ladder when it is opened, so that a report of 100,000 connections
-// opens at once.
+// is written (inline SVG); the connections travel as compact JSON inside
+// it, and a small script draws the table a page at a time and decodes a
+// connection's ladder only when its row is opened, so that a report of
+// 100,000 connections stays small and opens in about a second.
 
 //go:embed html/report.html.tmpl
 var htmlTemplate string
 
 // Bounds on what the HTML report keeps, so that it stays a file a browser
-// opens: segments drawn per connection (the first and last halves), and
-// segments kept over all connections.
+// opens: ladder lines kept over all connections (see htmlLadderLines for
+// one), and the timeline's size.
 const (
-	htmlSegmentsPerConn = 64
-	htmlSegmentsTotal   = 2_000_000
+	htmlLinesTotal      = 2_000_000
 	htmlTimelineBuckets = 60
 	htmlTimelineRows    = 12
 )
@@ -43,7 +43,7 @@ const (
 // writes an HTML report to w when it finishes. traceToInner says whether
 // inner wants the per-packet trace too (-v, --ladder).
 func WithHTML(inner Reporter, w io.Writer, th diagnose.Thresholds, traceToInner bool) Reporter {
-	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, ladders: map[uint64]*ladder{}}
+	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, ladders: map[uint64]*htmlLadder{}}
 }
 
 type htmlReporter struct {
@@ -51,16 +51,31 @@ type htmlReporter struct {
 	w            io.Writer
 	sum          summary
 	traceToInner bool
-	conns        [][]any            // one row per connection, see htmlConn
-	ladders      map[uint64]*ladder // of the connections still open
-	keptSegs     int                // segments written into the report so far
+	conns        []htmlConn
+	strs         indexer[string]        // the strings of the table's columns
+	tables       htmlTables             // of the ladders
+	ladders      map[uint64]*htmlLadder // of the connections still open
+	keptLines    int                    // ladder lines written into the report so far
+	buf          []byte
 	first        int64
+}
+
+// htmlConn is one row of the table. Strings that repeat (server, outcomes,
+// states, labels, anomalies) are indexes into htmlReporter.strs.
+type htmlConn struct {
+	id                                 uint64
+	client                             string
+	server, handshake, close, cst, sst int
+	labels, anomalies                  int
+	first, duration, rtt               int64 // ns; rtt -1: none
+	retransmits                        uint32
+	ladder                             string // encodeLadder's, or "" if none was kept
 }
 
 func (h *htmlReporter) Trace(l *TraceLine) error {
 	g := h.ladders[l.ConnID]
-	if g == nil && h.keptSegs < htmlSegmentsTotal {
-		g = newLadder(htmlSegmentsPerConn/2, htmlSegmentsPerConn/2)
+	if g == nil && h.keptLines < htmlLinesTotal {
+		g = &htmlLadder{}
 		h.ladders[l.ConnID] = g
 	}
 	if g != nil {
@@ -72,32 +87,6 @@ func (h *htmlReporter) Trace(l *TraceLine) error {
 	return nil
 }
 
-// ladderJSON is a connection's ladder as the page's script draws it: its
-// first and latest segments, each [µs since the first, direction, flags,
-// relative seq, relative ack or -1, length, window, client state, server
-// state, kind], and how many between were not kept.
-func ladderJSON(g *ladder) map[string]any {
-	start := g.head[0].time
-	rows := func(rungs []rung) [][]any {
-		out := make([][]any, 0, len(rungs))
-		for i := range rungs {
-			r := &rungs[i]
-			ack := int64(-1)
-			if r.flags&fsm.ACK != 0 {
-				ack = int64(g.relAck(r))
-			}
-			kind := ""
-			if k := r.kind &^ (fsm.KindNewData | fsm.KindReset); k != 0 {
-				kind = k.String()
-			}
-			out = append(out, []any{(r.time - start) / 1000, int(r.dir), flagWord(r.flags), g.relSeq(r), ack, r.len, r.window,
-				r.after[fsm.FromClient].String(), r.after[fsm.FromServer].String(), kind})
-		}
-		return out
-	}
-	return map[string]any{"head": rows(g.head), "tail": rows(g.latest()), "skipped": g.dropped}
-}
-
 func (h *htmlReporter) Conn(r *flow.Record) error {
 	h.sum.add(r)
 	if len(h.conns) == 0 || r.First < h.first {
@@ -107,22 +96,21 @@ func (h *htmlReporter) Conn(r *flow.Record) error {
 	for _, a := range r.Anomalies {
 		anomalies = append(anomalies, a.Name)
 	}
-	rtt := any(nil)
-	if r.RTTClient >= 0 {
-		rtt = float64(r.RTTClient) / 1e6
+	c := htmlConn{
+		id: r.ID, client: r.ClientAddr.String(), server: h.strs.of(r.ServerAddr.String()),
+		handshake: h.strs.of(r.Handshake), close: h.strs.of(r.Close),
+		cst: h.strs.of(r.Client.State.String()), sst: h.strs.of(r.Server.State.String()),
+		labels: h.strs.of(strings.Join(r.Labels, " ")), anomalies: h.strs.of(strings.Join(anomalies, " ")),
+		first: r.First, duration: r.Last - r.First, rtt: r.RTTClient, retransmits: r.Client.Retransmits + r.Server.Retransmits,
 	}
-	// id, client, server, start (Unix ns), duration (s), handshake,
-	// close, client state, server state, SYN/ACK→client RTT (ms),
-	// retransmissions, labels, anomalies, ladder
-	row := []any{r.ID, r.ClientAddr.String(), r.ServerAddr.String(), r.First, float64(r.Last-r.First) / 1e9,
-		r.Handshake, r.Close, r.Client.State.String(), r.Server.State.String(), rtt,
-		r.Client.Retransmits + r.Server.Retransmits, strings.Join(r.Labels, " "), strings.Join(anomalies, " "), nil}
 	if g := h.ladders[r.ID]; g != nil {
-		row[13] = ladderJSON(g)
-		h.keptSegs += len(g.head) + len(g.tail)
+		lines := g.lines()
+		h.buf = h.tables.encodeLadder(h.buf[:0], &g.seqBase, lines, r.Anomalies)
+		c.ladder = string(h.buf)
+		h.keptLines += len(lines)
 		delete(h.ladders, r.ID)
 	}
-	h.conns = append(h.conns, row)
+	h.conns = append(h.conns, c)
 	return h.inner.Conn(r)
 }
 
@@ -187,17 +175,70 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 		p.Census = censusChart(t.Census)
 	}
 	p.Timeline = h.timeline(t)
-	data, err := json.Marshal(map[string]any{"first": h.first, "conns": h.conns})
+	data, err := h.data()
 	if err != nil {
 		return err
 	}
-	// Inside a <script> element only "</" could end it early.
-	p.Data = template.JS(strings.ReplaceAll(string(data), "</", `<\/`))
+	p.Data = template.JS(data)
 	tmpl, err := template.New("report").Parse(htmlTemplate)
 	if err != nil {
 		return err
 	}
 	return tmpl.Execute(w, &p)
+}
+
+// data is the JSON the page's script reads: the tables ladders and rows
+// index, and a row per connection:
+//
+//	[id, client, server, start (µs since the first connection's),
+//	 duration (µs), handshake, close, client state, server state,
+//	 SYN/ACK→client RTT (µs, -1: none), retransmissions, labels,
+//	 anomalies, ladder (encodeLadder's, 0: none kept)]
+//
+// with the server, outcomes, states, labels and anomalies indexes into
+// "strings". encoding/json escapes '<', so that nothing in it can end
+// the <script> element it is written into.
+func (h *htmlReporter) data() (string, error) {
+	var flags []string
+	for _, f := range h.tables.flags.values {
+		flags = append(flags, flagWord(f))
+	}
+	var states [][2]string
+	for _, st := range h.tables.states.values {
+		states = append(states, [2]string{st[fsm.FromClient].String(), st[fsm.FromServer].String()})
+	}
+	tables, err := json.Marshal(map[string]any{"strings": h.strs.values, "flags": flags, "states": states, "notes": h.tables.notes.values})
+	if err != nil {
+		return "", err
+	}
+	b := append(tables[:len(tables)-1:len(tables)-1], `,"conns":[`...)
+	for i := range h.conns {
+		c := &h.conns[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendUint(b, c.id, 10)
+		client, err := json.Marshal(c.client)
+		if err != nil {
+			return "", err
+		}
+		b = append(append(b, ','), client...)
+		rtt := int64(-1)
+		if c.rtt >= 0 {
+			rtt = roundMicro(c.rtt)
+		}
+		for _, n := range []int64{int64(c.server), roundMicro(c.first - h.first), roundMicro(c.duration), int64(c.handshake), int64(c.close),
+			int64(c.cst), int64(c.sst), rtt, int64(c.retransmits), int64(c.labels), int64(c.anomalies)} {
+			b = strconv.AppendInt(append(b, ','), n, 10)
+		}
+		if c.ladder == "" {
+			b = append(b, ",0]"...)
+		} else {
+			b = append(append(append(b, `,"`...), c.ladder...), `"]`...) // encodeLadder's characters need no escaping
+		}
+	}
+	return string(append(b, "]}"...)), nil
 }
 
 func sortedCounts(m map[string]uint64) []count {
@@ -254,7 +295,7 @@ func (h *htmlReporter) timeline(t *Totals) template.HTML {
 	perListener := map[string]int{}
 	span := t.Last - t.First + 1
 	for _, c := range h.conns {
-		server, start, outcome := c[2].(string), c[3].(int64), c[5].(string)
+		server, start, outcome := h.strs.values[c.server], c.first, h.strs.values[c.handshake]
 		if _, err := netip.ParseAddrPort(server); err != nil {
 			continue
 		}

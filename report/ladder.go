@@ -18,7 +18,7 @@ const LadderWidth = 100
 const maxLadderSegments = 100_000
 
 // textLadder starts the ladder of one connection for the text report.
-func textLadder() *ladder { return newLadder(maxLadderSegments, 0) }
+func textLadder() *ladder { return newLadder(maxLadderSegments) }
 
 // foldAbove is the longest run of plain segments (data and ACKs that
 // change no state) drawn in full; a longer run keeps its first foldHead
@@ -90,55 +90,57 @@ type rung struct {
 	before, after [2]fsm.State
 }
 
-// ladder gathers the segments of one connection: its first keepHead, and
-// a ring of its latest keepTail; the ones between are counted, not kept.
-// It also notes each side's first sequence number, from which ladders
-// number sequence space (the ISN, when the SYN was seen).
-type ladder struct {
-	head, tail         []rung
-	keepHead, keepTail int
-	next               int // the oldest segment in tail, once it is full
-	dropped            int
-	base               [2]uint32
-	haveBase           [2]bool
-}
-
-func newLadder(keepHead, keepTail int) *ladder {
-	return &ladder{keepHead: keepHead, keepTail: keepTail}
-}
-
-func (l *ladder) add(t *TraceLine) {
+func newRung(t *TraceLine) rung {
 	s := &t.Seg
-	if !l.haveBase[s.Dir] {
-		l.base[s.Dir], l.haveBase[s.Dir] = s.Seq, true
-	}
-	g := rung{
+	return rung{
 		time: s.Time, dir: s.Dir, flags: s.Flags, seq: s.Seq, ack: s.Ack, len: s.Len, window: s.Window,
 		kind: t.Result.Kind, before: t.Result.Before, after: t.Result.After,
 	}
-	switch {
-	case len(l.head) < l.keepHead:
-		l.head = append(l.head, g)
-	case len(l.tail) < l.keepTail:
-		l.tail = append(l.tail, g)
-	case l.keepTail > 0:
-		l.tail[l.next] = g
-		l.next = (l.next + 1) % l.keepTail
-		l.dropped++
-	default:
-		l.dropped++
-	}
 }
 
-// latest returns the kept tail, oldest first.
-func (l *ladder) latest() []rung {
-	return append(append([]rung(nil), l.tail[l.next:]...), l.tail[:l.next]...)
+// plain tells whether g is a segment a ladder may fold into a count: data
+// or an ACK that changes no state and is nothing odd.
+func (g *rung) plain() bool {
+	return g.flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 && g.before == g.after && g.kind&^fsm.KindNewData == 0
+}
+
+// seqBase notes each side's first sequence number, from which ladders
+// number sequence space (the ISN, when the SYN was seen).
+type seqBase struct {
+	base     [2]uint32
+	haveBase [2]bool
+}
+
+func (b *seqBase) note(s *fsm.Segment) {
+	if !b.haveBase[s.Dir] {
+		b.base[s.Dir], b.haveBase[s.Dir] = s.Seq, true
+	}
 }
 
 // relSeq and relAck number g's sequence and acknowledgement numbers from
 // each side's first.
-func (l *ladder) relSeq(g *rung) uint32 { return g.seq - l.base[g.dir] }
-func (l *ladder) relAck(g *rung) uint32 { return g.ack - l.base[1-g.dir] }
+func (b *seqBase) relSeq(g *rung) uint32 { return g.seq - b.base[g.dir] }
+func (b *seqBase) relAck(g *rung) uint32 { return g.ack - b.base[1-g.dir] }
+
+// ladder gathers the segments of one connection for the text report: its
+// first keep, and a count of the others.
+type ladder struct {
+	seqBase
+	head    []rung
+	keep    int
+	dropped int
+}
+
+func newLadder(keep int) *ladder { return &ladder{keep: keep} }
+
+func (l *ladder) add(t *TraceLine) {
+	l.note(&t.Seg)
+	if len(l.head) < l.keep {
+		l.head = append(l.head, newRung(t))
+	} else {
+		l.dropped++
+	}
+}
 
 // Column widths: time, a state, the arrow between the two states.
 const (
@@ -151,7 +153,7 @@ const (
 func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 	p := &t.pal
 	w := t.w
-	rungs := l.head // text ladders keep no tail (see textLadder)
+	rungs := l.head
 	if len(rungs) == 0 {
 		return
 	}
@@ -178,11 +180,7 @@ func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 		}
 	}
 	first := rungs[0].time
-	plain := func(i int) bool {
-		g := &rungs[i]
-		return g.flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 && g.before == g.after && len(anomalies[i]) == 0 &&
-			g.kind&^(fsm.KindNewData) == 0
-	}
+	plain := func(i int) bool { return rungs[i].plain() && len(anomalies[i]) == 0 }
 	for i := 0; i < len(rungs); i++ {
 		if plain(i) {
 			j := i
