@@ -39,10 +39,18 @@ const (
 	lineCut               // segments beyond the bound on lines
 )
 
-// segCount counts segments not drawn, as the text ladder's fold does.
-type segCount struct{ segs, data, bytes int }
+// segCount counts segments not drawn, as the text ladder's fold does, and
+// the times of the first and last of them.
+type segCount struct {
+	segs, data, bytes int
+	first, last       int64
+}
 
 func (c *segCount) add(g *rung) {
+	if c.segs == 0 {
+		c.first = g.time
+	}
+	c.last = g.time
 	c.segs++
 	if g.len > 0 {
 		c.data++
@@ -55,6 +63,10 @@ func (c *segCount) addLine(l *hline) {
 		c.add(&l.seg)
 		return
 	}
+	if c.segs == 0 {
+		c.first = l.count.first
+	}
+	c.last = l.count.last
 	c.segs += l.count.segs
 	c.data += l.count.data
 	c.bytes += l.count.bytes
@@ -168,7 +180,8 @@ func (x *indexer[T]) of(v T) int {
 //	equal, or no ACK flag), note index (empty: none)
 //
 // and a count of segments not drawn is '~' (a folded run) or '+' (beyond
-// the bound on lines) and segments, data segments, bytes. Sequence
+// the bound on lines) and segments, data segments, bytes, and for a fold
+// the milliseconds it took (foldMillis). Sequence
 // numbers are relative to each side's first, as in the text ladder.
 // anomalies are the connection's, each noted on the segment that first
 // showed it. It appends to buf.
@@ -206,6 +219,10 @@ func (tab *htmlTables) encodeLadder(buf []byte, base *seqBase, lines []hline, an
 			buf = strconv.AppendInt(buf, int64(line.count.data), 36)
 			buf = append(buf, ',')
 			buf = strconv.AppendInt(buf, int64(line.count.bytes), 36)
+			if line.kind == lineFold {
+				buf = append(buf, ',')
+				buf = strconv.AppendInt(buf, foldMillis(line.count.last-line.count.first), 36)
+			}
 			continue
 		}
 		g := &line.seg

@@ -263,13 +263,24 @@ func (t *textReporter) fold(run []rung) {
 			bytes += g.len
 		}
 	}
-	took := strconv.FormatFloat(float64(run[len(run)-1].time-run[0].time)/1e9, 'f', 3, 64) + "s"
-	text := fmt.Sprintf("… %s segments in %s: %s data segments, %s, %s ACKs …", thousands(len(run)), took, thousands(data),
-		byteSize(uint64(bytes)), thousands(len(run)-data))
-	if len([]rune(text)) > arrowCol {
-		text = fmt.Sprintf("… %s segments in %s: %s data, %s …", thousands(len(run)), took, thousands(data), byteSize(uint64(bytes)))
-	}
+	text := foldText(len(run), data, bytes, foldMillis(run[len(run)-1].time-run[0].time))
 	fmt.Fprintf(t.w, "%s %s %s\n", strings.Repeat(" ", timeCol), strings.Repeat(" ", stateCol), t.pal.muted.Sprint(strings.TrimRight(center(text, arrowCol), " ")))
+}
+
+// foldMillis is the time a folded run took, in milliseconds rounded half
+// up: integers, so that the HTML report's page writes the same figure.
+func foldMillis(ns int64) int64 { return (ns + 500_000) / 1_000_000 }
+
+// foldText is the line of a folded run: how many segments, over how long,
+// how many of them data and how much; shorter when that does not fit.
+func foldText(segs, data, bytes int, ms int64) string {
+	took := fmt.Sprintf("%d.%03ds", ms/1000, ms%1000)
+	text := fmt.Sprintf("… %s segments in %s: %s data segments, %s, %s ACKs …", thousands(segs), took, thousands(data),
+		byteSize(uint64(bytes)), thousands(segs-data))
+	if len([]rune(text)) > arrowCol {
+		text = fmt.Sprintf("… %s segments in %s: %s data, %s …", thousands(segs), took, thousands(data), byteSize(uint64(bytes)))
+	}
+	return text
 }
 
 // arrowText draws ──label──▶ (to the server) or ◀──label── (to the

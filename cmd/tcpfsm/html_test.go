@@ -269,7 +269,7 @@ func TestHTMLLaddersAreTheTextLadders(t *testing.T) {
 		folds, anomalies, differ := 0, 0, 0
 		for id, w := range want {
 			for _, line := range w {
-				folds += strings.Count(line, " segments: ")
+				folds += strings.Count(line, " segments in ")
 				anomalies += strings.Count(line, " ! ")
 			}
 			if !slices.Equal(got[id], w) {
