@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -37,6 +38,7 @@ const (
 	htmlLinesTotal      = 2_000_000
 	htmlTimelineBuckets = 60
 	htmlTimelineRows    = 12
+	htmlTimelineStarts  = 1 << 20 // 16 MiB
 )
 
 // WithHTML returns a Reporter that passes everything to inner and also
@@ -51,25 +53,29 @@ type htmlReporter struct {
 	w            io.Writer
 	sum          summary
 	traceToInner bool
-	conns        []htmlConn
-	strs         indexer[string]        // the strings of the table's columns
-	tables       htmlTables             // of the ladders
-	ladders      map[uint64]*htmlLadder // of the connections still open
-	keptLines    int                    // ladder lines written into the report so far
-	buf          []byte
-	first        int64
+	// rows holds the table's rows, written as each connection is
+	// reported (see data), so that the report of a capture of millions
+	// of connections costs a few MiB of memory, not a row object each.
+	rows      spool
+	n         int                    // rows written
+	strs      indexer[string]        // the strings of the table's columns
+	tables    htmlTables             // of the ladders
+	ladders   map[uint64]*htmlLadder // of the connections still open
+	keptLines int                    // ladder lines written into the report so far
+	buf       []byte
+	// Row start times are µs since base, the first reported connection's
+	// start; the page shifts them to count from first, the earliest.
+	base, first int64
+	// starts are the timeline's: every weight-th connection's, so that
+	// they are at most htmlTimelineStarts (see addStart).
+	starts       []timelineStart
+	weight, skip int
 }
 
-// htmlConn is one row of the table. Strings that repeat (server, outcomes,
-// states, labels, anomalies) are indexes into htmlReporter.strs.
-type htmlConn struct {
-	id                                 uint64
-	client                             string
-	server, handshake, close, cst, sst int
-	labels, anomalies                  int
-	first, duration, rtt               int64 // ns; rtt -1: none
-	retransmits                        uint32
-	ladder                             string // encodeLadder's, or "" if none was kept
+// timelineStart is what the timeline needs of a connection: 16 bytes.
+type timelineStart struct {
+	first             int64
+	server, handshake int32 // indexes into htmlReporter.strs
 }
 
 func (h *htmlReporter) Trace(l *TraceLine) error {
@@ -89,35 +95,82 @@ func (h *htmlReporter) Trace(l *TraceLine) error {
 
 func (h *htmlReporter) Conn(r *flow.Record) error {
 	h.sum.add(r)
-	if len(h.conns) == 0 || r.First < h.first {
-		h.first = r.First
+	if h.n == 0 {
+		h.base, h.first = r.First, r.First
 	}
+	h.first = min(h.first, r.First)
 	var anomalies []string
 	for _, a := range r.Anomalies {
 		anomalies = append(anomalies, a.Name)
 	}
-	c := htmlConn{
-		id: r.ID, client: r.ClientAddr.String(), server: h.strs.of(r.ServerAddr.String()),
-		handshake: h.strs.of(r.Handshake), close: h.strs.of(r.Close),
-		cst: h.strs.of(r.Client.State.String()), sst: h.strs.of(r.Server.State.String()),
-		labels: h.strs.of(strings.Join(r.Labels, " ")), anomalies: h.strs.of(strings.Join(anomalies, " ")),
-		first: r.First, duration: r.Last - r.First, rtt: r.RTTClient, retransmits: r.Client.Retransmits + r.Server.Retransmits,
+	server, handshake := h.strs.of(r.ServerAddr.String()), h.strs.of(r.Handshake)
+	h.addStart(timelineStart{r.First, int32(server), int32(handshake)})
+
+	// [id, client, server, start, duration, handshake, close, client
+	// state, server state, RTT, retransmissions, labels, anomalies,
+	// ladder]: see data.
+	b := h.buf[:0]
+	if h.n > 0 {
+		b = append(b, ',')
+	}
+	b = append(b, '[')
+	b = strconv.AppendUint(b, r.ID, 10)
+	b = appendJSONString(append(b, ','), r.ClientAddr.String()) // an address and port: no '<' to escape
+	rtt := int64(-1)
+	if r.RTTClient >= 0 {
+		rtt = roundMicro(r.RTTClient)
+	}
+	for _, n := range []int64{int64(server), roundMicro(r.First - h.base), roundMicro(r.Last - r.First), int64(handshake), int64(h.strs.of(r.Close)),
+		int64(h.strs.of(r.Client.State.String())), int64(h.strs.of(r.Server.State.String())), rtt,
+		int64(r.Client.Retransmits + r.Server.Retransmits), int64(h.strs.of(strings.Join(r.Labels, " "))), int64(h.strs.of(strings.Join(anomalies, " ")))} {
+		b = strconv.AppendInt(append(b, ','), n, 10)
 	}
 	if g := h.ladders[r.ID]; g != nil {
 		lines := g.lines()
-		h.buf = h.tables.encodeLadder(h.buf[:0], &g.seqBase, lines, r.Anomalies)
-		c.ladder = string(h.buf)
+		b = append(b, `,"`...)
+		b = h.tables.encodeLadder(b, &g.seqBase, lines, r.Anomalies) // its characters need no escaping
+		b = append(b, `"]`...)
 		h.keptLines += len(lines)
 		delete(h.ladders, r.ID)
+	} else {
+		b = append(b, ",0]"...)
 	}
-	h.conns = append(h.conns, c)
+	h.buf = b
+	h.n++
+	if _, err := h.rows.Write(b); err != nil {
+		return err
+	}
 	return h.inner.Conn(r)
+}
+
+// addStart keeps s for the timeline if it is a weight-th connection;
+// when htmlTimelineStarts are kept, every other one goes and the weight
+// doubles. The timeline of a capture of more connections than that is
+// drawn from a regular sample of them, each counting for weight.
+func (h *htmlReporter) addStart(s timelineStart) {
+	if h.weight == 0 {
+		h.weight = 1
+	}
+	if h.skip > 0 {
+		h.skip--
+		return
+	}
+	if len(h.starts) == htmlTimelineStarts {
+		for i := range len(h.starts) / 2 {
+			h.starts[i] = h.starts[2*i]
+		}
+		h.starts = h.starts[:len(h.starts)/2]
+		h.weight *= 2
+	}
+	h.starts = append(h.starts, s)
+	h.skip = h.weight - 1
 }
 
 func (h *htmlReporter) Event(e *Event) error { return h.inner.Event(e) }
 func (h *htmlReporter) Tick(t *Tick) error   { return h.inner.Tick(t) }
 
 func (h *htmlReporter) Finish(t *Totals) error {
+	defer h.rows.Close()
 	err := h.inner.Finish(t)
 	bw := bufio.NewWriterSize(h.w, 1<<20)
 	if werr := h.write(bw, t); werr != nil && err == nil {
@@ -154,7 +207,7 @@ type htmlDiag struct {
 func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 	s := &h.sum
 	p := htmlPage{
-		Source: t.Source, Connections: len(h.conns), Warnings: t.warnings(),
+		Source: t.Source, Connections: h.n, Warnings: t.warnings(),
 		Span: fmt.Sprintf("%s %s to %s UTC (%s)", time.Unix(0, t.First).UTC().Format("2006-01-02"), clock(t.First), clock(t.Last), seconds(t.Last-t.First)),
 	}
 	p.Totals = []count{{"packets", t.Packets}, {"TCP packets", t.TCPPackets}, {"connections", s.connections},
@@ -184,20 +237,43 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 	if err != nil {
 		return err
 	}
-	return tmpl.Execute(w, &p)
+	// The page is small but for the rows: it is made with a marker in
+	// their place, and the rows are copied in from where they are held.
+	var page bytes.Buffer
+	if err := tmpl.Execute(&page, &p); err != nil {
+		return err
+	}
+	head, tail, ok := bytes.Cut(page.Bytes(), []byte(rowsMarker))
+	if !ok {
+		return fmt.Errorf("HTML report: no place for the rows in the page")
+	}
+	if _, err := w.Write(head); err != nil {
+		return err
+	}
+	if _, err := h.rows.WriteTo(w); err != nil {
+		return err
+	}
+	_, err = w.Write(tail)
+	return err
 }
 
+// rowsMarker stands in the page for the rows until they are copied in.
+const rowsMarker = "/*tcpfsm:rows*/"
+
 // data is the JSON the page's script reads: the tables ladders and rows
-// index, and a row per connection:
+// index, how far to shift the rows' start times, and a row per connection:
 //
-//	[id, client, server, start (µs since the first connection's),
-//	 duration (µs), handshake, close, client state, server state,
-//	 SYN/ACK→client RTT (µs, -1: none), retransmissions, labels,
-//	 anomalies, ladder (encodeLadder's, 0: none kept)]
+//	[id, client, server, start (µs since the first reported
+//	 connection's: shift makes it since the earliest's), duration (µs),
+//	 handshake, close, client state, server state, SYN/ACK→client RTT
+//	 (µs, -1: none), retransmissions, labels, anomalies, ladder
+//	 (encodeLadder's, 0: none kept)]
 //
 // with the server, outcomes, states, labels and anomalies indexes into
 // "strings". encoding/json escapes '<', so that nothing in it can end
-// the <script> element it is written into.
+// the <script> element it is written into; the rows hold only numbers,
+// addresses and encodeLadder's characters. The rows themselves stand as
+// rowsMarker: write copies them in.
 func (h *htmlReporter) data() (string, error) {
 	var flags []string
 	for _, f := range h.tables.flags.values {
@@ -207,38 +283,12 @@ func (h *htmlReporter) data() (string, error) {
 	for _, st := range h.tables.states.values {
 		states = append(states, [2]string{st[fsm.FromClient].String(), st[fsm.FromServer].String()})
 	}
-	tables, err := json.Marshal(map[string]any{"strings": h.strs.values, "flags": flags, "states": states, "notes": h.tables.notes.values})
+	tables, err := json.Marshal(map[string]any{"strings": h.strs.values, "flags": flags, "states": states, "notes": h.tables.notes.values,
+		"shift": roundMicro(h.base - h.first)})
 	if err != nil {
 		return "", err
 	}
-	b := append(tables[:len(tables)-1:len(tables)-1], `,"conns":[`...)
-	for i := range h.conns {
-		c := &h.conns[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendUint(b, c.id, 10)
-		client, err := json.Marshal(c.client)
-		if err != nil {
-			return "", err
-		}
-		b = append(append(b, ','), client...)
-		rtt := int64(-1)
-		if c.rtt >= 0 {
-			rtt = roundMicro(c.rtt)
-		}
-		for _, n := range []int64{int64(c.server), roundMicro(c.first - h.first), roundMicro(c.duration), int64(c.handshake), int64(c.close),
-			int64(c.cst), int64(c.sst), rtt, int64(c.retransmits), int64(c.labels), int64(c.anomalies)} {
-			b = strconv.AppendInt(append(b, ','), n, 10)
-		}
-		if c.ladder == "" {
-			b = append(b, ",0]"...)
-		} else {
-			b = append(append(append(b, `,"`...), c.ladder...), `"]`...) // encodeLadder's characters need no escaping
-		}
-	}
-	return string(append(b, "]}"...)), nil
+	return string(tables[:len(tables)-1]) + `,"conns":[` + rowsMarker + "]}", nil
 }
 
 func sortedCounts(m map[string]uint64) []count {
@@ -284,7 +334,7 @@ func censusChart(c *flow.Census) template.HTML {
 // attempts ended over the capture: a strip of time buckets, each a stack
 // of outcomes.
 func (h *htmlReporter) timeline(t *Totals) template.HTML {
-	if len(h.conns) == 0 || t.Last <= t.First {
+	if len(h.starts) == 0 || t.Last <= t.First {
 		return ""
 	}
 	type key struct {
@@ -294,7 +344,7 @@ func (h *htmlReporter) timeline(t *Totals) template.HTML {
 	counts := map[key]map[string]int{}
 	perListener := map[string]int{}
 	span := t.Last - t.First + 1
-	for _, c := range h.conns {
+	for _, c := range h.starts {
 		server, start, outcome := h.strs.values[c.server], c.first, h.strs.values[c.handshake]
 		if _, err := netip.ParseAddrPort(server); err != nil {
 			continue
@@ -304,8 +354,8 @@ func (h *htmlReporter) timeline(t *Totals) template.HTML {
 		if counts[k] == nil {
 			counts[k] = map[string]int{}
 		}
-		counts[k][outcome]++
-		perListener[server]++
+		counts[k][outcome] += h.weight
+		perListener[server] += h.weight
 	}
 	var servers []string
 	for s := range perListener {

@@ -157,3 +157,24 @@ func TestHTMLLadderEncoding(t *testing.T) {
 		t.Errorf("flags %q", flags)
 	}
 }
+
+// TestTimelineStartsAreBounded: past htmlTimelineStarts connections the
+// timeline keeps a regular sample, each standing for weight of them.
+func TestTimelineStartsAreBounded(t *testing.T) {
+	var h htmlReporter
+	const n = 3*htmlTimelineStarts + 5
+	for i := range n {
+		h.addStart(timelineStart{first: int64(i)})
+	}
+	if len(h.starts) > htmlTimelineStarts || h.weight != 4 {
+		t.Fatalf("%d starts kept, weight %d; want at most %d, weight 4", len(h.starts), h.weight, htmlTimelineStarts)
+	}
+	for i, s := range h.starts {
+		if s.first != int64(i*h.weight) {
+			t.Fatalf("start %d is connection %d, want %d: not a regular sample", i, s.first, i*h.weight)
+		}
+	}
+	if got := len(h.starts) * h.weight; got < n-h.weight || got > n+h.weight {
+		t.Errorf("the sample stands for %d connections, want about %d", got, n)
+	}
+}

@@ -109,12 +109,12 @@ func TestFloodMemoryIsBounded(t *testing.T) {
 	}
 	const n = 300_000
 	path := writeSynFlood(t, n)
-	analyse := func(maxConns int) (summary map[string]any, peak uint64) {
+	analyse := func(maxConns int, more ...string) (summary map[string]any, peak uint64) {
 		var last string
 		peak = peakHeap(func() {
 			pr, pw := io.Pipe()
 			go func() {
-				run([]string{"-r", path, "--format", "json", "-j", "1", "--max-conns", strconv.Itoa(maxConns)}, nil, pw, io.Discard)
+				run(append([]string{"-r", path, "--format", "json", "-j", "1", "--max-conns", strconv.Itoa(maxConns)}, more...), nil, pw, io.Discard)
 				pw.Close()
 			}()
 			sc := bufio.NewScanner(pr)
@@ -144,9 +144,21 @@ func TestFloodMemoryIsBounded(t *testing.T) {
 	if peakBounded > bound {
 		t.Errorf("with --max-conns 10000 the live heap reached %d MiB, over %d MiB", peakBounded>>20, bound>>20)
 	}
+	// The HTML report holds its rows in a temporary file, not in memory:
+	// it follows every connection's packets for its ladder, which costs
+	// per connection followed, so the limit bounds it too.
+	html := filepath.Join(t.TempDir(), "flood.html")
+	_, peakHTML := analyse(10_000, "--html", html)
+	if peakHTML > bound {
+		t.Errorf("with --max-conns 10000 and --html the live heap reached %d MiB, over %d MiB", peakHTML>>20, bound>>20)
+	}
+	if fi, err := os.Stat(html); err != nil || fi.Size() < n*20 {
+		t.Errorf("the HTML report of %d connections: %v, %v", n, fi, err)
+	}
 	_, peakUnbounded := analyse(10 * n)
 	if saved := int64(peakUnbounded) - int64(peakBounded); saved < (n-10_000)*100 {
 		t.Errorf("live heap %d MiB without the limit, %d MiB with it: under 100 bytes saved per evicted connection", peakUnbounded>>20, peakBounded>>20)
 	}
-	t.Logf("live heap: %.1f MiB with --max-conns 10000, %.1f MiB without", float64(peakBounded)/(1<<20), float64(peakUnbounded)/(1<<20))
+	t.Logf("live heap: %.1f MiB with --max-conns 10000, %.1f MiB with --html too, %.1f MiB without the limit",
+		float64(peakBounded)/(1<<20), float64(peakHTML)/(1<<20), float64(peakUnbounded)/(1<<20))
 }
