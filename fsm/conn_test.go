@@ -271,6 +271,70 @@ func TestConnScenarios(t *testing.T) {
 			labels: []string{LabelSynAckRetransmitted}, anomalies: []string{AnomalySynAckISNChanged},
 		},
 		{
+			name: "duplicate ACK while the peer has data outstanding",
+			steps: with(handshake,
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 100, kind: KindNewData},
+				step{dir: FromClient, flags: PSH | ACK, seq: 101, ack: 1, len: 100, kind: KindNewData},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 101},
+				// The same ACK and window again, with 100 bytes beyond it
+				// sent: the receiver is missing them.
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 101, kind: KindDupAck},
+			),
+			handshake: HandshakeComplete, close: CloseOpen,
+		},
+		{
+			name: "ACK of data the capture never showed",
+			steps: with(handshake,
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 500, kind: KindAckUnseen},
+			),
+			handshake: HandshakeComplete, close: CloseOpen, anomalies: []string{AnomalyAckUnseen},
+		},
+		{
+			name: "SYN with 20 bytes of data (TCP Fast Open)",
+			steps: []step{
+				{dir: FromClient, flags: SYN, len: 20, client: SynSent},
+				{dir: FromServer, flags: SYNACK, ack: 21, at: 10, server: SynRcvd},
+				{dir: FromClient, flags: ACK, seq: 21, ack: 1, at: 20, client: Established, server: Established},
+			},
+			handshake: HandshakeComplete, close: CloseOpen, labels: []string{LabelSynWithData},
+		},
+		{
+			name: "server data before the client's handshake ACK",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+				{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 11, client: SynSent, server: SynRcvd},
+				{dir: FromClient, flags: ACK, seq: 1, ack: 11, at: 20, client: Established, server: Established},
+			},
+			handshake: HandshakeComplete, close: CloseOpen, anomalies: []string{AnomalyDataBeforeHandshake},
+		},
+		{
+			name: "data after the sender's own FIN",
+			steps: with(handshake,
+				step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, client: FinWait1},
+				step{dir: FromClient, flags: PSH | ACK, seq: 2, ack: 1, len: 10},
+			),
+			handshake: HandshakeComplete, close: CloseFINClient, anomalies: []string{AnomalyDataAfterFIN},
+		},
+		{
+			name: "segment after a RST",
+			steps: with(handshake,
+				step{dir: FromServer, flags: RST | ACK, seq: 1, ack: 1, at: 30, client: Closed, server: Closed},
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 40, client: Closed, server: Closed},
+			),
+			handshake: HandshakeComplete, close: CloseRSTServer, anomalies: []string{AnomalySegmentAfterReset},
+		},
+		{
+			// The flow table keeps such a SYN on the live connection
+			// (IsNewAttempt), so the state machine must flag it.
+			name: "SYN with a new ISN on a live connection",
+			steps: with(handshake,
+				step{dir: FromClient, flags: SYN, seq: 99999, at: 30, client: Established, server: Established},
+			),
+			handshake: HandshakeComplete, close: CloseOpen,
+			labels: []string{LabelSynRetransmitted}, anomalies: []string{AnomalySynISNChanged},
+		},
+		{
 			name: "SYN and FIN together",
 			steps: []step{
 				{dir: FromClient, flags: SYN | FIN},
@@ -301,49 +365,71 @@ func TestConnScenarios(t *testing.T) {
 	}
 }
 
-// TestWrapAround runs a whole connection whose sequence numbers cross 2^32.
-// TestResetStates checks the states reported for the side that sent a RST.
+// TestResetStates checks the states reported for the side that sent a RST
+// and for its peer when the RST arrived, and the states both end in: RFC
+// 9293 section 3.10.7.4 ("second, check the RST bit") sends the receiver
+// to CLOSED from every synchronized state, TIME_WAIT included, and a
+// passive SYN_RCVD back to LISTEN; the sender aborted, so it is CLOSED too
+// (Linux deschedules a TIME_WAIT socket once it has sent a RST).
 func TestResetStates(t *testing.T) {
 	tests := []struct {
-		name      string
-		steps     []step
-		by        Dir
-		from      State
-		peerState State
+		name           string
+		steps          []step
+		by             Dir
+		from           State
+		peerState      State
+		client, server State // after the RST
 	}{
 		{"refusal comes from a CLOSED port", []step{
 			{dir: FromClient, flags: SYN},
 			{dir: FromServer, flags: RST | ACK, ack: 1},
-		}, FromServer, Closed, SynSent},
+		}, FromServer, Closed, SynSent, Closed, Closed},
 		{"server that never spoke resets from SYN_RCVD (tcp_abort_on_overflow=1)", with(handshake,
 			step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
 			step{dir: FromServer, flags: RST, seq: 1},
-		), FromServer, SynRcvd, Established},
+		), FromServer, SynRcvd, Established, Closed, Closed},
 		{"server that sent data resets from ESTABLISHED", with(handshake,
 			step{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
 			step{dir: FromServer, flags: RST | ACK, seq: 11, ack: 1},
-		), FromServer, Established, Established},
+		), FromServer, Established, Established, Closed, Closed},
 		{"server aborts in CLOSE_WAIT (close with unread data after the client's FIN)", with(handshake,
 			step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
 			step{dir: FromClient, flags: FIN | ACK, seq: 11, ack: 1},
 			step{dir: FromServer, flags: ACK, seq: 1, ack: 12},
 			step{dir: FromServer, flags: RST | ACK, seq: 1, ack: 12},
-		), FromServer, CloseWait, FinWait2},
-		{"client resets its SYN_SENT when the SYN/ACK is wrong", []step{
+		), FromServer, CloseWait, FinWait2, Closed, Closed},
+		{"client resets its SYN_SENT when the SYN/ACK is wrong: the passive server returns to LISTEN", []step{
 			{dir: FromClient, flags: SYN},
 			{dir: FromServer, flags: SYNACK, ack: 77},
 			{dir: FromClient, flags: RST, seq: 77},
-		}, FromClient, SynSent, SynRcvd},
+		}, FromClient, SynSent, SynRcvd, Closed, Listen},
 		{"server in LAST_ACK resets", with(handshake,
 			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
 			step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2},
 			step{dir: FromServer, flags: RST, seq: 2},
-		), FromServer, LastAck, FinWait2},
+		), FromServer, LastAck, FinWait2, Closed, Closed},
 		{"client aborts in FIN_WAIT_2 (SO_LINGER 0 after shutdown)", with(handshake,
 			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
 			step{dir: FromServer, flags: ACK, seq: 1, ack: 2},
 			step{dir: FromClient, flags: RST, seq: 2},
-		), FromClient, FinWait2, CloseWait},
+		), FromClient, FinWait2, CloseWait, Closed, Closed},
+		{"client aborts in FIN_WAIT_1, its FIN not yet acknowledged", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, client: FinWait1, server: Established},
+			step{dir: FromClient, flags: RST | ACK, seq: 2, ack: 1},
+		), FromClient, FinWait1, Established, Closed, Closed},
+		{"client aborts in CLOSING after the FINs crossed; the server leaves TIME_WAIT", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromClient, flags: ACK, seq: 2, ack: 2, client: Closing, server: TimeWait},
+			step{dir: FromClient, flags: RST, seq: 2},
+		), FromClient, Closing, TimeWait, Closed, Closed},
+		{"client resets from TIME_WAIT; the server leaves TIME_WAIT too", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromClient, flags: ACK, seq: 2, ack: 2},
+			step{dir: FromServer, flags: ACK, seq: 2, ack: 2, client: TimeWait, server: TimeWait},
+			step{dir: FromClient, flags: RST, seq: 2},
+		), FromClient, TimeWait, TimeWait, Closed, Closed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -352,6 +438,9 @@ func TestResetStates(t *testing.T) {
 			if !r.Reset || r.ResetBy != tt.by || r.ResetFrom != tt.from || r.ResetPeerState != tt.peerState {
 				t.Errorf("reset %v by %s from %s, peer %s; want by %s from %s, peer %s",
 					r.Reset, r.ResetBy, r.ResetFrom, r.ResetPeerState, tt.by, tt.from, tt.peerState)
+			}
+			if r.Client.State != tt.client || r.Server.State != tt.server {
+				t.Errorf("client %s, server %s after the RST; want %s, %s", r.Client.State, r.Server.State, tt.client, tt.server)
 			}
 		})
 	}
@@ -401,6 +490,7 @@ func TestTransitionsPassedThrough(t *testing.T) {
 	}
 }
 
+// TestWrapAround runs a whole connection whose sequence numbers cross 2^32.
 func TestWrapAround(t *testing.T) {
 	steps := with(handshake,
 		step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 1000, kind: KindNewData},
