@@ -135,7 +135,10 @@ type StepResult struct {
 }
 
 // enter moves e to state st, remembering the state it leaves if e already
-// changed state during this step.
+// changed state during this step. Reaching ESTABLISHED is recorded here,
+// not from the states a step ends in: one segment can carry a side through
+// ESTABLISHED and on (the handshake ACK that also acknowledges a FIN sent
+// from SYN_RCVD leaves the client in CLOSE_WAIT).
 func (c *Conn) enter(e *endpoint, st State) {
 	if e.state == st {
 		return
@@ -144,6 +147,9 @@ func (c *Conn) enter(e *endpoint, st State) {
 		c.via[e.dir] = e.state
 	}
 	e.state = st
+	if st == Established {
+		c.established = true
+	}
 }
 
 // Step feeds one segment, in capture order, and returns its classification,
@@ -209,9 +215,6 @@ func (c *Conn) step(seg *Segment) StepResult {
 	}
 	if seg.Len > 0 {
 		c.checkData(e, p, seg)
-	}
-	if e.state == Established || p.state == Established {
-		c.established = true
 	}
 	c.gather(e, p, seg, res.Kind)
 	res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via

@@ -299,6 +299,16 @@ func TestConnScenarios(t *testing.T) {
 			handshake: HandshakeComplete, close: CloseOpen, labels: []string{LabelSynWithData},
 		},
 		{
+			name: "server sends FIN from SYN_RCVD (RFC 9293 section 3.10.4)",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1, at: 10, server: SynRcvd},
+				{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1, at: 11, client: SynSent, server: FinWait1},
+				{dir: FromClient, flags: ACK, seq: 1, ack: 2, at: 20, client: CloseWait, server: FinWait2},
+			},
+			handshake: HandshakeComplete, close: CloseFINServer, labels: []string{LabelClosedBeforeHandshke},
+		},
+		{
 			name: "server data before the client's handshake ACK",
 			steps: []step{
 				{dir: FromClient, flags: SYN},
