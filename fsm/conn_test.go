@@ -456,6 +456,86 @@ func TestResetStates(t *testing.T) {
 	}
 }
 
+// TestHandshakeTimes checks the handshake round trips and the retry
+// schedule: each RTT pairs a segment with the one that answers it, and the
+// SYN times are the transmissions the retransmit counts count, so that a
+// report's gaps and counts agree.
+func TestHandshakeTimes(t *testing.T) {
+	const none = -1
+	tests := []struct {
+		name                 string
+		steps                []step
+		rttClient, rttServer int64   // ms; none: not measured
+		clientSYNs           []int64 // ms: the client's SYNs
+		serverSYNACKs        []int64 // ms: the server's SYN/ACKs
+	}{
+		{"three-way handshake", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 25},
+		}, 10, 15, []int64{0}, []int64{10}},
+		{"SYN resent: measured from the latest", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromClient, flags: SYN, at: 1000},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 1010},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 1020},
+		}, 10, 10, []int64{0, 1000}, []int64{1010}},
+		{"SYN/ACK resent after a lost ACK", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 1010},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 1020},
+		}, 10, 10, []int64{0}, []int64{10, 1010}},
+		{"simultaneous open, with the ACKs Linux adds", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYN, at: 1},
+			{dir: FromClient, flags: SYNACK, ack: 1, at: 6},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 7},
+			{dir: FromServer, flags: ACK, seq: 1, ack: 1, at: 11},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 12, client: Established, server: Established},
+		}, 7, none, []int64{0}, []int64{7}},
+		{"picked up at the SYN/ACK: no SYN to measure from", []step{
+			{dir: FromServer, flags: SYNACK, ack: 1},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 10},
+		}, none, 10, nil, []int64{0}},
+	}
+	ms := func(v int64) int64 {
+		if v == none {
+			return none
+		}
+		return v * 1e6
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(t, cISN, sISN, tt.steps)
+			r := c.Result(c.Last())
+			if r.RTTClient != ms(tt.rttClient) || r.RTTServer != ms(tt.rttServer) {
+				t.Errorf("RTT client %d ns, server %d ns; want %d, %d", r.RTTClient, r.RTTServer, ms(tt.rttClient), ms(tt.rttServer))
+			}
+			for _, side := range []struct {
+				what  string
+				got   []int64
+				want  []int64
+				count int
+			}{
+				{"client SYN", r.Client.SYNTimes, tt.clientSYNs, r.SynRetransmits},
+				{"server SYN/ACK", r.Server.SYNTimes, tt.serverSYNACKs, r.SynAckRetransmits},
+			} {
+				var got []int64
+				for _, at := range side.got {
+					got = append(got, (at-r.First)/1e6)
+				}
+				if !slices.Equal(got, side.want) {
+					t.Errorf("%s times %v ms, want %v", side.what, got, side.want)
+				}
+				if side.count != max(len(side.got)-1, 0) {
+					t.Errorf("%s: %d times but %d retransmits", side.what, len(side.got), side.count)
+				}
+			}
+		})
+	}
+}
+
 // TestTransitionsPassedThrough checks the intermediate states a single
 // segment moves a side through, and that the answers of a simultaneous open
 // are not taken for retransmissions.
