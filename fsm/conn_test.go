@@ -21,6 +21,7 @@ type step struct {
 	client   State // 0 (Unknown) = do not check
 	server   State
 	kind     Kind // 0 = do not check
+	notKind  Kind // kinds the segment must not be
 }
 
 const (
@@ -66,6 +67,9 @@ func run(t *testing.T, cisn, sisn uint32, steps []step) *Conn {
 		}
 		if s.kind != 0 && res.Kind&s.kind != s.kind {
 			t.Errorf("%s: kind %s, want %s", where, res.Kind, s.kind)
+		}
+		if res.Kind&s.notKind != 0 {
+			t.Errorf("%s: kind %s, want none of %s", where, res.Kind, s.notKind)
 		}
 	}
 	return c
@@ -265,7 +269,8 @@ func TestConnScenarios(t *testing.T) {
 			steps: []step{
 				{dir: FromClient, flags: SYN},
 				{dir: FromServer, flags: SYNACK, ack: 1},
-				{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1000},
+				// Counted as a retransmit, but not the same segment again.
+				{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1000, notKind: KindSynRetransmission},
 			},
 			handshake: HandshakeSynAckUnanswered, close: CloseNone,
 			labels: []string{LabelSynAckRetransmitted}, anomalies: []string{AnomalySynAckISNChanged},
@@ -339,7 +344,7 @@ func TestConnScenarios(t *testing.T) {
 			// (IsNewAttempt), so the state machine must flag it.
 			name: "SYN with a new ISN on a live connection",
 			steps: with(handshake,
-				step{dir: FromClient, flags: SYN, seq: 99999, at: 30, client: Established, server: Established},
+				step{dir: FromClient, flags: SYN, seq: 99999, at: 30, client: Established, server: Established, notKind: KindSynRetransmission},
 			),
 			handshake: HandshakeComplete, close: CloseOpen,
 			labels: []string{LabelSynRetransmitted}, anomalies: []string{AnomalySynISNChanged},
@@ -485,6 +490,12 @@ func TestHandshakeTimes(t *testing.T) {
 			{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
 			{dir: FromServer, flags: SYNACK, ack: 1, at: 1010},
 			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 1020},
+		}, 10, 10, []int64{0}, []int64{10, 1010}},
+		{"SYN/ACK resent with another ISN: still a retransmit (synack_isn_changed says the rest)", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+			{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1010},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 778, at: 1020, client: Established, server: Established},
 		}, 10, 10, []int64{0}, []int64{10, 1010}},
 		{"simultaneous open, with the ACKs Linux adds", []step{
 			{dir: FromClient, flags: SYN},
