@@ -23,12 +23,12 @@ type endpoint struct {
 	passive    bool       // entered the connection from LISTEN (RFC 9293 section 3.10.7.4 returns it there on RST)
 	spoke      bool       // sent a segment without SYN or RST: proof it is synchronized
 	droppedAck bool       // resent its SYN/ACK after the peer's ACK: its ACKs must be proven, not assumed
-	nSent      uint8      // SYN or SYN/ACK transmissions, up to MaxSYNTimes
+	nSent      uint8      // handshake transmissions (see counted), up to MaxSYNTimes
 	synOpts    synOptions // options on this side's first SYN or SYN/ACK
 	bareSYNs   uint16
 	synAcks    uint16
-	lastSYN    int64 // time of the latest SYN or SYN/ACK this side sent
-	firstSent  int64 // time of the first SYN or SYN/ACK this side sent
+	lastSYN    int64 // time of the latest handshake transmission (see counted)
+	firstSent  int64 // time of the first handshake transmission (see counted)
 	finTime    int64
 	closeTime  int64 // when this side reached TIME_WAIT or CLOSED
 	// closeWaitAt is when this side received the peer's FIN while open
@@ -37,6 +37,17 @@ type endpoint struct {
 
 	packets, bytes, ipBytes uint64
 	retransmits             uint32
+}
+
+// counted reports whether seg, a SYN or SYN/ACK from e, is one of the
+// handshake transmissions e's retransmit count is made of: the client's
+// bare SYNs (Result.SynRetransmits) or the server's SYN/ACKs
+// (SynAckRetransmits). Their times (Side.SYNTimes) are the retry schedule
+// and the start of a handshake round trip; the other kind, the client's
+// SYN/ACK or the server's bare SYN of a simultaneous open, answers the
+// peer and is no retry.
+func (e *endpoint) counted(seg *Segment) bool {
+	return (seg.Flags&ACK != 0) == (e.dir == FromServer)
 }
 
 // Conn is the observer's view of one TCP connection. The zero value is not
@@ -135,7 +146,10 @@ type StepResult struct {
 }
 
 // enter moves e to state st, remembering the state it leaves if e already
-// changed state during this step.
+// changed state during this step. Reaching ESTABLISHED is recorded here,
+// not from the states a step ends in: one segment can carry a side through
+// ESTABLISHED and on (the handshake ACK that also acknowledges a FIN sent
+// from SYN_RCVD leaves the client in CLOSE_WAIT).
 func (c *Conn) enter(e *endpoint, st State) {
 	if e.state == st {
 		return
@@ -144,6 +158,9 @@ func (c *Conn) enter(e *endpoint, st State) {
 		c.via[e.dir] = e.state
 	}
 	e.state = st
+	if st == Established {
+		c.established = true
+	}
 }
 
 // Step feeds one segment, in capture order, and returns its classification,
@@ -210,9 +227,6 @@ func (c *Conn) step(seg *Segment) StepResult {
 	if seg.Len > 0 {
 		c.checkData(e, p, seg)
 	}
-	if e.state == Established || p.state == Established {
-		c.established = true
-	}
 	c.gather(e, p, seg, res.Kind)
 	res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
 	return res
@@ -278,7 +292,9 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 		}
 		e.isn = seg.Seq
 	}
-	e.lastSYN = seg.Time
+	if e.counted(seg) {
+		e.lastSYN = seg.Time
+	}
 
 	if !isSYNACK {
 		e.bareSYNs++
@@ -293,7 +309,12 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 		return
 	}
 	e.synAcks++
-	if e.synAcks == 1 && seg.Dir == FromServer && p.sentSYN && c.rttClient < 0 {
+	if e.synAcks == 1 && seg.Dir == FromServer && p.bareSYNs > 0 && c.rttClient < 0 {
+		// A SYN/ACK answers a bare SYN: p.lastSYN is the client's latest.
+		// In a simultaneous open the client has by now also sent its own
+		// SYN/ACK, answering our SYN; the two SYN/ACKs cross (RFC 9293
+		// figure 8), and the time between them is no round trip. A client
+		// whose SYN was not captured has nothing to measure from.
 		c.rttClient = seg.Time - p.lastSYN
 	}
 	switch {

@@ -21,6 +21,7 @@ type step struct {
 	client   State // 0 (Unknown) = do not check
 	server   State
 	kind     Kind // 0 = do not check
+	notKind  Kind // kinds the segment must not be
 }
 
 const (
@@ -66,6 +67,9 @@ func run(t *testing.T, cisn, sisn uint32, steps []step) *Conn {
 		}
 		if s.kind != 0 && res.Kind&s.kind != s.kind {
 			t.Errorf("%s: kind %s, want %s", where, res.Kind, s.kind)
+		}
+		if res.Kind&s.notKind != 0 {
+			t.Errorf("%s: kind %s, want none of %s", where, res.Kind, s.notKind)
 		}
 	}
 	return c
@@ -265,10 +269,85 @@ func TestConnScenarios(t *testing.T) {
 			steps: []step{
 				{dir: FromClient, flags: SYN},
 				{dir: FromServer, flags: SYNACK, ack: 1},
-				{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1000},
+				// Counted as a retransmit, but not the same segment again.
+				{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1000, notKind: KindSynRetransmission},
 			},
 			handshake: HandshakeSynAckUnanswered, close: CloseNone,
 			labels: []string{LabelSynAckRetransmitted}, anomalies: []string{AnomalySynAckISNChanged},
+		},
+		{
+			name: "duplicate ACK while the peer has data outstanding",
+			steps: with(handshake,
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 100, kind: KindNewData},
+				step{dir: FromClient, flags: PSH | ACK, seq: 101, ack: 1, len: 100, kind: KindNewData},
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 101},
+				// The same ACK and window again, with 100 bytes beyond it
+				// sent: the receiver is missing them.
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 101, kind: KindDupAck},
+			),
+			handshake: HandshakeComplete, close: CloseOpen,
+		},
+		{
+			name: "ACK of data the capture never showed",
+			steps: with(handshake,
+				step{dir: FromServer, flags: ACK, seq: 1, ack: 500, kind: KindAckUnseen},
+			),
+			handshake: HandshakeComplete, close: CloseOpen, anomalies: []string{AnomalyAckUnseen},
+		},
+		{
+			name: "SYN with 20 bytes of data (TCP Fast Open)",
+			steps: []step{
+				{dir: FromClient, flags: SYN, len: 20, client: SynSent},
+				{dir: FromServer, flags: SYNACK, ack: 21, at: 10, server: SynRcvd},
+				{dir: FromClient, flags: ACK, seq: 21, ack: 1, at: 20, client: Established, server: Established},
+			},
+			handshake: HandshakeComplete, close: CloseOpen, labels: []string{LabelSynWithData},
+		},
+		{
+			name: "server sends FIN from SYN_RCVD (RFC 9293 section 3.10.4)",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1, at: 10, server: SynRcvd},
+				{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1, at: 11, client: SynSent, server: FinWait1},
+				{dir: FromClient, flags: ACK, seq: 1, ack: 2, at: 20, client: CloseWait, server: FinWait2},
+			},
+			handshake: HandshakeComplete, close: CloseFINServer, labels: []string{LabelClosedBeforeHandshke},
+		},
+		{
+			name: "server data before the client's handshake ACK",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+				{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 11, client: SynSent, server: SynRcvd},
+				{dir: FromClient, flags: ACK, seq: 1, ack: 11, at: 20, client: Established, server: Established},
+			},
+			handshake: HandshakeComplete, close: CloseOpen, anomalies: []string{AnomalyDataBeforeHandshake},
+		},
+		{
+			name: "data after the sender's own FIN",
+			steps: with(handshake,
+				step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, client: FinWait1},
+				step{dir: FromClient, flags: PSH | ACK, seq: 2, ack: 1, len: 10},
+			),
+			handshake: HandshakeComplete, close: CloseFINClient, anomalies: []string{AnomalyDataAfterFIN},
+		},
+		{
+			name: "segment after a RST",
+			steps: with(handshake,
+				step{dir: FromServer, flags: RST | ACK, seq: 1, ack: 1, at: 30, client: Closed, server: Closed},
+				step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10, at: 40, client: Closed, server: Closed},
+			),
+			handshake: HandshakeComplete, close: CloseRSTServer, anomalies: []string{AnomalySegmentAfterReset},
+		},
+		{
+			// The flow table keeps such a SYN on the live connection
+			// (IsNewAttempt), so the state machine must flag it.
+			name: "SYN with a new ISN on a live connection",
+			steps: with(handshake,
+				step{dir: FromClient, flags: SYN, seq: 99999, at: 30, client: Established, server: Established, notKind: KindSynRetransmission},
+			),
+			handshake: HandshakeComplete, close: CloseOpen,
+			labels: []string{LabelSynRetransmitted}, anomalies: []string{AnomalySynISNChanged},
 		},
 		{
 			name: "SYN and FIN together",
@@ -301,49 +380,71 @@ func TestConnScenarios(t *testing.T) {
 	}
 }
 
-// TestWrapAround runs a whole connection whose sequence numbers cross 2^32.
-// TestResetStates checks the states reported for the side that sent a RST.
+// TestResetStates checks the states reported for the side that sent a RST
+// and for its peer when the RST arrived, and the states both end in: RFC
+// 9293 section 3.10.7.4 ("second, check the RST bit") sends the receiver
+// to CLOSED from every synchronized state, TIME_WAIT included, and a
+// passive SYN_RCVD back to LISTEN; the sender aborted, so it is CLOSED too
+// (Linux deschedules a TIME_WAIT socket once it has sent a RST).
 func TestResetStates(t *testing.T) {
 	tests := []struct {
-		name      string
-		steps     []step
-		by        Dir
-		from      State
-		peerState State
+		name           string
+		steps          []step
+		by             Dir
+		from           State
+		peerState      State
+		client, server State // after the RST
 	}{
 		{"refusal comes from a CLOSED port", []step{
 			{dir: FromClient, flags: SYN},
 			{dir: FromServer, flags: RST | ACK, ack: 1},
-		}, FromServer, Closed, SynSent},
+		}, FromServer, Closed, SynSent, Closed, Closed},
 		{"server that never spoke resets from SYN_RCVD (tcp_abort_on_overflow=1)", with(handshake,
 			step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
 			step{dir: FromServer, flags: RST, seq: 1},
-		), FromServer, SynRcvd, Established},
+		), FromServer, SynRcvd, Established, Closed, Closed},
 		{"server that sent data resets from ESTABLISHED", with(handshake,
 			step{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
 			step{dir: FromServer, flags: RST | ACK, seq: 11, ack: 1},
-		), FromServer, Established, Established},
+		), FromServer, Established, Established, Closed, Closed},
 		{"server aborts in CLOSE_WAIT (close with unread data after the client's FIN)", with(handshake,
 			step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 10},
 			step{dir: FromClient, flags: FIN | ACK, seq: 11, ack: 1},
 			step{dir: FromServer, flags: ACK, seq: 1, ack: 12},
 			step{dir: FromServer, flags: RST | ACK, seq: 1, ack: 12},
-		), FromServer, CloseWait, FinWait2},
-		{"client resets its SYN_SENT when the SYN/ACK is wrong", []step{
+		), FromServer, CloseWait, FinWait2, Closed, Closed},
+		{"client resets its SYN_SENT when the SYN/ACK is wrong: the passive server returns to LISTEN", []step{
 			{dir: FromClient, flags: SYN},
 			{dir: FromServer, flags: SYNACK, ack: 77},
 			{dir: FromClient, flags: RST, seq: 77},
-		}, FromClient, SynSent, SynRcvd},
+		}, FromClient, SynSent, SynRcvd, Closed, Listen},
 		{"server in LAST_ACK resets", with(handshake,
 			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
 			step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2},
 			step{dir: FromServer, flags: RST, seq: 2},
-		), FromServer, LastAck, FinWait2},
+		), FromServer, LastAck, FinWait2, Closed, Closed},
 		{"client aborts in FIN_WAIT_2 (SO_LINGER 0 after shutdown)", with(handshake,
 			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
 			step{dir: FromServer, flags: ACK, seq: 1, ack: 2},
 			step{dir: FromClient, flags: RST, seq: 2},
-		), FromClient, FinWait2, CloseWait},
+		), FromClient, FinWait2, CloseWait, Closed, Closed},
+		{"client aborts in FIN_WAIT_1, its FIN not yet acknowledged", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, client: FinWait1, server: Established},
+			step{dir: FromClient, flags: RST | ACK, seq: 2, ack: 1},
+		), FromClient, FinWait1, Established, Closed, Closed},
+		{"client aborts in CLOSING after the FINs crossed; the server leaves TIME_WAIT", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromClient, flags: ACK, seq: 2, ack: 2, client: Closing, server: TimeWait},
+			step{dir: FromClient, flags: RST, seq: 2},
+		), FromClient, Closing, TimeWait, Closed, Closed},
+		{"client resets from TIME_WAIT; the server leaves TIME_WAIT too", with(handshake,
+			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1},
+			step{dir: FromClient, flags: ACK, seq: 2, ack: 2},
+			step{dir: FromServer, flags: ACK, seq: 2, ack: 2, client: TimeWait, server: TimeWait},
+			step{dir: FromClient, flags: RST, seq: 2},
+		), FromClient, TimeWait, TimeWait, Closed, Closed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -352,6 +453,95 @@ func TestResetStates(t *testing.T) {
 			if !r.Reset || r.ResetBy != tt.by || r.ResetFrom != tt.from || r.ResetPeerState != tt.peerState {
 				t.Errorf("reset %v by %s from %s, peer %s; want by %s from %s, peer %s",
 					r.Reset, r.ResetBy, r.ResetFrom, r.ResetPeerState, tt.by, tt.from, tt.peerState)
+			}
+			if r.Client.State != tt.client || r.Server.State != tt.server {
+				t.Errorf("client %s, server %s after the RST; want %s, %s", r.Client.State, r.Server.State, tt.client, tt.server)
+			}
+		})
+	}
+}
+
+// TestHandshakeTimes checks the handshake round trips and the retry
+// schedule: each RTT pairs a segment with the one that answers it, and the
+// SYN times are the transmissions the retransmit counts count, so that a
+// report's gaps and counts agree.
+func TestHandshakeTimes(t *testing.T) {
+	const none = -1
+	tests := []struct {
+		name                 string
+		steps                []step
+		rttClient, rttServer int64   // ms; none: not measured
+		clientSYNs           []int64 // ms: the client's SYNs
+		serverSYNACKs        []int64 // ms: the server's SYN/ACKs
+	}{
+		{"three-way handshake", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 25},
+		}, 10, 15, []int64{0}, []int64{10}},
+		{"SYN resent: measured from the latest", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromClient, flags: SYN, at: 1000},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 1010},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 1020},
+		}, 10, 10, []int64{0, 1000}, []int64{1010}},
+		{"SYN/ACK resent after a lost ACK", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 1010},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 1020},
+		}, 10, 10, []int64{0}, []int64{10, 1010}},
+		{"SYN/ACK resent with another ISN: still a retransmit (synack_isn_changed says the rest)", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+			{dir: FromServer, flags: SYNACK, seq: 777, ack: 1, at: 1010},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 778, at: 1020, client: Established, server: Established},
+		}, 10, 10, []int64{0}, []int64{10, 1010}},
+		{"simultaneous open, with the ACKs Linux adds", []step{
+			{dir: FromClient, flags: SYN},
+			{dir: FromServer, flags: SYN, at: 1},
+			{dir: FromClient, flags: SYNACK, ack: 1, at: 6},
+			{dir: FromServer, flags: SYNACK, ack: 1, at: 7},
+			{dir: FromServer, flags: ACK, seq: 1, ack: 1, at: 11},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 12, client: Established, server: Established},
+		}, 7, none, []int64{0}, []int64{7}},
+		{"picked up at the SYN/ACK: no SYN to measure from", []step{
+			{dir: FromServer, flags: SYNACK, ack: 1},
+			{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 10},
+		}, none, 10, nil, []int64{0}},
+	}
+	ms := func(v int64) int64 {
+		if v == none {
+			return none
+		}
+		return v * 1e6
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(t, cISN, sISN, tt.steps)
+			r := c.Result(c.Last())
+			if r.RTTClient != ms(tt.rttClient) || r.RTTServer != ms(tt.rttServer) {
+				t.Errorf("RTT client %d ns, server %d ns; want %d, %d", r.RTTClient, r.RTTServer, ms(tt.rttClient), ms(tt.rttServer))
+			}
+			for _, side := range []struct {
+				what  string
+				got   []int64
+				want  []int64
+				count int
+			}{
+				{"client SYN", r.Client.SYNTimes, tt.clientSYNs, r.SynRetransmits},
+				{"server SYN/ACK", r.Server.SYNTimes, tt.serverSYNACKs, r.SynAckRetransmits},
+			} {
+				var got []int64
+				for _, at := range side.got {
+					got = append(got, (at-r.First)/1e6)
+				}
+				if !slices.Equal(got, side.want) {
+					t.Errorf("%s times %v ms, want %v", side.what, got, side.want)
+				}
+				if side.count != max(len(side.got)-1, 0) {
+					t.Errorf("%s: %d times but %d retransmits", side.what, len(side.got), side.count)
+				}
 			}
 		})
 	}
@@ -401,6 +591,7 @@ func TestTransitionsPassedThrough(t *testing.T) {
 	}
 }
 
+// TestWrapAround runs a whole connection whose sequence numbers cross 2^32.
 func TestWrapAround(t *testing.T) {
 	steps := with(handshake,
 		step{dir: FromClient, flags: ACK, seq: 1, ack: 1, len: 1000, kind: KindNewData},

@@ -26,8 +26,8 @@ func (c *Conn) rareFor(d Dir) *evidence {
 // evidence is what diagnoses need beyond the states: when probes, waits and
 // retries happened, and the counters that are zero on most connections.
 type evidence struct {
-	// sentAt holds the times of this side's second to eighth SYN or
-	// SYN/ACK transmissions; the first is endpoint.firstSent.
+	// sentAt holds the times of this side's second to eighth SYN (client)
+	// or SYN/ACK (server) transmissions; the first is endpoint.firstSent.
 	sentAt [MaxSYNTimes]int64
 
 	keepalives  uint32
@@ -136,14 +136,16 @@ func (c *Conn) gather(e, p *endpoint, seg *Segment, kind Kind) {
 	}
 
 	if seg.Flags&SYN != 0 {
-		switch {
-		case e.nSent == 0:
-			e.firstSent = t
-		case e.nSent < MaxSYNTimes:
-			c.rareFor(e.dir).sentAt[e.nSent] = t
-		}
-		if e.nSent < MaxSYNTimes {
-			e.nSent++
+		if e.counted(seg) {
+			switch {
+			case e.nSent == 0:
+				e.firstSent = t
+			case e.nSent < MaxSYNTimes:
+				c.rareFor(e.dir).sentAt[e.nSent] = t
+			}
+			if e.nSent < MaxSYNTimes {
+				e.nSent++
+			}
 		}
 		if e.synOpts == 0 {
 			e.synOpts = optionsOf(seg)

@@ -122,9 +122,13 @@ type Result struct {
 	Server      Side
 	Handshake   string
 	Close       string
-	// RTTClient is SYN → SYN/ACK and RTTServer SYN/ACK → ACK, in
-	// nanoseconds, measured from the latest SYN (or SYN/ACK) before the
-	// answer; -1 when not seen.
+	// RTTClient is SYN → SYN/ACK: from the client's latest bare SYN to
+	// the server's first SYN/ACK. RTTServer is SYN/ACK → ACK: from the
+	// server's latest SYN/ACK to the client's ACK of it. In nanoseconds; -1
+	// when not seen. A simultaneous open has only the first: each side's
+	// SYN/ACK answers the other's SYN (RFC 9293 figure 8), and the
+	// server's SYN was acknowledged by the client's SYN/ACK before any ACK
+	// could answer the server's, so RTTServer is -1.
 	RTTClient, RTTServer int64
 	SynRetransmits       int
 	SynAckRetransmits    int

@@ -312,15 +312,33 @@ func TestVerboseTrace(t *testing.T) {
 	}
 }
 
-// TestVerifyChecksums corrupts the client's FIN: with --verify-checksums it
-// is ignored, as the server's kernel would drop it, and reported; without,
-// it counts like any segment.
+// TestVerifyChecksums corrupts the client's FIN, and the IPv4 header of a
+// copy of its ACK: with --verify-checksums the FIN is ignored, as the
+// server's kernel would drop it, and reported, and the copy is skipped
+// before TCP (bad_checksums is of the TCP packets, bad_ip_checksums is
+// not); without, both count like any packet.
 func TestVerifyChecksums(t *testing.T) {
 	frames := handshakeFrames(t)[:5] // up to the client's FIN
 	frames[4][14+20+16] ^= 0xff      // its TCP checksum
+	badIP := bytes.Clone(frames[2])
+	badIP[14+10] ^= 0xff // the IPv4 header checksum
+	frames = append(frames, badIP)
 	path := writeFile(t, "badsum.pcap", writePcap(t, frames))
 
 	checked := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "--verify-checksums").stdout)
+	for _, c := range []struct {
+		objs []map[string]any
+		what string
+		want [4]float64 // packets, tcp_packets, bad_checksums, bad_ip_checksums
+	}{
+		{checked, "checked", [4]float64{6, 5, 1, 1}},
+		{jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout), "unchecked", [4]float64{6, 6, 0, 0}},
+	} {
+		sum := c.objs[len(c.objs)-1]
+		if got := [4]float64{sum["packets"].(float64), sum["tcp_packets"].(float64), sum["bad_checksums"].(float64), sum["bad_ip_checksums"].(float64)}; got != c.want {
+			t.Errorf("%s: packets, tcp_packets, bad_checksums, bad_ip_checksums %v, want %v", c.what, got, c.want)
+		}
+	}
 	conn := checked[0]
 	if conn["client_state"] != "ESTABLISHED" || conn["close"] != "open" {
 		t.Errorf("checked: client %v close %v; want the FIN ignored", conn["client_state"], conn["close"])

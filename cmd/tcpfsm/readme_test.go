@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestREADMEDocumentsJSONKeys: the JSON keys are an interface, so every
+// key a conn or summary object carries must be in the README's table for
+// that object (the first column of "JSON Lines"); a key added to the
+// output and not to the table fails here.
+func TestREADMEDocumentsJSONKeys(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "### JSON Lines")
+	split := strings.Index(text, "The summary object:")
+	end := strings.Index(text, "### The event stream")
+	if start < 0 || split < start || end < split {
+		t.Fatal("README.md: no JSON Lines section with a conn table, then \"The summary object:\", then \"### The event stream\"")
+	}
+	connKeys, summaryKeys := tableKeys(text[start:split]), tableKeys(text[split:end])
+	if len(connKeys) < 20 || len(summaryKeys) < 20 {
+		t.Fatalf("README.md tables read as %d conn and %d summary keys: the parsing is wrong", len(connKeys), len(summaryKeys))
+	}
+
+	// Every key of every object, over captures that between them show a
+	// reset, retries and the diagnoses (--verify-checksums: its counters).
+	seen := map[string]map[string]bool{"conn": {}, "summary": {}}
+	for _, path := range kernelCaptures(t) {
+		r := tcpfsm(t, nil, "-r", path, "--format", "json", "--verify-checksums")
+		if r.code != exitOK {
+			t.Fatalf("%s: exit %d: %s", path, r.code, r.stderr)
+		}
+		for _, o := range jsonLines(t, r.stdout) {
+			typ, _ := o["type"].(string)
+			for k := range o {
+				if seen[typ] != nil {
+					seen[typ][k] = true
+				}
+			}
+		}
+	}
+	for typ, documented := range map[string][]string{"conn": connKeys, "summary": summaryKeys} {
+		for k := range seen[typ] {
+			// type is documented once, in the first table, for every object.
+			if !slices.Contains(documented, k) && k != "type" {
+				t.Errorf("%s key %q is not in README.md's %s table", typ, k, typ)
+			}
+		}
+	}
+	if len(seen["conn"]) == 0 || len(seen["summary"]) == 0 {
+		t.Error("no conn or summary objects read")
+	}
+}
+
+// tableKeys returns the backquoted names in the first column of the
+// markdown table rows in s.
+func tableKeys(s string) []string {
+	name := regexp.MustCompile("`([a-z_]+)`")
+	var keys []string
+	for _, line := range strings.Split(s, "\n") {
+		cells := strings.Split(line, "|")
+		if !strings.HasPrefix(line, "| ") || len(cells) < 3 {
+			continue
+		}
+		for _, m := range name.FindAllStringSubmatch(cells[1], -1) {
+			keys = append(keys, m[1])
+		}
+	}
+	return keys
+}
