@@ -90,6 +90,10 @@ func FuzzAnalyse(f *testing.F) {
 	}, false, uint8(1))
 	f.Add(bytes.Repeat([]byte{0, 4, 0, 0x04, 9, 0, 0, 0}, 20), false, uint8(2))
 	f.Add([]byte{0, 0, 1, 0x03, 0, 0, 0, 5, 0, 0, 1, 0x00, 0, 0, 0, 5, 0, 0, 1, 0x3f, 0, 0, 0, 0}, false, uint8(3))
+	// The ladders, the trace and the HTML report over the handshake.
+	f.Add([]byte{
+		0, 0, 1, 0x02, 0, 0, 255, 0, 0, 4, 1, 0x12, 10, 1, 255, 0, 0, 0, 1, 0x10, 1, 11, 255, 0,
+	}, false, uint8(1|64|128))
 
 	f.Fuzz(func(t *testing.T, data []byte, raw bool, mode uint8) {
 		capture := data
@@ -106,6 +110,12 @@ func FuzzAnalyse(f *testing.F) {
 		}
 		if mode&32 != 0 {
 			args = append(args, "--verify-checksums", "--at", "1s")
+		}
+		if mode&64 != 0 && format == "text" {
+			args = append(args, "--ladder", "all", "-v")
+		}
+		if mode&128 != 0 {
+			args = append(args, "--html", filepath.Join(t.TempDir(), "r.html"))
 		}
 		var out, errOut bytes.Buffer
 		code := run(args, bytes.NewReader(capture), &out, &errOut)
