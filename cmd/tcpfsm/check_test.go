@@ -159,7 +159,9 @@ func TestCheckRules(t *testing.T) {
 func TestCheckMalformedRules(t *testing.T) {
 	tests := []struct{ rules, want string }{
 		{"no accept_queue_overfow", "x.expect:1:4: \"accept_queue_overfow\" is not a diagnosis, anomaly or label: did you mean accept_queue_overflow?"},
-		{"# fine\nat least ten connections", "x.expect:2:10: want a number, found \"ten\""},
+		{"# fine\nat least ten connections", "x.expect:2:10: want a whole number of connections, found \"ten\""},
+		{"at least 2.5 connections", "x.expect:1:10: want a whole number of connections, found \"2.5\""},
+		{"handshake_rtt p99 < -5ms", "x.expect:1:21: handshake_rtt is a duration, never negative: found \"-5ms\""},
 		{"handshake_rtt < 5ms", "x.expect:1:1: handshake_rtt is a duration: say which over the connections: min, max, mean, median or a percentile (p99)"},
 		{"handshake_rtt p99 < 5", "x.expect:1:21: handshake_rtt is a duration: want a value with a unit such as 5ms or 1.5s, found \"5\""},
 		{"every connection to :70000 completes its handshake", "x.expect:1:21: \":70000\": want a port from 1 to 65535"},
@@ -178,6 +180,16 @@ func TestCheckMalformedRules(t *testing.T) {
 				t.Errorf("exit %d (want 2), stdout %q, stderr:\n%s\nwant:\ntcpfsm: %s", code, out, errOut, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckRulesWithAByteOrderMark: a rules file an editor saved with a
+// UTF-8 byte order mark reads as without.
+func TestCheckRulesWithAByteOrderMark(t *testing.T) {
+	scratch(t, true, "close-wait.pcap")
+	writeHere(t, "x.expect", "\ufeffat least 1 connection\n")
+	if code, out, errOut := runCmd("check", "--expect", "x.expect", "close-wait.pcap"); code != exitOK {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 

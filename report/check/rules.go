@@ -75,6 +75,9 @@ func ParseRules(r io.Reader, file string) ([]*Rule, error) {
 	sc := bufio.NewScanner(r)
 	for n := 1; sc.Scan(); n++ {
 		text := sc.Text()
+		if n == 1 {
+			text = strings.TrimPrefix(text, "\ufeff") // a byte order mark some editors write
+		}
 		if i := strings.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}
@@ -363,11 +366,11 @@ func (p *parser) count() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	v, err := strconv.ParseFloat(t.text, 64)
-	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-		return 0, p.errAt(t, "want a number, found %q", t.text)
+	v, err := strconv.ParseUint(t.text, 10, 53)
+	if err != nil {
+		return 0, p.errAt(t, "want a whole number of connections, found %q", t.text)
 	}
-	return v, nil
+	return float64(v), nil
 }
 
 // aggregate reads an optional aggregate after the field name at t.
@@ -438,6 +441,9 @@ func (p *parser) comparison(r *Rule, every bool) error {
 		r.word = v.text
 	case kindDuration:
 		d, err := time.ParseDuration(v.text)
+		if err == nil && d < 0 {
+			return p.errAt(v, "%s is a duration, never negative: found %q", r.field.name, v.text)
+		}
 		if err != nil {
 			return p.errAt(v, "%s is a duration: want a value with a unit such as 5ms or 1.5s, found %q", r.field.name, v.text)
 		}
