@@ -110,6 +110,11 @@ func (d *decoder) decode(p *gopacket.DecodingLayerParser, frame []byte, missing 
 			// recovered.
 			err = fmt.Errorf("%w: %v", ErrMalformed, err)
 		}
+		if missing > 0 {
+			// Not a broken packet but a short snapshot length: say so,
+			// the fix is tcpdump -s, not the network.
+			err = fmt.Errorf("%w (cut by the snapshot length: %d of %d bytes captured)", err, len(frame), len(frame)+missing)
+		}
 		return verdictMalformed, d.inTunnel(err)
 	}
 	if n := len(d.decoded); n > 0 && d.decoded[n-1] == layers.LayerTypeTCP {

@@ -311,7 +311,7 @@ func TestSnaplenTruncated(t *testing.T) {
 	t.Run("cut inside the fixed TCP header", func(t *testing.T) {
 		frame := ethernetIP(v4.ipBytes())
 		res := oneFrame(t, 1, frame[:14+20+12], len(frame))
-		want := "x.pcap: packet 2: malformed TCP header: packet too short (12 bytes, need 20)"
+		want := "x.pcap: packet 2: malformed TCP header: packet too short (12 bytes, need 20) (cut by the snapshot length: 46 of 1474 bytes captured)"
 		if len(res.warns) != 1 || res.warns[0] != want {
 			t.Errorf("warnings %q, want [%q]", res.warns, want)
 		}
