@@ -82,7 +82,6 @@ type Reporter interface {
 	Finish(t *Totals) error
 }
 
-// New returns a Reporter for opt.Format writing to w.
 // HoldsOutput tells whether a report made with opt writes nothing to its
 // writer before Finish: the text report, unless it streams, holds its
 // connections until it has written the diagnoses, which come first.
@@ -90,6 +89,7 @@ func HoldsOutput(opt Options) bool {
 	return (opt.Format == "" || opt.Format == "text") && !opt.Stream
 }
 
+// New returns a Reporter for opt.Format writing to w.
 func New(w io.Writer, opt Options) (Reporter, error) {
 	th := diagnose.DefaultThresholds()
 	if opt.Thresholds != nil {

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mattn/go-isatty"
 	"github.com/spf13/pflag"
 
 	"github.com/tcpfsm/tcpfsm/capture"
@@ -279,8 +278,7 @@ func useColor(mode string, out io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
-	f, ok := out.(*os.File)
-	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+	return isTerminal(out)
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
