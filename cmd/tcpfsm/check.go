@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/fatih/color"
@@ -27,8 +28,8 @@ it, for regression checks in CI:
                          synack_retransmits == 0
                          handshake_rtt p99 < 5ms
                          at least 100 connections
-Each capture needs at least one of them (or --expect). The analysis flags
-must be those the snapshot was written with. A CAPTURE of - reads standard
+Each capture needs at least one of them (or --expect). A snapshot records
+the analysis flags it was written with; check with the same ones. A CAPTURE of - reads standard
 input (tcpdump -w - | tcpfsm check --expect ci.expect -), checked against
 the --expect rules only.
 
@@ -50,6 +51,10 @@ type checkOptions struct {
 	update bool
 	expect []string
 	junit  string
+	// analysisFlags are the analysis flags given, as --name=value: a
+	// snapshot records those it was written with, and a check with
+	// others says so rather than list what they change.
+	analysisFlags []string
 }
 
 func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, error) {
@@ -61,7 +66,9 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 	fs.StringArrayVar(&o.expect, "expect", nil, "also check the rules in `FILE` against every capture (repeatable)")
 	fs.StringVar(&o.junit, "junit", "", "also write the results as a JUnit XML report to `FILE`")
 	fs.StringVar(&o.color, "color", "auto", "colour PASS and FAIL: `WHEN` = auto, always or never")
-	addAnalysisFlags(fs, &o.options)
+	analysis := pflag.NewFlagSet("analysis", pflag.ContinueOnError)
+	addAnalysisFlags(analysis, &o.options)
+	fs.AddFlagSet(analysis)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, checkUsageHead)
 		fs.PrintDefaults()
@@ -79,6 +86,18 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 	if err := checkAnalysisFlags(&o.options); err != nil {
 		return nil, nil, err
 	}
+	analysis.VisitAll(func(f *pflag.Flag) {
+		name := f.Name
+		switch {
+		case !f.Changed || name == "jobs": // -j changes nothing in the analysis
+			return
+		case f.Deprecated != "":
+			name = "time-wait" // --time-wait-closes, its old name
+		}
+		o.analysisFlags = append(o.analysisFlags, "--"+name+"="+f.Value.String())
+	})
+	slices.Sort(o.analysisFlags)
+	o.analysisFlags = slices.Compact(o.analysisFlags)
 	if n := countOf(fs.Args(), "-"); n > 0 {
 		switch {
 		case n > 1:
@@ -237,6 +256,7 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 	if err != nil {
 		return nil, err
 	}
+	got.Flags = o.analysisFlags
 
 	var cases []check.Case
 	switch {
@@ -247,6 +267,10 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		fmt.Fprintf(stderr, "tcpfsm: wrote %s (%s)\n", golden, plural(len(got.Conns), "connection"))
 	case want != nil:
 		c := check.Case{Capture: path, Name: "snapshot " + golden}
+		if !slices.Equal(want.Flags, got.Flags) {
+			c.Failures = append(c.Failures, fmt.Sprintf("the snapshot was written with %s, this check runs with %s: give the same analysis flags, or accept the analysis with tcpfsm check --update",
+				flagList(want.Flags), flagList(got.Flags)))
+		}
 		diffs := check.Diff(want, got)
 		for i, d := range diffs {
 			if i == maxDiffLines {
@@ -265,6 +289,14 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		cases = append(cases, c)
 	}
 	return cases, nil
+}
+
+// flagList names analysis flags for a reader.
+func flagList(flags []string) string {
+	if len(flags) == 0 {
+		return "the default analysis flags"
+	}
+	return strings.Join(flags, " ")
 }
 
 // reportedError is an error already written to stderr.

@@ -225,6 +225,33 @@ func TestCheckUpdateRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCheckSnapshotFlags: a snapshot records the analysis flags it was
+// written with; a check run with other flags says so first, and passes
+// with the same ones (-j changes nothing and is not recorded).
+func TestCheckSnapshotFlags(t *testing.T) {
+	const name = "accept-overflow-noabort.pcap"
+	scratch(t, false, name)
+	if code, out, errOut := runCmd("check", "--update", "--at", "2s", "--syn-retries", "5", "-j", "1", name); code != exitOK {
+		t.Fatalf("--update: exit %d\n%s%s", code, out, errOut)
+	}
+	b, err := os.ReadFile(name + ".golden.json")
+	if err != nil || !bytes.Contains(b, []byte(`"flags": [
+    "--at=2s",
+    "--syn-retries=5"
+  ],`)) {
+		t.Fatalf("the snapshot does not record its flags: %v\n%.300s", err, b)
+	}
+	if code, out, _ := runCmd("check", "--syn-retries", "5", "--at", "2s", name); code != exitOK {
+		t.Errorf("the same flags: exit %d\n%s", code, out)
+	}
+	code, out, _ := runCmd("check", "--at", "2s", name)
+	first, _, _ := strings.Cut(out, "\n")
+	want := "FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: the snapshot was written with --at=2s --syn-retries=5, this check runs with --at=2s: give the same analysis flags, or accept the analysis with tcpfsm check --update"
+	if code != exitCheck || first != want {
+		t.Errorf("other flags: exit %d, first line\n%s\nwant\n%s", code, first, want)
+	}
+}
+
 // TestCheckInputErrors: captures that cannot be read are exit 2 with the
 // reader's message, and the other captures are still checked.
 func TestCheckInputErrors(t *testing.T) {

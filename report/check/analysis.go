@@ -24,6 +24,9 @@ type Analysis struct {
 	Capture string           // the capture's file name, without directories
 	Conns   []map[string]any // the "conn" lines
 	Summary map[string]any   // the "summary" line
+	// Flags are the analysis flags the report was made with, as
+	// --name=value, sorted; none for the defaults.
+	Flags []string
 }
 
 // Read decodes the JSON Lines report of the capture at path. Lines other
@@ -103,6 +106,7 @@ func list(v any) []any {
 // snapshot is the file form of an Analysis.
 type snapshot struct {
 	Capture     string           `json:"capture"`
+	Flags       []string         `json:"flags,omitempty"`
 	Connections []map[string]any `json:"connections"`
 	Summary     map[string]any   `json:"summary"`
 }
@@ -120,7 +124,7 @@ func (a *Analysis) Snapshot() []byte {
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(snapshot{a.Capture, conns, a.Summary}); err != nil {
+	if err := enc.Encode(snapshot{a.Capture, a.Flags, conns, a.Summary}); err != nil {
 		panic(err) // decoded JSON always encodes
 	}
 	return b.Bytes()
@@ -137,5 +141,5 @@ func ReadSnapshot(r io.Reader) (*Analysis, error) {
 	if s.Summary == nil {
 		return nil, fmt.Errorf("not a tcpfsm snapshot: no summary")
 	}
-	return &Analysis{Capture: s.Capture, Conns: s.Connections, Summary: s.Summary}, nil
+	return &Analysis{Capture: s.Capture, Conns: s.Connections, Summary: s.Summary, Flags: s.Flags}, nil
 }
