@@ -24,6 +24,11 @@ const maxCensusHosts = 16384
 type Census struct {
 	At    int64 // Unix nanoseconds
 	Hosts map[netip.Addr]*HostCensus
+	// ClientOnlyEstablished counts the connections whose client is
+	// synchronized (ESTABLISHED, or closing from there) while the server
+	// still holds them in SYN_RCVD: the accept-queue trap, which the
+	// per-host counts show only as a difference between two hosts.
+	ClientOnlyEstablished uint32
 
 	from *census // what it was built from, to merge censuses
 }
@@ -129,10 +134,11 @@ func (h *maxHeap[K]) Pop() any {
 
 // census builds a Census as of time at.
 type census struct {
-	at        int64
-	done      bool
-	hosts     *bottomK[censusKey, HostCensus]
-	listeners *bottomK[netip.AddrPort, struct{}]
+	at         int64
+	done       bool
+	clientOnly uint32 // see Census.ClientOnlyEstablished
+	hosts      *bottomK[censusKey, HostCensus]
+	listeners  *bottomK[netip.AddrPort, struct{}]
 }
 
 func newCensus(at int64) *census {
@@ -170,6 +176,9 @@ func (cs *census) count(c *Conn, closeDelay int64) {
 			// socket for the connection: netstat lists nothing.
 			sv = fsm.Closed
 		}
+		if sv == fsm.SynRcvd && cl.Synchronized() {
+			cs.clientOnly++
+		}
 	}
 	for _, e := range [2]struct {
 		ep     netip.AddrPort
@@ -193,12 +202,13 @@ func (cs *census) count(c *Conn, closeDelay int64) {
 func (cs *census) merge(o *census) {
 	cs.hosts.merge(o.hosts)
 	cs.listeners.merge(o.listeners)
+	cs.clientOnly += o.clientOnly
 }
 
 // result returns the census as reports see it: per host, the server and
 // client sides added up, the listening ports counted.
 func (cs *census) result() *Census {
-	out := &Census{At: cs.at, Hosts: make(map[netip.Addr]*HostCensus, len(cs.hosts.m)), from: cs}
+	out := &Census{At: cs.at, Hosts: make(map[netip.Addr]*HostCensus, len(cs.hosts.m)), ClientOnlyEstablished: cs.clientOnly, from: cs}
 	host := func(a netip.Addr) *HostCensus {
 		h := out.Hosts[a]
 		if h == nil {

@@ -298,7 +298,7 @@ func (c *Conn) Result(end int64) Result {
 	add(r.SynAckRetransmits > 0, LabelSynAckRetransmitted)
 	add(c.synWithData, LabelSynWithData)
 	add(c.closedEarly, LabelClosedBeforeHandshke)
-	add(r.Client.State.synchronized() && r.Server.State == SynRcvd, LabelClientOnlyEstablished)
+	add(r.Client.State.Synchronized() && r.Server.State == SynRcvd, LabelClientOnlyEstablished)
 	add(c.SynCookie(), LabelSynCookie)
 	add(c.halfClose, LabelHalfClose)
 	add(c.simultaneousClose, LabelSimultaneousClose)

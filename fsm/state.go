@@ -70,9 +70,9 @@ func States() []State {
 	return all
 }
 
-// synchronized reports whether the endpoint has completed its side of the
+// Synchronized reports whether the endpoint has completed its side of the
 // handshake (RFC 9293 section 3.3.2: "synchronized states").
-func (s State) synchronized() bool {
+func (s State) Synchronized() bool {
 	switch s {
 	case Established, FinWait1, FinWait2, CloseWait, Closing, LastAck, TimeWait:
 		return true

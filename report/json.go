@@ -45,12 +45,14 @@ type jsonSummary struct {
 	Census      orderedCount `json:"census"`
 	CensusAt    unixTime     `json:"census_ts"`
 	CensusHosts hostCensus   `json:"census_hosts"`
-	Anomalies   orderedCount `json:"anomalies"`
-	Diagnoses   []jsonDiag   `json:"diagnoses"`
-	Listeners   []jsonListen `json:"listeners"`
-	Warnings    []string     `json:"warnings"`
-	Incomplete  bool         `json:"incomplete"`
-	Capture     *jsonLive    `json:"capture,omitempty"`
+	// CensusClientOnly: Census.ClientOnlyEstablished.
+	CensusClientOnly uint32       `json:"census_client_only_established"`
+	Anomalies        orderedCount `json:"anomalies"`
+	Diagnoses        []jsonDiag   `json:"diagnoses"`
+	Listeners        []jsonListen `json:"listeners"`
+	Warnings         []string     `json:"warnings"`
+	Incomplete       bool         `json:"incomplete"`
+	Capture          *jsonLive    `json:"capture,omitempty"`
 }
 
 // jsonLive is libpcap's counters of a live capture.
@@ -366,6 +368,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 	}
 	if t.Census != nil {
 		s.CensusAt = unixTime(t.Census.At)
+		s.CensusClientOnly = t.Census.ClientOnlyEstablished
 	}
 	if s.Warnings == nil {
 		s.Warnings = []string{}

@@ -62,7 +62,7 @@ func TestJSONConnPinned(t *testing.T) {
 	const wantSummary = `{"type":"summary","source":"x.pcap","ts":1700000000.123456,"end_ts":1700000001.000000,` +
 		`"packets":9,"tcp_packets":9,"non_tcp":0,"fragments":0,"filtered":0,"malformed":0,"truncated":0,"bad_checksums":0,"bad_ip_checksums":0,` +
 		`"connections":1,"expired":0,"evicted":0,"reused":0,"handshakes":{"complete":1},"closes":{"fin":1},` +
-		`"census":{"LISTEN":1,"TIME_WAIT":1},"census_ts":1700000001.000000,"census_hosts":{"fd00::1":{"TIME_WAIT":1},"fd00::2":{"LISTEN":1}},"anomalies":{"ack_unseen":2},"diagnoses":[],` +
+		`"census":{"LISTEN":1,"TIME_WAIT":1},"census_ts":1700000001.000000,"census_hosts":{"fd00::1":{"TIME_WAIT":1},"fd00::2":{"LISTEN":1}},"census_client_only_established":0,"anomalies":{"ack_unseen":2},"diagnoses":[],` +
 		`"listeners":[{"endpoint":"[fd00::2]:9502","handshakes":{"complete":1},"not_accepted":0,"rtt_ms":{"syn_synack":{"min":1.235,"median":1.235,"p99":1.235,"max":1.235,"samples":1},"synack_ack":null}}],` +
 		`"warnings":[],"incomplete":false}`
 	if lines[1] != wantSummary {

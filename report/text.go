@@ -375,7 +375,11 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	paintState := t.paintState
 	if c := censusCounts(tot.Census); len(c) > 0 {
-		fmt.Fprintf(t.w, "  census       at %s: %s\n", clock(tot.Census.At), countList(c, paintState))
+		fmt.Fprintf(t.w, "  census       at %s: %s", clock(tot.Census.At), countList(c, paintState))
+		if n := tot.Census.ClientOnlyEstablished; n > 0 {
+			fmt.Fprintf(t.w, "; %s", p.bad.Sprintf("%d established at the client only (the server in SYN_RCVD)", n))
+		}
+		t.w.WriteByte('\n')
 		if hosts := censusHosts(tot.Census); len(hosts) > 1 {
 			for i, a := range hosts {
 				if i == 20 {

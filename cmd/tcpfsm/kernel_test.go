@@ -301,3 +301,25 @@ func TestSynAckBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestCensusClientOnlyEstablished: the census counts the connections the
+// client believes ESTABLISHED while the server holds them in SYN_RCVD,
+// at the end and while the SYN/ACKs are being resent, and none before
+// the client's ACK or where the server accepted every connection.
+func TestCensusClientOnlyEstablished(t *testing.T) {
+	for _, tc := range []struct {
+		capture, at string
+		want        float64
+	}{
+		{"accept-overflow-noabort.pcap", "", 1},
+		{"accept-overflow-noabort.pcap", "2s", 1},
+		{"accept-overflow-noabort.pcap", "0.008s", 0}, // mid-handshake
+		{"synack-retransmit.pcap", "", 0},
+		{"diag-busy-normal.pcap", "", 0},
+	} {
+		objs := jsonLines(t, tcpfsm(t, nil, "-r", filepath.Join(kernelDir, tc.capture), "--format", "json", "--at", tc.at).stdout)
+		if got := objs[len(objs)-1]["census_client_only_established"]; got != tc.want {
+			t.Errorf("%s at %q: census_client_only_established %v, want %v", tc.capture, tc.at, got, tc.want)
+		}
+	}
+}
