@@ -143,6 +143,9 @@ type StepResult struct {
 	Via [2]State
 	// Events are the connection-wide moments this segment caused.
 	Events Event
+	// Noted: this segment was the first occurrence of one of the
+	// connection's anomalies (Result.Anomalies holds its time and side).
+	Noted bool
 }
 
 // enter moves e to state st, remembering the state it leaves if e already
@@ -169,12 +172,25 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	if seg.Flags&(SYN|FIN|RST) == 0 && c.established && !(c.ep[0].sentFIN && c.ep[1].sentFIN) {
 		// The data phase, most segments: nothing here can cause an event
 		// (see events), so skip comparing milestones.
-		return c.step(seg)
+		kinds := c.anomalyKinds()
+		res := c.step(seg)
+		res.Noted = c.anomalyKinds() > kinds
+		return res
 	}
-	was := c.milestones()
+	was, kinds := c.milestones(), c.anomalyKinds()
 	res := c.step(seg)
 	res.Events = c.events(was, seg, res.Kind)
+	res.Noted = c.anomalyKinds() > kinds
 	return res
+}
+
+// anomalyKinds is how many anomalies the connection has noted: one more
+// after a step means the step was an anomaly's first occurrence.
+func (c *Conn) anomalyKinds() int {
+	if c.rare == nil {
+		return 0
+	}
+	return len(c.rare.anomalies)
 }
 
 func (c *Conn) step(seg *Segment) StepResult {

@@ -742,3 +742,23 @@ func TestResetIsNewConn(t *testing.T) {
 		t.Errorf("an earlier Result's anomalies changed: %v, want %v", kept.Anomalies, want)
 	}
 }
+
+// TestStepNotesAnAnomalyOnce: a step says when it was the first
+// occurrence of one of the connection's anomalies (ladders keep that
+// segment), not when it only counts a repeat.
+func TestStepNotesAnAnomalyOnce(t *testing.T) {
+	syn := Segment{Time: 1, Dir: FromClient, Flags: SYN, Seq: 100}
+	c := NewConn(&syn)
+	var noted []bool
+	for _, seg := range []Segment{
+		syn,
+		{Time: 2, Dir: FromServer, Flags: SYN | ACK, Seq: 500, Ack: 101},
+		{Time: 3, Dir: FromClient, Flags: SYN | FIN, Seq: 101, Ack: 501}, // invalid flags
+		{Time: 4, Dir: FromClient, Flags: SYN | FIN, Seq: 101, Ack: 501}, // again
+	} {
+		noted = append(noted, c.Step(&seg).Noted)
+	}
+	if want := []bool{false, false, true, false}; !slices.Equal(noted, want) {
+		t.Errorf("Noted %v, want %v (anomalies %v)", noted, want, c.Result(5).Anomalies)
+	}
+}

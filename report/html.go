@@ -57,6 +57,7 @@ type htmlReporter struct {
 	// reported (see data), so that the report of a capture of millions
 	// of connections costs a few MiB of memory, not a row object each.
 	rows      spool
+	rowsBuf   *bufio.Writer          // in front of rows
 	n         int                    // rows written
 	strs      indexer[string]        // the strings of the table's columns
 	tables    htmlTables             // of the ladders
@@ -137,9 +138,10 @@ func (h *htmlReporter) Conn(r *flow.Record) error {
 	}
 	h.buf = b
 	h.n++
-	if _, err := h.rows.Write(b); err != nil {
-		return err
+	if h.rowsBuf == nil {
+		h.rowsBuf = bufio.NewWriterSize(&h.rows, 64<<10)
 	}
+	h.rowsBuf.Write(b) // a spool takes every write
 	return h.inner.Conn(r)
 }
 
@@ -227,6 +229,12 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 		p.CensusAt = clock(t.Census.At)
 		p.Census = censusChart(t.Census)
 	}
+	if h.rowsBuf != nil {
+		h.rowsBuf.Flush() // before the page: it says if the rows are in memory
+	}
+	if h.rows.failed != nil {
+		p.Warnings = append(p.Warnings, h.rows.warning())
+	}
 	p.Timeline = h.timeline(t)
 	data, err := h.data()
 	if err != nil {
@@ -258,7 +266,10 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 }
 
 // rowsMarker stands in the page for the rows until they are copied in.
-const rowsMarker = "/*tcpfsm:rows*/"
+// It holds a '<', which the template escapes wherever the page shows
+// text of the capture's (its name, a warning), so that the first marker
+// in the page is this one, in the data.
+const rowsMarker = "<tcpfsm:rows/>"
 
 // data is the JSON the page's script reads: the tables ladders and rows
 // index, how far to shift the rows' start times, and a row per connection:

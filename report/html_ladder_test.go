@@ -60,9 +60,10 @@ func oddSeg(at int64) *TraceLine {
 func TestHTMLLadderFoldsLikeText(t *testing.T) {
 	for _, c := range []struct {
 		name  string
-		segs  string // p: plain, o: odd
+		segs  string // p: plain, o: odd, n: plain but an anomaly's first
 		shape string
 	}{
+		{"an anomaly's first segment ends a run", "pppppppppnpppppppppp", "s s s ~4 s s s s s s ~5 s s"},
 		{"short run", strings.Repeat("p", foldAbove), strings.TrimSpace(strings.Repeat("s ", foldAbove))},
 		{"one too many", strings.Repeat("p", foldAbove+1), "s s s ~4 s s"},
 		{"odd between long runs", "o" + strings.Repeat("p", 10_000) + "o" + strings.Repeat("p", 10_000) + "o",
@@ -71,9 +72,14 @@ func TestHTMLLadderFoldsLikeText(t *testing.T) {
 	} {
 		var l htmlLadder
 		for i, s := range c.segs {
-			if s == 'o' {
+			switch s {
+			case 'o':
 				l.add(oddSeg(int64(i)))
-			} else {
+			case 'n':
+				seg := plainSeg(int64(i))
+				seg.Result.Noted = true
+				l.add(seg)
+			default:
 				l.add(plainSeg(int64(i)))
 			}
 		}

@@ -88,20 +88,21 @@ type rung struct {
 	window        uint16
 	kind          fsm.Kind
 	before, after [2]fsm.State
+	noted         bool // the first occurrence of one of the connection's anomalies
 }
 
 func newRung(t *TraceLine) rung {
 	s := &t.Seg
 	return rung{
 		time: s.Time, dir: s.Dir, flags: s.Flags, seq: s.Seq, ack: s.Ack, len: s.Len, window: s.Window,
-		kind: t.Result.Kind, before: t.Result.Before, after: t.Result.After,
+		kind: t.Result.Kind, before: t.Result.Before, after: t.Result.After, noted: t.Result.Noted,
 	}
 }
 
 // plain tells whether g is a segment a ladder may fold into a count: data
 // or an ACK that changes no state and is nothing odd.
 func (g *rung) plain() bool {
-	return g.flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 && g.before == g.after && g.kind&^fsm.KindNewData == 0
+	return g.flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 && g.before == g.after && g.kind&^fsm.KindNewData == 0 && !g.noted
 }
 
 // seqBase notes each side's first sequence number, from which ladders

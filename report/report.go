@@ -83,10 +83,12 @@ type Reporter interface {
 }
 
 // HoldsOutput tells whether a report made with opt writes nothing to its
-// writer before Finish: the text report, unless it streams, holds its
-// connections until it has written the diagnoses, which come first.
+// writer before Finish: the text report holds its connections until it
+// has written the diagnoses, which come first, unless it streams events
+// or the per-packet trace (-v), which are read as they come; the
+// diagnoses then come last.
 func HoldsOutput(opt Options) bool {
-	return (opt.Format == "" || opt.Format == "text") && !opt.Stream
+	return (opt.Format == "" || opt.Format == "text") && !opt.Stream && !opt.Verbose
 }
 
 // New returns a Reporter for opt.Format writing to w.
@@ -97,7 +99,7 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 	}
 	switch opt.Format {
 	case "", "text":
-		t := newText(w, opt.Color, th, opt.Stream)
+		t := newText(w, opt.Color, th, opt.Stream, HoldsOutput(opt))
 		t.verbose, t.ladder = opt.Verbose, opt.Ladder
 		return t, nil
 	case "json":

@@ -29,10 +29,12 @@ type textReporter struct {
 	buf     []byte             // a connection's lines, being formatted
 }
 
-func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream bool) *textReporter {
+// newText makes the text report; hold says whether it holds the
+// connections until the diagnoses are written, first (see HoldsOutput).
+func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream, hold bool) *textReporter {
 	t := &textReporter{out: bufio.NewWriterSize(w, 64<<10), pal: newPalette(useColor), sum: newSummary(th), stream: stream}
 	t.w = t.out
-	if !stream {
+	if hold {
 		t.held = &spool{}
 		t.w = bufio.NewWriterSize(t.held, 64<<10)
 	}
@@ -429,6 +431,9 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	for _, w := range tot.Warnings {
 		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), w)
+	}
+	if t.held != nil && t.held.failed != nil {
+		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), t.held.warning())
 	}
 	if tot.WarningsOmited > 0 {
 		fmt.Fprintf(t.w, "  %s %d more\n", p.warn.Sprint("warning:"), tot.WarningsOmited)

@@ -180,7 +180,10 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 		}
 		if stopAt != 0 {
 			if ts > stopAt {
-				break // captured after the request, as is what follows
+				// Captured after the request: the drain is over. This
+				// packet is analysed all the same, as the -w file,
+				// which has it already, will be on replay.
+				break
 			}
 			if time.Now().After(drainEnd) {
 				tot.Incomplete = true

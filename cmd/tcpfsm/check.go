@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/fatih/color"
 	"github.com/spf13/pflag"
@@ -87,14 +88,16 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 		return nil, nil, err
 	}
 	analysis.VisitAll(func(f *pflag.Flag) {
-		name := f.Name
+		name, value := f.Name, f.Value.String()
 		switch {
-		case !f.Changed || name == "jobs": // -j changes nothing in the analysis
+		case !f.Changed || value == f.DefValue || name == "jobs": // -j changes nothing in the analysis
 			return
 		case f.Deprecated != "":
 			name = "time-wait" // --time-wait-closes, its old name
+		case name == "at":
+			value = canonicalAt(value) // +2s and 2s, 2.5s and 2500ms are one instant
 		}
-		o.analysisFlags = append(o.analysisFlags, "--"+name+"="+f.Value.String())
+		o.analysisFlags = append(o.analysisFlags, "--"+name+"="+value)
 	})
 	slices.Sort(o.analysisFlags)
 	o.analysisFlags = slices.Compact(o.analysisFlags)
@@ -289,6 +292,19 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		cases = append(cases, c)
 	}
 	return cases, nil
+}
+
+// canonicalAt writes a valid --at value one way: an offset as
+// time.Duration writes it, a time in RFC 3339 UTC.
+func canonicalAt(at string) string {
+	ns, fromStart, err := parseAt(at)
+	switch {
+	case err != nil || at == "":
+		return at
+	case fromStart:
+		return time.Duration(ns).String()
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339Nano)
 }
 
 // flagList names analysis flags for a reader.

@@ -244,6 +244,11 @@ func TestCheckSnapshotFlags(t *testing.T) {
 	if code, out, _ := runCmd("check", "--syn-retries", "5", "--at", "2s", name); code != exitOK {
 		t.Errorf("the same flags: exit %d\n%s", code, out)
 	}
+	// The same instant written otherwise, and a flag given at its default,
+	// are the same flags.
+	if code, out, _ := runCmd("check", "--syn-retries", "5", "--at", "+2000ms", "--close-wait", "5s", name); code != exitOK {
+		t.Errorf("the same flags written otherwise: exit %d\n%s", code, out)
+	}
 	code, out, _ := runCmd("check", "--at", "2s", name)
 	first, _, _ := strings.Cut(out, "\n")
 	want := "FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: the snapshot was written with --at=2s --syn-retries=5, this check runs with --at=2s: give the same analysis flags, or accept the analysis with tcpfsm check --update"

@@ -310,7 +310,7 @@ func TestTimeWaitAtTheEnd(t *testing.T) {
 // ends its predecessor's TIME_WAIT.
 func TestTimeWaitsAtOnce(t *testing.T) {
 	client := netip.MustParseAddr("10.0.1.9")
-	closes := func(n int, every int64, ports int) []*flow.Record {
+	closes := func(n int, every int64, ports int, reusers ...func(*flow.Record)) []*flow.Record {
 		var recs []*flow.Record
 		for i := range n {
 			at := int64(i) * every
@@ -322,6 +322,9 @@ func TestTimeWaitsAtOnce(t *testing.T) {
 				r.Close = fsm.CloseFIN
 				if i >= ports {
 					r.Labels = []string{fsm.LabelPortReuse}
+					for _, f := range reusers {
+						f(r)
+					}
 				}
 			}))
 		}
@@ -336,6 +339,12 @@ func TestTimeWaitsAtOnce(t *testing.T) {
 		{"200 closes in 2 s", closes(200, sec/100, 200), "up to 200 at once, and 200 at the end"},
 		{"200 closes in 2 s on 100 ports reused", closes(200, sec/100, 100), "up to 100 at once, and 100 at the end"},
 		{"200 closes in 2 s on 50 ports reused", closes(200, sec/100, 50), ""},
+		// The reuse ends the TIME_WAIT before it whatever the new
+		// connection does: here the server refuses it.
+		{"100 closes, then 100 refused on the same ports", closes(200, sec/100, 100, func(r *flow.Record) {
+			r.Handshake, r.Close, r.Reset, r.ResetBy = fsm.HandshakeRefused, fsm.CloseRSTServer, true, fsm.FromServer
+			r.Client.FINAt, r.Server.FINAt, r.Client.State, r.Client.TimeWaitAt = 0, 0, fsm.Closed, 0
+		}), "up to 100 at once, and 0 at the end"},
 	}
 	for _, tc := range tests {
 		c := New(DefaultThresholds())

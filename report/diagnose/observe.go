@@ -96,6 +96,16 @@ func (c *Collector) Add(r *flow.Record) {
 		}
 	}
 
+	// A connection that reuses a 5-tuple ended its predecessor's
+	// TIME_WAIT with its SYN, however it went on itself.
+	tuple := [2]netip.AddrPort{client, server}
+	if slices.Contains(r.Labels, fsm.LabelPortReuse) {
+		if g := c.aggs[key{TimeWaitPileup, netip.AddrPortFrom(client.Addr(), 0)}]; g != nil {
+			g.c++
+			g.timeWaits.cut(tuple)
+		}
+	}
+
 	established := r.Handshake == fsm.HandshakeComplete || r.Handshake == fsm.HandshakeSimultaneous || r.Handshake == fsm.HandshakeMidstream
 	for i, s := range sides {
 		me, peer := addrs[i], addrs[1-i]
@@ -116,13 +126,6 @@ func (c *Collector) Add(r *flow.Record) {
 			} else {
 				g.add(r)
 				g.a++
-				tuple := [2]netip.AddrPort{client, server}
-				if slices.Contains(r.Labels, fsm.LabelPortReuse) {
-					// This connection's SYN ended its predecessor's
-					// TIME_WAIT on the same 5-tuple early.
-					g.c++
-					g.timeWaits.cut(tuple)
-				}
 				if s.State == fsm.TimeWait {
 					g.timeWaits.add(tuple, s.TimeWaitAt, s.TimeWaitAt+fsm.TimeWaitDuration)
 				}
