@@ -98,7 +98,7 @@ func (c *Collector) Add(r *flow.Record) {
 
 	// A connection that reuses a 5-tuple ended its predecessor's
 	// TIME_WAIT with its SYN, however it went on itself.
-	tuple := [2]netip.AddrPort{client, server}
+	tuple := tupleKey(client, server)
 	if slices.Contains(r.Labels, fsm.LabelPortReuse) {
 		if g := c.aggs[key{TimeWaitPileup, netip.AddrPortFrom(client.Addr(), 0)}]; g != nil {
 			g.c++
@@ -181,14 +181,14 @@ func (g *agg) addTarget(t netip.AddrPort) { g.targets.add(t) }
 // is cut only when its successor is reported, which may count its
 // TIME_WAIT as running a little too long.
 type timeWaits struct {
-	until map[[2]netip.AddrPort]int64 // the running TIME_WAITs by 5-tuple: when each ends
-	ends  endHeap                     // the same ends, soonest first, and stale ones of 5-tuples cut or re-added
+	until map[uint64]int64 // the running TIME_WAITs by tupleKey: when each ends
+	ends  endHeap          // the same ends, soonest first, and stale ones of 5-tuples cut or re-added
 	peak  int
 }
 
 type timeWaitEnd struct {
 	at    int64
-	tuple [2]netip.AddrPort
+	tuple uint64
 }
 
 // endHeap is a min-heap of ends by time (container/heap).
@@ -206,9 +206,9 @@ func (h *endHeap) Pop() any {
 }
 
 // add notes a TIME_WAIT on tuple from start until until.
-func (w *timeWaits) add(tuple [2]netip.AddrPort, start, until int64) {
+func (w *timeWaits) add(tuple uint64, start, until int64) {
 	if w.until == nil {
-		w.until = map[[2]netip.AddrPort]int64{}
+		w.until = map[uint64]int64{}
 	}
 	for len(w.ends) > 0 && w.ends[0].at <= start {
 		e := heap.Pop(&w.ends).(timeWaitEnd)
@@ -222,7 +222,26 @@ func (w *timeWaits) add(tuple [2]netip.AddrPort, start, until int64) {
 }
 
 // cut ends the TIME_WAIT of tuple, which a new connection reused.
-func (w *timeWaits) cut(tuple [2]netip.AddrPort) { delete(w.until, tuple) }
+func (w *timeWaits) cut(tuple uint64) { delete(w.until, tuple) }
+
+// tupleKey is a 64-bit FNV-1a hash of a connection's endpoints: a
+// capture of many short connections keeps a minute of TIME_WAITs, and
+// the endpoints themselves would take four times the memory. Two
+// 5-tuples of one host sharing a key would merge their TIME_WAITs in the
+// counts; at 2^-64 a pair, they do not.
+func tupleKey(client, server netip.AddrPort) uint64 {
+	const prime = 1099511628211
+	h := uint64(14695981039346656037)
+	for _, ep := range [2]netip.AddrPort{client, server} {
+		a := ep.Addr().As16()
+		for _, b := range a {
+			h = (h ^ uint64(b)) * prime
+		}
+		h = (h ^ uint64(ep.Port()>>8)) * prime
+		h = (h ^ uint64(ep.Port()&0xff)) * prime
+	}
+	return h
+}
 
 // runningAt counts the TIME_WAITs still running at time t.
 func (w *timeWaits) runningAt(t int64) int {
