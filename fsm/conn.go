@@ -172,15 +172,11 @@ func (c *Conn) Step(seg *Segment) StepResult {
 	if seg.Flags&(SYN|FIN|RST) == 0 && c.established && !(c.ep[0].sentFIN && c.ep[1].sentFIN) {
 		// The data phase, most segments: nothing here can cause an event
 		// (see events), so skip comparing milestones.
-		kinds := c.anomalyKinds()
-		res := c.step(seg)
-		res.Noted = c.anomalyKinds() > kinds
-		return res
+		return c.step(seg)
 	}
-	was, kinds := c.milestones(), c.anomalyKinds()
+	was := c.milestones()
 	res := c.step(seg)
 	res.Events = c.events(was, seg, res.Kind)
-	res.Noted = c.anomalyKinds() > kinds
 	return res
 }
 
@@ -197,6 +193,7 @@ func (c *Conn) step(seg *Segment) StepResult {
 	e, p := &c.ep[seg.Dir], &c.ep[1-seg.Dir]
 	res := StepResult{Before: [2]State{c.ep[0].state, c.ep[1].state}}
 	c.before, c.via = res.Before, [2]State{}
+	kinds := c.anomalyKinds()
 	if seg.Time > c.last {
 		c.last = seg.Time
 	}
@@ -214,6 +211,7 @@ func (c *Conn) step(seg *Segment) StepResult {
 		c.reset(e, p, seg)
 		c.gather(e, p, seg, res.Kind)
 		res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
+		res.Noted = c.anomalyKinds() > kinds
 		return res
 	}
 	if c.resetBy >= 0 {
@@ -245,6 +243,7 @@ func (c *Conn) step(seg *Segment) StepResult {
 	}
 	c.gather(e, p, seg, res.Kind)
 	res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
+	res.Noted = c.anomalyKinds() > kinds
 	return res
 }
 
