@@ -40,13 +40,9 @@ func TestSpool(t *testing.T) {
 	}
 }
 
-// TestTextDiagnosesFirst: the text report names its diagnoses before the
-// connections, also when they are held in the temporary file, and they
-// all come out in order, the summary last.
-func TestTextDiagnosesFirst(t *testing.T) {
-	var b bytes.Buffer
-	rep, _ := New(&b, Options{Format: "text"})
-	const n = 40_000 // about 9 MB of lines: past spoolMemory
+// overflowed reports n connections reset from SYN_RCVD after the
+// client's handshake ACK: each is evidence of accept_queue_overflow.
+func overflowed(rep Reporter, n int) {
 	for i := range n {
 		r := record()
 		r.ID = uint64(i + 1)
@@ -54,6 +50,16 @@ func TestTextDiagnosesFirst(t *testing.T) {
 		r.ResetBy, r.ResetFrom = fsm.FromServer, fsm.SynRcvd
 		rep.Conn(r)
 	}
+}
+
+// TestTextDiagnosesFirst: the text report names its diagnoses before the
+// connections, also when they are held in the temporary file, and they
+// all come out in order, the summary last.
+func TestTextDiagnosesFirst(t *testing.T) {
+	var b bytes.Buffer
+	rep, _ := New(&b, Options{Format: "text"})
+	const n = 40_000 // about 9 MB of lines: past spoolMemory
+	overflowed(rep, n)
 	if b.Len() != 0 {
 		t.Fatalf("%d bytes written before Finish", b.Len())
 	}
@@ -72,13 +78,7 @@ func TestTextDiagnosesFirst(t *testing.T) {
 	// the connections are written as they end, the diagnoses last.
 	b.Reset()
 	rep, _ = New(&b, Options{Format: "text", Verbose: true})
-	for i := range n {
-		r := record()
-		r.ID = uint64(i + 1)
-		r.Handshake, r.Close, r.Reset = fsm.HandshakeComplete, fsm.CloseRSTServer, true
-		r.ResetBy, r.ResetFrom = fsm.FromServer, fsm.SynRcvd
-		rep.Conn(r)
-	}
+	overflowed(rep, n)
 	if b.Len() == 0 {
 		t.Error("-v: nothing written before Finish")
 	}
