@@ -313,31 +313,27 @@ func (t *textReporter) Trace(l *TraceLine) error {
 func (t *textReporter) Finish(tot *Totals) error {
 	p := &t.pal
 	s := &t.sum
+	diagnoses := func() {
+		if ds := s.diag.Diagnoses(); len(ds) > 0 {
+			t.diagnoses(ds)
+			t.w.WriteByte('\n')
+		}
+	}
 	if t.held != nil {
 		// The diagnoses first, then the connections held until now.
 		defer t.held.Close()
-		if err := t.w.Flush(); err != nil {
-			return err
-		}
+		t.w.Flush() // into the spool, which takes every write
 		t.w = t.out
-		if ds := s.diag.Diagnoses(); len(ds) > 0 {
-			t.diagnoses(ds)
-			t.w.WriteByte('\n')
-		}
+		diagnoses()
 		if _, err := t.held.WriteTo(t.w); err != nil {
 			return err
 		}
-		if s.connections > 0 {
-			t.w.WriteByte('\n')
-		}
-	} else {
-		if s.connections > 0 {
-			t.w.WriteByte('\n')
-		}
-		if ds := s.diag.Diagnoses(); len(ds) > 0 {
-			t.diagnoses(ds)
-			t.w.WriteByte('\n')
-		}
+	}
+	if s.connections > 0 {
+		t.w.WriteByte('\n')
+	}
+	if t.held == nil {
+		diagnoses() // after the connections, streamed as they ended
 	}
 	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), tot.Source)
 	if tot.Packets > 0 {
