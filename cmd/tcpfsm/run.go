@@ -94,6 +94,8 @@ type options struct {
 	html        string   // --html FILE
 	dropTo      string   // -Z
 	account     *account // -Z's user, looked up
+	cpuProfile  string   // --cpuprofile FILE
+	memProfile  string   // --memprofile FILE
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -121,6 +123,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
 	addAnalysisFlags(fs, &o)
 	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof reads it)")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `FILE` once the report is written")
 	fs.SetInterspersed(false)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -296,7 +300,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.list {
 		return listInterfaces(stdout, stderr)
 	}
-	return analyse(o, stdin, stdout, stderr)
+	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
+	if err != nil {
+		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		return exitUsage
+	}
+	code := analyse(o, stdin, stdout, stderr)
+	if err := stopProfiles(); err != nil {
+		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		code = max(code, exitUsage)
+	}
+	return code
 }
 
 // reportOptions are the report's options from the command line's.
