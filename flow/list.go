@@ -1,8 +1,8 @@
 package flow
 
-// list is an intrusive doubly linked list of connections ordered by last
-// activity, so that finding the one to expire or evict is O(1) and moving a
-// connection on each packet allocates nothing.
+// list is an intrusive doubly linked list of connections, so that finding
+// the one to expire or evict is O(1) and moving a connection on each packet
+// allocates nothing (see queue).
 type list struct {
 	head, tail *Conn
 }
@@ -39,16 +39,4 @@ func (l *list) moveToBack(c *Conn) {
 	}
 	l.remove(c)
 	l.pushBack(c)
-}
-
-// moveBefore moves c, which is in the list, to just before mark.
-func (l *list) moveBefore(c, mark *Conn) {
-	l.remove(c)
-	c.prev, c.next = mark.prev, mark
-	if mark.prev != nil {
-		mark.prev.next = c
-	} else {
-		l.head = c
-	}
-	mark.prev = c
 }

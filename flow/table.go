@@ -168,6 +168,7 @@ type Conn struct {
 	// keeps Conn in a smaller size class.
 	at         int64
 	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
+	late       int32  // in its queue's heap, at this position plus one; 0 in a list (see queue)
 	prev, next *Conn
 	sameHash   *Conn // the next connection in its index chain
 }
@@ -278,12 +279,13 @@ func (t *Table) start(c *Conn, seg *fsm.Segment) {
 type Table struct {
 	cfg   Config
 	conns index
-	// The connections, least recently active first, in three lists: lru
-	// those that have not ended, ended those that have (each due
-	// CloseDelay after its latest packet), tombs the tombstones, in the
-	// order they were made (each due CloseDelay after its TIME_WAIT, a
-	// minute later, nearly in that order: see expire).
-	lru, ended, tombs list
+	// The connections, least recently active first, in two queues (see
+	// expiry.go): lru those that have not ended, ended those that have
+	// (each due CloseDelay after its latest packet); and the tombstones in
+	// a list, in the order they were made (each due CloseDelay after its
+	// TIME_WAIT, a minute later, nearly in that order: see expire).
+	lru, ended queue
+	tombs      list
 	nTombs            int // the tombstones
 	nextID            uint64
 	now               int64 // latest packet time seen
@@ -431,41 +433,6 @@ func (t *Table) add(p *entry) {
 	}
 }
 
-// touch records that c just had a packet, capture index index: it moves to
-// the back of its list (lru, or ended once it has ended and CloseDelay
-// applies), which stays ordered by the time of each connection's latest
-// packet even when a capture's time goes backwards, so that connections
-// expire in the order of their deadlines.
-func (t *Table) touch(c *Conn, index uint64) {
-	c.lastIndex = index
-	ended := t.cfg.CloseDelay >= 0 && c.FSM != nil && c.FSM.Ended()
-	if ended != c.ended {
-		t.listOf(c).remove(c)
-		c.ended = ended
-		t.listOf(c).pushBack(c)
-	}
-	l := t.listOf(c)
-	l.moveToBack(c)
-	if last := c.last(); last < t.now {
-		// Only a packet older than the clock can be out of order; the
-		// common one, stamped now, is where it belongs at the back.
-		for c.prev != nil && c.prev.last() > last {
-			l.moveBefore(c, c.prev)
-		}
-	}
-}
-
-// listOf returns the list c is in.
-func (t *Table) listOf(c *Conn) *list {
-	switch {
-	case c.tomb != 0:
-		return &t.tombs
-	case c.ended:
-		return &t.ended
-	}
-	return &t.lru
-}
-
 // open starts a connection whose first packet is p. With mayWait, a bare
 // SYN is kept as a lone SYN instead of starting the state machines.
 func (t *Table) open(p *entry, mayWait bool) *Conn {
@@ -487,7 +454,7 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 	if c == nil {
 		c = new(Conn)
 	}
-	*c = Conn{ID: t.nextID, key: p.key, is4: p.is4}
+	*c = Conn{ID: t.nextID, key: p.key, is4: p.is4, lastIndex: p.index}
 	c.clientIsLo = p.srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p)
 	if mayWait && p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
@@ -502,23 +469,9 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 		t.start(c, &t.seg)
 	}
 	t.conns.put(c)
-	t.lru.pushBack(c)
+	t.lru.push(c)
 	t.stats.Peak = max(t.stats.Peak, t.conns.n-t.nTombs)
 	return c
-}
-
-// leastRecent returns the connection whose latest packet is the oldest,
-// tombstones aside.
-func (t *Table) leastRecent() *Conn {
-	for c := range t.live() {
-		return c
-	}
-	return nil
-}
-
-// before reports whether a's latest packet came before b's.
-func before(a, b *Conn) bool {
-	return a.last() < b.last() || a.last() == b.last() && a.lastIndex < b.lastIndex
 }
 
 // srcIsClient orients a connection from its first packet. The sender of a
@@ -586,10 +539,13 @@ func (t *Table) takeCensus() {
 
 // countAll counts every connection in the table, tombstones included.
 func (t *Table) countAll(cs *census) {
-	for _, l := range [3]*list{&t.lru, &t.ended, &t.tombs} {
-		for c := l.front(); c != nil; c = c.next {
+	for _, q := range [2]*queue{&t.lru, &t.ended} {
+		for c := range q.all() {
 			cs.count(c, t.cfg.CloseDelay)
 		}
+	}
+	for c := t.tombs.front(); c != nil; c = c.next {
+		cs.count(c, t.cfg.CloseDelay)
 	}
 }
 
@@ -614,55 +570,6 @@ func (t *Table) advanceTo(now int64) {
 		t.expire(now)
 	}
 }
-
-// expire reports and forgets the connections due before time now: those
-// idle for longer than the timeout, and those that ended and have been
-// quiet for CloseDelay since. Those are reported then; one with a side
-// still in TIME_WAIT stays as a tombstone until CloseDelay after its
-// TIME_WAIT ran out (when the kernel forgets it too). Connections are
-// reported in the order of their deadlines (ties: the one whose latest
-// packet came first), which is the order Parallel merges its shards'
-// records in.
-func (t *Table) expire(now int64) {
-	// Tombstones leave nearly in the order they were made, and leaving
-	// reports nothing: one whose time has come behind another that is
-	// still due stays a little longer, and lookups check its time (see
-	// expired).
-	for c := t.tombs.front(); c != nil && t.expired(c, now); c = t.tombs.front() {
-		t.bury(c)
-	}
-	for {
-		var (
-			c        *Conn
-			deadline int64
-			why      Reason
-		)
-		if idle := t.lru.front(); idle != nil && t.cfg.IdleTimeout >= 0 {
-			c, deadline, why = idle, idle.last()+t.cfg.IdleTimeout, ReasonIdle
-		}
-		if e := t.ended.front(); e != nil {
-			d, w := e.last()+t.cfg.CloseDelay, ReasonClosed
-			if t.cfg.IdleTimeout >= 0 && t.cfg.IdleTimeout < t.cfg.CloseDelay {
-				d, w = e.last()+t.cfg.IdleTimeout, ReasonIdle
-			}
-			if c == nil || d < deadline || d == deadline && e.lastIndex < c.lastIndex {
-				c, deadline, why = e, d, w
-			}
-		}
-		if c == nil || now <= deadline {
-			return
-		}
-		if why == ReasonIdle {
-			t.stats.Idle++
-		} else {
-			t.stats.Closed++
-		}
-		t.remove(c, why)
-	}
-}
-
-// expired reports whether the tombstone c is due to be forgotten at now.
-func (t *Table) expired(c *Conn, now int64) bool { return now > c.at }
 
 // remove takes c out of the table and hands its record to Done.
 func (t *Table) remove(c *Conn, why Reason) {
@@ -690,7 +597,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 		// Left before the census: counted in the state it was left in.
 		t.census.count(c, t.cfg.CloseDelay)
 	}
-	t.listOf(c).remove(c)
+	t.queueOf(c).remove(c)
 	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
 	t.forget(c)
@@ -710,7 +617,7 @@ func (t *Table) entomb(c *Conn, closed int64) {
 	if c.FSM.Listening() {
 		tb |= tombListening
 	}
-	t.listOf(c).remove(c)
+	t.queueOf(c).remove(c)
 	t.cfg.Done(&t.rec)
 	t.recycle(c)
 	c.FSM, c.Zeek = nil, nil
@@ -779,25 +686,6 @@ func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
 	}
 }
 
-// live yields the connections in the table, tombstones aside, least
-// recently active first.
-func (t *Table) live() iter.Seq[*Conn] {
-	return func(yield func(*Conn) bool) {
-		a, b := t.lru.front(), t.ended.front()
-		for a != nil || b != nil {
-			c := a
-			if a == nil || b != nil && before(b, a) {
-				c, b = b, b.next
-			} else {
-				a = a.next
-			}
-			if !yield(c) {
-				return
-			}
-		}
-	}
-}
-
 // Snapshot fills r with the connection as it stands at time at (or its
 // latest packet, if later), with Reason ReasonOpen. The table's Config.Trace
 // receives only connections that can be snapshot; Open makes sure of it.
@@ -829,10 +717,8 @@ func (t *Table) Flush() {
 		t.takeCensus()
 	}
 	all := make([]*Conn, 0, t.conns.n)
-	for _, l := range [2]*list{&t.lru, &t.ended} {
-		for c := l.front(); c != nil; c = c.next {
-			all = append(all, c)
-		}
+	for _, q := range [2]*queue{&t.lru, &t.ended} {
+		all = slices.AppendSeq(all, q.all())
 	}
 	slices.SortFunc(all, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
 	for i, c := range all {
