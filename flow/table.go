@@ -286,14 +286,14 @@ type Table struct {
 	// TIME_WAIT, a minute later, nearly in that order: see expire).
 	lru, ended queue
 	tombs      list
-	nTombs            int // the tombstones
-	nextID            uint64
-	now               int64 // latest packet time seen
-	stats             Stats
-	seg               fsm.Segment
-	tracing           *capture.Packet // during AddAt, its packet, for Config.Trace
-	rec               Record
-	census            *census
+	nTombs     int // the tombstones
+	nextID     uint64
+	now        int64 // latest packet time seen
+	stats      Stats
+	seg        fsm.Segment
+	tracing    *capture.Packet // during AddAt, its packet, for Config.Trace
+	rec        Record
+	census     *census
 
 	// spareFSMs and spareZeeks are state machines of connections removed,
 	// up to maxSpares, for the next ones to reuse (see recycle), and
