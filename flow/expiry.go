@@ -296,7 +296,7 @@ func (t *Table) expire(now int64) {
 	// still due stays a little longer, and lookups check its time (see
 	// expired).
 	for c := t.tombs.front(); c != nil && t.expired(c, now); c = t.tombs.front() {
-		t.bury(c)
+		t.bury(c, true)
 	}
 	for {
 		var (

@@ -56,6 +56,19 @@ const (
 	ReasonClosed                  // ended (closed or reset), then quiet for Config.CloseDelay
 )
 
+// countedAfter reports whether a connection that left the table for this
+// reason before a census is still counted in it, in the state it would be in
+// by then: one that closed or went idle is, but one replaced by a new
+// connection on its 5-tuple (a host holds one socket per 5-tuple, and the
+// new connection is counted) or evicted (no longer followed) is not.
+func (r Reason) countedAfter() bool {
+	switch r {
+	case ReasonReused, ReasonZeekSplit, ReasonEvicted:
+		return false
+	}
+	return true
+}
+
 func (r Reason) String() string {
 	switch r {
 	case ReasonEnd:
@@ -391,7 +404,7 @@ func (t *Table) add(p *entry) {
 		// 5-tuple, anything else a stray segment that starts a
 		// connection of its own, as after it left.
 		reused = p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST) == capture.FlagSYN && !t.expired(c, now)
-		t.bury(c)
+		t.bury(c, false) // the new connection holds the 5-tuple now
 		c = nil
 	}
 	if c != nil {
@@ -440,7 +453,7 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 	case t.conns.n < t.cfg.MaxConns:
 	case t.tombs.front() != nil:
 		// A tombstone goes first: its connection is reported already.
-		t.bury(t.tombs.front())
+		t.bury(t.tombs.front(), false)
 	default:
 		t.stats.Evicted++
 		t.remove(t.leastRecent(), ReasonEvicted)
@@ -593,7 +606,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 			return
 		}
 	}
-	if t.census != nil && !t.census.done {
+	if t.census != nil && !t.census.done && why.countedAfter() {
 		// Left before the census: counted in the state it was left in.
 		t.census.count(c, t.cfg.CloseDelay)
 	}
@@ -627,9 +640,10 @@ func (t *Table) entomb(c *Conn, closed int64) {
 	t.nTombs++
 }
 
-// bury forgets the tombstone c.
-func (t *Table) bury(c *Conn) {
-	if t.census != nil && !t.census.done {
+// bury forgets the tombstone c; count says whether a census still to be
+// taken counts it (see Reason.countedAfter).
+func (t *Table) bury(c *Conn, count bool) {
+	if count && t.census != nil && !t.census.done {
 		t.census.count(c, t.cfg.CloseDelay)
 	}
 	t.tombs.remove(c)
@@ -726,7 +740,7 @@ func (t *Table) Flush() {
 		all[i] = nil // let it go now: a lone SYN grew its state machines to be reported
 	}
 	for c := t.tombs.front(); c != nil; c = t.tombs.front() {
-		t.bury(c)
+		t.bury(c, true)
 	}
 }
 

@@ -333,3 +333,65 @@ func TestAdvanceTakesADueCensus(t *testing.T) {
 		t.Fatalf("census after the clock passed 2 s: %+v", got)
 	}
 }
+
+// TestCensusCountsOneSocketPer5Tuple: a host holds at most one socket per
+// 5-tuple, so a connection replaced by a new one on its 5-tuple before the
+// census is not counted beside it, and an evicted connection, no longer
+// followed, is not counted at all.
+func TestCensusCountsOneSocketPer5Tuple(t *testing.T) {
+	census := func(cfg Config, pkts ...*capture.Packet) *Census {
+		t.Helper()
+		var got *Census
+		cfg.Census = func(c *Census) { got = c }
+		collect(cfg, pkts...)
+		if got == nil {
+			t.Fatal("no census")
+		}
+		return got
+	}
+	states := func(c *Census, a netip.AddrPort) [16]uint32 {
+		if h := c.Hosts[a.Addr()]; h != nil {
+			return h.States
+		}
+		return [16]uint32{}
+	}
+
+	// Three attempts on one 5-tuple, each SYN with a new ISN: one socket.
+	c := census(Config{},
+		pkt(cli, srv, syn, 1000, 0, 0),
+		pkt(cli, srv, syn, 50_000, 0, 1000),
+		pkt(cli, srv, syn, 900_000, 0, 2000),
+	)
+	if got := states(c, cli)[fsm.SynSent]; got != 1 {
+		t.Errorf("3 SYNs with new ISNs on one 5-tuple: SYN_SENT %d, want 1", got)
+	}
+
+	// A closed connection in TIME_WAIT, then a new SYN on its 5-tuple that
+	// completes: the client holds one ESTABLISHED socket, not a TIME_WAIT
+	// beside it.
+	c = census(Config{},
+		pkt(cli, srv, syn, 100, 0, 0),
+		pkt(srv, cli, synack, 500, 101, 1),
+		pkt(cli, srv, ack, 101, 501, 2),
+		pkt(cli, srv, finack, 101, 501, 3),
+		pkt(srv, cli, finack, 501, 102, 4),
+		pkt(cli, srv, ack, 102, 502, 5),
+		pkt(cli, srv, syn, 70_000, 0, 6000),
+		pkt(srv, cli, synack, 9000, 70_001, 6001),
+		pkt(cli, srv, ack, 70_001, 9001, 6002),
+	)
+	if got := states(c, cli); got[fsm.Established] != 1 || got[fsm.TimeWait] != 0 {
+		t.Errorf("reused after TIME_WAIT: client ESTABLISHED %d TIME_WAIT %d, want 1 and 0", got[fsm.Established], got[fsm.TimeWait])
+	}
+
+	// Ten half-open attempts with room for four: four are followed.
+	var pkts []*capture.Packet
+	for i := range 10 {
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, byte(i)}), 40000)
+		pkts = append(pkts, pkt(src, srv, syn, 1, 0, int64(i)), pkt(srv, src, synack, 7, 2, int64(i)))
+	}
+	c = census(Config{MaxConns: 4}, pkts...)
+	if got := states(c, srv)[fsm.SynRcvd]; got != 4 {
+		t.Errorf("10 half-open connections, 4 tracked: SYN_RCVD %d, want 4", got)
+	}
+}
