@@ -19,7 +19,7 @@ func parseFailOn(list string) ([]string, error) {
 	var names []string
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
-		if !slices.Contains(diagnose.Names, n) && !slices.Contains(fsm.AnomalyNames, n) && !slices.Contains(fsm.LabelNames, n) {
+		if !slices.Contains(diagnose.Names(), n) && !slices.Contains(fsm.AnomalyNames, n) && !slices.Contains(fsm.LabelNames, n) {
 			return nil, fmt.Errorf("--fail-on: %q is not a diagnosis, anomaly or label name (see README.md)", n)
 		}
 		names = append(names, n)
@@ -40,7 +40,7 @@ type findings struct {
 func newFindings(names []string, th diagnose.Thresholds) *findings {
 	f := &findings{names: names, conns: map[string]int{}, first: map[string]uint64{}}
 	for _, n := range names {
-		if slices.Contains(diagnose.Names, n) {
+		if slices.Contains(diagnose.Names(), n) {
 			f.diag = diagnose.New(th)
 			break
 		}

@@ -461,7 +461,7 @@ func (p *parser) comparison(r *Rule, every bool) error {
 // findingNames are what "no NAME" accepts.
 func findingNames() []string {
 	var all []string
-	all = append(all, diagnose.Names...)
+	all = append(all, diagnose.Names()...)
 	all = append(all, fsm.AnomalyNames...)
 	all = append(all, fsm.LabelNames...)
 	return all

@@ -3,18 +3,20 @@
 // leaks, TIME_WAIT pile-ups, half-open peers, unanswered SYNs and port
 // scans, zero-window stalls, keepalive probing.
 //
-// A Collector sees each connection once, as it leaves the connection table,
-// and keeps only bounded aggregates per endpoint; Diagnoses then turns them
-// into findings, worst first, each with its evidence (how many
-// connections, when, example ids), an explanation and the settings that
-// govern it. Every diagnosis needs more than one stray packet: the evidence
-// thresholds are in Thresholds and documented in README.md.
+// Each diagnosis is a detector in a file of its own (accept_queue.go,
+// syn_flood.go, ...) that registers itself: it observes every finished
+// connection, keeping bounded evidence per endpoint in named fields, and
+// judges that evidence. A Collector runs every registered detector: it sees
+// each connection once, as it leaves the connection table; Diagnoses then
+// turns the evidence into findings, worst first, each with its evidence
+// (how many connections, when, example ids), an explanation and the
+// settings that govern it. Every diagnosis needs more than one stray
+// packet: the evidence thresholds are in Thresholds and documented in
+// README.md.
 package diagnose
 
 import (
 	"cmp"
-	"maps"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -34,25 +36,6 @@ const (
 
 func (s Severity) String() string {
 	return [...]string{"critical", "warning", "notice", "info"}[s]
-}
-
-// Diagnosis names. They are stable: scripts match on them.
-const (
-	AcceptQueueOverflow = "accept_queue_overflow"
-	SynFlood            = "syn_flood"
-	CloseWaitLeak       = "close_wait_leak"
-	TimeWaitPileup      = "time_wait_pileup"
-	HalfOpenPeer        = "half_open_peer"
-	SynUnanswered       = "syn_unanswered"
-	PortScan            = "port_scan"
-	ZeroWindowStall     = "zero_window_stall"
-	Keepalive           = "keepalive"
-)
-
-// Names lists every diagnosis name.
-var Names = []string{
-	AcceptQueueOverflow, SynFlood, CloseWaitLeak, TimeWaitPileup, HalfOpenPeer,
-	SynUnanswered, PortScan, ZeroWindowStall, Keepalive,
 }
 
 // Diagnosis is one finding.
@@ -96,105 +79,61 @@ func DefaultThresholds() Thresholds {
 	}
 }
 
-// maxKeys bounds the endpoints tracked per diagnosis, and maxSources the
-// distinct addresses remembered per aggregate; beyond, only counts grow.
-const (
-	maxKeys    = 16384
-	maxSources = 4096
-)
-
-// key identifies an aggregate: a diagnosis at an endpoint (a host has port 0).
-type key struct {
-	name string
-	ep   netip.AddrPort
+// A detector is one diagnosis: what it looks for in each finished
+// connection, the evidence it keeps, and how it judges it.
+type detector interface {
+	// observe takes one finished connection.
+	observe(r *flow.Record, c *Collector)
+	// findings judges the evidence kept, appending the diagnoses raised;
+	// Collector.Diagnoses fills in what evidence[E] holds for every one.
+	findings(c *Collector, out []Diagnosis) []Diagnosis
+	// clone returns an independent copy (see Collector.Clone).
+	clone() detector
 }
 
-// agg is the evidence gathered for one key.
-type agg struct {
-	n           int
-	first, last int64
-	examples    []uint64
-	// Per-diagnosis counters; the meaning of each is given where it is
-	// filled in (see observe).
-	a, b, c   int
-	longest   int64
-	sum       int64 // see observe.go
-	sources   set[netip.Addr]
-	targets   set[netip.AddrPort] // port_scan: the host:port pairs tried
-	times     []int64             // a retry schedule of the first example (see observe)
-	timeWaits timeWaits           // time_wait_pileup
+// kind is a registered diagnosis.
+type kind struct {
+	name    string
+	summary string // one line: what it means, for tcpfsm's list of names
+	new     func() detector
 }
 
-func (g *agg) add(r *flow.Record) {
-	if g.n == 0 || r.First < g.first {
-		g.first = r.First
+// kinds are the registered diagnoses, in the order of their names.
+var kinds []kind
+
+// register adds a diagnosis. Each detector's file registers its own, from
+// an init function.
+func register(name, summary string, newDetector func() detector) {
+	k := kind{name, summary, newDetector}
+	i, _ := slices.BinarySearchFunc(kinds, name, func(k kind, name string) int { return cmp.Compare(k.name, name) })
+	kinds = slices.Insert(kinds, i, k)
+}
+
+// Names lists every diagnosis name, in alphabetical order.
+func Names() []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k.name
 	}
-	g.last = max(g.last, r.Last)
-	g.n++
-	if len(g.examples) < MaxExamples {
-		g.examples = append(g.examples, r.ID)
-	}
+	return out
 }
 
-func (g *agg) addSource(a netip.Addr) { g.sources.add(a) }
-
-// set is a set of at most maxSources members that keeps its first two
-// inline: most aggregates see one or two (a SYN flood from spoofed
-// addresses makes one per source), and a map each would cost more than
-// the rest of the aggregate.
-type set[T comparable] struct {
-	few  [2]T
-	n    uint8 // members in few, until many takes over
-	many map[T]struct{}
-	full bool // a member was left out at the bound
-}
-
-func (s *set[T]) add(v T) {
-	if s.many == nil {
-		for i := range s.n {
-			if s.few[i] == v {
-				return
-			}
-		}
-		if int(s.n) < len(s.few) {
-			s.few[s.n] = v
-			s.n++
-			return
-		}
-		s.many = make(map[T]struct{}, 2*len(s.few))
-		for _, m := range s.few {
-			s.many[m] = struct{}{}
+// Summary is a one-line description of the diagnosis name, or "" for a
+// name that is not one.
+func Summary(name string) string {
+	for _, k := range kinds {
+		if k.name == name {
+			return k.summary
 		}
 	}
-	if _, ok := s.many[v]; ok {
-		return
-	}
-	if len(s.many) < maxSources {
-		s.many[v] = struct{}{}
-	} else {
-		s.full = true
-	}
-}
-
-func (s *set[T]) len() int {
-	if s.many != nil {
-		return len(s.many)
-	}
-	return int(s.n)
-}
-
-func (s *set[T]) clone() set[T] {
-	c := *s
-	c.many = maps.Clone(s.many)
-	return c
+	return ""
 }
 
 // Collector accumulates evidence. It is not safe for concurrent use.
 type Collector struct {
-	th      Thresholds
-	aggs    map[key]*agg
-	keys    map[string]int // aggregates per diagnosis name
-	dropped int            // aggregates not kept because maxKeys was reached
+	th        Thresholds
+	detectors []detector // one for each of kinds, in its order
+	dropped   int        // endpoints not kept because maxKeys was reached
 	// end is the latest End of the records added: the end of the capture
 	// once its last record is in, since the connection of the capture's
 	// last packet is reported then.
@@ -203,42 +142,27 @@ type Collector struct {
 
 // New returns an empty Collector.
 func New(th Thresholds) *Collector {
-	return &Collector{th: th, aggs: map[key]*agg{}, keys: map[string]int{}}
+	c := &Collector{th: th}
+	for _, k := range kinds {
+		c.detectors = append(c.detectors, k.new())
+	}
+	return c
 }
 
-// get returns the aggregate for name at ep, creating it.
-func (c *Collector) get(name string, ep netip.AddrPort) *agg {
-	k := key{name, ep}
-	g := c.aggs[k]
-	if g == nil {
-		// Each diagnosis has its own budget, so that the hosts of a busy
-		// capture, which each may close actively (time_wait_pileup),
-		// cannot crowd out its listeners.
-		if c.keys[name] >= maxKeys {
-			c.dropped++
-			return &agg{} // counted nowhere: the caller's update is lost
-		}
-		c.keys[name]++
-		g = &agg{}
-		c.aggs[k] = g
+// Add takes one finished connection's evidence.
+func (c *Collector) Add(r *flow.Record) {
+	c.end = max(c.end, r.End)
+	for _, d := range c.detectors {
+		d.observe(r, c)
 	}
-	return g
 }
 
 // Diagnoses returns the findings, worst first: by severity, then by the
 // number of connections, then by name and endpoint so the order is stable.
 func (c *Collector) Diagnoses() []Diagnosis {
 	var out []Diagnosis
-	for k, g := range c.aggs {
-		if d, ok := c.judge(k, g); ok {
-			d.Name, d.Connections, d.First, d.Last, d.Examples = k.name, g.n, g.first, g.last, g.examples
-			if k.ep.Port() == 0 {
-				d.Endpoint = k.ep.Addr().Unmap().String()
-			} else {
-				d.Endpoint = netip.AddrPortFrom(k.ep.Addr().Unmap(), k.ep.Port()).String()
-			}
-			out = append(out, d)
-		}
+	for _, d := range c.detectors {
+		out = d.findings(c, out)
 	}
 	slices.SortFunc(out, func(x, y Diagnosis) int {
 		return cmp.Or(cmp.Compare(x.Severity, y.Severity), cmp.Compare(y.Connections, x.Connections),
@@ -252,15 +176,20 @@ func (c *Collector) Diagnoses() []Diagnosis {
 // be diagnosed now?") without their evidence being counted twice when they
 // end.
 func (c *Collector) Clone() *Collector {
-	out := &Collector{th: c.th, aggs: make(map[key]*agg, len(c.aggs)), keys: maps.Clone(c.keys), dropped: c.dropped, end: c.end}
-	for k, g := range c.aggs {
-		cp := *g
-		cp.examples = slices.Clone(g.examples)
-		cp.times = slices.Clone(g.times)
-		cp.timeWaits = g.timeWaits.clone()
-		cp.sources = g.sources.clone()
-		cp.targets = g.targets.clone()
-		out.aggs[k] = &cp
+	out := &Collector{th: c.th, dropped: c.dropped, end: c.end}
+	for _, d := range c.detectors {
+		out.detectors = append(out.detectors, d.clone())
 	}
 	return out
+}
+
+// detectorOf returns the collector's detector of type D, for a diagnosis
+// whose words draw on another's evidence.
+func detectorOf[D detector](c *Collector) D {
+	for _, d := range c.detectors {
+		if x, ok := d.(D); ok {
+			return x
+		}
+	}
+	panic("diagnose: detector not registered")
 }

@@ -183,13 +183,9 @@ func TestBounded(t *testing.T) {
 			r.ServerAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), uint16(i>>16+1))
 		}))
 	}
-	perName := map[string]int{}
-	for k := range c.aggs {
-		perName[k.name]++
-	}
-	for name, n := range perName {
+	for i, n := range []int{len(detectorOf[*synFlood](c).ev.at), len(detectorOf[*portScan](c).ev.at), len(detectorOf[*synUnanswered](c).ev.at)} {
 		if n > maxKeys {
-			t.Errorf("%s: %d aggregates, want at most %d", name, n, maxKeys)
+			t.Errorf("detector %d: %d endpoints, want at most %d", i, n, maxKeys)
 		}
 	}
 	if c.dropped == 0 {
@@ -240,7 +236,7 @@ func TestCloneIsIndependent(t *testing.T) {
 	if ds := cl.Diagnoses(); len(ds) != 1 || ds[0].Name != SynFlood || ds[0].Connections != 60 {
 		t.Errorf("clone: %+v, want one syn_flood over 60 connections", ds)
 	}
-	if g := c.aggs[key{SynFlood, flood[0].ServerAddr}]; g.n != 30 || g.sources.len() != 30 {
+	if g := detectorOf[*synFlood](c).ev.at[flood[0].ServerAddr]; g.n != 30 || g.sources.len() != 30 {
 		t.Errorf("original aggregate changed: n %d, %d sources", g.n, g.sources.len())
 	}
 }

@@ -1,0 +1,173 @@
+package diagnose
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+// maxKeys bounds the endpoints tracked per diagnosis, and maxSources the
+// distinct addresses remembered per endpoint; beyond, only counts grow.
+const (
+	maxKeys    = 16384
+	maxSources = 4096
+)
+
+// connections is what every diagnosis keeps of the connections that are
+// its evidence at one endpoint; each diagnosis's evidence type embeds it.
+type connections struct {
+	n           int
+	first, last int64
+	examples    []uint64
+}
+
+func (g *connections) add(r *flow.Record) {
+	if g.n == 0 || r.First < g.first {
+		g.first = r.First
+	}
+	g.last = max(g.last, r.Last)
+	g.n++
+	if len(g.examples) < MaxExamples {
+		g.examples = append(g.examples, r.ID)
+	}
+}
+
+func (g *connections) conns() *connections { return g }
+
+// evidence is one diagnosis's evidence: an E per endpoint (a host has
+// port 0), at most maxKeys of them. Each diagnosis has its own budget, so
+// that the hosts of a busy capture, which each may close actively
+// (time_wait_pileup), cannot crowd out its listeners.
+type evidence[E any, P interface {
+	*E
+	conns() *connections
+}] struct {
+	at map[netip.AddrPort]P
+}
+
+// get returns the evidence at ep, creating it; past the budget, evidence
+// counted nowhere (the caller's update is lost, and c counts the loss).
+func (ev *evidence[E, P]) get(c *Collector, ep netip.AddrPort) P {
+	if e := ev.at[ep]; e != nil {
+		return e
+	}
+	if len(ev.at) >= maxKeys {
+		c.dropped++
+		return new(E)
+	}
+	if ev.at == nil {
+		ev.at = map[netip.AddrPort]P{}
+	}
+	e := P(new(E))
+	ev.at[ep] = e
+	return e
+}
+
+// findings appends a Diagnosis named name for each endpoint whose evidence
+// judge holds enough, with what every diagnosis says of its connections.
+func (ev *evidence[E, P]) findings(name string, out []Diagnosis, judge func(ep netip.AddrPort, e P) (Diagnosis, bool)) []Diagnosis {
+	for ep, e := range ev.at {
+		d, ok := judge(ep, e)
+		if !ok {
+			continue
+		}
+		g := e.conns()
+		d.Name, d.Connections, d.First, d.Last, d.Examples = name, g.n, g.first, g.last, g.examples
+		if ep.Port() == 0 {
+			d.Endpoint = ep.Addr().Unmap().String()
+		} else {
+			d.Endpoint = netip.AddrPortFrom(ep.Addr().Unmap(), ep.Port()).String()
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// clone copies the evidence: each endpoint's as a value, with its own list
+// of examples, and then deep, if not nil, gives the copy its own copies of
+// what else the evidence refers to (sets, schedules).
+func (ev evidence[E, P]) clone(deep func(P)) evidence[E, P] {
+	out := evidence[E, P]{at: make(map[netip.AddrPort]P, len(ev.at))}
+	for ep, e := range ev.at {
+		cp := P(new(E))
+		*cp = *e
+		cp.conns().examples = slices.Clone(e.conns().examples)
+		if deep != nil {
+			deep(cp)
+		}
+		out.at[ep] = cp
+	}
+	return out
+}
+
+// host is the endpoint of evidence kept per host.
+func host(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr(), 0) }
+
+// set is a set of at most maxSources members that keeps its first two
+// inline: most endpoints see one or two (a SYN flood from spoofed
+// addresses makes one per source), and a map each would cost more than
+// the rest of the evidence.
+type set[T comparable] struct {
+	few  [2]T
+	n    uint8 // members in few, until many takes over
+	many map[T]struct{}
+	full bool // a member was left out at the bound
+}
+
+func (s *set[T]) add(v T) {
+	if s.many == nil {
+		for i := range s.n {
+			if s.few[i] == v {
+				return
+			}
+		}
+		if int(s.n) < len(s.few) {
+			s.few[s.n] = v
+			s.n++
+			return
+		}
+		s.many = make(map[T]struct{}, 2*len(s.few))
+		for _, m := range s.few {
+			s.many[m] = struct{}{}
+		}
+	}
+	if _, ok := s.many[v]; ok {
+		return
+	}
+	if len(s.many) < maxSources {
+		s.many[v] = struct{}{}
+	} else {
+		s.full = true
+	}
+}
+
+func (s *set[T]) len() int {
+	if s.many != nil {
+		return len(s.many)
+	}
+	return int(s.n)
+}
+
+func (s *set[T]) clone() set[T] {
+	c := *s
+	c.many = maps.Clone(s.many)
+	return c
+}
+
+// anomalyCount is how many times the connection noted the anomaly name.
+func anomalyCount(r *flow.Record, name string) int {
+	for _, a := range r.Anomalies {
+		if a.Name == name {
+			return a.Count
+		}
+	}
+	return 0
+}
+
+// established reports whether the connection got past its handshake.
+func established(r *flow.Record) bool {
+	return r.Handshake == fsm.HandshakeComplete || r.Handshake == fsm.HandshakeSimultaneous || r.Handshake == fsm.HandshakeMidstream
+}

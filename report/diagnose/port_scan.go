@@ -1,0 +1,70 @@
+package diagnose
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/fsm"
+)
+
+// PortScan: one source failing on many host:port pairs.
+const PortScan = "port_scan"
+
+func init() {
+	register(PortScan, "one source failed (refused, unanswered, or aborted after the SYN/ACK) on many host:port pairs",
+		func() detector { return new(portScan) })
+}
+
+// portScan is the evidence per source host.
+type portScan struct {
+	ev evidence[portScanEvidence, *portScanEvidence]
+}
+
+type portScanEvidence struct {
+	connections
+	hosts                       set[netip.Addr]     // the hosts tried
+	targets                     set[netip.AddrPort] // the host:port pairs tried
+	refused, unanswered, aborts int                 // aborts: answered, then reset by the source
+}
+
+func (d *portScan) observe(r *flow.Record, c *Collector) {
+	switch {
+	case r.Handshake == fsm.HandshakeRefused,
+		r.Handshake == fsm.HandshakeUnanswered,
+		r.Handshake == fsm.HandshakeReset && r.ResetBy == fsm.FromClient:
+	default:
+		return
+	}
+	g := d.ev.get(c, host(r.ClientAddr))
+	g.add(r)
+	g.hosts.add(r.ServerAddr.Addr())
+	g.targets.add(r.ServerAddr)
+	switch r.Handshake {
+	case fsm.HandshakeRefused:
+		g.refused++
+	case fsm.HandshakeUnanswered:
+		g.unanswered++
+	default:
+		g.aborts++
+	}
+}
+
+func (d *portScan) findings(c *Collector, out []Diagnosis) []Diagnosis {
+	return d.ev.findings(PortScan, out, func(ep netip.AddrPort, g *portScanEvidence) (Diagnosis, bool) {
+		if g.targets.len() < c.th.ScanTargets {
+			return Diagnosis{}, false
+		}
+		return Diagnosis{Severity: Notice,
+			Explanation: fmt.Sprintf("%s tried %d ports on %s: %d refused, %d unanswered, %d answered and then aborted by the source before the handshake completed (a SYN scan's signature).",
+				ep.Addr().Unmap(), g.targets.len(), count(g.hosts.len(), "host"), g.refused, g.unanswered, g.aborts),
+			Advice: "One source touching many ports or hosts with SYNs that fail is a port scan, or a worm looking for victims. Check whether it is an authorised scanner; otherwise block it, and see which of its probes found open ports."}, true
+	})
+}
+
+func (d *portScan) clone() detector {
+	return &portScan{ev: d.ev.clone(func(g *portScanEvidence) {
+		g.hosts = g.hosts.clone()
+		g.targets = g.targets.clone()
+	})}
+}
