@@ -103,6 +103,12 @@ verify() {
 		n 'tcp.flags==0x002 && tcp.analysis.retransmission' -ge 2
 		hasnt ':R'
 		;;
+	accept-overflow-syndrop)
+		n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 3
+		n 'tcp.flags==0x012' -eq 2
+		n 'tcp.flags==0x002 && tcp.analysis.retransmission' -ge 2
+		hasnt ':R'
+		;;
 	accept-overflow-abort)
 		n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 4
 		n 'tcp.flags.reset==1 && ip.src==10.0.0.2' -ge 1

@@ -47,6 +47,14 @@ var kernelExpectations = map[string][]want{
 			labels: []string{"synack_retransmitted", "retransmissions", "client_only_established"}, anomalies: []string{"synack_after_ack"}},
 		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
 	},
+	// Backlog 1, accept() never called: two connections fill the accept
+	// queue one after the other, so no SYN/ACK is resent; the third
+	// client's SYNs are dropped without an answer.
+	"accept-overflow-syndrop.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
 	"accept-overflow-abort.pcap": {
 		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
 		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
@@ -172,6 +180,9 @@ func strs(v any) []string {
 var kernelDiagnoses = map[string][]string{
 	"accept-overflow-noabort.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 	"accept-overflow-abort.pcap":   {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
+	// The silent form: only the dropped SYNs, while the listener held the
+	// two connections it had answered.
+	"accept-overflow-syndrop.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 	// The server vanished: the client's data retransmissions back off.
 	"data-retransmit-timeout.pcap": {"half_open_peer@10.0.0.2:8080"},
 	"keepalive.pcap":               {"keepalive@10.0.0.2:8080"},

@@ -209,6 +209,76 @@ func TestServerTimeWaitIsNotAPileup(t *testing.T) {
 	}
 }
 
+func TestBackoffReadings(t *testing.T) {
+	for _, tt := range []struct {
+		times     []int64
+		what      string
+		want, not string
+	}{
+		{[]int64{0, 1, 3, 7}, "SYN", "after 1s, 2s, 4s: exponential backoff, as Linux resends a SYN, so tcp_syn_retries allowed at least 3 retries.", ""},
+		{[]int64{0, 1, 2, 3}, "SYN", "after 1s, 1s, 1s: a constant interval, as Linux keeps for the first tcp_syn_linear_timeouts retries of a SYN, so tcp_syn_retries allowed at least 3 retries.", "exponential"},
+		{[]int64{0, 1, 2, 3, 5, 9}, "SYN", "after 1s, 1s, 1s, 2s, 4s: the first 3 at a constant interval (tcp_syn_linear_timeouts), then exponential backoff, so tcp_syn_retries allowed at least 5 retries.", ""},
+		{[]int64{0, 1, 2, 3}, "SYN/ACK", "after 1s, 1s, 1s.", "linear"},
+		{[]int64{0, 1, 4, 5}, "SYN", "after 1s, 3s, 1s.", "backoff"},
+		{[]int64{0, 1}, "SYN", "after 1s.", "backoff"},
+	} {
+		times := make([]int64, len(tt.times))
+		for i, s := range tt.times {
+			times[i] = s * sec
+		}
+		knob := "tcp_syn_retries"
+		if tt.what != "SYN" {
+			knob = "tcp_synack_retries"
+		}
+		got := backoff(times, tt.what, knob)
+		if !strings.HasSuffix(got, tt.want) || tt.not != "" && strings.Contains(got, tt.not) {
+			t.Errorf("%v %s: %q, want it to end %q without %q", tt.times, tt.what, got, tt.want, tt.not)
+		}
+	}
+}
+
+// TestSilentAcceptQueueOverflow: SYNs retried with no answer while the same
+// listener held connections it had answered are the silent form of an
+// accept-queue overflow; with nothing else of the listener seen, only
+// syn_unanswered, saying what fits.
+func TestSilentAcceptQueueOverflow(t *testing.T) {
+	held := many(2, nil) // complete, still open at the end (100 s)
+	dropped := conn(10, 20, func(r *flow.Record) {
+		r.First, r.Last = 5*sec, 12*sec
+		r.Handshake, r.SynRetransmits = fsm.HandshakeUnanswered, 3
+		r.Client.State, r.Server.State = fsm.SynSent, fsm.Listen
+	})
+	for i := range held {
+		held[i].Server.SYNACKs = 1
+	}
+	c := New(DefaultThresholds())
+	for _, r := range append(held, dropped) {
+		c.Add(r)
+	}
+	ds := c.Diagnoses()
+	if len(ds) != 2 || ds[0].Name != AcceptQueueOverflow || ds[0].Connections != 1 || ds[0].Examples[0] != 10 || ds[1].Name != SynUnanswered {
+		t.Fatalf("diagnoses %+v, want accept_queue_overflow on the dropped attempt, then syn_unanswered", ds)
+	}
+	if !strings.Contains(ds[0].Explanation, "answered 2 others and still held them") || !strings.Contains(ds[1].Explanation, "see accept_queue_overflow") {
+		t.Errorf("explanations: %q / %q", ds[0].Explanation, ds[1].Explanation)
+	}
+
+	// The listener's connections were over before the SYNs came: no queue.
+	for i := range held {
+		held[i].Server.State, held[i].Client.State = fsm.Closed, fsm.TimeWait
+	}
+	if got := names(DefaultThresholds(), append(held, dropped)...); len(got) != 1 || !strings.HasPrefix(got[0], SynUnanswered) {
+		t.Errorf("listener closed before the SYNs: %v, want only syn_unanswered", got)
+	}
+
+	// Nothing else of the listener: say what fits.
+	c = New(DefaultThresholds())
+	c.Add(dropped)
+	if ds := c.Diagnoses(); len(ds) != 1 || !strings.Contains(ds[0].Explanation, "a filter dropping the SYNs and a full accept queue all fit") {
+		t.Errorf("alone: %+v", ds)
+	}
+}
+
 func TestBackoffReading(t *testing.T) {
 	if got := backoff([]int64{0, 1 * sec, 3 * sec, 7 * sec}, "SYN", "tcp_syn_retries"); !strings.Contains(got, "after 1s, 2s, 4s: exponential backoff") || !strings.Contains(got, "at least 3 retries") {
 		t.Errorf("doubling: %q", got)

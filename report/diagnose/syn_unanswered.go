@@ -45,10 +45,17 @@ func (d *synUnanswered) observe(r *flow.Record, c *Collector) {
 
 func (d *synUnanswered) findings(c *Collector, out []Diagnosis) []Diagnosis {
 	return d.ev.findings(SynUnanswered, out, func(ep netip.AddrPort, g *synUnansweredEvidence) (Diagnosis, bool) {
-		return Diagnosis{Severity: Notice,
-			Explanation: fmt.Sprintf("%s to %s got no answer at all, %d SYNs in all (the longest attempt lasted %s). %s",
-				count(g.n, "connection attempt"), ep, g.syns, dur(g.longest), backoff(g.schedule, "SYN", "tcp_syn_retries")),
-			Advice: "The host is down, a firewall drops the SYNs, or the listener's queues are full (see accept_queue_overflow). Linux retries a SYN net.ipv4.tcp_syn_retries times (6: about 127 s), doubling the wait from 1 s; tcpfsm shows the schedule per connection."}, true
+		text := fmt.Sprintf("%s to %s got no answer at all, %d SYNs in all (the longest attempt lasted %s). %s",
+			count(g.n, "connection attempt"), ep, g.syns, dur(g.longest), backoff(g.schedule, "SYN", "tcp_syn_retries"))
+		// What else the listener did tells a full queue from the rest.
+		switch aq := detectorOf[*acceptQueue](c).ev.at[ep]; {
+		case aq != nil && aq.silent():
+			text += " The same listener answered other SYNs meanwhile: see accept_queue_overflow."
+		case aq == nil || aq.answered == 0:
+			text += " Nothing else of this listener was seen: a host that is down, a filter dropping the SYNs and a full accept queue all fit."
+		}
+		return Diagnosis{Severity: Notice, Explanation: text,
+			Advice: "The host is down, a firewall drops the SYNs, or the listener's queues are full (see accept_queue_overflow). Linux retries a SYN net.ipv4.tcp_syn_retries times (6: about 127 s), doubling the wait from 1 s; where net.ipv4.tcp_syn_linear_timeouts applies (Linux 6.5 and later) its first retries may come 1 s apart before the doubling starts. tcpfsm shows each connection's schedule as the capture has it."}, true
 	})
 }
 

@@ -73,6 +73,11 @@ var scenarios = []scenario{
 		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "1"}, {"net.ipv4.tcp_synack_retries", "3"}},
 		run:    func(e *env) error { return acceptOverflow(e, 4*time.Second) },
 	},
+	{
+		name: "accept-overflow-syndrop", desc: "listen backlog 1, never accept(): two clients complete and fill the accept queue, a third's SYNs are dropped without an answer",
+		server: [][2]string{{"net.ipv4.tcp_syncookies", "1"}, {"net.ipv4.tcp_abort_on_overflow", "0"}},
+		run:    acceptOverflowSYNDrop,
+	},
 	{name: "keepalive", desc: "idle connection, client keepalive (idle 1 s, interval 1 s), probes answered", run: keepalive},
 	{name: "close-unread-rst", desc: "server close()s with unread data in its receive queue: RST instead of FIN", run: closeUnread},
 	{name: "linger0-rst", desc: "client sets SO_LINGER 0 and closes: RST instead of FIN", run: lingerZeroRST},
@@ -263,6 +268,45 @@ func acceptOverflow(e *env, length time.Duration) error {
 		if soerr, _ := unix.GetsockoptInt(fds[i], unix.SOL_SOCKET, unix.SO_ERROR); soerr != 0 {
 			logf("client %d: socket error %v", i+2, unix.Errno(soerr))
 		}
+	}
+	return nil
+}
+
+// acceptOverflowSYNDrop fills the accept queue with completed handshakes,
+// one after the other, so that no SYN/ACK is ever resent: the next client's
+// SYNs are then dropped (Linux tcp_conn_request, ListenDrops), the silent
+// form of an accept-queue overflow, with SYN cookies on as by default.
+func acceptOverflowSYNDrop(e *env) error {
+	t0 := time.Now()
+	ls, err := e.listen(1)
+	if err != nil {
+		return err
+	}
+	_ = ls // never accept()ed
+	for i := 1; i <= 2; i++ {
+		c, err := e.dial()
+		if err != nil {
+			return err
+		}
+		if err := writeAll(c, fmt.Appendf(nil, "hello from client %d\n", i)); err != nil {
+			return err
+		}
+		logf("client %d connected", i)
+		time.Sleep(100 * time.Millisecond)
+	}
+	fd, err := newSocket(e.cns, e.server)
+	if err != nil {
+		return err
+	}
+	if err := startConnect(fd, e.serverAP()); err != nil {
+		return err
+	}
+	logf("client 3 connecting while the accept queue is full")
+	time.Sleep(8*time.Second - time.Since(t0))
+	if err := waitConnect(fd, 10*time.Millisecond); err != nil {
+		logf("client 3: connect: %v (its SYNs were dropped)", err)
+	} else {
+		return errors.New("client 3 connected: the accept queue was not full")
 	}
 	return nil
 }
