@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -782,7 +781,7 @@ func TestLiveStopDrainIsBounded(t *testing.T) {
 		}
 		tot := &report.Totals{Source: o.iface}
 		warn := func(err error) { tot.Warnings = append(tot.Warnings, err.Error()) }
-		src, closeSource, _, err := openSource(o, nil, io.Discard, io.Discard, warn)
+		src, closeSource, _, err := openSource(o, nil, io.Discard, io.Discard, warn, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -792,8 +791,8 @@ func TestLiveStopDrainIsBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := new(atomic.Bool)
-		stop.Store(true)
+		stop := newInterrupt()
+		stop.request(os.Interrupt)
 		newAnalysis(o, rep, tot, warn).run(src, stop)
 		closeSource()
 		if err := rep.Finish(tot); err != nil {
