@@ -165,7 +165,7 @@ func outputIsInput(flag, output string, stdin io.Reader, inputs ...string) error
 			if in == "-" {
 				what = "standard input"
 			}
-			return fmt.Errorf("%s %s is %s, which this run reads: give another file", flag, quoteName(output), what)
+			return fmt.Errorf("%s %s is the file %s, which this run reads: refusing to write over it", flag, quoteName(output), what)
 		}
 	}
 	return nil
