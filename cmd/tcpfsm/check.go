@@ -45,7 +45,9 @@ Options:
 
 const checkUsageTail = `
 Exit status: 0 every expectation holds, 1 one failed, 2 usage or input
-error (a capture that cannot be read, a malformed expectations file).
+error (a capture that cannot be read, a malformed expectations file),
+130 or 143 when SIGINT or SIGTERM stopped the run (no snapshot is written
+for the capture being read).
 `
 
 type checkOptions struct {

@@ -60,7 +60,9 @@ Options:
 
 const usageTail = `
 Exit status: 0 success, 1 a check that was asked for failed, 2 usage or
-input error (a capture that could not be read at all).
+input error (a capture that could not be read at all) or an output that
+could not be written, 130 or 143 when SIGINT or SIGTERM interrupted -r
+(the report of what was read is written, marked incomplete).
 `
 
 type options struct {
