@@ -673,7 +673,7 @@ func (in *interrupt) exitCode() int {
 func listInterfaces(stdout, stderr io.Writer) int {
 	ifs, err := capture.Interfaces()
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: listing interfaces: %v\n", err)
+		printf(stderr, "tcpfsm: listing interfaces: %v", err)
 		return exitUsage
 	}
 	for i, ifc := range ifs {
