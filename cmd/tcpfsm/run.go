@@ -424,9 +424,12 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	a := newAnalysis(o, rep, tot, warn)
 	a.progress, a.stderr = bar, stderr
 	a.run(src, intr)
-	closeErr := closeSource()
-	if a.saveErr == nil && closeErr != nil && errors.Is(closeErr, capture.ErrSave) {
-		a.saveFailed(closeErr)
+	switch err := closeSource(); {
+	case err == nil || a.saveErr != nil:
+	case errors.Is(err, capture.ErrSave):
+		a.saveFailed(err)
+	case a.repErr == nil:
+		warn(err)
 	}
 	if a.interrupted {
 		// Past the cap on warnings: this one says what the report is.
@@ -591,7 +594,10 @@ func (s *saveFile) close() error {
 	if s == nil || s.f == nil {
 		return nil
 	}
-	return s.f.Close()
+	if err := s.f.Close(); err != nil {
+		return fmt.Errorf("%w: %w", capture.ErrSave, err)
+	}
+	return nil
 }
 
 // remove deletes the file this run created, when the capture it was for
