@@ -64,6 +64,16 @@ var (
 	// passes (or that it was asked to stop), and Next can be called again.
 	// Next returns it bare, so err == ErrTimeout works as for io.EOF.
 	ErrTimeout = errors.New("no packet before the read timeout")
+
+	// ErrInterrupted: the reader made by Interruptible was asked to stop.
+	// Next returns it (wrapped) when the stop came while it waited for
+	// input; the packets before it were delivered.
+	ErrInterrupted = errors.New("reading interrupted")
+
+	// ErrSave: a live capture's LiveOptions.Save could not be written
+	// (a full disk). Next, Flush or Close returns it with the writer's
+	// error; the packet being saved is not delivered.
+	ErrSave = errors.New("writing the capture file")
 )
 
 // PacketError is a problem with one record of a capture: what Next returns

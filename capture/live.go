@@ -195,7 +195,7 @@ func (s *liveSource) next(rec *record) error {
 	}
 	if s.save != nil {
 		if err := s.save.WritePacket(ci.Timestamp, data, ci.Length); err != nil {
-			return fmt.Errorf("writing the capture file: %w", err)
+			return fmt.Errorf("%w: %w", ErrSave, err)
 		}
 	}
 	*rec = record{
@@ -232,7 +232,7 @@ func (s *liveSource) flush() error {
 		return nil
 	}
 	if err := s.save.Flush(); err != nil {
-		return fmt.Errorf("%s: writing the capture file: %w", s.name, err)
+		return fmt.Errorf("%s: %w: %w", s.name, ErrSave, err)
 	}
 	return nil
 }

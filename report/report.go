@@ -57,6 +57,10 @@ type Totals struct {
 	Warnings       []string // problems met while reading, worst last
 	WarningsOmited uint64   // warnings beyond those listed
 	Incomplete     bool     // reading stopped early: the capture is cut short
+	// Interrupted: a signal stopped the reading of a file before its end
+	// (Incomplete too). A Zeek log then has no #close line, as Zeek's
+	// own has none when it is killed.
+	Interrupted bool
 	// Live holds libpcap's counters of a live capture; nil for a file.
 	Live *LiveCounters
 }

@@ -335,7 +335,7 @@ func (t *textReporter) Finish(tot *Totals) error {
 	if t.held == nil {
 		diagnoses() // after the connections, streamed as they ended
 	}
-	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), tot.Source)
+	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), QuoteName(tot.Source))
 	if tot.Packets > 0 {
 		fmt.Fprintf(t.w, "  %s UTC, %s", time.Unix(0, tot.First).UTC().Format("2006-01-02 15:04:05"), seconds(tot.Last-tot.First))
 	}

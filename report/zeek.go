@@ -114,7 +114,9 @@ func (z *zeekReporter) Finish(t *Totals) error {
 	if !z.header {
 		z.writeHeader(t.First)
 	}
-	z.w.WriteString("#close\t" + zeekTime(t.Last) + "\n")
+	if !t.Interrupted {
+		z.w.WriteString("#close\t" + zeekTime(t.Last) + "\n")
+	}
 	return z.w.Flush()
 }
 

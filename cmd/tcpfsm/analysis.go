@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync/atomic"
+	"io/fs"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
@@ -26,9 +26,15 @@ type analysis struct {
 	rep      report.Reporter
 	tot      *report.Totals
 	warn     func(error)
+	stderr   io.Writer      // where saveFailed says why the capture ended
 	table    *flow.Table    // one table: live captures, --events, -v, -j 1
 	shards   *flow.Parallel // or, reading a file with -j N, N of them
 	repErr   error          // the first error writing the report ends the reading
+	saveErr  error          // the error writing the -w file, which ends the capture
+
+	// interrupted: a signal stopped the reading of a file before its end.
+	// (A live capture has no end of its own: a signal is how it ends.)
+	interrupted bool
 
 	packets  uint64 // TCP packets read
 	start    int64  // when the capture started: first packet, or opening the interface
@@ -39,7 +45,7 @@ type analysis struct {
 }
 
 func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(error)) *analysis {
-	a := &analysis{o: o, rep: rep, tot: tot, warn: warn}
+	a := &analysis{o: o, rep: rep, tot: tot, warn: warn, stderr: io.Discard}
 	cfg := flow.Config{
 		IdleTimeout: int64(o.idleTimeout),
 		CloseDelay:  int64(o.closeDelay),
@@ -102,7 +108,24 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 // thousands of packets) takes milliseconds. A variable for tests.
 var drainFor = time.Second
 
-// run reads src to its end, or until stop is set, -c packets were read or
+// saveFailed ends a live capture whose -w file cannot be written (a full
+// disk): one message naming the file and why, here and in the report,
+// which covers the packets read until then.
+func (a *analysis) saveFailed(err error) {
+	if a.saveErr != nil {
+		return
+	}
+	a.saveErr = err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the file's name comes first already
+	}
+	msg := oneLine(fmt.Sprintf("-w %s: %v: the capture stopped there; the report covers the packets read until then", quoteName(a.o.write), err))
+	a.tot.Warnings = append(a.tot.Warnings, msg)
+	printf(a.stderr, "tcpfsm: %s", msg)
+}
+
+// run reads src to its end, or until a signal, -c packets were read or
 // --duration has passed, then reports every connection still open.
 //
 // A live capture asked to stop first reads what libpcap already holds:
@@ -110,7 +133,8 @@ var drainFor = time.Second
 // (after a burst, or when the process was stopped for a while, that can be
 // a whole buffer). It stops at the first packet captured after the
 // request, or when nothing more is pending, or after drainFor.
-func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
+func (a *analysis) run(src *capture.Reader, intr *interrupt) {
+	stop := &intr.stop
 	a.src = src
 	tot := a.tot
 	live := a.o.iface != ""
@@ -124,7 +148,8 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 	for a.repErr == nil && (a.o.count == 0 || a.packets < a.o.count) {
 		if stopAt == 0 && stop.Load() {
 			if !live {
-				break // a file: what was read is the report
+				a.interrupted = true // a file: what was read is the report
+				break
 			}
 			stopAt = src.Now().UnixNano()
 			drainEnd = time.Now().Add(drainFor)
@@ -141,11 +166,20 @@ func (a *analysis) run(src *capture.Reader, stop *atomic.Bool) {
 				break
 			}
 			if err := src.Flush(); err != nil {
-				a.report(err)
+				a.saveFailed(err)
+				break
 			}
 			continue
 		}
 		if err == io.EOF {
+			break
+		}
+		if err != nil && !live && stop.Load() {
+			a.interrupted = true // the signal ended a read that waited on a pipe
+			break
+		}
+		if errors.Is(err, capture.ErrSave) {
+			a.saveFailed(err)
 			break
 		}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fatih/color"
@@ -44,7 +45,9 @@ Options:
 
 const checkUsageTail = `
 Exit status: 0 every expectation holds, 1 one failed, 2 usage or input
-error (a capture that cannot be read, a malformed expectations file).
+error (a capture that cannot be read, a malformed expectations file),
+130 or 143 when SIGINT or SIGTERM stopped the run (no snapshot is written
+for the capture being read).
 `
 
 type checkOptions struct {
@@ -121,14 +124,23 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\nRun 'tcpfsm check --help' for usage.\n", err)
+		printf(stderr, "tcpfsm: %v", err)
+		fmt.Fprintln(stderr, "Run 'tcpfsm check --help' for usage.")
+		return exitUsage
+	}
+	if err := checkOutputs(o, captures, stdin); err != nil {
+		printf(stderr, "tcpfsm: %v", err)
 		return exitUsage
 	}
 	shared, err := readRules(o.expect)
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		printf(stderr, "tcpfsm: %v", err)
 		return exitUsage
 	}
+	// Caught for the whole run, not capture by capture: a signal between
+	// two captures stops the run there, as one during a capture does.
+	intr := newInterrupt()
+	defer intr.catch()()
 
 	pass, fail := color.New(color.FgGreen), color.New(color.FgRed, color.Bold)
 	if useColor(o.color, stdout) {
@@ -141,20 +153,33 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	var cases []check.Case
 	inputErr := false
-	for _, path := range captures {
-		cs, err := checkCapture(o, path, shared, stdin, stderr)
+	for i, path := range captures {
+		interrupted := intr.requested()
+		var cs []check.Case
+		var err error
+		if !interrupted {
+			cs, err = checkCapture(o, path, shared, stdin, stderr, intr)
+			interrupted = err != nil && intr.requested() // the analysis was cut short
+		}
+		if interrupted {
+			// Stop: no partial snapshot, no further capture, no JUnit
+			// report that would read as the whole run's.
+			printf(stderr, "tcpfsm: interrupted by %s: %s not checked, %s not read; no snapshot of it written",
+				intr.signalName(), quoteName(path), plural(len(captures)-i-1, "more capture"))
+			return intr.exitCode()
+		}
 		if err != nil {
 			var reported reportedError
 			if !errors.As(err, &reported) {
-				fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+				printf(stderr, "tcpfsm: %v", err)
 			}
 			inputErr = true
-			cases = append(cases, check.Case{Capture: path, Name: "read " + path, Error: err.Error()})
+			cases = append(cases, check.Case{Capture: path, Name: "read " + quoteName(path), Error: oneLine(err.Error())})
 			continue
 		}
 		for _, c := range cs {
 			for _, f := range c.Failures {
-				fmt.Fprintf(stdout, "%s %s: %s: %s\n", fail.Sprint("FAIL"), path, c.Name, f)
+				fmt.Fprintf(stdout, "%s %s\n", fail.Sprint("FAIL"), oneLine(fmt.Sprintf("%s: %s: %s", quoteName(path), c.Name, f)))
 			}
 		}
 		cases = append(cases, cs...)
@@ -183,7 +208,7 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if o.junit != "" {
 		if err := writeJUnit(o.junit, cases); err != nil {
-			fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+			printf(stderr, "tcpfsm: --junit: %v", err)
 			return exitUsage
 		}
 	}
@@ -201,7 +226,30 @@ func writeJUnit(path string, cases []check.Case) error {
 	if err := check.WriteJUnit(&b, cases); err != nil {
 		return err
 	}
-	return os.WriteFile(path, b.Bytes(), 0o644)
+	return writeAtomic(path, b.Bytes())
+}
+
+// checkOutputs refuses outputs that are inputs of the same run: --junit
+// naming a capture or a file of expectations, or a capture whose snapshot
+// --update would write over another capture.
+func checkOutputs(o *checkOptions, captures []string, stdin io.Reader) error {
+	inputs := append(slices.Clone(captures), o.expect...)
+	for _, c := range captures {
+		if c != "-" {
+			inputs = append(inputs, c+".golden.json", c+".expect")
+		}
+	}
+	if err := outputIsInput("--junit", o.junit, stdin, inputs...); err != nil {
+		return err
+	}
+	if o.update {
+		for _, c := range captures {
+			if err := outputIsInput("--update: the snapshot", c+".golden.json", stdin, captures...); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func readRules(files []string) ([]*check.Rule, error) {
@@ -219,21 +267,64 @@ func readRules(files []string) ([]*check.Rule, error) {
 func readRuleFile(name string) ([]*check.Rule, error) {
 	f, err := os.Open(name)
 	if err != nil {
+		return nil, quotePath(err)
+	}
+	defer f.Close()
+	return check.ParseRules(f, quoteName(name))
+}
+
+// readOwnRules reads CAPTURE.expect, found by its name beside the capture
+// rather than given: never through a symbolic link (a link to a secret
+// would have its first words quoted in a syntax error).
+func readOwnRules(name string) ([]*check.Rule, error) {
+	f, err := openRegular(name)
+	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return check.ParseRules(f, name)
+	return check.ParseRules(f, quoteName(name))
+}
+
+// openRegular opens a file check finds by name (a snapshot, a capture's
+// rules) for reading, only if it is a regular file and not a symbolic
+// link. O_NONBLOCK: opening a FIFO does not wait for a writer.
+func openRegular(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("%s: a symbolic link: tcpfsm check reads and writes snapshots and CAPTURE.expect files only as regular files, not through links", quoteName(name))
+	}
+	if err != nil {
+		return nil, quotePath(err)
+	}
+	if !isRegular(f) {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a regular file", quoteName(name))
+	}
+	return f, nil
+}
+
+// writeSnapshot writes a snapshot atomically, refusing to replace
+// anything but a regular file: the rename would replace a link, not
+// write through it, but the link was put there for a reason.
+func writeSnapshot(name string, data []byte) error {
+	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: a symbolic link: tcpfsm check reads and writes snapshots and CAPTURE.expect files only as regular files, not through links", quoteName(name))
+		}
+		return fmt.Errorf("%s: not a regular file", quoteName(name))
+	}
+	return writeAtomic(name, data)
 }
 
 // checkCapture analyses one capture and checks it: against its snapshot
 // (or writes it, with --update), its own rules, and the shared ones. An
 // error means the capture or its expectations could not be read.
-func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.Reader, stderr io.Writer) ([]check.Case, error) {
+func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.Reader, stderr io.Writer, intr *interrupt) ([]check.Case, error) {
 	golden, rulesFile := path+".golden.json", path+".expect"
 	var own []*check.Rule
 	var err error
 	if path != "-" {
-		own, err = readRuleFile(rulesFile)
+		own, err = readOwnRules(rulesFile)
 		if errors.Is(err, fs.ErrNotExist) {
 			own, err = nil, nil
 		}
@@ -247,7 +338,8 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		if errors.Is(err, fs.ErrNotExist) {
 			want, err = nil, nil
 			if len(own) == 0 && len(shared) == 0 {
-				return nil, fmt.Errorf("%s: nothing to check it against: write %s, or record a snapshot with tcpfsm check --update %s", path, rulesFile, path)
+				return nil, fmt.Errorf("%s: nothing to check it against: write %s, or record a snapshot with tcpfsm check --update %s",
+					quoteName(path), quoteName(rulesFile), quoteName(path))
 			}
 		}
 		if err != nil {
@@ -255,7 +347,7 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		}
 	}
 
-	got, err := analyseForCheck(o, path, stdin, stderr)
+	got, err := analyseForCheck(o, path, stdin, stderr, intr)
 	if err != nil {
 		return nil, err
 	}
@@ -264,12 +356,12 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 	var cases []check.Case
 	switch {
 	case o.update:
-		if err := os.WriteFile(golden, got.Snapshot(), 0o644); err != nil {
+		if err := writeSnapshot(golden, got.Snapshot()); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(stderr, "tcpfsm: wrote %s (%s)\n", golden, plural(len(got.Conns), "connection"))
+		printf(stderr, "tcpfsm: wrote %s (%s)", quoteName(golden), plural(len(got.Conns), "connection"))
 	case want != nil:
-		c := check.Case{Capture: path, Name: "snapshot " + golden}
+		c := check.Case{Capture: path, Name: "snapshot " + quoteName(golden)}
 		if !slices.Equal(want.Flags, got.Flags) {
 			c.Failures = append(c.Failures, fmt.Sprintf("the snapshot was written with %s, this check runs with %s: give the same analysis flags, or accept the analysis with tcpfsm check --update",
 				flagList(want.Flags), flagList(got.Flags)))
@@ -277,7 +369,7 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		diffs := check.Diff(want, got)
 		for i, d := range diffs {
 			if i == maxDiffLines {
-				c.Failures = append(c.Failures, fmt.Sprintf("... and %d more differences; tcpfsm check --update %s accepts them", len(diffs)-i, path))
+				c.Failures = append(c.Failures, fmt.Sprintf("... and %d more differences; tcpfsm check --update %s accepts them", len(diffs)-i, quoteName(path)))
 				break
 			}
 			c.Failures = append(c.Failures, d.String())
@@ -334,14 +426,14 @@ func countOf(list []string, s string) int {
 const maxDiffLines = 20
 
 func readSnapshot(path string) (*check.Analysis, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	a, err := check.ReadSnapshot(f)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", quoteName(path), err)
 	}
 	return a, nil
 }
@@ -349,11 +441,11 @@ func readSnapshot(path string) (*check.Analysis, error) {
 // analyseForCheck runs the analysis of one capture with JSON output and
 // reads it back. Warnings about the capture (a truncated file) go to
 // stderr and into the analysis, as for the plain analyser.
-func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Writer) (*check.Analysis, error) {
+func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Writer, intr *interrupt) (*check.Analysis, error) {
 	opt := o.options
 	opt.read, opt.format, opt.events = path, "json", false
 	var out, said bytes.Buffer
-	if code := analyse(&opt, stdin, &out, io.MultiWriter(stderr, &said)); code != exitOK {
+	if code := analyse(&opt, stdin, &out, io.MultiWriter(stderr, &said), intr); code != exitOK {
 		// analyse said why; its last line is the error.
 		lines := strings.Split(strings.TrimSpace(said.String()), "\n")
 		return nil, reportedError{strings.TrimPrefix(lines[len(lines)-1], "tcpfsm: ")}

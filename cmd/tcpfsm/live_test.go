@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -81,7 +80,14 @@ type liveRun struct {
 // listening.
 func startLive(t *testing.T, args ...string) *liveRun {
 	t.Helper()
-	r := &liveRun{cmd: exec.Command(tcpfsmBinary(t), args...), done: make(chan struct{})}
+	return startLiveCommand(t, exec.Command(tcpfsmBinary(t), args...))
+}
+
+// startLiveCommand is startLive for a command that runs tcpfsm (under
+// prlimit, say).
+func startLiveCommand(t *testing.T, cmd *exec.Cmd) *liveRun {
+	t.Helper()
+	r := &liveRun{cmd: cmd, done: make(chan struct{})}
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -782,7 +788,7 @@ func TestLiveStopDrainIsBounded(t *testing.T) {
 		}
 		tot := &report.Totals{Source: o.iface}
 		warn := func(err error) { tot.Warnings = append(tot.Warnings, err.Error()) }
-		src, closeSource, _, err := openSource(o, nil, io.Discard, io.Discard, warn)
+		src, closeSource, _, err := openSource(o, nil, io.Discard, io.Discard, warn, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -792,8 +798,8 @@ func TestLiveStopDrainIsBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stop := new(atomic.Bool)
-		stop.Store(true)
+		stop := newInterrupt()
+		stop.request(os.Interrupt)
 		newAnalysis(o, rep, tot, warn).run(src, stop)
 		closeSource()
 		if err := rep.Finish(tot); err != nil {
@@ -829,5 +835,32 @@ func TestLiveInterruptedAtOnce(t *testing.T) {
 		if s := streamLines(t, lr.outText())["summary"]; len(s) != 1 {
 			t.Fatalf("no summary after SIGINT at once:\n%s", lr.outText())
 		}
+	}
+}
+
+// TestLiveWriteErrorEndsTheCapture: when the -w file cannot be written
+// (here past a file size limit, as on a full disk) the capture ends by
+// itself with exit status 2 and one message naming the file and the
+// error, and the report of what was read is still written.
+func TestLiveWriteErrorEndsTheCapture(t *testing.T) {
+	requireCapture(t)
+	if _, err := exec.LookPath("prlimit"); err != nil {
+		cannotRun(t, "prlimit (util-linux) is needed to limit the size of the -w file")
+	}
+	svc := startService(t)
+	save := filepath.Join(t.TempDir(), "x.pcap")
+	// The file header fits; the first batch of packets does not.
+	lr := startLiveCommand(t, exec.Command("prlimit", "--fsize=4096", tcpfsmBinary(t),
+		"-i", "lo", "-w", save, "--format", "json", "--interval", "0", fmt.Sprintf("tcp port %d", svc.port)))
+	burst(t, svc.port, burstConns)
+	code := lr.stop(t, nil)
+	want := fmt.Sprintf("-w %s: file too large: the capture stopped there; the report covers the packets read until then", save)
+	errText := lr.errText()
+	if code != exitUsage || strings.Count(errText, save) != 1 || !strings.Contains(errText, "tcpfsm: "+want+"\n") {
+		t.Errorf("exit %d (want 2); stderr:\n%s\nwant one line: tcpfsm: %s", code, errText, want)
+	}
+	summary := streamLines(t, lr.outText())["summary"]
+	if len(summary) != 1 || !slices.Contains(strs(summary[0]["warnings"]), want) || summary[0]["tcp_packets"].(float64) == 0 {
+		t.Errorf("the report of what was read: %v", summary)
 	}
 }

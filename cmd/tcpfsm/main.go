@@ -19,7 +19,7 @@ const gcPercent = 50
 
 func main() {
 	tuneGC()
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, standardOutput(), os.Stderr))
 }
 
 // tuneGC sets the collector's target to gcPercent, unless GOGC chose one.

@@ -53,6 +53,9 @@ func wantProgress(o *options, size int64, stdout, stderr io.Writer) bool {
 }
 
 func isTerminal(w io.Writer) bool {
+	if s, ok := w.(*stickyWriter); ok {
+		w = s.w // standard output, watched for errors
+	}
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }

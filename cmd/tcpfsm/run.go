@@ -60,7 +60,9 @@ Options:
 
 const usageTail = `
 Exit status: 0 success, 1 a check that was asked for failed, 2 usage or
-input error (a capture that could not be read at all).
+input error (a capture that could not be read at all) or an output that
+could not be written, 130 or 143 when SIGINT or SIGTERM interrupted -r
+(the report of what was read is written, marked incomplete).
 `
 
 type options struct {
@@ -286,6 +288,17 @@ func useColor(mode string, out io.Writer) bool {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	out := &stickyWriter{w: stdout}
+	code := runCommand(args, stdin, out, stderr)
+	if out.err != nil && code != exitUsage {
+		// The report, or check's verdicts, are lost: that is no success.
+		printf(stderr, "tcpfsm: writing to standard output: %v", out.err)
+		code = max(code, exitUsage)
+	}
+	return code
+}
+
+func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check" {
 		return runCheck(args[1:], stdin, stdout, stderr)
 	}
@@ -294,23 +307,51 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\nRun 'tcpfsm --help' for usage.\n", err)
+		printf(stderr, "tcpfsm: %v", err)
+		fmt.Fprintln(stderr, "Run 'tcpfsm --help' for usage.")
 		return exitUsage
 	}
 	if o.list {
 		return listInterfaces(stdout, stderr)
 	}
+	if o.read != "" {
+		for _, out := range []struct{ flag, name string }{{"--html", o.html}, {"--cpuprofile", o.cpuProfile}, {"--memprofile", o.memProfile}} {
+			if err := outputIsInput(out.flag, out.name, stdin, o.read); err != nil {
+				printf(stderr, "tcpfsm: %v", err)
+				return exitUsage
+			}
+		}
+	}
 	stopProfiles, err := startProfiles(o.cpuProfile, o.memProfile)
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		printf(stderr, "tcpfsm: %v", quotePath(err))
 		return exitUsage
 	}
-	code := analyse(o, stdin, stdout, stderr)
+	code := analyse(o, stdin, stdout, stderr, newInterrupt())
 	if err := stopProfiles(); err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		printf(stderr, "tcpfsm: %v", quotePath(err))
 		code = max(code, exitUsage)
 	}
 	return code
+}
+
+// stickyWriter keeps the first error writing standard output: a report
+// lost to a full disk or a closed descriptor must not end in success,
+// whichever part of the program wrote it.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(b []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(b)
+	if err != nil {
+		s.err = err
+	}
+	return n, err
 }
 
 // reportOptions are the report's options from the command line's.
@@ -322,46 +363,55 @@ func reportOptions(o *options, color bool) report.Options {
 }
 
 // analyse runs the analysis the options ask for and writes its report.
-func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
+// intr turns SIGINT and SIGTERM into the end of the reading, from the
+// moment the source is open.
+func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interrupt) int {
 	rep, err := report.New(stdout, reportOptions(o, useColor(o.color, stdout)))
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		printf(stderr, "tcpfsm: %v", err)
 		return exitUsage
 	}
 
 	tot := &report.Totals{Source: o.read}
 	warn := func(err error) {
 		if len(tot.Warnings) < maxWarnings {
-			tot.Warnings = append(tot.Warnings, err.Error())
-			fmt.Fprintf(stderr, "tcpfsm: warning: %v\n", err)
+			tot.Warnings = append(tot.Warnings, oneLine(err.Error()))
+			printf(stderr, "tcpfsm: warning: %v", err)
 		} else {
 			tot.WarningsOmited++
 		}
 	}
 
-	src, closeSource, bar, err := openSource(o, stdin, stdout, stderr, warn)
+	src, closeSource, bar, err := openSource(o, stdin, stdout, stderr, warn, intr.done)
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		printf(stderr, "tcpfsm: %v", quotePath(err))
 		return exitUsage
 	}
 	// From here Ctrl-C asks for the report rather than killing the
 	// process, as the listening message promises.
-	stop, release := stopOnSignal()
+	release := intr.catch()
 	defer release()
 	if o.iface != "" {
 		tot.Source = o.iface
-		fmt.Fprintf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop\n",
-			o.iface, src.LinkType(), o.snaplen)
+		printf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop",
+			quoteName(o.iface), src.LinkType(), o.snaplen)
 	}
 
+	var html *atomicFile
 	if o.html != "" {
-		f, err := os.Create(o.html)
-		if err != nil {
-			fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		// Written beside the old report and renamed over it when
+		// complete: a run that dies leaves the old one whole.
+		if html, err = createAtomic(o.html); err != nil {
+			closeSource()
+			printf(stderr, "tcpfsm: --html: %v", err)
 			return exitUsage
 		}
-		defer f.Close()
-		rep = report.WithHTML(rep, f, o.thresholds, o.verbose || o.ladderSel != nil)
+		defer func() {
+			if html != nil {
+				html.discard()
+			}
+		}()
+		rep = report.WithHTML(rep, html, o.thresholds, o.verbose || o.ladderSel != nil)
 	}
 
 	var found *findings
@@ -372,41 +422,76 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	a := newAnalysis(o, rep, tot, warn)
-	a.progress = bar
-	a.run(src, stop)
-	if err := closeSource(); err != nil && a.repErr == nil {
-		warn(fmt.Errorf("%s: %w", o.write, err))
+	a.progress, a.stderr = bar, stderr
+	a.run(src, intr)
+	switch err := closeSource(); {
+	case err == nil || a.saveErr != nil:
+	case errors.Is(err, capture.ErrSave):
+		a.saveFailed(err)
+	case a.repErr == nil:
+		warn(err)
+	}
+	if a.interrupted {
+		// Past the cap on warnings: this one says what the report is.
+		tot.Incomplete, tot.Interrupted = true, true
+		msg := oneLine(fmt.Sprintf("%s: interrupted by %s after %d packets: the rest of the capture is not in the report",
+			readName(o.read), intr.signalName(), tot.Packets))
+		tot.Warnings = append(tot.Warnings, msg)
+		printf(stderr, "tcpfsm: warning: %s", msg)
 	}
 	if n := tot.Live.Lost(); n > 0 {
-		fmt.Fprintf(stderr, "tcpfsm: warning: the capture missed %d packets: the report may be wrong about their connections\n", n)
+		printf(stderr, "tcpfsm: warning: the capture missed %d packets: the report may be wrong about their connections", n)
 	}
 	if tot.WarningsOmited > 0 {
-		fmt.Fprintf(stderr, "tcpfsm: warning: %d more warnings not shown\n", tot.WarningsOmited)
+		printf(stderr, "tcpfsm: warning: %d more warnings not shown", tot.WarningsOmited)
 	}
 	repErr := a.repErr
 	if repErr == nil {
 		repErr = rep.Finish(tot)
 	}
 	if repErr != nil {
-		fmt.Fprintf(stderr, "tcpfsm: writing the report: %v\n", repErr)
+		printf(stderr, "tcpfsm: writing the report: %v", repErr)
 		return exitUsage
 	}
+	if html != nil {
+		err, html = html.commit(), nil
+		if err != nil {
+			printf(stderr, "tcpfsm: --html: %v", err)
+			return exitUsage
+		}
+	}
+	code := exitOK
 	if found != nil {
 		if lines := found.report(); len(lines) > 0 {
 			for _, l := range lines {
-				fmt.Fprintf(stderr, "tcpfsm: --fail-on: %s\n", l)
+				printf(stderr, "tcpfsm: --fail-on: %s", l)
 			}
-			return exitCheck
+			code = exitCheck
 		}
 	}
-	return exitOK
+	switch {
+	case a.saveErr != nil:
+		return exitUsage // said once, by saveFailed
+	case a.interrupted:
+		return intr.exitCode()
+	}
+	return code
+}
+
+// readName is how messages name the capture -r reads.
+func readName(name string) string {
+	if name == "-" {
+		return "stdin" // as the capture package names it
+	}
+	return quoteName(name)
 }
 
 // openSource opens the file or interface the options name, with a progress
 // bar when a big file is read on a terminal. The returned
 // function closes it, and the -w file, once the report no longer needs
-// the source's counters.
-func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error)) (*capture.Reader, func() error, *progress, error) {
+// the source's counters. A source that is not a regular file (a FIFO, a
+// pipe) is read so that closing stop ends a read blocked on it.
+func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (*capture.Reader, func() error, *progress, error) {
 	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
 	switch {
 	case o.iface != "":
@@ -431,6 +516,9 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 		}
 		return src, func() error { return errors.Join(src.Close(), save.close()) }, nil, nil
 	case o.read == "-":
+		if f, ok := stdin.(*os.File); !ok || !isRegular(f) {
+			stdin = capture.Interruptible(stdin, stop)
+		}
 		src, err := capture.NewReader(stdin, "-", copts)
 		if err == nil && o.account != nil {
 			err = dropPrivileges(o.account)
@@ -440,16 +528,21 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 		}
 		return src, src.Close, nil, nil
 	}
+	name := quoteName(o.read)
 	f, err := os.Open(o.read)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", o.read, err)
+		return nil, nil, nil, fmt.Errorf("%s: %w", name, quotePath(err))
 	}
 	var r io.Reader = f
 	var bar *progress
-	if fi, err := f.Stat(); err == nil && wantProgress(o, fi.Size(), stdout, stderr) {
-		bar, r = newProgress(f, fi.Size(), stderr)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if wantProgress(o, fi.Size(), stdout, stderr) {
+			bar, r = newProgress(f, fi.Size(), stderr)
+		}
+	} else {
+		r = capture.Interruptible(f, stop)
 	}
-	src, err := capture.NewReader(r, o.read, copts)
+	src, err := capture.NewReader(r, name, copts)
 	if err == nil && o.account != nil {
 		if err = dropPrivileges(o.account); err != nil {
 			src.Close()
@@ -460,6 +553,12 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 		return nil, nil, nil, err
 	}
 	return src, func() error { return errors.Join(src.Close(), f.Close()) }, bar, nil
+}
+
+// isRegular tells whether f is a regular file, which a read never waits on.
+func isRegular(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // saveFile is the -w file, created when OpenLive first writes to it: it
@@ -495,7 +594,10 @@ func (s *saveFile) close() error {
 	if s == nil || s.f == nil {
 		return nil
 	}
-	return s.f.Close()
+	if err := s.f.Close(); err != nil {
+		return fmt.Errorf("%w: %w", capture.ErrSave, err)
+	}
+	return nil
 }
 
 // remove deletes the file this run created, when the capture it was for
@@ -508,32 +610,76 @@ func (s *saveFile) remove() {
 	}
 }
 
-// stopOnSignal turns the first SIGINT or SIGTERM into a request to stop
-// reading and write the report; a second one kills the process as usual.
-func stopOnSignal() (stop *atomic.Bool, release func()) {
-	stop = new(atomic.Bool)
+// interrupt is the first SIGINT or SIGTERM, once caught: a request to stop
+// reading and write the report. A second one kills the process as usual.
+type interrupt struct {
+	stop     atomic.Bool   // set at the signal, before done closes
+	done     chan struct{} // closed at the signal: ends a read blocked on a pipe
+	sig      os.Signal     // the signal, once stop is set
+	catching bool
+}
+
+func newInterrupt() *interrupt { return &interrupt{done: make(chan struct{})} }
+
+// catch starts turning the signals into the request, and returns what
+// stops it. When the interrupt catches already (tcpfsm check catches them
+// for the whole run, not capture by capture), it does nothing.
+func (in *interrupt) catch() (release func()) {
+	if in.catching {
+		return func() {}
+	}
+	in.catching = true
 	sig := make(chan os.Signal, 1)
-	done := make(chan struct{})
+	released := make(chan struct{})
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		select {
-		case <-sig:
-			stop.Store(true)
+		case s := <-sig:
+			in.request(s)
 			signal.Stop(sig)
-		case <-done:
+		case <-released:
 		}
 	}()
-	return stop, func() {
+	return func() {
 		signal.Stop(sig)
-		close(done)
+		close(released)
+		in.catching = false
 	}
+}
+
+// request is what a signal does: stop, then wake a blocked read.
+func (in *interrupt) request(s os.Signal) {
+	in.sig = s
+	in.stop.Store(true)
+	close(in.done)
+}
+
+// requested tells whether a signal asked to stop.
+func (in *interrupt) requested() bool { return in.stop.Load() }
+
+// signalName names the signal caught, as kill -l does.
+func (in *interrupt) signalName() string {
+	if in.sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return "SIGINT"
+}
+
+// exitCode is the status of a read the signal interrupted: 128 plus the
+// signal's number, as shells report a command a signal ended (130 for
+// SIGINT, 143 for SIGTERM).
+func (in *interrupt) exitCode() int {
+	if s, ok := in.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 128 + int(syscall.SIGINT)
 }
 
 // listInterfaces prints what -i can capture on, numbered as tcpdump -D does.
 func listInterfaces(stdout, stderr io.Writer) int {
 	ifs, err := capture.Interfaces()
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: listing interfaces: %v\n", err)
+		printf(stderr, "tcpfsm: listing interfaces: %v", err)
 		return exitUsage
 	}
 	for i, ifc := range ifs {

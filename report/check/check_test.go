@@ -249,3 +249,24 @@ func FuzzParseRules(f *testing.F) {
 		}
 	})
 }
+
+// TestParseErrorsQuoteAnExcerpt: a file that is not a rules file (a key,
+// a binary) gets an error that quotes, escaped, a short excerpt of it, never
+// the whole line.
+func TestParseErrorsQuoteAnExcerpt(t *testing.T) {
+	secret := "-----BEGIN-PRIVATE-KEY-----MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"
+	tests := []struct{ text, want string }{
+		{secret + "\n", `f:1:1: "-----BEGIN-PRIVA"…: a word of 91 characters is part of no rule`},
+		{"no syn_flood\n\x7fELF\x02\x01\x01" + strings.Repeat("\x00", 70) + "\n", `f:2:1: "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00"…: a word of 77 characters is part of no rule`},
+		{"\x1b[2J\x1b[31mgotcha\n", `f:1:1: "\x1b[2J\x1b[31mgotcha" is not a connection field or a summary counter`},
+	}
+	for _, tc := range tests {
+		_, err := ParseRules(strings.NewReader(tc.text), "f")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want it to start %s", tc.text, err, tc.want)
+		}
+		if err != nil && strings.ContainsAny(err.Error(), "\x00\x1b\n") {
+			t.Errorf("%q: the error holds control characters raw: %q", tc.text, err)
+		}
+	}
+}

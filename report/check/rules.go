@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/report/diagnose"
@@ -69,7 +70,17 @@ func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
 }
 
-// ParseRules reads an expectations file; file names it in errors.
+// maxWord is the longest word a rule can hold (an IPv6 address with a
+// prefix or a port is about 50 characters); excerptRunes how much of a
+// longer one an error quotes.
+const (
+	maxWord      = 64
+	excerptRunes = 16
+)
+
+// ParseRules reads an expectations file; file names it in errors. An
+// error quotes the words it is about (%q: escaped), each at most maxWord
+// characters, so a file that is not a rules file is never echoed.
 func ParseRules(r io.Reader, file string) ([]*Rule, error) {
 	var rules []*Rule
 	sc := bufio.NewScanner(r)
@@ -84,6 +95,14 @@ func ParseRules(r io.Reader, file string) ([]*Rule, error) {
 		toks := tokenize(text)
 		if len(toks) == 0 {
 			continue
+		}
+		for _, t := range toks {
+			if runes := utf8.RuneCountInString(t.text); runes > maxWord {
+				// Not a rules file, perhaps not meant to be read: quote
+				// no more of it than a short excerpt.
+				return nil, &ParseError{File: file, Line: n, Col: t.col,
+					Msg: fmt.Sprintf("%q…: a word of %d characters is part of no rule", string([]rune(t.text)[:excerptRunes]), runes)}
+			}
 		}
 		p := &parser{file: file, line: n, toks: toks}
 		rule, err := p.rule()

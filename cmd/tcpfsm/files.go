@@ -1,0 +1,172 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"unicode/utf8"
+
+	"github.com/tcpfsm/tcpfsm/report"
+)
+
+// The files tcpfsm writes, and the care it takes not to harm others.
+
+// quoteName is a file name as messages print it; see report.QuoteName.
+func quoteName(name string) string { return report.QuoteName(name) }
+
+// quotePath quotes the name inside an *fs.PathError (what os.Open and
+// os.Create return), so that the error prints safely.
+func quotePath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		pe.Path = quoteName(pe.Path)
+	}
+	return err
+}
+
+// oneLine escapes what a message printed for a person must not hold raw:
+// control characters (a newline would break the one-line error, an escape
+// sequence would reach the terminal) and other unprintable runes, as %q
+// escapes them. Names are quoted where they are put in a message
+// (quoteName); this catches whatever else an error carries from the input.
+func oneLine(msg string) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		r, size := utf8.DecodeRuneInString(msg[i:])
+		if (r == utf8.RuneError && size == 1) || !strconv.IsPrint(r) {
+			if b.Len() == 0 {
+				b.WriteString(msg[:i])
+			}
+			q := strconv.Quote(msg[i : i+size])
+			b.WriteString(q[1 : len(q)-1])
+		} else if b.Len() > 0 {
+			b.WriteString(msg[i : i+size])
+		}
+		i += size
+	}
+	if b.Len() == 0 {
+		return msg // nothing to escape: no copy
+	}
+	return b.String()
+}
+
+// printf writes one message line to a person, escaped by oneLine.
+func printf(w io.Writer, format string, args ...any) {
+	fmt.Fprintln(w, oneLine(fmt.Sprintf(format, args...)))
+}
+
+// atomicFile is an output written beside its final name and renamed over
+// it once complete, so that a run that dies part way (killed, a second
+// Ctrl-C, a full disk) leaves the file as it was, never empty or cut
+// short. The temporary file is named .NAME.tmp-RANDOM in the same
+// directory, the only place a rename is atomic; a run killed before it
+// renames leaves it behind.
+type atomicFile struct {
+	*os.File
+	name string
+}
+
+func createAtomic(name string) (*atomicFile, error) {
+	dir, base := filepath.Split(name)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))
+	}
+	// CreateTemp makes the file private; give it the mode os.Create
+	// would, so replacing a report does not change who may read it.
+	mask := syscall.Umask(0)
+	syscall.Umask(mask)
+	if err := f.Chmod(0o666 &^ fs.FileMode(mask)); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))
+	}
+	return &atomicFile{File: f, name: name}, nil
+}
+
+// commit closes the file and puts it in place.
+func (a *atomicFile) commit() error {
+	err := a.Close()
+	if err == nil {
+		err = os.Rename(a.File.Name(), a.name)
+	}
+	if err != nil {
+		os.Remove(a.File.Name())
+		return fmt.Errorf("%s: %w", quoteName(a.name), unwrapPath(err))
+	}
+	return nil
+}
+
+// discard closes and removes the file, leaving the old one as it was.
+func (a *atomicFile) discard() {
+	a.Close()
+	os.Remove(a.File.Name())
+}
+
+// writeAtomic writes data to name through an atomicFile.
+func writeAtomic(name string, data []byte) error {
+	f, err := createAtomic(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.discard()
+		return fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))
+	}
+	return f.commit()
+}
+
+// unwrapPath is the error inside an *fs.PathError or *os.LinkError, whose
+// message repeats a name the caller puts first already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
+// outputIsInput refuses an output file that is one of the inputs (the
+// same device and inode, through any name or link): writing the report
+// would destroy what it reports on. stdin is standard input, the input
+// "-" names. An output that does not exist yet is no input.
+func outputIsInput(flag, output string, stdin io.Reader, inputs ...string) error {
+	if output == "" {
+		return nil
+	}
+	out, err := os.Stat(output)
+	if err != nil {
+		return nil
+	}
+	for _, in := range inputs {
+		var fi fs.FileInfo
+		if in == "-" {
+			if f, ok := stdin.(*os.File); ok {
+				fi, _ = f.Stat()
+			}
+		} else {
+			fi, _ = os.Stat(in)
+		}
+		if fi != nil && os.SameFile(fi, out) {
+			what := quoteName(in)
+			if in == "-" {
+				what = "standard input"
+			}
+			return fmt.Errorf("%s %s is the file %s, which this run reads: refusing to write over it", flag, quoteName(output), what)
+		}
+	}
+	return nil
+}

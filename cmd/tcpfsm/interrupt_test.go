@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The interrupt tests run the tcpfsm binary on a FIFO whose writer sends a
+// capture and then stalls, holding the FIFO open: the reading can end
+// only by a signal.
+
+// stalledFIFO makes a FIFO in dir that, once opened, receives data and
+// then nothing more until the test ends. drained is closed once the
+// reader has taken all of data out of the FIFO.
+func stalledFIFO(t *testing.T, dir string, data []byte) (path string, drained <-chan struct{}) {
+	t.Helper()
+	path = filepath.Join(dir, "stalled.pcap")
+	if err := syscall.Mkfifo(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	release, empty := make(chan struct{}), make(chan struct{})
+	go func() {
+		w, err := os.OpenFile(path, os.O_WRONLY, 0) // waits for the reader
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		w.Write(data)
+		for {
+			// FIONREAD: the bytes in the pipe not read yet.
+			n, err := unix.IoctlGetInt(int(w.Fd()), unix.TIOCINQ) // FIONREAD
+			if err != nil || n == 0 {
+				close(empty)
+				break
+			}
+			select {
+			case <-release:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		<-release
+	}()
+	t.Cleanup(func() {
+		close(release)
+		// Unblock the writer's open if nothing ever read the FIFO.
+		if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			r.Close()
+		}
+	})
+	return path, empty
+}
+
+// interruptRun is the binary started on a stalled FIFO.
+type interruptRun struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan struct{}
+}
+
+func startInterruptRun(t *testing.T, dir string, args ...string) *interruptRun {
+	t.Helper()
+	r := &interruptRun{cmd: exec.Command(tcpfsmBinary(t), args...), done: make(chan struct{})}
+	r.cmd.Dir = dir
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.cmd.Wait(); close(r.done) }()
+	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
+	return r
+}
+
+// waitRead waits until the run has taken everything from the FIFO, and
+// a moment more to analyse it: it is then stalled, waiting for more.
+func (r *interruptRun) waitRead(t *testing.T, drained <-chan struct{}) {
+	t.Helper()
+	select {
+	case <-drained:
+		time.Sleep(100 * time.Millisecond)
+	case <-r.done:
+		t.Fatalf("tcpfsm ended before reading the FIFO: %s", r.stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpfsm did not read the FIFO in 10 s")
+	}
+}
+
+// signal sends sig and waits for the exit, returning its status. A run
+// that ignores the signal fails the test rather than hang it.
+func (r *interruptRun) signal(t *testing.T, sig os.Signal) int {
+	t.Helper()
+	if err := r.cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("tcpfsm reading a stalled FIFO did not end 10 s after %v", sig)
+	}
+	return r.cmd.ProcessState.ExitCode()
+}
+
+// TestInterruptedReadSaysIncomplete: SIGINT or SIGTERM while -r waits on
+// a FIFO ends the read at once; the report of what was read is written and
+// says it is incomplete in every format (Zeek's log has no #close line),
+// and the exit status is 128 plus the signal.
+func TestInterruptedReadSaysIncomplete(t *testing.T) {
+	capture := writePcap(t, append(handshakeFrames(t), frame(t, true, true, false, false, false, 5000, 0, 0)))
+	tests := []struct {
+		sig    syscall.Signal
+		code   int
+		format string
+		check  func(out, html string) bool
+	}{
+		{syscall.SIGINT, 130, "text", func(out, _ string) bool {
+			return strings.Contains(out, "connections  2") && strings.Contains(out, "warning: stalled.pcap: interrupted by SIGINT after 8 packets")
+		}},
+		{syscall.SIGTERM, 143, "text", func(out, _ string) bool {
+			return strings.Contains(out, "warning: stalled.pcap: interrupted by SIGTERM after 8 packets")
+		}},
+		{syscall.SIGINT, 130, "json", func(out, _ string) bool {
+			return strings.Contains(out, `"incomplete":true`) && strings.Contains(out, `"warnings":["stalled.pcap: interrupted by SIGINT after 8 packets`) &&
+				strings.Count(out, `"type":"conn"`) == 2
+		}},
+		{syscall.SIGINT, 130, "zeek", func(out, _ string) bool {
+			return strings.Count(out, "\ttcp\t") == 2 && strings.Contains(out, "#open") && !strings.Contains(out, "#close")
+		}},
+		{syscall.SIGINT, 130, "html", func(_, html string) bool {
+			return strings.Contains(html, "interrupted by SIGINT after 8 packets")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s/%v", tc.format, tc.sig), func(t *testing.T) {
+			dir := t.TempDir()
+			fifo, drained := stalledFIFO(t, dir, capture)
+			args := []string{"-r", filepath.Base(fifo), "--color", "never"}
+			if tc.format == "html" {
+				args = append(args, "--html", "report.html")
+			} else {
+				args = append(args, "--format", tc.format)
+			}
+			r := startInterruptRun(t, dir, args...)
+			r.waitRead(t, drained)
+			code := r.signal(t, tc.sig)
+			html, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+			if code != tc.code || !tc.check(r.stdout.String(), string(html)) {
+				t.Errorf("exit %d (want %d); stdout:\n%s\nstderr:\n%s", code, tc.code, r.stdout.String(), r.stderr.String())
+			}
+			want := fmt.Sprintf("tcpfsm: warning: stalled.pcap: interrupted by %s after 8 packets: the rest of the capture is not in the report\n",
+				map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[tc.sig])
+			if r.stderr.String() != want {
+				t.Errorf("stderr %q, want %q", r.stderr.String(), want)
+			}
+		})
+	}
+}
+
+// TestInterruptedCheckWritesNoSnapshot: check --update interrupted while
+// it reads a capture writes no snapshot of it, leaves the old one as it
+// was, and stops there: the captures after it are not read.
+func TestInterruptedCheckWritesNoSnapshot(t *testing.T) {
+	capture := writePcap(t, handshakeFrames(t))
+	dir := t.TempDir()
+	fifo, drained := stalledFIFO(t, dir, capture)
+	const old = "an older snapshot\n"
+	if err := os.WriteFile(fifo+".golden.json", []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "next.pcap"), capture, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startInterruptRun(t, dir, "check", "--update", "stalled.pcap", "next.pcap")
+	r.waitRead(t, drained)
+	code := r.signal(t, syscall.SIGINT)
+	if code != 130 || !strings.HasSuffix(r.stderr.String(), "tcpfsm: interrupted by SIGINT: stalled.pcap not checked, 1 more capture not read; no snapshot of it written\n") {
+		t.Errorf("exit %d (want 130); stderr:\n%s", code, r.stderr.String())
+	}
+	if b, err := os.ReadFile(fifo + ".golden.json"); err != nil || string(b) != old {
+		t.Errorf("the old snapshot became %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "next.pcap.golden.json")); err == nil {
+		t.Error("the capture after the interrupted one was checked")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}
+
+// TestKilledHTMLKeepsTheOldReport: --html writes beside the old report and
+// replaces it only once complete, so a run killed while reading leaves the
+// old report whole; a run that completes replaces it.
+func TestKilledHTMLKeepsTheOldReport(t *testing.T) {
+	capture := writePcap(t, handshakeFrames(t))
+	dir := t.TempDir()
+	_, drained := stalledFIFO(t, dir, capture)
+	report := filepath.Join(dir, "report.html")
+	const old = "<p>the report of yesterday</p>\n"
+	if err := os.WriteFile(report, []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := startInterruptRun(t, dir, "-r", "stalled.pcap", "--html", "report.html")
+	r.waitRead(t, drained)
+	r.signal(t, syscall.SIGKILL)
+	if b, err := os.ReadFile(report); err != nil || string(b) != old {
+		t.Fatalf("after the run was killed the report holds %d bytes (%v), not the old one", len(b), err)
+	}
+
+	// A complete run replaces the file, not what another link to it names.
+	if err := os.Link(report, filepath.Join(dir, "yesterday.html")); err != nil {
+		t.Fatal(err)
+	}
+	res := tcpfsm(t, nil, "-r", writeFile(t, "x.pcap", capture), "--html", report)
+	html, _ := os.ReadFile(report)
+	kept, _ := os.ReadFile(filepath.Join(dir, "yesterday.html"))
+	if res.code != exitOK || !strings.Contains(string(html), "<html") || string(kept) != old {
+		t.Errorf("exit %d, stderr %q; the report holds %d bytes, its old link %q", res.code, res.stderr, len(html), kept)
+	}
+}
