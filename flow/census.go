@@ -138,14 +138,26 @@ type census struct {
 	done       bool
 	clientOnly uint32 // see Census.ClientOnlyEstablished
 	hosts      *bottomK[censusKey, HostCensus]
-	listeners  *bottomK[netip.AddrPort, struct{}]
+	// The latest SYN each endpoint answered, and the latest it refused, by
+	// the census instant. An endpoint counts as LISTEN when the latest is
+	// an answer: a RST to a SYN proves nobody listened at that moment,
+	// whatever answered before. They are kept apart so that the endpoints
+	// a port scan finds closed cannot crowd out the listeners; past their
+	// bound, refusals are forgotten and LISTEN counted from answers alone.
+	listeners, refusals *bottomK[netip.AddrPort, latest]
 }
+
+// latest is the time of the latest of some event.
+type latest int64
+
+func (l *latest) add(o *latest) { *l = max(*l, *o) }
 
 func newCensus(at int64) *census {
 	return &census{
 		at:        at,
 		hosts:     newBottomK(maxCensusHosts, censusKey.compare, (*HostCensus).add),
-		listeners: newBottomK(maxCensusHosts, netip.AddrPort.Compare, func(*struct{}, *struct{}) {}),
+		listeners: newBottomK(maxCensusHosts, netip.AddrPort.Compare, (*latest).add),
+		refusals:  newBottomK(maxCensusHosts, netip.AddrPort.Compare, (*latest).add),
 	}
 }
 
@@ -153,7 +165,7 @@ func newCensus(at int64) *census {
 // the table's Config.CloseDelay, which dates a tombstone's TIME_WAIT.
 func (cs *census) count(c *Conn, closeDelay int64) {
 	cl, sv := fsm.SynSent, fsm.Listen // a lone SYN
-	listening := false
+	var answered, refused int64       // see census.listeners
 	switch {
 	case c.tomb != 0:
 		cl, sv = fsm.Closed, fsm.Closed
@@ -165,12 +177,16 @@ func (cs *census) count(c *Conn, closeDelay int64) {
 				sv = fsm.TimeWait
 			}
 		}
-		listening = c.tomb&tombListening != 0
+		if c.tomb&tombListening != 0 {
+			// Its SYN/ACK was before its TIME_WAIT, which began
+			// CloseDelay+TimeWaitDuration before the tombstone goes.
+			answered = c.at - closeDelay - fsm.TimeWaitDuration
+		}
 	case c.first() > cs.at:
 		return // it had not started yet
 	case c.FSM != nil:
 		cl, sv = c.FSM.StatesAt(cs.at)
-		listening = c.FSM.Listening()
+		answered, refused = c.FSM.ListenerSeen()
 		if sv == fsm.SynRcvd && c.FSM.SynCookie() {
 			// A server that answered with a SYN cookie holds no
 			// socket for the connection: netstat lists nothing.
@@ -191,9 +207,13 @@ func (cs *census) count(c *Conn, closeDelay int64) {
 			cs.hosts.get(censusKey{e.client, e.ep.Addr().Unmap()}).States[e.st]++
 		}
 	}
-	if listening {
-		server := c.Server()
-		cs.listeners.get(netip.AddrPortFrom(server.Addr().Unmap(), server.Port()))
+	server := c.Server()
+	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
+	if t := latest(answered); answered != 0 && answered <= cs.at {
+		cs.listeners.get(server).add(&t)
+	}
+	if t := latest(refused); refused != 0 && refused <= cs.at {
+		cs.refusals.get(server).add(&t)
 	}
 }
 
@@ -202,6 +222,7 @@ func (cs *census) count(c *Conn, closeDelay int64) {
 func (cs *census) merge(o *census) {
 	cs.hosts.merge(o.hosts)
 	cs.listeners.merge(o.listeners)
+	cs.refusals.merge(o.refusals)
 	cs.clientOnly += o.clientOnly
 }
 
@@ -225,8 +246,10 @@ func (cs *census) result() *Census {
 	}
 	// Listening ports past the bound are not counted: telling how many
 	// there were would take remembering them.
-	for ep := range cs.listeners.m {
-		host(ep.Addr()).Listeners++
+	for ep, answered := range cs.listeners.m {
+		if refused := cs.refusals.m[ep]; refused == nil || *answered > *refused {
+			host(ep.Addr()).Listeners++
+		}
 	}
 	return out
 }

@@ -395,3 +395,59 @@ func TestCensusCountsOneSocketPer5Tuple(t *testing.T) {
 		t.Errorf("10 half-open connections, 4 tracked: SYN_RCVD %d, want 4", got)
 	}
 }
+
+// TestCensusListenerClosedByRefusal: a RST answering a SYN proves nobody
+// listened on the endpoint then, so a listener that answered before and
+// refused after is not LISTEN in a census after the refusal, and is in one
+// before it; one that refused first and answered after is.
+func TestCensusListenerClosedByRefusal(t *testing.T) {
+	other := netip.MustParseAddrPort("10.0.0.3:40001")
+	answeredThenRefused := []*capture.Packet{
+		pkt(cli, srv, syn, 100, 0, 0),
+		pkt(srv, cli, synack, 500, 101, 1),
+		pkt(cli, srv, ack, 101, 501, 2),
+		pkt(other, srv, syn, 900, 0, 5000),
+		pkt(srv, other, rst|ack, 0, 901, 5001),
+	}
+	refusedThenAnswered := []*capture.Packet{
+		pkt(other, srv, syn, 900, 0, 0),
+		pkt(srv, other, rst|ack, 0, 901, 1),
+		pkt(cli, srv, syn, 100, 0, 5000),
+		pkt(srv, cli, synack, 500, 101, 5001),
+		pkt(cli, srv, ack, 101, 501, 5002),
+	}
+	for _, tt := range []struct {
+		name  string
+		pkts  []*capture.Packet
+		at    int64 // offset from the first packet; 0: the end
+		wantL uint32
+	}{
+		{"answered, then refused: at the end", answeredThenRefused, 0, 0},
+		{"answered, then refused: before the refusal", answeredThenRefused, int64(2 * time.Second), 1},
+		{"refused, then answered", refusedThenAnswered, 0, 1},
+		{"refused, then answered: before the answer", refusedThenAnswered, int64(2 * time.Second), 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, jobs := range []int{1, 2} {
+				var got *Census
+				cfg := Config{CensusAt: tt.at, CensusFromStart: tt.at != 0, Census: func(c *Census) { got = c }}
+				if jobs == 1 {
+					collect(cfg, tt.pkts...)
+				} else {
+					p := NewParallel(cfg, jobs)
+					for _, pk := range tt.pkts {
+						p.Add(pk)
+					}
+					p.Flush()
+				}
+				var listeners uint32
+				if h := got.Hosts[srv.Addr()]; h != nil {
+					listeners = h.Listeners
+				}
+				if listeners != tt.wantL {
+					t.Errorf("-j %d: LISTEN %d, want %d", jobs, listeners, tt.wantL)
+				}
+			}
+		})
+	}
+}

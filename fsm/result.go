@@ -192,6 +192,20 @@ func (c *Conn) SynCookie() bool {
 // that a listener was seen on its endpoint.
 func (c *Conn) Listening() bool { return c.ep[FromServer].synAcks > 0 && !c.simultaneousOpen }
 
+// ListenerSeen returns the evidence this connection gives of a listener on
+// the server's endpoint: when it answered the SYN (its first SYN/ACK), or
+// when it refused it (a RST answering the SYN proves no listener then); 0
+// for what did not happen.
+func (c *Conn) ListenerSeen() (answered, refused int64) {
+	if c.Listening() {
+		answered = c.ep[FromServer].firstSent
+	}
+	if c.refused {
+		refused = c.ep[FromServer].closeTime
+	}
+	return answered, refused
+}
+
 // Ended reports whether the connection is over for both sides (each CLOSED
 // or in TIME_WAIT, or reset): a new SYN on its 5-tuple starts a new connection.
 func (c *Conn) Ended() bool {
