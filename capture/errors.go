@@ -45,6 +45,17 @@ var (
 	// delivered packet's. The packet is still delivered; this goes to Warn.
 	ErrTimeWentBack = errors.New("timestamp goes backwards")
 
+	// ErrGap: in a Set, no packet for longer than half the time the files
+	// usually start apart, between the end of one file and the start of
+	// the next, as when a file of a rotation is missing. It goes to Warn.
+	ErrGap = errors.New("gap in the capture set")
+
+	// ErrOverlap: in a Set, a file starts before another has ended. Their
+	// packets are merged in time order; it goes to Warn, since the files
+	// of one rotation never overlap (a file given twice, or captures of
+	// the same traffic from two places, would count packets twice).
+	ErrOverlap = errors.New("capture files overlap")
+
 	// ErrClosed: Next was called after Close.
 	ErrClosed = errors.New("capture reader closed")
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,20 +34,24 @@ const (
 // are counted.
 const maxWarnings = 10
 
-const usageHead = `Usage: tcpfsm -r FILE [options] [filter expression]
+const usageHead = `Usage: tcpfsm -r FILE [-r FILE...] [options] [filter expression]
        tcpfsm -i INTERFACE [options] [filter expression]
        tcpfsm check [options] CAPTURE...    (regression checks; see tcpfsm check --help)
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is
 standard input), or captures live on an interface, and reports every TCP
 connection: how it opened, how it closed, the RFC 793 state each endpoint
-is left in, and what went wrong. A filter expression after the options is
-a tcpdump/BPF filter. A live capture shows each connection event as it
+is left in, and what went wrong. Several files (-r once for each, a
+directory, or a quoted glob) are read as one capture, merged in time order,
+as mergecap would merge them. A filter expression after the options is
+a tcpdump/BPF filter: a word there is never a file. A live capture shows each connection event as it
 happens and a census every --interval; Ctrl-C ends it with the full report.
 
 Examples:
   tcpfsm -r capture.pcap
   tcpfsm -r capture.pcap tcp port 9502
+  tcpfsm -r 'rot/*.pcap.gz' tcp port 443    # a rotation (tcpdump -G/-C) as one capture
+  tcpfsm -r day/ --shard 0/4 --format json  # the first of 4 processes sharing the work
   tcpdump -i eth0 -w - 'tcp port 443' | tcpfsm -r -
   tcpfsm -r capture.pcap.gz --format json | jq 'select(.handshake != "complete")'
   tcpfsm -r capture.pcap -v          # every packet with the state changes it caused
@@ -64,7 +69,9 @@ input error (a capture that could not be read at all).
 `
 
 type options struct {
-	read        string
+	read        []string // -r, as given
+	files       []string // -r's files: globs and directories expanded
+	shard       flow.Shard
 	iface       string
 	list        bool
 	snaplen     int
@@ -103,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := pflag.NewFlagSet("tcpfsm", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
-	fs.StringVarP(&o.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip; - for standard input)")
+	fs.StringArrayVarP(&o.read, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, gzip; - for standard input); several\n(-r once for each, a directory, or a quoted glob) are read as one capture, merged in time order")
 	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `INTERFACE` (any and lo included; needs root or CAP_NET_RAW)")
 	fs.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces -i can capture on, and exit")
 	fs.IntVarP(&o.snaplen, "snapshot-length", "s", capture.DefaultLiveSnaplen, "keep `BYTES` of each live packet (headers only by default: fewer copies, fewer drops)")
@@ -122,6 +129,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.ladder, "ladder", "", "draw a ladder diagram of the connections `WHICH` names: all, a connection id, an\naddress, :PORT or ADDR:PORT (text format)")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
 	addAnalysisFlags(fs, &o)
+	var shard string
+	fs.StringVar(&shard, "shard", "", "follow only the connections of shard `I/N` (I from 0 to N-1) of N processes sharing\na capture: each connection falls in one shard, by a hash of its addresses and ports")
 	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof reads it)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `FILE` once the report is written")
@@ -141,9 +150,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	switch {
 	case o.list:
 		return &o, nil
-	case o.read == "" && o.iface == "":
+	case len(o.read) == 0 && o.iface == "":
 		return nil, errors.New("no capture to read: give -r FILE (or -r - for standard input) or -i INTERFACE")
-	case o.read != "" && o.iface != "":
+	case len(o.read) > 0 && o.iface != "":
 		return nil, errors.New("give either -r FILE or -i INTERFACE, not both")
 	case o.write != "" && o.iface == "":
 		return nil, errors.New("-w writes the packets of a live capture (-i); a file given to -r is already a capture")
@@ -159,6 +168,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unknown --format %q: want text, json or zeek", o.format)
 	case o.color != "auto" && o.color != "always" && o.color != "never":
 		return nil, fmt.Errorf("unknown --color %q: want auto, always or never", o.color)
+	case len(o.read) > 1 && slices.Contains(o.read, "-"):
+		return nil, errors.New("-r -: standard input is read alone, not as part of a set of files")
+	}
+	if shard != "" {
+		sh, err := flow.ParseShard(shard)
+		if err != nil {
+			return nil, err
+		}
+		o.shard = sh
 	}
 	if _, err := parseFailOn(o.failOn); err != nil {
 		return nil, err
@@ -329,7 +347,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	tot := &report.Totals{Source: o.read}
+	tot := &report.Totals{Source: strings.Join(o.read, " ")}
 	warn := func(err error) {
 		if len(tot.Warnings) < maxWarnings {
 			tot.Warnings = append(tot.Warnings, err.Error())
@@ -341,8 +359,11 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	src, closeSource, bar, err := openSource(o, stdin, stdout, stderr, warn)
 	if err != nil {
-		fmt.Fprintf(stderr, "tcpfsm: %v\n", err)
+		fmt.Fprintf(stderr, "tcpfsm: %v%s\n", err, filterHint(err, o))
 		return exitUsage
+	}
+	if len(o.files) > 1 {
+		tot.Source = setName(o.read, o.files)
 	}
 	// From here Ctrl-C asks for the report rather than killing the
 	// process, as the listening message promises.
@@ -351,7 +372,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.iface != "" {
 		tot.Source = o.iface
 		fmt.Fprintf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop\n",
-			o.iface, src.LinkType(), o.snaplen)
+			o.iface, src.(*capture.Reader).LinkType(), o.snaplen)
 	}
 
 	if o.html != "" {
@@ -402,11 +423,27 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// openSource opens the file or interface the options name, with a progress
-// bar when a big file is read on a terminal. The returned
+// packetSource is what the analysis reads: a live capture or standard
+// input (a capture.Reader), or capture files (a fileSet).
+type packetSource interface {
+	Next(p *capture.Packet) error
+	Now() time.Time
+	Stats() capture.Stats
+	LiveStats() (capture.LiveStats, bool)
+	Flush() error
+}
+
+// fileSet is the capture files -r names, read as one capture.
+type fileSet struct{ *capture.Set }
+
+func (fileSet) LiveStats() (capture.LiveStats, bool) { return capture.LiveStats{}, false }
+func (fileSet) Flush() error                         { return nil }
+
+// openSource opens the files or interface the options name, with a
+// progress bar when big files are read on a terminal. The returned
 // function closes it, and the -w file, once the report no longer needs
 // the source's counters.
-func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error)) (*capture.Reader, func() error, *progress, error) {
+func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error)) (packetSource, func() error, *progress, error) {
 	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
 	switch {
 	case o.iface != "":
@@ -430,7 +467,7 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			return nil, nil, nil, err
 		}
 		return src, func() error { return errors.Join(src.Close(), save.close()) }, nil, nil
-	case o.read == "-":
+	case len(o.read) == 1 && o.read[0] == "-":
 		src, err := capture.NewReader(stdin, "-", copts)
 		if err == nil && o.account != nil {
 			err = dropPrivileges(o.account)
@@ -440,26 +477,49 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 		}
 		return src, src.Close, nil, nil
 	}
-	f, err := os.Open(o.read)
+	files, err := capture.SetFiles(o.read)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", o.read, err)
+		return nil, nil, nil, err
 	}
-	var r io.Reader = f
-	var bar *progress
-	if fi, err := f.Stat(); err == nil && wantProgress(o, fi.Size(), stdout, stderr) {
-		bar, r = newProgress(f, fi.Size(), stderr)
-	}
-	src, err := capture.NewReader(r, o.read, copts)
+	o.files = files
+	set, err := capture.OpenSet(files, copts)
 	if err == nil && o.account != nil {
+		// The files not yet opened are opened as the user -Z names.
 		if err = dropPrivileges(o.account); err != nil {
-			src.Close()
+			set.Close()
 		}
 	}
 	if err != nil {
-		f.Close()
 		return nil, nil, nil, err
 	}
-	return src, func() error { return errors.Join(src.Close(), f.Close()) }, bar, nil
+	var bar *progress
+	if wantProgress(o, set.Size(), stdout, stderr) {
+		bar = newProgress(set.BytesRead, set.Size(), stderr)
+	}
+	return fileSet{set}, set.Close, bar, nil
+}
+
+// setName names a capture of several files in the report: what -r was
+// given, if that was one directory or glob, else the first and last files.
+func setName(read, files []string) string {
+	if len(read) == 1 {
+		return fmt.Sprintf("%s (%d files)", read[0], len(files))
+	}
+	return fmt.Sprintf("%s ... %s (%d files)", files[0], files[len(files)-1], len(files))
+}
+
+// filterHint explains a filter libpcap rejects when its first word is a
+// file: the words after the options are the filter, as for tcpdump, never
+// more files to read, whatever exists on disk.
+func filterHint(err error, o *options) string {
+	if !errors.Is(err, capture.ErrFilter) {
+		return ""
+	}
+	word, _, _ := strings.Cut(o.filter, " ")
+	if _, statErr := os.Stat(word); statErr != nil || len(o.read) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is a file, but the words after the options are a filter: read several files with -r once for each, a directory, or a quoted glob)", word)
 }
 
 // saveFile is the -w file, created when OpenLive first writes to it: it
