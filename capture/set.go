@@ -60,7 +60,7 @@ type setFile struct {
 	name  string
 	size  int64     // 0 for a pipe
 	first time.Time // its first record's time; zero if it could not be read
-	empty bool      // it holds no record: nothing to merge
+	skip  bool      // nothing to merge: it holds no record, or is no usable capture
 	// kept is the file's member when it stayed open after OpenSet looked
 	// at it: a pipe cannot be opened twice, and a set of one file need not.
 	kept *setMember
@@ -157,6 +157,7 @@ func (s *Set) look(i int, name string, only bool) error {
 	defer f.Close()
 	src, closer, err := detectSource(f, probeBufferSize, false)
 	if err != nil {
+		sf.skip = true
 		return s.unusable(name, fmt.Errorf("%s: %w", name, err), false)
 	}
 	var closers []io.Closer
@@ -167,6 +168,7 @@ func (s *Set) look(i int, name string, only bool) error {
 	// libpcap rejects, or a link type that cannot be read, is found now.
 	r, err := newReader(name, src, s.opt, closers...)
 	if err != nil {
+		sf.skip = true
 		return s.unusable(name, err, false)
 	}
 	defer r.Close()
@@ -175,7 +177,7 @@ func (s *Set) look(i int, name string, only bool) error {
 	case nil:
 		sf.first = rec.ts
 	case io.EOF:
-		sf.empty = true
+		sf.skip = true
 		s.doneBytes += sf.size
 	default:
 		// A cut first record: with no time, the file is opened first,
@@ -258,7 +260,7 @@ func (s *Set) openDue() {
 			return
 		}
 		s.pending = s.pending[1:]
-		if s.files[i].empty {
+		if s.files[i].skip {
 			continue
 		}
 		f, err := os.Open(s.files[i].name)
