@@ -30,7 +30,8 @@ import (
 // do. A file that is cut short or corrupt part-way is reported to Warn (a
 // *PacketError) and the other files are read on; Incomplete then says so.
 // Warn also hears of a gap in a rotation (ErrGap) and of files that
-// overlap (ErrOverlap).
+// overlap by more than a millisecond (ErrOverlap), when the earlier one
+// ends.
 //
 // Packet.Index stays the packet's number within its own file. Within one
 // file the order is the file's: packets stamped earlier than the one before
@@ -74,7 +75,16 @@ type setMember struct {
 	counted *countingReader
 	r       *Reader
 	head    Packet
+	// overlap is the first file opened while this one was open, which
+	// it overlaps if it ends later than that file's first record; -1
+	// for none.
+	overlap int
 }
+
+// overlapTolerance is how far files may overlap unreported: the packets
+// of one host's capture are stamped out of order by a microsecond or two
+// now and then, and a rotation may fall between two of them.
+const overlapTolerance = time.Millisecond
 
 // countingReader counts the bytes read through it, for Set.BytesRead.
 type countingReader struct {
@@ -200,7 +210,7 @@ func (s *Set) unusable(name string, err error, only bool) error {
 
 // member opens a Reader over f, counting the bytes it reads.
 func (s *Set) member(i int, f *os.File) (*setMember, error) {
-	m := &setMember{file: i, f: f, counted: &countingReader{r: f}}
+	m := &setMember{file: i, f: f, counted: &countingReader{r: f}, overlap: -1}
 	r, err := NewReader(m.counted, s.files[i].name, s.opt)
 	if err != nil {
 		f.Close()
@@ -281,18 +291,16 @@ func (s *Set) openDue() {
 	}
 }
 
-// noteSeam warns of a gap before file i, about to be opened, or of files
-// it overlaps: those open whose next packet is later than its first.
+// noteSeam warns of a gap before file i, about to be opened, and notes it
+// for the open files it may overlap (see finish).
 func (s *Set) noteSeam(i int) {
 	first := s.files[i].first
 	if first.IsZero() {
 		return
 	}
 	for _, m := range s.open {
-		if m.head.Timestamp.After(first) {
-			s.warn(fmt.Errorf("%w: %s starts at %s, before %s ends; their packets are merged in time order",
-				ErrOverlap, s.files[i].name, stamp(first), s.files[m.file].name))
-			return
+		if m.overlap < 0 {
+			m.overlap = i
 		}
 	}
 	if len(s.open) > 0 || s.lastEnd.IsZero() || s.spacing <= 0 {
@@ -327,8 +335,15 @@ func (s *Set) finish(m *setMember, err error) {
 	}
 	st := m.r.Stats()
 	s.closed.add(&st)
-	if end := m.r.Now(); !end.IsZero() && end.After(s.lastEnd) {
+	end := m.r.Now()
+	if end.After(s.lastEnd) {
 		s.lastEnd, s.lastEndOf = end, m.file
+	}
+	if m.overlap >= 0 {
+		if first := s.files[m.overlap].first; end.Sub(first) > overlapTolerance {
+			s.warn(fmt.Errorf("%w: %s starts at %s, %v before %s ends (%s); their packets are merged in time order",
+				ErrOverlap, s.files[m.overlap].name, stamp(first), end.Sub(first), s.files[m.file].name, stamp(end)))
+		}
 	}
 	m.r.Close()
 	m.f.Close()

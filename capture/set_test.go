@@ -180,6 +180,8 @@ func TestSetSeams(t *testing.T) {
 	}
 	overlapping := slices.Clone(rot[:3])
 	overlapping[1].ms = []int{7000, 12000, 18000} // starts before rot000's last packet (8 s)
+	jitter := slices.Clone(rot[:3])
+	jitter[1].ms = []int{7999, 14000, 18000} // a millisecond before it: unreported
 
 	for _, tc := range []struct {
 		name       string
@@ -199,8 +201,9 @@ func TestSetSeams(t *testing.T) {
 			sentinels: []error{ErrGap, ErrGap}},
 		{name: "too few files to judge a gap", files: without(rot[:3], 1), ids: all(without(rot[:3], 1))},
 		{name: "overlapping files", files: overlapping, ids: []int{0, 1, 3, 2, 4, 5, 6, 7, 8},
-			warns:     []string{"rot001.pcap starts at 2024-03-01 12:00:07.123456, before ", "rot000.pcap ends"},
+			warns:     []string{"rot001.pcap starts at 2024-03-01 12:00:07.123456, 1s before ", "rot000.pcap ends (2024-03-01 12:00:08.123456)"},
 			sentinels: []error{ErrOverlap}},
+		{name: "files a millisecond apart", files: jitter, ids: []int{0, 1, 3, 2, 4, 5, 6, 7, 8}},
 		// The packets lost with the cut leave a gap too.
 		{name: "a middle file cut short", files: rot, keep: -10, ids: append(append(all(rot[:2]), 6, 7), all(rot[3:])...),
 			warns:     []string{"rot002.pcap: packet 3: capture truncated", "rot002.pcap (ends 2024-03-01 12:00:24.123456)"},
