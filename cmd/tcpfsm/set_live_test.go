@@ -160,4 +160,3 @@ func echoFor(port uint16, d time.Duration) error {
 	_, err = io.Copy(io.Discard, c)
 	return err
 }
-
