@@ -45,9 +45,12 @@ var (
 	// delivered packet's. The packet is still delivered; this goes to Warn.
 	ErrTimeWentBack = errors.New("timestamp goes backwards")
 
-	// ErrGap: in a Set, no packet for longer than half the time the files
-	// usually start apart, between the end of one file and the start of
-	// the next, as when a file of a rotation is missing. It goes to Warn.
+	// ErrGap: in a Set, a file starts at least 1.75 times as long after
+	// the one before as the files usually start apart (the lower median
+	// of those spacings, with three files or more), and nothing was
+	// captured for over half that usual spacing in between: as when a
+	// file of a rotation is missing, or a tcpdump -G rotation skipped
+	// intervals with no packet at all. It goes to Warn.
 	ErrGap = errors.New("gap in the capture set")
 
 	// ErrOverlap: in a Set, a file starts before another has ended. Their

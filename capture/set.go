@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -54,6 +55,11 @@ type Set struct {
 	doneBytes  int64 // the sizes of the files read to their end
 	size       int64
 	maxOpen    int
+	// spare holds the read buffers of the files read to their end, for
+	// the next ones: a buffer per file of a rotation of thousands would
+	// have the collector clear and sweep gigabytes.
+	spare []*bufio.Reader
+	probe *bufio.Reader // the buffer OpenSet reads each file's first record with
 }
 
 // setFile is one file of a Set.
@@ -74,6 +80,7 @@ type setMember struct {
 	f       *os.File
 	counted *countingReader
 	r       *Reader
+	buf     *bufio.Reader // the file's read buffer, of bufferSize
 	head    Packet
 	// overlap is the first file opened while this one was open, which
 	// it overlaps if it ends later than that file's first record; -1
@@ -165,7 +172,11 @@ func (s *Set) look(i int, name string, only bool) error {
 	sf.size = fi.Size()
 	s.size += sf.size
 	defer f.Close()
-	src, closer, err := detectSource(f, probeBufferSize, false)
+	if s.probe == nil {
+		s.probe = bufio.NewReaderSize(f, probeBufferSize)
+	}
+	s.probe.Reset(f)
+	src, closer, err := detectSource(s.probe, probeBufferSize, false)
 	if err != nil {
 		sf.skip = true
 		return s.unusable(name, fmt.Errorf("%s: %w", name, err), false)
@@ -211,9 +222,18 @@ func (s *Set) unusable(name string, err error, only bool) error {
 // member opens a Reader over f, counting the bytes it reads.
 func (s *Set) member(i int, f *os.File) (*setMember, error) {
 	m := &setMember{file: i, f: f, counted: &countingReader{r: f}, overlap: -1}
-	r, err := NewReader(m.counted, s.files[i].name, s.opt)
+	if n := len(s.spare); n > 0 {
+		m.buf, s.spare = s.spare[n-1], s.spare[:n-1]
+		m.buf.Reset(m.counted)
+	} else {
+		m.buf = bufio.NewReaderSize(m.counted, bufferSize)
+	}
+	// The format readers buffer with bufio.NewReaderSize, which takes a
+	// bufio.Reader of the size as it is.
+	r, err := NewReader(m.buf, s.files[i].name, s.opt)
 	if err != nil {
 		f.Close()
+		s.spare = append(s.spare, m.buf)
 		return nil, err
 	}
 	m.r = r
@@ -306,9 +326,10 @@ func (s *Set) noteSeam(i int) {
 	if len(s.open) > 0 || s.lastEnd.IsZero() || s.spacing <= 0 {
 		return
 	}
-	if silence := first.Sub(s.lastEnd); 2*silence > s.spacing {
-		s.warn(fmt.Errorf("%w: no packet for %v between %s (ends %s) and %s (starts %s), more than half the %v the files of this set usually start apart: a file may be missing",
-			ErrGap, silence, s.files[s.lastEndOf].name, stamp(s.lastEnd), s.files[i].name, stamp(first), s.spacing))
+	prev := s.files[s.lastEndOf].first
+	if silence, apart := first.Sub(s.lastEnd), first.Sub(prev); 2*silence > s.spacing && 4*apart >= 7*s.spacing {
+		s.warn(fmt.Errorf("%w: no packet for %v between %s (ends %s) and %s (starts %s, %v after the other started, where the files of this set usually start %v apart): a file may be missing",
+			ErrGap, silence, s.files[s.lastEndOf].name, stamp(s.lastEnd), s.files[i].name, stamp(first), apart, s.spacing))
 	}
 }
 
@@ -347,6 +368,8 @@ func (s *Set) finish(m *setMember, err error) {
 	}
 	m.r.Close()
 	m.f.Close()
+	m.buf.Reset(nil)
+	s.spare = append(s.spare, m.buf)
 	s.doneBytes += max(s.files[m.file].size, m.counted.n)
 }
 
