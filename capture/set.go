@@ -164,6 +164,7 @@ func (s *Set) look(i int, name string, only bool) error {
 		}
 		m, err := s.member(i, f)
 		if err != nil {
+			sf.skip = true // a pipe cannot be read again
 			return s.unusable(name, err, only)
 		}
 		sf.kept = m
@@ -306,21 +307,27 @@ func (s *Set) openDue() {
 			s.warn(err)
 			continue
 		}
-		s.noteSeam(i)
+		s.noteSeam(i, m)
 		s.push(m)
 	}
 }
 
-// noteSeam warns of a gap before file i, about to be opened, and notes it
-// for the open files it may overlap (see finish).
-func (s *Set) noteSeam(i int) {
+// noteSeam warns of a gap before file i, about to be opened as m, and
+// notes which files it may overlap (see finish): those open, or, for a
+// pipe kept open from the start that begins after it, m the pipe.
+func (s *Set) noteSeam(i int, m *setMember) {
 	first := s.files[i].first
 	if first.IsZero() {
 		return
 	}
-	for _, m := range s.open {
-		if m.overlap < 0 {
-			m.overlap = i
+	for _, o := range s.open {
+		switch {
+		case !first.Before(s.files[o.file].first):
+			if o.overlap < 0 {
+				o.overlap = i
+			}
+		case m.overlap < 0:
+			m.overlap = o.file
 		}
 	}
 	if len(s.open) > 0 || s.lastEnd.IsZero() || s.spacing <= 0 {
@@ -341,6 +348,9 @@ func (s *Set) push(m *setMember) {
 	if err := m.r.Next(&m.head); err != nil {
 		s.finish(m, err)
 		return
+	}
+	if f := &s.files[m.file]; f.first.IsZero() {
+		f.first = m.head.Timestamp // a file kept open from the start
 	}
 	s.open = append(s.open, m)
 	s.maxOpen = max(s.maxOpen, len(s.open))

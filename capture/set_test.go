@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -450,4 +451,55 @@ func BenchmarkSetRotation(b *testing.B) {
 		s.Close()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(names)), "ns/file")
+}
+
+// TestSetPipe: a pipe in a set (bash's <(...)) is read once, kept open from
+// the first look, and merged like a file; one that is no capture is left
+// out without being opened again.
+func TestSetPipe(t *testing.T) {
+	rot := rotation(3)
+	for _, tc := range []struct {
+		name    string
+		pipe    []byte
+		ids     []int
+		warning error
+	}{
+		{"a capture", nil, []int{0, 1, 2, 3, 4, 5, 6, 7, 8}, nil},
+		{"not a capture", []byte("not a capture"), []int{0, 1, 2, 6, 7, 8}, ErrNotCapture},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a, c := rot[0].build(t, dir), rot[2].build(t, dir)
+			data := tc.pipe
+			if data == nil {
+				b, err := os.ReadFile(rot[1].build(t, dir))
+				if err != nil {
+					t.Fatal(err)
+				}
+				data = b
+			}
+			fifo := filepath.Join(dir, "pipe")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Skipf("mkfifo: %v", err)
+			}
+			go func() {
+				f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+				if err != nil {
+					return
+				}
+				f.Write(data)
+				f.Close()
+			}()
+			res, err := readSet(t, []string{a, fifo, c}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(res.ids, tc.ids) {
+				t.Errorf("ids %v, want %v", res.ids, tc.ids)
+			}
+			if tc.warning == nil && len(res.warns) > 0 || tc.warning != nil && (len(res.warns) == 0 || !errors.Is(res.warns[0], tc.warning)) {
+				t.Errorf("warnings %v, want %v", res.warns, tc.warning)
+			}
+		})
+	}
 }
