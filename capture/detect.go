@@ -17,7 +17,15 @@ const bufferSize = 256 << 10
 // and recognised again, and decompressed on a goroutine of its own (see
 // readAhead): closer stops it.
 func openSource(r io.Reader) (src recordSource, closer io.Closer, err error) {
-	br := bufio.NewReaderSize(r, bufferSize)
+	return detectSource(r, bufferSize, true)
+}
+
+// detectSource is openSource with a buffer of size bytes, and a gzip
+// stream decompressed on a goroutine of its own only with readAhead: a
+// look at a file's first record (Set) would have the goroutine decompress
+// a megabyte nobody reads.
+func detectSource(r io.Reader, size int, readAhead bool) (src recordSource, closer io.Closer, err error) {
+	br := bufio.NewReaderSize(r, size)
 	magic, peekErr := br.Peek(4)
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
@@ -26,10 +34,15 @@ func openSource(r io.Reader) (src recordSource, closer io.Closer, err error) {
 		}
 		// A multi-member gzip file (cat a.gz b.gz) is one stream: that
 		// is gzip.Reader's default and what zcat does.
-		ra := newReadAhead(gz)
-		br = bufio.NewReaderSize(ra, bufferSize)
+		if readAhead {
+			ra := newReadAhead(gz)
+			br = bufio.NewReaderSize(ra, size)
+			closer = ra
+		} else {
+			br = bufio.NewReaderSize(gz, size)
+			closer = gz
+		}
 		magic, peekErr = br.Peek(4)
-		closer = ra
 	}
 	switch {
 	case len(magic) == 4 && isPcapMagic(magic):

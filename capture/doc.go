@@ -44,6 +44,14 @@
 // however corrupt, makes the package panic; FuzzReader and FuzzDecode check
 // that.
 //
+// OpenSet reads several files as one capture (a rotation by tcpdump -C or
+// -G, or files of several hosts), merged in time order as mergecap merges
+// them, with only the files whose time ranges overlap open at once;
+// SetFiles turns directories and globs into those files. Its problems name
+// their file; a file cut short or corrupt part-way is reported to Warn and
+// the others are read on, and a gap in a rotation (ErrGap) or files that
+// overlap (ErrOverlap) are reported to Warn too.
+//
 // OpenLive captures on an interface through libpcap and returns the same
 // Reader: the same decoding, Stats and warnings, and no allocation per
 // packet either. The differences are those of a capture with no end. The

@@ -45,6 +45,20 @@ var (
 	// delivered packet's. The packet is still delivered; this goes to Warn.
 	ErrTimeWentBack = errors.New("timestamp goes backwards")
 
+	// ErrGap: in a Set, a file starts at least 1.75 times as long after
+	// the one before as the files usually start apart (the lower median
+	// of those spacings, with three files or more), and nothing was
+	// captured for over half that usual spacing in between: as when a
+	// file of a rotation is missing, or a tcpdump -G rotation skipped
+	// intervals with no packet at all. It goes to Warn.
+	ErrGap = errors.New("gap in the capture set")
+
+	// ErrOverlap: in a Set, a file starts before another has ended. Their
+	// packets are merged in time order; it goes to Warn, since the files
+	// of one rotation never overlap (a file given twice, or captures of
+	// the same traffic from two places, would count packets twice).
+	ErrOverlap = errors.New("capture files overlap")
+
 	// ErrClosed: Next was called after Close.
 	ErrClosed = errors.New("capture reader closed")
 

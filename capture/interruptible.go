@@ -50,11 +50,11 @@ func (ir *interruptible) fill(src io.Reader) {
 			return
 		}
 		n, err := src.Read(buf)
-		select {
-		case ir.full <- readChunk{data: buf[:n], err: err}:
-		case <-ir.stop:
-			return
-		}
+		// Never blocks: a read needs one of the two buffers, and full
+		// holds two. What was read is handed over even if stop closed
+		// meanwhile: it was taken out of the pipe, and only this reader
+		// has it now.
+		ir.full <- readChunk{data: buf[:n], err: err}
 		if err != nil {
 			return
 		}
@@ -69,6 +69,14 @@ func (ir *interruptible) Read(p []byte) (int, error) {
 		if ir.buf != nil {
 			ir.free <- ir.buf[:cap(ir.buf)] // never blocks: two buffers, two places
 			ir.buf = nil
+		}
+		// What was read already comes first; only a read that would
+		// wait ends at stop.
+		select {
+		case c := <-ir.full:
+			ir.cur, ir.buf, ir.err = c.data, c.data, c.err
+			continue
+		default:
 		}
 		select {
 		case c := <-ir.full:

@@ -29,6 +29,13 @@ type Options struct {
 	// and whether to do the same is the caller's choice. It costs a pass
 	// over every payload byte, hence off by default.
 	VerifyChecksums bool
+	// Stop, when closed, ends a read blocked on a pipe or FIFO that a Set
+	// reads (see Interruptible); nil leaves reads to block. Regular files
+	// are read as they are.
+	Stop <-chan struct{}
+	// ShowName, if set, is how messages print a file's name (quoted when
+	// it holds control characters, say); nil prints names as they are.
+	ShowName func(name string) string
 }
 
 // Reader reads the TCP segments of one pcap or pcapng capture, in file

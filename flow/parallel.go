@@ -371,6 +371,14 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 		p.roundAt = p.now
 	}
 	p.packed.pack(pkt, p.now)
+	if !p.cfg.Shard.follows(&p.packed.key) {
+		// Another process's connection: only the clock moves, and the
+		// rounds tell the shards of it.
+		if p.inRound > 0 && p.now-p.roundAt > roundSpan {
+			p.send(false)
+		}
+		return
+	}
 	r := &p.round[p.cur][p.packed.key.shard(len(p.shards))]
 	*r = append(*r, p.packed)
 	p.inRound++

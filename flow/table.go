@@ -146,6 +146,11 @@ type Config struct {
 	// Without it, a connection whose only packet so far is a SYN is kept
 	// as that SYN alone, which is what makes a SYN flood cheap to track.
 	Trace func(c *Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult)
+	// Shard, when its Count is over 1, follows only the connections of
+	// shard Shard.Index: those of another are passed over, their packets
+	// only moving the capture's clock, so that the connections followed
+	// are reported exactly as when every one is.
+	Shard Shard
 
 	// opened, if set, is told the id of every connection created (Parallel).
 	opened func(id uint64)
@@ -377,6 +382,10 @@ func (t *Table) Add(p *capture.Packet) {
 func (t *Table) AddAt(p *capture.Packet, now int64) {
 	var e entry
 	e.pack(p, now)
+	if !t.cfg.Shard.follows(&e.key) {
+		t.clockAt(e.ts, e.now)
+		return
+	}
 	if t.cfg.Trace == nil {
 		t.add(&e)
 		return
@@ -388,15 +397,8 @@ func (t *Table) AddAt(p *capture.Packet, now int64) {
 
 // add follows one packet (AddAt's, or a shard's from Parallel).
 func (t *Table) add(p *entry) {
-	ts, now, k := p.ts, p.now, &p.key
-	t.begin(ts)
-	if !t.census.done && now > t.census.at {
-		t.takeCensus()
-	}
-	if now > t.now {
-		t.now = now
-		t.expire(now)
-	}
+	now, k := p.now, &p.key
+	t.clockAt(p.ts, now)
 	c := t.conns.get(k)
 	reused := false
 	if c != nil && c.tomb != 0 {
@@ -443,6 +445,19 @@ func (t *Table) add(p *entry) {
 	t.touch(c, p.index)
 	if t.cfg.Trace != nil {
 		t.cfg.Trace(c, t.tracing, &t.seg, res)
+	}
+}
+
+// clockAt moves the table to a packet at ts when the capture's clock is
+// now: the census falls due, and connections expire, before the packet.
+func (t *Table) clockAt(ts, now int64) {
+	t.begin(ts)
+	if !t.census.done && now > t.census.at {
+		t.takeCensus()
+	}
+	if now > t.now {
+		t.now = now
+		t.expire(now)
 	}
 }
 

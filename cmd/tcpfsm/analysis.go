@@ -39,7 +39,7 @@ type analysis struct {
 	packets  uint64 // TCP packets read
 	start    int64  // when the capture started: first packet, or opening the interface
 	nextTick int64  // when the next census is due; 0 before the start
-	src      *capture.Reader
+	src      packetSource
 	event    report.Event
 	snap     flow.Record
 }
@@ -53,6 +53,7 @@ func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(
 		ZeekRecords: o.format == "zeek",
 		Zeek:        o.format == "json", // the text report shows no conn_state or history
 		Done:        func(r *flow.Record) { a.report(a.rep.Conn(r)) },
+		Shard:       o.shard,
 	}
 	if o.idleTimeout <= 0 {
 		cfg.IdleTimeout = -1
@@ -133,7 +134,7 @@ func (a *analysis) saveFailed(err error) {
 // (after a burst, or when the process was stopped for a while, that can be
 // a whole buffer). It stops at the first packet captured after the
 // request, or when nothing more is pending, or after drainFor.
-func (a *analysis) run(src *capture.Reader, intr *interrupt) {
+func (a *analysis) run(src packetSource, intr *interrupt) {
 	stop := &intr.stop
 	a.src = src
 	tot := a.tot
@@ -225,6 +226,9 @@ func (a *analysis) run(src *capture.Reader, intr *interrupt) {
 				break
 			}
 		}
+	}
+	if set, ok := src.(fileSet); ok && set.Incomplete() {
+		tot.Incomplete = true // a file of the set was cut short: Warn named it
 	}
 	if a.progress != nil {
 		a.progress.finish()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -30,7 +31,9 @@ it, for regression checks in CI:
                          synack_retransmits == 0
                          handshake_rtt p99 < 5ms
                          at least 100 connections
-Each capture needs at least one of them (or --expect). A snapshot records
+A CAPTURE that is a directory is one capture, its files read as one (see
+tcpfsm --help), with its snapshot and rules beside it: DIR.golden.json,
+DIR.expect. Each capture needs at least one of them (or --expect). A snapshot records
 the analysis flags it was written with; check with the same ones. A CAPTURE of - reads standard
 input (tcpdump -w - | tcpfsm check --expect ci.expect -), checked against
 the --expect rules only.
@@ -320,7 +323,13 @@ func writeSnapshot(name string, data []byte) error {
 // (or writes it, with --update), its own rules, and the shared ones. An
 // error means the capture or its expectations could not be read.
 func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.Reader, stderr io.Writer, intr *interrupt) ([]check.Case, error) {
-	golden, rulesFile := path+".golden.json", path+".expect"
+	// A directory is one capture (its files read as a set), with its
+	// snapshot and rules beside it: dir.golden.json, not dir/.golden.json.
+	base := path
+	if path != "-" {
+		base = filepath.Clean(path)
+	}
+	golden, rulesFile := base+".golden.json", base+".expect"
 	var own []*check.Rule
 	var err error
 	if path != "-" {
@@ -443,7 +452,7 @@ func readSnapshot(path string) (*check.Analysis, error) {
 // stderr and into the analysis, as for the plain analyser.
 func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Writer, intr *interrupt) (*check.Analysis, error) {
 	opt := o.options
-	opt.read, opt.format, opt.events = path, "json", false
+	opt.read, opt.format, opt.events = []string{path}, "json", false
 	var out, said bytes.Buffer
 	if code := analyse(&opt, stdin, &out, io.MultiWriter(stderr, &said), intr); code != exitOK {
 		// analyse said why; its last line is the error.

@@ -81,12 +81,14 @@ func startInterruptRun(t *testing.T, dir string, args ...string) *interruptRun {
 }
 
 // waitRead waits until the run has taken everything from the FIFO, and
-// a moment more to analyse it: it is then stalled, waiting for more.
+// half a second more to analyse it: it is then stalled, waiting for more.
 func (r *interruptRun) waitRead(t *testing.T, drained <-chan struct{}) {
 	t.Helper()
 	select {
 	case <-drained:
-		time.Sleep(100 * time.Millisecond)
+		// The FIFO is empty once read into tcpfsm's buffers; the packets
+		// are analysed moments later, more on a loaded machine.
+		time.Sleep(500 * time.Millisecond)
 	case <-r.done:
 		t.Fatalf("tcpfsm ended before reading the FIFO: %s", r.stderr.String())
 	case <-time.After(10 * time.Second):

@@ -20,35 +20,23 @@ const progressMinSize = 8 << 20
 // that it costs nothing per packet.
 const progressEvery = 1 << 14
 
-// progress shows, on a terminal, how far reading a capture file has got:
-// bytes read of the file's size, packets per second and the time left.
+// progress shows, on a terminal, how far reading capture files has got:
+// bytes read of the files' total size, packets per second and the time
+// left.
 // It is the only use of the wall clock, and it writes only to stderr.
 type progress struct {
-	bar     *progressbar.ProgressBar
-	counted *countingReader
-	start   time.Time
+	bar   *progressbar.ProgressBar
+	read  func() int64 // the bytes read so far
+	start time.Time
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	c.n += int64(n)
-	return n, err
-}
-
-// wantProgress tells whether reading the file at path, of size bytes,
-// gets a progress bar on stderr: a regular file of at least
-// progressMinSize, stderr a terminal, and no -q. The bar never shares a
+// wantProgress tells whether reading capture files of size bytes gets a
+// progress bar on stderr: regular files of at least progressMinSize, stderr a terminal, and no -q. The bar never shares a
 // terminal with a report being written, whose lines it would cut: when
 // stdout is a terminal too, only a report that writes everything at the
 // end gets one.
 func wantProgress(o *options, size int64, stdout, stderr io.Writer) bool {
-	return !o.quiet && o.read != "-" && size >= progressMinSize && isTerminal(stderr) &&
+	return !o.quiet && size >= progressMinSize && isTerminal(stderr) &&
 		(!isTerminal(stdout) || report.HoldsOutput(reportOptions(o, false)))
 }
 
@@ -60,9 +48,9 @@ func isTerminal(w io.Writer) bool {
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }
 
-// newProgress starts a bar for a file of size bytes read through r.
-func newProgress(r io.Reader, size int64, w io.Writer) (*progress, io.Reader) {
-	c := &countingReader{r: r}
+// newProgress starts a bar for files of size bytes, of which read tells
+// how many were read.
+func newProgress(read func() int64, size int64, w io.Writer) *progress {
 	bar := progressbar.NewOptions64(size,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionShowBytes(true),
@@ -74,7 +62,7 @@ func newProgress(r io.Reader, size int64, w io.Writer) (*progress, io.Reader) {
 		progressbar.OptionSetDescription("reading"),
 		progressbar.OptionClearOnFinish(),
 	)
-	return &progress{bar: bar, counted: c, start: time.Now()}, c
+	return &progress{bar: bar, read: read, start: time.Now()}
 }
 
 // update shows the bytes read so far and the packet rate.
@@ -82,7 +70,7 @@ func (p *progress) update(packets uint64) {
 	if secs := time.Since(p.start).Seconds(); secs > 0 {
 		p.bar.Describe(fmt.Sprintf("%s packets/s", rate(float64(packets)/secs)))
 	}
-	p.bar.Set64(p.counted.n)
+	p.bar.Set64(p.read())
 }
 
 // finish removes the bar, so the report starts on a clean line.

@@ -54,6 +54,13 @@ func TestProgressOnATerminal(t *testing.T) {
 	if i < 0 || strings.Contains(out[i:], "packets/s") || strings.Count(out[i:], "\n#") < 100_000 || !strings.Contains(out[i:], "Summary") {
 		t.Errorf("the text report is not whole after the bar:\n%q", out[:min(len(out), 300)])
 	}
+	// Two files under 8 MB each, over it together: the bar counts the
+	// bytes of the whole set.
+	half1, half2 := writeSynFlood(t, 80_000), writeSynFlood(t, 80_000)
+	set, err := exec.Command(script, "-qec", bin+" -r "+half1+" -r "+half2+" -j 1 --format json >/dev/null", "/dev/null").CombinedOutput()
+	if out := string(set); err != nil || !strings.Contains(out, "packets/s") || !strings.Contains(out, "/12 MB") { // 2 × 5.6 MB, as the bar rounds it
+		t.Errorf("no progress bar over the bytes of a set of two files:\n%q", out[:min(len(out), 300)])
+	}
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, "-r", path, "--format", "json")
 	cmd.Stderr = &stderr

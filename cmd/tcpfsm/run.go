@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -33,20 +34,24 @@ const (
 // are counted.
 const maxWarnings = 10
 
-const usageHead = `Usage: tcpfsm -r FILE [options] [filter expression]
+const usageHead = `Usage: tcpfsm -r FILE [-r FILE...] [options] [filter expression]
        tcpfsm -i INTERFACE [options] [filter expression]
        tcpfsm check [options] CAPTURE...    (regression checks; see tcpfsm check --help)
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is
 standard input), or captures live on an interface, and reports every TCP
 connection: how it opened, how it closed, the RFC 793 state each endpoint
-is left in, and what went wrong. A filter expression after the options is
-a tcpdump/BPF filter. A live capture shows each connection event as it
+is left in, and what went wrong. Several files (-r once for each, a
+directory, or a quoted glob) are read as one capture, merged in time order,
+as mergecap would merge them. A filter expression after the options is
+a tcpdump/BPF filter: a word there is never a file. A live capture shows each connection event as it
 happens and a census every --interval; Ctrl-C ends it with the full report.
 
 Examples:
   tcpfsm -r capture.pcap
   tcpfsm -r capture.pcap tcp port 9502
+  tcpfsm -r 'rot/*.pcap.gz' tcp port 443    # a rotation (tcpdump -G/-C) as one capture
+  tcpfsm -r day/ --shard 0/4 --format json  # the first of 4 processes sharing the work
   tcpdump -i eth0 -w - 'tcp port 443' | tcpfsm -r -
   tcpfsm -r capture.pcap.gz --format json | jq 'select(.handshake != "complete")'
   tcpfsm -r capture.pcap -v          # every packet with the state changes it caused
@@ -66,7 +71,9 @@ could not be written, 130 or 143 when SIGINT or SIGTERM interrupted -r
 `
 
 type options struct {
-	read        string
+	read        []string // -r, as given
+	files       []string // -r's files: globs and directories expanded
+	shard       flow.Shard
 	iface       string
 	list        bool
 	snaplen     int
@@ -105,7 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs := pflag.NewFlagSet("tcpfsm", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
-	fs.StringVarP(&o.read, "read", "r", "", "read packets from `FILE` (pcap, pcapng, gzip; - for standard input)")
+	fs.StringArrayVarP(&o.read, "read", "r", nil, "read packets from `FILE` (pcap, pcapng, gzip; - for standard input); several\n(-r once for each, a directory, or a quoted glob) are read as one capture, merged in time order")
 	fs.StringVarP(&o.iface, "interface", "i", "", "capture live on `INTERFACE` (any and lo included; needs root or CAP_NET_RAW)")
 	fs.BoolVarP(&o.list, "list-interfaces", "D", false, "list the interfaces -i can capture on, and exit")
 	fs.IntVarP(&o.snaplen, "snapshot-length", "s", capture.DefaultLiveSnaplen, "keep `BYTES` of each live packet (headers only by default: fewer copies, fewer drops)")
@@ -124,6 +131,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.ladder, "ladder", "", "draw a ladder diagram of the connections `WHICH` names: all, a connection id, an\naddress, :PORT or ADDR:PORT (text format)")
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
 	addAnalysisFlags(fs, &o)
+	var shard string
+	fs.StringVar(&shard, "shard", "", "follow only the connections of shard `I/N` (I from 0 to N-1) of N processes sharing\na capture: each connection falls in one shard, by a hash of its addresses and ports")
 	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof reads it)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `FILE` once the report is written")
@@ -143,9 +152,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	switch {
 	case o.list:
 		return &o, nil
-	case o.read == "" && o.iface == "":
+	case len(o.read) == 0 && o.iface == "":
 		return nil, errors.New("no capture to read: give -r FILE (or -r - for standard input) or -i INTERFACE")
-	case o.read != "" && o.iface != "":
+	case len(o.read) > 0 && o.iface != "":
 		return nil, errors.New("give either -r FILE or -i INTERFACE, not both")
 	case o.write != "" && o.iface == "":
 		return nil, errors.New("-w writes the packets of a live capture (-i); a file given to -r is already a capture")
@@ -161,6 +170,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("unknown --format %q: want text, json or zeek", o.format)
 	case o.color != "auto" && o.color != "always" && o.color != "never":
 		return nil, fmt.Errorf("unknown --color %q: want auto, always or never", o.color)
+	case len(o.read) > 1 && slices.Contains(o.read, "-"):
+		return nil, errors.New("-r -: standard input is read alone, not as part of a set of files")
+	}
+	if shard != "" {
+		sh, err := flow.ParseShard(shard)
+		if err != nil {
+			return nil, err
+		}
+		o.shard = sh
 	}
 	if _, err := parseFailOn(o.failOn); err != nil {
 		return nil, err
@@ -314,9 +332,13 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.list {
 		return listInterfaces(stdout, stderr)
 	}
-	if o.read != "" {
+	if len(o.read) > 0 {
+		inputs := o.read
+		if files, err := capture.SetFiles(o.read); err == nil {
+			inputs = files // a directory or a glob: its files (its errors are openSource's to tell)
+		}
 		for _, out := range []struct{ flag, name string }{{"--html", o.html}, {"--cpuprofile", o.cpuProfile}, {"--memprofile", o.memProfile}} {
-			if err := outputIsInput(out.flag, out.name, stdin, o.read); err != nil {
+			if err := outputIsInput(out.flag, out.name, stdin, inputs...); err != nil {
 				printf(stderr, "tcpfsm: %v", err)
 				return exitUsage
 			}
@@ -372,7 +394,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		return exitUsage
 	}
 
-	tot := &report.Totals{Source: o.read}
+	tot := &report.Totals{Source: strings.Join(o.read, " ")}
 	warn := func(err error) {
 		if len(tot.Warnings) < maxWarnings {
 			tot.Warnings = append(tot.Warnings, oneLine(err.Error()))
@@ -384,8 +406,11 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 
 	src, closeSource, bar, err := openSource(o, stdin, stdout, stderr, warn, intr.done)
 	if err != nil {
-		printf(stderr, "tcpfsm: %v", quotePath(err))
+		printf(stderr, "tcpfsm: %v%s", quotePath(err), filterHint(err, o))
 		return exitUsage
+	}
+	if len(o.files) > 1 {
+		tot.Source = setName(o.read, o.files)
 	}
 	// From here Ctrl-C asks for the report rather than killing the
 	// process, as the listening message promises.
@@ -394,7 +419,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if o.iface != "" {
 		tot.Source = o.iface
 		printf(stderr, "tcpfsm: listening on %s, link-type %s, snapshot length %d bytes; Ctrl-C to stop",
-			quoteName(o.iface), src.LinkType(), o.snaplen)
+			quoteName(o.iface), src.(*capture.Reader).LinkType(), o.snaplen)
 	}
 
 	var html *atomicFile
@@ -435,7 +460,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		// Past the cap on warnings: this one says what the report is.
 		tot.Incomplete, tot.Interrupted = true, true
 		msg := oneLine(fmt.Sprintf("%s: interrupted by %s after %d packets: the rest of the capture is not in the report",
-			readName(o.read), intr.signalName(), tot.Packets))
+			readName(o.read, o.files), intr.signalName(), tot.Packets))
 		tot.Warnings = append(tot.Warnings, msg)
 		printf(stderr, "tcpfsm: warning: %s", msg)
 	}
@@ -479,19 +504,40 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 }
 
 // readName is how messages name the capture -r reads.
-func readName(name string) string {
-	if name == "-" {
+func readName(read, files []string) string {
+	switch {
+	case len(files) > 1:
+		return setName(read, files)
+	case len(read) == 1 && read[0] == "-":
 		return "stdin" // as the capture package names it
+	case len(read) == 1:
+		return quoteName(read[0])
 	}
-	return quoteName(name)
+	return quoteName(strings.Join(read, " "))
 }
 
-// openSource opens the file or interface the options name, with a progress
-// bar when a big file is read on a terminal. The returned
+// packetSource is what the analysis reads: a live capture or standard
+// input (a capture.Reader), or capture files (a fileSet).
+type packetSource interface {
+	Next(p *capture.Packet) error
+	Now() time.Time
+	Stats() capture.Stats
+	LiveStats() (capture.LiveStats, bool)
+	Flush() error
+}
+
+// fileSet is the capture files -r names, read as one capture.
+type fileSet struct{ *capture.Set }
+
+func (fileSet) LiveStats() (capture.LiveStats, bool) { return capture.LiveStats{}, false }
+func (fileSet) Flush() error                         { return nil }
+
+// openSource opens the files or interface the options name, with a
+// progress bar when big files are read on a terminal. The returned
 // function closes it, and the -w file, once the report no longer needs
 // the source's counters. A source that is not a regular file (a FIFO, a
 // pipe) is read so that closing stop ends a read blocked on it.
-func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (*capture.Reader, func() error, *progress, error) {
+func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (packetSource, func() error, *progress, error) {
 	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
 	switch {
 	case o.iface != "":
@@ -515,7 +561,7 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			return nil, nil, nil, err
 		}
 		return src, func() error { return errors.Join(src.Close(), save.close()) }, nil, nil
-	case o.read == "-":
+	case len(o.read) == 1 && o.read[0] == "-":
 		if f, ok := stdin.(*os.File); !ok || !isRegular(f) {
 			stdin = capture.Interruptible(stdin, stop)
 		}
@@ -528,31 +574,50 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 		}
 		return src, src.Close, nil, nil
 	}
-	name := quoteName(o.read)
-	f, err := os.Open(o.read)
+	files, err := capture.SetFiles(o.read)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", name, quotePath(err))
+		return nil, nil, nil, quotePath(err)
 	}
-	var r io.Reader = f
-	var bar *progress
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		if wantProgress(o, fi.Size(), stdout, stderr) {
-			bar, r = newProgress(f, fi.Size(), stderr)
-		}
-	} else {
-		r = capture.Interruptible(f, stop)
-	}
-	src, err := capture.NewReader(r, name, copts)
+	o.files = files
+	copts.Stop, copts.ShowName = stop, quoteName
+	set, err := capture.OpenSet(files, copts)
 	if err == nil && o.account != nil {
+		// The files not yet opened are opened as the user -Z names.
 		if err = dropPrivileges(o.account); err != nil {
-			src.Close()
+			set.Close()
 		}
 	}
 	if err != nil {
-		f.Close()
 		return nil, nil, nil, err
 	}
-	return src, func() error { return errors.Join(src.Close(), f.Close()) }, bar, nil
+	var bar *progress
+	if wantProgress(o, set.Size(), stdout, stderr) {
+		bar = newProgress(set.BytesRead, set.Size(), stderr)
+	}
+	return fileSet{set}, set.Close, bar, nil
+}
+
+// setName names a capture of several files in the report: what -r was
+// given, if that was one directory or glob, else the first and last files.
+func setName(read, files []string) string {
+	if len(read) == 1 {
+		return fmt.Sprintf("%s (%d files)", quoteName(read[0]), len(files))
+	}
+	return fmt.Sprintf("%s ... %s (%d files)", quoteName(files[0]), quoteName(files[len(files)-1]), len(files))
+}
+
+// filterHint explains a filter libpcap rejects when its first word is a
+// file: the words after the options are the filter, as for tcpdump, never
+// more files to read, whatever exists on disk.
+func filterHint(err error, o *options) string {
+	if !errors.Is(err, capture.ErrFilter) {
+		return ""
+	}
+	word, _, _ := strings.Cut(o.filter, " ")
+	if _, statErr := os.Stat(word); statErr != nil || len(o.read) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%s is a file, but the words after the options are a filter: read several files with -r once for each, a directory, or a quoted glob)", word)
 }
 
 // isRegular tells whether f is a regular file, which a read never waits on.
