@@ -118,3 +118,17 @@ const (
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
+
+// emptyRecords is the warning for a pcap record that holds no bytes, and
+// the more records after it that hold none either. It wraps ErrMalformed:
+// no link type's frame is empty.
+type emptyRecords struct{ more uint64 }
+
+func (e *emptyRecords) Error() string {
+	if e.more == 0 {
+		return "malformed pcap record: no bytes captured"
+	}
+	return fmt.Sprintf("malformed pcap record: no bytes captured, nor in the %d records after it", e.more)
+}
+
+func (e *emptyRecords) Unwrap() error { return ErrMalformed }

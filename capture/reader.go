@@ -184,7 +184,8 @@ func (r *Reader) Next(p *Packet) error {
 		index := r.stats.Packets
 		rec := &r.rec
 		if rec.bad != nil {
-			r.stats.Malformed++
+			r.stats.Packets += rec.more
+			r.stats.Malformed += 1 + rec.more
 			r.warn(index, rec.bad)
 			continue
 		}
