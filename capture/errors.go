@@ -122,13 +122,21 @@ func corrupt(format string, args ...any) error {
 // emptyRecords is the warning for a pcap record that holds no bytes, and
 // the more records after it that hold none either. It wraps ErrMalformed:
 // no link type's frame is empty.
-type emptyRecords struct{ more uint64 }
+// format is "pcap record" or "pcapng packet block".
+type emptyRecords struct {
+	format string
+	more   uint64
+}
 
 func (e *emptyRecords) Error() string {
 	if e.more == 0 {
-		return "malformed pcap record: no bytes captured"
+		return "malformed " + e.format + ": no bytes captured"
 	}
-	return fmt.Sprintf("malformed pcap record: no bytes captured, nor in the %d records after it", e.more)
+	return fmt.Sprintf("malformed %s: no bytes captured, nor in the %d records after it", e.format, e.more)
 }
+
+// emptyPacketBlock is the warning for every pcapng packet block that holds
+// no bytes: one value, so that a file of them allocates no message each.
+var emptyPacketBlock = &emptyRecords{format: "pcapng packet block"}
 
 func (e *emptyRecords) Unwrap() error { return ErrMalformed }

@@ -55,6 +55,8 @@ func TestEmptyRecordRuns(t *testing.T) {
 			fmt.Sprintf("x: packet %d: capture truncated mid-record header (need 16 bytes, 10 present)", big+2)},
 		{"zeros in a Kuznetzov file", cat(pcapWithMagic(le, pcapMagicKuznetzov, 1), zeros(big, 24)), nil,
 			[]string{fmt.Sprintf("x: packet 1: malformed pcap record: no bytes captured, nor in the %d records after it", big-1)}, big, ""},
+		{"an empty pcapng packet block", pcapngBytes(le, []ngIface{{link: 1}}, recs[0], rec{ts: t0}, recs[1]), []uint64{1, 3},
+			[]string{"x: packet 2: malformed pcapng packet block: no bytes captured"}, 3, ""},
 		{"zeros, gzipped", gzipped(t, cat(header, zeros(big, 16), one)), []uint64{big + 1},
 			[]string{fmt.Sprintf("x: packet 1: malformed pcap record: no bytes captured, nor in the %d records after it", big-1)}, big + 1, ""},
 	}

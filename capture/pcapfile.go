@@ -134,7 +134,7 @@ func (f *pcapFile) next(rec *record) error {
 		if buffered {
 			more = f.skipEmpty(br)
 		}
-		*rec = record{origLen: int(origLen), link: f.link, bad: &emptyRecords{more: more}, more: more}
+		*rec = record{origLen: int(origLen), link: f.link, bad: &emptyRecords{format: "pcap record", more: more}, more: more}
 		return nil
 	}
 	want := int(capLen)

@@ -292,6 +292,12 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		rec.bad = malformed("pcapng packet block", "captured length %d past the block end (%d bytes)", capLen, len(data))
 		return
 	}
+	if capLen == 0 {
+		// No frame is empty; and the message is made once, not for each
+		// block of a file of them.
+		*rec = record{origLen: int(origLen), link: f.ifaces[iface].link, iface: iface, bad: emptyPacketBlock}
+		return
+	}
 	*rec = record{
 		data:    data[:capLen],
 		origLen: int(origLen),
