@@ -45,6 +45,12 @@ var (
 	// delivered packet's. The packet is still delivered; this goes to Warn.
 	ErrTimeWentBack = errors.New("timestamp goes backwards")
 
+	// ErrNoTimestamp: packets of the capture had no time (pcapng simple
+	// packet blocks); each was given the time of the packet before it (or
+	// 1970-01-01 00:00:00 UTC, with none before it). When the reading
+	// ends, one warning to Warn names the first and counts the rest.
+	ErrNoTimestamp = errors.New("no timestamp")
+
 	// ErrClosed: Next was called after Close.
 	ErrClosed = errors.New("capture reader closed")
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 	"testing"
 	"time"
 )
@@ -110,6 +111,126 @@ func BenchmarkEmptyRecords(b *testing.B) {
 					b.Fatalf("stats %+v", r.Stats())
 				}
 				r.Close()
+			}
+		})
+	}
+}
+
+// pcapngSPB is a simple packet block: no interface, no timestamp.
+func pcapngSPB(order byteOrder, data []byte) []byte {
+	return pcapngBlock(order, ngBlockSimplePacket, append(order.AppendUint32(nil, uint32(len(data))), data...))
+}
+
+// pcapngEPBUnits is an enhanced packet block on interface 0 whose
+// timestamp is units, as it is written: in the interface's units.
+func pcapngEPBUnits(order byteOrder, units uint64, data []byte) []byte {
+	body := order.AppendUint32(nil, 0)
+	body = order.AppendUint32(body, uint32(units>>32))
+	body = order.AppendUint32(body, uint32(units))
+	body = order.AppendUint32(body, uint32(len(data)))
+	body = order.AppendUint32(body, uint32(len(data)))
+	return pcapngBlock(order, ngBlockEnhancedPacket, append(body, data...))
+}
+
+// A simple packet block has no timestamp: its packet is given the time
+// of the packet before it (1970 with none before it), and one warning at
+// the end says how many had none. A zero time read as the year 1, whose
+// distance to any real time overflows a time.Duration.
+func TestPacketsWithoutTime(t *testing.T) {
+	le := binary.LittleEndian
+	segs := handshake("10.0.0.1", "10.0.0.2", 40000, 80)
+	frame := func(i int) []byte { return ethernetIP(segs[i].ipBytes()) }
+	iface := []ngIface{{link: 1}}
+	epb := func(i int, ts time.Time) []byte {
+		return pcapngEPB(le, iface[0], rec{ts: ts, data: frame(i)})
+	}
+	head := pcapngBytes(le, iface)
+	cat := func(parts ...[]byte) []byte { return bytes.Join(append([][]byte{head}, parts...), nil) }
+	epoch := time.Unix(0, 0).UTC()
+	tests := []struct {
+		name  string
+		file  []byte
+		times []time.Time
+		warns []string
+	}{
+		{"between timed packets", cat(epb(0, at(0)), pcapngSPB(le, frame(1)), pcapngSPB(le, frame(2)), pcapngSPB(le, frame(3)), epb(4, at(time.Second))),
+			[]time.Time{at(0), at(0), at(0), at(0), at(time.Second)},
+			[]string{"x: packet 2: no timestamp (a pcapng simple packet block), nor in 2 more packets: each was given the time of the packet before it"}},
+		{"the time of a packet that is not TCP", cat(epb(0, at(0)), pcapngEPB(le, iface[0], rec{ts: at(time.Second), data: ethernet(etherARP, make([]byte, 28))}), pcapngSPB(le, frame(1))),
+			[]time.Time{at(0), at(time.Second)},
+			[]string{"x: packet 3: no timestamp (a pcapng simple packet block): given the time of the packet before it"}},
+		{"none before them", cat(pcapngSPB(le, frame(0)), pcapngSPB(le, frame(1)), epb(2, at(0))),
+			[]time.Time{epoch, epoch, at(0)},
+			[]string{"x: packet 1: no timestamp (a pcapng simple packet block), nor in 1 more packets: each was given the time of the packet before it"}},
+		{"reading ends on a cut block", cat(epb(0, at(0)), pcapngSPB(le, frame(1)), epb(2, at(time.Second))[:20]),
+			[]time.Time{at(0), at(0)},
+			[]string{"x: packet 2: no timestamp (a pcapng simple packet block): given the time of the packet before it"}},
+		{"all timed", cat(epb(0, at(0)), epb(1, at(time.Second))), []time.Time{at(0), at(time.Second)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := readAll(t, "x", tt.file, Options{})
+			var got []time.Time
+			for _, p := range res.packets {
+				got = append(got, p.Timestamp)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.times) {
+				t.Errorf("times %v, want %v", got, tt.times)
+			}
+			if fmt.Sprintf("%q", res.warns) != fmt.Sprintf("%q", tt.warns) {
+				t.Errorf("warnings %q, want %q", res.warns, tt.warns)
+			}
+			if res.stats.TimeWentBack != 0 {
+				t.Errorf("%d packets went back in time", res.stats.TimeWentBack)
+			}
+		})
+	}
+}
+
+// A pcapng timestamp past what int64 nanoseconds since 1970 hold (2262),
+// or before (1677), cannot be a packet's time: the packet is skipped as
+// malformed, with a warning naming it, where its time wrapped round to a
+// negative one.
+func TestTimestampsOutOfRange(t *testing.T) {
+	le := binary.LittleEndian
+	data := ethernetIP(handshake("10.0.0.1", "10.0.0.2", 40000, 80)[0].ipBytes())
+	const (
+		late  = "x: packet 1: malformed pcapng packet block header: timestamp after 2262-04-11 23:47:16, the latest a packet can have"
+		early = "x: packet 1: malformed pcapng packet block header: timestamp before 1677-09-21 00:12:43, the earliest a packet can have"
+	)
+	latest := time.Unix(0, math.MaxInt64).UTC()
+	tests := []struct {
+		name  string
+		iface ngIface
+		units uint64
+		want  time.Time // zero: skipped
+		warn  string
+	}{
+		{"microseconds, all bits set", ngIface{link: 1}, math.MaxUint64, time.Time{}, late},
+		{"microseconds in 2263", ngIface{link: 1}, uint64(latest.Unix()+366*86400) * 1e6, time.Time{}, late},
+		{"microseconds, the last of 2262's that fit", ngIface{link: 1}, uint64(latest.Unix()) * 1e6, time.Unix(latest.Unix(), 0).UTC(), ""},
+		{"tenths of seconds, all bits set", ngIface{link: 1, tsresol: 1}, math.MaxUint64, time.Time{}, late},
+		{"whole seconds (2^-0), 2^63", ngIface{link: 1, tsresol: 0x80}, 1 << 63, time.Time{}, late},
+		{"an offset that overflows", ngIface{link: 1, hasOffset: true, tsoffset: math.MaxInt64 - 10}, 20e6, time.Time{}, late},
+		{"an offset before 1677", ngIface{link: 1, hasOffset: true, tsoffset: -1 << 40}, 0, time.Time{}, early},
+		{"an offset back to 1970", ngIface{link: 1, hasOffset: true, tsoffset: -1_700_000_000}, 1_700_000_000e6, time.Unix(0, 0).UTC(), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := bytes.Join([][]byte{pcapngSection(le), pcapngInterface(le, tt.iface), pcapngEPBUnits(le, tt.units, data)}, nil)
+			res := readAll(t, "x", file, Options{})
+			var warns []string
+			if tt.warn != "" {
+				warns = []string{tt.warn}
+			}
+			if fmt.Sprintf("%q", res.warns) != fmt.Sprintf("%q", warns) {
+				t.Errorf("warnings %q, want %q", res.warns, warns)
+			}
+			switch {
+			case tt.want.IsZero() && (len(res.packets) != 0 || res.stats.Malformed != 1):
+				t.Errorf("got %d packets (stats %+v), want it skipped as malformed", len(res.packets), res.stats)
+			case !tt.want.IsZero() && (len(res.packets) != 1 || !res.packets[0].Timestamp.Equal(tt.want)):
+				t.Errorf("got %v, want one packet at %v", res.packets, tt.want)
 			}
 		})
 	}

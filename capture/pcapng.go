@@ -3,6 +3,7 @@ package capture
 import (
 	"encoding/binary"
 	"io"
+	"math"
 	"math/bits"
 	"slices"
 	"time"
@@ -39,6 +40,15 @@ type pcapngFile struct {
 	seen   []linkType       // every distinct link type so far, in order
 	head   [12]byte
 	buf    []byte
+
+	// packets counts the packet blocks read, as the Reader numbers them.
+	packets uint64
+	// lastTime is the time of the latest packet block that had one: a
+	// simple packet block, which has none, is given it.
+	lastTime time.Time
+	// untimed counts the simple packet blocks, first is the number of
+	// the first.
+	untimed, firstUntimed uint64
 
 	// A packet block read ahead by newPcapngFile while looking for the
 	// first interface, to be returned by the first next.
@@ -248,6 +258,7 @@ func (f *pcapngFile) addInterface(body []byte) error {
 // was fine, so the next block can still be read.
 func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 	*rec = record{}
+	f.packets++
 	if typ == ngBlockSimplePacket {
 		// No interface field (it is always interface 0) and no timestamp.
 		if len(f.ifaces) == 0 {
@@ -266,7 +277,20 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		if snap := int(f.ifaces[0].snaplen); snap > 0 && snap < len(data) {
 			data = data[:snap]
 		}
-		*rec = record{data: data, origLen: origLen, link: f.ifaces[0].link}
+		// No time: the packet before it is the best guess there is (a
+		// zero time would read as the year 1 and make every time
+		// difference absurd), and the Reader says how many were given one.
+		if f.untimed == 0 {
+			f.firstUntimed = f.packets
+		}
+		f.untimed++
+		if f.lastTime.IsZero() {
+			f.lastTime = time.Unix(0, 0).UTC() // none before it
+		}
+		*rec = record{data: data, origLen: origLen, ts: f.lastTime, link: f.ifaces[0].link}
+		if len(data) == 0 {
+			rec.bad = emptyPacketBlock
+		}
 		return
 	}
 
@@ -284,7 +308,6 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		rec.bad = malformed("pcapng packet block", "interface %d not described (%d interfaces)", iface, len(f.ifaces))
 		return
 	}
-	ts := uint64(f.order.Uint32(body[4:8]))<<32 | uint64(f.order.Uint32(body[8:12]))
 	capLen := f.order.Uint32(body[12:16])
 	origLen := f.order.Uint32(body[16:20])
 	data := body[ngPacketHeaderLen:]
@@ -292,6 +315,12 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		rec.bad = malformed("pcapng packet block", "captured length %d past the block end (%d bytes)", capLen, len(data))
 		return
 	}
+	ts, err := f.ifaces[iface].time(uint64(f.order.Uint32(body[4:8]))<<32 | uint64(f.order.Uint32(body[8:12])))
+	if err != nil {
+		rec.bad = err
+		return
+	}
+	f.lastTime = ts
 	if capLen == 0 {
 		// No frame is empty; and the message is made once, not for each
 		// block of a file of them.
@@ -301,14 +330,24 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 	*rec = record{
 		data:    data[:capLen],
 		origLen: int(origLen),
-		ts:      f.ifaces[iface].time(ts),
+		ts:      ts,
 		link:    f.ifaces[iface].link,
 		iface:   iface,
 	}
 }
 
-// time converts a timestamp in the interface's units.
-func (i *ngInterface) time(ts uint64) time.Time {
+// The earliest and latest times a packet can have: what nanoseconds
+// since 1970 in an int64 hold, as time differences and every report
+// count them. A pcapng timestamp can say far more (2^64 microseconds, and
+// an if_tsoffset of any number of seconds either way).
+var (
+	earliestTime = time.Unix(0, math.MinInt64).UTC() // 1677-09-21 00:12:43.145224192 UTC
+	latestTime   = time.Unix(0, math.MaxInt64).UTC() // 2262-04-11 23:47:16.854775807 UTC
+)
+
+// time converts a timestamp in the interface's units, or says why it
+// cannot be a packet's time.
+func (i *ngInterface) time(ts uint64) (time.Time, error) {
 	var sec, nsec uint64
 	if i.binary {
 		sec = ts >> i.exp
@@ -323,7 +362,19 @@ func (i *ngInterface) time(ts uint64) time.Time {
 			nsec /= pow10(i.exp - 9)
 		}
 	}
-	return time.Unix(int64(sec)+i.offset, int64(nsec)).UTC()
+	// sec + offset, where neither the sum nor sec itself may overflow.
+	late := sec > math.MaxInt64 || i.offset > 0 && int64(sec) > math.MaxInt64-i.offset
+	if !late {
+		t := time.Unix(int64(sec)+i.offset, int64(nsec)).UTC()
+		if t.Before(earliestTime) {
+			return time.Time{}, malformed("pcapng packet block", "timestamp before %s, the earliest a packet can have", earliestTime.Format(time.DateTime))
+		}
+		late = t.After(latestTime)
+		if !late {
+			return t, nil
+		}
+	}
+	return time.Time{}, malformed("pcapng packet block", "timestamp after %s, the latest a packet can have", latestTime.Format(time.DateTime))
 }
 
 func pow10(exp uint8) uint64 {
@@ -333,3 +384,7 @@ func pow10(exp uint8) uint64 {
 	}
 	return p
 }
+
+// untimedPackets says how many simple packet blocks were read, which have
+// no timestamp, and the number of the first.
+func (f *pcapngFile) untimedPackets() (n, first uint64) { return f.untimed, f.firstUntimed }

@@ -245,12 +245,8 @@ func (r *Reader) Next(p *Packet) error {
 }
 
 // checkTime counts and reports a packet stamped earlier than the previous
-// delivered one. A record with no timestamp (a pcapng simple packet block)
-// is left out of the comparison.
+// delivered one.
 func (r *Reader) checkTime(index uint64, ts time.Time) {
-	if ts.IsZero() {
-		return
-	}
 	if !r.lastTime.IsZero() && ts.Before(r.lastTime) {
 		r.stats.TimeWentBack++
 		if r.opt.Warn != nil {
@@ -269,11 +265,28 @@ func (r *Reader) warn(index uint64, err error) {
 // fail makes err the Reader's final answer: io.EOF as it is, anything else
 // as a *PacketError for the record that could not be read.
 func (r *Reader) fail(err error) error {
+	r.warnUntimed()
 	if err != io.EOF {
 		err = &PacketError{File: r.name, Index: r.stats.Packets + 1, Err: err}
 	}
 	r.err = err
 	return err
+}
+
+// warnUntimed says, once the reading ends, how many records had no
+// timestamp and were given the time of the one before them.
+func (r *Reader) warnUntimed() {
+	src, ok := r.src.(interface{ untimedPackets() (n, first uint64) })
+	if !ok {
+		return
+	}
+	n, first := src.untimedPackets()
+	switch {
+	case n == 1:
+		r.warn(first, fmt.Errorf("%w (a pcapng simple packet block): given the time of the packet before it", ErrNoTimestamp))
+	case n > 1:
+		r.warn(first, fmt.Errorf("%w (a pcapng simple packet block), nor in %d more packets: each was given the time of the packet before it", ErrNoTimestamp, n-1))
+	}
 }
 
 // Stats returns the counts so far.
