@@ -5,7 +5,6 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"slices"
 	"time"
 )
 
@@ -26,6 +25,12 @@ const (
 	ngInterfaceFixedLen    = 8  // link type, reserved, snaplen
 	ngDefaultTSExponent    = 6  // microseconds, when if_tsresol is absent
 	ngMaxDecimalTSExponent = 19 // 10^19 is the largest power of ten in a uint64
+
+	// maxInterfaces bounds the interface descriptions kept per section
+	// (32 bytes each, 2 MiB in all): an interface block is 20 bytes, so
+	// a file of them would otherwise hold more than it is long. Real
+	// captures have a few, a host with many containers some thousands.
+	maxInterfaces = 1 << 16
 )
 
 // pcapngFile reads pcapng packet blocks. It is hand-written rather than
@@ -36,10 +41,13 @@ const (
 type pcapngFile struct {
 	r      io.Reader
 	order  binary.ByteOrder // of the current section
-	ifaces []ngInterface    // of the current section
-	seen   []linkType       // every distinct link type so far, in order
-	head   [12]byte
-	buf    []byte
+	ifaces []ngInterface    // of the current section, the first maxInterfaces
+	// ignored counts the current section's interfaces past maxInterfaces.
+	ignored int
+	seen    []linkType      // every distinct link type so far, in order
+	seenSet [1 << 10]uint64 // seen as a set of the 2^16 link types an interface can have
+	head    [12]byte
+	buf     []byte
 
 	// packets counts the packet blocks read, as the Reader numbers them.
 	packets uint64
@@ -211,13 +219,17 @@ func (f *pcapngFile) section(typ uint32, body []byte) error {
 	if major, minor := f.order.Uint16(body[0:2]), f.order.Uint16(body[2:4]); major != 1 {
 		return corrupt("pcapng section version %d.%d, only 1.x is supported", major, minor)
 	}
-	f.ifaces = f.ifaces[:0]
+	f.ifaces, f.ignored = f.ifaces[:0], 0
 	return nil
 }
 
 func (f *pcapngFile) addInterface(body []byte) error {
 	if len(body) < ngInterfaceFixedLen {
 		return corrupt("pcapng interface description of %d bytes (< %d)", len(body), ngInterfaceFixedLen)
+	}
+	if len(f.ifaces) == maxInterfaces {
+		f.ignored++ // its packets are malformed, and say why
+		return nil
 	}
 	iface := ngInterface{
 		link:    linkType(f.order.Uint16(body[0:2])),
@@ -247,7 +259,10 @@ func (f *pcapngFile) addInterface(body []byte) error {
 		iface.unitsPerSec = pow10(iface.exp)
 	}
 	f.ifaces = append(f.ifaces, iface)
-	if !slices.Contains(f.seen, iface.link) {
+	// A set, not a search of seen: a file of interface blocks may bring
+	// every link type there is.
+	if word, bit := iface.link>>6, uint64(1)<<(iface.link&63); f.seenSet[word]&bit == 0 {
+		f.seenSet[word] |= bit
 		f.seen = append(f.seen, iface.link)
 	}
 	return nil
@@ -305,7 +320,12 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		iface = int(f.order.Uint32(body[0:4]))
 	}
 	if iface < 0 || iface >= len(f.ifaces) {
-		rec.bad = malformed("pcapng packet block", "interface %d not described (%d interfaces)", iface, len(f.ifaces))
+		if iface >= 0 && iface < len(f.ifaces)+f.ignored {
+			rec.bad = malformed("pcapng packet block", "interface %d not kept (a section keeps its first %d interface descriptions; this one has %d)",
+				iface, maxInterfaces, len(f.ifaces)+f.ignored)
+			return
+		}
+		rec.bad = malformed("pcapng packet block", "interface %d not described (%d interfaces)", iface, len(f.ifaces)+f.ignored)
 		return
 	}
 	capLen := f.order.Uint32(body[12:16])
