@@ -45,7 +45,7 @@ const (
 // writes an HTML report to w when it finishes. traceToInner says whether
 // inner wants the per-packet trace too (-v, --ladder).
 func WithHTML(inner Reporter, w io.Writer, th diagnose.Thresholds, traceToInner bool) Reporter {
-	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, ladders: map[uint64]*htmlLadder{}}
+	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, ladders: map[uint64]*ladder{}}
 }
 
 type htmlReporter struct {
@@ -57,12 +57,12 @@ type htmlReporter struct {
 	// reported (see data), so that the report of a capture of millions
 	// of connections costs a few MiB of memory, not a row object each.
 	rows      spool
-	rowsBuf   *bufio.Writer          // in front of rows
-	n         int                    // rows written
-	strs      indexer[string]        // the strings of the table's columns
-	tables    htmlTables             // of the ladders
-	ladders   map[uint64]*htmlLadder // of the connections still open
-	keptLines int                    // ladder lines written into the report so far
+	rowsBuf   *bufio.Writer      // in front of rows
+	n         int                // rows written
+	strs      indexer[string]    // the strings of the table's columns
+	tables    htmlTables         // of the ladders
+	ladders   map[uint64]*ladder // of the connections still open
+	keptLines int                // ladder lines written into the report so far
 	buf       []byte
 	// Row start times are µs since base, the first reported connection's
 	// start; the page shifts them to count from first, the earliest.
@@ -82,7 +82,7 @@ type timelineStart struct {
 func (h *htmlReporter) Trace(l *TraceLine) error {
 	g := h.ladders[l.ConnID]
 	if g == nil && h.keptLines < htmlLinesTotal {
-		g = &htmlLadder{}
+		g = newLadder(htmlLadderLines)
 		h.ladders[l.ConnID] = g
 	}
 	if g != nil {
