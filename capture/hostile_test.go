@@ -85,19 +85,25 @@ func TestEmptyRecordRuns(t *testing.T) {
 }
 
 // BenchmarkEmptyRecords reads a capture that holds nothing but a valid
-// header and zeros; one op is the whole file, and MB/s the rate at which
-// a capture of no packets is read.
+// header and zeros, or records of one byte; one op is the whole file, and
+// MB/s the rate at which a capture of no packets is read.
 func BenchmarkEmptyRecords(b *testing.B) {
-	file := append(pcapBytes(binary.LittleEndian, false, 1), zeros(4<<20, 16)...) // 64 MiB
+	header := pcapBytes(binary.LittleEndian, false, 1)
+	file := append(header, zeros(4<<20, 16)...) // 64 MiB
+	oneByte := append(pcapBytes(binary.LittleEndian, false, 1, rec{ts: t0, data: []byte{0}})[len(header):], 0)[:17]
+	tiny := append(header, bytes.Repeat(oneByte, 1<<20)...) // 17 MiB
 	for _, bc := range []struct {
-		name string
-		file []byte
+		name    string
+		file    []byte
+		size    int // uncompressed
+		records int
 	}{
-		{"pcap", file},
-		{"pcap.gz", gzipped(b, file)},
+		{"pcap", file, len(file), 4 << 20},
+		{"pcap.gz", gzipped(b, file), len(file), 4 << 20},
+		{"one-byte records", tiny, len(tiny), 1 << 20},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			b.SetBytes(int64(len(file))) // uncompressed
+			b.SetBytes(int64(bc.size))
 			for range b.N {
 				r, err := NewReader(bytes.NewReader(bc.file), "zeros", Options{})
 				if err != nil {
@@ -107,7 +113,7 @@ func BenchmarkEmptyRecords(b *testing.B) {
 				if err := r.Next(&p); err != io.EOF {
 					b.Fatalf("Next = %v, want io.EOF", err)
 				}
-				if r.Stats().Malformed != 4<<20 {
+				if r.Stats().Malformed != uint64(bc.records) {
 					b.Fatalf("stats %+v", r.Stats())
 				}
 				r.Close()
