@@ -59,6 +59,12 @@ var (
 	// the same traffic from two places, would count packets twice).
 	ErrOverlap = errors.New("capture files overlap")
 
+	// ErrNoTimestamp: packets of the capture had no time (pcapng simple
+	// packet blocks); each was given the time of the packet before it (or
+	// 1970-01-01 00:00:00 UTC, with none before it). When the reading
+	// ends, one warning to Warn names the first and counts the rest.
+	ErrNoTimestamp = errors.New("no timestamp")
+
 	// ErrClosed: Next was called after Close.
 	ErrClosed = errors.New("capture reader closed")
 
@@ -110,18 +116,32 @@ func (e *PacketError) Unwrap() error { return e.Err }
 // "malformed TCP header: data offset 3 (< 5)". It wraps ErrMalformed.
 type headerError struct {
 	header string // "IPv4", "IPv6", "TCP", "pcapng packet block", ...
-	detail string
+	// The detail, formatted only when the message is read: of a file of
+	// broken packets only the first few warnings are shown, and making
+	// each message was most of the cost of reading past them.
+	format string
+	args   []any // numbers and strings, never the packet's bytes, which do not outlive the record
 }
 
-func (e *headerError) Error() string { return "malformed " + e.header + " header: " + e.detail }
+func (e *headerError) Error() string {
+	return "malformed " + e.header + " header: " + fmt.Sprintf(e.format, e.args...)
+}
 
 func (e *headerError) Unwrap() error { return ErrMalformed }
 
 // malformed builds a headerError. It allocates, which is fine: it runs only
 // for broken packets, never on the steady-state path.
 func malformed(header, format string, args ...any) error {
-	return &headerError{header: header, detail: fmt.Sprintf(format, args...)}
+	if vetFormats {
+		_ = fmt.Sprintf(format, args...)
+	}
+	return &headerError{header: header, format: format, args: args}
 }
+
+// vetFormats is never true: the call it guards in malformed is there for
+// go vet, which then checks each call's format against its arguments as
+// it would a call of fmt.Sprintf.
+const vetFormats = false
 
 // truncated reports a read that stopped short: what was being read, how
 // many bytes its header promised and how many were there.
@@ -142,3 +162,25 @@ const (
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
+
+// emptyRecords is the warning for a pcap record that holds no bytes, and
+// the more records after it that hold none either. It wraps ErrMalformed:
+// no link type's frame is empty.
+// format is "pcap record" or "pcapng packet block".
+type emptyRecords struct {
+	format string
+	more   uint64
+}
+
+func (e *emptyRecords) Error() string {
+	if e.more == 0 {
+		return "malformed " + e.format + ": no bytes captured"
+	}
+	return fmt.Sprintf("malformed %s: no bytes captured, nor in the %d records after it", e.format, e.more)
+}
+
+// emptyPacketBlock is the warning for every pcapng packet block that holds
+// no bytes: one value, so that a file of them allocates no message each.
+var emptyPacketBlock = &emptyRecords{format: "pcapng packet block"}
+
+func (e *emptyRecords) Unwrap() error { return ErrMalformed }

@@ -124,6 +124,19 @@ func (f *pcapFile) next(rec *record) error {
 		// also buffer whatever the length says.
 		return corrupt("record of %d bytes, more than %d (libpcap's limit)", capLen, maxRecordLen)
 	}
+	if capLen == 0 {
+		// A record that holds no bytes is no packet. A run of them is
+		// what a file padded or overwritten with zeros reads as, one
+		// every 16 bytes: it is counted as one record standing for the
+		// run, so that the run costs a scan, not a decode and a warning
+		// per 16 bytes.
+		var more uint64
+		if buffered {
+			more = f.skipEmpty(br)
+		}
+		*rec = record{origLen: int(origLen), link: f.link, bad: &emptyRecords{format: "pcap record", more: more}, more: more}
+		return nil
+	}
 	want := int(capLen)
 	var data []byte
 	if buffered && want <= br.Size() {
@@ -153,4 +166,30 @@ func (f *pcapFile) next(rec *record) error {
 		link:    f.link,
 	}
 	return nil
+}
+
+// skipEmpty reads past the records with no captured bytes that follow in
+// br, and returns how many it read. It stops at the first record that
+// holds bytes, at the end of the file or at a record header cut short,
+// leaving those for next to read; it waits for input only as next would,
+// for the next record header.
+func (f *pcapFile) skipEmpty(br *bufio.Reader) uint64 {
+	var skipped uint64
+	for {
+		if br.Buffered() < f.headerLen {
+			if _, err := br.Peek(f.headerLen); err != nil {
+				return skipped
+			}
+		}
+		b, _ := br.Peek(br.Buffered())
+		n := 0
+		for len(b)-n >= f.headerLen && f.order.Uint32(b[n+8:n+12]) == 0 {
+			n += f.headerLen
+		}
+		br.Discard(n)
+		skipped += uint64(n / f.headerLen)
+		if len(b)-n >= f.headerLen {
+			return skipped // a record with bytes
+		}
+	}
 }

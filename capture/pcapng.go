@@ -3,8 +3,8 @@ package capture
 import (
 	"encoding/binary"
 	"io"
+	"math"
 	"math/bits"
-	"slices"
 	"time"
 )
 
@@ -25,6 +25,12 @@ const (
 	ngInterfaceFixedLen    = 8  // link type, reserved, snaplen
 	ngDefaultTSExponent    = 6  // microseconds, when if_tsresol is absent
 	ngMaxDecimalTSExponent = 19 // 10^19 is the largest power of ten in a uint64
+
+	// maxInterfaces bounds the interface descriptions kept per section
+	// (32 bytes each, 2 MiB in all): an interface block is 20 bytes, so
+	// a file of them would otherwise hold more than it is long. Real
+	// captures have a few, a host with many containers some thousands.
+	maxInterfaces = 1 << 16
 )
 
 // pcapngFile reads pcapng packet blocks. It is hand-written rather than
@@ -35,10 +41,22 @@ const (
 type pcapngFile struct {
 	r      io.Reader
 	order  binary.ByteOrder // of the current section
-	ifaces []ngInterface    // of the current section
-	seen   []linkType       // every distinct link type so far, in order
-	head   [12]byte
-	buf    []byte
+	ifaces []ngInterface    // of the current section, the first maxInterfaces
+	// ignored counts the current section's interfaces past maxInterfaces.
+	ignored int
+	seen    []linkType      // every distinct link type so far, in order
+	seenSet [1 << 10]uint64 // seen as a set of the 2^16 link types an interface can have
+	head    [12]byte
+	buf     []byte
+
+	// packets counts the packet blocks read, as the Reader numbers them.
+	packets uint64
+	// lastTime is the time of the latest packet block that had one: a
+	// simple packet block, which has none, is given it.
+	lastTime time.Time
+	// untimed counts the simple packet blocks, first is the number of
+	// the first.
+	untimed, firstUntimed uint64
 
 	// A packet block read ahead by newPcapngFile while looking for the
 	// first interface, to be returned by the first next.
@@ -201,13 +219,17 @@ func (f *pcapngFile) section(typ uint32, body []byte) error {
 	if major, minor := f.order.Uint16(body[0:2]), f.order.Uint16(body[2:4]); major != 1 {
 		return corrupt("pcapng section version %d.%d, only 1.x is supported", major, minor)
 	}
-	f.ifaces = f.ifaces[:0]
+	f.ifaces, f.ignored = f.ifaces[:0], 0
 	return nil
 }
 
 func (f *pcapngFile) addInterface(body []byte) error {
 	if len(body) < ngInterfaceFixedLen {
 		return corrupt("pcapng interface description of %d bytes (< %d)", len(body), ngInterfaceFixedLen)
+	}
+	if len(f.ifaces) == maxInterfaces {
+		f.ignored++ // its packets are malformed, and say why
+		return nil
 	}
 	iface := ngInterface{
 		link:    linkType(f.order.Uint16(body[0:2])),
@@ -237,7 +259,10 @@ func (f *pcapngFile) addInterface(body []byte) error {
 		iface.unitsPerSec = pow10(iface.exp)
 	}
 	f.ifaces = append(f.ifaces, iface)
-	if !slices.Contains(f.seen, iface.link) {
+	// A set, not a search of seen: a file of interface blocks may bring
+	// every link type there is.
+	if word, bit := iface.link>>6, uint64(1)<<(iface.link&63); f.seenSet[word]&bit == 0 {
+		f.seenSet[word] |= bit
 		f.seen = append(f.seen, iface.link)
 	}
 	return nil
@@ -248,6 +273,7 @@ func (f *pcapngFile) addInterface(body []byte) error {
 // was fine, so the next block can still be read.
 func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 	*rec = record{}
+	f.packets++
 	if typ == ngBlockSimplePacket {
 		// No interface field (it is always interface 0) and no timestamp.
 		if len(f.ifaces) == 0 {
@@ -266,7 +292,20 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		if snap := int(f.ifaces[0].snaplen); snap > 0 && snap < len(data) {
 			data = data[:snap]
 		}
-		*rec = record{data: data, origLen: origLen, link: f.ifaces[0].link}
+		// No time: the packet before it is the best guess there is (a
+		// zero time would read as the year 1 and make every time
+		// difference absurd), and the Reader says how many were given one.
+		if f.untimed == 0 {
+			f.firstUntimed = f.packets
+		}
+		f.untimed++
+		if f.lastTime.IsZero() {
+			f.lastTime = time.Unix(0, 0).UTC() // none before it
+		}
+		*rec = record{data: data, origLen: origLen, ts: f.lastTime, link: f.ifaces[0].link}
+		if len(data) == 0 {
+			rec.bad = emptyPacketBlock
+		}
 		return
 	}
 
@@ -281,10 +320,14 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		iface = int(f.order.Uint32(body[0:4]))
 	}
 	if iface < 0 || iface >= len(f.ifaces) {
-		rec.bad = malformed("pcapng packet block", "interface %d not described (%d interfaces)", iface, len(f.ifaces))
+		if iface >= 0 && iface < len(f.ifaces)+f.ignored {
+			rec.bad = malformed("pcapng packet block", "interface %d not kept (a section keeps its first %d interface descriptions; this one has %d)",
+				iface, maxInterfaces, len(f.ifaces)+f.ignored)
+			return
+		}
+		rec.bad = malformed("pcapng packet block", "interface %d not described (%d interfaces)", iface, len(f.ifaces)+f.ignored)
 		return
 	}
-	ts := uint64(f.order.Uint32(body[4:8]))<<32 | uint64(f.order.Uint32(body[8:12]))
 	capLen := f.order.Uint32(body[12:16])
 	origLen := f.order.Uint32(body[16:20])
 	data := body[ngPacketHeaderLen:]
@@ -292,17 +335,39 @@ func (f *pcapngFile) packet(typ uint32, body []byte, rec *record) {
 		rec.bad = malformed("pcapng packet block", "captured length %d past the block end (%d bytes)", capLen, len(data))
 		return
 	}
+	ts, err := f.ifaces[iface].time(uint64(f.order.Uint32(body[4:8]))<<32 | uint64(f.order.Uint32(body[8:12])))
+	if err != nil {
+		rec.bad = err
+		return
+	}
+	f.lastTime = ts
+	if capLen == 0 {
+		// No frame is empty; and the message is made once, not for each
+		// block of a file of them.
+		*rec = record{origLen: int(origLen), link: f.ifaces[iface].link, iface: iface, bad: emptyPacketBlock}
+		return
+	}
 	*rec = record{
 		data:    data[:capLen],
 		origLen: int(origLen),
-		ts:      f.ifaces[iface].time(ts),
+		ts:      ts,
 		link:    f.ifaces[iface].link,
 		iface:   iface,
 	}
 }
 
-// time converts a timestamp in the interface's units.
-func (i *ngInterface) time(ts uint64) time.Time {
+// The earliest and latest times a packet can have: what nanoseconds
+// since 1970 in an int64 hold, as time differences and every report
+// count them. A pcapng timestamp can say far more (2^64 microseconds, and
+// an if_tsoffset of any number of seconds either way).
+var (
+	earliestTime = time.Unix(0, math.MinInt64).UTC() // 1677-09-21 00:12:43.145224192 UTC
+	latestTime   = time.Unix(0, math.MaxInt64).UTC() // 2262-04-11 23:47:16.854775807 UTC
+)
+
+// time converts a timestamp in the interface's units, or says why it
+// cannot be a packet's time.
+func (i *ngInterface) time(ts uint64) (time.Time, error) {
 	var sec, nsec uint64
 	if i.binary {
 		sec = ts >> i.exp
@@ -317,7 +382,19 @@ func (i *ngInterface) time(ts uint64) time.Time {
 			nsec /= pow10(i.exp - 9)
 		}
 	}
-	return time.Unix(int64(sec)+i.offset, int64(nsec)).UTC()
+	// sec + offset, where neither the sum nor sec itself may overflow.
+	late := sec > math.MaxInt64 || i.offset > 0 && int64(sec) > math.MaxInt64-i.offset
+	if !late {
+		t := time.Unix(int64(sec)+i.offset, int64(nsec)).UTC()
+		if t.Before(earliestTime) {
+			return time.Time{}, malformed("pcapng packet block", "timestamp before %s, the earliest a packet can have", earliestTime.Format(time.DateTime))
+		}
+		late = t.After(latestTime)
+		if !late {
+			return t, nil
+		}
+	}
+	return time.Time{}, malformed("pcapng packet block", "timestamp after %s, the latest a packet can have", latestTime.Format(time.DateTime))
 }
 
 func pow10(exp uint8) uint64 {
@@ -327,3 +404,7 @@ func pow10(exp uint8) uint64 {
 	}
 	return p
 }
+
+// untimedPackets says how many simple packet blocks were read, which have
+// no timestamp, and the number of the first.
+func (f *pcapngFile) untimedPackets() (n, first uint64) { return f.untimed, f.firstUntimed }

@@ -191,7 +191,8 @@ func (r *Reader) Next(p *Packet) error {
 		index := r.stats.Packets
 		rec := &r.rec
 		if rec.bad != nil {
-			r.stats.Malformed++
+			r.stats.Packets += rec.more
+			r.stats.Malformed += 1 + rec.more
 			r.warn(index, rec.bad)
 			continue
 		}
@@ -251,12 +252,8 @@ func (r *Reader) Next(p *Packet) error {
 }
 
 // checkTime counts and reports a packet stamped earlier than the previous
-// delivered one. A record with no timestamp (a pcapng simple packet block)
-// is left out of the comparison.
+// delivered one.
 func (r *Reader) checkTime(index uint64, ts time.Time) {
-	if ts.IsZero() {
-		return
-	}
 	if !r.lastTime.IsZero() && ts.Before(r.lastTime) {
 		r.stats.TimeWentBack++
 		if r.opt.Warn != nil {
@@ -275,11 +272,28 @@ func (r *Reader) warn(index uint64, err error) {
 // fail makes err the Reader's final answer: io.EOF as it is, anything else
 // as a *PacketError for the record that could not be read.
 func (r *Reader) fail(err error) error {
+	r.warnUntimed()
 	if err != io.EOF {
 		err = &PacketError{File: r.name, Index: r.stats.Packets + 1, Err: err}
 	}
 	r.err = err
 	return err
+}
+
+// warnUntimed says, once the reading ends, how many records had no
+// timestamp and were given the time of the one before them.
+func (r *Reader) warnUntimed() {
+	src, ok := r.src.(interface{ untimedPackets() (n, first uint64) })
+	if !ok {
+		return
+	}
+	n, first := src.untimedPackets()
+	switch {
+	case n == 1:
+		r.warn(first, fmt.Errorf("%w (a pcapng simple packet block): given the time of the packet before it", ErrNoTimestamp))
+	case n > 1:
+		r.warn(first, fmt.Errorf("%w (a pcapng simple packet block), nor in %d more packets: each was given the time of the packet before it", ErrNoTimestamp, n-1))
+	}
 }
 
 // Stats returns the counts so far.

@@ -20,6 +20,10 @@ type record struct {
 	// block naming an interface that does not exist. It is counted as
 	// malformed and reading goes on.
 	bad error
+	// more is how many records after this one it stands for: a run of
+	// empty pcap records is read as one (see pcapFile.skipEmpty), with
+	// bad set, and numbered and counted as the records it stands for.
+	more uint64
 }
 
 // recordSource is a capture file format: classic pcap or pcapng.

@@ -39,13 +39,18 @@ const (
 	htmlTimelineBuckets = 60
 	htmlTimelineRows    = 12
 	htmlTimelineStarts  = 1 << 20 // 16 MiB
+	// htmlServers bounds the server addresses the page's strings hold
+	// and the timeline chooses its rows from: the first seen. A row of a
+	// connection to a later one carries its server address itself, and
+	// the timeline counts those connections in a line of their own.
+	htmlServers = 16_384
 )
 
 // WithHTML returns a Reporter that passes everything to inner and also
 // writes an HTML report to w when it finishes. traceToInner says whether
 // inner wants the per-packet trace too (-v, --ladder).
 func WithHTML(inner Reporter, w io.Writer, th diagnose.Thresholds, traceToInner bool) Reporter {
-	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, ladders: map[uint64]*htmlLadder{}}
+	return &htmlReporter{inner: inner, w: w, sum: newSummary(th), traceToInner: traceToInner, ladders: map[uint64]*ladder{}}
 }
 
 type htmlReporter struct {
@@ -57,12 +62,12 @@ type htmlReporter struct {
 	// reported (see data), so that the report of a capture of millions
 	// of connections costs a few MiB of memory, not a row object each.
 	rows      spool
-	rowsBuf   *bufio.Writer          // in front of rows
-	n         int                    // rows written
-	strs      indexer[string]        // the strings of the table's columns
-	tables    htmlTables             // of the ladders
-	ladders   map[uint64]*htmlLadder // of the connections still open
-	keptLines int                    // ladder lines written into the report so far
+	rowsBuf   *bufio.Writer      // in front of rows
+	n         int                // rows written
+	strs      indexer[string]    // the strings of the table's columns
+	tables    htmlTables         // of the ladders
+	ladders   map[uint64]*ladder // of the connections still open
+	keptLines int                // ladder lines written into the report so far
 	buf       []byte
 	// Row start times are µs since base, the first reported connection's
 	// start; the page shifts them to count from first, the earliest.
@@ -71,18 +76,36 @@ type htmlReporter struct {
 	// they are at most htmlTimelineStarts (see addStart).
 	starts       []timelineStart
 	weight, skip int
+	// servers counts the server addresses in strs, at most htmlServers;
+	// untracked the connections to servers past them.
+	servers   int
+	untracked uint64
 }
 
 // timelineStart is what the timeline needs of a connection: 16 bytes.
 type timelineStart struct {
 	first             int64
-	server, handshake int32 // indexes into htmlReporter.strs
+	server, handshake int32 // indexes into htmlReporter.strs; server -1: past htmlServers
+}
+
+// server returns the index of a connection's server address in strs, or
+// -1 for an address past the first htmlServers.
+func (h *htmlReporter) server(addr string) int {
+	if i, ok := h.strs.index[addr]; ok {
+		return i
+	}
+	if h.servers == htmlServers {
+		h.untracked++
+		return -1
+	}
+	h.servers++
+	return h.strs.of(addr)
 }
 
 func (h *htmlReporter) Trace(l *TraceLine) error {
 	g := h.ladders[l.ConnID]
 	if g == nil && h.keptLines < htmlLinesTotal {
-		g = &htmlLadder{}
+		g = newLadder(htmlLadderLines)
 		h.ladders[l.ConnID] = g
 	}
 	if g != nil {
@@ -104,7 +127,8 @@ func (h *htmlReporter) Conn(r *flow.Record) error {
 	for _, a := range r.Anomalies {
 		anomalies = append(anomalies, a.Name)
 	}
-	server, handshake := h.strs.of(r.ServerAddr.String()), h.strs.of(r.Handshake)
+	serverAddr := r.ServerAddr.String()
+	server, handshake := h.server(serverAddr), h.strs.of(r.Handshake)
 	h.addStart(timelineStart{r.First, int32(server), int32(handshake)})
 
 	// [id, client, server, start, duration, handshake, close, client
@@ -121,7 +145,12 @@ func (h *htmlReporter) Conn(r *flow.Record) error {
 	if r.RTTClient >= 0 {
 		rtt = roundMicro(r.RTTClient)
 	}
-	for _, n := range []int64{int64(server), roundMicro(r.First - h.base), roundMicro(r.Last - r.First), int64(handshake), int64(h.strs.of(r.Close)),
+	if server < 0 {
+		b = appendJSONString(append(b, ','), serverAddr)
+	} else {
+		b = strconv.AppendInt(append(b, ','), int64(server), 10)
+	}
+	for _, n := range []int64{roundMicro(r.First - h.base), roundMicro(r.Last - r.First), int64(handshake), int64(h.strs.of(r.Close)),
 		int64(h.strs.of(r.Client.State.String())), int64(h.strs.of(r.Server.State.String())), rtt,
 		int64(r.Client.Retransmits + r.Server.Retransmits), int64(h.strs.of(strings.Join(r.Labels, " "))), int64(h.strs.of(strings.Join(anomalies, " ")))} {
 		b = strconv.AppendInt(append(b, ','), n, 10)
@@ -195,6 +224,7 @@ type htmlPage struct {
 	CensusAt    string
 	Census      template.HTML
 	Timeline    template.HTML
+	Untracked   string // what the timeline leaves out
 	Connections int
 	Warnings    []string
 	Data        template.JS
@@ -236,6 +266,10 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 		p.Warnings = append(p.Warnings, h.rows.warning())
 	}
 	p.Timeline = h.timeline(t)
+	if h.untracked > 0 {
+		p.Untracked = fmt.Sprintf("Not drawn: %s connections to servers seen after the first %s (the table lists them).",
+			thousands(int(h.untracked)), thousands(htmlServers))
+	}
 	data, err := h.data()
 	if err != nil {
 		return err
@@ -348,41 +382,74 @@ func (h *htmlReporter) timeline(t *Totals) template.HTML {
 	if len(h.starts) == 0 || t.Last <= t.First {
 		return ""
 	}
+	// Connections per listener and time bucket, of every listener kept
+	// (the peak scales the bars), then by outcome for the rows drawn.
+	// Memory goes with the htmlServers listeners, not the connections.
+	dense := map[int32]int{} // strs index -> listener number
+	var listeners []string
+	var buckets [][htmlTimelineBuckets]int
+	span := t.Last - t.First + 1
+	bucket := func(start int64) int {
+		return min(max(int((start-t.First)*htmlTimelineBuckets/span), 0), htmlTimelineBuckets-1)
+	}
+	for _, c := range h.starts {
+		if c.server < 0 {
+			continue
+		}
+		n, ok := dense[c.server]
+		if !ok {
+			n = -1
+			if _, err := netip.ParseAddrPort(h.strs.values[c.server]); err == nil {
+				n = len(listeners)
+				listeners = append(listeners, h.strs.values[c.server])
+				buckets = append(buckets, [htmlTimelineBuckets]int{})
+			}
+			dense[c.server] = n
+		}
+		if n >= 0 {
+			buckets[n][bucket(c.first)] += h.weight
+		}
+	}
+	perListener := make([]int, len(listeners))
+	peak := 1
+	for n := range buckets {
+		for _, v := range buckets[n] {
+			perListener[n] += v
+			peak = max(peak, v)
+		}
+	}
+	rows := make([]int, len(listeners))
+	for n := range rows {
+		rows[n] = n
+	}
+	slices.SortFunc(rows, func(a, b int) int {
+		return cmp.Or(cmp.Compare(perListener[b], perListener[a]), cmp.Compare(listeners[a], listeners[b]))
+	})
+	if len(rows) > htmlTimelineRows {
+		rows = rows[:htmlTimelineRows]
+	}
+	var servers []string
+	for _, n := range rows {
+		servers = append(servers, listeners[n])
+	}
 	type key struct {
 		server string
 		bucket int
 	}
 	counts := map[key]map[string]int{}
-	perListener := map[string]int{}
-	span := t.Last - t.First + 1
+	drawn := map[string]bool{}
+	for _, s := range servers {
+		drawn[s] = true
+	}
 	for _, c := range h.starts {
-		server, start, outcome := h.strs.values[c.server], c.first, h.strs.values[c.handshake]
-		if _, err := netip.ParseAddrPort(server); err != nil {
+		if c.server < 0 || !drawn[h.strs.values[c.server]] {
 			continue
 		}
-		b := int((start - t.First) * htmlTimelineBuckets / span)
-		k := key{server, min(max(b, 0), htmlTimelineBuckets-1)}
+		k := key{h.strs.values[c.server], bucket(c.first)}
 		if counts[k] == nil {
 			counts[k] = map[string]int{}
 		}
-		counts[k][outcome] += h.weight
-		perListener[server] += h.weight
-	}
-	var servers []string
-	for s := range perListener {
-		servers = append(servers, s)
-	}
-	slices.SortFunc(servers, func(a, b string) int { return cmp.Or(cmp.Compare(perListener[b], perListener[a]), cmp.Compare(a, b)) })
-	if len(servers) > htmlTimelineRows {
-		servers = servers[:htmlTimelineRows]
-	}
-	peak := 1
-	for _, n := range counts {
-		total := 0
-		for _, v := range n {
-			total += v
-		}
-		peak = max(peak, total)
+		counts[k][h.strs.values[c.handshake]] += h.weight
 	}
 	const cell, rowH, left = 10, 34, 170
 	var b strings.Builder

@@ -70,7 +70,7 @@ func TestHTMLLadderFoldsLikeText(t *testing.T) {
 			"s s s s ~9995 s s s s s s ~9995 s s s"},
 		{"odd ones end runs", "pppppppppoppppppppppo", "s s s ~4 s s s s s s ~5 s s s"},
 	} {
-		var l htmlLadder
+		l := newLadder(htmlLadderLines)
 		for i, s := range c.segs {
 			switch s {
 			case 'o':
@@ -93,7 +93,7 @@ func TestHTMLLadderFoldsLikeText(t *testing.T) {
 // plain keeps its first and last htmlLadderLines/2 lines, and counts the
 // ones between in one line.
 func TestHTMLLadderIsBounded(t *testing.T) {
-	var l htmlLadder
+	l := newLadder(htmlLadderLines)
 	const n = 1000
 	for i := range n {
 		l.add(oddSeg(int64(i)))
@@ -134,7 +134,7 @@ func TestHTMLLadderEncoding(t *testing.T) {
 		{Seg: fsm.Segment{Time: 1_300_000_000, Dir: fsm.FromClient, Flags: fsm.ACK | fsm.PSH, Seq: 5001, Ack: 9001, Len: 36, Window: 501},
 			Result: fsm.StepResult{Kind: fsm.KindRetransmission, Before: est, After: est}},
 	}
-	var l htmlLadder
+	l := newLadder(htmlLadderLines)
 	for _, tl := range trace {
 		l.add(tl)
 	}

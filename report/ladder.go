@@ -13,12 +13,15 @@ import (
 // LadderWidth is the width a ladder diagram fits in.
 const LadderWidth = 100
 
-// maxLadderSegments bounds the segments a text ladder keeps per
-// connection; beyond, they are counted at its end.
-const maxLadderSegments = 100_000
+// maxLadderLines bounds the lines a text ladder keeps per connection:
+// its first and last maxLadderLines/2, with a line between that counts
+// the segments left out. Plain segments are folded as they arrive, so
+// the lines are those worth reading; and a connection open for the whole
+// capture costs at most some 100 kB, not 100 bytes a segment.
+const maxLadderLines = 1000
 
 // textLadder starts the ladder of one connection for the text report.
-func textLadder() *ladder { return newLadder(maxLadderSegments) }
+func textLadder() *ladder { return newLadder(maxLadderLines) }
 
 // foldAbove is the longest run of plain segments (data and ACKs that
 // change no state) drawn in full; a longer run keeps its first foldHead
@@ -123,24 +126,136 @@ func (b *seqBase) note(s *fsm.Segment) {
 func (b *seqBase) relSeq(g *rung) uint32 { return g.seq - b.base[g.dir] }
 func (b *seqBase) relAck(g *rung) uint32 { return g.ack - b.base[1-g.dir] }
 
-// ladder gathers the segments of one connection for the text report: its
-// first keep, and a count of the others.
-type ladder struct {
-	seqBase
-	head    []rung
-	keep    int
-	dropped int
+// hline is one line of a ladder: a segment, or a count of segments not
+// drawn.
+type hline struct {
+	kind  hlineKind
+	seg   rung
+	count segCount // of a fold or a cut
 }
 
-func newLadder(keep int) *ladder { return &ladder{keep: keep} }
+type hlineKind uint8
+
+const (
+	lineSegment hlineKind = iota
+	lineFold              // a run of plain segments, folded
+	lineCut               // segments beyond the bound on lines
+)
+
+// segCount counts segments not drawn, as the text ladder's fold does, and
+// the times of the first and last of them.
+type segCount struct {
+	segs, data, bytes int
+	first, last       int64
+}
+
+func (c *segCount) add(g *rung) {
+	if c.segs == 0 {
+		c.first = g.time
+	}
+	c.last = g.time
+	c.segs++
+	if g.len > 0 {
+		c.data++
+		c.bytes += g.len
+	}
+}
+
+func (c *segCount) addLine(l *hline) {
+	if l.kind == lineSegment {
+		c.add(&l.seg)
+		return
+	}
+	if c.segs == 0 {
+		c.first = l.count.first
+	}
+	c.last = l.count.last
+	c.segs += l.count.segs
+	c.data += l.count.data
+	c.bytes += l.count.bytes
+}
+
+// ladder gathers the lines of one connection's ladder, text or HTML, as
+// its segments arrive, in memory bounded whatever the connection's
+// length:
+//
+//   - a run of more than foldAbove plain segments keeps its first foldHead
+//     and last foldTail, and one line counts the rest; runs are folded as
+//     segments arrive, so that every segment that changed a state or was
+//     odd is kept however long the connection;
+//   - of those lines, the first and the last maxLines/2 are kept, and one
+//     line counts the segments between.
+type ladder struct {
+	seqBase
+	half    int      // lines kept at each end: maxLines/2
+	run     int      // plain segments in the current run
+	pending []rung   // the run's segments after its first foldHead, not yet drawn or folded
+	folded  segCount // the run's segments folded so far
+	head    []hline
+	tail    []hline // a ring of the latest lines, once full
+	next    int     // the oldest line in tail, once it is full
+	cut     segCount
+}
+
+// newLadder starts a ladder that keeps at most maxLines lines, and one
+// that counts the segments left out between them.
+func newLadder(maxLines int) *ladder { return &ladder{half: maxLines / 2} }
 
 func (l *ladder) add(t *TraceLine) {
 	l.note(&t.Seg)
-	if len(l.head) < l.keep {
-		l.head = append(l.head, newRung(t))
-	} else {
-		l.dropped++
+	g := newRung(t)
+	if !g.plain() {
+		l.endRun()
+		l.push(hline{seg: g})
+		return
 	}
+	l.run++
+	if l.run <= foldHead {
+		l.push(hline{seg: g})
+		return
+	}
+	l.pending = append(l.pending, g)
+	if l.run > foldAbove { // the run is folded: all but its last foldTail
+		for len(l.pending) > foldTail {
+			l.folded.add(&l.pending[0])
+			l.pending = append(l.pending[:0], l.pending[1:]...)
+		}
+	}
+}
+
+// endRun draws what is left of the current run of plain segments.
+func (l *ladder) endRun() {
+	if l.folded.segs > 0 {
+		l.push(hline{kind: lineFold, count: l.folded})
+	}
+	for _, g := range l.pending {
+		l.push(hline{seg: g})
+	}
+	l.run, l.pending, l.folded = 0, l.pending[:0], segCount{}
+}
+
+func (l *ladder) push(line hline) {
+	switch {
+	case len(l.head) < l.half:
+		l.head = append(l.head, line)
+	case len(l.tail) < l.half:
+		l.tail = append(l.tail, line)
+	default:
+		l.cut.addLine(&l.tail[l.next])
+		l.tail[l.next] = line
+		l.next = (l.next + 1) % len(l.tail)
+	}
+}
+
+// lines ends the ladder and returns its lines in order.
+func (l *ladder) lines() []hline {
+	l.endRun()
+	out := append([]hline(nil), l.head...)
+	if l.cut.segs > 0 {
+		out = append(out, hline{kind: lineCut, count: l.cut})
+	}
+	out = append(out, l.tail[l.next:]...)
+	return append(out, l.tail[:l.next]...)
 }
 
 // Column widths: time, a state, the arrow between the two states.
@@ -154,8 +269,8 @@ const (
 func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 	p := &t.pal
 	w := t.w
-	rungs := l.head
-	if len(rungs) == 0 {
+	lines := l.lines()
+	if len(lines) == 0 {
 		return
 	}
 	// "client ADDR" over the client's column, "server ADDR" ending at
@@ -171,39 +286,30 @@ func (t *textReporter) drawLadder(r *flow.Record, l *ladder) {
 		fmt.Fprintf(w, "%s %s%s%s\n", p.muted.Sprint(pad("       time", timeCol)), p.addr.Sprint(left), strings.Repeat(" ", gap), p.addr.Sprint(right))
 	}
 
-	anomalies := map[int][]fsm.Anomaly{} // rung index -> first occurrences there
+	// Each anomaly is marked under the first segment drawn at its time
+	// and in its direction. The segment that showed it first is never
+	// folded (it is not plain), though it may be left out past the
+	// bound on lines.
+	anomalies := map[int][]fsm.Anomaly{} // line index -> first occurrences there
 	for _, a := range r.Anomalies {
-		for i, g := range rungs {
-			if g.time == a.Time && g.dir == a.Dir {
+		for i := range lines {
+			if g := &lines[i].seg; lines[i].kind == lineSegment && g.time == a.Time && g.dir == a.Dir {
 				anomalies[i] = append(anomalies[i], a)
 				break
 			}
 		}
 	}
-	first := rungs[0].time
-	plain := func(i int) bool { return rungs[i].plain() && len(anomalies[i]) == 0 }
-	for i := 0; i < len(rungs); i++ {
-		if plain(i) {
-			j := i
-			for j < len(rungs) && plain(j) {
-				j++
-			}
-			if j-i > foldAbove {
-				for k := i; k < i+foldHead; k++ {
-					t.rung(&rungs[k], first, l, nil)
-				}
-				t.fold(rungs[i+foldHead : j-foldTail])
-				for k := j - foldTail; k < j; k++ {
-					t.rung(&rungs[k], first, l, nil)
-				}
-				i = j - 1
-				continue
-			}
+	first := lines[0].seg.time // a ladder starts with a segment: a run folds only after its first foldHead
+	for i := range lines {
+		switch line := &lines[i]; line.kind {
+		case lineSegment:
+			t.rung(&line.seg, first, l, anomalies[i])
+		case lineFold:
+			t.fold(&line.count)
+		case lineCut:
+			fmt.Fprintf(w, "%s %s\n", strings.Repeat(" ", timeCol), p.muted.Sprintf("… %s segments in %s left out: a ladder keeps %s lines …",
+				thousands(line.count.segs), foldSeconds(foldMillis(line.count.last-line.count.first)), thousands(2*l.half)))
 		}
-		t.rung(&rungs[i], first, l, anomalies[i])
-	}
-	if l.dropped > 0 {
-		fmt.Fprintf(w, "%s %s\n", strings.Repeat(" ", timeCol), p.muted.Sprintf("… %s more segments not drawn (a ladder keeps %s) …", thousands(l.dropped), thousands(maxLadderSegments)))
 	}
 	w.WriteByte('\n')
 }
@@ -256,15 +362,8 @@ func offsetText(ns int64) string {
 
 // fold writes one line for a run of plain segments, with the time the
 // run took, so that a long silence inside it is not hidden.
-func (t *textReporter) fold(run []rung) {
-	data, bytes := 0, 0
-	for _, g := range run {
-		if g.len > 0 {
-			data++
-			bytes += g.len
-		}
-	}
-	text := foldText(len(run), data, bytes, foldMillis(run[len(run)-1].time-run[0].time))
+func (t *textReporter) fold(c *segCount) {
+	text := foldText(c.segs, c.data, c.bytes, foldMillis(c.last-c.first))
 	fmt.Fprintf(t.w, "%s %s %s\n", strings.Repeat(" ", timeCol), strings.Repeat(" ", stateCol), t.pal.muted.Sprint(strings.TrimRight(center(text, arrowCol), " ")))
 }
 
@@ -272,10 +371,13 @@ func (t *textReporter) fold(run []rung) {
 // up: integers, so that the HTML report's page writes the same figure.
 func foldMillis(ns int64) int64 { return (ns + 500_000) / 1_000_000 }
 
+// foldSeconds writes a fold's milliseconds as seconds: 0.205s.
+func foldSeconds(ms int64) string { return fmt.Sprintf("%d.%03ds", ms/1000, ms%1000) }
+
 // foldText is the line of a folded run: how many segments, over how long,
 // how many of them data and how much; shorter when that does not fit.
 func foldText(segs, data, bytes int, ms int64) string {
-	took := fmt.Sprintf("%d.%03ds", ms/1000, ms%1000)
+	took := foldSeconds(ms)
 	text := fmt.Sprintf("… %s segments in %s: %s data segments, %s, %s ACKs …", thousands(segs), took, thousands(data),
 		byteSize(uint64(bytes)), thousands(segs-data))
 	if len([]rune(text)) > arrowCol {

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -11,35 +10,83 @@ import (
 	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
-// TestLadderKeepsHead: a ladder keeps its first keep segments in order,
-// counts the rest, and numbers sequence space from each side's first
-// segment.
-func TestLadderKeepsHead(t *testing.T) {
-	l := newLadder(3)
+// TestLadderKeepsEnds: a ladder keeps its first and last lines, counts
+// the segments between, and numbers sequence space from each side's
+// first segment, left out or not.
+func TestLadderKeepsEnds(t *testing.T) {
+	l := newLadder(6)
 	for i := range 10 {
 		dir := fsm.Dir(i % 2)
-		l.add(&TraceLine{Seg: fsm.Segment{Time: int64(i), Dir: dir, Seq: 1000*uint32(dir) + 100 + uint32(i), Ack: 7}})
+		l.add(&TraceLine{Seg: fsm.Segment{Time: int64(i), Dir: dir, Flags: fsm.SYN, Seq: 1000*uint32(dir) + 100 + uint32(i), Ack: 7}})
 	}
-	var got []int64
-	for _, g := range l.head {
-		got = append(got, g.time)
+	lines := l.lines()
+	if got := ladderShape(t, lines, 10, true); got != "s0 s1 s2 +4 s7 s8 s9" {
+		t.Errorf("lines %s, want s0 s1 s2 +4 s7 s8 s9", got)
 	}
-	if want := []int64{0, 1, 2}; !slices.Equal(got, want) {
-		t.Errorf("kept %v, want %v", got, want)
-	}
-	if l.dropped != 7 {
-		t.Errorf("dropped %d, want 7", l.dropped)
-	}
-	third := l.head[2]                                              // time 2, from the client: seq 102, its first was 100
+	third := lines[2].seg                                           // time 2, from the client: seq 102, its first was 100
 	if l.relSeq(&third) != 2 || int32(l.relAck(&third)) != 7-1101 { // the server's first seq was 1101
 		t.Errorf("relative seq %d ack %d", l.relSeq(&third), int32(l.relAck(&third)))
 	}
-	text := textLadder()
-	for i := range maxLadderSegments + 4 {
-		text.add(&TraceLine{Seg: fsm.Segment{Time: int64(i)}})
+}
+
+// TestTextLadderIsBounded: the text ladder of a connection open for the
+// whole capture keeps maxLadderLines lines and a count of the rest,
+// however many segments, plain or odd, it has: it kept 100,000 segments,
+// some 100 bytes each, of every connection followed.
+func TestTextLadderIsBounded(t *testing.T) {
+	const n = 200_000
+	for _, tc := range []struct {
+		name string
+		seg  func(at int64) *TraceLine
+	}{
+		{"odd segments", oddSeg},
+		{"plain runs between odd ones", func(at int64) *TraceLine {
+			if at%20 == 0 {
+				return oddSeg(at)
+			}
+			return plainSeg(at)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := textLadder()
+			for i := range n {
+				l.add(tc.seg(int64(i) * 1e6))
+			}
+			if kept := len(l.head) + len(l.tail) + len(l.pending); kept > maxLadderLines {
+				t.Errorf("%d lines held, want at most %d", kept, maxLadderLines)
+			}
+			lines := l.lines()
+			if len(lines) != maxLadderLines+1 || lines[maxLadderLines/2].kind != lineCut {
+				t.Errorf("%d lines, line %d %v; want %d with the cut in the middle", len(lines), maxLadderLines/2, lines[maxLadderLines/2].kind, maxLadderLines+1)
+			}
+			ladderShape(t, lines, n, false) // every segment is accounted for
+		})
 	}
-	if len(text.head) != maxLadderSegments || text.dropped != 4 {
-		t.Errorf("text ladder: %d kept, %d dropped", len(text.head), text.dropped)
+
+	// Drawn: the cut says what was left out, within the ladder's width.
+	sel, _ := ParseLadder("all")
+	var b bytes.Buffer
+	rep, _ := New(&b, Options{Format: "text", Ladder: sel})
+	r := record()
+	for i := range n {
+		tl := oddSeg(r.First + int64(i)*1e7)
+		tl.ConnID, tl.From, tl.To = r.ID, r.ClientAddr, r.ServerAddr
+		rep.Trace(tl)
+	}
+	rep.Conn(r)
+	rep.Finish(&Totals{Source: "x.pcap", Census: testCensus()})
+	out := b.String()
+	want := "… 199,000 segments in 1989.990s left out: a ladder keeps 1,000 lines …"
+	if !strings.Contains(out, want) {
+		t.Errorf("no %q in the ladder", want)
+	}
+	if arrows := strings.Count(out, "▶"); arrows != maxLadderLines {
+		t.Errorf("%d segments drawn, want %d", arrows, maxLadderLines)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(line); n > LadderWidth && strings.Contains(line, "…") {
+			t.Errorf("a line of %d columns:\n%s", n, line)
+		}
 	}
 }
 

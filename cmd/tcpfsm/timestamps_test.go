@@ -1,0 +1,72 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// ngBlock is a little-endian pcapng block, its body padded to 32 bits.
+func ngBlock(typ uint32, body []byte) []byte {
+	for len(body)%4 != 0 {
+		body = append(body, 0)
+	}
+	le := binary.LittleEndian
+	b := le.AppendUint32(le.AppendUint32(nil, typ), uint32(12+len(body)))
+	return le.AppendUint32(append(b, body...), uint32(12+len(body)))
+}
+
+// A connection whose packets after the SYN come in pcapng simple packet
+// blocks, which have no timestamp: each is given the time of the packet
+// before it, so the report stays in the capture's year with RTTs of 0,
+// and a warning counts them. Their zero time read as the year 1754 with
+// an RTT of 8.5e12 ms.
+func TestSimplePacketBlocksHaveNoTime(t *testing.T) {
+	le := binary.LittleEndian
+	file := ngBlock(0x0a0d0d0a, le.AppendUint64(le.AppendUint32(le.AppendUint32(nil, 0x1a2b3c4d), 1), ^uint64(0))) // section, version 1.0
+	file = append(file, ngBlock(1, le.AppendUint32(le.AppendUint32(nil, 1), 0))...)                                // Ethernet, microseconds
+	start := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
+	for i, f := range handshakeFrames(t) {
+		if i == 0 || i == len(handshakeFrames(t))-1 {
+			us := uint64(start.Add(time.Duration(i) * time.Millisecond).UnixMicro())
+			body := le.AppendUint32(nil, 0)
+			body = le.AppendUint32(le.AppendUint32(body, uint32(us>>32)), uint32(us))
+			body = le.AppendUint32(le.AppendUint32(body, uint32(len(f))), uint32(len(f)))
+			file = append(file, ngBlock(6, append(body, f...))...) // enhanced packet block
+			continue
+		}
+		file = append(file, ngBlock(3, append(le.AppendUint32(nil, uint32(len(f))), f...))...) // simple packet block
+	}
+	path := filepath.Join(t.TempDir(), "spb.pcapng")
+	if err := os.WriteFile(path, file, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd("-r", path, "--format", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if want := "spb.pcapng: packet 2: no timestamp (a pcapng simple packet block), nor in 4 more packets: each was given the time of the packet before it"; !strings.Contains(errOut, want) {
+		t.Errorf("no %q in:\n%s", want, errOut)
+	}
+	var conn struct {
+		TS  float64
+		RTT struct{ Client, Server *float64 } `json:"handshake_rtt_ms"`
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, `"type":"conn"`) {
+			if err := json.Unmarshal([]byte(line), &conn); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if ts := time.Unix(int64(conn.TS), 0).UTC(); ts.Year() != 2024 {
+		t.Errorf("the connection starts at %v, want in 2024", ts)
+	}
+	if conn.RTT.Client == nil || *conn.RTT.Client != 0 || conn.RTT.Server == nil || *conn.RTT.Server != 0 {
+		t.Errorf("handshake RTTs %v and %v ms, want 0 and 0 (the SYN's time, given to the rest)", conn.RTT.Client, conn.RTT.Server)
+	}
+}
