@@ -54,6 +54,13 @@ const (
 	// with a cookie keeps no state for the connection until the client's
 	// ACK comes back, so netstat shows no SYN_RCVD for it.
 	LabelSynCookie = "syn_cookie"
+	// LabelRSTChallenged: a RST in the receiver's window but not at its
+	// RCV.NXT was answered with a challenge ACK and the connection went on
+	// (RFC 5961 section 3.2; the anomaly rst_in_window says where).
+	LabelRSTChallenged = "rst_challenged"
+	// LabelSYNChallenged: a SYN on the synchronized connection was answered
+	// with a challenge ACK and the connection went on (RFC 5961 section 4).
+	LabelSYNChallenged = "syn_challenged"
 )
 
 // LabelNames lists every label, for tools that check names given by a
@@ -62,7 +69,7 @@ var LabelNames = []string{
 	LabelSimultaneousOpen, LabelSimultaneousClose, LabelHalfClose, LabelMidstream,
 	LabelSynRetransmitted, LabelSynAckRetransmitted, LabelKeepAlive, LabelZeroWindow,
 	LabelSynWithData, LabelClosedBeforeHandshke, LabelRetransmissions, LabelPortReuse,
-	LabelClientOnlyEstablished, LabelSynCookie,
+	LabelClientOnlyEstablished, LabelSynCookie, LabelRSTChallenged, LabelSYNChallenged,
 }
 
 // TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
@@ -305,6 +312,10 @@ func (c *Conn) Result(end int64) Result {
 	add(r.Client.Keepalives+r.Server.Keepalives > 0, LabelKeepAlive)
 	add(r.Client.ZeroWindows+r.Server.ZeroWindows > 0, LabelZeroWindow)
 	add(cl.retransmits+sv.retransmits > 0, LabelRetransmissions)
+	if c.rare != nil {
+		add(c.rare.rstChallenged, LabelRSTChallenged)
+		add(c.rare.synChallenged, LabelSYNChallenged)
+	}
 	return r
 }
 
