@@ -93,6 +93,10 @@ var scenarios = []scenario{
 		run:    dataRetransmitTimeout,
 	},
 	{name: "synack-retransmit", desc: "client's handshake ACK lost once: server retransmits its SYN/ACK, then normal", run: synackRetransmit},
+	{name: "rst-in-window", desc: "a RST injected 2000 bytes past the server's RCV.NXT: challenge ACK, the connection goes on (RFC 5961)", run: func(e *env) error { return injectRST(e, 2000) }},
+	{name: "rst-out-of-window", desc: "a RST injected 2^30 bytes past the server's RCV.NXT: dropped, the connection goes on", run: func(e *env) error { return injectRST(e, 1<<30) }},
+	{name: "rst-exact", desc: "a RST injected at the server's RCV.NXT: the server is reset, and resets the client's next request", run: func(e *env) error { return injectRST(e, 0) }},
+	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
 }
 
 // exchange sends the request from c and the response from a.
@@ -566,4 +570,88 @@ func synackRetransmit(e *env) error {
 		return err
 	}
 	return closeInTurn(c, a, "client", "server", true)
+}
+
+// injectRST: request and response, then a RST from the client's address
+// and port at the server's RCV.NXT + offset, sent from a raw socket (the
+// client's own socket knows nothing of it). Then a second exchange and a
+// close from the client. Unless the RST was exact, the server answers it
+// with a challenge ACK (offset in its window) or drops it, and the second
+// exchange and the close are ordinary; an exact RST resets the server,
+// which answers the client's second request with a RST.
+func injectRST(e *env, offset uint32) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond) // everything acknowledged
+	if err := injectFrom(e, c, tcpRST, offset, "RST"); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	if offset == 0 {
+		if err := writeAll(c, request); err != nil {
+			return err
+		}
+		_, err := read(c, make([]byte, 100))
+		if err := expectErr("client read after the server was reset", err, unix.ECONNRESET); err != nil {
+			return err
+		}
+		_, err = read(a, make([]byte, 100))
+		if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
+			return err
+		}
+		closeFD(c)
+		closeFD(a)
+		return nil
+	}
+	if err := exchange(c, a); err != nil {
+		return fmt.Errorf("second exchange after the RST: %w", err)
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// injectSYN: request and response, then a bare SYN from the client's
+// address and port with a new ISN (the client's SND.NXT + 1000000, far
+// outside the server's window), sent from a raw socket; the server answers
+// with a challenge ACK. Then a second exchange and a close from the client.
+func injectSYN(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := injectFrom(e, c, tcpSYN, 1000000, "SYN"); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := exchange(c, a); err != nil {
+		return fmt.Errorf("second exchange after the SYN: %w", err)
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// injectFrom sends a segment with flags from client socket c's address
+// and port to the server, at c's SND.NXT (the server's RCV.NXT, all of it
+// having been acknowledged) + offset.
+func injectFrom(e *env, c int, flags uint8, offset uint32, what string) error {
+	nxt, err := sndNxt(c)
+	if err != nil {
+		return err
+	}
+	from, err := localAddr(c)
+	if err != nil {
+		return err
+	}
+	if err := inject(e.cns, from, e.serverAP(), flags, nxt+offset, 0, 64240); err != nil {
+		return err
+	}
+	logf("injected %s seq %d: the server's RCV.NXT %d + %d", what, nxt+offset, nxt, offset)
+	return nil
 }
