@@ -191,6 +191,21 @@ verify() {
 			;;
 		esac
 		;;
+	synsent-stray)
+		# The first SYN dropped by the server's firewall; a bare RST
+		# (dropped) and a stray ACK (answered with a RST at its ack
+		# number) reach the client in SYN_SENT; Linux answers the ACK's
+		# RST with an immediate SYN retry (tcp_rcv_synsent_state_process
+		# rearms the timer at TCP_TIMEOUT_MIN), still dropped, and a
+		# later retry completes.
+		has '^C:S S:R S:\. C:R C:S (C:S )+S:S\. C:\. C:P\. '
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		n 'tcp.flags==0x004 && ip.src==10.0.0.1 && tcp.seq_raw==424242' -eq 1
+		kernel client TcpOutRsts -eq 1
+		kernel client TcpAttemptFails -eq 0
+		kernel client TcpEstabResets -eq 0
+		kernel client TcpActiveOpens -eq 1
+		;;
 	rst-exact)
 		# The injected RST resets the server; the client's next request
 		# meets no socket and is answered with a RST.

@@ -91,6 +91,11 @@ var kernelExpectations = map[string][]want{
 	// address: the capture cannot tell it was not the client's own.
 	"rst-exact.pcap": {{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", minRTTms: 4.5,
 		resetBy: "client", resetFrom: "ESTABLISHED", anomalies: []string{"segment_after_reset"}, noRetransmits: true}},
+	// In SYN_SENT, a RST without ACK (dropped) and a stray ACK (answered
+	// with a RST at its ack number, TcpOutRsts 1) reach the client; its
+	// SYN retries complete the handshake (TcpAttemptFails 0).
+	"synsent-stray.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+		labels: []string{"syn_retransmitted"}, anomalies: []string{"rst_without_ack", "ack_unacceptable"}}},
 	// A SYN with a new ISN injected into the established connection: a
 	// challenge ACK (TcpExtTCPSYNChallenge 1), and not one segment
 	// retransmitted (RFC 5961 section 4).

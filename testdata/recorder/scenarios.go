@@ -96,6 +96,7 @@ var scenarios = []scenario{
 	{name: "rst-in-window", desc: "a RST injected 2000 bytes past the server's RCV.NXT: challenge ACK, the connection goes on (RFC 5961)", run: func(e *env) error { return injectRST(e, 2000) }},
 	{name: "rst-out-of-window", desc: "a RST injected 2^30 bytes past the server's RCV.NXT: dropped, the connection goes on", run: func(e *env) error { return injectRST(e, 1<<30) }},
 	{name: "rst-exact", desc: "a RST injected at the server's RCV.NXT: the server is reset, and resets the client's next request", run: func(e *env) error { return injectRST(e, 0) }},
+	{name: "synsent-stray", desc: "the first SYN dropped; a bare RST and a stray ACK injected into the client's SYN_SENT: the first dropped, the second answered with a RST; the SYN retry completes (RFC 9293 3.10.7.3)", run: synSentStray},
 	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
 }
 
@@ -654,4 +655,62 @@ func injectFrom(e *env, c int, flags uint8, offset uint32, what string) error {
 	}
 	logf("injected %s seq %d: the server's RCV.NXT %d + %d", what, nxt+offset, nxt, offset)
 	return nil
+}
+
+// synSentStray: the server's firewall drops the client's first SYN, so the
+// client sits in SYN_SENT. Meanwhile two segments from the server's
+// address and port, sent from a raw socket in the server namespace, reach
+// it: a RST without the ACK bit (dropped: RFC 9293 section 3.10.7.3
+// accepts a RST in SYN_SENT only with an ACK of the SYN), then a bare ACK
+// acknowledging nothing the client sent (answered with a RST whose
+// sequence number is that ACK's acknowledgement number, the client
+// staying in SYN_SENT). The rule goes, the SYN's retry 1 s later
+// completes the handshake, and an exchange and a client-first close follow.
+func synSentStray(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	rule := []string{"INPUT", "-p", "tcp", "--dport", "8080", "--syn", "-j", "DROP"}
+	if err := e.ipt(append([]string{"-I"}, rule...)...); err != nil {
+		return err
+	}
+	c, err := newSocket(e.cns, e.server)
+	if err != nil {
+		return err
+	}
+	if err := startConnect(c, e.serverAP()); err != nil {
+		return err
+	}
+	client, err := localAddr(c)
+	if err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := inject(e.sns, e.serverAP(), client, tcpRST, 12345, 0, 0); err != nil {
+		return err
+	}
+	logf("injected a RST without ACK into the client's SYN_SENT")
+	time.Sleep(100 * time.Millisecond)
+	if err := inject(e.sns, e.serverAP(), client, tcpACK, 555555, 424242, 64240); err != nil {
+		return err
+	}
+	logf("injected a stray ACK (ack 424242) into the client's SYN_SENT")
+	time.Sleep(100 * time.Millisecond)
+	if err := e.ipt(append([]string{"-D"}, rule...)...); err != nil {
+		return err
+	}
+	logf("drop rule removed; waiting for the SYN's retry")
+	if err := waitConnect(c, 5*time.Second); err != nil {
+		return fmt.Errorf("connect after the stray segments: %w", err)
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	logf("connected")
+	if err := exchange(c, a); err != nil {
+		return err
+	}
+	return closeInTurn(c, a, "client", "server", true)
 }
