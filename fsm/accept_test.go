@@ -265,3 +265,70 @@ func TestIsNewAttemptAfterChallengedSYN(t *testing.T) {
 		t.Error("the SYN's retry on the live connection opened a new one")
 	}
 }
+
+// TestOneSided: a capture of one direction only. The seen side's own
+// segments show the unseen side's handshake (inferUnseen), so neither
+// contradicts the other: a server seen sending its SYN/ACK, data and FIN
+// is in FIN_WAIT_1 on a connection whose handshake completed and which the
+// server closed, not a mid-stream pickup never established.
+func TestOneSided(t *testing.T) {
+	tests := []struct {
+		name             string
+		steps            []step
+		handshake, close string
+		client, server   State
+		labels           []string
+	}{
+		{
+			name: "the server's side only",
+			steps: []step{
+				{dir: FromServer, flags: SYNACK, ack: 1, client: SynSent, server: SynRcvd},
+				{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 101, len: 300, at: 20, client: Established, server: Established},
+				{dir: FromServer, flags: FIN | ACK, seq: 301, ack: 101, at: 30, server: FinWait1},
+				// A segment after its FIN: the FIN reached the client first.
+				{dir: FromServer, flags: ACK, seq: 302, ack: 102, at: 40, client: CloseWait},
+			},
+			handshake: HandshakeComplete, close: CloseFINServer, client: CloseWait, server: FinWait1,
+			labels: []string{LabelOneSided},
+		},
+		{
+			name: "the client's side only",
+			steps: []step{
+				{dir: FromClient, flags: SYN, client: SynSent, server: Listen},
+				{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 10, client: Established, server: Established},
+				{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 100, at: 11},
+				{dir: FromClient, flags: ACK, seq: 101, ack: 301, at: 30},
+				{dir: FromClient, flags: FIN | ACK, seq: 101, ack: 301, at: 40, client: FinWait1},
+			},
+			handshake: HandshakeComplete, close: CloseFINClient, client: FinWait1, server: Established,
+			labels: []string{LabelOneSided},
+		},
+		{
+			// Not one-sided: the server is seen, its SYN/ACK merely
+			// missed; nothing is inferred from a peer the capture shows.
+			name: "both sides, the SYN/ACK not captured",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: ACK, seq: 1, ack: 1, at: 5},
+				{dir: FromClient, flags: ACK, seq: 1, ack: 1, at: 10},
+			},
+			handshake: HandshakeUnanswered, close: CloseNone, client: SynSent, server: SynRcvd,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(t, cISN, sISN, tt.steps)
+			r := c.Result(c.Last())
+			if r.Handshake != tt.handshake || r.Close != tt.close || r.Client.State != tt.client || r.Server.State != tt.server {
+				t.Errorf("handshake %s close %s, client %s server %s; want %s %s, %s %s",
+					r.Handshake, r.Close, r.Client.State, r.Server.State, tt.handshake, tt.close, tt.client, tt.server)
+			}
+			if !slices.Equal(r.Labels, tt.labels) {
+				t.Errorf("labels %v, want %v", r.Labels, tt.labels)
+			}
+			if len(r.Anomalies) != 0 {
+				t.Errorf("anomalies %+v, want none", r.Anomalies)
+			}
+		})
+	}
+}

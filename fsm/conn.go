@@ -229,6 +229,9 @@ func (c *Conn) step(seg *Segment) StepResult {
 			a.Detail = fmt.Sprintf("%s %s after the %s's RST", seg.Dir, seg.Flags, Dir(c.resetBy))
 		}
 	}
+	if seg.Flags&SYN == 0 && p.packets == 0 {
+		c.inferUnseen(e, p, seg)
+	}
 	if rule := c.unacceptable(e, p, seg); rule != RuleNone {
 		// Dropped by its receiver: it takes no place in the sender's
 		// sequence space and moves no state.
@@ -540,6 +543,40 @@ func (c *Conn) unacceptable(e, p *endpoint, seg *Segment) Rule {
 		return RuleSYNChallenged
 	}
 	return RuleNone
+}
+
+// inferUnseen reads the handshake segment of a peer p that the capture has
+// never shown (it holds one direction only: a span port, an asymmetric
+// route) from e's segment seg, other than a SYN, where only that segment
+// proves it:
+//
+//   - A listener in SYN_RCVD sends nothing but its SYN/ACK until it takes
+//     the client's ACK (RFC 9293 section 3.10.7.4: data is queued until
+//     ESTABLISHED; Linux sends none from a request socket): its first other
+//     segment shows the client acknowledged the SYN/ACK.
+//   - A client in SYN_SENT acknowledges nothing before a SYN/ACK (RFC 9293
+//     section 3.10.7.3): its first ACK shows the server's SYN/ACK, whose
+//     ISN is that acknowledgement number less one.
+//
+// Both sides are then synchronized, and the connection is one_sided.
+func (c *Conn) inferUnseen(e, p *endpoint, seg *Segment) {
+	switch {
+	case e.passive && e.state == SynRcvd && e.gotSYN && !e.synAcked && !e.droppedAck && p.state == SynSent:
+		e.synAcked, p.gotSYN = true, true
+		c.enter(p, Established)
+		c.midstream = false // the SYN/ACK showed the SYN, this segment the ACK
+		if c.establishedAt == 0 {
+			c.establishedAt = seg.Time
+		}
+	case !e.passive && e.state == SynSent && e.sentSYN && !e.gotSYN && seg.Flags&ACK != 0 && !p.sentSYN:
+		p.sentSYN, p.isn, p.gotSYN, e.synAcked = true, seg.Ack-1, true, true
+		p.tx.start(seg.Ack)
+		c.enter(p, SynRcvd) // receiveEvidence takes both on to ESTABLISHED
+	default:
+		return
+	}
+	c.rareFor(e.dir)
+	c.rare.oneSided = true
 }
 
 // synSentAcceptsAck applies the SYN_SENT acceptability test to an

@@ -25,6 +25,7 @@ type rare struct {
 
 	rstChallenged bool // LabelRSTChallenged
 	synChallenged bool // LabelSYNChallenged
+	oneSided      bool // the handshake of a side never seen was inferred (inferUnseen)
 }
 
 // trustedReset is what a RST taken on trust changed, to undo it.

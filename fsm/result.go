@@ -61,6 +61,10 @@ const (
 	// LabelSYNChallenged: a SYN on the synchronized connection was answered
 	// with a challenge ACK and the connection went on (RFC 5961 section 4).
 	LabelSYNChallenged = "syn_challenged"
+	// LabelOneSided: the capture holds one direction of the connection
+	// only; the other side's handshake was inferred from what the seen
+	// side acknowledged and sent.
+	LabelOneSided = "one_sided"
 )
 
 // LabelNames lists every label, for tools that check names given by a
@@ -69,7 +73,7 @@ var LabelNames = []string{
 	LabelSimultaneousOpen, LabelSimultaneousClose, LabelHalfClose, LabelMidstream,
 	LabelSynRetransmitted, LabelSynAckRetransmitted, LabelKeepAlive, LabelZeroWindow,
 	LabelSynWithData, LabelClosedBeforeHandshke, LabelRetransmissions, LabelPortReuse,
-	LabelClientOnlyEstablished, LabelSynCookie, LabelRSTChallenged, LabelSYNChallenged,
+	LabelClientOnlyEstablished, LabelSynCookie, LabelRSTChallenged, LabelSYNChallenged, LabelOneSided,
 }
 
 // TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
@@ -315,6 +319,7 @@ func (c *Conn) Result(end int64) Result {
 	if c.rare != nil {
 		add(c.rare.rstChallenged, LabelRSTChallenged)
 		add(c.rare.synChallenged, LabelSYNChallenged)
+		add(c.rare.oneSided && (cl.packets == 0 || sv.packets == 0), LabelOneSided)
 	}
 	return r
 }

@@ -32,6 +32,17 @@ func craft(t *testing.T, name string, pkts []pkt) string {
 	return writeFile(t, name, writePcap(t, frames, times...))
 }
 
+// onlyFrom keeps the packets one side sent: a capture of one direction.
+func onlyFrom(client bool, pkts []pkt) []pkt {
+	var out []pkt
+	for _, p := range pkts {
+		if p.client == client {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // TestReceiverAcceptance rebuilds, as small crafted captures, the patterns
 // of public captures where what a receiver accepts (RFC 5961, RFC 9293
 // section 3.10.7) decides the outcome, and checks the connection record
@@ -158,6 +169,24 @@ func TestReceiverAcceptance(t *testing.T) {
 			handshake: "midstream", close: "fin", client: "TIME_WAIT", server: "CLOSED",
 			labels: []string{"midstream"}, anomalies: []string{"rst_not_accepted"},
 			rules: []string{"rst_unknown_rcv_nxt", "rst_not_accepted"},
+		},
+		{
+			// A span port that copies one direction: only the server's
+			// segments. Its SYN/ACK shows the client's SYN, and its data
+			// the client's ACK; its FIN is the last thing seen.
+			name:      "the server's direction only",
+			pkts:      onlyFrom(false, join(open, more)),
+			handshake: "complete", close: "fin_server", client: "ESTABLISHED", server: "FIN_WAIT_1",
+			labels: []string{"one_sided"},
+		},
+		{
+			// Only the client's segments: its first ACK shows the
+			// server's SYN/ACK, and the ACK after its FIN that the FIN
+			// reached the server.
+			name:      "the client's direction only",
+			pkts:      onlyFrom(true, join(open, more)),
+			handshake: "complete", close: "fin_client", client: "FIN_WAIT_1", server: "CLOSE_WAIT",
+			labels: []string{"one_sided"},
 		},
 		{
 			name: "RST mid-stream, the receiver silent after it",
