@@ -41,6 +41,29 @@ const (
 	// AnomalyBadChecksum: a segment whose TCP checksum is wrong (only
 	// checked on request). The receiver drops it, so it changes no state.
 	AnomalyBadChecksum = "bad_checksum"
+	// AnomalyRSTInWindow: a RST inside the receiver's window but not at its
+	// RCV.NXT. Every stack since about 2012 answers it with a challenge ACK
+	// and goes on (RFC 5961 section 3.2): a forged or stale RST, not an
+	// abort. The detail gives its offset from RCV.NXT.
+	AnomalyRSTInWindow = "rst_in_window"
+	// AnomalySYNOnSynchronized: a SYN reaching a side in a synchronized
+	// state. It is answered with a challenge ACK and changes nothing (RFC
+	// 5961 section 4): a forged SYN, or a peer that restarted and reuses
+	// the 5-tuple (the challenge ACK then draws its RST).
+	AnomalySYNOnSynchronized = "syn_on_synchronized"
+	// AnomalyRSTWithoutACK: a RST without the ACK bit reaching a side in
+	// SYN_SENT, which drops it (RFC 9293 section 3.10.7.3): the connection
+	// is not refused.
+	AnomalyRSTWithoutACK = "rst_without_ack"
+	// AnomalyACKUnacceptable: a segment reaching a side in SYN_SENT whose
+	// ACK does not acknowledge its SYN (a stray ACK of an old connection, a
+	// middlebox): dropped and answered with a RST, the side stays in
+	// SYN_SENT and its handshake goes on (RFC 9293 section 3.10.7.3).
+	AnomalyACKUnacceptable = "ack_unacceptable"
+	// AnomalyRSTNotAccepted: a RST taken on trust, its receiver's RCV.NXT
+	// not being known, after which the receiver went on sending: it had
+	// not acted on the RST.
+	AnomalyRSTNotAccepted = "rst_not_accepted"
 )
 
 // AnomalyNames lists every anomaly name, for tools that check names
@@ -48,7 +71,8 @@ const (
 var AnomalyNames = []string{
 	AnomalySynAckISNChanged, AnomalySynISNChanged, AnomalySynAckAfterAck, AnomalyRSTOutOfWindow,
 	AnomalyDataBeforeHandshake, AnomalyDataAfterFIN, AnomalySegmentAfterReset, AnomalyInvalidFlags,
-	AnomalyAckUnseen, AnomalySegmentNotCaptured, AnomalyBadChecksum,
+	AnomalyAckUnseen, AnomalySegmentNotCaptured, AnomalyBadChecksum, AnomalyRSTInWindow,
+	AnomalySYNOnSynchronized, AnomalyRSTWithoutACK, AnomalyACKUnacceptable, AnomalyRSTNotAccepted,
 }
 
 // Anomaly is one kind of unexpected behaviour seen on a connection.
@@ -62,4 +86,4 @@ type Anomaly struct {
 
 // maxAnomalyKinds bounds the per-connection anomaly list; there are fewer
 // names than this, so it only guards against future additions.
-const maxAnomalyKinds = 16
+const maxAnomalyKinds = 24

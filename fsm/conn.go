@@ -146,6 +146,10 @@ type StepResult struct {
 	// Noted: this segment was the first occurrence of one of the
 	// connection's anomalies (Result.Anomalies holds its time and side).
 	Noted bool
+	// Rule is what decided the segment's effect on its receiver where it
+	// was not simply taken: a RST or SYN answered with a challenge ACK, a
+	// segment dropped, a RST taken on trust or found not accepted.
+	Rule Rule
 }
 
 // enter moves e to state st, remembering the state it leaves if e already
@@ -208,16 +212,34 @@ func (c *Conn) step(seg *Segment) StepResult {
 	}
 	if seg.Flags&RST != 0 {
 		res.Kind = KindReset
-		c.reset(e, p, seg)
+		res.Rule = c.reset(e, p, seg)
 		c.gather(e, p, seg, res.Kind)
 		res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
 		res.Noted = c.anomalyKinds() > kinds
 		return res
 	}
+	if c.rare != nil && c.rare.trusted.active && seg.Dir != c.rare.trusted.by {
+		// The receiver of a RST taken on trust sends again: it never
+		// acted on the RST.
+		c.untrustReset(seg)
+		res.Rule = RuleRSTNotAccepted
+	}
 	if c.resetBy >= 0 {
 		if a := c.note(AnomalySegmentAfterReset, seg); a != nil {
 			a.Detail = fmt.Sprintf("%s %s after the %s's RST", seg.Dir, seg.Flags, Dir(c.resetBy))
 		}
+	}
+	if seg.Flags&SYN == 0 && p.packets == 0 {
+		c.inferUnseen(e, p, seg)
+	}
+	if rule := c.unacceptable(e, p, seg); rule != RuleNone {
+		// Dropped by its receiver: it takes no place in the sender's
+		// sequence space and moves no state.
+		e.bytes -= uint64(seg.Len)
+		res.Rule = rule
+		res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
+		res.Noted = c.anomalyKinds() > kinds
+		return res
 	}
 
 	res.Kind = c.classify(e, p, seg)
@@ -487,19 +509,104 @@ func (c *Conn) checkData(e, p *endpoint, seg *Segment) {
 	}
 }
 
-// reset applies a RST from e (RFC 9293 section 3.10.7.3 for SYN_SENT,
-// 3.10.7.4 "first, check sequence number" and "second, check the RST bit"
-// elsewhere, with RFC 5961's exact-match refinement left to the receiver).
-func (c *Conn) reset(e, p *endpoint, seg *Segment) {
-	if !c.rstAcceptable(e, p, seg) {
-		if a := c.note(AnomalyRSTOutOfWindow, seg); a != nil {
-			a.Detail = fmt.Sprintf("seq %d outside the %s's window", seg.Seq, Dir(1-seg.Dir))
+// unacceptable applies RFC 9293 section 3.10.7's tests that make a
+// receiver drop a segment other than a RST before it can change anything,
+// and says which one did (RuleNone: the segment goes on to be taken):
+//
+//   - In SYN_SENT, an ACK that does not acknowledge the SYN
+//     (section 3.10.7.3, "first check the ACK bit"): the receiver answers
+//     with a RST whose sequence number is that ACK's acknowledgement
+//     number, and stays in SYN_SENT. It is a stray ACK (an old
+//     connection's, a middlebox's), not the peer's answer.
+//   - A SYN reaching a synchronized side (RFC 5961 section 4, which RFC
+//     9293 section 3.10.7.4 "fourth, check the SYN bit" adopts): answered
+//     with a challenge ACK, whatever its sequence number, and otherwise
+//     ignored. It is no handshake transmission and starts no sequence space.
+//     TIME_WAIT is left out: a SYN there may open a new connection (RFC
+//     6191), which the flow table decides (IsNewAttempt). So is a
+//     connection picked up mid-stream, whose states were only assumed.
+func (c *Conn) unacceptable(e, p *endpoint, seg *Segment) Rule {
+	switch {
+	case seg.Flags&ACK != 0 && p.state == SynSent && !p.gotSYN && !synSentAcceptsAck(p, seg.Ack):
+		c.rareFor(p.dir)
+		c.rare.badAck[p.dir], c.rare.badAckValid[p.dir] = seg.Ack, true
+		if a := c.note(AnomalyACKUnacceptable, seg); a != nil {
+			a.Detail = fmt.Sprintf("%s from the %s acknowledges %d, the %s's SYN was %d: the %s stays in SYN_SENT", seg.Flags, seg.Dir, seg.Ack, p.dir, p.isn, p.dir)
 		}
+		return RuleACKUnacceptable
+	case seg.Flags&(SYN|ACK) == SYN && !c.midstream && p.state.Synchronized() && p.state != TimeWait:
+		c.rareFor(e.dir)
+		c.rare.synChallenged = true
+		if a := c.note(AnomalySYNOnSynchronized, seg); a != nil {
+			a.Detail = fmt.Sprintf("SYN seq %d from the %s reached the %s in %s: challenge ACK", seg.Seq, seg.Dir, p.dir, p.state)
+		}
+		return RuleSYNChallenged
+	}
+	return RuleNone
+}
+
+// inferUnseen reads the handshake segment of a peer p that the capture has
+// never shown (it holds one direction only: a span port, an asymmetric
+// route) from e's segment seg, other than a SYN, where only that segment
+// proves it:
+//
+//   - A listener in SYN_RCVD sends nothing but its SYN/ACK until it takes
+//     the client's ACK (RFC 9293 section 3.10.7.4: data is queued until
+//     ESTABLISHED; Linux sends none from a request socket): its first other
+//     segment shows the client acknowledged the SYN/ACK.
+//   - A client in SYN_SENT acknowledges nothing before a SYN/ACK (RFC 9293
+//     section 3.10.7.3): its first ACK shows the server's SYN/ACK, whose
+//     ISN is that acknowledgement number less one.
+//
+// Both sides are then synchronized, and the connection is one_sided.
+func (c *Conn) inferUnseen(e, p *endpoint, seg *Segment) {
+	switch {
+	case e.passive && e.state == SynRcvd && e.gotSYN && !e.synAcked && !e.droppedAck && p.state == SynSent:
+		e.synAcked, p.gotSYN = true, true
+		c.enter(p, Established)
+		c.midstream = false // the SYN/ACK showed the SYN, this segment the ACK
+		if c.establishedAt == 0 {
+			c.establishedAt = seg.Time
+		}
+	case !e.passive && e.state == SynSent && e.sentSYN && !e.gotSYN && seg.Flags&ACK != 0 && !p.sentSYN:
+		p.sentSYN, p.isn, p.gotSYN, e.synAcked = true, seg.Ack-1, true, true
+		p.tx.start(seg.Ack)
+		c.enter(p, SynRcvd) // receiveEvidence takes both on to ESTABLISHED
+	default:
 		return
+	}
+	c.rareFor(e.dir)
+	c.rare.oneSided = true
+}
+
+// synSentAcceptsAck applies the SYN_SENT acceptability test to an
+// acknowledgement number: SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 section
+// 3.10.7.3), where SND.UNA is the ISN.
+func synSentAcceptsAck(e *endpoint, ack uint32) bool {
+	if !e.sentSYN {
+		return true // nothing known to test against
+	}
+	return seqLess(e.isn, ack) && (!e.tx.valid || !seqLess(e.tx.nxt, ack))
+}
+
+// reset applies a RST from e and returns the rule that decided it (RFC
+// 9293 section 3.10.7.3 for SYN_SENT; section 3.10.7.4 "first, check
+// sequence number" and "second, check the RST bit" with RFC 5961 section
+// 3.2's exact match elsewhere; see rstCheck).
+func (c *Conn) reset(e, p *endpoint, seg *Segment) Rule {
+	accept, rule := c.rstCheck(e, p, seg)
+	if !accept {
+		return rule
 	}
 	e.sentRST = true
 	if c.resetBy >= 0 {
-		return // already reset; later RSTs change nothing
+		return rule // already reset; later RSTs change nothing
+	}
+	if rule == RuleRSTUnknownRcvNxt {
+		c.rareFor(e.dir)
+		c.rare.trusted = trustedReset{active: true, by: e.dir,
+			states:     [2]State{c.ep[0].state, c.ep[1].state},
+			closeTimes: [2]int64{c.ep[0].closeTime, c.ep[1].closeTime}}
 	}
 	c.resetBy = int8(seg.Dir)
 	c.resetFrom, c.resetPeerState = e.state, p.state
@@ -524,28 +631,89 @@ func (c *Conn) reset(e, p *endpoint, seg *Segment) {
 		c.enter(p, Closed)
 	}
 	p.closeTime = seg.Time
+	return rule
 }
 
-// rstAcceptable decides whether the receiver would act on this RST.
-func (c *Conn) rstAcceptable(e, p *endpoint, seg *Segment) bool {
+// untrustReset undoes the RST taken on trust whose receiver has just sent
+// seg: a receiver that had taken it would have nothing left to send with.
+func (c *Conn) untrustReset(seg *Segment) {
+	t := &c.rare.trusted
+	t.active = false
+	if a := c.note(AnomalyRSTNotAccepted, seg); a != nil {
+		a.Detail = fmt.Sprintf("the %s sent %s after the %s's RST", seg.Dir, seg.Flags, t.by)
+	}
+	c.resetBy, c.resetFrom, c.resetPeerState = -1, Unknown, Unknown
+	c.ep[t.by].sentRST = false
+	for i := range c.ep {
+		c.enter(&c.ep[i], t.states[i])
+		c.ep[i].closeTime = t.closeTimes[i]
+	}
+}
+
+// rstCheck decides whether p acts on a RST from e, and which rule says so.
+func (c *Conn) rstCheck(e, p *endpoint, seg *Segment) (accept bool, rule Rule) {
 	if p.state == SynSent && !p.gotSYN {
-		// RFC 9293 section 3.10.7.3: acceptable if its ACK acknowledges the SYN.
-		return seg.Flags&ACK == 0 || seg.Ack == p.isn+1
+		// RFC 9293 section 3.10.7.3: "first check the ACK bit", then the
+		// RST bit: a RST is acceptable only if it acknowledges the SYN.
+		if seg.Flags&ACK == 0 {
+			if a := c.note(AnomalyRSTWithoutACK, seg); a != nil {
+				a.Detail = fmt.Sprintf("RST seq %d from the %s reached the %s in SYN_SENT without an ACK: dropped", seg.Seq, seg.Dir, p.dir)
+			}
+			return false, RuleRSTWithoutACK
+		}
+		if synSentAcceptsAck(p, seg.Ack) {
+			return true, RuleNone
+		}
+		if a := c.note(AnomalyRSTOutOfWindow, seg); a != nil {
+			a.Detail = fmt.Sprintf("RST ack %d does not acknowledge the %s's SYN %d", seg.Ack, p.dir, p.isn)
+		}
+		return false, RuleRSTOutOfWindow
 	}
-	if !e.tx.valid {
-		return true // nothing known of e's sequence space: cannot judge
+	if e.state == SynSent && c.rare != nil && c.rare.badAckValid[e.dir] && seg.Seq == c.rare.badAck[e.dir] {
+		// The RST SYN_SENT sends for an unacceptable ACK (see
+		// unacceptable): it answers a segment that was no part of this
+		// connection, and its sender goes on with its handshake.
+		c.rare.badAckValid[e.dir] = false
+		return false, RuleRSTForUnacceptableACK
 	}
-	next := e.tx.nxt
-	if p.tx.ackValid {
-		next = p.tx.ack
+	if !p.tx.ackValid {
+		// p never acknowledged anything: its RCV.NXT is not known. Take
+		// the RST, and undo it if p sends again (untrustReset).
+		return true, RuleRSTUnknownRcvNxt
 	}
-	window := uint32(p.tx.win) << p.tx.shift
-	if window == 0 {
-		return seg.Seq == next || seg.Seq == e.tx.nxt
+	// RCV.NXT is p's latest acknowledgement, or, if p received more of
+	// e's sequence space than it acknowledged in the capture, e's next
+	// sequence number.
+	next := p.tx.ack
+	if seg.Seq == next || e.tx.valid && seg.Seq == e.tx.nxt {
+		return true, RuleNone
 	}
-	// Accept a RST at the sender's own next sequence number too: the
-	// receiver's last ACK may simply not have been captured yet.
-	return seqInWindow(seg.Seq, next, window) || seg.Seq == e.tx.nxt
+	if seg.Seq == next-1 && (p.state == CloseWait || p.state == LastAck || p.state == Closing) {
+		return true, RuleRSTAfterFIN
+	}
+	window := uint32(p.tx.win)
+	if !p.tx.winInSYN {
+		window <<= p.tx.shift // RFC 7323 section 2.2: never scaled in a SYN
+	}
+	if seqInWindow(seg.Seq, next, window) {
+		if p.state == SynRcvd && p.passive {
+			return true, RuleRSTInWindowSynRcvd
+		}
+		c.rareFor(p.dir)
+		c.rare.rstChallenged = true
+		if a := c.note(AnomalyRSTInWindow, seg); a != nil {
+			answer := "challenge ACK"
+			if p.state == TimeWait {
+				answer = "dropped" // Linux tcp_timewait_state_process
+			}
+			a.Detail = fmt.Sprintf("RST seq %d is the %s's RCV.NXT+%d, in its window of %d: %s", seg.Seq, p.dir, seg.Seq-next, window, answer)
+		}
+		return false, RuleRSTInWindow
+	}
+	if a := c.note(AnomalyRSTOutOfWindow, seg); a != nil {
+		a.Detail = fmt.Sprintf("seq %d outside the %s's window", seg.Seq, p.dir)
+	}
+	return false, RuleRSTOutOfWindow
 }
 
 // note counts an anomaly. It returns the new record on its first occurrence

@@ -22,6 +22,7 @@ type step struct {
 	server   State
 	kind     Kind // 0 = do not check
 	notKind  Kind // kinds the segment must not be
+	rule     Rule // RuleNone = do not check
 }
 
 const (
@@ -70,6 +71,9 @@ func run(t *testing.T, cisn, sisn uint32, steps []step) *Conn {
 		}
 		if res.Kind&s.notKind != 0 {
 			t.Errorf("%s: kind %s, want none of %s", where, res.Kind, s.notKind)
+		}
+		if s.rule != RuleNone && res.Rule != s.rule {
+			t.Errorf("%s: rule %q, want %q", where, res.Rule, s.rule)
 		}
 	}
 	return c
@@ -341,13 +345,14 @@ func TestConnScenarios(t *testing.T) {
 		},
 		{
 			// The flow table keeps such a SYN on the live connection
-			// (IsNewAttempt), so the state machine must flag it.
+			// (IsNewAttempt); the server answers it with a challenge ACK
+			// (RFC 5961 section 4), so it is no handshake transmission.
 			name: "SYN with a new ISN on a live connection",
 			steps: with(handshake,
-				step{dir: FromClient, flags: SYN, seq: 99999, at: 30, client: Established, server: Established, notKind: KindSynRetransmission},
+				step{dir: FromClient, flags: SYN, seq: 99999, at: 30, client: Established, server: Established, notKind: KindSynRetransmission, rule: RuleSYNChallenged},
 			),
 			handshake: HandshakeComplete, close: CloseOpen,
-			labels: []string{LabelSynRetransmitted}, anomalies: []string{AnomalySynISNChanged},
+			labels: []string{LabelSYNChallenged}, anomalies: []string{AnomalySYNOnSynchronized},
 		},
 		{
 			name: "SYN and FIN together",
@@ -413,10 +418,10 @@ func TestResetStates(t *testing.T) {
 			step{dir: FromServer, flags: ACK, seq: 1, ack: 12},
 			step{dir: FromServer, flags: RST | ACK, seq: 1, ack: 12},
 		), FromServer, CloseWait, FinWait2, Closed, Closed},
-		{"client resets its SYN_SENT when the SYN/ACK is wrong: the passive server returns to LISTEN", []step{
+		{"client resets the SYN/ACK it was sent: the passive server returns to LISTEN", []step{
 			{dir: FromClient, flags: SYN},
-			{dir: FromServer, flags: SYNACK, ack: 77},
-			{dir: FromClient, flags: RST, seq: 77},
+			{dir: FromServer, flags: SYNACK, ack: 1},
+			{dir: FromClient, flags: RST, seq: 1},
 		}, FromClient, SynSent, SynRcvd, Closed, Listen},
 		{"server in LAST_ACK resets", with(handshake,
 			step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1},

@@ -118,8 +118,12 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	if seg.Flags&ACK != 0 {
 		if rx.valid && seqLess(rx.nxt, seg.Ack) {
 			kind |= KindAckUnseen
-			if a := c.note(AnomalyAckUnseen, seg); a != nil {
-				a.Detail = "ack " + uitoa(seg.Ack) + " beyond the " + Dir(1-seg.Dir).String() + "'s next sequence number " + uitoa(rx.nxt)
+			// A capture of one direction only (p never seen) cannot show
+			// what e acknowledges: no anomaly there.
+			if oneSided := p.packets == 0 && c.rare != nil && c.rare.oneSided; !oneSided {
+				if a := c.note(AnomalyAckUnseen, seg); a != nil {
+					a.Detail = "ack " + uitoa(seg.Ack) + " beyond the " + Dir(1-seg.Dir).String() + "'s next sequence number " + uitoa(rx.nxt)
+				}
 			}
 			rx.nxt = seg.Ack
 		}

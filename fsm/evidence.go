@@ -13,6 +13,27 @@ const MaxSYNTimes = 8
 type rare struct {
 	ev        [2]evidence // indexed by Dir
 	anomalies []Anomaly
+
+	// A RST taken on trust (RuleRSTUnknownRcvNxt), undone if its receiver
+	// sends again.
+	trusted trustedReset
+	// badAck[d]: the acknowledgement number of the latest unacceptable ACK
+	// side d received in SYN_SENT (RuleACKUnacceptable), which d answers
+	// with a RST of that sequence number; valid when badAckValid[d].
+	badAck      [2]uint32
+	badAckValid [2]bool
+
+	rstChallenged bool // LabelRSTChallenged
+	synChallenged bool // LabelSYNChallenged
+	oneSided      bool // the handshake of a side never seen was inferred (inferUnseen)
+}
+
+// trustedReset is what a RST taken on trust changed, to undo it.
+type trustedReset struct {
+	active     bool
+	by         Dir      // the RST's sender
+	states     [2]State // both sides' states before it
+	closeTimes [2]int64
 }
 
 // rareFor returns the rare evidence of side d, allocating it.

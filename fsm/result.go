@@ -54,6 +54,17 @@ const (
 	// with a cookie keeps no state for the connection until the client's
 	// ACK comes back, so netstat shows no SYN_RCVD for it.
 	LabelSynCookie = "syn_cookie"
+	// LabelRSTChallenged: a RST in the receiver's window but not at its
+	// RCV.NXT was answered with a challenge ACK and the connection went on
+	// (RFC 5961 section 3.2; the anomaly rst_in_window says where).
+	LabelRSTChallenged = "rst_challenged"
+	// LabelSYNChallenged: a SYN on the synchronized connection was answered
+	// with a challenge ACK and the connection went on (RFC 5961 section 4).
+	LabelSYNChallenged = "syn_challenged"
+	// LabelOneSided: the capture holds one direction of the connection
+	// only; the other side's handshake was inferred from what the seen
+	// side acknowledged and sent.
+	LabelOneSided = "one_sided"
 )
 
 // LabelNames lists every label, for tools that check names given by a
@@ -62,7 +73,7 @@ var LabelNames = []string{
 	LabelSimultaneousOpen, LabelSimultaneousClose, LabelHalfClose, LabelMidstream,
 	LabelSynRetransmitted, LabelSynAckRetransmitted, LabelKeepAlive, LabelZeroWindow,
 	LabelSynWithData, LabelClosedBeforeHandshke, LabelRetransmissions, LabelPortReuse,
-	LabelClientOnlyEstablished, LabelSynCookie,
+	LabelClientOnlyEstablished, LabelSynCookie, LabelRSTChallenged, LabelSYNChallenged, LabelOneSided,
 }
 
 // TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
@@ -319,6 +330,11 @@ func (c *Conn) Result(end int64) Result {
 	add(r.Client.Keepalives+r.Server.Keepalives > 0, LabelKeepAlive)
 	add(r.Client.ZeroWindows+r.Server.ZeroWindows > 0, LabelZeroWindow)
 	add(cl.retransmits+sv.retransmits > 0, LabelRetransmissions)
+	if c.rare != nil {
+		add(c.rare.rstChallenged, LabelRSTChallenged)
+		add(c.rare.synChallenged, LabelSYNChallenged)
+		add(c.rare.oneSided && (cl.packets == 0 || sv.packets == 0), LabelOneSided)
+	}
 	return r
 }
 

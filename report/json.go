@@ -325,6 +325,9 @@ type jsonTrace struct {
 	Server string   `json:"server_state"`
 	// Transitions lists the state changes, e.g. "client FIN_WAIT_1 → CLOSING → TIME_WAIT".
 	Transitions []string `json:"transitions"`
+	// Rule names what decided the segment's effect where the receiver
+	// did not simply take it (fsm.Rule), e.g. "rst_in_window".
+	Rule string `json:"rule,omitempty"`
 }
 
 func transitions(res *fsm.StepResult) []string {
@@ -349,7 +352,7 @@ func (j *jsonReporter) Trace(l *TraceLine) error {
 		Flags: l.Seg.Flags.String(), Seq: l.Seg.Seq, Ack: l.Seg.Ack, Len: l.Seg.Len, Win: l.Seg.Window,
 		Kind:   l.Result.Kind.String(),
 		Client: l.Result.After[fsm.FromClient].String(), Server: l.Result.After[fsm.FromServer].String(),
-		Transitions: transitions(&l.Result),
+		Transitions: transitions(&l.Result), Rule: l.Result.Rule.String(),
 	})
 }
 

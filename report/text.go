@@ -306,6 +306,9 @@ func (t *textReporter) Trace(l *TraceLine) error {
 	for _, tr := range transitions(&res) {
 		fmt.Fprintf(t.w, "  %s", p.transition.Sprint(tr))
 	}
+	if res.Rule != fsm.RuleNone {
+		fmt.Fprintf(t.w, "  (%s: %s)", res.Rule, res.Rule.Explain())
+	}
 	t.w.WriteByte('\n')
 	return nil
 }

@@ -57,12 +57,21 @@ count() {
 	if [ -z "$out" ]; then echo 0; else wc -l <<<"$out"; fi
 }
 
-# verify NAME FILE: does the capture show what its name says? Prints a
+# verify NAME FILE [COUNTERS]: does the capture show what its name says?
+# COUNTERS, when recording, is the recorder's file of the kernels' TCP
+# counters at the end of the scenario ("client|server NAME VALUE" lines):
+# what the kernels say they did. --check has only the capture. Prints a
 # failed check and returns 1.
 verify() {
-	local name=$1 f=$2 s fail=""
+	local name=$1 f=$2 counters=${3:-} s fail=""
 	s=$(sig "$f")
 	failed() { fail="${fail:+$fail; }$*"; }
+	kernel() { # kernel SIDE COUNTER OP NUMBER (skipped without COUNTERS)
+		[ -n "$counters" ] || return 0
+		local v
+		v=$(awk -v side="$1" -v name="$2" '$1 == side && $2 == name { print $3 }' "$counters")
+		[ "${v:-0}" "$3" "$4" ] || failed "$1 $2 = ${v:-0}, want $3 $4"
+	}
 	has() { [[ $s =~ $1 ]] || failed "signature lacks /$1/"; }
 	hasnt() { [[ ! $s =~ $1 ]] || failed "signature has /$1/"; }
 	n() { # n FILTER OP NUMBER
@@ -158,6 +167,58 @@ verify() {
 	synack-retransmit)
 		has '^C:S S:S\. C:\. S:S\. C:\. C:P\. '
 		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		;;
+	rst-in-window | rst-out-of-window | syn-established)
+		# One injected segment from the client's address, then a second
+		# exchange and an ordinary close: the server did not take it.
+		n 'tcp.flags.reset==1' -eq "$([ "$name" = syn-established ] && echo 0 || echo 1)"
+		n 'tcp.flags==0x002' -eq "$([ "$name" = syn-established ] && echo 2 || echo 1)"
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		# Wireshark takes the injected segment's sequence number as the
+		# client's and calls what follows retransmissions: the kernels,
+		# which sent none, have the last word.
+		kernel client TcpRetransSegs -eq 0
+		kernel server TcpRetransSegs -eq 0
+		kernel server TcpEstabResets -eq 0
+		kernel client TcpEstabResets -eq 0
+		case $name in
+		rst-in-window)
+			has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:R S:\. C:P\. '
+			kernel server TcpExtTCPChallengeACK -eq 1
+			;;
+		rst-out-of-window)
+			has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:R C:P\. '
+			kernel server TcpExtTCPChallengeACK -eq 0
+			;;
+		syn-established)
+			has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:S S:\. C:P\. '
+			kernel server TcpExtTCPChallengeACK -eq 1
+			kernel server TcpExtTCPSYNChallenge -eq 1
+			;;
+		esac
+		;;
+	synsent-stray)
+		# The first SYN dropped by the server's firewall; a bare RST
+		# (dropped) and a stray ACK (answered with a RST at its ack
+		# number) reach the client in SYN_SENT; Linux answers the ACK's
+		# RST with an immediate SYN retry (tcp_rcv_synsent_state_process
+		# rearms the timer at TCP_TIMEOUT_MIN), still dropped, and a
+		# later retry completes.
+		has '^C:S S:R S:\. C:R C:S (C:S )+S:S\. C:\. C:P\. '
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		n 'tcp.flags==0x004 && ip.src==10.0.0.1 && tcp.seq_raw==424242' -eq 1
+		kernel client TcpOutRsts -eq 1
+		kernel client TcpAttemptFails -eq 0
+		kernel client TcpEstabResets -eq 0
+		kernel client TcpActiveOpens -eq 1
+		;;
+	rst-exact)
+		# The injected RST resets the server; the client's next request
+		# meets no socket and is answered with a RST.
+		has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:R C:P\. S:R$'
+		kernel server TcpEstabResets -eq 1
+		kernel client TcpEstabResets -eq 1
+		kernel server TcpExtTCPChallengeACK -eq 0
 		;;
 	diag-syn-flood-cookies)
 		# 200 flood SYNs (10.0.1.0/24), each answered once, never ACKed.
@@ -389,8 +450,8 @@ record() {
 	for try in 1 2 3; do
 		echo "== $file (try $try)"
 		setup_ns
-		if "${rt[@]}" "$tmp/recorder" run -scenario "$scenario" -out "$tmp/$file" ${RECORD_DEBUG:+-debug} "$@" &&
-			verify "${file%.*}" "$tmp/$file"; then
+		if "${rt[@]}" "$tmp/recorder" run -scenario "$scenario" -out "$tmp/$file" -counters "$tmp/$file.nstat" ${RECORD_DEBUG:+-debug} "$@" &&
+			verify "${file%.*}" "$tmp/$file" "$tmp/$file.nstat"; then
 			del_ns
 			mv -f "$tmp/$file" "$outdir/$file"
 			return 0

@@ -24,6 +24,9 @@ type want struct {
 	// client's RTT is held to minRTTms): in a simultaneous open each
 	// SYN/ACK answers a SYN, and no ACK answers a SYN/ACK.
 	noServerRTT bool
+	// noRetransmits: syn_retransmits and retransmits are 0, as the
+	// kernels' own counters (TcpRetransSegs) said when it was recorded.
+	noRetransmits bool
 }
 
 // kernelExpectations states the outcome of every kernel capture
@@ -82,6 +85,30 @@ var kernelExpectations = map[string][]want{
 	// The client's final ACK was dropped once: one SYN/ACK resent.
 	"synack-retransmit.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", synackRetransmits: 1,
 		labels: []string{"synack_retransmitted"}, anomalies: []string{"synack_after_ack"}}},
+	// A RST injected 2000 bytes past the server's RCV.NXT: the server
+	// answered with a challenge ACK (its TcpExtTCPChallengeACK 1, no
+	// TcpEstabResets), and the second exchange and the close were
+	// ordinary (RFC 5961 section 3.2).
+	"rst-in-window.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
+		labels: []string{"rst_challenged"}, anomalies: []string{"rst_in_window"}, noRetransmits: true}},
+	// 2^30 bytes past it: dropped without a word (no challenge ACK).
+	"rst-out-of-window.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
+		anomalies: []string{"rst_out_of_window"}, noRetransmits: true}},
+	// At RCV.NXT: the server was reset (TcpEstabResets 1) and answered
+	// the client's next request with a RST. The RST carries the client's
+	// address: the capture cannot tell it was not the client's own.
+	"rst-exact.pcap": {{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", minRTTms: 4.5,
+		resetBy: "client", resetFrom: "ESTABLISHED", anomalies: []string{"segment_after_reset"}, noRetransmits: true}},
+	// In SYN_SENT, a RST without ACK (dropped) and a stray ACK (answered
+	// with a RST at its ack number, TcpOutRsts 1) reach the client; its
+	// SYN retries complete the handshake (TcpAttemptFails 0).
+	"synsent-stray.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+		labels: []string{"syn_retransmitted"}, anomalies: []string{"rst_without_ack", "ack_unacceptable"}}},
+	// A SYN with a new ISN injected into the established connection: a
+	// challenge ACK (TcpExtTCPSYNChallenge 1), and not one segment
+	// retransmitted (RFC 5961 section 4).
+	"syn-established.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
+		labels: []string{"syn_challenged"}, anomalies: []string{"syn_on_synchronized"}, noRetransmits: true}},
 }
 
 func TestKernelCaptureExpectations(t *testing.T) {
@@ -116,6 +143,10 @@ func TestKernelCaptureExpectations(t *testing.T) {
 				check("client_state", w.client)
 				check("server_state", w.server)
 				check("synack_retransmits", w.synackRetransmits)
+				if w.noRetransmits {
+					check("syn_retransmits", 0)
+					check("retransmits", 0)
+				}
 				for _, l := range w.labels {
 					if !slices.Contains(strs(c["labels"]), l) {
 						t.Errorf("conn %d: labels %v lack %s", i+1, c["labels"], l)

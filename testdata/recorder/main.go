@@ -18,11 +18,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -100,6 +102,7 @@ func run(args []string) error {
 	cdev := fs.String("cdev", "veth-c", "veth device in the client namespace")
 	sdev := fs.String("sdev", "veth-s", "veth device in the server namespace")
 	debug := fs.Bool("debug", false, "log ss and nstat output of both namespaces when the scenario ends")
+	counters := fs.String("counters", "", "write the TCP counters (nstat) of both namespaces when the scenario ends to this file, one \"client|server NAME VALUE\" a line, for record.sh's checks")
 	fs.Parse(args)
 
 	var sc *scenario
@@ -178,6 +181,11 @@ func run(args []string) error {
 			}
 		}
 	}
+	if *counters != "" {
+		if err := writeCounters(*counters, e); err != nil {
+			return err
+		}
+	}
 	if err := td.stop(); err != nil {
 		return err
 	}
@@ -194,6 +202,27 @@ func run(args []string) error {
 		}
 	}
 	return nil
+}
+
+// writeCounters writes the TCP counters of both namespaces to path, as
+// "client NAME VALUE" and "server NAME VALUE" lines: what the kernels say
+// they did (challenge ACKs sent, connections reset), which record.sh
+// checks against what the scenario did.
+func writeCounters(path string, e *env) error {
+	var b strings.Builder
+	for _, side := range []struct{ name, ns string }{{"client", e.cns}, {"server", e.sns}} {
+		c, err := tcpCounters(side.ns)
+		if err != nil {
+			return err
+		}
+		for _, name := range slices.Sorted(maps.Keys(c)) {
+			fmt.Fprintf(&b, "%s %s %d\n", side.name, name, c[name])
+			if c[name] != 0 && (strings.Contains(name, "Challenge") || strings.Contains(name, "Reset") || strings.Contains(name, "Rst")) {
+				logf("nstat %s: %s %d", side.name, name, c[name])
+			}
+		}
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 type tcpdump struct {

@@ -98,6 +98,11 @@ var scenarios = []scenario{
 		run:    dataRetransmitTimeout,
 	},
 	{name: "synack-retransmit", desc: "client's handshake ACK lost once: server retransmits its SYN/ACK, then normal", run: synackRetransmit},
+	{name: "rst-in-window", desc: "a RST injected 2000 bytes past the server's RCV.NXT: challenge ACK, the connection goes on (RFC 5961)", run: func(e *env) error { return injectRST(e, 2000) }},
+	{name: "rst-out-of-window", desc: "a RST injected 2^30 bytes past the server's RCV.NXT: dropped, the connection goes on", run: func(e *env) error { return injectRST(e, 1<<30) }},
+	{name: "rst-exact", desc: "a RST injected at the server's RCV.NXT: the server is reset, and resets the client's next request", run: func(e *env) error { return injectRST(e, 0) }},
+	{name: "synsent-stray", desc: "the first SYN dropped; a bare RST and a stray ACK injected into the client's SYN_SENT: the first dropped, the second answered with a RST; the SYN retry completes (RFC 9293 3.10.7.3)", run: synSentStray},
+	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
 }
 
 // exchange sends the request from c and the response from a.
@@ -606,6 +611,148 @@ func synackRetransmit(e *env) error {
 	if a < 0 {
 		return errors.New("accept failed")
 	}
+	if err := exchange(c, a); err != nil {
+		return err
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// injectRST: request and response, then a RST from the client's address
+// and port at the server's RCV.NXT + offset, sent from a raw socket (the
+// client's own socket knows nothing of it). Then a second exchange and a
+// close from the client. Unless the RST was exact, the server answers it
+// with a challenge ACK (offset in its window) or drops it, and the second
+// exchange and the close are ordinary; an exact RST resets the server,
+// which answers the client's second request with a RST.
+func injectRST(e *env, offset uint32) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond) // everything acknowledged
+	if err := injectFrom(e, c, tcpRST, offset, "RST"); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	if offset == 0 {
+		if err := writeAll(c, request); err != nil {
+			return err
+		}
+		_, err := read(c, make([]byte, 100))
+		if err := expectErr("client read after the server was reset", err, unix.ECONNRESET); err != nil {
+			return err
+		}
+		_, err = read(a, make([]byte, 100))
+		if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
+			return err
+		}
+		closeFD(c)
+		closeFD(a)
+		return nil
+	}
+	if err := exchange(c, a); err != nil {
+		return fmt.Errorf("second exchange after the RST: %w", err)
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// injectSYN: request and response, then a bare SYN from the client's
+// address and port with a new ISN (the client's SND.NXT + 1000000, far
+// outside the server's window), sent from a raw socket; the server answers
+// with a challenge ACK. Then a second exchange and a close from the client.
+func injectSYN(e *env) error {
+	c, a, err := connectPair(e, request)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := injectFrom(e, c, tcpSYN, 1000000, "SYN"); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := exchange(c, a); err != nil {
+		return fmt.Errorf("second exchange after the SYN: %w", err)
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// injectFrom sends a segment with flags from client socket c's address
+// and port to the server, at c's SND.NXT (the server's RCV.NXT, all of it
+// having been acknowledged) + offset.
+func injectFrom(e *env, c int, flags uint8, offset uint32, what string) error {
+	nxt, err := sndNxt(c)
+	if err != nil {
+		return err
+	}
+	from, err := localAddr(c)
+	if err != nil {
+		return err
+	}
+	if err := inject(e.cns, from, e.serverAP(), flags, nxt+offset, 0, 64240); err != nil {
+		return err
+	}
+	logf("injected %s seq %d: the server's RCV.NXT %d + %d", what, nxt+offset, nxt, offset)
+	return nil
+}
+
+// synSentStray: the server's firewall drops the client's first SYN, so the
+// client sits in SYN_SENT. Meanwhile two segments from the server's
+// address and port, sent from a raw socket in the server namespace, reach
+// it: a RST without the ACK bit (dropped: RFC 9293 section 3.10.7.3
+// accepts a RST in SYN_SENT only with an ACK of the SYN), then a bare ACK
+// acknowledging nothing the client sent (answered with a RST whose
+// sequence number is that ACK's acknowledgement number, the client
+// staying in SYN_SENT). The rule goes, the SYN's retry 1 s later
+// completes the handshake, and an exchange and a client-first close follow.
+func synSentStray(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	rule := []string{"INPUT", "-p", "tcp", "--dport", "8080", "--syn", "-j", "DROP"}
+	if err := e.ipt(append([]string{"-I"}, rule...)...); err != nil {
+		return err
+	}
+	c, err := newSocket(e.cns, e.server)
+	if err != nil {
+		return err
+	}
+	if err := startConnect(c, e.serverAP()); err != nil {
+		return err
+	}
+	client, err := localAddr(c)
+	if err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	if err := inject(e.sns, e.serverAP(), client, tcpRST, 12345, 0, 0); err != nil {
+		return err
+	}
+	logf("injected a RST without ACK into the client's SYN_SENT")
+	time.Sleep(100 * time.Millisecond)
+	if err := inject(e.sns, e.serverAP(), client, tcpACK, 555555, 424242, 64240); err != nil {
+		return err
+	}
+	logf("injected a stray ACK (ack 424242) into the client's SYN_SENT")
+	time.Sleep(100 * time.Millisecond)
+	if err := e.ipt(append([]string{"-D"}, rule...)...); err != nil {
+		return err
+	}
+	logf("drop rule removed; waiting for the SYN's retry")
+	if err := waitConnect(c, 5*time.Second); err != nil {
+		return fmt.Errorf("connect after the stray segments: %w", err)
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	logf("connected")
 	if err := exchange(c, a); err != nil {
 		return err
 	}

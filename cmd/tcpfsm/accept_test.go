@@ -1,0 +1,253 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pkt is one segment of a crafted capture: who sent it, its flags
+// ("S", "S.", ".", "P.", "F.", "R", "R."), sequence and acknowledgement
+// numbers, payload length, and time in milliseconds.
+type pkt struct {
+	client   bool
+	flags    string
+	seq, ack uint32
+	len      int
+	ms       int
+}
+
+// craft writes the packets as a capture file and returns its path.
+func craft(t *testing.T, name string, pkts []pkt) string {
+	t.Helper()
+	var frames [][]byte
+	var times []time.Duration
+	for _, p := range pkts {
+		has := func(c string) bool { return strings.Contains(p.flags, c) }
+		frames = append(frames, frame(t, p.client, has("S"), has("."), has("F"), has("R"), p.seq, p.ack, p.len))
+		times = append(times, time.Duration(p.ms)*time.Millisecond)
+	}
+	return writeFile(t, name, writePcap(t, frames, times...))
+}
+
+// onlyFrom keeps the packets one side sent: a capture of one direction.
+func onlyFrom(client bool, pkts []pkt) []pkt {
+	var out []pkt
+	for _, p := range pkts {
+		if p.client == client {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestReceiverAcceptance rebuilds, as small crafted captures, the patterns
+// of public captures where what a receiver accepts (RFC 5961, RFC 9293
+// section 3.10.7) decides the outcome, and checks the connection record
+// and the -v trace's rule for each. The client's ISN is 100, the server's
+// 900.
+func TestReceiverAcceptance(t *testing.T) {
+	open := []pkt{
+		{true, "S", 100, 0, 0, 0},
+		{false, "S.", 900, 101, 0, 5},
+		{true, ".", 101, 901, 0, 10},
+		{true, "P.", 101, 901, 100, 11},
+		{false, ".", 901, 201, 0, 16},
+		{false, "P.", 901, 201, 300, 20},
+		{true, ".", 201, 1201, 0, 25},
+	}
+	// A second request and response, then the client closes first.
+	more := []pkt{
+		{true, "P.", 201, 1201, 100, 1000},
+		{false, "P.", 1201, 301, 300, 1010},
+		{true, "F.", 301, 1501, 0, 1020},
+		{false, "F.", 1501, 302, 0, 1025},
+		{true, ".", 302, 1502, 0, 1030},
+	}
+	join := func(parts ...[]pkt) []pkt { return slices.Concat(parts...) }
+	tests := []struct {
+		name             string
+		pkts             []pkt
+		handshake, close string
+		client, server   string
+		labels           []string
+		anomalies        []string
+		synRetransmits   float64
+		retransmits      float64
+		rules            []string // in the -v trace, in order
+	}{
+		{
+			// A RST forged into the window, 2000 bytes past the server's
+			// RCV.NXT: the server answers with a challenge ACK and the
+			// connection carries on to a normal close.
+			name: "RST in the window",
+			pkts: join(open, []pkt{
+				{true, "R", 2201, 0, 0, 500},
+				{false, ".", 1201, 201, 0, 505},
+			}, more),
+			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			labels: []string{"rst_challenged"}, anomalies: []string{"rst_in_window"}, rules: []string{"rst_in_window"},
+		},
+		{
+			name: "RST out of the window",
+			pkts: join(open, []pkt{
+				{true, "R", 1_000_201, 0, 0, 500},
+			}, more),
+			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			anomalies: []string{"rst_out_of_window"}, rules: []string{"rst_out_of_window"},
+		},
+		{
+			// A SYN with a new ISN on the established connection, as a
+			// blind attacker or a restarted client would send: one
+			// challenge ACK, and nothing after it is a retransmission.
+			name: "SYN on the established connection",
+			pkts: join(open, []pkt{
+				{true, "S", 777777, 0, 0, 500},
+				{false, ".", 1201, 201, 0, 505},
+			}, more),
+			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			labels: []string{"syn_challenged"}, anomalies: []string{"syn_on_synchronized"}, rules: []string{"syn_challenged"},
+		},
+		{
+			// A server (or a firewall) answering the SYN with a bare RST
+			// whose ack field happens to hold ISN+1: without the ACK bit
+			// the client drops it and resends its SYN.
+			name: "bare RST answering the SYN",
+			pkts: []pkt{
+				{true, "S", 100, 0, 0, 0},
+				{false, "R", 0, 101, 0, 5},
+				{true, "S", 100, 0, 0, 1000},
+				{false, "R", 0, 101, 0, 1005},
+			},
+			handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN",
+			labels: []string{"syn_retransmitted"}, anomalies: []string{"rst_without_ack"}, synRetransmits: 1,
+			rules: []string{"rst_without_ack", "rst_without_ack"},
+		},
+		{
+			// A TLS client's SYN meets a stray ACK from the server's side
+			// (an old connection's); the client answers it with a RST of
+			// that ack number, resends its SYN, and the handshake and the
+			// exchange go on.
+			name: "RST from SYN_SENT answering a stray ACK",
+			pkts: join([]pkt{
+				{true, "S", 100, 0, 0, 0},
+				{false, ".", 555555, 424242, 0, 2},
+				{true, "R", 424242, 0, 0, 3},
+				{true, "S", 100, 0, 0, 1000},
+				{false, "S.", 900, 101, 0, 1005},
+				{true, ".", 101, 901, 0, 1010},
+				{true, "P.", 101, 901, 100, 1011},
+				{false, ".", 901, 201, 0, 1016},
+				{false, "P.", 901, 201, 300, 1020},
+				{true, ".", 201, 1201, 0, 1025},
+			}, more[:0], []pkt{
+				{true, "P.", 201, 1201, 100, 2000},
+				{false, "P.", 1201, 301, 300, 2010},
+				{true, "F.", 301, 1501, 0, 2020},
+				{false, "F.", 1501, 302, 0, 2025},
+				{true, ".", 302, 1502, 0, 2030},
+			}),
+			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			labels: []string{"syn_retransmitted"}, anomalies: []string{"ack_unacceptable"}, synRetransmits: 1,
+			rules: []string{"ack_unacceptable", "rst_for_unacceptable_ack"},
+		},
+		{
+			// Picked up mid-stream: the server had acknowledged nothing
+			// yet when a RST from the client's side came, so its RCV.NXT
+			// was not known; it went on sending, so it never took the RST.
+			name: "RST mid-stream, the receiver sends on",
+			pkts: []pkt{
+				{true, "P.", 201, 1201, 100, 0},
+				{true, "R", 9301, 0, 0, 5},
+				{false, "P.", 1201, 301, 300, 10},
+				{true, "F.", 301, 1501, 0, 20},
+				{false, "F.", 1501, 302, 0, 25},
+				{true, ".", 302, 1502, 0, 30},
+			},
+			handshake: "midstream", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			labels: []string{"midstream"}, anomalies: []string{"rst_not_accepted"},
+			rules: []string{"rst_unknown_rcv_nxt", "rst_not_accepted"},
+		},
+		{
+			// A span port that copies one direction: only the server's
+			// segments. Its SYN/ACK shows the client's SYN, and its data
+			// the client's ACK; its FIN is the last thing seen.
+			name:      "the server's direction only",
+			pkts:      onlyFrom(false, join(open, more)),
+			handshake: "complete", close: "fin_server", client: "ESTABLISHED", server: "FIN_WAIT_1",
+			labels: []string{"one_sided"},
+		},
+		{
+			// Only the client's segments: its first ACK shows the
+			// server's SYN/ACK, and the ACK after its FIN that the FIN
+			// reached the server.
+			name:      "the client's direction only",
+			pkts:      onlyFrom(true, join(open, more)),
+			handshake: "complete", close: "fin_client", client: "FIN_WAIT_1", server: "CLOSE_WAIT",
+			labels: []string{"one_sided"},
+		},
+		{
+			name: "RST mid-stream, the receiver silent after it",
+			pkts: []pkt{
+				{true, "P.", 201, 1201, 100, 0},
+				{true, "R", 9301, 0, 0, 5},
+			},
+			handshake: "midstream", close: "rst_client", client: "CLOSED", server: "CLOSED",
+			labels: []string{"midstream"}, rules: []string{"rst_unknown_rcv_nxt"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := craft(t, "x.pcap", tt.pkts)
+			objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout)
+			if len(objs) != 2 {
+				t.Fatalf("%d objects, want one conn and the summary: %v", len(objs), objs)
+			}
+			c := objs[0]
+			for key, want := range map[string]any{
+				"handshake": tt.handshake, "close": tt.close, "client_state": tt.client, "server_state": tt.server,
+				"syn_retransmits": tt.synRetransmits, "retransmits": tt.retransmits,
+			} {
+				if fmt.Sprint(c[key]) != fmt.Sprint(want) {
+					t.Errorf("%s = %v, want %v", key, c[key], want)
+				}
+			}
+			labels := strs(c["labels"])
+			for _, l := range tt.labels {
+				if !slices.Contains(labels, l) {
+					t.Errorf("labels %v lack %s", labels, l)
+				}
+			}
+			var names []string
+			for _, a := range c["anomalies"].([]any) {
+				names = append(names, a.(map[string]any)["name"].(string))
+			}
+			if !slices.Equal(names, tt.anomalies) {
+				t.Errorf("anomalies %v, want %v", names, tt.anomalies)
+			}
+			// The Zeek view keeps Zeek's own reading: a RST is in its
+			// history whatever the receiver did with it.
+			if strings.Contains(tt.name, "RST") && !strings.ContainsAny(c["history"].(string), "Rr") {
+				t.Errorf("Zeek history %q has no RST", c["history"])
+			}
+
+			var rules []string
+			for _, o := range jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "-v").stdout) {
+				if r, ok := o["rule"].(string); ok && o["type"] == "packet" {
+					rules = append(rules, r)
+				}
+			}
+			if !slices.Equal(rules, tt.rules) {
+				t.Errorf("trace rules %v, want %v", rules, tt.rules)
+			}
+			text := tcpfsm(t, nil, "-r", path, "-v", "--color", "never").stdout
+			for _, r := range tt.rules {
+				if !strings.Contains(text, "("+r+": ") {
+					t.Errorf("the text trace does not name %s:\n%s", r, text)
+				}
+			}
+		})
+	}
+}
