@@ -11,7 +11,7 @@ import (
 // BSD loopback, then IPv4 or IPv6 straight to TCP) by reading the few
 // bytes it needs in place: no interface dispatch, no decoded-layer list,
 // no recover. On the same frames the layered decoder (decodeLayers) takes
-// about twice as long (BenchmarkDecode).
+// about 2.3 times as long: 52 ns a frame against 23 (BenchmarkDecode).
 //
 // It is an optimisation, never a second opinion: whenever a frame is
 // anything else (a tunnel, MPLS, PPPoE, an IPv6 extension header, a
@@ -228,9 +228,9 @@ func (d *decoder) fastTCP(ip []byte, ipLen, ipHeaderLen int, src, dst netip.Addr
 	}
 	var o tcpOptions
 	o.parse(segment[tcpMinHeaderLen:min(headerLen, len(segment))])
-	// Field by field rather than *pkt = Packet{...}: the composite
-	// literal is built on the stack and copied over, which costs a third
-	// of the fast path. Every field is written, as fill writes them.
+	// Field by field rather than *pkt = Packet{...}, whose literal is
+	// built on the stack and then copied over: that copy was the costliest
+	// line of the fast path. Every field is written, as fill writes them.
 	pkt.Index, pkt.Timestamp = 0, time.Time{}
 	pkt.Src, pkt.Dst = src, dst
 	pkt.SrcPort = binary.BigEndian.Uint16(segment[0:2])
