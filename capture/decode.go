@@ -93,11 +93,24 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 	return p, true
 }
 
-// decode decodes one frame with p. missing is how many bytes of the frame
-// the capture did not keep. On verdictTCP it overwrites every field of pkt
-// except Index and Timestamp; otherwise pkt is untouched. The error is set
-// with verdictMalformed only.
-func (d *decoder) decode(p *gopacket.DecodingLayerParser, frame []byte, missing int, pkt *Packet) (verdict, error) {
+// decode decodes one frame of link type lt, p being the parser for lt.
+// missing is how many bytes of the frame the capture did not keep. On
+// verdictTCP it overwrites every field of pkt (Index and Timestamp with
+// zero, for the caller to set); otherwise pkt is untouched. The error is
+// set with verdictMalformed only.
+//
+// The common frames take the fast path (fastpath.go); the layered decoder
+// decides every other one.
+func (d *decoder) decode(lt linkType, p *gopacket.DecodingLayerParser, frame []byte, missing int, pkt *Packet) (verdict, error) {
+	if v, ok := d.decodeFast(lt, frame, missing, pkt); ok {
+		return v, nil
+	}
+	return d.decodeLayers(p, frame, missing, pkt)
+}
+
+// decodeLayers is decode through p, gopacket's parser over this package's
+// layers, for every frame there is.
+func (d *decoder) decodeLayers(p *gopacket.DecodingLayerParser, frame []byte, missing int, pkt *Packet) (verdict, error) {
 	d.info = frameInfo{missing: missing, verify: d.verifyChecksums}
 	if err := p.DecodeLayers(frame, &d.decoded); err != nil {
 		var header *headerError

@@ -22,6 +22,18 @@
 // corpus test checks all of this against the connections Zeek logged for
 // its own test traces.
 //
+// Decoding takes one of two paths. The frames nearly every capture is
+// made of (Ethernet with at most two VLAN tags, Linux cooked v1 or v2, raw
+// IP or BSD loopback, then IPv4 or IPv6 straight to TCP) are read by a
+// fast path that looks at the few header fields it needs in place. Every
+// other frame, and any the fast path is not sure of (malformed, a
+// fragment, an IPv6 extension header), goes through gopacket's
+// DecodingLayerParser over this package's own layers, which alone decide
+// what a frame that is not a TCP segment is counted as and what its
+// warning says. Where the fast path takes a frame it gives what the
+// layered decoder gives, field for field (TestFastPathAgrees,
+// TestFastPathCorpus, FuzzFastPath).
+//
 // With Options.VerifyChecksums, TCP checksums are verified (inside tunnels
 // too) and a bad one is flagged on the Packet, which is still delivered. A
 // Reader fills a caller-owned Packet in place and, once warmed up,

@@ -144,7 +144,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		missing = max(0, missing%100000)
 		var pkt Packet
-		v, err := d.decode(p, frame, missing, &pkt)
+		v, err := d.decode(linkType(link), p, frame, missing, &pkt)
 		switch {
 		case v == verdictMalformed && err == nil:
 			t.Fatal("malformed without an error")

@@ -220,7 +220,7 @@ func (r *Reader) Next(p *Packet) error {
 			continue
 		}
 
-		verdict, err := r.dec.decode(ls.parser, rec.data, max(0, rec.origLen-len(rec.data)), p)
+		verdict, err := r.dec.decode(ls.link, ls.parser, rec.data, max(0, rec.origLen-len(rec.data)), p)
 		switch verdict {
 		case verdictNonTCP:
 			r.stats.NonTCP++
