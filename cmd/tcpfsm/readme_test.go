@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -74,4 +76,24 @@ func tableKeys(s string) []string {
 		}
 	}
 	return keys
+}
+
+// TestSetupNeedsGoOnPath: .ci/setup, the README's first step, stops at once
+// with a message saying how to put Go on PATH, rather than letting the next
+// step fail with "go: command not found".
+func TestSetupNeedsGoOnPath(t *testing.T) {
+	cmd := exec.Command("bash", "../../.ci/setup")
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir()}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("without go on PATH: %v, output %q; want exit 1", err, out)
+	}
+	want := "setup: Go is not installed"
+	if _, err := os.Stat("/usr/local/go/bin/go"); err == nil {
+		want = `setup: Go is in /usr/local/go/bin but not on PATH: export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"`
+	}
+	if !strings.HasPrefix(string(out), want) {
+		t.Errorf("output %q, want it to start %q", out, want)
+	}
 }
