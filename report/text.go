@@ -22,7 +22,10 @@ type textReporter struct {
 	pal     palette
 	sum     summary
 	stream  bool
-	ann     announcer
+	// streamed counts the connections a stream reported as each ended,
+	// before the end of the capture reported the rest (flow.ReasonEnd).
+	streamed int
+	ann      announcer
 	verbose bool
 	ladder  *LadderSelect
 	ladders map[uint64]*ladder // by connection id, until it is reported
@@ -43,6 +46,9 @@ func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream, hold bo
 
 func (t *textReporter) Conn(r *flow.Record) error {
 	t.sum.add(r)
+	if t.stream && r.Reason != flow.ReasonEnd {
+		t.streamed++
+	}
 	p := &t.pal
 	if t.stream && unanswered(r) && !t.ann.announcedAtEnd(r) {
 		t.unansweredEvent(r.End, r, "")
@@ -337,6 +343,15 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	if t.held == nil {
 		diagnoses() // after the connections, streamed as they ended
+	}
+	if t.streamed > 0 {
+		// The report is of the whole capture; what scrolled by is in it.
+		verb := "were"
+		if t.streamed == 1 {
+			verb = "was"
+		}
+		fmt.Fprintf(t.w, "%d of the %d connections %s reported above, each as it ended; the summary counts them all.\n",
+			t.streamed, s.connections, verb)
 	}
 	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), QuoteName(tot.Source))
 	if tot.Packets > 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -470,5 +471,36 @@ func TestDurationOnAFile(t *testing.T) {
 	objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "--duration", "1200ms").stdout)
 	if sum := objs[len(objs)-1]; sum["tcp_packets"] != 3.0 {
 		t.Errorf("--duration 1.2s over packets 0.5 s apart: %v TCP packets, want 3 (0, 0.5 and 1 s)", sum["tcp_packets"])
+	}
+}
+
+// TestStreamSaysWhatScrolledBy: with --events, connections are reported as
+// each ends, and the end of the report says how many scrolled by above
+// (the summary counts them all), so that the last screen is not taken for
+// the whole report.
+func TestStreamSaysWhatScrolledBy(t *testing.T) {
+	r := tcpfsm(t, nil, "-r", "../../testdata/kernel/diag-time-wait-pileup.pcap", "--events", "--color", "never")
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	// Those reported as they ended are those that left before the end
+	// of the capture: their reason is not "end".
+	var above, all int
+	for _, o := range jsonLines(t, tcpfsm(t, nil, "-r", "../../testdata/kernel/diag-time-wait-pileup.pcap", "--format", "json").stdout) {
+		if o["type"] == "conn" {
+			all++
+			if o["reason"] != "end" {
+				above++
+			}
+		}
+	}
+	want := fmt.Sprintf("\n%d of the %d connections were reported above, each as it ended; the summary counts them all.\nSummary ", above, all)
+	if above == 0 || above == all || !strings.Contains(r.stdout, want) {
+		t.Errorf("want the line %q in\n%s", want, r.stdout[max(0, len(r.stdout)-800):])
+	}
+	// Without the stream, every connection comes after the diagnoses and
+	// nothing needs saying.
+	if r := tcpfsm(t, nil, "-r", "../../testdata/kernel/diag-time-wait-pileup.pcap", "--color", "never"); strings.Contains(r.stdout, "reported above") {
+		t.Errorf("without --events: %q", r.stdout[max(0, len(r.stdout)-800):])
 	}
 }

@@ -227,3 +227,48 @@ func TestKilledHTMLKeepsTheOldReport(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; the report holds %d bytes, its old link %q", res.code, res.stderr, len(html), kept)
 	}
 }
+
+// TestPipeReaderKeptThroughCtrlC: Ctrl-C in a terminal signals the whole
+// pipeline; the README's form, a reader that ignores SIGINT, still gets
+// tcpfsm's last records and summary, which tcpfsm writes on the signal.
+// Run as a terminal runs it: the shell and its pipeline in a process group
+// of their own, the signal sent to the group.
+func TestPipeReaderKeptThroughCtrlC(t *testing.T) {
+	capture := writePcap(t, append(handshakeFrames(t), frame(t, true, true, false, false, false, 5000, 0, 0)))
+	dir := t.TempDir()
+	fifo, drained := stalledFIFO(t, dir, capture)
+	// The README's form, with cat standing in for jq.
+	script := fmt.Sprintf(`%q -r %q --format json | (trap '' INT; cat > out.jsonl)`, tcpfsmBinary(t), filepath.Base(fifo))
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	select {
+	case <-drained:
+		time.Sleep(500 * time.Millisecond)
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpfsm did not read the FIFO in 10 s")
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the pipeline did not end 10 s after Ctrl-C")
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "out.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), `"type":"conn"`); n != 2 || !strings.Contains(string(out), `"type":"summary"`) || !strings.Contains(string(out), `"incomplete":true`) {
+		t.Errorf("the reader got %d connections and no summary saying it is incomplete:\n%s\nstderr: %s", n, out, stderr.String())
+	}
+}
