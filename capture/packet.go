@@ -4,45 +4,27 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
-// TCPFlags is the TCP flag byte plus the NS bit, as on the wire.
-type TCPFlags uint16
+// TCPFlags is the TCP flag byte plus the NS bit, as on the wire: the state
+// machine's own type, so that what is decoded here is what fsm steps,
+// without a conversion between two declarations of the same bits.
+type TCPFlags = fsm.Flags
 
 // The TCP flags, in wire order (RFC 9293 section 3.1, RFC 3540 for NS).
 const (
-	FlagFIN TCPFlags = 1 << iota
-	FlagSYN
-	FlagRST
-	FlagPSH
-	FlagACK
-	FlagURG
-	FlagECE
-	FlagCWR
-	FlagNS
+	FlagFIN = fsm.FIN
+	FlagSYN = fsm.SYN
+	FlagRST = fsm.RST
+	FlagPSH = fsm.PSH
+	FlagACK = fsm.ACK
+	FlagURG = fsm.URG
+	FlagECE = fsm.ECE
+	FlagCWR = fsm.CWR
+	FlagNS  = fsm.NS
 )
-
-// Has reports whether all bits of want are set.
-func (f TCPFlags) Has(want TCPFlags) bool { return f&want == want }
-
-// String spells the flags the way tcpdump does: "S", "S.", "F.", "R.", "P.".
-func (f TCPFlags) String() string {
-	var b [9]byte
-	n := 0
-	for _, c := range []struct {
-		bit TCPFlags
-		ch  byte
-	}{{FlagSYN, 'S'}, {FlagFIN, 'F'}, {FlagPSH, 'P'}, {FlagRST, 'R'}, {FlagURG, 'U'}, {FlagECE, 'E'}, {FlagCWR, 'W'}, {FlagNS, 'N'}, {FlagACK, '.'}} {
-		if f&c.bit != 0 {
-			b[n] = c.ch
-			n++
-		}
-	}
-	if n == 0 {
-		return "none"
-	}
-	return string(b[:n])
-}
 
 // Packet is one decoded TCP segment with the network-layer facts the
 // analysis needs. Readers fill a caller-owned Packet in place so the hot

@@ -527,7 +527,7 @@ func (t *Table) segment(seg *fsm.Segment, c *Conn, p *entry) {
 		dir = fsm.FromClient
 	}
 	*seg = fsm.Segment{
-		Time: p.ts, Dir: dir, Flags: fsm.Flags(p.flags),
+		Time: p.ts, Dir: dir, Flags: p.flags,
 		Seq: p.seq, Ack: p.ack, Window: p.window, Len: int(p.payloadLen), IPLen: int(p.ipLen),
 		MSS: p.mss, WindowScale: p.wscale, SACKOK: p.sackOK, Timestamps: p.tsOK,
 	}

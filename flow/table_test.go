@@ -49,19 +49,6 @@ func collect(cfg Config, pkts ...*capture.Packet) ([]Record, Stats) {
 	return out, t.Stats()
 }
 
-func TestFlagBitsMatchFSM(t *testing.T) {
-	pairs := map[capture.TCPFlags]fsm.Flags{
-		capture.FlagFIN: fsm.FIN, capture.FlagSYN: fsm.SYN, capture.FlagRST: fsm.RST,
-		capture.FlagPSH: fsm.PSH, capture.FlagACK: fsm.ACK, capture.FlagURG: fsm.URG,
-		capture.FlagECE: fsm.ECE, capture.FlagCWR: fsm.CWR, capture.FlagNS: fsm.NS,
-	}
-	for c, f := range pairs {
-		if fsm.Flags(c) != f {
-			t.Errorf("capture flag %s is %#x, fsm has %#x", c, uint16(c), uint16(f))
-		}
-	}
-}
-
 func TestOrientation(t *testing.T) {
 	tests := []struct {
 		name       string
