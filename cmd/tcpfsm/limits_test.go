@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -161,4 +162,69 @@ func TestFloodMemoryIsBounded(t *testing.T) {
 	}
 	t.Logf("live heap: %.1f MiB with --max-conns 10000, %.1f MiB with --html too, %.1f MiB without the limit",
 		float64(peakBounded)/(1<<20), float64(peakHTML)/(1<<20), float64(peakUnbounded)/(1<<20))
+}
+
+// TestCheckMemoryIsBounded: tcpfsm check holds no more of a capture's
+// analysis than the plain analyser does. It writes the snapshot of a flood
+// of n SYNs and of one of 4n (--update), then compares each capture with
+// it and checks rules over it: the live heap must not grow with the
+// number of connections the snapshots hold. Before check read the
+// analysis as it was written, it held every connection as decoded JSON,
+// and the snapshot twice over: some kilobytes a connection.
+//
+// In a process of its own, as TestFloodMemoryIsBounded is.
+func TestCheckMemoryIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods of 25,000 and 100,000 SYNs; skipped with -short")
+	}
+	const alone = "TCPFSM_TEST_CHECK_MEMORY_ALONE"
+	if os.Getenv(alone) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCheckMemoryIsBounded$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), alone+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestCheckMemoryIsBounded") {
+			t.Fatalf("in a process of its own: %v\n%s", err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "live heap") {
+				t.Log(strings.TrimSpace(line))
+			}
+		}
+		return
+	}
+	const n = 25_000
+	rules := filepath.Join(t.TempDir(), "flood.expect")
+	if err := os.WriteFile(rules, []byte("at least 1 connection\nevery connection to :80 has client_packets >= 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	peaks := map[string]map[int]uint64{"check --update": {}, "check": {}}
+	for _, conns := range []int{n, 4 * n} {
+		path := writeSynFlood(t, conns)
+		for _, mode := range []string{"check --update", "check"} {
+			args := []string{"--max-conns", "10000", "--expect", rules, path}
+			if mode == "check --update" {
+				args = append([]string{"--update"}, args...)
+			}
+			var out, errOut strings.Builder
+			code := -1
+			peaks[mode][conns] = peakHeap(func() { code = runCheck(args, nil, &out, &errOut) })
+			if code != exitOK || !strings.Contains(out.String(), " 0 failed") {
+				t.Fatalf("%s of %d SYNs: exit %d\n%s%s", mode, conns, code, out.String(), errOut.String())
+			}
+			if want := fmt.Sprintf("(%d connections)", conns); mode == "check --update" && !strings.Contains(errOut.String(), want) {
+				t.Errorf("%s of %d SYNs: %q, want it to say %s", mode, conns, errOut.String(), want)
+			}
+		}
+	}
+	// Generous: the connection table (--max-conns 10000) and the
+	// report's bounded aggregates take the same at n and at 4n; the 3n
+	// connections more cost kilobytes each when held.
+	const growth = 16 << 20
+	for _, mode := range []string{"check --update", "check"} {
+		small, big := peaks[mode][n], peaks[mode][4*n]
+		if big > small+growth {
+			t.Errorf("%s: the live heap grew from %d MiB at %d SYNs to %d MiB at %d, over %d MiB more", mode, small>>20, n, big>>20, 4*n, growth>>20)
+		}
+		t.Logf("%s: live heap %.1f MiB at %d SYNs, %.1f MiB at %d", mode, float64(small)/(1<<20), n, float64(big)/(1<<20), 4*n)
+	}
 }

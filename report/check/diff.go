@@ -91,7 +91,8 @@ type Comparison struct {
 	unpairedWant map[string][]unpaired
 	unpairedGot  map[string][]unpaired
 	held         int
-	overflow     bool // more than MaxUnpaired waited: no more pairing
+	maxUnpaired  int  // MaxUnpaired; less in tests
+	overflow     bool // more than maxUnpaired waited: no more pairing
 	first        firstDifferences
 }
 
@@ -105,7 +106,7 @@ type unpaired struct {
 // differences (and counting the rest).
 func NewComparison(want func() (map[string]any, error), keep int) *Comparison {
 	return &Comparison{want: want, unpairedWant: map[string][]unpaired{}, unpairedGot: map[string][]unpaired{},
-		first: firstDifferences{keep: keep}}
+		maxUnpaired: MaxUnpaired, first: firstDifferences{keep: keep}}
 }
 
 // Got compares the analysis's next connection, reading the snapshot's
@@ -215,7 +216,7 @@ func (p *Comparison) addGot(g map[string]any) {
 }
 
 func (p *Comparison) hold(side map[string][]unpaired, k string, seq int, c map[string]any) {
-	if p.held == MaxUnpaired {
+	if p.held == p.maxUnpaired {
 		p.overflow = true
 		p.unpairedWant, p.unpairedGot, p.held = nil, nil, 0
 		return
