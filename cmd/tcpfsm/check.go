@@ -33,9 +33,9 @@ it, for regression checks in CI:
                          handshake_rtt p99 < 5ms
                          at least 100 connections
 Each capture needs at least one of them (or --expect). A snapshot records
-the analysis flags it was written with; check with the same ones. A CAPTURE of - reads standard
-input (tcpdump -w - | tcpfsm check --expect ci.expect -), checked against
-the --expect rules only.
+the analysis flags it was written with; check with the same ones. A
+CAPTURE of - reads standard input (tcpdump -w - | tcpfsm check --expect
+ci.expect -), checked against the --expect rules only.
 
 Examples:
   tcpfsm check --update testdata/*.pcap    # record (or accept) the snapshots
@@ -77,7 +77,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 	fs.AddFlagSet(analysis)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, checkUsageHead)
-		fs.PrintDefaults()
+		fmt.Fprint(stderr, flagUsages(fs))
 		fmt.Fprint(stderr, checkUsageTail)
 	}
 	if err := fs.Parse(args); err != nil {
