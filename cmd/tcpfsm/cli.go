@@ -11,8 +11,8 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/fsm"
-	"github.com/tcpfsm/tcpfsm/report/diagnose"
 	"github.com/tcpfsm/tcpfsm/report"
+	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
 // The command line's tcpdump habits (--ladder's optional value, -i by
@@ -29,7 +29,7 @@ func flagUsages(fs *pflag.FlagSet) string {
 }
 
 // ladderValues joins "--ladder WHICH" into "--ladder=WHICH" when WHICH is
-// a selection: the value of --ladder is optional (--ladder alone draws
+// a selection (looksLikeSelection): the value of --ladder is optional (--ladder alone draws
 // every connection), and pflag takes an optional value only after "=".
 // A word that is no selection (an option, a filter word) stays the next
 // argument.
@@ -40,16 +40,25 @@ func ladderValues(args []string) []string {
 		if a == "--" {
 			return append(out, args[i:]...)
 		}
-		if a == "--ladder" && i+1 < len(args) {
-			if _, err := report.ParseLadder(args[i+1]); err == nil {
-				out = append(out, a+"="+args[i+1])
-				i++
-				continue
-			}
+		if a == "--ladder" && i+1 < len(args) && looksLikeSelection(args[i+1]) {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
 		}
 		out = append(out, a)
 	}
 	return out
+}
+
+// looksLikeSelection tells whether the word after --ladder is its value:
+// a selection, or what is meant as one (a number, an endpoint) and gets
+// --ladder's error rather than the filter's. A filter expression starts
+// with a word (port, host, tcp, not) or a parenthesis.
+func looksLikeSelection(word string) bool {
+	if _, err := report.ParseLadder(word); err == nil {
+		return true
+	}
+	return word != "" && (strings.ContainsAny(word[:1], "0123456789:[") || strings.Contains(word, ":"))
 }
 
 // interfaceByNumber reads -i as tcpdump does: a number that names no
