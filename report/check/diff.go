@@ -80,11 +80,14 @@ const MaxUnpaired = 100_000
 // The analysis of the capture a snapshot was written from lists its
 // connections in the same order, give or take those a change moved: a
 // connection waits for its pair only that long, as compact JSON, and at
-// most MaxUnpaired of them wait.
+// most MaxUnpaired of them wait. Once one side has no more, the other's
+// that find no pair waiting are new (or gone) at once: an analysis that
+// lost or gained a long tail of connections holds none of them.
 type Comparison struct {
 	want     func() (map[string]any, error)
-	wantDone bool
-	nWant    int // connections read of each side
+	wantDone bool // the snapshot's connections are all read
+	gotDone  bool // and the analysis's
+	nWant    int  // connections read of each side
 	nGot     int
 	// unpaired holds, by identity, the connections of one side waiting
 	// for the other's; held counts them.
@@ -139,6 +142,7 @@ func (p *Comparison) Got(g map[string]any) error {
 
 // Finish reads the rest of the snapshot's connections.
 func (p *Comparison) Finish() error {
+	p.gotDone = true
 	for !p.wantDone {
 		w, err := p.want()
 		if err == io.EOF {
@@ -197,6 +201,11 @@ func (p *Comparison) addWant(w map[string]any) {
 		p.pair(seq, w, q[0].record())
 		return
 	}
+	if p.gotDone {
+		// Nothing more will come to pair with it: no need to hold it.
+		p.first.add(1, seq, []Difference{{Where: describe(w), Want: "present"}})
+		return
+	}
 	p.hold(p.unpairedWant, k, seq, w)
 }
 
@@ -210,6 +219,10 @@ func (p *Comparison) addGot(g map[string]any) {
 	if q := p.unpairedWant[k]; len(q) > 0 {
 		p.take(p.unpairedWant, k)
 		p.pair(q[0].seq, q[0].record(), g)
+		return
+	}
+	if p.wantDone {
+		p.first.add(2, seq, []Difference{{Where: describe(g), Got: "present"}})
 		return
 	}
 	p.hold(p.unpairedGot, k, seq, g)

@@ -271,3 +271,30 @@ func TestComparisonBoundsWhatWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestComparisonHoldsNoTail: connections past the end of the other side
+// (a capture cut short, or grown) wait for nothing, however many.
+func TestComparisonHoldsNoTail(t *testing.T) {
+	conn := func(i int) map[string]any {
+		return map[string]any{"client": "a", "server": "b", "ts": json.Number(fmt.Sprint(i))}
+	}
+	for _, tc := range []struct{ want, got int }{{10, 1000}, {1000, 10}} {
+		i := 0
+		c := NewComparison(func() (map[string]any, error) {
+			if i == tc.want {
+				return nil, io.EOF
+			}
+			i++
+			return conn(i), nil
+		}, 20)
+		c.maxUnpaired = 0 // none may wait
+		for j := range tc.got {
+			c.Got(conn(j + 1))
+		}
+		c.Finish()
+		first, total, complete := c.Differences(map[string]any{}, map[string]any{})
+		if !complete || total != 990 || len(first) != 20 {
+			t.Errorf("%d against %d: %d of %d differences, complete %v", tc.want, tc.got, len(first), total, complete)
+		}
+	}
+}
