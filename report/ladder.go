@@ -39,7 +39,16 @@ type LadderSelect struct {
 	id   uint64
 	addr netip.Addr // invalid: any
 	port uint16     // 0: any
+	// matched: a segment of a connection it picks was seen.
+	matched bool
 }
+
+// LadderForms says what --ladder takes, for a message.
+const LadderForms = "all, a connection id (3), an address, :PORT or ADDR:PORT"
+
+// Matched tells whether any connection it picks was seen: whether a
+// ladder was drawn.
+func (l *LadderSelect) Matched() bool { return l.matched }
 
 // ParseLadder reads the argument of --ladder: "all", a connection id, or
 // an endpoint.
@@ -63,7 +72,7 @@ func ParseLadder(s string) (*LadderSelect, error) {
 	if p, err := strconv.ParseUint(strings.TrimPrefix(s, ":"), 10, 16); err == nil && strings.HasPrefix(s, ":") && p > 0 {
 		return &LadderSelect{port: uint16(p)}, nil
 	}
-	return nil, fmt.Errorf("--ladder %s: want a connection id, an address, :PORT or ADDR:PORT", s)
+	return nil, fmt.Errorf("--ladder %s: want %s", s, LadderForms)
 }
 
 func (l *LadderSelect) matchEndpoint(ap netip.AddrPort) bool {
@@ -72,13 +81,17 @@ func (l *LadderSelect) matchEndpoint(ap netip.AddrPort) bool {
 
 // wants tells whether a segment of connection id between a and b is drawn.
 func (l *LadderSelect) wants(id uint64, a, b netip.AddrPort) bool {
+	var w bool
 	switch {
 	case l.all:
-		return true
+		w = true
 	case l.id != 0:
-		return id == l.id
+		w = id == l.id
+	default:
+		w = l.matchEndpoint(a) || l.matchEndpoint(b)
 	}
-	return l.matchEndpoint(a) || l.matchEndpoint(b)
+	l.matched = l.matched || w
+	return w
 }
 
 // rung is one segment of a ladder.

@@ -349,3 +349,19 @@ func TestUnansweredAnnouncedWhenGivenUp(t *testing.T) {
 		}
 	}
 }
+
+func TestSuggest(t *testing.T) {
+	names := []string{"syn_flood", "syn_unanswered", "keepalive", "half_close"}
+	for _, tc := range []struct{ got, want string }{
+		{"syn_flod", ": did you mean syn_flood?"},
+		{"keepalvie", ": did you mean keepalive?"},
+		{"half-close", ": did you mean half_close?"},
+		{"syn_flood", ": did you mean syn_flood?"},
+		{"zzzzzzzz", ""},
+		{"", ""},
+	} {
+		if got := Suggest(tc.got, names); got != tc.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tc.got, got, tc.want)
+		}
+	}
+}

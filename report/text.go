@@ -17,19 +17,19 @@ import (
 type textReporter struct {
 	// w is where connections are written: out itself when the report
 	// streams, or else held, since the diagnoses come first.
-	w, out  *bufio.Writer
-	held    *spool
-	pal     palette
-	sum     summary
-	stream  bool
+	w, out *bufio.Writer
+	held   *spool
+	pal    palette
+	sum    summary
+	stream bool
 	// streamed counts the connections a stream reported as each ended,
 	// before the end of the capture reported the rest (flow.ReasonEnd).
 	streamed int
 	ann      announcer
-	verbose bool
-	ladder  *LadderSelect
-	ladders map[uint64]*ladder // by connection id, until it is reported
-	buf     []byte             // a connection's lines, being formatted
+	verbose  bool
+	ladder   *LadderSelect
+	ladders  map[uint64]*ladder // by connection id, until it is reported
+	buf      []byte             // a connection's lines, being formatted
 }
 
 // newText makes the text report; hold says whether it holds the

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,10 +34,10 @@ it, for regression checks in CI:
                          at least 100 connections
 A CAPTURE that is a directory is one capture, its files read as one (see
 tcpfsm --help), with its snapshot and rules beside it: DIR.golden.json,
-DIR.expect. Each capture needs at least one of them (or --expect). A snapshot records
-the analysis flags it was written with; check with the same ones. A CAPTURE of - reads standard
-input (tcpdump -w - | tcpfsm check --expect ci.expect -), checked against
-the --expect rules only.
+DIR.expect. Each capture needs at least one of them (or --expect). A
+snapshot records the analysis flags it was written with; check with the
+same ones. A CAPTURE of - reads standard input (tcpdump -w - | tcpfsm
+check --expect ci.expect -), checked against the --expect rules only.
 
 Examples:
   tcpfsm check --update testdata/*.pcap    # record (or accept) the snapshots
@@ -78,7 +79,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 	fs.AddFlagSet(analysis)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, checkUsageHead)
-		fs.PrintDefaults()
+		fmt.Fprint(stderr, flagUsages(fs))
 		fmt.Fprint(stderr, checkUsageTail)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -306,22 +307,27 @@ func openRegular(name string) (*os.File, error) {
 	return f, nil
 }
 
-// writeSnapshot writes a snapshot atomically, refusing to replace
-// anything but a regular file: the rename would replace a link, not
-// write through it, but the link was put there for a reason.
-func writeSnapshot(name string, data []byte) error {
+// createSnapshot starts writing a snapshot atomically, refusing to
+// replace anything but a regular file: the rename would replace a link,
+// not write through it, but the link was put there for a reason.
+func createSnapshot(name string) (*atomicFile, error) {
 	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
 		if fi.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s: a symbolic link: tcpfsm check reads and writes snapshots and CAPTURE.expect files only as regular files, not through links", quoteName(name))
+			return nil, fmt.Errorf("%s: a symbolic link: tcpfsm check reads and writes snapshots and CAPTURE.expect files only as regular files, not through links", quoteName(name))
 		}
-		return fmt.Errorf("%s: not a regular file", quoteName(name))
+		return nil, fmt.Errorf("%s: not a regular file", quoteName(name))
 	}
-	return writeAtomic(name, data)
+	return createAtomic(name)
 }
 
 // checkCapture analyses one capture and checks it: against its snapshot
 // (or writes it, with --update), its own rules, and the shared ones. An
 // error means the capture or its expectations could not be read.
+//
+// The analysis is checked as it is read, one connection at a time, as
+// the snapshot is read and written: a flood's million connections take
+// no more memory here than in the plain analyser (see check.Comparison
+// and check.Tally for what is kept).
 func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.Reader, stderr io.Writer, intr *interrupt) ([]check.Case, error) {
 	// A directory is one capture (its files read as a set), with its
 	// snapshot and rules beside it: dir.golden.json, not dir/.golden.json.
@@ -341,53 +347,106 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 			return nil, err
 		}
 	}
-	var want *check.Analysis
+	rules := append(own, shared...)
+	tallies := make([]*check.Tally, len(rules))
+	for i, r := range rules {
+		tallies[i] = r.NewTally()
+	}
+
+	var want *check.SnapshotReader
+	var compare *check.Comparison
 	if !o.update && path != "-" {
-		want, err = readSnapshot(golden)
+		f, err := openSnapshot(golden)
 		if errors.Is(err, fs.ErrNotExist) {
-			want, err = nil, nil
 			if len(own) == 0 && len(shared) == 0 {
 				return nil, fmt.Errorf("%s: nothing to check it against: write %s, or record a snapshot with tcpfsm check --update %s",
 					quoteName(path), quoteName(rulesFile), quoteName(path))
 			}
-		}
-		if err != nil {
+		} else if err != nil {
 			return nil, err
+		} else {
+			defer f.Close()
+			if want, err = check.NewSnapshotReader(f); err != nil {
+				return nil, fmt.Errorf("%s: %v", quoteName(golden), err)
+			}
+			next := func() (map[string]any, error) {
+				c, err := want.Next()
+				if err != nil && err != io.EOF {
+					err = fmt.Errorf("%s: %v", quoteName(golden), err)
+				}
+				return c, err
+			}
+			compare = check.NewComparison(next, maxDiffLines)
 		}
 	}
+	var snap *atomicFile
+	var write *check.SnapshotWriter
+	if o.update {
+		if snap, err = createSnapshot(golden); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if snap != nil {
+				snap.discard() // not complete: the old snapshot stays
+			}
+		}()
+		write = check.NewSnapshotWriter(snap, filepath.Base(path), o.analysisFlags)
+	}
 
-	got, err := analyseForCheck(o, path, stdin, stderr, intr)
+	summary, err := analyseForCheck(o, path, stdin, stderr, intr, func(c map[string]any) error {
+		for _, t := range tallies {
+			t.Add(c)
+		}
+		if write != nil {
+			if err := write.Conn(c); err != nil {
+				return fmt.Errorf("%s: %w", quoteName(golden), unwrapPath(err))
+			}
+		}
+		if compare != nil {
+			return compare.Got(c)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	got.Flags = o.analysisFlags
 
 	var cases []check.Case
 	switch {
 	case o.update:
-		if err := writeSnapshot(golden, got.Snapshot()); err != nil {
+		if err := write.Finish(summary); err != nil {
+			return nil, fmt.Errorf("%s: %w", quoteName(golden), unwrapPath(err))
+		}
+		err, snap = snap.commit(), nil
+		if err != nil {
 			return nil, err
 		}
-		printf(stderr, "tcpfsm: wrote %s (%s)", quoteName(golden), plural(len(got.Conns), "connection"))
-	case want != nil:
-		c := check.Case{Capture: path, Name: "snapshot " + quoteName(golden)}
-		if !slices.Equal(want.Flags, got.Flags) {
-			c.Failures = append(c.Failures, fmt.Sprintf("the snapshot was written with %s, this check runs with %s: give the same analysis flags, or accept the analysis with tcpfsm check --update",
-				flagList(want.Flags), flagList(got.Flags)))
+		printf(stderr, "tcpfsm: wrote %s (%s)", quoteName(golden), plural(write.Conns(), "connection"))
+	case compare != nil:
+		if err := compare.Finish(); err != nil {
+			return nil, err
 		}
-		diffs := check.Diff(want, got)
-		for i, d := range diffs {
-			if i == maxDiffLines {
-				c.Failures = append(c.Failures, fmt.Sprintf("... and %d more differences; tcpfsm check --update %s accepts them", len(diffs)-i, quoteName(path)))
-				break
-			}
+		c := check.Case{Capture: path, Name: "snapshot " + quoteName(golden)}
+		if !slices.Equal(want.Flags, o.analysisFlags) {
+			c.Failures = append(c.Failures, fmt.Sprintf("the snapshot was written with %s, this check runs with %s: give the same analysis flags, or accept the analysis with tcpfsm check --update",
+				flagList(want.Flags), flagList(o.analysisFlags)))
+		}
+		diffs, total, complete := compare.Differences(want.Summary, summary)
+		for _, d := range diffs {
 			c.Failures = append(c.Failures, d.String())
+		}
+		switch {
+		case !complete:
+			c.Failures = append(c.Failures, fmt.Sprintf("... and more differences: over %d connections of the snapshot and of this analysis are not in both, or not in the same order, too many to pair; tcpfsm check --update %s accepts them",
+				check.MaxUnpaired, quoteName(path)))
+		case total > len(diffs):
+			c.Failures = append(c.Failures, fmt.Sprintf("... and %d more differences; tcpfsm check --update %s accepts them", total-len(diffs), quoteName(path)))
 		}
 		cases = append(cases, c)
 	}
-	for _, r := range append(own, shared...) {
+	for i, r := range rules {
 		c := check.Case{Capture: path, Name: fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Text)}
-		if ok, why := r.Check(got); !ok {
+		if ok, why := tallies[i].Result(summary); !ok {
 			c.Failures = []string{why}
 		}
 		cases = append(cases, c)
@@ -434,30 +493,101 @@ func countOf(list []string, s string) int {
 // maxDiffLines bounds the differences listed per snapshot.
 const maxDiffLines = 20
 
-func readSnapshot(path string) (*check.Analysis, error) {
+// openSnapshot opens a snapshot to compare with, and reads it through
+// once first: a snapshot that is not one is said before the capture is
+// analysed, and the comparison, which reads it alongside the analysis,
+// then meets no error of its own.
+func openSnapshot(path string) (*os.File, error) {
 	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	a, err := check.ReadSnapshot(f)
+	err = scanSnapshot(f)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("%s: %v", quoteName(path), err)
 	}
-	return a, nil
+	return f, nil
+}
+
+func scanSnapshot(r io.Reader) error {
+	s, err := check.NewSnapshotReader(r)
+	if err != nil {
+		return err
+	}
+	for {
+		more, err := s.Skip()
+		if err == io.EOF || (err == nil && !more) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // analyseForCheck runs the analysis of one capture with JSON output and
-// reads it back. Warnings about the capture (a truncated file) go to
-// stderr and into the analysis, as for the plain analyser.
-func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Writer, intr *interrupt) (*check.Analysis, error) {
+// reads it back as it is written, each connection to conn, and returns
+// the summary. Warnings about the capture (a truncated file) go to stderr
+// and into the analysis, as for the plain analyser. An error from conn
+// stops the analysis, and is returned.
+func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Writer, intr *interrupt, conn func(map[string]any) error) (map[string]any, error) {
 	opt := o.options
 	opt.read, opt.format, opt.events = []string{path}, "json", false
-	var out, said bytes.Buffer
-	if code := analyse(&opt, stdin, &out, io.MultiWriter(stderr, &said), intr); code != exitOK {
+	var said bytes.Buffer
+	// Once the reading stops on an error of its own, what the analysis
+	// then says of the report it can no longer write is beside the point.
+	quiet := &mutable{w: io.MultiWriter(stderr, &said)}
+	pr, pw := io.Pipe()
+	code := make(chan int, 1)
+	go func() {
+		c := analyse(&opt, stdin, pw, quiet, intr)
+		pw.Close()
+		code <- c
+	}()
+	var connErr error
+	summary, err := check.ReadReport(pr, path, func(c map[string]any) error {
+		connErr = conn(c)
+		return connErr
+	})
+	if err != nil {
+		// Stop the analysis, if it is still writing.
+		quiet.mute()
+		pr.CloseWithError(err)
+	}
+	c := <-code
+	if connErr != nil {
+		return nil, connErr
+	}
+	if c != exitOK {
 		// analyse said why; its last line is the error.
 		lines := strings.Split(strings.TrimSpace(said.String()), "\n")
 		return nil, reportedError{strings.TrimPrefix(lines[len(lines)-1], "tcpfsm: ")}
 	}
-	return check.Read(&out, path)
+	return summary, err
+}
+
+// mutable is a writer that can be silenced.
+type mutable struct {
+	mu    sync.Mutex
+	w     io.Writer
+	muted bool
+}
+
+func (m *mutable) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.muted {
+		return len(p), nil
+	}
+	return m.w.Write(p)
+}
+
+func (m *mutable) mute() {
+	m.mu.Lock()
+	m.muted = true
+	m.mu.Unlock()
 }

@@ -409,7 +409,7 @@ func TestFailOn(t *testing.T) {
 		{"simultaneous-open.pcap", "simultaneous_open", exitCheck,
 			"tcpfsm: --fail-on: found simultaneous_open on 1 connection (the first: connection 1)\n"},
 		{"accept-overflow-noabort.pcap", "accept_queue_overflw", exitUsage,
-			"tcpfsm: --fail-on: \"accept_queue_overflw\" is not a diagnosis, anomaly or label name (see README.md)\nRun 'tcpfsm --help' for usage.\n"},
+			"tcpfsm: --fail-on: \"accept_queue_overflw\" is not a diagnosis, anomaly or label name: did you mean accept_queue_overflow? (tcpfsm names lists them)\nRun 'tcpfsm --help' for usage.\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.capture+"/"+tc.names, func(t *testing.T) {

@@ -19,8 +19,8 @@ func parseFailOn(list string) ([]string, error) {
 	var names []string
 	for _, n := range strings.Split(list, ",") {
 		n = strings.TrimSpace(n)
-		if !slices.Contains(diagnose.Names(), n) && !slices.Contains(fsm.AnomalyNames, n) && !slices.Contains(fsm.LabelNames, n) {
-			return nil, fmt.Errorf("--fail-on: %q is not a diagnosis, anomaly or label name (see README.md)", n)
+		if all := report.FindingNames(); !slices.Contains(all, n) {
+			return nil, fmt.Errorf("--fail-on: %q is not a diagnosis, anomaly or label name%s (tcpfsm names lists them)", n, report.Suggest(n, all))
 		}
 		names = append(names, n)
 	}

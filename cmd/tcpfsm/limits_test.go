@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -161,4 +162,91 @@ func TestFloodMemoryIsBounded(t *testing.T) {
 	}
 	t.Logf("live heap: %.1f MiB with --max-conns 10000, %.1f MiB with --html too, %.1f MiB without the limit",
 		float64(peakBounded)/(1<<20), float64(peakHTML)/(1<<20), float64(peakUnbounded)/(1<<20))
+}
+
+// TestCheckMemoryIsBounded: tcpfsm check holds no more of a capture's
+// analysis than the plain analyser does. On floods of n and 4n SYNs it
+// writes each snapshot (--update), then compares the capture with it and
+// checks rules over it, and measures the live heap against that of -r on
+// the same flood: what check holds beyond the analysis must not grow with
+// the connections the snapshots hold. Before check read the analysis as it
+// was written, it held every connection as decoded JSON, and the snapshot
+// twice over: some kilobytes a connection (827 MiB at 100,000 SYNs).
+//
+// In a process of its own, as TestFloodMemoryIsBounded is.
+func TestCheckMemoryIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("floods of 25,000 and 100,000 SYNs; skipped with -short")
+	}
+	const alone = "TCPFSM_TEST_CHECK_MEMORY_ALONE"
+	if os.Getenv(alone) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCheckMemoryIsBounded$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), alone+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestCheckMemoryIsBounded") {
+			t.Fatalf("in a process of its own: %v\n%s", err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "live heap") {
+				t.Log(strings.TrimSpace(line))
+			}
+		}
+		return
+	}
+	const n = 25_000
+	rules := filepath.Join(t.TempDir(), "flood.expect")
+	if err := os.WriteFile(rules, []byte("at least 1 connection\nevery connection to :80 has client_packets >= 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	modes := []string{"-r", "check --update", "check"}
+	peaks := map[string]map[int]uint64{}
+	for _, m := range modes {
+		peaks[m] = map[int]uint64{}
+	}
+	for _, conns := range []int{n, 4 * n} {
+		path := writeSynFlood(t, conns)
+		for _, mode := range modes {
+			var out, errOut strings.Builder
+			code := -1
+			switch mode {
+			case "-r":
+				peaks[mode][conns] = peakHeap(func() {
+					code = run([]string{"-r", path, "--format", "json", "-j", "1", "--max-conns", "10000"}, nil, io.Discard, &errOut)
+				})
+				if code != exitOK {
+					t.Fatalf("-r of %d SYNs: exit %d: %s", conns, code, errOut.String())
+				}
+				continue
+			case "check --update":
+				peaks[mode][conns] = peakHeap(func() {
+					code = runCheck([]string{"--update", "-j", "1", "--max-conns", "10000", "--expect", rules, path}, nil, &out, &errOut)
+				})
+				if want := fmt.Sprintf("(%d connections)", conns); !strings.Contains(errOut.String(), want) {
+					t.Errorf("%s of %d SYNs: %q, want it to say %s", mode, conns, errOut.String(), want)
+				}
+			case "check":
+				peaks[mode][conns] = peakHeap(func() {
+					code = runCheck([]string{"-j", "1", "--max-conns", "10000", "--expect", rules, path}, nil, &out, &errOut)
+				})
+			}
+			if code != exitOK || !strings.Contains(out.String(), " 0 failed") {
+				t.Fatalf("%s of %d SYNs: exit %d\n%s%s", mode, conns, code, out.String(), errOut.String())
+			}
+		}
+	}
+	// Generous: what check adds to the analysis (a pipe, a line, a
+	// record, buffers) is the same at n and 4n; the 3n connections more
+	// would cost kilobytes each if held.
+	const growth = 32 << 20
+	analysisGrowth := int64(peaks["-r"][4*n]) - int64(peaks["-r"][n])
+	for _, mode := range modes[1:] {
+		small, big := peaks[mode][n], peaks[mode][4*n]
+		if int64(big)-int64(small) > analysisGrowth+growth {
+			t.Errorf("%s: the live heap grew from %d MiB at %d SYNs to %d MiB at %d, -r's by %d MiB: over %d MiB more",
+				mode, small>>20, n, big>>20, 4*n, analysisGrowth>>20, growth>>20)
+		}
+	}
+	for _, mode := range modes {
+		t.Logf("%s: live heap %.1f MiB at %d SYNs, %.1f MiB at %d", mode, float64(peaks[mode][n])/(1<<20), n, float64(peaks[mode][4*n])/(1<<20), 4*n)
+	}
 }

@@ -36,26 +36,29 @@ const maxWarnings = 10
 
 const usageHead = `Usage: tcpfsm -r FILE [-r FILE...] [options] [filter expression]
        tcpfsm -i INTERFACE [options] [filter expression]
-       tcpfsm check [options] CAPTURE...    (regression checks; see tcpfsm check --help)
+       tcpfsm check [options] CAPTURE...   (see tcpfsm check --help)
+       tcpfsm names                        (what --fail-on and rules name)
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is
 standard input), or captures live on an interface, and reports every TCP
 connection: how it opened, how it closed, the RFC 793 state each endpoint
 is left in, and what went wrong. Several files (-r once for each, a
-directory, or a quoted glob) are read as one capture, merged in time order,
-as mergecap would merge them. A filter expression after the options is
-a tcpdump/BPF filter: a word there is never a file. A live capture shows each connection event as it
-happens and a census every --interval; Ctrl-C ends it with the full report.
+directory, or a quoted glob) are read as one capture, merged in time
+order, as mergecap would merge them. The words that are not options
+(which may come before or after them; -- ends the options) are a
+tcpdump/BPF filter expression, never files. A live capture shows each
+connection event as it happens and a census every --interval; Ctrl-C ends
+it with the rest of the report.
 
 Examples:
   tcpfsm -r capture.pcap
   tcpfsm -r capture.pcap tcp port 9502
-  tcpfsm -r 'rot/*.pcap.gz' tcp port 443    # a rotation (tcpdump -G/-C) as one capture
-  tcpfsm -r day/ --shard 0/4 --format json  # the first of 4 processes sharing the work
+  tcpfsm -r 'rot/*.pcap.gz' port 443  # a tcpdump -G/-C rotation as one capture
+  tcpfsm -r day/ --shard 0/4          # one of 4 processes sharing the work
   tcpdump -i eth0 -w - 'tcp port 443' | tcpfsm -r -
-  tcpfsm -r capture.pcap.gz --format json | jq 'select(.handshake != "complete")'
-  tcpfsm -r capture.pcap -v          # every packet with the state changes it caused
-  sudo tcpfsm -i eth0 tcp port 9502  # watch a service live; Ctrl-C for the report
+  tcpfsm -r capture.pcap.gz --format json | jq 'select(.close == "rst_server")'
+  tcpfsm -r capture.pcap -v          # each packet and the state changes it made
+  sudo tcpfsm -i eth0 tcp port 9502  # watch a service live; Ctrl-C: the report
   sudo tcpfsm -i any -w session.pcap --duration 1m tcp port 443
   tcpfsm -r capture.pcap --ladder :9502 --html report.html
   tcpfsm -r capture.pcap --fail-on accept_queue_overflow,syn_flood
@@ -99,6 +102,8 @@ type options struct {
 	failOn      string
 	ladder      string // --ladder, "all" for every connection
 	ladderSel   *report.LadderSelect
+	numeric     bool // -n: accepted, and changes nothing
+	version     bool
 	quiet       bool     // -q
 	html        string   // --html FILE
 	dropTo      string   // -Z
@@ -128,7 +133,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
 	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML report to `FILE`: summary, diagnoses, census and\ntimeline charts, a table of connections with their ladders")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar (shown on a terminal while a file over 8 MB is read)")
-	fs.StringVar(&o.ladder, "ladder", "", "draw a ladder diagram of the connections `WHICH` names: all, a connection id, an\naddress, :PORT or ADDR:PORT (text format)")
+	fs.StringVar(&o.ladder, "ladder", "", "draw a ladder diagram of the connections `WHICH` names: all (alone, --ladder\ndraws all), a connection id, an address, :PORT or ADDR:PORT (text format)")
+	fs.Lookup("ladder").NoOptDefVal = "all"
 	fs.StringVar(&o.color, "color", "auto", "colour the text report: `WHEN` = auto, always or never (NO_COLOR is respected)")
 	addAnalysisFlags(fs, &o)
 	var shard string
@@ -136,16 +142,23 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof reads it)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `FILE` once the report is written")
-	fs.SetInterspersed(false)
+	fs.BoolVarP(&o.numeric, "numeric", "n", false, "print addresses and ports as numbers (tcpfsm always does: accepted as tcpdump's -n)")
+	fs.BoolVar(&o.version, "version", false, "print tcpfsm's commit and libpcap's version, and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
-		fs.PrintDefaults()
+		fmt.Fprint(stderr, flagUsages(fs))
 		fmt.Fprint(stderr, usageTail)
 	}
-	if err := fs.Parse(args); err != nil {
+	// Options may come after the filter expression, as tcpdump takes
+	// them: a BPF word never starts with a dash, and a lone -- ends the
+	// options.
+	if err := fs.Parse(ladderValues(args)); err != nil {
 		return nil, err
 	}
 	o.filter = strings.Join(fs.Args(), " ")
+	if o.version {
+		return &o, nil
+	}
 	if o.iface != "" && !fs.Changed("events") {
 		o.events = true
 	}
@@ -192,6 +205,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, fmt.Errorf("--ladder draws in the text format, not %s", o.format)
 		}
 		o.ladderSel = sel
+	}
+	if o.iface != "" {
+		name, err := interfaceByNumber(o.iface, capture.Interfaces)
+		if err != nil {
+			return nil, err
+		}
+		o.iface = name
 	}
 	if o.dropTo != "" {
 		a, err := lookupAccount(o.dropTo)
@@ -320,6 +340,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check" {
 		return runCheck(args[1:], stdin, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "names" {
+		return runNames(args[1:], stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
@@ -328,6 +351,10 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printf(stderr, "tcpfsm: %v", err)
 		fmt.Fprintln(stderr, "Run 'tcpfsm --help' for usage.")
 		return exitUsage
+	}
+	if o.version {
+		printVersion(stdout)
+		return exitOK
 	}
 	if o.list {
 		return listInterfaces(stdout, stderr)
@@ -477,6 +504,9 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if repErr != nil {
 		printf(stderr, "tcpfsm: writing the report: %v", repErr)
 		return exitUsage
+	}
+	if o.ladderSel != nil && !o.ladderSel.Matched() {
+		printf(stderr, "tcpfsm: --ladder %s: no connection matched, so no ladder is drawn; WHICH is %s", o.ladder, report.LadderForms)
 	}
 	if html != nil {
 		err, html = html.commit(), nil

@@ -29,13 +29,30 @@ type Analysis struct {
 	Flags []string
 }
 
-// Read decodes the JSON Lines report of the capture at path. Lines other
-// than connections and the summary (the --events stream) are skipped.
-// What the report says only because of how it was run (the path it was
-// given) or in prose that may be reworded (explanations, advice, anomaly
-// details) is left out: see canonical.
+// Read decodes the JSON Lines report of the capture at path, all of it:
+// see ReadReport, which reads it record by record.
 func Read(r io.Reader, path string) (*Analysis, error) {
 	a := &Analysis{Capture: filepath.Base(path)}
+	summary, err := ReadReport(r, path, func(c map[string]any) error {
+		a.Conns = append(a.Conns, c)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Summary = summary
+	return a, nil
+}
+
+// ReadReport reads the JSON Lines report of the capture at path record by
+// record, holding one at a time: each connection goes to conn as it is
+// read, and the summary is returned at the end. An error from conn stops
+// the reading and is returned. Lines other than connections and the
+// summary (the --events stream) are skipped. What the report says only
+// because of how it was run (the path it was given) or in prose that may
+// be reworded (explanations, advice, anomaly details) is left out: see
+// canonicalConn and canonicalSummary.
+func ReadReport(r io.Reader, path string, conn func(c map[string]any) error) (summary map[string]any, err error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 64<<20)
 	for n := 1; sc.Scan(); n++ {
@@ -51,35 +68,39 @@ func Read(r io.Reader, path string) (*Analysis, error) {
 		}
 		switch m["type"] {
 		case "conn":
-			a.Conns = append(a.Conns, m)
+			canonicalConn(m)
+			if err := conn(m); err != nil {
+				return nil, err
+			}
 		case "summary":
-			a.Summary = m
+			summary = m
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	if a.Summary == nil {
+	if summary == nil {
 		return nil, fmt.Errorf("the report of %s has no summary line", path)
 	}
-	a.canonical(path)
-	return a, nil
+	canonicalSummary(summary, path)
+	return summary, nil
 }
 
-// canonical removes what is not behaviour: the "type" tags (implied by
-// where a record sits in a snapshot), the path the capture was given by
-// (the summary's source, and in warnings), and prose written for people,
-// which a later tcpfsm may put better without anything having changed.
-func (a *Analysis) canonical(path string) {
-	for _, c := range a.Conns {
-		delete(c, "type")
-		for _, an := range list(c["anomalies"]) {
-			if m, ok := an.(map[string]any); ok {
-				delete(m, "detail")
-			}
+// canonicalConn and canonicalSummary remove what is not behaviour: the
+// "type" tags (implied by where a record sits in a snapshot), the path the
+// capture was given by (the summary's source, and in warnings), and prose
+// written for people, which a later tcpfsm may put better without
+// anything having changed.
+func canonicalConn(c map[string]any) {
+	delete(c, "type")
+	for _, an := range list(c["anomalies"]) {
+		if m, ok := an.(map[string]any); ok {
+			delete(m, "detail")
 		}
 	}
-	s := a.Summary
+}
+
+func canonicalSummary(s map[string]any, path string) {
 	delete(s, "type")
 	delete(s, "source")
 	for _, d := range list(s["diagnoses"]) {
@@ -88,11 +109,11 @@ func (a *Analysis) canonical(path string) {
 			delete(m, "advice")
 		}
 	}
-	if path != "" && path != a.Capture {
+	if base := filepath.Base(path); path != "" && path != base {
 		ws := list(s["warnings"])
 		for i, w := range ws {
 			if str, ok := w.(string); ok {
-				ws[i] = strings.ReplaceAll(str, path, a.Capture)
+				ws[i] = strings.ReplaceAll(str, path, base)
 			}
 		}
 	}
@@ -103,43 +124,37 @@ func list(v any) []any {
 	return l
 }
 
-// snapshot is the file form of an Analysis.
-type snapshot struct {
-	Capture     string           `json:"capture"`
-	Flags       []string         `json:"flags,omitempty"`
-	Connections []map[string]any `json:"connections"`
-	Summary     map[string]any   `json:"summary"`
-}
-
-// Snapshot returns a's canonical JSON: one document, indented, with the
-// capture, its connections and its summary, and the keys of every record
-// in sorted order, so that the same analysis always gives the same bytes
-// and a changed one a readable diff.
+// Snapshot returns a's canonical JSON, as a SnapshotWriter writes it.
 func (a *Analysis) Snapshot() []byte {
-	conns := a.Conns
-	if conns == nil {
-		conns = []map[string]any{}
-	}
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(snapshot{a.Capture, a.Flags, conns, a.Summary}); err != nil {
-		panic(err) // decoded JSON always encodes
+	w := NewSnapshotWriter(&b, a.Capture, a.Flags)
+	for _, c := range a.Conns {
+		w.Conn(c)
+	}
+	if err := w.Finish(a.Summary); err != nil {
+		panic(err) // decoded JSON always encodes, and a bytes.Buffer takes it
 	}
 	return b.Bytes()
 }
 
-// ReadSnapshot decodes a file written from Snapshot.
+// ReadSnapshot decodes a whole file written from Snapshot or a
+// SnapshotWriter.
 func ReadSnapshot(r io.Reader) (*Analysis, error) {
-	d := json.NewDecoder(r)
-	d.UseNumber()
-	var s snapshot
-	if err := d.Decode(&s); err != nil {
-		return nil, fmt.Errorf("not a tcpfsm snapshot: %v", err)
+	s, err := NewSnapshotReader(r)
+	if err != nil {
+		return nil, err
 	}
-	if s.Summary == nil {
-		return nil, fmt.Errorf("not a tcpfsm snapshot: no summary")
+	a := &Analysis{}
+	for {
+		c, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		a.Conns = append(a.Conns, c)
 	}
-	return &Analysis{Capture: s.Capture, Conns: s.Connections, Summary: s.Summary, Flags: s.Flags}, nil
+	a.Capture, a.Summary, a.Flags = s.Capture, s.Summary, s.Flags
+	return a, nil
 }

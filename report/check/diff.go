@@ -1,8 +1,11 @@
 package check
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 	"math/big"
 	"slices"
 	"sort"
@@ -33,40 +36,267 @@ func (d Difference) String() string {
 	return fmt.Sprintf("%s: %s: want %s, got %s", d.Where, d.Field, d.Want, d.Got)
 }
 
-// Diff returns where got differs from the snapshot want. Connections are
-// matched by who they are (client, server and first packet time), not by
-// id, so that one connection more or less early in a capture shows as
-// that connection and not as every later one renumbered; a matched
-// connection's id is not compared (the order shows in the ids of the
-// summary's examples).
+// Diff returns where got differs from the snapshot want, all of it: see
+// Comparison, which compares them connection by connection.
 func Diff(want, got *Analysis) []Difference {
-	// The summary first: its few lines (diagnoses, census, counts) say
-	// what changed overall, and a long list of connections would push
-	// them past the lines a report shows.
-	out := compare(nil, "summary", "", want.Summary, got.Summary)
-	byIdentity := map[string][]int{} // indexes into got.Conns
-	for i, c := range got.Conns {
-		k := identity(c)
-		byIdentity[k] = append(byIdentity[k], i)
-	}
-	seen := make([]bool, len(got.Conns))
-	for _, w := range want.Conns {
-		k := identity(w)
-		if len(byIdentity[k]) == 0 {
-			out = append(out, Difference{Where: describe(w), Want: "present"})
-			continue
+	i := 0
+	next := func() (map[string]any, error) {
+		if i == len(want.Conns) {
+			return nil, io.EOF
 		}
-		i := byIdentity[k][0]
-		byIdentity[k] = byIdentity[k][1:]
-		seen[i] = true
-		out = compare(out, describe(got.Conns[i]), "", without(w, "id"), without(got.Conns[i], "id"))
+		i++
+		return want.Conns[i-1], nil
 	}
-	for i, g := range got.Conns {
-		if !seen[i] {
-			out = append(out, Difference{Where: describe(g), Got: "present"})
+	c := NewComparison(next, math.MaxInt)
+	for _, g := range got.Conns {
+		if err := c.Got(g); err != nil {
+			panic(err) // next never fails
 		}
 	}
-	return out
+	if err := c.Finish(); err != nil {
+		panic(err)
+	}
+	diffs, _, _ := c.Differences(want.Summary, got.Summary)
+	return diffs
+}
+
+// MaxUnpaired bounds the connections a Comparison holds while they wait
+// for the other side's: past it, it stops pairing connections.
+const MaxUnpaired = 100_000
+
+// A Comparison compares an analysis with a snapshot as the analysis is
+// read, holding neither whole. The differences come in this order: the
+// summary's first (its few lines, diagnoses, census, counts, say what
+// changed overall, and a long list of connections would push them past
+// the lines a report shows), then the snapshot's connections in its
+// order, then the connections new in this analysis in its order.
+//
+// Connections are matched by who they are (client, server and first
+// packet time), not by id, so that one connection more or less early in
+// a capture shows as that connection and not as every later one
+// renumbered; a matched connection's id is not compared (the order shows
+// in the ids of the summary's examples). The n-th connection of the
+// snapshot with an identity pairs with the n-th of the analysis with it.
+// The analysis of the capture a snapshot was written from lists its
+// connections in the same order, give or take those a change moved: a
+// connection waits for its pair only that long, as compact JSON, and at
+// most MaxUnpaired of them wait. Once one side has no more, the other's
+// that find no pair waiting are new (or gone) at once: an analysis that
+// lost or gained a long tail of connections holds none of them.
+type Comparison struct {
+	want     func() (map[string]any, error)
+	wantDone bool // the snapshot's connections are all read
+	gotDone  bool // and the analysis's
+	nWant    int  // connections read of each side
+	nGot     int
+	// unpaired holds, by identity, the connections of one side waiting
+	// for the other's; held counts them.
+	unpairedWant map[string][]unpaired
+	unpairedGot  map[string][]unpaired
+	held         int
+	maxUnpaired  int  // MaxUnpaired; less in tests
+	overflow     bool // more than maxUnpaired waited: no more pairing
+	first        firstDifferences
+}
+
+type unpaired struct {
+	seq int    // its place in its side's order
+	rec []byte // compact JSON
+}
+
+// NewComparison compares with the snapshot whose connections want
+// returns in order (io.EOF after the last), keeping the first keep
+// differences (and counting the rest).
+func NewComparison(want func() (map[string]any, error), keep int) *Comparison {
+	return &Comparison{want: want, unpairedWant: map[string][]unpaired{}, unpairedGot: map[string][]unpaired{},
+		maxUnpaired: MaxUnpaired, first: firstDifferences{keep: keep}}
+}
+
+// Got compares the analysis's next connection, reading the snapshot's
+// next one alongside it. An error is the snapshot's.
+func (p *Comparison) Got(g map[string]any) error {
+	var w map[string]any
+	if !p.wantDone {
+		var err error
+		if w, err = p.want(); err == io.EOF {
+			p.wantDone = true
+		} else if err != nil {
+			return err
+		}
+	}
+	if !p.wantDone && !p.overflow {
+		// In the same order, as they mostly are: pair them at once.
+		if k := identity(w); k == identity(g) && len(p.unpairedWant[k]) == 0 && len(p.unpairedGot[k]) == 0 {
+			p.pair(p.nWant, w, g)
+			p.nWant++
+			p.nGot++
+			return nil
+		}
+	}
+	if !p.wantDone {
+		p.addWant(w)
+	}
+	p.addGot(g)
+	return nil
+}
+
+// Finish reads the rest of the snapshot's connections.
+func (p *Comparison) Finish() error {
+	p.gotDone = true
+	for !p.wantDone {
+		w, err := p.want()
+		if err == io.EOF {
+			p.wantDone = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+		p.addWant(w)
+	}
+	return nil
+}
+
+// Differences compares the summaries, after Finish, and returns the first
+// differences (as many as NewComparison was told to keep) and how many
+// there are in all. complete is false when more than MaxUnpaired
+// connections waited for their pair: then only the summary's differences
+// are returned.
+func (p *Comparison) Differences(wantSummary, gotSummary map[string]any) (first []Difference, total int, complete bool) {
+	summary := compare(nil, "summary", "", wantSummary, gotSummary)
+	if p.overflow {
+		return summary[:min(len(summary), p.first.keep)], len(summary), false
+	}
+	p.first.add(0, 0, summary)
+	for _, q := range p.unpairedWant {
+		for _, u := range q {
+			p.first.add(1, u.seq, []Difference{{Where: describe(u.record()), Want: "present"}})
+		}
+	}
+	for _, q := range p.unpairedGot {
+		for _, u := range q {
+			p.first.add(2, u.seq, []Difference{{Where: describe(u.record()), Got: "present"}})
+		}
+	}
+	var out []Difference
+	for _, e := range p.first.entries {
+		out = append(out, e.diffs...)
+	}
+	return out, p.first.total, true
+}
+
+func (p *Comparison) pair(seq int, w, g map[string]any) {
+	p.first.add(1, seq, compare(nil, describe(g), "", without(w, "id"), without(g, "id")))
+}
+
+func (p *Comparison) addWant(w map[string]any) {
+	seq := p.nWant
+	p.nWant++
+	if p.overflow {
+		return
+	}
+	k := identity(w)
+	if q := p.unpairedGot[k]; len(q) > 0 {
+		p.take(p.unpairedGot, k)
+		p.pair(seq, w, q[0].record())
+		return
+	}
+	if p.gotDone {
+		// Nothing more will come to pair with it: no need to hold it.
+		p.first.add(1, seq, []Difference{{Where: describe(w), Want: "present"}})
+		return
+	}
+	p.hold(p.unpairedWant, k, seq, w)
+}
+
+func (p *Comparison) addGot(g map[string]any) {
+	seq := p.nGot
+	p.nGot++
+	if p.overflow {
+		return
+	}
+	k := identity(g)
+	if q := p.unpairedWant[k]; len(q) > 0 {
+		p.take(p.unpairedWant, k)
+		p.pair(q[0].seq, q[0].record(), g)
+		return
+	}
+	if p.wantDone {
+		p.first.add(2, seq, []Difference{{Where: describe(g), Got: "present"}})
+		return
+	}
+	p.hold(p.unpairedGot, k, seq, g)
+}
+
+func (p *Comparison) hold(side map[string][]unpaired, k string, seq int, c map[string]any) {
+	if p.held == p.maxUnpaired {
+		p.overflow = true
+		p.unpairedWant, p.unpairedGot, p.held = nil, nil, 0
+		return
+	}
+	rec, err := json.Marshal(c)
+	if err != nil {
+		panic(err) // decoded JSON always encodes
+	}
+	side[k] = append(side[k], unpaired{seq, rec})
+	p.held++
+}
+
+// take removes the first connection waiting under k.
+func (p *Comparison) take(side map[string][]unpaired, k string) {
+	if q := side[k]; len(q) == 1 {
+		delete(side, k)
+	} else {
+		side[k] = q[1:]
+	}
+	p.held--
+}
+
+func (u unpaired) record() map[string]any {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(u.rec))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		panic(err) // encoded by hold
+	}
+	return m
+}
+
+// firstDifferences keeps the first keep differences of those added, in
+// the order of (section, seq) they are added with, whatever the order
+// they are added in, and counts them all.
+type firstDifferences struct {
+	keep, total int
+	entries     []differencesAt
+}
+
+type differencesAt struct {
+	section, seq int
+	diffs        []Difference
+}
+
+func (f *firstDifferences) add(section, seq int, diffs []Difference) {
+	f.total += len(diffs)
+	if len(diffs) == 0 {
+		return
+	}
+	i := sort.Search(len(f.entries), func(i int) bool {
+		e := f.entries[i]
+		return e.section > section || e.section == section && e.seq > seq
+	})
+	f.entries = slices.Insert(f.entries, i, differencesAt{section, seq, diffs})
+	n := 0
+	for j := range f.entries {
+		if n >= f.keep {
+			clear(f.entries[j:])
+			f.entries = f.entries[:j]
+			break
+		}
+		if e := &f.entries[j]; len(e.diffs) > f.keep-n {
+			e.diffs = slices.Clone(e.diffs[:f.keep-n])
+		}
+		n += len(f.entries[j].diffs)
+	}
 }
 
 func identity(c map[string]any) string {

@@ -15,21 +15,94 @@ const maxExamples = 3
 // Check tells whether r holds for a, and if not, why: the failure names
 // what was found, with example connections.
 func (r *Rule) Check(a *Analysis) (ok bool, why string) {
+	t := r.NewTally()
+	for _, c := range a.Conns {
+		t.Add(c)
+	}
+	return t.Result(a.Summary)
+}
+
+// A Tally checks a rule against an analysis read connection by
+// connection, keeping what the rule needs of them: counts, the examples a
+// failure names, a running sum, minimum or maximum. A percentile keeps
+// one number (8 bytes) per connection in its scope that has the field.
+type Tally struct {
+	r        *Rule
+	scoped   int   // connections in the rule's scope
+	matched  int   // of those, with the name (no) or failing (every)
+	examples []any // the first maxExamples of them: ids (no), descriptions (every)
+	vals     int   // connections with a value of the field (an aggregate)
+	sum      float64
+	min, max float64
+	all      []float64 // every value, for a percentile
+}
+
+// NewTally starts checking r.
+func (r *Rule) NewTally() *Tally { return &Tally{r: r} }
+
+// Add counts the analysis's next connection.
+func (t *Tally) Add(c map[string]any) {
+	r := t.r
+	switch r.kind {
+	case ruleNo, ruleEvery, ruleConnections, ruleField:
+		if !r.scope.matches(c) {
+			return
+		}
+	default:
+		return
+	}
+	t.scoped++
 	switch r.kind {
 	case ruleNo:
-		return r.checkNo(a)
+		if hasName(c["labels"], r.name) || hasName(c["anomalies"], r.name) {
+			t.matched++
+			if len(t.examples) < maxExamples {
+				t.examples = append(t.examples, c["id"])
+			}
+		}
 	case ruleEvery:
-		return r.checkEvery(a)
+		if ok, got := r.holdsFor(c); !ok {
+			t.matched++
+			if len(t.examples) < maxExamples {
+				t.examples = append(t.examples, fmt.Sprintf("connection %v (%v -> %v) has %s %s", c["id"], c["client"], c["server"], r.field.name, got))
+			}
+		}
+	case ruleField:
+		v, ok := r.field.num(c)
+		if !ok {
+			return
+		}
+		if t.vals == 0 {
+			t.min, t.max = v, v
+		}
+		t.vals++
+		t.sum += v
+		t.min, t.max = min(t.min, v), max(t.max, v)
+		if r.agg == "p" {
+			t.all = append(t.all, v)
+		}
+	}
+}
+
+// Result tells whether the rule holds, given the analysis's summary, and
+// if not, why.
+func (t *Tally) Result(summary map[string]any) (ok bool, why string) {
+	r := t.r
+	switch r.kind {
+	case ruleNo:
+		return t.checkNo(summary)
+	case ruleEvery:
+		return t.checkEvery()
 	case ruleConnections:
-		n := float64(len(r.inScope(a)))
+		n := float64(t.scoped)
 		if holds(n, r.op, r.num) {
 			return true, ""
 		}
 		return false, conns(n) + r.scopeSuffix()
 	case ruleField:
-		return r.checkAggregate(a)
+		return t.checkAggregate()
 	case ruleCounter:
-		v, have := counter(a, r.counter)
+		v, have := counter(summary, r.counter)
 		if !have {
 			v = 0 // a group omits what it did not count
 		}
@@ -48,19 +121,10 @@ func (r *Rule) scopeSuffix() string {
 	return ""
 }
 
-func (r *Rule) inScope(a *Analysis) []map[string]any {
-	var out []map[string]any
-	for _, c := range a.Conns {
-		if r.scope.matches(c) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func (r *Rule) checkNo(a *Analysis) (bool, string) {
+func (t *Tally) checkNo(summary map[string]any) (bool, string) {
+	r := t.r
 	var found []string
-	for _, d := range list(a.Summary["diagnoses"]) {
+	for _, d := range list(summary["diagnoses"]) {
 		m, _ := d.(map[string]any)
 		if m["name"] != r.name {
 			continue
@@ -72,14 +136,8 @@ func (r *Rule) checkNo(a *Analysis) (bool, string) {
 		}
 		found = append(found, fmt.Sprintf("diagnosis %s at %v (%s, e.g. %s)", r.name, m["endpoint"], connsOf(m["connections"]), ids(list(m["examples"]))))
 	}
-	var withIt []any
-	for _, c := range r.inScope(a) {
-		if hasName(c["labels"], r.name) || hasName(c["anomalies"], r.name) {
-			withIt = append(withIt, c["id"])
-		}
-	}
-	if len(withIt) > 0 {
-		found = append(found, fmt.Sprintf("%s on %s (e.g. %s)", r.name, conns(float64(len(withIt))), ids(withIt)))
+	if t.matched > 0 {
+		found = append(found, fmt.Sprintf("%s on %s (e.g. %s)", r.name, conns(float64(t.matched)), ids(t.examples)))
 	}
 	if len(found) == 0 {
 		return true, ""
@@ -116,29 +174,21 @@ func ids(l []any) string {
 	return strings.Join(s, ", ")
 }
 
-func (r *Rule) checkEvery(a *Analysis) (bool, string) {
-	scoped := r.inScope(a)
-	if len(scoped) == 0 {
+func (t *Tally) checkEvery() (bool, string) {
+	r := t.r
+	if t.scoped == 0 {
 		// Nothing to check is a failure: a service that got no
 		// connection at all must not pass "every connection to it ...".
 		return false, "no connection" + r.scopeSuffix() + " in the capture"
 	}
-	var bad []string
-	n := 0
-	for _, c := range scoped {
-		ok, got := r.holdsFor(c)
-		if ok {
-			continue
-		}
-		n++
-		if len(bad) < maxExamples {
-			bad = append(bad, fmt.Sprintf("connection %v (%v -> %v) has %s %s", c["id"], c["client"], c["server"], r.field.name, got))
-		}
-	}
-	if n == 0 {
+	if t.matched == 0 {
 		return true, ""
 	}
-	return false, fmt.Sprintf("%d of %s do not: %s", n, conns(float64(len(scoped))), strings.Join(bad, "; "))
+	bad := make([]string, len(t.examples))
+	for i, e := range t.examples {
+		bad[i] = e.(string)
+	}
+	return false, fmt.Sprintf("%d of %s do not: %s", t.matched, conns(float64(t.scoped)), strings.Join(bad, "; "))
 }
 
 // holdsFor compares one connection's field; got is its value as shown.
@@ -154,33 +204,23 @@ func (r *Rule) holdsFor(c map[string]any) (bool, string) {
 	return holds(v, r.op, r.num), r.show(v)
 }
 
-func (r *Rule) checkAggregate(a *Analysis) (bool, string) {
-	var vals []float64
-	for _, c := range r.inScope(a) {
-		if v, ok := r.field.num(c); ok {
-			vals = append(vals, v)
-		}
-	}
-	if len(vals) == 0 && r.agg != "sum" {
+func (t *Tally) checkAggregate() (bool, string) {
+	r := t.r
+	if t.vals == 0 && r.agg != "sum" {
 		return false, fmt.Sprintf("no connection%s has a %s", r.scopeSuffix(), r.field.name)
 	}
 	var v float64
 	switch r.agg {
 	case "sum":
-		for _, x := range vals {
-			v += x
-		}
+		v = t.sum
 	case "min":
-		v = slices.Min(vals)
+		v = t.min
 	case "max":
-		v = slices.Max(vals)
+		v = t.max
 	case "mean":
-		for _, x := range vals {
-			v += x
-		}
-		v /= float64(len(vals))
+		v = t.sum / float64(t.vals)
 	case "p":
-		v = percentile(vals, r.pct)
+		v = percentile(t.all, r.pct)
 	}
 	if holds(v, r.op, r.num) {
 		return true, ""
@@ -189,7 +229,7 @@ func (r *Rule) checkAggregate(a *Analysis) (bool, string) {
 	if agg == "p" {
 		agg = "p" + strconv.FormatFloat(r.pct, 'f', -1, 64)
 	}
-	return false, fmt.Sprintf("%s of %s is %s over %s%s", agg, r.field.name, r.show(v), conns(float64(len(vals))), r.scopeSuffix())
+	return false, fmt.Sprintf("%s of %s is %s over %s%s", agg, r.field.name, r.show(v), conns(float64(t.vals)), r.scopeSuffix())
 }
 
 // percentile is the nearest-rank percentile: the smallest value with at
@@ -242,8 +282,8 @@ func holds(v float64, op string, want float64) bool {
 }
 
 // counter reads a summary counter; lists count their members.
-func counter(a *Analysis, path []string) (float64, bool) {
-	v, ok := sub(a.Summary, path...)
+func counter(summary map[string]any, path []string) (float64, bool) {
+	v, ok := sub(summary, path...)
 	if !ok {
 		return 0, false
 	}

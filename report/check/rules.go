@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tcpfsm/tcpfsm/fsm"
-	"github.com/tcpfsm/tcpfsm/report/diagnose"
+	names "github.com/tcpfsm/tcpfsm/report" // its Suggest and FindingNames
 )
 
 // A Rule is one line of an expectations file: a statement about the
@@ -478,48 +478,10 @@ func (p *parser) comparison(r *Rule, every bool) error {
 }
 
 // findingNames are what "no NAME" accepts.
-func findingNames() []string {
-	var all []string
-	all = append(all, diagnose.Names()...)
-	all = append(all, fsm.AnomalyNames...)
-	all = append(all, fsm.LabelNames...)
-	return all
-}
+func findingNames() []string { return names.FindingNames() }
 
 // suggest returns ": did you mean X?" for the closest name, if close.
-func suggest(got string, names []string) string {
-	best, bestD := "", 4
-	for _, n := range names {
-		if d := distance(got, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(": did you mean %s?", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
-}
+func suggest(got string, list []string) string { return names.Suggest(got, list) }
 
 // scope restricts a rule to some connections.
 type scope struct {
