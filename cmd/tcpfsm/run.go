@@ -37,6 +37,7 @@ const maxWarnings = 10
 const usageHead = `Usage: tcpfsm -r FILE [-r FILE...] [options] [filter expression]
        tcpfsm -i INTERFACE [options] [filter expression]
        tcpfsm check [options] CAPTURE...    (regression checks; see tcpfsm check --help)
+       tcpfsm merge [options] REPORT...     (the reports of shards as one; see tcpfsm merge --help)
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is
 standard input), or captures live on an interface, and reports every TCP
@@ -320,6 +321,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "check" {
 		return runCheck(args[1:], stdin, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "merge" {
+		return runMerge(args[1:], stdin, stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
@@ -380,7 +384,7 @@ func (s *stickyWriter) Write(b []byte) (int, error) {
 func reportOptions(o *options, color bool) report.Options {
 	return report.Options{
 		Format: o.format, Color: color, Thresholds: &o.thresholds, Stream: o.events,
-		Verbose: o.verbose, Ladder: o.ladderSel,
+		Verbose: o.verbose, Ladder: o.ladderSel, Mergeable: o.shard.Count > 0,
 	}
 }
 
@@ -394,7 +398,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		return exitUsage
 	}
 
-	tot := &report.Totals{Source: strings.Join(o.read, " ")}
+	tot := &report.Totals{Source: strings.Join(o.read, " "), Shard: o.shard}
 	warn := func(err error) {
 		if len(tot.Warnings) < maxWarnings {
 			tot.Warnings = append(tot.Warnings, oneLine(err.Error()))
