@@ -5,8 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/flow"
 )
 
 // shardReports runs count shards of capture with --format json and the
@@ -167,4 +170,34 @@ func firstLineDiff(want, got string) string {
 		}
 	}
 	return "(the same)"
+}
+
+// TestKubernetesManifest: the Indexed Job of docs/scale.md runs as many
+// pods as it has shards, each with its index as its shard.
+func TestKubernetesManifest(t *testing.T) {
+	b, err := os.ReadFile("../../docs/k8s/tcpfsm-shards.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	field := func(name string) string {
+		m := regexp.MustCompile(`(?m)^\s+` + name + `: (\S+)$`).FindStringSubmatch(text)
+		if m == nil {
+			t.Fatalf("the manifest has no %s", name)
+		}
+		return m[1]
+	}
+	if mode := field("completionMode"); mode != "Indexed" {
+		t.Errorf("completionMode %s, want Indexed", mode)
+	}
+	shard := regexp.MustCompile(`--shard "\$JOB_COMPLETION_INDEX/(\d+)"`).FindStringSubmatch(text)
+	if shard == nil {
+		t.Fatal(`no --shard "$JOB_COMPLETION_INDEX/N" in the manifest`)
+	}
+	if c, p := field("completions"), field("parallelism"); c != shard[1] || p != shard[1] {
+		t.Errorf("completions %s and parallelism %s, but --shard .../%s", c, p, shard[1])
+	}
+	if _, err := flow.ParseShard("0/" + shard[1]); err != nil {
+		t.Error(err)
+	}
 }
