@@ -201,3 +201,28 @@ func TestKubernetesManifest(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestMergeHTML: the HTML report of a merge is the same however many
+// shards the capture was split into, diagnoses included.
+func TestMergeHTML(t *testing.T) {
+	capture := filepath.Join(kernelDir, "accept-overflow-noabort.pcap")
+	var pages []string
+	for _, n := range []int{1, 3} {
+		page := filepath.Join(t.TempDir(), "report.html")
+		r := tcpfsm(t, nil, append([]string{"merge", "--html", page}, shardReports(t, capture, n)...)...)
+		if r.code != exitOK {
+			t.Fatalf("%d shards: exit %d: %s", n, r.code, r.stderr)
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, string(b))
+	}
+	if !strings.Contains(pages[0], "accept_queue_overflow") {
+		t.Error("the merged HTML report does not name the accept_queue_overflow diagnosed")
+	}
+	if pages[0] != pages[1] {
+		t.Errorf("the HTML reports of 1 and 3 shards differ:\n%s", firstLineDiff(pages[0], pages[1]))
+	}
+}
