@@ -209,6 +209,7 @@ const (
 	classLeft   = 1 // a record, left because of the packet
 	classOpened = 2 // a connection created by the packet
 	classIdle   = 3 // a record, expired idle or closed (ordered by deadline)
+	classEnd    = 4 // a record of a connection still open at the end (Order only)
 )
 
 // item is something a shard produced, keyed by when a single table would

@@ -170,6 +170,24 @@ func firstDiff(want, got string) string {
 // (a flood from spoofed sources), which hosts are named and what is counted
 // under :: is still the same with shards as with one table.
 func TestParallelCensusPastTheHostBound(t *testing.T) {
+	pkts := pastTheHostBound()
+	want := replay(pkts, Config{}, 1)
+	if !strings.Contains(want, "\n  :: ") {
+		t.Fatalf("one table: no hosts counted under ::, the test does not reach the bound")
+	}
+	if !strings.Contains(want, "\n  192.0.2.80 ") {
+		t.Errorf("one table: the server is not named in the census")
+	}
+	for _, n := range []int{2, 3} {
+		if got := replay(pkts, Config{}, n); got != want {
+			t.Errorf("%d shards: differs from one table:\n%s", n, firstDiff(want, got))
+		}
+	}
+}
+
+// pastTheHostBound is a SYN flood from more sources than a census tells
+// apart, a third of them answered.
+func pastTheHostBound() []capture.Packet {
 	var pkts []capture.Packet
 	base := time.Unix(1_700_000_000, 0)
 	server := netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, 80}), 80)
@@ -190,18 +208,7 @@ func TestParallelCensusPastTheHostBound(t *testing.T) {
 			pkts = append(pkts, *p)
 		}
 	}
-	want := replay(pkts, Config{}, 1)
-	if !strings.Contains(want, "\n  :: ") {
-		t.Fatalf("one table: no hosts counted under ::, the test does not reach the bound")
-	}
-	if !strings.Contains(want, "\n  192.0.2.80 ") {
-		t.Errorf("one table: the server is not named in the census")
-	}
-	for _, n := range []int{2, 3} {
-		if got := replay(pkts, Config{}, n); got != want {
-			t.Errorf("%d shards: differs from one table:\n%s", n, firstDiff(want, got))
-		}
-	}
+	return pkts
 }
 
 // TestBottomKIgnoresOrder: the keys kept, their values and the rest are

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -87,4 +88,33 @@ func splitmix(z uint64) uint64 {
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	return z ^ z>>31
+}
+
+// Order is where a record falls among all the records of a capture, in
+// the order one Table given every packet reports them, which is the order
+// Parallel delivers them in too: by At, then Class, Index and Sub.
+//
+//   - A connection that went idle, or ended and then stayed quiet for the
+//     close delay, leaves at its deadline: At is that deadline (its End)
+//     and Index the capture index of its latest packet.
+//   - One that left because of a packet (a new connection on its 5-tuple,
+//     an eviction) has At the capture's clock at that packet, Index the
+//     packet's, and Sub the order among those it made leave.
+//   - Those still open when the capture ends come last, At the largest
+//     int64, in the order they started: Index is their first packet's.
+//
+// Every shard of a capture reads all of its packets, so the keys of
+// different shards' records compare as if one table had made them all:
+// sorting the shards' records by Order gives the order of one run.
+type Order struct {
+	At    int64  `json:"at"`
+	Class uint8  `json:"class"`
+	Index uint64 `json:"index"`
+	Sub   uint8  `json:"sub"`
+}
+
+// Compare orders a before b when one table reports a first.
+func (a Order) Compare(b Order) int {
+	return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Class, b.Class),
+		cmp.Compare(a.Index, b.Index), cmp.Compare(a.Sub, b.Sub))
 }

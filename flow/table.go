@@ -102,6 +102,14 @@ type Record struct {
 	// Zeek is the connection as Zeek's conn.log would summarise it, when
 	// Config.Zeek or Config.ZeekRecords asked for it.
 	Zeek zeek.Summary
+	// FirstIndex is the capture index of the connection's first packet.
+	// Numbered in this order, a capture's connections get the ids one
+	// table given every packet gives them, whichever shard followed them.
+	FirstIndex uint64
+	// Order places the record among all the capture's records, in the
+	// order one table given every packet reports them: what merges the
+	// records of shards (--shard) into those of one run.
+	Order Order
 
 	lastIndex uint64 // capture index of the connection's latest packet (Parallel)
 }
@@ -181,9 +189,10 @@ type Conn struct {
 	ended      bool // in Table.ended: it has ended, and waits for CloseDelay
 	tomb       tomb // nonzero: reported, and kept only as a tombstone
 	lone       loneSYN
-	// at is the time of the lone SYN while FSM is nil, and for a
-	// tombstone, when it is forgotten: it never needs both, and one field
-	// keeps Conn in a smaller size class.
+	// at is the time of the lone SYN while FSM is nil, for a tombstone
+	// when it is forgotten, and otherwise the capture index of its first
+	// packet (see firstIndex): it never needs two of them at once, and one
+	// field keeps Conn in a smaller size class.
 	at         int64
 	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
 	late       int32  // in its queue's heap, at this position plus one; 0 in a list (see queue)
@@ -269,11 +278,16 @@ func (t *Table) follow(c *Conn) {
 		IPLen: int(l.ipLen), MSS: l.mss, WindowScale: l.wscale, SACKOK: l.sackOK, Timestamps: l.tsOK,
 	}
 	t.start(c, &seg)
+	c.at = int64(c.lastIndex) // a lone SYN's only packet is its first
 	if c.Zeek != nil {
 		c.Zeek.StepCaptured(&seg, false, 0)
 	}
 	c.FSM.Step(&seg)
 }
+
+// firstIndex is the capture index of the first packet of c, a connection
+// being followed (its FSM built).
+func (c *Conn) firstIndex() uint64 { return uint64(c.at) }
 
 // start creates the state machines from a connection's first segment,
 // reusing those of a connection removed when there are.
@@ -307,11 +321,15 @@ type Table struct {
 	nTombs     int // the tombstones
 	nextID     uint64
 	now        int64 // latest packet time seen
-	stats      Stats
-	seg        fsm.Segment
-	tracing    *capture.Packet // during AddAt, its packet, for Config.Trace
-	rec        Record
-	census     *census
+	// curIndex is the capture index of the packet being added, and
+	// curSub counts the records it made leave so far (see order).
+	curIndex uint64
+	curSub   uint8
+	stats    Stats
+	seg      fsm.Segment
+	tracing  *capture.Packet // during AddAt, its packet, for Config.Trace
+	rec      Record
+	census   *census
 
 	// spareFSMs and spareZeeks are state machines of connections removed,
 	// up to maxSpares, for the next ones to reuse (see recycle), and
@@ -398,6 +416,7 @@ func (t *Table) AddAt(p *capture.Packet, now int64) {
 // add follows one packet (AddAt's, or a shard's from Parallel).
 func (t *Table) add(p *entry) {
 	now, k := p.now, &p.key
+	t.curIndex, t.curSub = p.index, 0
 	t.clockAt(p.ts, now)
 	c := t.conns.get(k)
 	reused := false
@@ -495,6 +514,7 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 		}
 	} else {
 		t.start(c, &t.seg)
+		c.at = int64(p.index)
 	}
 	t.conns.put(c)
 	t.lru.push(c)
@@ -611,7 +631,8 @@ func (t *Table) remove(c *Conn, why Reason) {
 	case ReasonClosed:
 		end = c.FSM.Last() + t.cfg.CloseDelay
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end), lastIndex: c.lastIndex}
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end),
+		FirstIndex: c.firstIndex(), Order: t.order(c, why, end), lastIndex: c.lastIndex}
 	if c.Zeek != nil {
 		t.rec.Zeek = c.Zeek.Summary()
 	}
@@ -629,6 +650,21 @@ func (t *Table) remove(c *Conn, why Reason) {
 	t.conns.remove(c)
 	t.cfg.Done(&t.rec)
 	t.forget(c)
+}
+
+// order is where the record of c, leaving for why with its states as of
+// end, falls among the capture's records (see Order).
+func (t *Table) order(c *Conn, why Reason, end int64) Order {
+	switch why {
+	case ReasonIdle, ReasonClosed:
+		return Order{At: end, Class: classIdle, Index: c.lastIndex}
+	case ReasonEnd:
+		return Order{At: math.MaxInt64, Class: classEnd, Index: c.firstIndex()}
+	}
+	// Left because of the packet being added: a reuse, an eviction.
+	o := Order{At: t.now, Class: classLeft, Index: t.curIndex, Sub: t.curSub}
+	t.curSub++
+	return o
 }
 
 // entomb reports c, whose record is in t.rec, and keeps it as a tombstone

@@ -53,6 +53,7 @@ type jsonSummary struct {
 	Warnings         []string     `json:"warnings"`
 	Incomplete       bool         `json:"incomplete"`
 	Capture          *jsonLive    `json:"capture,omitempty"`
+	Merge            *MergeState  `json:"merge,omitempty"`
 }
 
 // jsonLive is libpcap's counters of a live capture.
@@ -235,13 +236,16 @@ type jsonReporter struct {
 	sum    summary
 	stream bool
 	ann    announcer
+	// mergeable: Options.Mergeable.
+	mergeable bool
+	th        diagnose.Thresholds
 }
 
 func newJSON(w io.Writer, th diagnose.Thresholds, stream bool) *jsonReporter {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	return &jsonReporter{w: bw, enc: enc, buf: make([]byte, 0, 1024), sum: newSummary(th), stream: stream}
+	return &jsonReporter{w: bw, enc: enc, buf: make([]byte, 0, 1024), sum: newSummary(th), stream: stream, th: th}
 }
 
 func (j *jsonReporter) Conn(r *flow.Record) error {
@@ -252,6 +256,14 @@ func (j *jsonReporter) Conn(r *flow.Record) error {
 		b = append(b, '\n')
 	}
 	b = appendConnJSON(b, r)
+	if j.mergeable {
+		whole, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		b = append(b[:len(b)-1], `,"merge":`...)
+		b = append(append(b, whole...), '}')
+	}
 	b = append(b, '\n')
 	j.buf = b
 	if _, err := j.w.Write(b); err != nil {
@@ -372,6 +384,16 @@ func (j *jsonReporter) Finish(t *Totals) error {
 	if t.Census != nil {
 		s.CensusAt = unixTime(t.Census.At)
 		s.CensusClientOnly = t.Census.ClientOnlyEstablished
+	}
+	if j.mergeable {
+		s.Merge = &MergeState{Version: MergeVersion, Shard: t.Shard.String(), First: t.First, Last: t.Last, Thresholds: j.th}
+		if t.Shard.Count == 0 {
+			s.Merge.Shard = "0/1"
+		}
+		if t.Census != nil {
+			st := t.Census.State()
+			s.Merge.Census = &st
+		}
 	}
 	if s.Warnings == nil {
 		s.Warnings = []string{}

@@ -34,6 +34,11 @@ type Options struct {
 	// Ladder, if set, draws a ladder diagram after each chosen connection,
 	// from the segments given to Trace; only the text format draws.
 	Ladder *LadderSelect
+	// Mergeable adds to the JSON format what "tcpfsm merge" needs to
+	// rebuild the report of one run from those of its shards: each
+	// record whole (the "merge" key of a conn object) and the summary's
+	// "merge" object (see MergeState). --shard asks for it.
+	Mergeable bool
 }
 
 // Totals are the capture-level facts the summary needs, gathered by the
@@ -63,7 +68,31 @@ type Totals struct {
 	Interrupted bool
 	// Live holds libpcap's counters of a live capture; nil for a file.
 	Live *LiveCounters
+	// Shard is the share of the capture's connections the report covers
+	// (--shard); the zero Shard is all of them.
+	Shard flow.Shard
 }
+
+// MergeState is the summary's "merge" object, written with
+// Options.Mergeable: what the summary's other keys do not say exactly, and
+// "tcpfsm merge" needs to add up the reports of shards.
+type MergeState struct {
+	// Version is MergeVersion: the layout of the "merge" keys.
+	Version int `json:"version"`
+	// Shard is the report's share of the capture, "INDEX/COUNT".
+	Shard string `json:"shard"`
+	// First and Last are the first and last packet times in nanoseconds.
+	First int64 `json:"first"`
+	Last  int64 `json:"last"`
+	// Thresholds are the diagnoses' thresholds the report judged by.
+	Thresholds diagnose.Thresholds `json:"thresholds"`
+	// Census is the census as the counts it was built from.
+	Census *flow.CensusState `json:"census"`
+}
+
+// MergeVersion is the version of the "merge" keys' layout this tcpfsm
+// writes and reads.
+const MergeVersion = 1
 
 // TraceLine is one packet of the -v trace.
 type TraceLine struct {
@@ -107,7 +136,9 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 		t.verbose, t.ladder = opt.Verbose, opt.Ladder
 		return t, nil
 	case "json":
-		return newJSON(w, th, opt.Stream), nil
+		j := newJSON(w, th, opt.Stream)
+		j.mergeable = opt.Mergeable
+		return j, nil
 	case "zeek":
 		return newZeek(w, opt.Stream), nil
 	}

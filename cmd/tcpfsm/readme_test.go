@@ -34,16 +34,19 @@ func TestREADMEDocumentsJSONKeys(t *testing.T) {
 	// Every key of every object, over captures that between them show a
 	// reset, retries and the diagnoses (--verify-checksums: its counters).
 	seen := map[string]map[string]bool{"conn": {}, "summary": {}}
-	for _, path := range kernelCaptures(t) {
-		r := tcpfsm(t, nil, "-r", path, "--format", "json", "--verify-checksums")
-		if r.code != exitOK {
-			t.Fatalf("%s: exit %d: %s", path, r.code, r.stderr)
-		}
-		for _, o := range jsonLines(t, r.stdout) {
-			typ, _ := o["type"].(string)
-			for k := range o {
-				if seen[typ] != nil {
-					seen[typ][k] = true
+	// --shard adds the keys of tcpfsm merge.
+	for _, args := range [][]string{{"--verify-checksums"}, {"--shard", "0/1"}} {
+		for _, path := range kernelCaptures(t) {
+			r := tcpfsm(t, nil, append([]string{"-r", path, "--format", "json"}, args...)...)
+			if r.code != exitOK {
+				t.Fatalf("%s: exit %d: %s", path, r.code, r.stderr)
+			}
+			for _, o := range jsonLines(t, r.stdout) {
+				typ, _ := o["type"].(string)
+				for k := range o {
+					if seen[typ] != nil {
+						seen[typ][k] = true
+					}
 				}
 			}
 		}

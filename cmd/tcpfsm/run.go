@@ -37,6 +37,7 @@ const maxWarnings = 10
 const usageHead = `Usage: tcpfsm -r FILE [-r FILE...] [options] [filter expression]
        tcpfsm -i INTERFACE [options] [filter expression]
        tcpfsm check [options] CAPTURE...   (see tcpfsm check --help)
+       tcpfsm merge [options] REPORT...    (shards' reports as one; see tcpfsm merge --help)
        tcpfsm names                        (what --fail-on and rules name)
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is
@@ -343,6 +344,9 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "names" {
 		return runNames(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "merge" {
+		return runMerge(args[1:], stdin, stdout, stderr)
+	}
 	o, err := parseFlags(args, stderr)
 	if errors.Is(err, pflag.ErrHelp) {
 		return exitOK
@@ -407,7 +411,7 @@ func (s *stickyWriter) Write(b []byte) (int, error) {
 func reportOptions(o *options, color bool) report.Options {
 	return report.Options{
 		Format: o.format, Color: color, Thresholds: &o.thresholds, Stream: o.events,
-		Verbose: o.verbose, Ladder: o.ladderSel,
+		Verbose: o.verbose, Ladder: o.ladderSel, Mergeable: o.shard.Count > 0,
 	}
 }
 
@@ -421,7 +425,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		return exitUsage
 	}
 
-	tot := &report.Totals{Source: strings.Join(o.read, " ")}
+	tot := &report.Totals{Source: strings.Join(o.read, " "), Shard: o.shard}
 	warn := func(err error) {
 		if len(tot.Warnings) < maxWarnings {
 			tot.Warnings = append(tot.Warnings, oneLine(err.Error()))

@@ -164,7 +164,8 @@ func dropWarnings(s string) string {
 }
 
 // connRecords are a JSON report's conn records, each as its JSON without
-// the id (which numbers a run's connections in order), sorted.
+// the id (which numbers a run's connections in order) and the record whole
+// that --shard adds for tcpfsm merge (which holds the id too), sorted.
 func connRecords(t *testing.T, out string) []string {
 	t.Helper()
 	var recs []string
@@ -173,6 +174,7 @@ func connRecords(t *testing.T, out string) []string {
 			continue
 		}
 		delete(o, "id")
+		delete(o, "merge")
 		b, err := json.Marshal(o)
 		if err != nil {
 			t.Fatal(err)

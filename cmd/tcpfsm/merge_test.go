@@ -1,0 +1,228 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tcpfsm/tcpfsm/flow"
+)
+
+// shardReports runs count shards of capture with --format json and the
+// extra flags, and returns the reports' paths.
+func shardReports(t *testing.T, capture string, count int, extra ...string) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for i := range count {
+		args := append([]string{"-r", capture, "--shard", fmt.Sprintf("%d/%d", i, count), "--format", "json"}, extra...)
+		r := tcpfsm(t, nil, args...)
+		if r.code != exitOK {
+			t.Fatalf("%s shard %d/%d: exit %d: %s", capture, i, count, r.code, r.stderr)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i))
+		if err := os.WriteFile(path, []byte(r.stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, path)
+	}
+	return paths
+}
+
+// TestMergeIsOneRun: the shards' reports, merged, are the report of one
+// run over the whole capture, byte for byte in text and in JSON: the same
+// connections with the same ids in the same order, the same census,
+// diagnoses (example ids included), listeners and counts, for 1 to 4
+// shards, on every kernel capture and on a generated capture with a SYN
+// flood past the diagnoses' bounds on sources.
+func TestMergeIsOneRun(t *testing.T) {
+	captures := append(kernelCaptures(t),
+		tcpgenCapture(t, "-seed", "2", "-conns", "400", "-concurrent", "60", "-synflood", "6000", "-data-retransmit", "0.2"))
+	sawDiagnoses := 0
+	for _, capture := range captures {
+		name := filepath.Base(capture)
+		want := map[string]string{}
+		for _, format := range []string{"text", "json"} {
+			r := tcpfsm(t, nil, "-r", capture, "--format", format, "--color", "never")
+			if r.code != exitOK {
+				t.Fatalf("%s: exit %d: %s", name, r.code, r.stderr)
+			}
+			want[format] = r.stdout
+		}
+		if strings.Contains(want["json"], `"diagnoses":[{`) {
+			sawDiagnoses++
+		}
+		for n := 1; n <= 4; n++ {
+			reports := shardReports(t, capture, n)
+			for _, format := range []string{"text", "json"} {
+				r := tcpfsm(t, nil, append([]string{"merge", "--format", format, "--color", "never"}, reports...)...)
+				if r.code != exitOK {
+					t.Fatalf("%s, %d shards: merge: exit %d: %s", name, n, r.code, r.stderr)
+				}
+				if r.stdout != want[format] {
+					t.Errorf("%s, %d shards, %s: the merge differs from one run:\n%s", name, n, format, firstLineDiff(want[format], r.stdout))
+				}
+			}
+		}
+	}
+	if sawDiagnoses < 5 {
+		t.Errorf("only %d captures raised a diagnosis: the test shows little", sawDiagnoses)
+	}
+}
+
+// TestMergeOfProcesses: 4 shards run as 4 processes at once, as on 4
+// machines, merge into the report of one process over the whole capture.
+func TestMergeOfProcesses(t *testing.T) {
+	bin := tcpfsmBinary(t)
+	capture := tcpgenCapture(t, "-seed", "5", "-conns", "300", "-concurrent", "40", "-synflood", "2000")
+	dir := t.TempDir()
+	var cmds []*exec.Cmd
+	var reports []string
+	for i := range 4 {
+		path := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i))
+		out, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		cmd := exec.Command(bin, "-r", capture, "--shard", fmt.Sprintf("%d/4", i), "--format", "json")
+		cmd.Stdout = out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds, reports = append(cmds, cmd), append(reports, path)
+	}
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("shard %d/4: %v", i, err)
+		}
+	}
+	merged, err := exec.Command(bin, append([]string{"merge", "--format", "json"}, reports...)...).Output()
+	if err != nil {
+		t.Fatalf("merge: %v", err)
+	}
+	one, err := exec.Command(bin, "-r", capture, "--format", "json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(merged) != string(one) {
+		t.Errorf("the merge of 4 processes differs from one:\n%s", firstLineDiff(string(one), string(merged)))
+	}
+}
+
+// TestMergeRefuses: reports that do not make one run are usage errors
+// naming the file and what is wrong.
+func TestMergeRefuses(t *testing.T) {
+	capture := filepath.Join(kernelDir, "connection-refused.pcap")
+	other := filepath.Join(kernelDir, "close-wait.pcap")
+	three := shardReports(t, capture, 3)
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	plain := write("plain.jsonl", tcpfsm(t, nil, "-r", capture, "--format", "json").stdout)
+	whole, _ := os.ReadFile(three[0])
+	cut := write("cut.jsonl", string(whole[:len(whole)/2]))
+	otherShard := shardReports(t, other, 3)[1]
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no reports", nil, "no reports to merge"},
+		{"a shard missing", three[:2], "shard 2/3 of"},
+		{"a shard twice", []string{three[0], three[1], three[2], three[1]}, "are both shard 1/3"},
+		{"without --shard", []string{plain}, `has no "merge" key`},
+		{"cut short", []string{cut}, "cut.jsonl"},
+		{"not JSON", []string{write("text.txt", "tcpfsm report\n")}, "line 1: not a line of tcpfsm's JSON report"},
+		{"another capture's shard", []string{three[0], otherShard, three[2]}, "missing"},
+		{"unknown format", append([]string{"--format", "zeek"}, three...), `unknown --format "zeek"`},
+		{"no such file", []string{filepath.Join(dir, "nothing.jsonl")}, "nothing.jsonl"},
+	} {
+		r := tcpfsm(t, nil, append([]string{"merge"}, tc.args...)...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 1 {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, r.code, r.stderr, exitUsage, tc.want)
+		}
+	}
+}
+
+// firstLineDiff shows the first line where got differs from want.
+func firstLineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, gl, wl)
+		}
+	}
+	return "(the same)"
+}
+
+// TestKubernetesManifest: the Indexed Job of docs/scale.md runs as many
+// pods as it has shards, each with its index as its shard.
+func TestKubernetesManifest(t *testing.T) {
+	b, err := os.ReadFile("../../docs/k8s/tcpfsm-shards.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	field := func(name string) string {
+		m := regexp.MustCompile(`(?m)^\s+` + name + `: (\S+)$`).FindStringSubmatch(text)
+		if m == nil {
+			t.Fatalf("the manifest has no %s", name)
+		}
+		return m[1]
+	}
+	if mode := field("completionMode"); mode != "Indexed" {
+		t.Errorf("completionMode %s, want Indexed", mode)
+	}
+	shard := regexp.MustCompile(`--shard "\$JOB_COMPLETION_INDEX/(\d+)"`).FindStringSubmatch(text)
+	if shard == nil {
+		t.Fatal(`no --shard "$JOB_COMPLETION_INDEX/N" in the manifest`)
+	}
+	if c, p := field("completions"), field("parallelism"); c != shard[1] || p != shard[1] {
+		t.Errorf("completions %s and parallelism %s, but --shard .../%s", c, p, shard[1])
+	}
+	if _, err := flow.ParseShard("0/" + shard[1]); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMergeHTML: the HTML report of a merge is the same however many
+// shards the capture was split into, diagnoses included.
+func TestMergeHTML(t *testing.T) {
+	capture := filepath.Join(kernelDir, "accept-overflow-noabort.pcap")
+	var pages []string
+	for _, n := range []int{1, 3} {
+		page := filepath.Join(t.TempDir(), "report.html")
+		r := tcpfsm(t, nil, append([]string{"merge", "--html", page}, shardReports(t, capture, n)...)...)
+		if r.code != exitOK {
+			t.Fatalf("%d shards: exit %d: %s", n, r.code, r.stderr)
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages = append(pages, string(b))
+	}
+	if !strings.Contains(pages[0], "accept_queue_overflow") {
+		t.Error("the merged HTML report does not name the accept_queue_overflow diagnosed")
+	}
+	if pages[0] != pages[1] {
+		t.Errorf("the HTML reports of 1 and 3 shards differ:\n%s", firstLineDiff(pages[0], pages[1]))
+	}
+}
