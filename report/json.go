@@ -451,7 +451,39 @@ func appendConnJSON(b []byte, r *flow.Record) []byte {
 		b = strconv.AppendInt(b, int64(a.Count), 10)
 		b = append(b, '}')
 	}
-	return append(b, "]}"...)
+	b = append(b, `],"app":{"client":`...)
+	b = appendAppSide(b, &r.App.Client)
+	b = append(b, `,"server":`...)
+	b = appendAppSide(b, &r.App.Server)
+	return append(b, "}}"...)
+}
+
+// appendAppSide appends what one side's application saw: each call's
+// outcome under the call's name, then the errno of its error, the time of
+// the packet that decided its last outcome, and why, where there is one.
+func appendAppSide(b []byte, s *fsm.AppSide) []byte {
+	b = append(b, '{')
+	for i, o := range s.Outcomes() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, o[0])
+		b = append(b, ':')
+		b = appendJSONString(b, o[1])
+	}
+	if s.Errno != 0 {
+		b = append(b, `,"errno":`...)
+		b = strconv.AppendInt(b, int64(s.Errno), 10)
+	}
+	if ts := s.Time(); ts != 0 {
+		b = append(b, `,"ts":`...)
+		b = appendUnixTime(b, ts)
+	}
+	if s.Why != "" {
+		b = append(b, `,"why":`...)
+		b = appendJSONString(b, s.Why)
+	}
+	return append(b, '}')
 }
 
 // appendEventJSON appends the "event" object of the stream: what happened
