@@ -90,7 +90,10 @@ func (s *AppSide) Time() int64 {
 // Outcomes returns the side's calls and their outcomes in the order the
 // application makes them, for reports.
 func (s *AppSide) Outcomes() [][2]string {
-	out := [][2]string{{s.Call, s.Setup}}
+	var out [][2]string
+	if s.Call != "" && s.Setup != "" {
+		out = append(out, [2]string{s.Call, s.Setup})
+	}
 	if s.Recv != "" {
 		out = append(out, [2]string{CallRecv, s.Recv})
 	}
@@ -244,7 +247,7 @@ func (c *Conn) acceptOutcome(s *AppSide, sv, cl *endpoint) {
 		s.Setup, s.Why = AppNever, "the SYN was never answered"
 	case c.wasSynchronized(cl) && c.resetBy == int8(FromServer):
 		s.Setup, s.SetupAt = AppNever, sv.closeTime
-		s.Why = "the server answered the client's completed handshake with a RST from SYN_RCVD: its accept queue was full (tcp_abort_on_overflow=1)"
+		s.Why = "the server answered the client's completed handshake with a RST from SYN_RCVD: its accept queue was full and tcp_abort_on_overflow=1"
 	case c.wasSynchronized(cl):
 		s.Setup, s.SetupAt = AppNever, c.establishedAt
 		s.Why = "the client completed the handshake, the server never took its ACK (still in SYN_RCVD): its accept queue was full"

@@ -463,24 +463,29 @@ func appendConnJSON(b []byte, r *flow.Record) []byte {
 // the packet that decided its last outcome, and why, where there is one.
 func appendAppSide(b []byte, s *fsm.AppSide) []byte {
 	b = append(b, '{')
-	for i, o := range s.Outcomes() {
-		if i > 0 {
+	sep := func(b []byte) []byte {
+		if b[len(b)-1] != '{' {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, o[0])
-		b = append(b, ':')
-		b = appendJSONString(b, o[1])
+		return b
+	}
+	for _, o := range [3][2]string{{s.Call, s.Setup}, {fsm.CallRecv, s.Recv}, {fsm.CallSend, s.Send}} {
+		if o[0] != "" && o[1] != "" {
+			b = appendJSONString(sep(b), o[0])
+			b = append(b, ':')
+			b = appendJSONString(b, o[1])
+		}
 	}
 	if s.Errno != 0 {
-		b = append(b, `,"errno":`...)
+		b = append(sep(b), `"errno":`...)
 		b = strconv.AppendInt(b, int64(s.Errno), 10)
 	}
 	if ts := s.Time(); ts != 0 {
-		b = append(b, `,"ts":`...)
+		b = append(sep(b), `"ts":`...)
 		b = appendUnixTime(b, ts)
 	}
 	if s.Why != "" {
-		b = append(b, `,"why":`...)
+		b = append(sep(b), `"why":`...)
 		b = appendJSONString(b, s.Why)
 	}
 	return append(b, '}')

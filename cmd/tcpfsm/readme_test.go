@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+
+	"github.com/tcpfsm/tcpfsm/fsm"
 	"os"
 	"regexp"
 	"slices"
@@ -74,4 +77,22 @@ func tableKeys(s string) []string {
 		}
 	}
 	return keys
+}
+
+// TestREADMEDocumentsAppOutcomes: every value of the "app" object, and each
+// errno name with its number, is in the README's conn table.
+func TestREADMEDocumentsAppOutcomes(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range fsm.AppOutcomes {
+		want := "`" + v + "`"
+		if n, ok := fsm.Errnos[v]; ok {
+			want += fmt.Sprintf(" (%d)", n)
+		}
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not document the app outcome %s", want)
+		}
+	}
 }
