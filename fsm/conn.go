@@ -249,6 +249,10 @@ func (c *Conn) step(seg *Segment) StepResult {
 			// Sending an ordinary segment proves SYN_RCVD took the ACK
 			// of its SYN (needed after a dropped ACK, see droppedAck).
 			c.enter(e, Established)
+			if e.droppedAck {
+				c.rareFor(e.dir)
+				c.rare.establishedAt[e.dir] = seg.Time
+			}
 		}
 	}
 	if seg.Flags&SYN != 0 {

@@ -23,6 +23,11 @@ type rare struct {
 	badAck      [2]uint32
 	badAckValid [2]bool
 
+	// establishedAt[d]: when side d, which had dropped the peer's ACK of
+	// its SYN (endpoint.droppedAck), showed it took a later one by
+	// sending; 0 otherwise.
+	establishedAt [2]int64
+
 	rstChallenged bool // LabelRSTChallenged
 	synChallenged bool // LabelSYNChallenged
 	oneSided      bool // the handshake of a side never seen was inferred (inferUnseen)

@@ -154,6 +154,8 @@ type Result struct {
 	SynAckOptionsReduced bool
 	Labels               []string
 	Anomalies            []Anomaly
+	// App is what each side's application saw (see AppSide).
+	App App
 }
 
 // MarkReused records that this connection reuses the 5-tuple of an earlier one.
@@ -276,6 +278,7 @@ func (c *Conn) Result(end int64) Result {
 	}
 	r.SynAckOptionsReduced = c.synAckOptionsReduced()
 	r.SynAckRetransmits = max(int(sv.synAcks)-1, 0)
+	r.App = c.app(end)
 
 	switch {
 	case c.simultaneousOpen:

@@ -473,7 +473,44 @@ func appendConnJSON(b []byte, r *flow.Record) []byte {
 		b = strconv.AppendInt(b, int64(a.Count), 10)
 		b = append(b, '}')
 	}
-	return append(b, "]}"...)
+	b = append(b, `],"app":{"client":`...)
+	b = appendAppSide(b, &r.App.Client)
+	b = append(b, `,"server":`...)
+	b = appendAppSide(b, &r.App.Server)
+	return append(b, "}}"...)
+}
+
+// appendAppSide appends what one side's application saw: each call's
+// outcome under the call's name, then the errno of its error, the time of
+// the packet that decided its last outcome, and why, where there is one.
+func appendAppSide(b []byte, s *fsm.AppSide) []byte {
+	b = append(b, '{')
+	sep := func(b []byte) []byte {
+		if b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		return b
+	}
+	for _, o := range [3][2]string{{s.Call, s.Setup}, {fsm.CallRecv, s.Recv}, {fsm.CallSend, s.Send}} {
+		if o[0] != "" && o[1] != "" {
+			b = appendJSONString(sep(b), o[0])
+			b = append(b, ':')
+			b = appendJSONString(b, o[1])
+		}
+	}
+	if s.Errno != 0 {
+		b = append(sep(b), `"errno":`...)
+		b = strconv.AppendInt(b, int64(s.Errno), 10)
+	}
+	if ts := s.Time(); ts != 0 {
+		b = append(sep(b), `"ts":`...)
+		b = appendUnixTime(b, ts)
+	}
+	if s.Why != "" {
+		b = append(sep(b), `"why":`...)
+		b = appendJSONString(b, s.Why)
+	}
+	return append(b, '}')
 }
 
 // appendEventJSON appends the "event" object of the stream: what happened

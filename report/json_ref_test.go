@@ -30,15 +30,43 @@ type jsonConn struct {
 	HandshakeRTT      sides[*msec] `json:"handshake_rtt_ms"`
 	// RetryGaps are the gaps between the client's SYNs and between the
 	// server's SYN/ACKs: Linux doubles them from 1 s.
-	RetryGaps sides[[]msec] `json:"retry_gaps_ms"`
-	Packets   sides[uint64] `json:"packets"`
-	Bytes     sides[uint64] `json:"bytes"`
-	Reset     *jsonReset    `json:"reset,omitempty"`
-	Reason    string        `json:"reason"`
-	ConnState string        `json:"conn_state"`
-	History   string        `json:"history"`
-	Labels    []string      `json:"labels"`
-	Anomalies []jsonAnomaly `json:"anomalies"`
+	RetryGaps sides[[]msec]  `json:"retry_gaps_ms"`
+	Packets   sides[uint64]  `json:"packets"`
+	Bytes     sides[uint64]  `json:"bytes"`
+	Reset     *jsonReset     `json:"reset,omitempty"`
+	Reason    string         `json:"reason"`
+	ConnState string         `json:"conn_state"`
+	History   string         `json:"history"`
+	Labels    []string       `json:"labels"`
+	Anomalies []jsonAnomaly  `json:"anomalies"`
+	App       sides[jsonApp] `json:"app"`
+}
+
+// jsonApp is one side's "app" object: the call that set the connection up
+// (connect or accept) first, then recv and send.
+type jsonApp struct {
+	Connect string    `json:"connect,omitempty"`
+	Accept  string    `json:"accept,omitempty"`
+	Recv    string    `json:"recv,omitempty"`
+	Send    string    `json:"send,omitempty"`
+	Errno   int       `json:"errno,omitempty"`
+	TS      *unixTime `json:"ts,omitempty"`
+	Why     string    `json:"why,omitempty"`
+}
+
+func appJSON(s *fsm.AppSide) jsonApp {
+	a := jsonApp{Recv: s.Recv, Send: s.Send, Errno: s.Errno, Why: s.Why}
+	switch s.Call {
+	case fsm.CallConnect:
+		a.Connect = s.Setup
+	case fsm.CallAccept:
+		a.Accept = s.Setup
+	}
+	if ts := s.Time(); ts != 0 {
+		u := unixTime(ts)
+		a.TS = &u
+	}
+	return a
 }
 
 type sides[T any] struct {
@@ -120,6 +148,7 @@ func connJSON(r *flow.Record) *jsonConn {
 		History:      r.Zeek.History,
 		Labels:       r.Labels,
 		Anomalies:    make([]jsonAnomaly, 0, len(r.Anomalies)),
+		App:          sides[jsonApp]{appJSON(&r.App.Client), appJSON(&r.App.Server)},
 	}
 	if c.Labels == nil {
 		c.Labels = []string{}

@@ -105,6 +105,10 @@ func (a *connArgs) record() *flow.Record {
 		},
 	}
 	r.Zeek.State, r.Zeek.History = a.ConnState, a.History
+	r.App = fsm.App{
+		Client: fsm.AppSide{Call: fsm.CallConnect, Setup: a.Detail, Recv: a.ConnState, Errno: a.SynRe, At: a.AnomalyTime, Why: a.History},
+		Server: fsm.AppSide{Call: fsm.CallAccept, Setup: a.Close, Send: a.Labels, SetupAt: a.Last, Errno: -a.SynAckRe},
+	}
 	if a.Labels != "" {
 		r.Labels = strings.Split(a.Labels, "|")
 	} else if a.EmptyLabels {

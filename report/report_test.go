@@ -34,6 +34,10 @@ func record() *flow.Record {
 			RTTClient: 1_234_567, RTTServer: -1,
 			Labels:    []string{fsm.LabelHalfClose},
 			Anomalies: []fsm.Anomaly{{Name: fsm.AnomalyAckUnseen, Time: 1_700_000_000_500_000_000, Dir: fsm.FromServer, Detail: "d", Count: 2}},
+			App: fsm.App{
+				Client: fsm.AppSide{Call: fsm.CallConnect, Setup: fsm.AppConnected, SetupAt: 1_700_000_000_125_000_000, Recv: fsm.AppEOF, At: 1_700_000_000_900_000_000},
+				Server: fsm.AppSide{Call: fsm.CallAccept, Setup: fsm.AppAccepted, Recv: fsm.AppEOF, Send: fsm.EPIPE, Errno: 32, At: 1_700_000_000_800_000_000},
+			},
 		},
 	}
 }
@@ -55,7 +59,8 @@ func TestJSONConnPinned(t *testing.T) {
 		`"client_state":"TIME_WAIT","server_state":"CLOSED","syn_retransmits":0,"synack_retransmits":0,` +
 		`"keepalives":0,"zero_windows":0,"retransmits":2,"handshake_rtt_ms":{"client":1.235,"server":null},"retry_gaps_ms":{"client":[],"server":[]},` +
 		`"packets":{"client":5,"server":4},"bytes":{"client":100,"server":2000},"reason":"end","conn_state":"SF","history":"ShADadFf",` +
-		`"labels":["half_close"],"anomalies":[{"name":"ack_unseen","ts":1700000000.500000,"from":"server","detail":"d","count":2}]}`
+		`"labels":["half_close"],"anomalies":[{"name":"ack_unseen","ts":1700000000.500000,"from":"server","detail":"d","count":2}],` +
+		`"app":{"client":{"connect":"connected","recv":"EOF","ts":1700000000.900000},"server":{"accept":"accepted","recv":"EOF","send":"EPIPE","errno":32,"ts":1700000000.800000}}}`
 	if lines[0] != wantConn {
 		t.Errorf("conn JSON\n got %s\nwant %s", lines[0], wantConn)
 	}

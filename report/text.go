@@ -98,8 +98,9 @@ func (t *textReporter) Conn(r *flow.Record) error {
 	return nil
 }
 
-// appendConnHead appends the three lines every connection has: who, when
-// and how long; how it opened and closed; each side's state and traffic.
+// appendConnHead appends the four lines every connection has: who, when
+// and how long; how it opened and closed; each side's state and traffic;
+// what each side's application saw.
 // It appends what fmt would print for them, without building strings:
 // the report of a capture is mostly these lines.
 func (t *textReporter) appendConnHead(b []byte, r *flow.Record) []byte {
@@ -148,7 +149,62 @@ func (t *textReporter) appendConnHead(b []byte, r *flow.Record) []byte {
 	b = strconv.AppendUint(b, r.Server.Packets, 10)
 	b = append(b, " pkts "...)
 	b = appendByteSize(b, r.Server.Bytes)
+	b = append(b, "\n    app  "...)
+	b = appendAppText(b, r, fsm.FromClient)
+	b = append(b, "; "...)
+	b = appendAppText(b, r, fsm.FromServer)
 	return append(b, '\n')
+}
+
+// appendAppText appends what side d's application saw, as a developer
+// reads it in a log: "client connect() → connected, recv() → ECONNRESET
+// (104) at 12:00:01.200000, the server reset it from ESTABLISHED".
+func appendAppText(b []byte, r *flow.Record, d fsm.Dir) []byte {
+	s, peer := &r.App.Client, fsm.FromServer
+	if d == fsm.FromServer {
+		s, peer = &r.App.Server, fsm.FromClient
+	}
+	b = append(b, d.String()...)
+	first := true
+	for _, o := range [3][2]string{{s.Call, s.Setup}, {fsm.CallRecv, s.Recv}, {fsm.CallSend, s.Send}} {
+		if o[0] == "" || o[1] == "" {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, ' ')
+		b = append(b, o[0]...)
+		b = append(b, "() → "...)
+		b = append(b, o[1]...)
+		if n, ok := fsm.Errnos[o[1]]; ok {
+			b = append(b, " ("...)
+			b = strconv.AppendInt(b, int64(n), 10)
+			b = append(b, ')')
+		}
+	}
+	if s.Errno != 0 || s.Recv == fsm.AppEOF {
+		if ts := s.Time(); ts != 0 {
+			b = append(b, " at "...)
+			b = appendClock(b, ts)
+		}
+	}
+	switch {
+	case s.Recv == fsm.ECONNRESET || s.Send == fsm.EPIPE:
+		b = append(b, ", the "...)
+		b = append(b, peer.String()...)
+		b = append(b, " reset it from "...)
+		b = append(b, r.ResetFrom.String()...)
+	case r.Reset && r.ResetBy == d && s.Recv == "" && (s.Setup == fsm.AppConnected || s.Setup == fsm.AppAccepted):
+		b = append(b, ", it reset the connection from "...)
+		b = append(b, r.ResetFrom.String()...)
+	}
+	if s.Why != "" {
+		b = append(b, ": "...)
+		b = append(b, s.Why...)
+	}
+	return b
 }
 
 // rttText is the handshake's round-trip times, " (rtt SYN→SYN/ACK …, SYN/ACK→ACK …)",

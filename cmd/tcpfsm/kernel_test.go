@@ -329,6 +329,23 @@ func TestListenersNotAccepted(t *testing.T) {
 	}
 }
 
+// TestAcceptQueueToldConnected: the accept-queue diagnosis says how many
+// clients connect() told they were connected on a connection the server
+// never accepted (client 3 in both forms), and which of them then saw the
+// reset.
+func TestAcceptQueueToldConnected(t *testing.T) {
+	for capture, want := range map[string]string{
+		"accept-overflow-noabort.pcap": "What the applications saw: 1 client was told connected (connect() returned 0) on a connection accept() never returned.",
+		"accept-overflow-abort.pcap":   "What the applications saw: 1 client was told connected (connect() returned 0) on a connection accept() never returned; 1 of them then got ECONNRESET (104).",
+	} {
+		objs := jsonLines(t, tcpfsm(t, nil, "-r", filepath.Join(kernelDir, capture), "--format", "json").stdout)
+		d := objs[len(objs)-1]["diagnoses"].([]any)[0].(map[string]any)
+		if !strings.Contains(d["explanation"].(string), want) {
+			t.Errorf("%s: %s says %q, want %q in it", capture, d["name"], d["explanation"], want)
+		}
+	}
+}
+
 // TestSynAckBackoff: the SYN/ACK retry schedules of the kernel captures
 // (tcp_synack_retries=3, README of testdata) are read as Linux's backoff.
 func TestSynAckBackoff(t *testing.T) {

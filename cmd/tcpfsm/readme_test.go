@@ -2,12 +2,15 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
 // TestREADMEDocumentsJSONKeys: the JSON keys are an interface, so every
@@ -98,5 +101,23 @@ func TestSetupNeedsGoOnPath(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(out), want) {
 		t.Errorf("output %q, want it to start %q", out, want)
+	}
+}
+
+// TestREADMEDocumentsAppOutcomes: every value of the "app" object, and each
+// errno name with its number, is in the README's conn table.
+func TestREADMEDocumentsAppOutcomes(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range fsm.AppOutcomes {
+		want := "`" + v + "`"
+		if n, ok := fsm.Errnos[v]; ok {
+			want += fmt.Sprintf(" (%d)", n)
+		}
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not document the app outcome %s", want)
+		}
 	}
 }

@@ -37,7 +37,7 @@ const maxWarnings = 10
 const usageHead = `Usage: tcpfsm -r FILE [-r FILE...] [options] [filter expression]
        tcpfsm -i INTERFACE [options] [filter expression]
        tcpfsm check [options] CAPTURE...   (see tcpfsm check --help)
-       tcpfsm merge [options] REPORT...    (shards' reports as one; see tcpfsm merge --help)
+       tcpfsm merge [options] REPORT...    (shards' reports as one report)
        tcpfsm names                        (what --fail-on and rules name)
 
 Reads a tcpdump capture (pcap or pcapng, optionally gzip-compressed; "-" is

@@ -28,6 +28,10 @@ type acceptQueueEvidence struct {
 	resentAfterAck int     // SYN/ACK resent after the client's ACK (tcp_abort_on_overflow=0)
 	resetInstead   int     // RST from SYN_RCVD instead of accepting (tcp_abort_on_overflow=1)
 	schedule       []int64 // the SYN/ACK times of the first resending example
+	// What the applications saw (fsm.App): clients whose connect()
+	// returned 0 on a connection accept() never returned, and of those,
+	// the ones whose recv() then got ECONNRESET.
+	toldConnected, toldReset int
 
 	// The silent form: while the accept queue is full, Linux drops new
 	// SYNs without an answer (tcp_conn_request, ListenDrops), so the
@@ -83,6 +87,12 @@ func (d *acceptQueue) observe(r *flow.Record, c *Collector) {
 	}
 	g := d.ev.get(c, r.ServerAddr)
 	g.add(r)
+	if r.App.Client.Setup == fsm.AppConnected && r.App.Server.Setup == fsm.AppNever {
+		g.toldConnected++
+		if r.App.Client.Recv == fsm.ECONNRESET {
+			g.toldReset++
+		}
+	}
 	if !resending {
 		g.resetInstead++
 		return
@@ -137,6 +147,13 @@ func (d *acceptQueue) findings(c *Collector, out []Diagnosis) []Diagnosis {
 		}
 		text := "The listener's accept queue was full: " + strings.Join(forms, "; and ") +
 			". The kernel completed these handshakes but had no room to queue them for accept(), so the client believes the connection is ESTABLISHED while the server holds it in SYN_RCVD or resets it."
+		if g.toldConnected > 0 {
+			text += fmt.Sprintf(" What the applications saw: %s told connected (connect() returned 0) on a connection accept() never returned", countVerb(g.toldConnected, "client was", "clients were"))
+			if g.toldReset > 0 {
+				text += fmt.Sprintf("; %d of them then got ECONNRESET (104)", g.toldReset)
+			}
+			text += "."
+		}
 		if len(g.schedule) > 1 {
 			text += " " + backoff(g.schedule, "SYN/ACK", "tcp_synack_retries")
 		}
