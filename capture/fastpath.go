@@ -15,8 +15,8 @@ import (
 //
 // It is an optimisation, never a second opinion: whenever a frame is
 // anything else (a tunnel, MPLS, PPPoE, an IPv6 extension header, an IPv4
-// source route, a fragment, not TCP) or is malformed in any way, it declines and the
-// layered decoder decides, so that the verdicts, the error messages and
+// source route, a fragment, not TCP) or is malformed in any way, it
+// declines and the layered decoder decides, so that the verdicts, the error messages and
 // the counters stay those of one decoder. For every frame it accepts it
 // gives the verdict and the Packet the layered decoder gives, field for
 // field; TestFastPathAgrees and FuzzFastPath hold it to that.
