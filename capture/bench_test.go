@@ -145,8 +145,8 @@ func TestNextAllocatesNothing(t *testing.T) {
 		{"gzip pcapng", gzipped(t, pcapngBytes(le, []ngIface{{link: 1, tsresol: 9}}, recs...)), Options{}},
 		{"with Warn set", pcapBytes(le, true, 1, recs...), Options{Warn: func(error) { t.Error("unexpected warning") }}},
 		{"verifying checksums", pcapBytes(le, false, 1, recs...), Options{VerifyChecksums: true}},
-		{"MPLS, PPPoE, PBB, VN-Tag, FabricPath", pcapBytes(le, false, 1, reframe(recs, encapsulations)...), Options{}},
-		{"GTP-U and Teredo, verifying checksums", pcapBytes(le, false, 1, reframe(recs, tunnels)...), Options{VerifyChecksums: true}},
+		{"MPLS, PPPoE, PBB, VN-Tag, FabricPath, E-Tag", pcapBytes(le, false, 1, reframe(recs, encapsulations)...), Options{}},
+		{"GTP-U, Teredo, IP-in-IP, GRE, ERSPAN, VXLAN, Geneve, verifying checksums", pcapBytes(le, false, 1, reframe(recs, tunnels)...), Options{VerifyChecksums: true}},
 		{"FDDI", pcapBytes(le, false, 10, reframe(recs, []func([]byte) []byte{fddiFrame})...), Options{}},
 	}
 	for _, tt := range tests {
@@ -185,6 +185,8 @@ var (
 			return ethernet(etherVNTag, vnTag(etherVLAN, vlanTag(250, etherTypeOf(ip), ip)), etherVLAN)
 		},
 		func(ip []byte) []byte { return fabricPath(ethernetIP(ip)) },
+		func(ip []byte) []byte { return ethernet(etherPPPoE, pppoeCompressed(ip), etherVLAN) },
+		func(ip []byte) []byte { return ethernet(etherETag, eTag(etherTypeOf(ip), ip)) },
 	}
 	tunnels = []func(ip []byte) []byte{
 		func(ip []byte) []byte {
@@ -195,6 +197,23 @@ var (
 				return ethernetIP(outerIP(true, udpBytes(gtpUserPort, 5906, gtpU(ip, false))))
 			}
 			return ethernetIP(outerIP(false, udpBytes(3797, teredoPort, teredo(ip, false, 0, 0, true))))
+		},
+		func(ip []byte) []byte { return ethernetIP(ipInIP(false, ip)) },
+		func(ip []byte) []byte {
+			return ethernetIP(outerProto(true, ipProtocolGRE, greBytes(greC|greK|greS, etherTypeOf(ip), ip)))
+		},
+		func(ip []byte) []byte { return ethernetIP(outerProto(false, ipProtocolGRE, erspanII(ethernetIP(ip)))) },
+		func(ip []byte) []byte {
+			return ethernetIP(outerProto(false, ipProtocolGRE, erspanIII(ethernetIP(ip), true)))
+		},
+		func(ip []byte) []byte {
+			return ethernetIP(outerProto(false, ipProtocolGRE, pptpGRE(pppFrame(ip, true, true))))
+		},
+		func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(1, vxlanPort, vxlanBytes(ethernetIP(ip)))))
+		},
+		func(ip []byte) []byte {
+			return ethernetIP(outerIP(true, udpBytes(genevePort, 1, geneveBytes(0x6558, 2, ethernetIP(ip)))))
 		},
 	}
 )

@@ -164,3 +164,162 @@ func teredo(ipv6 []byte, auth bool, idLen, authLen int, origin bool) []byte {
 	}
 	return append(b, ipv6...)
 }
+
+// pppoeCompressed is pppoeSession with the PPP protocol field compressed
+// to one byte (RFC 1661 section 6.5).
+func pppoeCompressed(ip []byte) []byte {
+	proto := byte(0x21)
+	if ip[0]>>4 == 6 {
+		proto = 0x57
+	}
+	b := []byte{0x11, 0x00, 0x0f, 0x07}
+	b = binary.BigEndian.AppendUint16(b, uint16(1+len(ip)))
+	b = append(b, proto)
+	return append(b, ip...)
+}
+
+// eTag is an IEEE 802.1BR E-Tag (the 6-byte E-TCI: E-PCP and DEI, ingress
+// E-CID, GRP and E-CID, extensions) then the EtherType of payload, what
+// follows an 0x893f EtherType.
+func eTag(etherType uint16, payload []byte) []byte {
+	b := []byte{0x20, 0x05, 0x10, 0x22, 0x00, 0x00}
+	b = binary.BigEndian.AppendUint16(b, etherType)
+	return append(b, payload...)
+}
+
+// pppFrame is a PPP frame: with hdlc the address and control bytes of
+// HDLC-like framing first, with compressed a one-byte protocol.
+func pppFrame(ip []byte, hdlc, compressed bool) []byte {
+	var b []byte
+	if hdlc {
+		b = []byte{0xff, 0x03}
+	}
+	proto := uint16(0x0021)
+	if ip[0]>>4 == 6 {
+		proto = 0x0057
+	}
+	if compressed {
+		b = append(b, byte(proto))
+	} else {
+		b = binary.BigEndian.AppendUint16(b, proto)
+	}
+	return append(b, ip...)
+}
+
+// ciscoHDLCFrame is a Cisco HDLC frame: unicast address, control 0, and
+// the EtherType of the IP packet.
+func ciscoHDLCFrame(ip []byte) []byte {
+	b := binary.BigEndian.AppendUint16([]byte{0x0f, 0x00}, etherTypeOf(ip))
+	return append(b, ip...)
+}
+
+// atmLLCFrame is an IP packet behind 802.2 LLC and SNAP (RFC 1483).
+func atmLLCFrame(ip []byte) []byte {
+	b := binary.BigEndian.AppendUint16([]byte{0xaa, 0xaa, 0x03, 0, 0, 0}, etherTypeOf(ip))
+	return append(b, ip...)
+}
+
+// Tunnel endpoints of the IP and GRE tunnels.
+var (
+	tunnel4a, tunnel4b = netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+	tunnel6a, tunnel6b = netip.MustParseAddr("2001:db8:eeee::1"), netip.MustParseAddr("2001:db8:eeee::2")
+)
+
+// outerProto wraps payload in IPv4 (or IPv6 when v6) of protocol proto
+// between two tunnel endpoints.
+func outerProto(v6 bool, proto byte, payload []byte) []byte {
+	if v6 {
+		return ipv6Bytes(tunnel6a, tunnel6b, proto, payload)
+	}
+	return ipv4Bytes(tunnel4a, tunnel4b, proto, payload)
+}
+
+// ipInIP wraps an IP packet in IPv4 or IPv6: protocol 4 for IPv4 inside,
+// 41 for IPv6 (RFC 2003, RFC 4213, RFC 2473).
+func ipInIP(v6 bool, ip []byte) []byte {
+	proto := byte(4)
+	if ip[0]>>4 == 6 {
+		proto = 41
+	}
+	return outerProto(v6, proto, ip)
+}
+
+// GRE flag bits (RFC 2784, RFC 2890).
+const (
+	greC = 0x8000
+	greK = 0x2000
+	greS = 0x1000
+)
+
+// greBytes is a GRE version 0 header with the optional fields its flags
+// ask for (a real checksum when C is set), then payload.
+func greBytes(flags, proto uint16, payload []byte) []byte {
+	b := binary.BigEndian.AppendUint16(nil, flags)
+	b = binary.BigEndian.AppendUint16(b, proto)
+	sumAt := -1
+	if flags&greC != 0 {
+		sumAt = len(b)
+		b = append(b, 0, 0, 0, 0)
+	}
+	if flags&greK != 0 {
+		b = binary.BigEndian.AppendUint32(b, 0x0000beef)
+	}
+	if flags&greS != 0 {
+		b = binary.BigEndian.AppendUint32(b, 7)
+	}
+	b = append(b, payload...)
+	if sumAt >= 0 {
+		binary.BigEndian.PutUint16(b[sumAt:], ^foldSum(onesSum(0, b)))
+	}
+	return b
+}
+
+// pptpGRE is PPTP's enhanced GRE (RFC 2637 section 4.1: version 1, key
+// holding payload length and call ID, sequence and acknowledgment
+// numbers) carrying ppp.
+func pptpGRE(ppp []byte) []byte {
+	b := []byte{0x30, 0x81, 0x88, 0x0b} // K, S, A; version 1; protocol PPP
+	b = binary.BigEndian.AppendUint16(b, uint16(len(ppp)))
+	b = binary.BigEndian.AppendUint16(b, 0x4001) // call ID
+	b = binary.BigEndian.AppendUint32(b, 12)     // sequence
+	b = binary.BigEndian.AppendUint32(b, 11)     // acknowledgment
+	return append(b, ppp...)
+}
+
+// erspanII is an ERSPAN type II header (version 1, VLAN 0, session 5,
+// index 0) then a mirrored frame, inside GRE with a sequence number.
+func erspanII(frame []byte) []byte {
+	h := []byte{0x10, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00}
+	return greBytes(greS, 0x88be, append(h, frame...))
+}
+
+// erspanIII is an ERSPAN type III header (version 2, session 5, a
+// timestamp, hardware ID), with platform the 8-byte platform-specific
+// subheader (O flag), then a mirrored frame, inside GRE.
+func erspanIII(frame []byte, platform bool) []byte {
+	h := []byte{0x20, 0x00, 0x00, 0x05, 0x12, 0x34, 0x56, 0x78, 0x00, 0x00, 0x00, 0x00}
+	if platform {
+		h[11] |= 1
+		h = append(h, 0x0c, 0, 0, 0, 0x9a, 0xbc, 0xde, 0xf0)
+	}
+	return greBytes(greS, 0x22eb, append(h, frame...))
+}
+
+// vxlanBytes is a VXLAN header (I flag, VNI 0x123456) then an Ethernet
+// frame.
+func vxlanBytes(frame []byte) []byte {
+	return append([]byte{0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0}, frame...)
+}
+
+// geneveBytes is a Geneve header of protocol proto with optWords 4-byte
+// words of options (each one option header of class 0x0103, type 1 and no
+// data), then payload.
+func geneveBytes(proto uint16, optWords int, payload []byte) []byte {
+	b := []byte{byte(optWords), 0}
+	b = binary.BigEndian.AppendUint16(b, proto)
+	b = append(b, 0x00, 0x0a, 0x0b, 0)
+	for range optWords {
+		b = append(b, 0x01, 0x03, 0x01, 0x00)
+	}
+	return append(b, payload...)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -143,5 +144,55 @@ func TestVerifyChecksumsNotCheckable(t *testing.T) {
 	res = readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 229, rec{ts: at(0), data: ip}), Options{VerifyChecksums: true})
 	if p := res.packets[0]; !p.BadChecksum {
 		t.Errorf("routing header, no segments left: got %+v, want BadChecksum", p)
+	}
+}
+
+// A sender using an IPv4 source route sums the TCP pseudo-header with the
+// route's last address, the final destination, while the header holds the
+// next hop (RFC 1122 section 3.2.1.8). Such a segment's checksum is good;
+// once the route is done, the header's destination is the final one.
+func TestSourceRouteChecksum(t *testing.T) {
+	s := seg{src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 80, flags: FlagSYN, options: synOptions}
+	final := []byte{10, 0, 9, 9}
+	// routed carries a route option (type, length, pointer, hops) in IHL
+	// 5+words and sums the segment with sumDst as the destination.
+	routed := func(option []byte, sumDst []byte) []byte {
+		ip := s.ipBytes()
+		opts := append(bytes.Clone(option), make([]byte, (4-len(option)%4)%4)...)
+		b := append(append(append([]byte(nil), ip[:20]...), opts...), ip[20:]...)
+		b[0] = 0x40 | byte(5+len(opts)/4)
+		binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+		fixIPv4Checksum(b)
+		tcp := b[20+len(opts):]
+		binary.BigEndian.PutUint16(tcp[16:], 0)
+		pseudo := append(append(append([]byte(nil), b[12:16]...), sumDst...), 0, ipProtocolTCP, 0, byte(len(tcp)))
+		binary.BigEndian.PutUint16(tcp[16:], ^naiveSum(append(pseudo, tcp...)))
+		return b
+	}
+	hop := []byte{10, 0, 5, 5}
+	dst := []byte{10, 0, 0, 2}
+	tests := []struct {
+		name string
+		ip   []byte
+		bad  bool
+	}{
+		{"loose route, two hops to go", routed(append([]byte{131, 11, 4}, append(hop, final...)...), final), false},
+		{"strict route, the last hop to go", routed(append([]byte{137, 11, 8}, append(hop, final...)...), final), false},
+		{"loose route after a NOP", routed(append([]byte{1, 131, 7, 4}, final...), final), false},
+		{"loose route done: the header holds the final destination", routed(append([]byte{131, 7, 8}, hop...), dst), false},
+		{"loose route, summed with the header's destination", routed(append([]byte{131, 7, 4}, final...), dst), true},
+		{"record route (not a source route)", routed(append([]byte{7, 7, 4}, final...), dst), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, rec{ts: at(0), data: ethernetIP(tt.ip)}), Options{VerifyChecksums: true})
+			if res.err != nil || res.warns != nil || len(res.packets) != 1 {
+				t.Fatalf("err %v, warnings %q, %d packets", res.err, res.warns, len(res.packets))
+			}
+			p := res.packets[0]
+			if p.BadChecksum != tt.bad || p.Dst != netip.MustParseAddr("10.0.0.2") {
+				t.Errorf("BadChecksum %v, Dst %v; want %v, 10.0.0.2", p.BadChecksum, p.Dst, tt.bad)
+			}
+		})
 	}
 }

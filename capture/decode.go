@@ -3,6 +3,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -32,6 +33,13 @@ type decoder struct {
 	vntag    *etherShim
 	fddi     fddiLayer
 	llc      llcLayer
+	etag     *etherShim
+	gre      greLayer
+
+	// The first layers of the rarer link types, each put only into the
+	// parser for its own link type.
+	ppp, pppHDLC, pppPPPD, pppWithDir pppLayer
+	ciscoHDLC, ciscoHDLCWithDir       ciscoHDLCLayer
 
 	decoded []gopacket.LayerType
 }
@@ -47,21 +55,30 @@ const (
 	verdictBadIPChecksum // TCP behind an IPv4 header with a wrong checksum (only checked on request)
 )
 
-// maxLayers bounds the layers one frame can decode to: the link layer and
-// 802.2 LLC, maxLinkHeaders layers dispatched by EtherType (the last of
-// which can be MPLS or PPPoE), IP and UDP for each tunnel level, then IP
-// and TCP. The decoded list is allocated that big once, so the parser's
-// appends to it never allocate.
-const maxLayers = 2 + maxLinkHeaders + 2*maxTunnelDepth + 2
+// maxLayers bounds the layers one frame usually decodes to: the link layer
+// and 802.2 LLC, maxLinkHeaders layers dispatched by EtherType (the last
+// of which can be MPLS or PPPoE), IP and UDP or GRE for each tunnel level
+// (plus an inner 802.2 LLC), then IP and TCP. The decoded list is
+// allocated that big once, so the parser's appends to it do not allocate.
+const maxLayers = 2 + maxLinkHeaders + 3*maxTunnelDepth + 2
 
 func newDecoder(verifyChecksums bool) *decoder {
 	d := &decoder{verifyChecksums: verifyChecksums, decoded: make([]gopacket.LayerType, 0, maxLayers)}
 	d.vlan = newEtherShim("802.1Q", layers.LayerTypeDot1Q, 4, &d.info)
 	d.vntag = newEtherShim("VN-Tag", layerTypeVNTag, 6, &d.info)
 	d.pbb = newEtherShim("802.1ah PBB", layerTypePBB, 18, &d.info)
+	d.etag = newEtherShim("802.1BR E-Tag", layerTypeETag, 8, &d.info)
+	d.ppp = pppLayer{layerType: layers.LayerTypePPP}
+	d.pppHDLC = pppLayer{layerType: layerTypePPPHDLC, ciscoToo: true}
+	d.pppPPPD = pppLayer{layerType: layerTypePPPPPPD, skip: 2}
+	d.pppWithDir = pppLayer{layerType: layerTypePPPWithDir, skip: 1}
+	d.ciscoHDLC = ciscoHDLCLayer{layerType: layerTypeCHDLC}
+	d.ciscoHDLCWithDir = ciscoHDLCLayer{layerType: layerTypeCHDLCWithDir, skip: 1}
 	for _, info := range []**frameInfo{
 		&d.ipv4.info, &d.ipv6.info, &d.tcp.info, &d.ethernet.info, &d.udp.info,
-		&d.sll.info, &d.sll2.info, &d.llc.info,
+		&d.sll.info, &d.sll2.info, &d.llc.info, &d.gre.info,
+		&d.ppp.info, &d.pppHDLC.info, &d.pppPPPD.info, &d.pppWithDir.info,
+		&d.ciscoHDLC.info, &d.ciscoHDLCWithDir.info,
 	} {
 		*info = &d.info
 	}
@@ -77,13 +94,16 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 		return nil, false
 	}
 	p := gopacket.NewDecodingLayerParser(first)
-	// Sixteen layers, the frequent ones first: a linear scan beats the
+	// Eighteen layers, the frequent ones first: a linear scan beats the
 	// default map.
 	var layerSet gopacket.DecodingLayerContainer = gopacket.DecodingLayerArray(nil)
 	for _, l := range []gopacket.DecodingLayer{
 		&d.ipv4, &d.ipv6, &d.tcp, &d.ethernet, d.vlan, &d.udp, &d.loopback, &d.sll, &d.sll2,
-		&d.raw, &d.mpls, &d.pppoe, d.pbb, d.vntag, &d.fddi, &d.llc,
+		&d.raw, &d.mpls, &d.pppoe, d.pbb, d.vntag, &d.fddi, &d.llc, &d.gre, d.etag,
 	} {
+		layerSet = layerSet.Put(l)
+	}
+	if l := d.linkOnlyLayer(lt); l != nil {
 		layerSet = layerSet.Put(l)
 	}
 	p.SetDecodingLayerContainer(layerSet)
@@ -91,6 +111,26 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 	// normal way a non-TCP frame ends; the decoded list says how far it got.
 	p.IgnoreUnsupported = true
 	return p, true
+}
+
+// linkOnlyLayer is the first layer of link type lt when no other layer
+// leads to it, or nil.
+func (d *decoder) linkOnlyLayer(lt linkType) gopacket.DecodingLayer {
+	switch lt {
+	case linkPPP:
+		return &d.ppp
+	case linkPPPHDLC:
+		return &d.pppHDLC
+	case linkPPPPPPD:
+		return &d.pppPPPD
+	case linkPPPWithDir:
+		return &d.pppWithDir
+	case linkCHDLC:
+		return &d.ciscoHDLC
+	case linkCHDLCWithDir:
+		return &d.ciscoHDLCWithDir
+	}
+	return nil
 }
 
 // decode decodes one frame of link type lt, p being the parser for lt.
@@ -155,7 +195,11 @@ func (d *decoder) inTunnel(err error) error {
 	if d.info.tunnel == "" {
 		return err
 	}
-	return fmt.Errorf("%w (inside a %s tunnel)", err, d.info.tunnel)
+	article := "a"
+	if strings.ContainsRune("AEIOU", rune(d.info.tunnel[0])) {
+		article = "an" // an IP-in-IP, an ERSPAN tunnel
+	}
+	return fmt.Errorf("%w (inside %s %s tunnel)", err, article, d.info.tunnel)
 }
 
 func (d *decoder) fill(pkt *Packet) {
@@ -188,7 +232,12 @@ func (d *decoder) fill(pkt *Packet) {
 	}
 	// Only a segment captured whole can be summed, and behind an IPv6
 	// routing header the pseudo-header's destination is not d.info.dst.
+	// Behind an IPv4 source route it is the route's last hop.
 	if d.verifyChecksums && !d.info.truncated && !d.info.rerouted {
-		pkt.BadChecksum = !tcpChecksumOK(d.info.src, d.info.dst, t.segment)
+		dst := d.info.dst
+		if d.info.finalDst.IsValid() {
+			dst = d.info.finalDst
+		}
+		pkt.BadChecksum = !tcpChecksumOK(d.info.src, dst, t.segment)
 	}
 }

@@ -56,6 +56,24 @@ func frameFor(link uint32, ip []byte) []byte {
 		return linuxSLL2Frame(etherType, ip)
 	case 10:
 		return fddiFrame(ip)
+	case 9:
+		return pppFrame(ip, true, false)
+	case 50:
+		return pppFrame(ip, true, true)
+	case 51:
+		return pppoeSession(ip)
+	case 100:
+		return atmLLCFrame(ip)
+	case 104:
+		return ciscoHDLCFrame(ip)
+	case 166:
+		b := pppFrame(ip, true, false)
+		b[0] = 1 // outgoing, where PPP_SERIAL has the address 0xff
+		return b
+	case 204:
+		return append([]byte{0}, pppFrame(ip, false, false)...)
+	case 205:
+		return append([]byte{1}, ciscoHDLCFrame(ip)...)
 	}
 	return ip
 }

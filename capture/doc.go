@@ -7,17 +7,23 @@
 // its own link type), plain or gzip-compressed, from a file or from a pipe:
 // the format is recognised by its first bytes, never by the file name, and
 // the input is never seeked. Frames may be Ethernet, FDDI, Linux cooked v1
-// and v2, BSD and OpenBSD loopback, or raw IPv4 and IPv6.
+// and v2, BSD and OpenBSD loopback, raw IPv4 and IPv6, PPP (bare, in
+// HDLC-like framing, from pppd, with a direction byte, or over Ethernet
+// without the Ethernet header), Cisco HDLC, or LLC/SNAP-encapsulated ATM;
+// the error for any other link type lists these.
 //
 // Between the link layer and IP it decodes what Zeek decodes, so that every
 // connection Zeek logs is seen: 802.1Q and QinQ tags, MPLS label stacks,
-// PPPoE sessions, 802.1ah PBB, Cisco VN-Tag and FabricPath, and 802.2
-// LLC/SNAP (FDDI and IEEE 802.3). It looks inside the two UDP tunnels that
-// carry TCP and that Zeek decapsulates by default, GTP-U (port 2152) and
-// Teredo (port 3544, or recognised by content as Zeek does), at most two
+// PPPoE sessions (with the PPP protocol field compressed to one byte or
+// not), 802.1ah PBB, Cisco VN-Tag and FabricPath, 802.1BR E-Tag, and 802.2
+// LLC/SNAP (FDDI and IEEE 802.3). It looks inside the tunnels Zeek
+// decapsulates: GTP-U (UDP port 2152), Teredo (port 3544, or recognised by
+// content as Zeek does), VXLAN (port 4789), Geneve (port 6081), IP in IP
+// (IPv4 or IPv6 in IPv4 or IPv6), GRE (version 0 with its optional fields,
+// ERSPAN types I to III, and PPTP's version 1 carrying PPP), at most two
 // levels deep; the Packet then describes the inner packet. IPv6
 // hop-by-hop, routing and destination options headers are skipped. IP
-// fragments are counted, not reassembled, except that a tunnel in the
+// fragments are counted, not reassembled, except that a UDP tunnel in the
 // first fragment of its datagram is decoded from that fragment. The
 // corpus test checks all of this against the connections Zeek logged for
 // its own test traces.
@@ -27,7 +33,7 @@
 // IP or BSD loopback, then IPv4 or IPv6 straight to TCP) are read by a
 // fast path that looks at the few header fields it needs in place. Every
 // other frame, and any the fast path is not sure of (malformed, a
-// fragment, an IPv6 extension header), goes through gopacket's
+// fragment, an IPv6 extension header, an IPv4 source route), goes through gopacket's
 // DecodingLayerParser over this package's own layers, which alone decide
 // what a frame that is not a TCP segment is counted as and what its
 // warning says. Where the fast path takes a frame it gives what the
@@ -35,7 +41,7 @@
 // TestFastPathCorpus, FuzzFastPath).
 //
 // With Options.VerifyChecksums, TCP checksums are verified (inside tunnels
-// too) and a bad one is flagged on the Packet, which is still delivered. A
+// too, and against the final destination of an IPv4 source route) and a bad one is flagged on the Packet, which is still delivered. A
 // Reader fills a caller-owned Packet in place and, once warmed up,
 // allocates nothing per packet.
 //

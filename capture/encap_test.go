@@ -13,6 +13,7 @@ const (
 	etherVNTag      = 0x8926
 	etherQinQOld    = 0x9100
 	etherFabricPath = 0x8903
+	etherETag       = 0x893f
 )
 
 // Every encapsulation Zeek decodes between the link layer and IP, with
@@ -34,6 +35,14 @@ func TestEncapsulations(t *testing.T) {
 		{"PPPoE", 1, func(ip []byte) []byte { return ethernet(etherPPPoE, pppoeSession(ip)) }},
 		{"PPPoE over QinQ", 1, func(ip []byte) []byte { return ethernet(etherPPPoE, pppoeSession(ip), etherVLAN, etherVLAN) }},
 		{"PPPoE over 802.1ad", 1, func(ip []byte) []byte { return ethernet(etherPPPoE, pppoeSession(ip), etherQinQ, etherVLAN) }},
+		{"PPPoE, PPP protocol compressed", 1, func(ip []byte) []byte { return ethernet(etherPPPoE, pppoeCompressed(ip)) }},
+		{"PPPoE over 802.1Q, PPP protocol compressed", 1, func(ip []byte) []byte {
+			return ethernet(etherPPPoE, pppoeCompressed(ip), etherVLAN)
+		}},
+		{"802.1BR E-Tag", 1, func(ip []byte) []byte { return ethernet(etherETag, eTag(etherTypeOf(ip), ip)) }},
+		{"802.1BR E-Tag, 802.1Q inside", 1, func(ip []byte) []byte {
+			return ethernet(etherETag, eTag(etherVLAN, vlanTag(9, etherTypeOf(ip), ip)))
+		}},
 		{"QinQ with TPID 0x9100", 1, func(ip []byte) []byte { return ethernet(etherTypeOf(ip), ip, etherQinQOld, etherVLAN) }},
 		{"802.1ah PBB in 802.1Q", 1, func(ip []byte) []byte { return ethernet(etherPBB, pbbITag(etherTypeOf(ip), ip), etherVLAN) }},
 		{"802.1ah PBB, customer VLAN", 1, func(ip []byte) []byte {
@@ -93,6 +102,14 @@ func TestEncapsulationsNotTCP(t *testing.T) {
 		{"MPLS carrying an Ethernet pseudowire", 1, ethernet(etherMPLS, mplsStack(1, ethernetIP(tcp))), ""},
 		{"PPP LCP in PPPoE", 1, ethernet(etherPPPoE, pppLCP), ""},
 		{"PPPoE discovery", 1, ethernet(0x8863, make([]byte, 30)), ""},
+		{"PPPoE session EtherType, discovery code", 1, func() []byte { b := pppoeSession(tcp); b[1] = 0x09; return ethernet(etherPPPoE, b) }(), ""},
+		{"PPPoE, compressed protocol not IP", 1, func() []byte { b := pppoeCompressed(tcp); b[6] = 0x3d; return ethernet(etherPPPoE, b) }(), ""},
+		{"802.1BR E-Tag carrying ARP", 1, ethernet(etherETag, eTag(etherARP, make([]byte, 28))), ""},
+		{"PPP LCP", 9, append([]byte{0xff, 0x03, 0xc0, 0x21}, make([]byte, 10)...), ""},
+		{"PPP_SERIAL, Cisco SLARP", 50, append([]byte{0x8f, 0x00, 0x80, 0x35}, make([]byte, 20)...), ""},
+		{"C_HDLC, CDP", 104, append([]byte{0x8f, 0x00, 0x20, 0x00}, make([]byte, 20)...), ""},
+		{"PPP_ETHER, discovery (PADI)", 51, []byte{0x11, 0x09, 0, 0, 0, 4, 0x01, 0x01, 0, 0}, ""},
+		{"ATM_RFC1483, not SNAP", 100, []byte{0xfe, 0xfe, 0x03, 0xcc, 0x45}, ""},
 		{"802.3 spanning tree", 1, ieee8023, ""},
 		{"FDDI, IPX over LLC", 10, fddiIPX, ""},
 		{"VN-Tag carrying ARP", 1, ethernet(etherVNTag, vnTag(etherARP, make([]byte, 28))), ""},
@@ -103,12 +120,22 @@ func TestEncapsulationsNotTCP(t *testing.T) {
 			"malformed PPPoE header: session header too short (5 bytes, need 8)"},
 		{"802.1ah PBB cut", 1, ethernet(etherPBB, make([]byte, 10)),
 			"malformed 802.1ah PBB header: header too short (10 bytes, need 18)"},
+		{"PPPoE cut in a two-byte protocol", 1, ethernet(etherPPPoE, []byte{0x11, 0, 0, 1, 0, 1, 0x00}),
+			"malformed PPPoE header: session header too short (7 bytes, need 8)"},
+		{"802.1BR E-Tag cut", 1, ethernet(etherETag, []byte{0, 0, 0}),
+			"malformed 802.1BR E-Tag header: header too short (3 bytes, need 8)"},
 		{"VN-Tag cut", 1, ethernet(etherVNTag, []byte{0, 0, 0}),
 			"malformed VN-Tag header: header too short (3 bytes, need 6)"},
 		{"802.1Q cut", 1, ethernet(etherVLAN, []byte{0, 1}),
 			"malformed 802.1Q header: header too short (2 bytes, need 4)"},
 		{"FabricPath cut", 1, ethernet(etherFabricPath, make([]byte, 10)),
 			"malformed Cisco FabricPath header: frame too short (24 bytes, need 30)"},
+		{"PPP, protocol cut", 9, []byte{0xff, 0x03, 0x00}, "malformed PPP header: frame too short (1 bytes) for the protocol field"},
+		{"PPP_WITH_DIR, direction only", 204, []byte{1}, "malformed PPP header: frame too short (1 bytes, need 2)"},
+		{"PPP_PPPD, no protocol", 166, []byte{1, 3}, "malformed PPP header: frame too short (2 bytes, need 3)"},
+		{"C_HDLC cut", 104, []byte{0x0f, 0, 8}, "malformed Cisco HDLC header: frame too short (3 bytes, need 4)"},
+		{"C_HDLC_WITH_DIR cut", 205, []byte{0, 0x0f, 0, 8}, "malformed Cisco HDLC header: frame too short (4 bytes, need 5)"},
+		{"PPP_SERIAL, Cisco framing cut", 50, []byte{0x0f, 0}, "malformed Cisco HDLC header: frame too short (2 bytes, need 4)"},
 		{"FDDI runt", 10, make([]byte, 12), "malformed FDDI header: frame too short (12 bytes, need 13)"},
 		{"SNAP cut", 10, fddiFrame(tcp)[:18], "malformed 802.2 SNAP header: header too short (5 bytes, need 8)"},
 	}

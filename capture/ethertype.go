@@ -6,7 +6,8 @@ import (
 )
 
 // The EtherTypes decoded, as Zeek's Ethernet, VLAN, PBB and VN-Tag
-// analyzers dispatch them (scripts/base/packet-protocols/*/main.zeek).
+// analyzers dispatch them (scripts/base/packet-protocols/*/main.zeek),
+// and the 802.1BR E-Tag, which Wireshark decodes and Zeek does not.
 // Zeek registers a slightly different subset after each header (nothing
 // but VLAN tags after a VN-Tag, for instance); here every header accepts
 // all of them, which only matters for stacks no network builds.
@@ -21,6 +22,7 @@ const (
 	etherTypePPPoE      = 0x8864 // PPPoE session stage
 	etherTypePBB        = 0x88e7 // IEEE 802.1ah backbone I-TAG
 	etherTypeVNTag      = 0x8926 // Cisco VN-Tag
+	etherTypeETag       = 0x893f // IEEE 802.1BR E-Tag
 	etherTypeFabricPath = 0x8903 // Cisco FabricPath, handled inside the Ethernet header
 )
 
@@ -30,6 +32,7 @@ const (
 const (
 	layerTypeVNTag gopacket.LayerType = 1926
 	layerTypePBB   gopacket.LayerType = 1887
+	layerTypeETag  gopacket.LayerType = 1893
 )
 
 // etherTypeLayer is the layer that decodes what follows EtherType t;
@@ -52,6 +55,8 @@ func etherTypeLayer(t uint16) gopacket.LayerType {
 		return layerTypePBB
 	case etherTypeVNTag:
 		return layerTypeVNTag
+	case etherTypeETag:
+		return layerTypeETag
 	}
 	return gopacket.LayerTypePayload
 }

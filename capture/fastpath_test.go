@@ -210,6 +210,16 @@ func ipVariants() []ipVariant {
 		{"IPv6 routing header with segments left", 6, ipv6Bytes(v6a, v6b, ipProtocolTCP, syn6.tcpBytes(), ipv6Ext{43, []byte{0, 4, 1, 0, 0, 0, 0}}), true, false},
 		{"GTP-U tunnel over IPv4", 4, outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(whole(syn4), true))), true, false},
 		{"Teredo tunnel", 4, outerIP(false, udpBytes(3797, teredoPort, teredo(whole(syn6), false, 0, 0, true))), true, false},
+		{"IPv4 with a loose source route", 4, edit(ipv4WithOptions(syn4.ipBytes(), 2), func(b []byte) {
+			copy(b[20:], []byte{131, 7, 4, 10, 0, 9, 9, 0})
+		}), true, false},
+		{"IPv4 in IPv4", 4, ipInIP(false, whole(syn4)), true, false},
+		{"IPv6 in IPv4", 4, ipInIP(false, whole(syn6)), true, false},
+		{"IPv4 in IPv6", 6, ipInIP(true, whole(syn4)), true, false},
+		{"GRE with key", 4, outerProto(false, ipProtocolGRE, greBytes(greK, etherIPv6, whole(syn6))), true, false},
+		{"ERSPAN type III", 6, outerProto(true, ipProtocolGRE, erspanIII(ethernetIP(whole(data4)), true)), true, false},
+		{"VXLAN", 4, outerIP(false, udpBytes(1, vxlanPort, vxlanBytes(ethernetIP(whole(data6))))), true, false},
+		{"Geneve", 6, outerIP(true, udpBytes(genevePort, 1, geneveBytes(0x6558, 2, ethernetIP(whole(syn4))))), true, false},
 	}
 }
 

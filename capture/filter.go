@@ -138,6 +138,8 @@ func dltOf(lt linkType) C.int {
 		return C.DLT_RAW
 	case linkLoop:
 		return C.DLT_LOOP
+	case linkATMRFC1483:
+		return C.DLT_ATM_RFC1483
 	case linkIPv4:
 		return C.DLT_IPV4
 	case linkIPv6:

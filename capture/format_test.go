@@ -238,7 +238,8 @@ func TestPcapngSectionsAndOddBlocks(t *testing.T) {
 		t.Errorf("simple packet block got timestamp %v, want the previous block's, %v", got, at(4*time.Second))
 	}
 	wantWarns := []string{
-		"s.pcapng: packet 3: pcapng interface 1: unsupported link type IEEE802_11_RADIO (127); its packets are counted as non-TCP",
+		"s.pcapng: packet 3: pcapng interface 1: unsupported link type IEEE802_11_RADIO (127); its packets are counted as non-TCP (supported: " +
+			supportedLinkTypeNames() + ")",
 		"s.pcapng: packet 6: no timestamp (a pcapng simple packet block): given the time of the packet before it",
 	}
 	if fmt.Sprintf("%q", res.warns) != fmt.Sprintf("%q", wantWarns) {

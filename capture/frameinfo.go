@@ -23,8 +23,8 @@ type frameInfo struct {
 
 	// How deep the frame is nested so far, bounded against hostile input.
 	linkHeaders int    // headers dispatched by EtherType (Ethernet, each VLAN tag, ...)
-	tunnels     int    // UDP tunnels decapsulated
-	tunnel      string // the innermost one ("Teredo", "GTP-U"); "" outside any
+	tunnels     int    // tunnels decapsulated
+	tunnel      string // the innermost one ("Teredo", "GRE", ...); "" outside any
 	// inFragment: a tunnel was found in the first fragment of its UDP
 	// datagram, so what the inner headers promise beyond this frame is in
 	// the datagram's other fragments.
@@ -46,6 +46,10 @@ type frameInfo struct {
 	// destination the TCP checksum covers is not dst but one this package
 	// does not dig out.
 	rerouted bool
+	// finalDst: an IPv4 source route option (loose or strict) still has
+	// hops to visit, and this last one of them is the destination the TCP
+	// checksum covers (RFC 1122 section 3.2.1.8). Invalid otherwise.
+	finalDst netip.Addr
 }
 
 // Bounds on nesting. Real traffic stays far inside them (QinQ plus MPLS
@@ -58,6 +62,13 @@ const (
 	// decapsulated at most twice.
 	maxTunnelDepth = 2
 )
+
+// enterTunnel notes that the frame is one tunnel of kind deeper. The
+// caller has checked that tunnels < maxTunnelDepth.
+func (f *frameInfo) enterTunnel(kind string) {
+	f.tunnels++
+	f.tunnel = kind
+}
 
 // etherNext is the layer for EtherType t, or gopacket.LayerTypePayload
 // (left undecoded, so non-TCP) once the frame has had maxLinkHeaders

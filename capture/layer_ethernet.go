@@ -64,9 +64,10 @@ func (l *ethernetLayer) LayerPayload() []byte              { return l.payload }
 // etherShim is a header between Ethernet and the network layer that ends
 // with the EtherType of what follows, so that decoding it is skipping a
 // fixed length: an 802.1Q or QinQ tag (4 bytes: TCI, EtherType), a Cisco
-// VN-Tag (6 bytes: tag, EtherType) or an IEEE 802.1ah PBB I-TAG followed
+// VN-Tag (6 bytes: tag, EtherType), an IEEE 802.1ah PBB I-TAG followed
 // by the customer's MAC addresses (18 bytes: I-TAG, C-DA, C-SA,
-// EtherType), as Zeek's VLAN, VNTAG and PBB analyzers read them. One
+// EtherType), as Zeek's VLAN, VNTAG and PBB analyzers read them, or an
+// IEEE 802.1BR E-Tag (8 bytes: E-TCI, EtherType; section 7.4.1). One
 // instance per header kind; a stack of the same kind (QinQ) passes through
 // the same instance again.
 type etherShim struct {

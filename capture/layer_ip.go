@@ -16,13 +16,19 @@ import (
 // fragment headers. These decode only what a TCP analysis needs.
 
 const (
-	ipProtocolTCP = 6
-	ipProtocolUDP = 17
+	ipProtocolIPv4 = 4 // IP in IP (RFC 2003), and IPv4 in IPv6 (RFC 2473)
+	ipProtocolTCP  = 6
+	ipProtocolUDP  = 17
+	ipProtocolIPv6 = 41 // IPv6 in IPv4 (RFC 4213) or in IPv6 (RFC 2473)
+	ipProtocolGRE  = 47
+
+	tunnelIPinIP = "IP-in-IP"
 )
 
 // nextLayer is the layer after an IP header: TCP, UDP (which may be a
-// tunnel), an unreassembled fragment, or something this package does not
-// decode.
+// tunnel), an IP or GRE tunnel, an unreassembled fragment, or something
+// this package does not decode. Entering an IP-in-IP tunnel counts it, so
+// the IP layers call this once, from DecodeFromBytes.
 func (i *frameInfo) nextLayer() gopacket.LayerType {
 	switch {
 	case i.protocol == ipProtocolUDP && (!i.fragment || i.firstFragment):
@@ -31,9 +37,22 @@ func (i *frameInfo) nextLayer() gopacket.LayerType {
 		// headers, which is all the analysis needs (Zeek reassembles).
 		return layers.LayerTypeUDP
 	case i.fragment:
+		// Including the first fragment of a GRE or IP-in-IP packet: with
+		// no length of its own in the tunnel header, the inner packet
+		// could not be told cut from whole.
 		return gopacket.LayerTypeFragment
 	case i.protocol == ipProtocolTCP:
 		return layers.LayerTypeTCP
+	case i.tunnels >= maxTunnelDepth:
+		return gopacket.LayerTypePayload
+	case i.protocol == ipProtocolGRE:
+		return layers.LayerTypeGRE
+	case i.protocol == ipProtocolIPv4:
+		i.enterTunnel(tunnelIPinIP)
+		return layers.LayerTypeIPv4
+	case i.protocol == ipProtocolIPv6:
+		i.enterTunnel(tunnelIPinIP)
+		return layers.LayerTypeIPv6
 	}
 	return gopacket.LayerTypePayload
 }
@@ -54,6 +73,7 @@ func (i *frameInfo) finish(data []byte, ipLen, header int) []byte {
 
 type ipv4Layer struct {
 	info    *frameInfo
+	next    gopacket.LayerType
 	payload []byte
 }
 
@@ -96,19 +116,22 @@ func (l *ipv4Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	l.info.fragment = flagsOffset&0x3fff != 0 // more-fragments bit or a fragment offset
 	l.info.firstFragment = flagsOffset&0x3fff == ipv4MoreFragments
 	l.info.rerouted = false
+	l.info.finalDst = ipv4FinalDst(data[ipv4MinHeaderLen:headerLen])
 	l.info.protocol = data[9]
 	l.info.src = netip.AddrFrom4([4]byte(data[12:16]))
 	l.info.dst = netip.AddrFrom4([4]byte(data[16:20]))
 	l.payload = l.info.finish(data, totalLen, headerLen)
+	l.next = l.info.nextLayer()
 	return nil
 }
 
 func (l *ipv4Layer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeIPv4 }
-func (l *ipv4Layer) NextLayerType() gopacket.LayerType { return l.info.nextLayer() }
+func (l *ipv4Layer) NextLayerType() gopacket.LayerType { return l.next }
 func (l *ipv4Layer) LayerPayload() []byte              { return l.payload }
 
 type ipv6Layer struct {
 	info    *frameInfo
+	next    gopacket.LayerType
 	payload []byte
 }
 
@@ -175,12 +198,62 @@ func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 		next, offset = data[offset], offset+ipv6FragmentLen
 	}
 	l.info.protocol = next
+	l.info.finalDst = netip.Addr{}
 	l.info.src = netip.AddrFrom16([16]byte(data[8:24]))
 	l.info.dst = netip.AddrFrom16([16]byte(data[24:40]))
 	l.payload = l.info.finish(data, totalLen, offset)
+	l.next = l.info.nextLayer()
 	return nil
 }
 
 func (l *ipv6Layer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeIPv6 }
-func (l *ipv6Layer) NextLayerType() gopacket.LayerType { return l.info.nextLayer() }
+func (l *ipv6Layer) NextLayerType() gopacket.LayerType { return l.next }
 func (l *ipv6Layer) LayerPayload() []byte              { return l.payload }
+
+// IPv4 options (RFC 791 section 3.1) read by ipv4FinalDst.
+const (
+	ipv4OptEnd  = 0
+	ipv4OptNOP  = 1
+	ipv4OptLSRR = 131 // loose source and record route
+	ipv4OptSSRR = 137 // strict source and record route
+	// ipv4OptRouteMin is a route option's type, length and pointer, and
+	// one address.
+	ipv4OptRouteMin = 3 + 4
+)
+
+// ipv4FinalDst reads the options of an IPv4 header for a source route
+// with hops still to visit, and returns the last of them, the final
+// destination, which the sender put in the TCP pseudo-header instead of
+// the header's destination (the next hop). It is the invalid Addr when
+// there is none. An option whose length runs past the options ends the
+// walk: the packet is decoded all the same, as a host that does not
+// process options would.
+func ipv4FinalDst(opts []byte) netip.Addr {
+	for i := 0; i < len(opts); {
+		switch opts[i] {
+		case ipv4OptEnd:
+			return netip.Addr{}
+		case ipv4OptNOP:
+			i++
+			continue
+		}
+		if i+2 > len(opts) {
+			return netip.Addr{}
+		}
+		n := int(opts[i+1])
+		if n < 2 || i+n > len(opts) {
+			return netip.Addr{}
+		}
+		if (opts[i] == ipv4OptLSRR || opts[i] == ipv4OptSSRR) && n >= ipv4OptRouteMin {
+			// The pointer is 1-based from the option's start: past the
+			// last address, the route is done and the header's
+			// destination is the final one.
+			if pointer := int(opts[i+2]); pointer >= 4 && pointer <= n-3 {
+				last := i + 3 + (n-3)/4*4 - 4
+				return netip.AddrFrom4([4]byte(opts[last : last+4]))
+			}
+		}
+		i += n
+	}
+	return netip.Addr{}
+}

@@ -8,7 +8,8 @@ import (
 )
 
 // udpLayer decodes a UDP header only to look inside the tunnels Zeek
-// decapsulates by default and that carry TCP: GTP-U and Teredo. Any other
+// decapsulates by default and that carry TCP: GTP-U, Teredo, VXLAN and
+// Geneve. Any other
 // datagram, or one that does not parse as its tunnel, ends the decoding
 // as non-TCP without complaint: a broken UDP header is no business of a
 // TCP analysis.
@@ -26,6 +27,9 @@ const (
 	gtpControlPort = 2123
 	teredoPort     = 3544
 )
+
+// onPort reports whether either port of a datagram is port.
+func onPort(srcPort, dstPort, port uint16) bool { return srcPort == port || dstPort == port }
 
 func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
 	l.next, l.payload = gopacket.LayerTypePayload, nil
@@ -48,13 +52,19 @@ func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	// likely_server_ports makes the tunnel port the responder's anyway.
 	var inner []byte
 	var tunnel string
+	next := gopacket.LayerTypePayload // for the tunnels that say what they carry
 	switch {
 	case isGTPPort(srcPort) || isGTPPort(dstPort):
 		// Zeek does not decapsulate GTP found inside GTP.
 		if l.info.tunnel != tunnelGTP {
 			inner, tunnel = gtpInner(body, bodyLen), tunnelGTP
 		}
-	case srcPort == teredoPort || dstPort == teredoPort:
+	case onPort(srcPort, dstPort, vxlanPort):
+		inner, tunnel, next = vxlanInner(body), tunnelVXLAN, layers.LayerTypeEthernet
+	case onPort(srcPort, dstPort, genevePort):
+		inner, next = geneveInner(body)
+		tunnel = tunnelGeneve
+	case onPort(srcPort, dstPort, teredoPort):
 		inner, tunnel = teredoInner(body, bodyLen, true), tunnelTeredo
 	default:
 		inner, tunnel = teredoInner(body, bodyLen, false), tunnelTeredo
@@ -62,15 +72,17 @@ func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	if inner == nil {
 		return nil
 	}
-	l.info.tunnels++
-	l.info.tunnel = tunnel
+	l.info.enterTunnel(tunnel)
 	// What the UDP header promises beyond what is here is what the inner
 	// packet is short of: bytes cut by the snaplen, or in the datagram's
 	// later fragments.
 	l.info.missing = bodyLen - len(body)
 	l.info.inFragment = l.info.inFragment || l.info.fragment
 	l.payload = inner
-	l.next = guessIP(inner)
+	l.next = next
+	if next == gopacket.LayerTypePayload {
+		l.next = guessIP(inner)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package capture
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -15,26 +16,80 @@ type linkType uint32
 
 // The link types this package decodes.
 const (
-	linkNull      linkType = 0   // BSD loopback: 4-byte AF_ value in the writer's byte order
-	linkEthernet  linkType = 1   // Ethernet, with VLAN tags, MPLS, PPPoE, PBB, VN-Tag, FabricPath
-	linkFDDI      linkType = 10  // FDDI, IP in 802.2 LLC/SNAP
-	linkRawDLT12  linkType = 12  // raw IP, as DLT_RAW is numbered on most systems
-	linkRawDLT14  linkType = 14  // raw IP, as DLT_RAW is numbered on BSD/OS and OpenBSD
-	linkRaw       linkType = 101 // LINKTYPE_RAW: raw IPv4 or IPv6
-	linkLoop      linkType = 108 // OpenBSD loopback: 4-byte AF_ value, network byte order
-	linkLinuxSLL  linkType = 113 // Linux cooked capture v1 ("any" device)
-	linkIPv4      linkType = 228 // raw IPv4 only
-	linkIPv6      linkType = 229 // raw IPv6 only
-	linkLinuxSLL2 linkType = 276 // Linux cooked capture v2
+	linkNull         linkType = 0   // BSD loopback: 4-byte AF_ value in the writer's byte order
+	linkEthernet     linkType = 1   // Ethernet, with VLAN tags, MPLS, PPPoE, PBB, VN-Tag, E-Tag, FabricPath
+	linkPPP          linkType = 9   // PPP, with or without HDLC-like framing
+	linkFDDI         linkType = 10  // FDDI, IP in 802.2 LLC/SNAP
+	linkRawDLT12     linkType = 12  // raw IP, as DLT_RAW is numbered on most systems
+	linkRawDLT14     linkType = 14  // raw IP, as DLT_RAW is numbered on BSD/OS and OpenBSD
+	linkPPPHDLC      linkType = 50  // PPP in HDLC-like framing, or Cisco PPP in HDLC framing (DLT_PPP_SERIAL)
+	linkPPPEther     linkType = 51  // PPPoE: the frame starts with the PPPoE header
+	linkATMRFC1483   linkType = 100 // LLC/SNAP-encapsulated ATM: the frame starts with 802.2 LLC
+	linkRaw          linkType = 101 // LINKTYPE_RAW: raw IPv4 or IPv6
+	linkCHDLC        linkType = 104 // Cisco HDLC: address, control, EtherType
+	linkLoop         linkType = 108 // OpenBSD loopback: 4-byte AF_ value, network byte order
+	linkLinuxSLL     linkType = 113 // Linux cooked capture v1 ("any" device)
+	linkPPPPPPD      linkType = 166 // PPP from pppd: a direction byte in place of the HDLC address
+	linkPPPWithDir   linkType = 204 // a direction byte, then PPP
+	linkCHDLCWithDir linkType = 205 // a direction byte, then Cisco HDLC
+	linkIPv4         linkType = 228 // raw IPv4 only
+	linkIPv6         linkType = 229 // raw IPv6 only
+	linkLinuxSLL2    linkType = 276 // Linux cooked capture v2
 )
 
-// Layer types for the two link layers gopacket has no type for. They are
-// never registered with gopacket: they only key decoders inside this
-// package's own DecodingLayerParsers. 1000-1999 is the range gopacket leaves
-// to applications.
+// supportedLinkTypes are the link types this package decodes, in the
+// order of their numbers, with the names tcpdump gives them: what String
+// and the error for an unsupported link type say.
+var supportedLinkTypes = []struct {
+	link              linkType
+	name, description string
+}{
+	{linkNull, "NULL", "BSD loopback"},
+	{linkEthernet, "EN10MB", "Ethernet"},
+	{linkPPP, "PPP", "PPP"},
+	{linkFDDI, "FDDI", "FDDI"},
+	{linkRawDLT12, "RAW", "Raw IP"},
+	{linkRawDLT14, "RAW", "Raw IP"},
+	{linkPPPHDLC, "PPP_SERIAL", "PPP over serial"},
+	{linkPPPEther, "PPP_ETHER", "PPPoE"},
+	{linkATMRFC1483, "ATM_RFC1483", "RFC 1483 LLC/SNAP-encapsulated ATM"},
+	{linkRaw, "RAW", "Raw IP"},
+	{linkCHDLC, "C_HDLC", "Cisco HDLC"},
+	{linkLoop, "LOOP", "OpenBSD loopback"},
+	{linkLinuxSLL, "LINUX_SLL", "Linux cooked v1"},
+	{linkPPPPPPD, "PPP_PPPD", "PPP for pppd, with direction flag"},
+	{linkPPPWithDir, "PPP_WITH_DIR", "PPP with direction"},
+	{linkCHDLCWithDir, "C_HDLC_WITH_DIR", "Cisco HDLC with direction"},
+	{linkIPv4, "IPV4", "Raw IPv4"},
+	{linkIPv6, "IPV6", "Raw IPv6"},
+	{linkLinuxSLL2, "LINUX_SLL2", "Linux cooked v2"},
+}
+
+// supportedLinkTypeNames lists the supported link types for the error
+// about an unsupported one: "NULL (0), EN10MB (1), ...".
+func supportedLinkTypeNames() string {
+	var b strings.Builder
+	for i, s := range supportedLinkTypes {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s (%d)", s.name, uint32(s.link))
+	}
+	return b.String()
+}
+
+// Layer types for the link layers gopacket has no type for, 1000 plus the
+// link type. They are never registered with gopacket: they only key
+// decoders inside this package's own DecodingLayerParsers. 1000-1999 is
+// the range gopacket leaves to applications.
 const (
-	layerTypeLinuxSLL2 gopacket.LayerType = 1276
-	layerTypeRawIP     gopacket.LayerType = 1101
+	layerTypeLinuxSLL2    gopacket.LayerType = 1276
+	layerTypeRawIP        gopacket.LayerType = 1101
+	layerTypePPPHDLC      gopacket.LayerType = 1050
+	layerTypeCHDLC        gopacket.LayerType = 1104
+	layerTypePPPPPPD      gopacket.LayerType = 1166
+	layerTypePPPWithDir   gopacket.LayerType = 1204
+	layerTypeCHDLCWithDir gopacket.LayerType = 1205
 )
 
 // firstLayer is the layer a frame of this link type starts with, and false
@@ -57,31 +112,32 @@ func (lt linkType) firstLayer() (gopacket.LayerType, bool) {
 		return layers.LayerTypeIPv4, true
 	case linkIPv6:
 		return layers.LayerTypeIPv6, true
+	case linkPPP:
+		return layers.LayerTypePPP, true
+	case linkPPPHDLC:
+		return layerTypePPPHDLC, true
+	case linkPPPPPPD:
+		return layerTypePPPPPPD, true
+	case linkPPPWithDir:
+		return layerTypePPPWithDir, true
+	case linkPPPEther:
+		return layers.LayerTypePPPoE, true
+	case linkCHDLC:
+		return layerTypeCHDLC, true
+	case linkCHDLCWithDir:
+		return layerTypeCHDLCWithDir, true
+	case linkATMRFC1483:
+		return layers.LayerTypeLLC, true
 	}
 	return gopacket.LayerTypeZero, false
 }
 
 // String names the link type the way tcpdump does ("EN10MB (Ethernet)").
 func (lt linkType) String() string {
-	switch lt {
-	case linkNull:
-		return "NULL (BSD loopback)"
-	case linkEthernet:
-		return "EN10MB (Ethernet)"
-	case linkFDDI:
-		return "FDDI (FDDI)"
-	case linkRaw, linkRawDLT12, linkRawDLT14:
-		return "RAW (Raw IP)"
-	case linkLoop:
-		return "LOOP (OpenBSD loopback)"
-	case linkLinuxSLL:
-		return "LINUX_SLL (Linux cooked v1)"
-	case linkIPv4:
-		return "IPV4 (Raw IPv4)"
-	case linkIPv6:
-		return "IPV6 (Raw IPv6)"
-	case linkLinuxSLL2:
-		return "LINUX_SLL2 (Linux cooked v2)"
+	for _, s := range supportedLinkTypes {
+		if s.link == lt {
+			return s.name + " (" + s.description + ")"
+		}
 	}
 	if name := libpcapLinkTypeName(lt); name != "" {
 		return fmt.Sprintf("%s (%d)", name, uint32(lt))

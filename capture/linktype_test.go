@@ -1,7 +1,9 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
+	"os"
 	"testing"
 )
 
@@ -54,8 +56,26 @@ func TestLinkTypes(t *testing.T) {
 		{"raw (LINKTYPE_RAW 101)", 101, raw, "RAW (Raw IP)"},
 		{"raw (DLT_RAW 12)", 12, raw, "RAW (Raw IP)"},
 		{"raw (DLT_RAW 14)", 14, raw, "RAW (Raw IP)"},
+		{"FDDI", 10, fddiFrame, "FDDI (FDDI)"},
+		{"PPP", 9, func(ip []byte) []byte { return pppFrame(ip, false, false) }, "PPP (PPP)"},
+		{"PPP in HDLC-like framing", 9, func(ip []byte) []byte { return pppFrame(ip, true, false) }, "PPP (PPP)"},
+		{"PPP, protocol compressed", 9, func(ip []byte) []byte { return pppFrame(ip, false, true) }, "PPP (PPP)"},
+		{"PPP_SERIAL", 50, func(ip []byte) []byte { return pppFrame(ip, true, false) }, "PPP_SERIAL (PPP over serial)"},
+		{"PPP_SERIAL, protocol compressed", 50, func(ip []byte) []byte { return pppFrame(ip, true, true) }, "PPP_SERIAL (PPP over serial)"},
+		{"PPP_SERIAL, Cisco PPP in HDLC framing", 50, ciscoHDLCFrame, "PPP_SERIAL (PPP over serial)"},
+		{"PPP_ETHER", 51, pppoeSession, "PPP_ETHER (PPPoE)"},
+		{"PPP_ETHER, protocol compressed", 51, pppoeCompressed, "PPP_ETHER (PPPoE)"},
+		{"ATM_RFC1483", 100, atmLLCFrame, "ATM_RFC1483 (RFC 1483 LLC/SNAP-encapsulated ATM)"},
+		{"C_HDLC", 104, ciscoHDLCFrame, "C_HDLC (Cisco HDLC)"},
+		{"C_HDLC broadcast", 104, func(ip []byte) []byte { b := ciscoHDLCFrame(ip); b[0] = 0x8f; return b }, "C_HDLC (Cisco HDLC)"},
+		{"PPP_PPPD", 166, func(ip []byte) []byte { b := pppFrame(ip, true, false); b[0] = 1; return b }, "PPP_PPPD (PPP for pppd, with direction flag)"},
+		{"PPP_WITH_DIR", 204, func(ip []byte) []byte { return append([]byte{0}, pppFrame(ip, true, false)...) }, "PPP_WITH_DIR (PPP with direction)"},
+		{"PPP_WITH_DIR, no framing", 204, func(ip []byte) []byte { return append([]byte{1}, pppFrame(ip, false, false)...) }, "PPP_WITH_DIR (PPP with direction)"},
+		{"C_HDLC_WITH_DIR", 205, func(ip []byte) []byte { return append([]byte{1}, ciscoHDLCFrame(ip)...) }, "C_HDLC_WITH_DIR (Cisco HDLC with direction)"},
 	}
+	tested := map[linkType]bool{linkIPv4: true, linkIPv6: true} // below
 	for _, tt := range tests {
+		tested[linkType(tt.link)] = true
 		t.Run(tt.name, func(t *testing.T) {
 			segs := append(handshake("10.0.0.1", "10.0.0.2", 40000, 9502),
 				handshake("2001:db8::1", "2001:db8::2", 40001, 443)...)
@@ -76,6 +96,12 @@ func TestLinkTypes(t *testing.T) {
 		})
 	}
 
+	for _, s := range supportedLinkTypes {
+		if !tested[s.link] {
+			t.Errorf("link type %s is supported but not tested", s.link)
+		}
+	}
+
 	// Raw IPv4-only and IPv6-only link types.
 	for _, tt := range []struct {
 		name string
@@ -92,5 +118,27 @@ func TestLinkTypes(t *testing.T) {
 			}
 			comparePackets(t, res.packets, wants(tt.segs))
 		})
+	}
+}
+
+// The README's list of link types names every supported one, as
+// tcpdump names it.
+func TestREADMEListsLinkTypes(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(readme, []byte("\nLink types"))
+	if start < 0 {
+		t.Fatal("README.md has no paragraph starting with \"Link types\"")
+	}
+	para := readme[start+1:]
+	if end := bytes.Index(para, []byte("\n\n")); end >= 0 {
+		para = para[:end]
+	}
+	for _, s := range supportedLinkTypes {
+		if !bytes.Contains(para, []byte(s.name+" ")) && !bytes.Contains(para, []byte(s.name+",")) {
+			t.Errorf("README's link types do not name %s", s.name)
+		}
 	}
 }

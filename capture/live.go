@@ -129,7 +129,7 @@ func OpenLive(iface string, lo LiveOptions, opt Options) (*Reader, error) {
 	opt.Filter = ""
 	rd, err := newReader(name, src, opt, src)
 	if err != nil {
-		return nil, err // "nflog: unsupported link type NFLOG (239)"; src is closed
+		return nil, err // "nflog: unsupported link type NFLOG (239) (supported: ...)"; src is closed
 	}
 	rd.live = src
 

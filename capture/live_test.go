@@ -543,7 +543,7 @@ func TestOpenLiveUnsupportedLinkType(t *testing.T) {
 	if !errors.Is(err, ErrUnsupportedLinkType) {
 		t.Skipf("nflog cannot be opened here: %v", err)
 	}
-	if got, want := err.Error(), "nflog: unsupported link type NFLOG (239)"; got != want {
+	if got, want := err.Error(), "nflog: unsupported link type NFLOG (239) (supported: "+supportedLinkTypeNames()+")"; got != want {
 		t.Errorf("error %q, want %q", got, want)
 	}
 }

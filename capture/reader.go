@@ -140,7 +140,7 @@ func (r *Reader) link(lt linkType) (*linkState, error) {
 	} else if r.singleLinkType() {
 		// A classic pcap file or an interface has one link type: nothing
 		// in it can be read.
-		return nil, fmt.Errorf("%w %s", ErrUnsupportedLinkType, lt)
+		return nil, fmt.Errorf("%w %s (supported: %s)", ErrUnsupportedLinkType, lt, supportedLinkTypeNames())
 	}
 	if r.opt.Filter != "" && s.parser != nil {
 		f, err := compileFilter(lt, 0, r.opt.Filter)
@@ -210,8 +210,8 @@ func (r *Reader) Next(p *Packet) error {
 			r.stats.NonTCP++
 			if !ls.warned {
 				ls.warned = true
-				r.warn(index, fmt.Errorf("pcapng interface %d: %w %s; its packets are counted as non-TCP",
-					rec.iface, ErrUnsupportedLinkType, rec.link))
+				r.warn(index, fmt.Errorf("pcapng interface %d: %w %s; its packets are counted as non-TCP (supported: %s)",
+					rec.iface, ErrUnsupportedLinkType, rec.link, supportedLinkTypeNames()))
 			}
 			continue
 		}

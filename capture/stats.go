@@ -18,14 +18,15 @@ type Stats struct {
 	TCP      uint64 // TCP segments delivered by Next
 	// NonTCP: ARP, UDP, ICMP, IPv6 ESP ..., packets of a pcapng interface
 	// whose link type is unsupported, and packets nested deeper than this
-	// package looks (more than 8 link-layer headers, or a third tunnel).
+	// package looks (more than 8 link-layer headers, or a third tunnel),
+	// and IP-in-IP or GRE packets that are fragments.
 	NonTCP uint64
 	// Fragments: TCP carried in an IP fragment (IPv4 MF set or offset > 0,
 	// or an IPv6 fragment header). Reassembly is out of scope, so these
-	// are not analysed. The exception is a tunnel (GTP-U, Teredo) whose
-	// UDP datagram was fragmented: its first fragment holds the inner IP
-	// and TCP headers, so the segment is delivered (and counted as TCP
-	// and Truncated) from there.
+	// are not analysed. The exception is a UDP tunnel (GTP-U, Teredo,
+	// VXLAN, Geneve) whose datagram was fragmented: its first fragment
+	// holds the inner IP and TCP headers, so the segment is delivered (and
+	// counted as TCP and Truncated) from there.
 	Fragments uint64
 	// Malformed: skipped because a header was invalid; Warn was told.
 	Malformed uint64

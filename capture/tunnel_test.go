@@ -61,6 +61,62 @@ func TestTunnels(t *testing.T) {
 		{"Teredo off its port, authentication and origin", plainV6, func(ip []byte) []byte {
 			return ethernetIP(outerIP(false, udpBytes(3797, 32900, teredo(ip, true, 1, 2, true))))
 		}},
+		{"IPv4 in IPv4", v4, func(ip []byte) []byte { return ethernetIP(ipInIP(false, ip)) }},
+		{"IPv6 in IPv4 (6in4)", plainV6, func(ip []byte) []byte { return ethernetIP(ipInIP(false, ip)) }},
+		{"IPv4 in IPv6", v4, func(ip []byte) []byte { return ethernetIP(ipInIP(true, ip)) }},
+		{"IPv6 in IPv6", plainV6, func(ip []byte) []byte { return ethernetIP(ipInIP(true, ip)) }},
+		{"GRE, IPv4 inside", v4, func(ip []byte) []byte { return ethernetIP(outerProto(false, 47, greBytes(0, etherIPv4, ip))) }},
+		{"GRE, IPv6 inside", plainV6, func(ip []byte) []byte { return ethernetIP(outerProto(false, 47, greBytes(0, etherIPv6, ip))) }},
+		{"GRE over IPv6 with checksum, key and sequence number", v4, func(ip []byte) []byte {
+			return ethernetIP(outerProto(true, 47, greBytes(greC|greK|greS, etherIPv4, ip)))
+		}},
+		{"GRE with a key", plainV6, func(ip []byte) []byte { return ethernetIP(outerProto(false, 47, greBytes(greK, etherIPv6, ip))) }},
+		{"GRE carrying MPLS", v4, func(ip []byte) []byte {
+			return ethernetIP(outerProto(false, 47, greBytes(0, etherMPLS, mplsStack(2, ip))))
+		}},
+		{"GRE carrying Ethernet (gretap)", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerProto(false, 47, greBytes(greK, 0x6558, ethernet(etherIPv6, ip, etherVLAN))))
+		}},
+		{"PPTP enhanced GRE, PPP in HDLC-like framing", v4, func(ip []byte) []byte {
+			return ethernetIP(outerProto(false, 47, pptpGRE(pppFrame(ip, true, false))))
+		}},
+		{"PPTP enhanced GRE, PPP protocol compressed", v4, func(ip []byte) []byte {
+			return ethernetIP(outerProto(false, 47, pptpGRE(pppFrame(ip, false, true))))
+		}},
+		{"ERSPAN type I", v4, func(ip []byte) []byte { return ethernetIP(outerProto(false, 47, greBytes(0, 0x88be, ethernetIP(ip)))) }},
+		{"ERSPAN type II", plainV6, func(ip []byte) []byte { return ethernetIP(outerProto(false, 47, erspanII(ethernetIP(ip)))) }},
+		{"ERSPAN type II, 802.1Q inside", v4, func(ip []byte) []byte {
+			return ethernetIP(outerProto(false, 47, erspanII(ethernet(etherIPv4, ip, etherVLAN))))
+		}},
+		{"ERSPAN type III", v4, func(ip []byte) []byte { return ethernetIP(outerProto(false, 47, erspanIII(ethernetIP(ip), false))) }},
+		{"ERSPAN type III with the platform subheader", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerProto(true, 47, erspanIII(ethernetIP(ip), true)))
+		}},
+		{"VXLAN to port 4789", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(51234, vxlanPort, vxlanBytes(ethernetIP(ip)))))
+		}},
+		{"VXLAN from port 4789, IPv6 outside and inside, 802.1Q inside", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(true, udpBytes(vxlanPort, 51234, vxlanBytes(ethernet(etherIPv6, ip, etherVLAN)))))
+		}},
+		{"Geneve carrying Ethernet, no options", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(40000, genevePort, geneveBytes(0x6558, 0, ethernetIP(ip)))))
+		}},
+		{"Geneve carrying Ethernet, three option words", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(genevePort, 40000, geneveBytes(0x6558, 3, ethernetIP(ip)))))
+		}},
+		{"Geneve carrying IPv4", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(true, udpBytes(40000, genevePort, geneveBytes(etherIPv4, 1, ip))))
+		}},
+		{"Geneve carrying IPv6", plainV6, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(40000, genevePort, geneveBytes(etherIPv6, 0, ip))))
+		}},
+		{"IPv4 in IPv4 inside VXLAN: two levels", v4, func(ip []byte) []byte {
+			return ethernetIP(outerIP(false, udpBytes(51234, vxlanPort, vxlanBytes(ethernetIP(ipInIP(false, ip))))))
+		}},
+		{"GRE inside GRE: two levels", v4, func(ip []byte) []byte {
+			inner := outerProto(true, 47, greBytes(0, etherIPv4, ip))
+			return ethernetIP(outerProto(false, 47, greBytes(greK, etherIPv6, inner)))
+		}},
 		{"Teredo inside GTP-U: two levels", teredoClient, func(ip []byte) []byte {
 			inner := ipv4Bytes(netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), 17,
 				udpBytes(3797, teredoPort, teredo(ip, false, 0, 0, false)))
@@ -139,11 +195,43 @@ func TestTunnelsRejected(t *testing.T) {
 		}()},
 		{"UDP header cut", ethernetIP(outerIP(false, []byte{0x08, 0x68, 0x08}))},
 		{fmtTunnels(maxTunnelDepth + 1), deep()},
+		{"three levels of IP in IP", ethernetIP(ipInIP(false, ipInIP(true, ipInIP(false, s.ipBytes()))))},
+		{"three levels of GRE", ethernetIP(outerProto(false, 47, greBytes(0, etherIPv4,
+			outerProto(false, 47, greBytes(0, etherIPv4, outerProto(false, 47, greBytes(0, etherIPv4, s.ipBytes())))))))},
+		{"VXLAN in IP in IP in GRE", ethernetIP(outerProto(false, 47, greBytes(0, etherIPv4,
+			ipInIP(false, outerIP(false, udpBytes(1, vxlanPort, vxlanBytes(ethernetIP(s.ipBytes()))))))))},
+		{"GRE with the routing bit (RFC 1701)", ethernetIP(outerProto(false, 47, greBytes(0x4000, etherIPv4, s.ipBytes())))},
+		{"GRE version 2", ethernetIP(outerProto(false, 47, greBytes(2, etherIPv4, s.ipBytes())))},
+		{"GRE carrying ARP", ethernetIP(outerProto(false, 47, greBytes(0, etherARP, make([]byte, 28))))},
+		{"GRE header cut", ethernetIP(outerProto(false, 47, []byte{0, 0, 8}))},
+		{"GRE key past the packet", ethernetIP(outerProto(false, 47, []byte{0x20, 0, 8, 0, 0, 0}))},
+		{"ERSPAN type III header cut", ethernetIP(outerProto(false, 47, greBytes(greS, 0x22eb, make([]byte, 11))))},
+		{"ERSPAN type III platform subheader past the packet", ethernetIP(outerProto(false, 47, greBytes(greS, 0x22eb,
+			[]byte{0x20, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0})))},
+		{"PPTP GRE without a key", ethernetIP(outerProto(false, 47, func() []byte {
+			b := pptpGRE(pppFrame(s.ipBytes(), true, false))
+			b[0] &^= 0x20
+			return b
+		}()))},
+		{"PPTP GRE carrying LCP", ethernetIP(outerProto(false, 47, pptpGRE(append([]byte{0xff, 0x03, 0xc0, 0x21}, make([]byte, 10)...))))},
+		{"PPTP GRE acknowledgment only", ethernetIP(outerProto(false, 47, pptpGRE(nil)))},
+		{"VXLAN without the I flag", udp(1, vxlanPort, append([]byte{0, 0, 0, 0, 0, 0, 1, 0}, ethernetIP(s.ipBytes())...))},
+		{"VXLAN carrying ARP", udp(1, vxlanPort, vxlanBytes(ethernet(etherARP, make([]byte, 28))))},
+		{"Geneve version 1", udp(1, genevePort, func() []byte {
+			b := geneveBytes(etherIPv4, 0, s.ipBytes())
+			b[0] |= 0x40
+			return b
+		}())},
+		{"Geneve options past the packet", udp(1, genevePort, geneveBytes(0x6558, 63, nil))},
+		{"Geneve carrying ARP", udp(1, genevePort, geneveBytes(etherARP, 0, make([]byte, 28)))},
+		// Not reassembled, and what it carries is not known to be TCP.
+		{"IP in IP, a fragment", ethernetIP(edit(ipInIP(false, s.ipBytes()), func(b []byte) { b[6] = 0x20 }))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := oneFrame(t, 1, tt.frame, 0)
-			if want := (Stats{Packets: 3, TCP: 2, NonTCP: 1}); res.stats != want || res.warns != nil {
+			want := Stats{Packets: 3, TCP: 2, NonTCP: 1}
+			if res.stats != want || res.warns != nil {
 				t.Errorf("stats %+v, warnings %q; want %+v", res.stats, res.warns, want)
 			}
 		})
@@ -157,11 +245,34 @@ func TestTunnelInnerMalformed(t *testing.T) {
 	s := seg{src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, flags: FlagSYN}
 	ip := s.ipBytes()
 	ip[0] = 0x43 // IHL 3
-	res := oneFrame(t, 1, ethernetIP(outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, false)))), 0)
-	want := []string{"x.pcap: packet 2: malformed IPv4 header: IHL 3 (< 5) (inside a GTP-U tunnel)"}
-	if !equalStrings(res.warns, want) || res.stats.Malformed != 1 {
-		t.Errorf("stats %+v, warnings %q; want %q", res.stats, res.warns, want)
+	const ihl3 = "malformed IPv4 header: IHL 3 (< 5)"
+	tests := []struct {
+		frame []byte
+		warn  string
+	}{
+		{ethernetIP(outerIP(false, udpBytes(gtpUserPort, gtpUserPort, gtpU(ip, false)))), ihl3 + " (inside a GTP-U tunnel)"},
+		{ethernetIP(ipInIP(false, ip)), ihl3 + " (inside an IP-in-IP tunnel)"},
+		{ethernetIP(outerProto(false, 47, greBytes(0, etherIPv4, ip))), ihl3 + " (inside a GRE tunnel)"},
+		{ethernetIP(outerProto(false, 47, erspanII(ethernetIP(ip)))), ihl3 + " (inside an ERSPAN tunnel)"},
+		{ethernetIP(outerIP(false, udpBytes(1, vxlanPort, vxlanBytes(ethernetIP(ip))))), ihl3 + " (inside a VXLAN tunnel)"},
+		{ethernetIP(outerIP(false, udpBytes(1, genevePort, geneveBytes(etherIPv4, 0, ip)))), ihl3 + " (inside a Geneve tunnel)"},
+		{ethernetIP(outerIP(false, udpBytes(1, vxlanPort, vxlanBytes(make([]byte, 10))))),
+			"malformed Ethernet header: frame too short (10 bytes, need 14) (inside a VXLAN tunnel)"},
+		{ethernetIP(outerProto(false, ipProtocolIPv4, s6v(s).ipBytes())), "malformed IPv4 header: version 6 (want 4) (inside an IP-in-IP tunnel)"},
 	}
+	for _, tt := range tests {
+		res := oneFrame(t, 1, tt.frame, 0)
+		want := []string{"x.pcap: packet 2: " + tt.warn}
+		if !equalStrings(res.warns, want) || res.stats.Malformed != 1 {
+			t.Errorf("stats %+v, warnings %q; want %q", res.stats, res.warns, want)
+		}
+	}
+}
+
+// s6v is s between two IPv6 addresses.
+func s6v(s seg) seg {
+	s.src, s.dst = "2001:db8::1", "2001:db8::2"
+	return s
 }
 
 // A GTP-U datagram too big for the path gets its outer IP fragmented
