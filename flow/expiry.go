@@ -166,8 +166,7 @@ func (h *lateHeap) remove(i int) {
 	n := len(old) - 1
 	old[i].c.late = 0
 	if i != n {
-		old[i] = old[n]
-		old[i].c.late = int32(i + 1)
+		old.place(i, old[n])
 	}
 	old[n] = lateItem{}
 	*h = old[:n]
@@ -184,6 +183,12 @@ func (h lateHeap) fix(i int, k dueKey) {
 	}
 }
 
+// place puts it at position i and tells its connection where it is.
+func (h lateHeap) place(i int, it lateItem) {
+	h[i] = it
+	it.c.late = int32(i + 1)
+}
+
 func (h lateHeap) up(i int) {
 	it := h[i]
 	for i > 0 {
@@ -191,12 +196,10 @@ func (h lateHeap) up(i int) {
 		if !it.key.less(h[parent].key) {
 			break
 		}
-		h[i] = h[parent]
-		h[i].c.late = int32(i + 1)
+		h.place(i, h[parent])
 		i = parent
 	}
-	h[i] = it
-	it.c.late = int32(i + 1)
+	h.place(i, it)
 }
 
 // down sifts the item at position i down, and reports whether it moved.
@@ -213,12 +216,10 @@ func (h lateHeap) down(i int) bool {
 		if !h[child].key.less(it.key) {
 			break
 		}
-		h[i] = h[child]
-		h[i].c.late = int32(i + 1)
+		h.place(i, h[child])
 		i = child
 	}
-	h[i] = it
-	it.c.late = int32(i + 1)
+	h.place(i, it)
 	return i != start
 }
 

@@ -22,24 +22,30 @@ import (
 // byte for byte what encoding/json wrote from the structs in
 // json_ref_test.go, which the tests hold them to.
 
+// SummaryCounts are the summary's counts of what was read and followed,
+// keys the JSON summary holds in this order and tcpfsm merge adds up.
+type SummaryCounts struct {
+	Packets     uint64 `json:"packets"`
+	TCPPackets  uint64 `json:"tcp_packets"`
+	NonTCP      uint64 `json:"non_tcp"`
+	Fragments   uint64 `json:"fragments"`
+	Filtered    uint64 `json:"filtered"`
+	Malformed   uint64 `json:"malformed"`
+	Truncated   uint64 `json:"truncated"`
+	BadChecksum uint64 `json:"bad_checksums"`
+	BadIPSum    uint64 `json:"bad_ip_checksums"`
+	Connections uint64 `json:"connections"`
+	Expired     uint64 `json:"expired"`
+	Evicted     uint64 `json:"evicted"`
+	Reused      uint64 `json:"reused"`
+}
+
 type jsonSummary struct {
-	Type        string       `json:"type"`
-	Source      string       `json:"source"`
-	TS          unixTime     `json:"ts"`
-	EndTS       unixTime     `json:"end_ts"`
-	Packets     uint64       `json:"packets"`
-	TCPPackets  uint64       `json:"tcp_packets"`
-	NonTCP      uint64       `json:"non_tcp"`
-	Fragments   uint64       `json:"fragments"`
-	Filtered    uint64       `json:"filtered"`
-	Malformed   uint64       `json:"malformed"`
-	Truncated   uint64       `json:"truncated"`
-	BadChecksum uint64       `json:"bad_checksums"`
-	BadIPSum    uint64       `json:"bad_ip_checksums"`
-	Connections uint64       `json:"connections"`
-	Expired     uint64       `json:"expired"`
-	Evicted     uint64       `json:"evicted"`
-	Reused      uint64       `json:"reused"`
+	Type   string   `json:"type"`
+	Source string   `json:"source"`
+	TS     unixTime `json:"ts"`
+	EndTS  unixTime `json:"end_ts"`
+	SummaryCounts
 	Handshakes  orderedCount `json:"handshakes"`
 	Closes      orderedCount `json:"closes"`
 	Census      orderedCount `json:"census"`
@@ -371,9 +377,11 @@ func (j *jsonReporter) Trace(l *TraceLine) error {
 func (j *jsonReporter) Finish(t *Totals) error {
 	s := &jsonSummary{
 		Type: "summary", Source: t.Source, TS: unixTime(t.First), EndTS: unixTime(t.Last),
-		Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Fragments: t.Fragments, Filtered: t.Filtered,
-		Malformed: t.Malformed, Truncated: t.Truncated, BadChecksum: t.BadChecksum, BadIPSum: t.BadIPChecksum,
-		Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
+		SummaryCounts: SummaryCounts{
+			Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Fragments: t.Fragments, Filtered: t.Filtered,
+			Malformed: t.Malformed, Truncated: t.Truncated, BadChecksum: t.BadChecksum, BadIPSum: t.BadIPChecksum,
+			Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
+		},
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
 		Census: censusCounts(t.Census), CensusHosts: hostCensus{t.Census}, Anomalies: sorted(j.sum.anomalies),
 		Diagnoses: diagJSON(j.sum.diag.Diagnoses()),

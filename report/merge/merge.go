@@ -55,23 +55,11 @@ type Input struct {
 
 // Summary holds the keys of a report's summary the merge adds up.
 type Summary struct {
-	Source      string             `json:"source"`
-	Packets     uint64             `json:"packets"`
-	TCPPackets  uint64             `json:"tcp_packets"`
-	NonTCP      uint64             `json:"non_tcp"`
-	Fragments   uint64             `json:"fragments"`
-	Filtered    uint64             `json:"filtered"`
-	Malformed   uint64             `json:"malformed"`
-	Truncated   uint64             `json:"truncated"`
-	BadChecksum uint64             `json:"bad_checksums"`
-	BadIPSum    uint64             `json:"bad_ip_checksums"`
-	Connections uint64             `json:"connections"`
-	Expired     uint64             `json:"expired"`
-	Evicted     uint64             `json:"evicted"`
-	Reused      uint64             `json:"reused"`
-	Warnings    []string           `json:"warnings"`
-	Incomplete  bool               `json:"incomplete"`
-	Merge       *report.MergeState `json:"merge"`
+	Source string `json:"source"`
+	report.SummaryCounts
+	Warnings   []string           `json:"warnings"`
+	Incomplete bool               `json:"incomplete"`
+	Merge      *report.MergeState `json:"merge"`
 }
 
 // Read reads one report written with --shard and --format json.
