@@ -315,7 +315,7 @@ func TestConnScenarios(t *testing.T) {
 				{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 1, at: 11, client: SynSent, server: FinWait1},
 				{dir: FromClient, flags: ACK, seq: 1, ack: 2, at: 20, client: CloseWait, server: FinWait2},
 			},
-			handshake: HandshakeComplete, close: CloseFINServer, labels: []string{LabelClosedBeforeHandshke},
+			handshake: HandshakeComplete, close: CloseFINServer, labels: []string{LabelClosedBeforeHandshake},
 		},
 		{
 			name: "server data before the client's handshake ACK",

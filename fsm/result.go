@@ -33,18 +33,18 @@ var CloseOutcomes = []string{CloseFIN, CloseFINClient, CloseFINServer, CloseRSTC
 
 // Labels describe a connection beyond its handshake and close outcomes.
 const (
-	LabelSimultaneousOpen     = "simultaneous_open"
-	LabelSimultaneousClose    = "simultaneous_close"
-	LabelHalfClose            = "half_close"
-	LabelMidstream            = "midstream"
-	LabelSynRetransmitted     = "syn_retransmitted"
-	LabelSynAckRetransmitted  = "synack_retransmitted"
-	LabelKeepAlive            = "keepalive"
-	LabelZeroWindow           = "zero_window"
-	LabelSynWithData          = "syn_with_data"
-	LabelClosedBeforeHandshke = "closed_before_established"
-	LabelRetransmissions      = "retransmissions"
-	LabelPortReuse            = "port_reuse"
+	LabelSimultaneousOpen      = "simultaneous_open"
+	LabelSimultaneousClose     = "simultaneous_close"
+	LabelHalfClose             = "half_close"
+	LabelMidstream             = "midstream"
+	LabelSynRetransmitted      = "syn_retransmitted"
+	LabelSynAckRetransmitted   = "synack_retransmitted"
+	LabelKeepAlive             = "keepalive"
+	LabelZeroWindow            = "zero_window"
+	LabelSynWithData           = "syn_with_data"
+	LabelClosedBeforeHandshake = "closed_before_established"
+	LabelRetransmissions       = "retransmissions"
+	LabelPortReuse             = "port_reuse"
 	// LabelClientOnlyEstablished: at the end the client believes the
 	// connection is ESTABLISHED while the server still holds it in
 	// SYN_RCVD: the accept-queue trap.
@@ -72,7 +72,7 @@ const (
 var LabelNames = []string{
 	LabelSimultaneousOpen, LabelSimultaneousClose, LabelHalfClose, LabelMidstream,
 	LabelSynRetransmitted, LabelSynAckRetransmitted, LabelKeepAlive, LabelZeroWindow,
-	LabelSynWithData, LabelClosedBeforeHandshke, LabelRetransmissions, LabelPortReuse,
+	LabelSynWithData, LabelClosedBeforeHandshake, LabelRetransmissions, LabelPortReuse,
 	LabelClientOnlyEstablished, LabelSynCookie, LabelRSTChallenged, LabelSYNChallenged, LabelOneSided,
 }
 
@@ -325,7 +325,7 @@ func (c *Conn) Result(end int64) Result {
 	add(r.SynRetransmits > 0, LabelSynRetransmitted)
 	add(r.SynAckRetransmits > 0, LabelSynAckRetransmitted)
 	add(c.synWithData, LabelSynWithData)
-	add(c.closedEarly, LabelClosedBeforeHandshke)
+	add(c.closedEarly, LabelClosedBeforeHandshake)
 	add(r.Client.State.Synchronized() && r.Server.State == SynRcvd, LabelClientOnlyEstablished)
 	add(c.SynCookie(), LabelSynCookie)
 	add(c.halfClose, LabelHalfClose)

@@ -32,7 +32,7 @@ var labelSummaries = map[string]string{
 	LabelKeepAlive:             "a keepalive probe was seen",
 	LabelZeroWindow:            "a zero window was advertised",
 	LabelSynWithData:           "the SYN carried data (TCP Fast Open)",
-	LabelClosedBeforeHandshke:  "a side sent FIN before the handshake completed (SYN_RCVD -> FIN_WAIT_1)",
+	LabelClosedBeforeHandshake: "a side sent FIN before the handshake completed (SYN_RCVD -> FIN_WAIT_1)",
 	LabelRetransmissions:       "data was retransmitted",
 	LabelPortReuse:             "an earlier connection on the same 5-tuple ended first",
 	LabelClientOnlyEstablished: "the client believes the connection ESTABLISHED, the server still holds it in SYN_RCVD: the accept-queue trap",

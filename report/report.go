@@ -58,10 +58,10 @@ type Totals struct {
 	Flow          flow.Stats
 	// Census is the netstat-like census of endpoint states per host, at
 	// the end of the capture or the instant asked for.
-	Census         *flow.Census
-	Warnings       []string // problems met while reading, worst last
-	WarningsOmited uint64   // warnings beyond those listed
-	Incomplete     bool     // reading stopped early: the capture is cut short
+	Census          *flow.Census
+	Warnings        []string // problems met while reading, worst last
+	WarningsOmitted uint64   // warnings beyond those listed
+	Incomplete      bool     // reading stopped early: the capture is cut short
 	// Interrupted: a signal stopped the reading of a file before its end
 	// (Incomplete too). A Zeek log then has no #close line, as Zeek's
 	// own has none when it is killed.

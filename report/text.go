@@ -505,8 +505,8 @@ func (t *textReporter) Finish(tot *Totals) error {
 	if t.held != nil && t.held.failed != nil {
 		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), t.held.warning())
 	}
-	if tot.WarningsOmited > 0 {
-		fmt.Fprintf(t.w, "  %s %d more\n", p.warn.Sprint("warning:"), tot.WarningsOmited)
+	if tot.WarningsOmitted > 0 {
+		fmt.Fprintf(t.w, "  %s %d more\n", p.warn.Sprint("warning:"), tot.WarningsOmitted)
 	}
 	return t.w.Flush()
 }

@@ -431,7 +431,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 			tot.Warnings = append(tot.Warnings, oneLine(err.Error()))
 			printf(stderr, "tcpfsm: warning: %v", err)
 		} else {
-			tot.WarningsOmited++
+			tot.WarningsOmitted++
 		}
 	}
 
@@ -498,8 +498,8 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if n := tot.Live.Lost(); n > 0 {
 		printf(stderr, "tcpfsm: warning: the capture missed %d packets: the report may be wrong about their connections", n)
 	}
-	if tot.WarningsOmited > 0 {
-		printf(stderr, "tcpfsm: warning: %d more warnings not shown", tot.WarningsOmited)
+	if tot.WarningsOmitted > 0 {
+		printf(stderr, "tcpfsm: warning: %d more warnings not shown", tot.WarningsOmitted)
 	}
 	repErr := a.repErr
 	if repErr == nil {
