@@ -52,14 +52,15 @@ type jsonSummary struct {
 	CensusAt    unixTime     `json:"census_ts"`
 	CensusHosts hostCensus   `json:"census_hosts"`
 	// CensusClientOnly: Census.ClientOnlyEstablished.
-	CensusClientOnly uint32       `json:"census_client_only_established"`
-	Anomalies        orderedCount `json:"anomalies"`
-	Diagnoses        []jsonDiag   `json:"diagnoses"`
-	Listeners        []jsonListen `json:"listeners"`
-	Warnings         []string     `json:"warnings"`
-	Incomplete       bool         `json:"incomplete"`
-	Capture          *jsonLive    `json:"capture,omitempty"`
-	Merge            *MergeState  `json:"merge,omitempty"`
+	CensusClientOnly uint32        `json:"census_client_only_established"`
+	Anomalies        orderedCount  `json:"anomalies"`
+	Diagnoses        []jsonDiag    `json:"diagnoses"`
+	Listeners        []jsonListen  `json:"listeners"`
+	Warnings         []string      `json:"warnings"`
+	Incomplete       bool          `json:"incomplete"`
+	Capture          *jsonLive     `json:"capture,omitempty"`
+	Merge            *MergeState   `json:"merge,omitempty"`
+	AppError         *appErrorJSON `json:"app_error,omitempty"`
 }
 
 // jsonLive is libpcap's counters of a live capture.
@@ -241,6 +242,7 @@ type jsonReporter struct {
 	buf    []byte        // the "conn" and "event" lines, reused
 	sum    summary
 	stream bool
+	appErr *appErrors // Options.AppError; nil writes every connection
 	ann    announcer
 	// mergeable: Options.Mergeable.
 	mergeable bool
@@ -256,6 +258,9 @@ func newJSON(w io.Writer, th diagnose.Thresholds, stream bool) *jsonReporter {
 
 func (j *jsonReporter) Conn(r *flow.Record) error {
 	j.sum.add(r)
+	if j.appErr != nil && !j.appErr.add(r) {
+		return nil // counted, not written
+	}
 	b := j.buf[:0]
 	if j.stream && unanswered(r) && !j.ann.announcedAtEnd(r) {
 		b = appendEventJSON(b, r.End, r.Handshake, retrier(r), r)
@@ -375,6 +380,7 @@ func (j *jsonReporter) Trace(l *TraceLine) error {
 }
 
 func (j *jsonReporter) Finish(t *Totals) error {
+	ds := j.sum.diag.Diagnoses()
 	s := &jsonSummary{
 		Type: "summary", Source: t.Source, TS: unixTime(t.First), EndTS: unixTime(t.Last),
 		SummaryCounts: SummaryCounts{
@@ -384,7 +390,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		},
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
 		Census: censusCounts(t.Census), CensusHosts: hostCensus{t.Census}, Anomalies: sorted(j.sum.anomalies),
-		Diagnoses: diagJSON(j.sum.diag.Diagnoses()),
+		Diagnoses: diagJSON(ds),
 		Listeners: listenersJSON(j.sum.listenersByAttempts()),
 		Warnings:  t.warnings(), Incomplete: t.Incomplete,
 		Capture: liveJSON(t.Live),
@@ -393,6 +399,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		s.CensusAt = unixTime(t.Census.At)
 		s.CensusClientOnly = t.Census.ClientOnlyEstablished
 	}
+	s.AppError = j.appErr.json(ds)
 	if j.mergeable {
 		s.Merge = &MergeState{Version: MergeVersion, Shard: t.Shard.String(), First: t.First, Last: t.Last, Thresholds: j.th}
 		if t.Shard.Count == 0 {

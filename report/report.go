@@ -39,6 +39,11 @@ type Options struct {
 	// record whole (the "merge" key of a conn object) and the summary's
 	// "merge" object (see MergeState). --shard asks for it.
 	Mergeable bool
+	// AppError, an error name as ParseAppError returns it, lists only the
+	// connections where a side's application saw that error, and groups
+	// them by server endpoint with the diagnoses that explain them (text
+	// and JSON). The summary and the diagnoses are of every connection.
+	AppError string
 }
 
 // Totals are the capture-level facts the summary needs, gathered by the
@@ -133,13 +138,16 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 	switch opt.Format {
 	case "", "text":
 		t := newText(w, opt.Color, th, opt.Stream, HoldsOutput(opt))
-		t.verbose, t.ladder = opt.Verbose, opt.Ladder
+		t.verbose, t.ladder, t.appErr = opt.Verbose, opt.Ladder, newAppErrors(opt.AppError)
 		return t, nil
 	case "json":
 		j := newJSON(w, th, opt.Stream)
-		j.mergeable = opt.Mergeable
+		j.mergeable, j.appErr = opt.Mergeable, newAppErrors(opt.AppError)
 		return j, nil
 	case "zeek":
+		if opt.AppError != "" {
+			return nil, fmt.Errorf("--app-error lists connections in the text and json formats, not zeek")
+		}
 		return newZeek(w, opt.Stream), nil
 	}
 	return nil, fmt.Errorf("unknown format %q (want text, json or zeek)", opt.Format)

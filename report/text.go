@@ -25,6 +25,7 @@ type textReporter struct {
 	// streamed counts the connections a stream reported as each ended,
 	// before the end of the capture reported the rest (flow.ReasonEnd).
 	streamed int
+	appErr   *appErrors // Options.AppError; nil lists every connection
 	ann      announcer
 	verbose  bool
 	ladder   *LadderSelect
@@ -46,6 +47,9 @@ func newText(w io.Writer, useColor bool, th diagnose.Thresholds, stream, hold bo
 
 func (t *textReporter) Conn(r *flow.Record) error {
 	t.sum.add(r)
+	if t.appErr != nil && !t.appErr.add(r) {
+		return nil // counted, not listed
+	}
 	if t.stream && r.Reason != flow.ReasonEnd {
 		t.streamed++
 	}
@@ -379,8 +383,15 @@ func (t *textReporter) Finish(tot *Totals) error {
 	p := &t.pal
 	s := &t.sum
 	diagnoses := func() {
-		if ds := s.diag.Diagnoses(); len(ds) > 0 {
+		ds := s.diag.Diagnoses()
+		if len(ds) > 0 {
 			t.diagnoses(ds)
+			t.w.WriteByte('\n')
+		}
+		if t.appErr != nil {
+			var b strings.Builder
+			t.appErr.writeText(&b, ds, p)
+			t.w.WriteString(b.String())
 			t.w.WriteByte('\n')
 		}
 	}

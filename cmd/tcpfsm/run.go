@@ -101,6 +101,7 @@ type options struct {
 	at          string
 	filter      string
 	failOn      string
+	appError    string // --app-error, as report.ParseAppError names it
 	ladder      string // --ladder, "all" for every connection
 	ladderSel   *report.LadderSelect
 	numeric     bool // -n: accepted, and changes nothing
@@ -141,6 +142,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var shard string
 	fs.StringVar(&shard, "shard", "", "follow only the connections of shard `I/N` (I from 0 to N-1) of N processes sharing\na capture: each connection falls in one shard, by a hash of its addresses and ports")
 	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
+	fs.StringVar(&o.appError, "app-error", "", "list only the connections where an application saw `ERROR` (ECONNRESET or 104,\nECONNREFUSED, ETIMEDOUT, EINPROGRESS, EPIPE), by server, with the diagnoses that explain them")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof reads it)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `FILE` once the report is written")
 	fs.BoolVarP(&o.numeric, "numeric", "n", false, "print addresses and ports as numbers (tcpfsm always does: accepted as tcpdump's -n)")
@@ -196,6 +198,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if _, err := parseFailOn(o.failOn); err != nil {
 		return nil, err
+	}
+	if o.appError != "" {
+		name, err := report.ParseAppError(o.appError)
+		if err != nil {
+			return nil, err
+		}
+		if o.format == "zeek" {
+			return nil, errors.New("--app-error lists connections in the text and json formats, not zeek")
+		}
+		o.appError = name
 	}
 	if o.ladder != "" {
 		sel, err := report.ParseLadder(o.ladder)
@@ -411,7 +423,7 @@ func (s *stickyWriter) Write(b []byte) (int, error) {
 func reportOptions(o *options, color bool) report.Options {
 	return report.Options{
 		Format: o.format, Color: color, Thresholds: &o.thresholds, Stream: o.events,
-		Verbose: o.verbose, Ladder: o.ladderSel, Mergeable: o.shard.Count > 0,
+		Verbose: o.verbose, Ladder: o.ladderSel, Mergeable: o.shard.Count > 0, AppError: o.appError,
 	}
 }
 
