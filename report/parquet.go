@@ -107,7 +107,8 @@ type parquetAppSide struct {
 }
 
 // parquetReporter writes the connections as rows and, at Finish, the
-// summary into the footer. It holds a row group in memory at a time.
+// summary into the footer. It holds a row group in memory at a time
+// (parquetRowGroup).
 type parquetReporter struct {
 	w   *parquet.GenericWriter[parquetConn]
 	sum *jsonReporter // builds the summary line, writing nothing else
@@ -115,8 +116,15 @@ type parquetReporter struct {
 	row [1]parquetConn
 }
 
+// parquetRowGroup is the rows of a row group, which the writer holds in
+// memory until it is full: it bounds the memory the Parquet format needs
+// whatever the number of connections (by default the library would hold
+// the whole file), and is a common size for the engines that read it.
+const parquetRowGroup = 65536
+
 func newParquet(w io.Writer, th diagnose.Thresholds, mergeable bool) *parquetReporter {
-	p := &parquetReporter{w: parquet.NewGenericWriter[parquetConn](w, parquet.Compression(&parquet.Zstd))}
+	p := &parquetReporter{w: parquet.NewGenericWriter[parquetConn](w,
+		parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(parquetRowGroup))}
 	p.sum = newJSON(&p.buf, th, false)
 	p.sum.mergeable = mergeable
 	return p

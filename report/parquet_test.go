@@ -237,3 +237,25 @@ func describeLeaf(n parquet.Node) string {
 	}
 	return s
 }
+
+// TestParquetRowGroups: the rows are written out a row group at a time,
+// so that memory does not grow with the connections.
+func TestParquetRowGroups(t *testing.T) {
+	records := make([]*flow.Record, parquetRowGroup+1)
+	r := record()
+	for i := range records {
+		records[i] = r
+	}
+	pq, _ := writeBoth(t, records, false)
+	f, err := parquet.OpenFile(bytes.NewReader(pq), int64(len(pq)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int64
+	for _, g := range f.RowGroups() {
+		sizes = append(sizes, g.NumRows())
+	}
+	if want := []int64{parquetRowGroup, 1}; !reflect.DeepEqual(sizes, want) {
+		t.Errorf("row groups of %v rows, want %v", sizes, want)
+	}
+}
