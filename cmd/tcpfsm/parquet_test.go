@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"strings"
 	"testing"
@@ -57,5 +58,23 @@ func TestParquetRefusals(t *testing.T) {
 	if code := run([]string{"-r", path, "--format", "parquet"}, strings.NewReader(""), struct{ io.Writer }{&out}, io.Discard); code != exitOK ||
 		!bytes.HasPrefix(out.Bytes(), []byte("PAR1")) {
 		t.Errorf("parquet to a pipe: exit %d, starts %q", code, out.Bytes()[:min(4, out.Len())])
+	}
+}
+
+// checkParquetCounts: a Parquet report opens, and its summary, in the
+// metadata, counts the rows it holds.
+func checkParquetCounts(t *testing.T, file []byte) {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(file), int64(len(file)))
+	if err != nil {
+		t.Fatalf("the Parquet report does not open: %v", err)
+	}
+	meta, _ := f.Lookup(report.ParquetSummaryKey)
+	var sum struct {
+		Type        string `json:"type"`
+		Connections int64  `json:"connections"`
+	}
+	if err := json.Unmarshal([]byte(meta), &sum); err != nil || sum.Type != "summary" || sum.Connections != f.NumRows() {
+		t.Fatalf("%d rows, summary %q (%v)", f.NumRows(), meta, err)
 	}
 }
