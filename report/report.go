@@ -20,7 +20,7 @@ import (
 
 // Options configure a Reporter.
 type Options struct {
-	Format string // "text", "json" or "zeek"
+	Format string // "text", "json", "zeek" or "parquet"
 	Color  bool   // colour the text format
 	// Thresholds are the evidence each diagnosis needs; the zero value
 	// means diagnose.DefaultThresholds.
@@ -149,8 +149,10 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 			return nil, fmt.Errorf("--app-error lists connections in the text and json formats, not zeek")
 		}
 		return newZeek(w, opt.Stream), nil
+	case "parquet":
+		return newParquet(w, th, opt.Mergeable), nil
 	}
-	return nil, fmt.Errorf("unknown format %q (want text, json or zeek)", opt.Format)
+	return nil, fmt.Errorf("unknown format %q (want text, json, zeek or parquet)", opt.Format)
 }
 
 // warnings are the summary's warnings, the same in every format: first,

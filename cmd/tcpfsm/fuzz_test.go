@@ -100,7 +100,7 @@ func FuzzAnalyse(f *testing.F) {
 		if !raw {
 			capture = scriptCapture(data)
 		}
-		format := []string{"json", "text", "zeek"}[int(mode)%3]
+		format := []string{"json", "text", "zeek", "parquet"}[int(mode)%4]
 		args := []string{"-r", "-", "--format", format, "-j", []string{"1", "2"}[mode>>2&1]}
 		if mode&8 != 0 {
 			args = append(args, "--events", "--interval", "1s")
@@ -128,6 +128,10 @@ func FuzzAnalyse(f *testing.F) {
 			return
 		default:
 			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		if format == "parquet" {
+			checkParquetCounts(t, out.Bytes())
+			return
 		}
 		if format != "json" {
 			return

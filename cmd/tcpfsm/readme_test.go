@@ -121,3 +121,30 @@ func TestREADMEDocumentsAppOutcomes(t *testing.T) {
 		}
 	}
 }
+
+// TestCIRunsTheREADMECommand: .ci/run runs the test command "Try it"
+// gives (its second command), word for word, so that what the README
+// promises is what CI checks.
+func TestCIRunsTheREADMECommand(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile("../../.ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, try, _ := strings.Cut(string(readme), "## Try it\n")
+	try, _, _ = strings.Cut(try, "\n## ")
+	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(try, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("README.md's \"Try it\" has %d sh blocks, want 2 (set up, then test)", len(blocks))
+	}
+	command := strings.TrimSpace(blocks[1][1])
+	if !strings.Contains(command, "testdata/duckdb") {
+		t.Errorf("README.md's test command %q does not run the DuckDB check", command)
+	}
+	if !slices.Contains(strings.Split(string(ci), "\n"), command) {
+		t.Errorf(".ci/run has no line %q, the README's test command", command)
+	}
+}

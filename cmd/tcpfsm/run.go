@@ -131,7 +131,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "with --events, a census line every `DURATION` (0: none)")
 	fs.DurationVar(&o.duration, "duration", 0, "stop after `DURATION` (of packet time for -r)")
 	fs.Uint64VarP(&o.count, "count", "c", 0, "stop after `COUNT` TCP packets")
-	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines) or zeek (a Zeek conn.log)")
+	fs.StringVar(&o.format, "format", "text", "output `FORMAT`: text, json (JSON Lines), zeek (a Zeek conn.log) or parquet (the\nconnections as a Parquet file, to a file or pipe: > conns.parquet)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "trace every packet with the state transitions it caused")
 	fs.StringVar(&o.html, "html", "", "also write a self-contained HTML report to `FILE`: summary, diagnoses, census and\ntimeline charts, a table of connections with their ladders")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar (shown on a terminal while a file over 8 MB is read)")
@@ -182,8 +182,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-B %d: want a buffer size in KiB", o.bufferKiB)
 	case o.interval < 0 || o.duration < 0:
 		return nil, errors.New("--interval and --duration cannot be negative")
-	case o.format != "text" && o.format != "json" && o.format != "zeek":
-		return nil, fmt.Errorf("unknown --format %q: want text, json or zeek", o.format)
+	case o.format != "text" && o.format != "json" && o.format != "zeek" && o.format != "parquet":
+		return nil, fmt.Errorf("unknown --format %q: want text, json, zeek or parquet", o.format)
+	case o.format == "parquet" && o.verbose:
+		return nil, errors.New("-v traces packets in the text and json formats; a Parquet file holds the connections only")
 	case o.color != "auto" && o.color != "always" && o.color != "never":
 		return nil, fmt.Errorf("unknown --color %q: want auto, always or never", o.color)
 	case len(o.read) > 1 && slices.Contains(o.read, "-"):
@@ -431,6 +433,11 @@ func reportOptions(o *options, color bool) report.Options {
 // intr turns SIGINT and SIGTERM into the end of the reading, from the
 // moment the source is open.
 func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interrupt) int {
+	if o.format == "parquet" && isTerminal(stdout) {
+		// Binary garbage on a terminal helps no one, and can upset it.
+		printf(stderr, "tcpfsm: --format parquet writes a binary file: redirect standard output to a file (> conns.parquet) or a pipe")
+		return exitUsage
+	}
 	rep, err := report.New(stdout, reportOptions(o, useColor(o.color, stdout)))
 	if err != nil {
 		printf(stderr, "tcpfsm: %v", err)
