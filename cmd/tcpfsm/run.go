@@ -106,14 +106,14 @@ type options struct {
 	ladderSel   *report.LadderSelect
 	numeric     bool // -n: accepted, and changes nothing
 	version     bool
-	quiet       bool     // -q
-	html        string   // --html FILE
-	dropTo      string   // -Z
+	quiet       bool                    // -q
+	html        string                  // --html FILE
+	dropTo      string                  // -Z
 	rotation    capture.Rotation        // -w with -C, -G and -W
 	save        *capture.RotatingWriter // -w's files, once the capture is open
-	account     *account // -Z's user, looked up
-	cpuProfile  string   // --cpuprofile FILE
-	memProfile  string   // --memprofile FILE
+	account     *account                // -Z's user, looked up
+	cpuProfile  string                  // --cpuprofile FILE
+	memProfile  string                  // --memprofile FILE
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
