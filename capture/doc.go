@@ -80,7 +80,11 @@
 // received and dropped packets. LiveOptions.Save writes what was captured
 // as a pcap file, as tcpdump -w does, which Open reads back packet for
 // packet; the writer is PcapWriter, which programs that make captures
-// (cmd/tcpgen) use too. Capturing needs root or CAP_NET_RAW; without them OpenLive
+// (cmd/tcpgen) use too. LiveOptions.SaveFiles, a RotatingWriter, writes
+// them to a rotation of files instead, as tcpdump -w with -C, -G and -W
+// does (the same names: Strftime for -G), each file a whole capture, so
+// that a long capture cannot fill the disk and OpenSet reads the files
+// back as the one capture they were. Capturing needs root or CAP_NET_RAW; without them OpenLive
 // says how to grant them (ErrPermission); other failures to open an interface
 // are ErrNoSuchInterface, ErrFilter, ErrUnsupportedLinkType or, with no
 // sentinel, libpcap's own words ("ifb0: That device is not up").

@@ -37,6 +37,13 @@ type LiveOptions struct {
 	// open, so a caller may create the file at the first write and leave
 	// an existing one untouched when OpenLive fails.
 	Save io.Writer
+	// SaveFiles, if set (and Save not), receives the same records, in a
+	// file or a rotation of files as its Rotation says: OpenLive starts it
+	// (creates its first file) once the interface and the filter are open.
+	// Reader.Flush and Close flush it; Close does not close it. When it
+	// reports its rotation complete (ErrFileLimit), the capture ends there
+	// as a file does, with io.EOF.
+	SaveFiles *RotatingWriter
 }
 
 // DefaultLiveSnaplen keeps headers only: link layer with VLAN tags or a
@@ -151,8 +158,21 @@ func OpenLive(iface string, lo LiveOptions, opt Options) (*Reader, error) {
 			return nil, fmt.Errorf("%s: writing the capture file header: %w", name, err)
 		}
 		src.save = w
+	} else if lo.SaveFiles != nil {
+		if err := lo.SaveFiles.Start(uint32(src.link), handle.SnapLen()); err != nil {
+			rd.Close()
+			return nil, fmt.Errorf("%s: writing the capture file header: %w", name, err)
+		}
+		src.save = lo.SaveFiles
 	}
 	return rd, nil
+}
+
+// recordSaver is where a live capture saves its records: a PcapWriter on
+// LiveOptions.Save, or LiveOptions.SaveFiles.
+type recordSaver interface {
+	WritePacket(ts time.Time, data []byte, origLen int) error
+	Flush() error
 }
 
 // errNoPacket is what liveSource.next returns when the timeout passed with
@@ -166,7 +186,7 @@ type liveSource struct {
 	handle *pcap.Handle // nil once closed
 	link   linkType
 	links  []linkType  // {link}: linkTypes returns it without allocating
-	save   *PcapWriter // nil without LiveOptions.Save
+	save   recordSaver // nil without LiveOptions.Save or SaveFiles
 
 	// libpcap's counters are 32 bits (u_int) and wrap after 4 G packets,
 	// an hour at a million packets a second; these widen them to 64.
@@ -194,7 +214,10 @@ func (s *liveSource) next(rec *record) error {
 		return fmt.Errorf("%v: %v", err, s.handle.Error())
 	}
 	if s.save != nil {
-		if err := s.save.WritePacket(ci.Timestamp, data, ci.Length); err != nil {
+		switch err := s.save.WritePacket(ci.Timestamp, data, ci.Length); {
+		case err == ErrFileLimit:
+			return io.EOF
+		case err != nil:
 			return fmt.Errorf("%w: %w", ErrSave, err)
 		}
 	}

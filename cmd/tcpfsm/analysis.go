@@ -121,7 +121,7 @@ func (a *analysis) saveFailed(err error) {
 	if errors.As(err, &pe) {
 		err = pe.Err // the file's name comes first already
 	}
-	msg := oneLine(fmt.Sprintf("-w %s: %v: the capture stopped there; the report covers the packets read until then", quoteName(a.o.write), err))
+	msg := oneLine(fmt.Sprintf("-w %s: %v: the capture stopped there; the report covers the packets read until then", quoteName(a.o.save.Name()), err))
 	a.tot.Warnings = append(a.tot.Warnings, msg)
 	printf(a.stderr, "tcpfsm: %s", msg)
 }

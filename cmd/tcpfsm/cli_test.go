@@ -129,6 +129,14 @@ func TestUsageErrors(t *testing.T) {
 		{"file and interface", []string{"-r", "x", "-i", "lo"}, "either -r FILE or -i INTERFACE"},
 		{"-w without -i", []string{"-r", "x", "-w", "y.pcap"}, "-w writes the packets of a live capture"},
 		{"-w to stdout", []string{"-i", "lo", "-w", "-"}, "standard output carries the report"},
+		{"-C without -w", []string{"-i", "lo", "-C", "1"}, "-C, -G and -W rotate the -w file: give -w FILE"},
+		{"-G without -w", []string{"-i", "lo", "-G", "60"}, "-C, -G and -W rotate the -w file: give -w FILE"},
+		{"-W without -C or -G", []string{"-i", "lo", "-w", "y.pcap", "-W", "3"}, "-W limits the files of a rotation: give -C MB or -G SECONDS"},
+		{"-C not a number", []string{"-i", "lo", "-w", "y.pcap", "-C", "10M"}, "-C 10M: want a file size in millions of bytes"},
+		{"-C zero", []string{"-i", "lo", "-w", "y.pcap", "-C", "0"}, "-C 0: want a file size from"},
+		{"-C negative", []string{"-i", "lo", "-w", "y.pcap", "-C", "-1"}, "-C -1: want a file size from"},
+		{"-G negative", []string{"-i", "lo", "-w", "y.pcap", "-G", "-1"}, "-G -1: want a number of seconds above 0"},
+		{"-W negative", []string{"-i", "lo", "-w", "y.pcap", "-C", "1", "-W", "-2"}, "-W -2: want a number of files above 0"},
 		{"bad snaplen", []string{"-i", "lo", "-s", "0"}, "-s 0: want a snapshot length"},
 		{"negative interval", []string{"-i", "lo", "--interval", "-1s"}, "cannot be negative"},
 		{"no jobs", []string{"-r", "x", "-j", "0"}, "-j 0: want at least 1"},
@@ -502,5 +510,21 @@ func TestStreamSaysWhatScrolledBy(t *testing.T) {
 	// nothing needs saying.
 	if r := tcpfsm(t, nil, "-r", "../../testdata/kernel/diag-time-wait-pileup.pcap", "--color", "never"); strings.Contains(r.stdout, "reported above") {
 		t.Errorf("without --events: %q", r.stdout[max(0, len(r.stdout)-800):])
+	}
+}
+
+// -C counts millions of bytes, as tcpdump does, and takes fractions.
+func TestParseFileSize(t *testing.T) {
+	for _, tt := range []struct {
+		arg  string
+		want int64
+	}{
+		{"1", 1_000_000}, {"100", 100_000_000}, {"0.5", 500_000}, {"0.01", 10_000}, {"1e-6", 1},
+		{"0", 0}, {"1e-7", 0}, {"-3", 0}, {"NaN", 0}, {"Inf", 0}, {"1M", 0}, {"", 0},
+	} {
+		got, err := parseFileSize(tt.arg)
+		if got != tt.want || (err == nil) != (tt.want != 0) {
+			t.Errorf("parseFileSize(%q) = %d, %v; want %d", tt.arg, got, err, tt.want)
+		}
 	}
 }

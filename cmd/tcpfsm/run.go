@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"runtime"
@@ -106,12 +107,14 @@ type options struct {
 	ladderSel   *report.LadderSelect
 	numeric     bool // -n: accepted, and changes nothing
 	version     bool
-	quiet       bool     // -q
-	html        string   // --html FILE
-	dropTo      string   // -Z
-	account     *account // -Z's user, looked up
-	cpuProfile  string   // --cpuprofile FILE
-	memProfile  string   // --memprofile FILE
+	quiet       bool                    // -q
+	html        string                  // --html FILE
+	dropTo      string                  // -Z
+	rotation    capture.Rotation        // -w with -C, -G and -W
+	save        *capture.RotatingWriter // -w's files, once the capture is open
+	account     *account                // -Z's user, looked up
+	cpuProfile  string                  // --cpuprofile FILE
+	memProfile  string                  // --memprofile FILE
 }
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
@@ -126,6 +129,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVarP(&o.bufferKiB, "buffer-size", "B", 0, "kernel capture buffer of `KiB` for -i (default libpcap's, 2048)")
 	fs.BoolVarP(&o.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
 	fs.StringVarP(&o.write, "write", "w", "", "also write the live packets to pcap `FILE`, to replay later with -r")
+	var fileSize string
+	var rotateSeconds int
+	fs.StringVarP(&fileSize, "file-size", "C", "", "with -w, start a new file (FILE1, FILE2 …) rather than take the current one past `MB`\nmillion bytes, as tcpdump -C")
+	fs.IntVarP(&rotateSeconds, "rotate-seconds", "G", 0, "with -w, start a new file every `SECONDS` of packet time, FILE's name passed through\nstrftime(3) ('trace-%H%M%S.pcap'), as tcpdump -G")
+	fs.IntVarP(&o.rotation.Files, "file-count", "W", 0, "with -C, at most `COUNT` files, numbered with zeros to COUNT's width and reused\ncyclically; with -G alone, stop once COUNT files are written (as tcpdump -W)")
 	fs.StringVarP(&o.dropTo, "relinquish-privileges", "Z", "", "once the capture is open, run as `USER` (and its groups) instead of root, as tcpdump -Z")
 	fs.BoolVar(&o.events, "events", false, "show connection events as they happen, a census every --interval and\ndiagnoses as they are raised (default with -i)")
 	fs.DurationVar(&o.interval, "interval", 5*time.Second, "with --events, a census line every `DURATION` (0: none)")
@@ -176,6 +184,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-w writes the packets of a live capture (-i); a file given to -r is already a capture")
 	case o.write == "-":
 		return nil, errors.New("-w -: standard output carries the report; give -w a file name")
+	case o.write == "" && (fileSize != "" || rotateSeconds != 0 || o.rotation.Files != 0):
+		return nil, errors.New("-C, -G and -W rotate the -w file: give -w FILE")
+	case rotateSeconds < 0:
+		return nil, fmt.Errorf("-G %d: want a number of seconds above 0", rotateSeconds)
+	case o.rotation.Files < 0:
+		return nil, fmt.Errorf("-W %d: want a number of files above 0", o.rotation.Files)
+	case o.rotation.Files != 0 && fileSize == "" && rotateSeconds == 0:
+		return nil, errors.New("-W limits the files of a rotation: give -C MB or -G SECONDS with it")
 	case o.snaplen <= 0 || o.snaplen > 262144:
 		return nil, fmt.Errorf("-s %d: want a snapshot length from 1 to 262144 bytes", o.snaplen)
 	case o.bufferKiB < 0:
@@ -191,6 +207,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case len(o.read) > 1 && slices.Contains(o.read, "-"):
 		return nil, errors.New("-r -: standard input is read alone, not as part of a set of files")
 	}
+	if fileSize != "" {
+		n, err := parseFileSize(fileSize)
+		if err != nil {
+			return nil, err
+		}
+		o.rotation.FileSize = n
+	}
+	o.rotation.Name = o.write
+	o.rotation.Interval = time.Duration(rotateSeconds) * time.Second
 	if shard != "" {
 		sh, err := flow.ParseShard(shard)
 		if err != nil {
@@ -514,6 +539,9 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		tot.Warnings = append(tot.Warnings, msg)
 		printf(stderr, "tcpfsm: warning: %s", msg)
 	}
+	if o.save.Complete() {
+		printf(stderr, "tcpfsm: note: -W %d: the last file of the rotation is written (%s): the capture ends there", o.rotation.Files, quoteName(o.save.Name()))
+	}
 	if n := tot.Live.Lost(); n > 0 {
 		printf(stderr, "tcpfsm: warning: the capture missed %d packets: the report may be wrong about their connections", n)
 	}
@@ -598,22 +626,36 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			fmt.Fprintln(stderr, "tcpfsm: note: packets this host sends are captured before the network card fills in their checksums (offload); --verify-checksums ignores them as bad")
 		}
 		lo := capture.LiveOptions{Snaplen: o.snaplen, BufferSize: o.bufferKiB << 10, Promiscuous: !o.noPromisc}
-		var save *saveFile
+		// The -w file (or the first of its rotation) is created once the
+		// interface and the filter are open, so a capture that cannot
+		// start leaves a file of that name as it was (tcpdump too opens
+		// its -w file last).
+		var save *capture.RotatingWriter
 		if o.write != "" {
-			save = &saveFile{name: o.write}
-			lo.Save = save
+			var err error
+			if save, err = capture.NewRotatingWriter(o.rotation); err != nil {
+				return nil, nil, nil, fmt.Errorf("-w %s: %v", quoteName(o.write), err)
+			}
+			lo.SaveFiles = save
+			o.save = save
 		}
 		src, err := capture.OpenLive(o.iface, lo, copts)
 		if err == nil && o.account != nil {
-			if err = dropPrivileges(o.account, save.file()); err != nil {
+			if err = dropPrivileges(o.account, save.File()); err != nil {
 				src.Close()
-				save.remove()
+				save.Remove()
 			}
 		}
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		return src, func() error { return errors.Join(src.Close(), save.close()) }, nil, nil
+		closeSave := func() error {
+			if err := save.Close(); err != nil {
+				return fmt.Errorf("%w: %w", capture.ErrSave, err)
+			}
+			return nil
+		}
+		return src, func() error { return errors.Join(src.Close(), closeSave()) }, nil, nil
 	case len(o.read) == 1 && o.read[0] == "-":
 		if f, ok := stdin.(*os.File); !ok || !isRegular(f) {
 			stdin = capture.Interruptible(stdin, stop)
@@ -650,6 +692,19 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 	return fileSet{set}, set.Close, bar, nil
 }
 
+// parseFileSize reads -C's millions of bytes, as tcpdump does; a
+// fraction ("0.5") is taken too, for files smaller than a megabyte.
+func parseFileSize(s string) (int64, error) {
+	mb, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil || math.IsNaN(mb) || math.IsInf(mb, 0):
+		return 0, fmt.Errorf("-C %s: want a file size in millions of bytes (1 for 1,000,000 bytes)", s)
+	case mb*1e6 < 1 || mb > 1e12:
+		return 0, fmt.Errorf("-C %s: want a file size from 0.000001 to 1000000000000 million bytes", s)
+	}
+	return int64(mb * 1e6), nil
+}
+
 // setName names a capture of several files in the report: what -r was
 // given, if that was one directory or glob, else the first and last files.
 func setName(read, files []string) string {
@@ -677,55 +732,6 @@ func filterHint(err error, o *options) string {
 func isRegular(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode().IsRegular()
-}
-
-// saveFile is the -w file, created when OpenLive first writes to it: it
-// writes the file header only once the interface and the filter are open,
-// so a capture that cannot start leaves a file of that name as it was
-// (tcpdump too opens its -w file last). file, close and remove do nothing
-// on a nil saveFile (no -w) or before the file was created.
-type saveFile struct {
-	name string
-	f    *os.File
-}
-
-func (s *saveFile) Write(b []byte) (int, error) {
-	if s.f == nil {
-		f, err := os.Create(s.name)
-		if err != nil {
-			return 0, err
-		}
-		s.f = f
-	}
-	return s.f.Write(b)
-}
-
-// file is the file once created, for -Z to give it to its user; else nil.
-func (s *saveFile) file() *os.File {
-	if s == nil {
-		return nil
-	}
-	return s.f
-}
-
-func (s *saveFile) close() error {
-	if s == nil || s.f == nil {
-		return nil
-	}
-	if err := s.f.Close(); err != nil {
-		return fmt.Errorf("%w: %w", capture.ErrSave, err)
-	}
-	return nil
-}
-
-// remove deletes the file this run created, when the capture it was for
-// could not start after all (-Z failed).
-func (s *saveFile) remove() {
-	if s != nil && s.f != nil {
-		s.f.Close()
-		os.Remove(s.name)
-		s.f = nil
-	}
 }
 
 // interrupt is the first SIGINT or SIGTERM, once caught: a request to stop
