@@ -376,7 +376,7 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 				}
 				return c, err
 			}
-			compare = check.NewComparison(next, maxDiffLines)
+			compare = check.NewComparison(next, maxDiffConns)
 		}
 	}
 	var snap *atomicFile
@@ -431,16 +431,26 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 			c.Failures = append(c.Failures, fmt.Sprintf("the snapshot was written with %s, this check runs with %s: give the same analysis flags, or accept the analysis with tcpfsm check --update",
 				flagList(want.Flags), flagList(o.analysisFlags)))
 		}
-		diffs, total, complete := compare.Differences(want.Summary, summary)
-		for _, d := range diffs {
-			c.Failures = append(c.Failures, d.String())
+		d := compare.Differences(want.Summary, summary)
+		for _, diff := range d.Conns {
+			c.Failures = append(c.Failures, diff.String())
 		}
+		var more []string
 		switch {
-		case !complete:
-			c.Failures = append(c.Failures, fmt.Sprintf("... and more differences: over %d connections of the snapshot and of this analysis are not in both, or not in the same order, too many to pair; tcpfsm check --update %s accepts them",
-				check.MaxUnpaired, quoteName(path)))
-		case total > len(diffs):
-			c.Failures = append(c.Failures, fmt.Sprintf("... and %d more differences; tcpfsm check --update %s accepts them", total-len(diffs), quoteName(path)))
+		case !d.Complete:
+			more = append(more, fmt.Sprintf("over %d connections of the snapshot and of this analysis are not in both, or not in the same order, too many to pair", check.MaxUnpaired))
+		case d.ConnsDiffering > maxDiffConns:
+			more = append(more, plural(d.ConnsDiffering-maxDiffConns, "more connection")+" with differences")
+		}
+		for i, diff := range d.Summary {
+			if i == maxSummaryLines {
+				more = append(more, plural(len(d.Summary)-i, "more difference")+" in the summary")
+				break
+			}
+			c.Failures = append(c.Failures, diff.String())
+		}
+		if len(more) > 0 {
+			c.Failures = append(c.Failures, fmt.Sprintf("... and %s; tcpfsm check --update %s accepts them", strings.Join(more, ", and "), quoteName(path)))
 		}
 		cases = append(cases, c)
 	}
@@ -490,8 +500,15 @@ func countOf(list []string, s string) int {
 	return n
 }
 
-// maxDiffLines bounds the differences listed per snapshot.
-const maxDiffLines = 20
+// A snapshot's differences are listed for at most maxDiffConns
+// connections, each with all its differences (a connection has a few
+// dozen fields), then at most maxSummaryLines of the summary's. The cap
+// counts connections so that a changed connection is listed however many
+// lines of the summary it changed with it.
+const (
+	maxDiffConns    = 10
+	maxSummaryLines = 20
+)
 
 // openSnapshot opens a snapshot to compare with, and reads it through
 // once first: a snapshot that is not one is said before the capture is
