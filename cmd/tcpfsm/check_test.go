@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -229,6 +230,96 @@ func repeat(s string, n int) []string {
 
 // twice is repeat(s, 2n): n connections of two differences each.
 func twice(n int, s string) []string { return repeat(s, 2*n) }
+
+// TestCheckCutShort: a capture whose last record is truncated is checked
+// as far as it was read with a WARN line, and fails with --strict, which
+// gives every capture a check of its own; a whole capture is unchanged.
+func TestCheckCutShort(t *testing.T) {
+	const (
+		whole = "accept-overflow-noabort.pcap"
+		cut   = "cut.pcap" // whole, less the last 10 bytes
+		why   = "cut short: packet 30: capture truncated mid-record (record header says 66 bytes, 56 present)"
+	)
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		out     string
+		written bool // --update wrote the snapshot
+	}{
+		{"whole", []string{whole}, exitOK, "1 passed, 0 failed\n", false},
+		{"whole, strict", []string{"--strict", whole}, exitOK, "2 passed, 0 failed\n", false},
+		{"cut", []string{cut}, exitOK,
+			"WARN cut.pcap: checked as far as it was read (--strict fails it): " + why + "\n1 passed, 0 failed, 1 capture cut short\n", false},
+		{"cut and whole", []string{cut, whole}, exitOK,
+			"WARN cut.pcap: checked as far as it was read (--strict fails it): " + why + "\n2 passed, 0 failed, 1 capture cut short\n", false},
+		{"cut, strict", []string{"--strict", cut}, exitCheck,
+			"FAIL cut.pcap: read to its end (--strict): " + why + "\n1 passed, 1 failed\n", false},
+		{"cut and whole, strict", []string{"--strict", cut, whole}, exitCheck,
+			"FAIL cut.pcap: read to its end (--strict): " + why + "\n3 passed, 1 failed\n", false},
+		{"cut, rules only, strict", []string{"--strict", "--expect", "rules.expect", "-"}, exitCheck,
+			"FAIL -: read to its end (--strict): " + why + "\n1 passed, 1 failed\n", false},
+		{"cut, update", []string{"--update", cut}, exitOK,
+			"WARN cut.pcap: checked as far as it was read (--strict fails it): " + why + "\n", true},
+		{"cut, update, strict", []string{"--update", "--strict", cut}, exitCheck,
+			"FAIL cut.pcap: read to its end (--strict): " + why + "\n0 passed, 1 failed\n", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			scratch(t, true, whole)
+			b, err := os.ReadFile(whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeHere(t, cut, string(b[:len(b)-10]))
+			writeHere(t, "rules.expect", "at least 1 connection\n")
+			if !tc.written {
+				if code, out, errOut := runCmd("check", "--update", cut); code != exitOK {
+					t.Fatalf("check --update: exit %d\n%s%s", code, out, errOut)
+				}
+			}
+			var out, errOut bytes.Buffer
+			code := run(append([]string{"check", "--color", "never"}, tc.args...), bytes.NewReader(b[:len(b)-10]), &out, &errOut)
+			if code != tc.code || out.String() != tc.out {
+				t.Errorf("exit %d, want %d; output:\n%s\nwant:\n%s\nstderr:\n%s", code, tc.code, out.String(), tc.out, errOut.String())
+			}
+			if _, err := os.Stat(cut + ".golden.json"); err != nil && tc.written {
+				t.Errorf("no snapshot written: %v", err)
+			}
+		})
+	}
+}
+
+// TestCheckFlagsInTheREADME: each flag of tcpfsm check's own, those its
+// --help lists and tcpfsm --help does not (the README's flag table lists
+// those), is in the README's section on check.
+func TestCheckFlagsInTheREADME(t *testing.T) {
+	flag := regexp.MustCompile(`(?m)^\s+(?:-\w, )?(--[\w-]+)`)
+	_, _, mainHelp := runCmd("--help")
+	_, _, checkHelp := runCmd("check", "--help")
+	inMain := map[string]bool{}
+	for _, m := range flag.FindAllStringSubmatch(mainHelp, -1) {
+		inMain[m[1]] = true
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Regression checks in CI (`tcpfsm check`)")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var own []string
+	for _, m := range flag.FindAllStringSubmatch(checkHelp, -1) {
+		if !inMain[m[1]] {
+			own = append(own, m[1])
+			if !strings.Contains(section, "`"+m[1]) {
+				t.Errorf("%s is in tcpfsm check --help, not in the README's section on tcpfsm check", m[1])
+			}
+		}
+	}
+	if len(inMain) < 30 || !slices.Contains(own, "--strict") || !slices.Contains(own, "--update") {
+		t.Errorf("check's own flags read as %v, of %d flags of tcpfsm: the parsing is wrong", own, len(inMain))
+	}
+}
 
 // TestCheckRules checks rules against kernel captures whose content
 // testdata/README.md describes: each rule alone, held or failed, and the
