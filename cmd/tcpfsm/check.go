@@ -455,7 +455,8 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		var more []string
 		switch {
 		case !d.Complete:
-			more = append(more, fmt.Sprintf("over %d connections of the snapshot and of this analysis are not in both, or not in the same order, too many to pair", check.MaxUnpaired))
+			c.Failures = append(c.Failures, fmt.Sprintf("connections not compared: over %d of the snapshot and of this analysis are not in both, or not in the same order, too many to pair; tcpfsm check --update %s accepts them",
+				check.MaxUnpaired, quoteName(path)))
 		case d.ConnsDiffering > maxDiffConns:
 			more = append(more, plural(d.ConnsDiffering-maxDiffConns, "more connection")+" with differences")
 		}
