@@ -232,7 +232,7 @@ type htmlPage struct {
 
 type htmlDiag struct {
 	Name, Severity, Endpoint, When, Explanation, Advice string
-	Connections                                         int
+	Connections                                         string // "1 connection", "3 connections"
 	Examples                                            string
 }
 
@@ -242,8 +242,8 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 		Source: t.Source, Connections: h.n, Warnings: t.warnings(),
 		Span: fmt.Sprintf("%s %s to %s UTC (%s)", time.Unix(0, t.First).UTC().Format("2006-01-02"), clock(t.First), clock(t.Last), seconds(t.Last-t.First)),
 	}
-	p.Totals = []count{{"packets", t.Packets}, {"TCP packets", t.TCPPackets}, {"connections", s.connections},
-		{"evicted", uint64(t.Flow.Evicted)}, {"malformed", t.Malformed}}
+	p.Totals = []count{{nounFor(t.Packets, "packet"), t.Packets}, {nounFor(t.TCPPackets, "TCP packet"), t.TCPPackets},
+		{nounFor(s.connections, "connection"), s.connections}, {"evicted", uint64(t.Flow.Evicted)}, {"malformed", t.Malformed}}
 	p.Handshakes = sortedCounts(s.handshakes)
 	p.Closes = sortedCounts(s.closes)
 	for _, d := range s.diag.Diagnoses() {
@@ -253,7 +253,7 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 		}
 		p.Diagnoses = append(p.Diagnoses, htmlDiag{Name: d.Name, Severity: d.Severity.String(), Endpoint: d.Endpoint,
 			When: clock(d.First) + " to " + clock(d.Last), Explanation: d.Explanation, Advice: d.Advice,
-			Connections: d.Connections, Examples: strings.Join(ex, " ")})
+			Connections: thousands(d.Connections) + " " + nounFor(uint64(d.Connections), "connection"), Examples: strings.Join(ex, " ")})
 	}
 	if t.Census != nil {
 		p.CensusAt = clock(t.Census.At)
@@ -267,8 +267,8 @@ func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 	}
 	p.Timeline = h.timeline(t)
 	if h.untracked > 0 {
-		p.Untracked = fmt.Sprintf("Not drawn: %s connections to servers seen after the first %s (the table lists them).",
-			thousands(int(h.untracked)), thousands(htmlServers))
+		p.Untracked = fmt.Sprintf("Not drawn: %s %s to servers seen after the first %s (the table lists them).",
+			thousands(int(h.untracked)), nounFor(uint64(h.untracked), "connection"), thousands(htmlServers))
 	}
 	data, err := h.data()
 	if err != nil {
@@ -334,6 +334,14 @@ func (h *htmlReporter) data() (string, error) {
 		return "", err
 	}
 	return string(tables[:len(tables)-1]) + `,"conns":[` + rowsMarker + "]}", nil
+}
+
+// nounFor is noun as n of it are said: "1 connection", "0 connections".
+func nounFor(n uint64, noun string) string {
+	if n == 1 {
+		return noun
+	}
+	return noun + "s"
 }
 
 func sortedCounts(m map[string]uint64) []count {

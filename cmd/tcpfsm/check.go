@@ -48,15 +48,20 @@ Options:
 `
 
 const checkUsageTail = `
-Exit status: 0 every expectation holds, 1 one failed, 2 usage or input
-error (a capture that cannot be read, a malformed expectations file),
-130 or 143 when SIGINT or SIGTERM stopped the run (no snapshot is written
-for the capture being read).
+A capture cut short (a truncated last record) is checked as far as it
+was read, with a WARN line; --strict fails it.
+
+Exit status: 0 every expectation holds, 1 one failed (or, with --strict,
+a capture was cut short), 2 usage or input error (a capture that cannot
+be read, a malformed expectations file), 130 or 143 when SIGINT or
+SIGTERM stopped the run (no snapshot is written for the capture being
+read).
 `
 
 type checkOptions struct {
 	options
 	update bool
+	strict bool // a capture cut short fails, rather than warns
 	expect []string
 	junit  string
 	// analysisFlags are the analysis flags given, as --name=value: a
@@ -73,6 +78,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 	fs.BoolVar(&o.update, "update", false, "write each capture's snapshot (CAPTURE.golden.json) from this analysis instead of comparing")
 	fs.StringArrayVar(&o.expect, "expect", nil, "also check the rules in `FILE` against every capture (repeatable)")
 	fs.StringVar(&o.junit, "junit", "", "also write the results as a JUnit XML report to `FILE`")
+	fs.BoolVar(&o.strict, "strict", false, "fail a capture that is cut short (a truncated last record), which otherwise is checked as far as it was read, with a WARN line")
 	fs.StringVar(&o.color, "color", "auto", "colour PASS and FAIL: `WHEN` = auto, always or never")
 	analysis := pflag.NewFlagSet("analysis", pflag.ContinueOnError)
 	addAnalysisFlags(analysis, &o.options)
@@ -146,23 +152,25 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	intr := newInterrupt()
 	defer intr.catch()()
 
-	pass, fail := color.New(color.FgGreen), color.New(color.FgRed, color.Bold)
-	if useColor(o.color, stdout) {
-		pass.EnableColor()
-		fail.EnableColor()
-	} else {
-		pass.DisableColor()
-		fail.DisableColor()
+	pass, fail, warn := color.New(color.FgGreen), color.New(color.FgRed, color.Bold), color.New(color.FgYellow)
+	for _, c := range []*color.Color{pass, fail, warn} {
+		if useColor(o.color, stdout) {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
 	}
 
 	var cases []check.Case
 	inputErr := false
+	cutShort := 0
 	for i, path := range captures {
 		interrupted := intr.requested()
 		var cs []check.Case
+		var short string
 		var err error
 		if !interrupted {
-			cs, err = checkCapture(o, path, shared, stdin, stderr, intr)
+			cs, short, err = checkCapture(o, path, shared, stdin, stderr, intr)
 			interrupted = err != nil && intr.requested() // the analysis was cut short
 		}
 		if interrupted {
@@ -180,6 +188,10 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			inputErr = true
 			cases = append(cases, check.Case{Capture: path, Name: "read " + quoteName(path), Error: oneLine(err.Error())})
 			continue
+		}
+		if short != "" && !o.strict {
+			cutShort++
+			fmt.Fprintf(stdout, "%s %s\n", warn.Sprint("WARN"), oneLine(fmt.Sprintf("%s: checked as far as it was read (--strict fails it): %s", quoteName(path), short)))
 		}
 		for _, c := range cs {
 			for _, f := range c.Failures {
@@ -203,6 +215,9 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	summary := fmt.Sprintf("%d passed, %d failed", passed, failed)
 	if unread > 0 {
 		summary += fmt.Sprintf(", %s not read", plural(unread, "capture"))
+	}
+	if cutShort > 0 {
+		summary += fmt.Sprintf(", %s cut short", plural(cutShort, "capture"))
 	}
 	switch {
 	case failed > 0 || unread > 0:
@@ -323,12 +338,16 @@ func createSnapshot(name string) (*atomicFile, error) {
 // checkCapture analyses one capture and checks it: against its snapshot
 // (or writes it, with --update), its own rules, and the shared ones. An
 // error means the capture or its expectations could not be read.
+// cutShort says why, when the capture was cut short (the analysis marks
+// its summary incomplete), which fails the capture with --strict: a
+// pipeline that lost the end of its capture otherwise checks what it
+// has, and the rules and snapshot alone cannot tell.
 //
 // The analysis is checked as it is read, one connection at a time, as
 // the snapshot is read and written: a flood's million connections take
 // no more memory here than in the plain analyser (see check.Comparison
 // and check.Tally for what is kept).
-func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.Reader, stderr io.Writer, intr *interrupt) ([]check.Case, error) {
+func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.Reader, stderr io.Writer, intr *interrupt) (cases []check.Case, cutShort string, err error) {
 	// A directory is one capture (its files read as a set), with its
 	// snapshot and rules beside it: dir.golden.json, not dir/.golden.json.
 	base := path
@@ -337,14 +356,13 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 	}
 	golden, rulesFile := base+".golden.json", base+".expect"
 	var own []*check.Rule
-	var err error
 	if path != "-" {
 		own, err = readOwnRules(rulesFile)
 		if errors.Is(err, fs.ErrNotExist) {
 			own, err = nil, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	rules := append(own, shared...)
@@ -359,15 +377,15 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		f, err := openSnapshot(golden)
 		if errors.Is(err, fs.ErrNotExist) {
 			if len(own) == 0 && len(shared) == 0 {
-				return nil, fmt.Errorf("%s: nothing to check it against: write %s, or record a snapshot with tcpfsm check --update %s",
+				return nil, "", fmt.Errorf("%s: nothing to check it against: write %s, or record a snapshot with tcpfsm check --update %s",
 					quoteName(path), quoteName(rulesFile), quoteName(path))
 			}
 		} else if err != nil {
-			return nil, err
+			return nil, "", err
 		} else {
 			defer f.Close()
 			if want, err = check.NewSnapshotReader(f); err != nil {
-				return nil, fmt.Errorf("%s: %v", quoteName(golden), err)
+				return nil, "", fmt.Errorf("%s: %v", quoteName(golden), err)
 			}
 			next := func() (map[string]any, error) {
 				c, err := want.Next()
@@ -376,14 +394,14 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 				}
 				return c, err
 			}
-			compare = check.NewComparison(next, maxDiffLines)
+			compare = check.NewComparison(next, maxDiffConns)
 		}
 	}
 	var snap *atomicFile
 	var write *check.SnapshotWriter
 	if o.update {
 		if snap, err = createSnapshot(golden); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer func() {
 			if snap != nil {
@@ -408,39 +426,49 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 
-	var cases []check.Case
 	switch {
 	case o.update:
 		if err := write.Finish(summary); err != nil {
-			return nil, fmt.Errorf("%s: %w", quoteName(golden), unwrapPath(err))
+			return nil, "", fmt.Errorf("%s: %w", quoteName(golden), unwrapPath(err))
 		}
 		err, snap = snap.commit(), nil
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		printf(stderr, "tcpfsm: wrote %s (%s)", quoteName(golden), plural(write.Conns(), "connection"))
 	case compare != nil:
 		if err := compare.Finish(); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		c := check.Case{Capture: path, Name: "snapshot " + quoteName(golden)}
 		if !slices.Equal(want.Flags, o.analysisFlags) {
 			c.Failures = append(c.Failures, fmt.Sprintf("the snapshot was written with %s, this check runs with %s: give the same analysis flags, or accept the analysis with tcpfsm check --update",
 				flagList(want.Flags), flagList(o.analysisFlags)))
 		}
-		diffs, total, complete := compare.Differences(want.Summary, summary)
-		for _, d := range diffs {
-			c.Failures = append(c.Failures, d.String())
+		d := compare.Differences(want.Summary, summary)
+		for _, diff := range d.Conns {
+			c.Failures = append(c.Failures, diff.String())
 		}
+		var more []string
 		switch {
-		case !complete:
-			c.Failures = append(c.Failures, fmt.Sprintf("... and more differences: over %d connections of the snapshot and of this analysis are not in both, or not in the same order, too many to pair; tcpfsm check --update %s accepts them",
+		case !d.Complete:
+			c.Failures = append(c.Failures, fmt.Sprintf("connections not compared: over %d of the snapshot and of this analysis are not in both, or not in the same order, too many to pair; tcpfsm check --update %s accepts them",
 				check.MaxUnpaired, quoteName(path)))
-		case total > len(diffs):
-			c.Failures = append(c.Failures, fmt.Sprintf("... and %d more differences; tcpfsm check --update %s accepts them", total-len(diffs), quoteName(path)))
+		case d.ConnsDiffering > maxDiffConns:
+			more = append(more, plural(d.ConnsDiffering-maxDiffConns, "more connection")+" with differences")
+		}
+		for i, diff := range d.Summary {
+			if i == maxSummaryLines {
+				more = append(more, plural(len(d.Summary)-i, "more difference")+" in the summary")
+				break
+			}
+			c.Failures = append(c.Failures, diff.String())
+		}
+		if len(more) > 0 {
+			c.Failures = append(c.Failures, fmt.Sprintf("... and %s; tcpfsm check --update %s accepts them", strings.Join(more, ", and "), quoteName(path)))
 		}
 		cases = append(cases, c)
 	}
@@ -451,7 +479,27 @@ func checkCapture(o *checkOptions, path string, shared []*check.Rule, stdin io.R
 		}
 		cases = append(cases, c)
 	}
-	return cases, nil
+	if incomplete, _ := summary["incomplete"].(bool); incomplete {
+		cutShort = "cut short"
+		if w, _ := summary["warnings"].([]any); len(w) > 0 {
+			why, _ := w[len(w)-1].(string) // the worst, last
+			name := path
+			if path == "-" {
+				name = "stdin" // as the analysis names it
+			}
+			cutShort += ": " + strings.TrimPrefix(why, name+": ")
+		}
+	}
+	if o.strict {
+		// A case whether or not it holds: a JUnit test that appears only
+		// when it fails has no history in CI.
+		c := check.Case{Capture: path, Name: "read to its end (--strict)"}
+		if cutShort != "" {
+			c.Failures = []string{cutShort}
+		}
+		cases = append(cases, c)
+	}
+	return cases, cutShort, nil
 }
 
 // canonicalAt writes a valid --at value one way: an offset as
@@ -490,8 +538,15 @@ func countOf(list []string, s string) int {
 	return n
 }
 
-// maxDiffLines bounds the differences listed per snapshot.
-const maxDiffLines = 20
+// A snapshot's differences are listed for at most maxDiffConns
+// connections, each with all its differences (a connection has a few
+// dozen fields), then at most maxSummaryLines of the summary's. The cap
+// counts connections so that a changed connection is listed however many
+// lines of the summary it changed with it.
+const (
+	maxDiffConns    = 10
+	maxSummaryLines = 20
+)
 
 // openSnapshot opens a snapshot to compare with, and reads it through
 // once first: a snapshot that is not one is said before the capture is

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,11 +92,232 @@ func TestCheckNamesTheDifference(t *testing.T) {
 	if code != exitCheck {
 		t.Fatalf("exit %d, want %d\n%s", code, exitCheck, out)
 	}
-	want := "FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: summary: evicted: want 2, got 0\n" +
-		"FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: connection 3 (10.0.0.1:55784 -> 10.0.0.2:8080): server_state: want \"ESTABLISHED\", got \"SYN_RCVD\"\n" +
+	want := "FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: connection 3 (10.0.0.1:55784 -> 10.0.0.2:8080): server_state: want \"ESTABLISHED\", got \"SYN_RCVD\"\n" +
+		"FAIL accept-overflow-noabort.pcap: snapshot accept-overflow-noabort.pcap.golden.json: summary: evicted: want 2, got 0\n" +
 		"0 passed, 1 failed\n"
 	if out != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestCheckDifferencesLayout edits snapshots as a change of behaviour
+// would and checks how the differences are laid out: the connections'
+// first, then the summary's; the cap counts connections, so a changed
+// connection is listed whatever the summary's lines; a long value (a
+// port scan's listeners, 13,000 characters on one line) is shortened to
+// the part that differs.
+func TestCheckDifferencesLayout(t *testing.T) {
+	const (
+		overflow = "accept-overflow-noabort.pcap"
+		scan     = "diag-port-scan.pcap" // 100 connections, 100 listeners
+	)
+	tests := []struct {
+		name, capture string
+		edit          func(snapshot map[string]any)
+		want          []string // the failure lines after the case's name, in order; "…" ends a prefix
+		maxLen        int      // no failure line is longer
+	}{
+		{
+			name: "a connection and many summary lines", capture: overflow,
+			edit: func(s map[string]any) {
+				snapshotConn(s, 2)["server_state"] = "ESTABLISHED"
+				census := map[string]any{}
+				for i := range 25 {
+					census[fmt.Sprintf("X%02d", i)] = 1
+				}
+				snapshotSummary(s)["census"] = census // 25 gone, 4 new: 29 lines
+			},
+			want: append(append([]string{`connection 3 (10.0.0.1:55784 -> 10.0.0.2:8080): server_state: want "ESTABLISHED", got "SYN_RCVD"`},
+				repeat("summary: census.…", 20)...),
+				"... and 9 more differences in the summary; tcpfsm check --update accept-overflow-noabort.pcap accepts them"),
+			maxLen: 200,
+		},
+		{
+			name: "the cap counts connections", capture: scan,
+			edit: func(s map[string]any) {
+				for i := range 13 {
+					c := snapshotConn(s, i)
+					c["close"], c["conn_state"] = "fin", "SF" // two lines each
+				}
+				snapshotSummary(s)["packets"] = 1
+			},
+			want: append(append(twice(10, "connection …"), "summary: packets: want 1, got 200"),
+				"... and 3 more connections with differences; tcpfsm check --update diag-port-scan.pcap accepts them"),
+			maxLen: 200,
+		},
+		{
+			name: "one connection more than the cap", capture: scan,
+			edit: func(s map[string]any) {
+				for i := range 11 {
+					snapshotConn(s, i)["close"] = "fin"
+				}
+			},
+			want: append(repeat("connection …", 10),
+				"... and 1 more connection with differences; tcpfsm check --update diag-port-scan.pcap accepts them"),
+			maxLen: 200,
+		},
+		{
+			name: "a long listeners line", capture: scan,
+			edit: func(s map[string]any) {
+				l := snapshotSummary(s)["listeners"].([]any)
+				snapshotSummary(s)["listeners"] = l[:len(l)-1]
+			},
+			want:   []string{`summary: listeners: want …`},
+			maxLen: 400,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			scratch(t, true, tc.capture)
+			b, err := os.ReadFile(tc.capture + ".golden.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var snapshot map[string]any
+			d := json.NewDecoder(bytes.NewReader(b))
+			d.UseNumber()
+			if err := d.Decode(&snapshot); err != nil {
+				t.Fatal(err)
+			}
+			tc.edit(snapshot)
+			if b, err = json.Marshal(snapshot); err != nil {
+				t.Fatal(err)
+			}
+			writeHere(t, tc.capture+".golden.json", string(b))
+			code, out, errOut := runCmd("check", "--color", "never", tc.capture)
+			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+			if code != exitCheck || lines[len(lines)-1] != "0 passed, 1 failed" {
+				t.Fatalf("exit %d, want %d\n%s%s", code, exitCheck, out, errOut)
+			}
+			lines = lines[:len(lines)-1]
+			prefix := "FAIL " + tc.capture + ": snapshot " + tc.capture + ".golden.json: "
+			if len(lines) != len(tc.want) {
+				t.Errorf("%d lines, want %d:\n%s", len(lines), len(tc.want), out)
+			}
+			for i, line := range lines {
+				if len(line) > tc.maxLen {
+					t.Errorf("line %d is %d bytes, want at most %d: %.300s", i+1, len(line), tc.maxLen, line)
+				}
+				if i >= len(tc.want) {
+					continue
+				}
+				want, isPrefix := strings.CutSuffix(tc.want[i], "…")
+				if got, ok := strings.CutPrefix(line, prefix); !ok || got != want && !(isPrefix && strings.HasPrefix(got, want)) {
+					t.Errorf("line %d:\n%s\nwant %s%s", i+1, line, prefix, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// snapshotConn returns the i-th connection of a decoded snapshot.
+func snapshotConn(snapshot map[string]any, i int) map[string]any {
+	return snapshot["connections"].([]any)[i].(map[string]any)
+}
+
+// snapshotSummary returns the summary of a decoded snapshot.
+func snapshotSummary(snapshot map[string]any) map[string]any {
+	return snapshot["summary"].(map[string]any)
+}
+
+func repeat(s string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = s
+	}
+	return out
+}
+
+// twice is repeat(s, 2n): n connections of two differences each.
+func twice(n int, s string) []string { return repeat(s, 2*n) }
+
+// TestCheckCutShort: a capture whose last record is truncated is checked
+// as far as it was read with a WARN line, and fails with --strict, which
+// gives every capture a check of its own; a whole capture is unchanged.
+func TestCheckCutShort(t *testing.T) {
+	const (
+		whole = "accept-overflow-noabort.pcap"
+		cut   = "cut.pcap" // whole, less the last 10 bytes
+		why   = "cut short: packet 30: capture truncated mid-record (record header says 66 bytes, 56 present)"
+	)
+	tests := []struct {
+		name    string
+		args    []string
+		code    int
+		out     string
+		written bool // --update wrote the snapshot
+	}{
+		{"whole", []string{whole}, exitOK, "1 passed, 0 failed\n", false},
+		{"whole, strict", []string{"--strict", whole}, exitOK, "2 passed, 0 failed\n", false},
+		{"cut", []string{cut}, exitOK,
+			"WARN cut.pcap: checked as far as it was read (--strict fails it): " + why + "\n1 passed, 0 failed, 1 capture cut short\n", false},
+		{"cut and whole", []string{cut, whole}, exitOK,
+			"WARN cut.pcap: checked as far as it was read (--strict fails it): " + why + "\n2 passed, 0 failed, 1 capture cut short\n", false},
+		{"cut, strict", []string{"--strict", cut}, exitCheck,
+			"FAIL cut.pcap: read to its end (--strict): " + why + "\n1 passed, 1 failed\n", false},
+		{"cut and whole, strict", []string{"--strict", cut, whole}, exitCheck,
+			"FAIL cut.pcap: read to its end (--strict): " + why + "\n3 passed, 1 failed\n", false},
+		{"cut, rules only, strict", []string{"--strict", "--expect", "rules.expect", "-"}, exitCheck,
+			"FAIL -: read to its end (--strict): " + why + "\n1 passed, 1 failed\n", false},
+		{"cut, update", []string{"--update", cut}, exitOK,
+			"WARN cut.pcap: checked as far as it was read (--strict fails it): " + why + "\n", true},
+		{"cut, update, strict", []string{"--update", "--strict", cut}, exitCheck,
+			"FAIL cut.pcap: read to its end (--strict): " + why + "\n0 passed, 1 failed\n", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			scratch(t, true, whole)
+			b, err := os.ReadFile(whole)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeHere(t, cut, string(b[:len(b)-10]))
+			writeHere(t, "rules.expect", "at least 1 connection\n")
+			if !tc.written {
+				if code, out, errOut := runCmd("check", "--update", cut); code != exitOK {
+					t.Fatalf("check --update: exit %d\n%s%s", code, out, errOut)
+				}
+			}
+			var out, errOut bytes.Buffer
+			code := run(append([]string{"check", "--color", "never"}, tc.args...), bytes.NewReader(b[:len(b)-10]), &out, &errOut)
+			if code != tc.code || out.String() != tc.out {
+				t.Errorf("exit %d, want %d; output:\n%s\nwant:\n%s\nstderr:\n%s", code, tc.code, out.String(), tc.out, errOut.String())
+			}
+			if _, err := os.Stat(cut + ".golden.json"); err != nil && tc.written {
+				t.Errorf("no snapshot written: %v", err)
+			}
+		})
+	}
+}
+
+// TestCheckFlagsInTheREADME: each flag of tcpfsm check's own, those its
+// --help lists and tcpfsm --help does not (the README's flag table lists
+// those), is in the README's section on check.
+func TestCheckFlagsInTheREADME(t *testing.T) {
+	flag := regexp.MustCompile(`(?m)^\s+(?:-\w, )?(--[\w-]+)`)
+	_, _, mainHelp := runCmd("--help")
+	_, _, checkHelp := runCmd("check", "--help")
+	inMain := map[string]bool{}
+	for _, m := range flag.FindAllStringSubmatch(mainHelp, -1) {
+		inMain[m[1]] = true
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Regression checks in CI (`tcpfsm check`)")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var own []string
+	for _, m := range flag.FindAllStringSubmatch(checkHelp, -1) {
+		if !inMain[m[1]] {
+			own = append(own, m[1])
+			if !strings.Contains(section, "`"+m[1]) {
+				t.Errorf("%s is in tcpfsm check --help, not in the README's section on tcpfsm check", m[1])
+			}
+		}
+	}
+	if len(inMain) < 30 || !slices.Contains(own, "--strict") || !slices.Contains(own, "--update") {
+		t.Errorf("check's own flags read as %v, of %d flags of tcpfsm: the parsing is wrong", own, len(inMain))
 	}
 }
 

@@ -378,3 +378,44 @@ func TestHTMLReportIsSelfContained(t *testing.T) {
 		}
 	}
 }
+
+// TestHTMLReportWords: the page's counts are said as a reader says them,
+// "1 connection" and "4 connections", and a list of counts has its dots
+// between the counts, not after the last.
+func TestHTMLReportWords(t *testing.T) {
+	tests := []struct {
+		capture string
+		want    []string
+	}{
+		{"connection-refused.pcap", []string{
+			`<b>2</b><span>packets</span>`, `<b>1</b><span>connection</span>`,
+			`<p class="mono">handshakes: refused 1<br>closes: none 1</p>`,
+		}},
+		{"accept-overflow-noabort.pcap", []string{
+			`<b>4</b><span>connections</span>`,
+			`<div class="muted">1 connection, `,
+			`<p class="mono">handshakes: complete 3 · unanswered 1<br>closes: open 3 · none 1</p>`,
+		}},
+	}
+	for _, tc := range tests {
+		page := filepath.Join(t.TempDir(), "report.html")
+		if code, _, errOut := runCmd("-r", filepath.Join(kernelDir, tc.capture), "--html", page); code != exitOK {
+			t.Fatalf("%s: exit %d: %s", tc.capture, code, errOut)
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html := string(b)
+		for _, want := range tc.want {
+			if !strings.Contains(html, want) {
+				t.Errorf("%s: no %q in the page", tc.capture, want)
+			}
+		}
+		for _, wrong := range []string{"1 connections", "<b>1</b><span>connections<", " · <br>", " · </p>"} {
+			if strings.Contains(html, wrong) {
+				t.Errorf("%s: %q in the page", tc.capture, wrong)
+			}
+		}
+	}
+}

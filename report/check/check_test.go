@@ -2,8 +2,10 @@ package check
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // report is a small JSON Lines report: three connections to two servers.
@@ -152,14 +154,66 @@ func TestDiff(t *testing.T) {
 		lines = append(lines, d.String())
 	}
 	wantLines := []string{
-		"summary: reused: new, 1",
 		"connection 1 (10.0.0.1:40000 -> 10.0.0.2:9502): in the snapshot, not in this analysis",
 		"connection 2 (10.0.0.1:40001 -> 10.0.0.2:9502): anomalies[0].count: want 2, got 3",
 		"connection 2 (10.0.0.1:40001 -> 10.0.0.2:9502): server_state: want \"CLOSED\", got \"SYN_RCVD\"",
 		"connection 1 (10.0.0.1:40009 -> 10.0.0.2:9502): new, not in the snapshot",
+		"summary: reused: new, 1",
 	}
 	if strings.Join(lines, "\n") != strings.Join(wantLines, "\n") {
 		t.Errorf("diff:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(wantLines, "\n"))
+	}
+}
+
+// TestDifferenceShortensLongValues: a value of over 200 bytes (a list of
+// listeners on one line) is written as the part that differs with 40
+// bytes either side and an ellipsis where it is cut; short values, and
+// Want and Got themselves, stay whole.
+func TestDifferenceShortensLongValues(t *testing.T) {
+	listeners := func(n int, changed string) string {
+		var l []string
+		for i := range n {
+			l = append(l, fmt.Sprintf(`{"endpoint":"10.0.%d.%d:8080","handshakes":{"complete":%d}}`, i/250, i%250, i))
+		}
+		if changed != "" {
+			l[n/2] = changed
+		}
+		return "[" + strings.Join(l, ",") + "]"
+	}
+	long := listeners(30, "")                                                              // about 1,700 bytes
+	changed := listeners(30, `{"endpoint":"10.0.0.15:8080","handshakes":{"complete":99}}`) // one count differs
+	at := strings.Index(long, `{"endpoint":"10.0.0.15:8080"`) + len(`{"endpoint":"10.0.0.15:8080","handshakes":{"complete":`)
+	tests := []struct {
+		name string
+		d    Difference
+		want string
+	}{
+		{"short values whole", Difference{Where: "summary", Field: "connections", Want: "4", Got: "5"},
+			"summary: connections: want 4, got 5"},
+		{"one count in a long list", Difference{Where: "summary", Field: "listeners", Want: long, Got: changed},
+			"summary: listeners: want …" + long[at-40:at+2+40] + "…, got …" + changed[at-40:at+2+40] + "…"},
+		{"a listener more at the end", Difference{Where: "summary", Field: "listeners", Want: long, Got: long[:len(long)-1] + `,{"endpoint":"x"}]`},
+			"summary: listeners: want …" + long[len(long)-1-40:] + ", got …" + long[len(long)-1-40:len(long)-1] + `,{"endpoint":"x"}]`},
+		{"a long value new", Difference{Where: "summary", Field: "listeners", Got: long},
+			"summary: listeners: new, " + long[:200] + "…"},
+		{"a long value gone", Difference{Where: "summary", Field: "listeners", Want: long},
+			"summary: listeners: gone, was " + long[:200] + "…"},
+		{"a long part that differs", Difference{Where: "summary", Field: "x", Want: `"` + strings.Repeat("a", 300) + `"`, Got: `"` + strings.Repeat("b", 300) + `"`},
+			"summary: x: want " + `"` + strings.Repeat("a", 199) + "…, got " + `"` + strings.Repeat("b", 199) + "…"},
+		{"cut between characters", Difference{Where: "summary", Field: "x", Want: `"` + strings.Repeat("é", 150) + `"`, Got: `"` + strings.Repeat("é", 149) + `è"`},
+			"summary: x: want …" + strings.Repeat("é", 21) + `", got …` + strings.Repeat("é", 20) + `è"`}, // é and è differ in their second byte
+	}
+	for _, tc := range tests {
+		got := tc.d.String()
+		if got != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
+		if !utf8.ValidString(got) {
+			t.Errorf("%s: not UTF-8: %q", tc.name, got)
+		}
+	}
+	if d := (Difference{Want: long}); d.Want != long {
+		t.Error("the difference itself was shortened")
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Difference is one field on which two analyses disagree.
@@ -22,22 +23,77 @@ type Difference struct {
 	Want, Got string
 }
 
+// String writes the difference as a line for a reader, a long value
+// shortened to the part that differs (see shorten); Want and Got keep
+// the values whole.
 func (d Difference) String() string {
+	want, got := shorten(d.Want, d.Got)
 	switch {
 	case d.Field == "" && d.Want == "":
 		return fmt.Sprintf("%s: new, not in the snapshot", d.Where)
 	case d.Field == "":
 		return fmt.Sprintf("%s: in the snapshot, not in this analysis", d.Where)
 	case d.Want == "":
-		return fmt.Sprintf("%s: %s: new, %s", d.Where, d.Field, d.Got)
+		return fmt.Sprintf("%s: %s: new, %s", d.Where, d.Field, got)
 	case d.Got == "":
-		return fmt.Sprintf("%s: %s: gone, was %s", d.Where, d.Field, d.Want)
+		return fmt.Sprintf("%s: %s: gone, was %s", d.Where, d.Field, want)
 	}
-	return fmt.Sprintf("%s: %s: want %s, got %s", d.Where, d.Field, d.Want, d.Got)
+	return fmt.Sprintf("%s: %s: want %s, got %s", d.Where, d.Field, want, got)
 }
 
-// Diff returns where got differs from the snapshot want, all of it: see
-// Comparison, which compares them connection by connection.
+// A value longer than maxValueLen bytes is shortened to the part that
+// differs with valueContext bytes of context either side: a list of a
+// thousand listeners is one value, 1,500 characters on one line, of which
+// a reader needs the listener that changed.
+const (
+	maxValueLen  = 200
+	valueContext = 40
+)
+
+// shorten returns want and got, when either is longer than maxValueLen,
+// each cut to the part that differs from the other (after their common beginning, before
+// their common end) with valueContext bytes either side, what is cut
+// marked by an ellipsis. A part that differs longer than maxValueLen is
+// cut there too. Cuts fall between characters, never inside one.
+func shorten(want, got string) (string, string) {
+	if len(want) <= maxValueLen && len(got) <= maxValueLen {
+		return want, got
+	}
+	prefix := 0
+	for prefix < len(want) && prefix < len(got) && want[prefix] == got[prefix] {
+		prefix++
+	}
+	suffix := 0
+	for suffix < len(want)-prefix && suffix < len(got)-prefix && want[len(want)-1-suffix] == got[len(got)-1-suffix] {
+		suffix++
+	}
+	if want == "" || got == "" {
+		prefix, suffix = 0, 0 // one side only: nothing to compare with
+	}
+	cut := func(v string) string {
+		start, end := max(0, prefix-valueContext), min(len(v), len(v)-suffix+valueContext)
+		end = min(end, start+maxValueLen)
+		for start > 0 && !utf8.RuneStart(v[start]) {
+			start--
+		}
+		for end < len(v) && !utf8.RuneStart(v[end]) {
+			end--
+		}
+		out := v[start:end]
+		if start > 0 {
+			out = "…" + out
+		}
+		if end < len(v) {
+			out += "…"
+		}
+		return out
+	}
+	return cut(want), cut(got)
+}
+
+// Diff returns where got differs from the snapshot want, all of it, the
+// connections' differences first: see Comparison, which compares them
+// connection by connection.
 func Diff(want, got *Analysis) []Difference {
 	i := 0
 	next := func() (map[string]any, error) {
@@ -56,8 +112,25 @@ func Diff(want, got *Analysis) []Difference {
 	if err := c.Finish(); err != nil {
 		panic(err)
 	}
-	diffs, _, _ := c.Differences(want.Summary, got.Summary)
-	return diffs
+	d := c.Differences(want.Summary, got.Summary)
+	return append(d.Conns, d.Summary...)
+}
+
+// Differences is what a Comparison found.
+type Differences struct {
+	// Conns are the differences of the first connections that differ,
+	// as many connections as NewComparison was told to keep, each with
+	// all of its differences: the snapshot's connections in its order,
+	// then those new in this analysis in its order.
+	Conns []Difference
+	// ConnsDiffering counts the connections that differ, listed or not.
+	ConnsDiffering int
+	// Summary holds every difference of the summaries.
+	Summary []Difference
+	// Complete is false when more than MaxUnpaired connections waited
+	// for their pair: then which connections differ is not known, and
+	// Conns is empty.
+	Complete bool
 }
 
 // MaxUnpaired bounds the connections a Comparison holds while they wait
@@ -66,10 +139,12 @@ const MaxUnpaired = 100_000
 
 // A Comparison compares an analysis with a snapshot as the analysis is
 // read, holding neither whole. The differences come in this order: the
-// summary's first (its few lines, diagnoses, census, counts, say what
-// changed overall, and a long list of connections would push them past
-// the lines a report shows), then the snapshot's connections in its
-// order, then the connections new in this analysis in its order.
+// snapshot's connections in its order, then the connections new in this
+// analysis in its order, then the summary's. The connections come first
+// because they are the cause: a changed connection changes the summary's
+// counts, census and diagnoses with it, and those lines ahead of it
+// would push it past the lines a report shows. What is kept is counted
+// in connections, not lines, for the same reason.
 //
 // Connections are matched by who they are (client, server and first
 // packet time), not by id, so that one connection more or less early in
@@ -157,36 +232,33 @@ func (p *Comparison) Finish() error {
 	return nil
 }
 
-// Differences compares the summaries, after Finish, and returns the first
-// differences (as many as NewComparison was told to keep) and how many
-// there are in all. complete is false when more than MaxUnpaired
-// connections waited for their pair: then only the summary's differences
-// are returned.
-func (p *Comparison) Differences(wantSummary, gotSummary map[string]any) (first []Difference, total int, complete bool) {
-	summary := compare(nil, "summary", "", wantSummary, gotSummary)
+// Differences compares the summaries, after Finish, and returns them
+// with the differences of the first connections that differ (as many as
+// NewComparison was told to keep).
+func (p *Comparison) Differences(wantSummary, gotSummary map[string]any) Differences {
+	d := Differences{Summary: compare(nil, "summary", "", wantSummary, gotSummary)}
 	if p.overflow {
-		return summary[:min(len(summary), p.first.keep)], len(summary), false
+		return d
 	}
-	p.first.add(0, 0, summary)
 	for _, q := range p.unpairedWant {
 		for _, u := range q {
-			p.first.add(1, u.seq, []Difference{{Where: describe(u.record()), Want: "present"}})
+			p.first.add(0, u.seq, []Difference{{Where: describe(u.record()), Want: "present"}})
 		}
 	}
 	for _, q := range p.unpairedGot {
 		for _, u := range q {
-			p.first.add(2, u.seq, []Difference{{Where: describe(u.record()), Got: "present"}})
+			p.first.add(1, u.seq, []Difference{{Where: describe(u.record()), Got: "present"}})
 		}
 	}
-	var out []Difference
 	for _, e := range p.first.entries {
-		out = append(out, e.diffs...)
+		d.Conns = append(d.Conns, e.diffs...)
 	}
-	return out, p.first.total, true
+	d.ConnsDiffering, d.Complete = p.first.total, true
+	return d
 }
 
 func (p *Comparison) pair(seq int, w, g map[string]any) {
-	p.first.add(1, seq, compare(nil, describe(g), "", without(w, "id"), without(g, "id")))
+	p.first.add(0, seq, compare(nil, describe(g), "", without(w, "id"), without(g, "id")))
 }
 
 func (p *Comparison) addWant(w map[string]any) {
@@ -203,7 +275,7 @@ func (p *Comparison) addWant(w map[string]any) {
 	}
 	if p.gotDone {
 		// Nothing more will come to pair with it: no need to hold it.
-		p.first.add(1, seq, []Difference{{Where: describe(w), Want: "present"}})
+		p.first.add(0, seq, []Difference{{Where: describe(w), Want: "present"}})
 		return
 	}
 	p.hold(p.unpairedWant, k, seq, w)
@@ -222,7 +294,7 @@ func (p *Comparison) addGot(g map[string]any) {
 		return
 	}
 	if p.wantDone {
-		p.first.add(2, seq, []Difference{{Where: describe(g), Got: "present"}})
+		p.first.add(1, seq, []Difference{{Where: describe(g), Got: "present"}})
 		return
 	}
 	p.hold(p.unpairedGot, k, seq, g)
@@ -262,41 +334,40 @@ func (u unpaired) record() map[string]any {
 	return m
 }
 
-// firstDifferences keeps the first keep differences of those added, in
-// the order of (section, seq) they are added with, whatever the order
-// they are added in, and counts them all.
+// firstDifferences keeps the differences of the first keep connections
+// that differ, in the order of (section, seq) they are added with,
+// whatever the order they are added in, and counts them all.
 type firstDifferences struct {
 	keep, total int
 	entries     []differencesAt
 }
 
+// differencesAt are one connection's differences.
 type differencesAt struct {
 	section, seq int
 	diffs        []Difference
 }
 
 func (f *firstDifferences) add(section, seq int, diffs []Difference) {
-	f.total += len(diffs)
 	if len(diffs) == 0 {
+		return
+	}
+	f.total++
+	if f.keep == 0 {
 		return
 	}
 	i := sort.Search(len(f.entries), func(i int) bool {
 		e := f.entries[i]
 		return e.section > section || e.section == section && e.seq > seq
 	})
-	f.entries = slices.Insert(f.entries, i, differencesAt{section, seq, diffs})
-	n := 0
-	for j := range f.entries {
-		if n >= f.keep {
-			clear(f.entries[j:])
-			f.entries = f.entries[:j]
-			break
-		}
-		if e := &f.entries[j]; len(e.diffs) > f.keep-n {
-			e.diffs = slices.Clone(e.diffs[:f.keep-n])
-		}
-		n += len(f.entries[j].diffs)
+	if i == f.keep {
+		return // after every connection kept
 	}
+	if len(f.entries) == f.keep {
+		f.entries[len(f.entries)-1] = differencesAt{} // let go of what it held
+		f.entries = f.entries[:len(f.entries)-1]
+	}
+	f.entries = slices.Insert(f.entries, i, differencesAt{section, seq, diffs})
 }
 
 func identity(c map[string]any) string {

@@ -141,10 +141,10 @@ func TestSnapshotReader(t *testing.T) {
 
 // referenceDiff is Diff as it was when it held both analyses whole: the
 // analysis's connections indexed by identity, each of the snapshot's
-// taking the first of its identity not taken yet. The streaming
-// Comparison must say the same, in the same order.
-func referenceDiff(want, got *Analysis) []Difference {
-	out := compare(nil, "summary", "", want.Summary, got.Summary)
+// taking the first of its identity not taken yet. It returns each
+// connection's differences, of those that differ, and the summary's. The
+// streaming Comparison must say the same, in the same order.
+func referenceDiff(want, got *Analysis) (conns [][]Difference, summary []Difference) {
 	byIdentity := map[string][]int{}
 	for i, c := range got.Conns {
 		k := identity(c)
@@ -154,32 +154,35 @@ func referenceDiff(want, got *Analysis) []Difference {
 	for _, w := range want.Conns {
 		k := identity(w)
 		if len(byIdentity[k]) == 0 {
-			out = append(out, Difference{Where: describe(w), Want: "present"})
+			conns = append(conns, []Difference{{Where: describe(w), Want: "present"}})
 			continue
 		}
 		i := byIdentity[k][0]
 		byIdentity[k] = byIdentity[k][1:]
 		seen[i] = true
-		out = compare(out, describe(got.Conns[i]), "", without(w, "id"), without(got.Conns[i], "id"))
+		if d := compare(nil, describe(got.Conns[i]), "", without(w, "id"), without(got.Conns[i], "id")); len(d) > 0 {
+			conns = append(conns, d)
+		}
 	}
 	for i, g := range got.Conns {
 		if !seen[i] {
-			out = append(out, Difference{Where: describe(g), Got: "present"})
+			conns = append(conns, []Difference{{Where: describe(g), Got: "present"}})
 		}
 	}
-	return out
+	return conns, compare(nil, "summary", "", want.Summary, got.Summary)
 }
 
 // TestComparisonAgreesWithWholeDiff: analyses that differ in every way a
 // changed analysis can (connections moved, gone, new, changed, several
-// of one identity) give the differences of the whole-analysis diff, the
-// first keep of them and the count of all, with the connections
+// of one identity) give the differences of the whole-analysis diff, all
+// the differences of the first keep connections that differ and the
+// count of all of them, then the summary's, with the connections
 // compared as they come.
 func TestComparisonAgreesWithWholeDiff(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	conn := func(id, who int, state string) map[string]any {
 		return map[string]any{"id": json.Number(fmt.Sprint(id)), "client": fmt.Sprintf("10.0.0.1:%d", 40000+who), "server": "10.0.0.2:80",
-			"ts": json.Number(fmt.Sprint(who / 2)), "server_state": state}
+			"ts": json.Number(fmt.Sprint(who / 2)), "server_state": state, "client_state": "CLOSED"}
 	}
 	for trial := range 300 {
 		n := rng.IntN(40)
@@ -189,13 +192,17 @@ func TestComparisonAgreesWithWholeDiff(t *testing.T) {
 		}
 		got := &Analysis{Summary: map[string]any{"connections": json.Number(fmt.Sprint(n + trial%2))}}
 		for i, w := range want.Conns {
-			switch rng.IntN(6) {
+			switch rng.IntN(7) {
 			case 0: // gone
 			case 1: // changed
 				c := conn(i+1, 0, "SYN_RCVD")
 				c["client"], c["ts"] = w["client"], w["ts"]
 				got.Conns = append(got.Conns, c)
-			case 2: // a new one before it
+			case 2: // changed in two fields: two lines, one connection
+				c := conn(i+1, 0, "SYN_RCVD")
+				c["client"], c["ts"], c["client_state"] = w["client"], w["ts"], "SYN_SENT"
+				got.Conns = append(got.Conns, c)
+			case 3: // a new one before it
 				got.Conns = append(got.Conns, conn(i+1, 1000+rng.IntN(5), "CLOSED"), w)
 			default:
 				got.Conns = append(got.Conns, w)
@@ -209,8 +216,8 @@ func TestComparisonAgreesWithWholeDiff(t *testing.T) {
 				got.Conns[i], got.Conns[j] = got.Conns[j], got.Conns[i]
 			}
 		}
-		all := referenceDiff(want, got)
-		for _, keep := range []int{0, 1, 3, 20, len(all) + 1} {
+		conns, summary := referenceDiff(want, got)
+		for _, keep := range []int{0, 1, 3, 20, len(conns) + 1} {
 			i := 0
 			c := NewComparison(func() (map[string]any, error) {
 				if i == len(want.Conns) {
@@ -227,12 +234,14 @@ func TestComparisonAgreesWithWholeDiff(t *testing.T) {
 			if err := c.Finish(); err != nil {
 				t.Fatal(err)
 			}
-			first, total, complete := c.Differences(want.Summary, got.Summary)
-			if !complete || total != len(all) || !slices.Equal(first, all[:min(keep, len(all))]) {
-				t.Fatalf("trial %d, keep %d: %d of %d (complete %v):\n%v\nwant the first %d of %d:\n%v", trial, keep, len(first), total, complete, first, keep, len(all), all)
+			d := c.Differences(want.Summary, got.Summary)
+			first := slices.Concat(conns[:min(keep, len(conns))]...)
+			if !d.Complete || d.ConnsDiffering != len(conns) || !slices.Equal(d.Conns, first) || !slices.Equal(d.Summary, summary) {
+				t.Fatalf("trial %d, keep %d: %d connections differ (complete %v):\n%v\nsummary %v\nwant the first %d of %d:\n%v\nsummary %v",
+					trial, keep, d.ConnsDiffering, d.Complete, d.Conns, d.Summary, keep, len(conns), first, summary)
 			}
 		}
-		if d := Diff(want, got); !slices.Equal(d, all) {
+		if d, all := Diff(want, got), append(slices.Concat(conns...), summary...); !slices.Equal(d, all) {
 			t.Fatalf("trial %d: Diff:\n%v\nwant:\n%v", trial, d, all)
 		}
 	}
@@ -262,12 +271,14 @@ func TestComparisonBoundsWhatWaits(t *testing.T) {
 			}
 		}
 		c.Finish()
-		first, total, complete := c.Differences(map[string]any{"x": 1.0}, map[string]any{"x": 2.0})
+		d := c.Differences(map[string]any{"x": 1.0}, map[string]any{"x": 2.0})
 		switch {
-		case limit < 2*n && (complete || total != 1 || len(first) != 1 || first[0].Where != "summary" || c.held != 0):
-			t.Errorf("limit %d: %v, %d in all, complete %v, %d held", limit, first, total, complete, c.held)
-		case limit >= 2*n && (!complete || total != 2*n+1 || len(first) != 20):
-			t.Errorf("limit %d: %d of %d differences, complete %v", limit, len(first), total, complete)
+		case len(d.Summary) != 1 || d.Summary[0].Where != "summary":
+			t.Errorf("limit %d: summary differences %v", limit, d.Summary)
+		case limit < 2*n && (d.Complete || len(d.Conns) != 0 || c.held != 0):
+			t.Errorf("limit %d: %v, complete %v, %d held", limit, d.Conns, d.Complete, c.held)
+		case limit >= 2*n && (!d.Complete || d.ConnsDiffering != 2*n || len(d.Conns) != 20):
+			t.Errorf("limit %d: %d of %d connections, complete %v", limit, len(d.Conns), d.ConnsDiffering, d.Complete)
 		}
 	}
 }
@@ -292,9 +303,9 @@ func TestComparisonHoldsNoTail(t *testing.T) {
 			c.Got(conn(j + 1))
 		}
 		c.Finish()
-		first, total, complete := c.Differences(map[string]any{}, map[string]any{})
-		if !complete || total != 990 || len(first) != 20 {
-			t.Errorf("%d against %d: %d of %d differences, complete %v", tc.want, tc.got, len(first), total, complete)
+		d := c.Differences(map[string]any{}, map[string]any{})
+		if !d.Complete || d.ConnsDiffering != 990 || len(d.Conns) != 20 {
+			t.Errorf("%d against %d: %d of %d connections, complete %v", tc.want, tc.got, len(d.Conns), d.ConnsDiffering, d.Complete)
 		}
 	}
 }
