@@ -44,6 +44,9 @@ type Options struct {
 	// them by server endpoint with the diagnoses that explain them (text
 	// and JSON). The summary and the diagnoses are of every connection.
 	AppError string
+	// Stamps is how the text format begins its trace, event and census
+	// lines (tcpdump's -t, -tt, ...).
+	Stamps Stamps
 }
 
 // Totals are the capture-level facts the summary needs, gathered by the
@@ -138,7 +141,7 @@ func New(w io.Writer, opt Options) (Reporter, error) {
 	switch opt.Format {
 	case "", "text":
 		t := newText(w, opt.Color, th, opt.Stream, HoldsOutput(opt))
-		t.verbose, t.ladder, t.appErr = opt.Verbose, opt.Ladder, newAppErrors(opt.AppError)
+		t.verbose, t.ladder, t.appErr, t.stamps = opt.Verbose, opt.Ladder, newAppErrors(opt.AppError), opt.Stamps
 		return t, nil
 	case "json":
 		j := newJSON(w, th, opt.Stream)

@@ -26,11 +26,15 @@ type textReporter struct {
 	// before the end of the capture reported the rest (flow.ReasonEnd).
 	streamed int
 	appErr   *appErrors // Options.AppError; nil lists every connection
-	ann      announcer
-	verbose  bool
-	ladder   *LadderSelect
-	ladders  map[uint64]*ladder // by connection id, until it is reported
-	buf      []byte             // a connection's lines, being formatted
+	stamps   Stamps     // how trace, event and census lines begin
+	// first and prev are the times of the first and the previous line
+	// stamped, for StampsDelta and StampsSinceFirst.
+	first, prev int64
+	ann         announcer
+	verbose     bool
+	ladder      *LadderSelect
+	ladders     map[uint64]*ladder // by connection id, until it is reported
+	buf         []byte             // a connection's lines, being formatted
 }
 
 // newText makes the text report; hold says whether it holds the
@@ -303,7 +307,7 @@ func (t *textReporter) unansweredEvent(ts int64, r *flow.Record, why string) {
 
 func (t *textReporter) eventHead(ts int64, r *flow.Record) {
 	p := &t.pal
-	fmt.Fprintf(t.w, "%s %s %s → %s  ", clock(ts), p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr))
+	fmt.Fprintf(t.w, "%s%s %s → %s  ", t.stamp(ts), p.id.Sprintf("#%d", r.ID), p.addr.Sprint(r.ClientAddr), p.addr.Sprint(r.ServerAddr))
 }
 
 func (t *textReporter) eventStates(r *flow.Record) {
@@ -318,7 +322,7 @@ func (t *textReporter) Tick(k *Tick) error {
 	}
 	p := &t.pal
 	if k.Census != nil {
-		fmt.Fprintf(t.w, "%s %s  ", clock(k.Time), p.head.Sprint("census"))
+		fmt.Fprintf(t.w, "%s%s  ", t.stamp(k.Time), p.head.Sprint("census"))
 		if c := censusCounts(k.Census); len(c) > 0 {
 			t.w.WriteString(countList(c, t.paintState))
 		} else {
@@ -335,7 +339,7 @@ func (t *textReporter) Tick(k *Tick) error {
 		t.unansweredEvent(k.Time, r, fmt.Sprintf(", no retry for %.1fs: given up", float64(k.Time-times[len(times)-1])/1e9))
 	})
 	for _, d := range raised {
-		fmt.Fprintf(t.w, "%s %s ", clock(k.Time), p.head.Sprint("diagnosis"))
+		fmt.Fprintf(t.w, "%s%s ", t.stamp(k.Time), p.head.Sprint("diagnosis"))
 		t.diagnosisHead(&d)
 	}
 	return t.w.Flush()
@@ -363,8 +367,8 @@ func (t *textReporter) Trace(l *TraceLine) error {
 	}
 	p := &t.pal
 	res := l.Result
-	fmt.Fprintf(t.w, "%s %s #%d %s > %s %s seq %d ack %d win %d len %d",
-		clock(l.Time), p.id.Sprintf("[%d]", l.Index), l.ConnID, l.From, l.To,
+	fmt.Fprintf(t.w, "%s%s #%d %s > %s %s seq %d ack %d win %d len %d",
+		t.stamp(l.Time), p.id.Sprintf("[%d]", l.Index), l.ConnID, l.From, l.To,
 		p.flags.Sprintf("[%s]", l.Seg.Flags), l.Seg.Seq, l.Seg.Ack, l.Seg.Window, l.Seg.Len)
 	if res.Kind != 0 {
 		fmt.Fprintf(t.w, "  %s", res.Kind)
@@ -741,4 +745,41 @@ func (p *palette) statePen(s fsm.State) *pen {
 		return p.warn
 	}
 	return nil
+}
+
+// Stamps says how the lines of the per-packet trace (-v) and of the event
+// stream begin, as tcpdump's -t options do.
+type Stamps uint8
+
+// Stamps, by the number of -t given.
+const (
+	StampsClock      Stamps = iota // 15:04:05.000000, UTC (no -t)
+	StampsNone                     // -t: no time
+	StampsUnix                     // -tt: seconds since 1970
+	StampsDelta                    // -ttt: since the previous line
+	StampsDate                     // -tttt: the date too, UTC
+	StampsSinceFirst               // -ttttt: since the first line
+)
+
+// stamp is the start of a trace, event or census line at time ns: its
+// time as t.stamps says, and a space; "" with StampsNone.
+func (t *textReporter) stamp(ns int64) string {
+	if t.first == 0 {
+		t.first, t.prev = ns, ns
+	}
+	delta := ns - t.prev
+	t.prev = ns
+	switch t.stamps {
+	case StampsNone:
+		return ""
+	case StampsUnix:
+		return fmt.Sprintf("%d.%06d ", ns/1e9, ns%1e9/1e3)
+	case StampsDelta:
+		return seconds(delta) + " "
+	case StampsDate:
+		return time.Unix(0, ns).UTC().Format("2006-01-02 15:04:05.000000 ")
+	case StampsSinceFirst:
+		return seconds(ns-t.first) + " "
+	}
+	return clock(ns) + " "
 }

@@ -260,3 +260,32 @@ func TestNames(t *testing.T) {
 		t.Errorf("FindingNames has %d names", n)
 	}
 }
+
+// TestTimestampFlags: tcpdump's -t options set how the -v trace lines
+// begin: the clock, no time, seconds since 1970, the time since the line
+// before, the date too, the time since the first line.
+func TestTimestampFlags(t *testing.T) {
+	path := "../../testdata/kernel/connection-refused.pcap" // SYN, then RST/ACK 5.104 ms later
+	for _, tt := range []struct {
+		flag          string
+		first, second string // the start of the two trace lines
+	}{
+		{"", "05:45:12.002084 [1] ", "05:45:12.007188 [2] "},
+		{"-t", "[1] ", "[2] "},
+		{"-tt", "1795326312.002084 [1] ", "1795326312.007188 [2] "},
+		{"-ttt", "0.000000s [1] ", "0.005104s [2] "},
+		{"-tttt", "2026-11-22 05:45:12.002084 [1] ", "2026-11-22 05:45:12.007188 [2] "},
+		{"-ttttt", "0.000000s [1] ", "0.005104s [2] "},
+		{"-tttttt", "0.000000s [1] ", "0.005104s [2] "}, // as many as tcpdump takes, and more
+	} {
+		args := []string{"-r", path, "-v", "--color", "never"}
+		if tt.flag != "" {
+			args = append(args, tt.flag)
+		}
+		r := tcpfsm(t, nil, args...)
+		lines := strings.Split(r.stdout, "\n")
+		if r.code != exitOK || len(lines) < 2 || !strings.HasPrefix(lines[0], tt.first) || !strings.HasPrefix(lines[1], tt.second) {
+			t.Errorf("%q: exit %d, lines %q; want them to start %q, %q", tt.flag, r.code, lines[:min(2, len(lines))], tt.first, tt.second)
+		}
+	}
+}

@@ -106,6 +106,7 @@ type options struct {
 	ladder      string // --ladder, "all" for every connection
 	ladderSel   *report.LadderSelect
 	numeric     bool // -n: accepted, and changes nothing
+	stamps      int  // -t, -tt, ...: report.Stamps
 	version     bool
 	quiet       bool                    // -q
 	html        string                  // --html FILE
@@ -154,6 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to `FILE` (go tool pprof reads it)")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a heap profile to `FILE` once the report is written")
 	fs.BoolVarP(&o.numeric, "numeric", "n", false, "print addresses and ports as numbers (tcpfsm always does: accepted as tcpdump's -n)")
+	fs.CountVarP(&o.stamps, "timestamps", "t", "begin -v and --events lines as tcpdump -t does: -t no time, -tt seconds since 1970,\n-ttt since the line before, -tttt with the date, -ttttt since the first line")
 	fs.BoolVar(&o.version, "version", false, "print tcpfsm's commit and libpcap's version, and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
@@ -451,6 +453,7 @@ func reportOptions(o *options, color bool) report.Options {
 	return report.Options{
 		Format: o.format, Color: color, Thresholds: &o.thresholds, Stream: o.events,
 		Verbose: o.verbose, Ladder: o.ladderSel, Mergeable: o.shard.Count > 0, AppError: o.appError,
+		Stamps: report.Stamps(min(o.stamps, int(report.StampsSinceFirst))),
 	}
 }
 
