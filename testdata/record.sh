@@ -450,10 +450,13 @@ record() {
 	for try in 1 2 3; do
 		echo "== $file (try $try)"
 		setup_ns
-		if "${rt[@]}" "$tmp/recorder" run -scenario "$scenario" -out "$tmp/$file" -counters "$tmp/$file.nstat" ${RECORD_DEBUG:+-debug} "$@" &&
+		if "${rt[@]}" "$tmp/recorder" run -scenario "$scenario" -out "$tmp/$file" -counters "$tmp/$file.nstat" -errno "$tmp/$file.errno.json" ${RECORD_DEBUG:+-debug} "$@" &&
 			verify "${file%.*}" "$tmp/$file" "$tmp/$file.nstat"; then
 			del_ns
 			mv -f "$tmp/$file" "$outdir/$file"
+			# What each socket call returned, for the test that compares
+			# it with tcpfsm's app objects.
+			mv -f "$tmp/$file.errno.json" "$outdir/$file.errno.json"
 			return 0
 		fi
 		del_ns

@@ -1,0 +1,142 @@
+package main
+
+// The call log: what each socket call of a scenario returned, per
+// connection, written beside the capture as NAME.pcap.errno.json so that a
+// test can compare it with what tcpfsm reads off the packets (the "app"
+// object). Only a call's outcome is logged: connect() and accept()
+// succeeding or failing, recv() returning 0 or an error, send() failing;
+// reads and writes that moved data are not outcomes.
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// loggedConn is one connection's calls, named as tcpfsm's "app" object
+// names them, with the errno names Linux uses (ECONNREFUSED, ETIMEDOUT,
+// ECONNRESET, EPIPE) or connected, accepted and EOF.
+type loggedConn struct {
+	// ClientPort is the client's port: with the order of the connects,
+	// what identifies the connection in the capture.
+	ClientPort uint16            `json:"client_port"`
+	Client     map[string]string `json:"client,omitempty"`
+	Server     map[string]string `json:"server,omitempty"`
+}
+
+type fdSide struct {
+	conn *loggedConn
+	side string // "client" or "server"
+}
+
+var callLog struct {
+	mu    sync.Mutex
+	conns []*loggedConn // in the order of the connects
+	fds   map[int]fdSide
+}
+
+// logConnectStart registers fd, whose connect() has just sent its SYN, as
+// a new connection's client.
+func logConnectStart(fd int) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return
+	}
+	c := &loggedConn{ClientPort: uint16(sockaddrPort(sa))}
+	callLog.mu.Lock()
+	defer callLog.mu.Unlock()
+	callLog.conns = append(callLog.conns, c)
+	if callLog.fds == nil {
+		callLog.fds = map[int]fdSide{}
+	}
+	callLog.fds[fd] = fdSide{c, "client"}
+}
+
+// logAccept registers fd, returned by accept() for a peer at port, as the
+// server of the latest connection from that port not yet accepted.
+func logAccept(fd int, peer unix.Sockaddr) {
+	port := uint16(sockaddrPort(peer))
+	callLog.mu.Lock()
+	defer callLog.mu.Unlock()
+	for i := len(callLog.conns) - 1; i >= 0; i-- {
+		c := callLog.conns[i]
+		if c.ClientPort == port && c.Server["accept"] == "" {
+			if c.Server == nil {
+				c.Server = map[string]string{}
+			}
+			c.Server["accept"] = "accepted"
+			callLog.fds[fd] = fdSide{c, "server"}
+			return
+		}
+	}
+}
+
+// logCall records what call returned on fd: err's errno name, or result
+// when err is nil. Calls on sockets of no logged connection (listeners,
+// raw sockets) and errors that are no errno are ignored.
+func logCall(fd int, call, result string, err error) {
+	if err != nil {
+		var errno unix.Errno
+		if !errors.As(err, &errno) {
+			return
+		}
+		result = unix.ErrnoName(errno)
+	}
+	callLog.mu.Lock()
+	defer callLog.mu.Unlock()
+	s, ok := callLog.fds[fd]
+	if !ok {
+		return
+	}
+	m := &s.conn.Client
+	if s.side == "server" {
+		m = &s.conn.Server
+	}
+	if *m == nil {
+		*m = map[string]string{}
+	}
+	(*m)[call] = result
+}
+
+// forgetFD drops fd from the log when it is closed, so that a later socket
+// with the same number is not taken for it.
+func forgetFD(fd int) {
+	callLog.mu.Lock()
+	defer callLog.mu.Unlock()
+	delete(callLog.fds, fd)
+}
+
+func sockaddrPort(sa unix.Sockaddr) int {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return a.Port
+	case *unix.SockaddrInet6:
+		return a.Port
+	}
+	return 0
+}
+
+// writeCallLog writes the log as {"connections":[…]}, one connection a
+// line.
+func writeCallLog(path string) error {
+	callLog.mu.Lock()
+	defer callLog.mu.Unlock()
+	b := []byte("{\"connections\": [\n")
+	for i, c := range callLog.conns {
+		line, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		b = append(b, "  "...)
+		b = append(b, line...)
+		if i < len(callLog.conns)-1 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+	}
+	b = append(b, "]}\n"...)
+	return os.WriteFile(path, b, 0o644)
+}
