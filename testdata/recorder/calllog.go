@@ -1,7 +1,7 @@
 package main
 
 // The call log: what each socket call of a scenario returned, per
-// connection, written beside the capture as NAME.pcap.errno.json so that a
+// connection, written beside the capture as NAME.errno.json so that a
 // test can compare it with what tcpfsm reads off the packets (the "app"
 // object). Only a call's outcome is logged: connect() and accept()
 // succeeding or failing, recv() returning 0 or an error, send() failing;

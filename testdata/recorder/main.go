@@ -10,7 +10,7 @@
 // capture ends with the connection in the state the scenario left it in.
 //
 //	recorder list
-//	recorder run -scenario NAME -out FILE.pcap [-errno FILE.pcap.errno.json] [-link LINUX_SLL2] [-delay 5ms]
+//	recorder run -scenario NAME -out FILE.pcap [-errno NAME.errno.json] [-link LINUX_SLL2] [-delay 5ms]
 package main
 
 import (
