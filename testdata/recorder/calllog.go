@@ -38,20 +38,29 @@ var callLog struct {
 	fds   map[int]fdSide
 }
 
-// logConnectStart registers fd, whose connect() has just sent its SYN, as
-// a new connection's client.
-func logConnectStart(fd int) {
+// logConnectStart registers fd, whose connect() to port `to` has just
+// sent its SYN, as a new connection's client, or, when a connect() from
+// `to` already waits for its answer (the two ends of a simultaneous open),
+// as that connection's server.
+func logConnectStart(fd int, to uint16) {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
 		return
 	}
-	c := &loggedConn{ClientPort: uint16(sockaddrPort(sa))}
 	callLog.mu.Lock()
 	defer callLog.mu.Unlock()
-	callLog.conns = append(callLog.conns, c)
 	if callLog.fds == nil {
 		callLog.fds = map[int]fdSide{}
 	}
+	for _, s := range callLog.fds {
+		if s.side == "client" && s.conn.ClientPort == to && s.conn.Client["connect"] == "" && s.conn.Server == nil {
+			s.conn.Server = map[string]string{}
+			callLog.fds[fd] = fdSide{s.conn, "server"}
+			return
+		}
+	}
+	c := &loggedConn{ClientPort: uint16(sockaddrPort(sa))}
+	callLog.conns = append(callLog.conns, c)
 	callLog.fds[fd] = fdSide{c, "client"}
 }
 
@@ -120,10 +129,24 @@ func sockaddrPort(sa unix.Sockaddr) int {
 }
 
 // writeCallLog writes the log as {"connections":[…]}, one connection a
-// line.
+// line. It is called when the scenario has ended, just before the capture
+// stops: a non-blocking connect() still waiting for its answer then is
+// logged as EINPROGRESS, what tcpfsm calls a connect() pending at the end.
 func writeCallLog(path string) error {
 	callLog.mu.Lock()
 	defer callLog.mu.Unlock()
+	for fd, s := range callLog.fds {
+		if s.side != "client" || s.conn.Client["connect"] != "" {
+			continue
+		}
+		pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		if n, err := unix.Poll(pfd, 0); err == nil && n == 0 {
+			if s.conn.Client == nil {
+				s.conn.Client = map[string]string{}
+			}
+			s.conn.Client["connect"] = "EINPROGRESS"
+		}
+	}
 	b := []byte("{\"connections\": [\n")
 	for i, c := range callLog.conns {
 		line, err := json.Marshal(c)

@@ -116,7 +116,7 @@ func startConnect(fd int, to netip.AddrPort) error {
 	}
 	err := unix.Connect(fd, sockaddr(to))
 	if err == nil || errors.Is(err, unix.EINPROGRESS) {
-		logConnectStart(fd)
+		logConnectStart(fd, to.Port())
 		return nil
 	}
 	return err
