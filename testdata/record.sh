@@ -221,10 +221,20 @@ verify() {
 		kernel server TcpExtTCPChallengeACK -eq 0
 		;;
 	app-*)
-		# A call ending in an error, then a second connection that
-		# completes and closes normally after the kernel gave up.
-		n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 2
-		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		case $name in
+		app-resets)
+			# A refused SYN, a server RST with the request unread, a
+			# client RST (SO_LINGER 0) after the exchange.
+			has '^C:S S:R\. C:S S:S\. C:\. C:P\. S:\. S:R\. C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:R\.$'
+			hasnt ':F'
+			;;
+		*)
+			# A call ending in an error, then a second connection that
+			# completes and closes normally after the kernel gave up.
+			n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 2
+			has ' C:F\. (S:\. )?S:F\. C:\.$'
+			;;
+		esac
 		case $name in
 		app-connect-timeout)
 			has '^C:S C:S C:S C:S S:S\. '

@@ -130,6 +130,13 @@ var kernelExpectations = map[string][]want{
 		{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "client", resetFrom: "ESTABLISHED", labels: []string{"keepalive"}},
 		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
 	},
+	// A refused connect(); a server's close with the request unread; a
+	// client's close with SO_LINGER 0.
+	"app-resets.pcap": {
+		{handshake: "refused", close: "none", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "CLOSED"},
+		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "server", resetFrom: "ESTABLISHED", noRetransmits: true},
+		{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "client", resetFrom: "ESTABLISHED", noRetransmits: true},
+	},
 	// The server closed; the client, in CLOSE_WAIT, wrote, and the
 	// closed server reset it from FIN_WAIT_2.
 	"app-write-epipe.pcap": {
@@ -257,6 +264,7 @@ var kernelDiagnoses = map[string][]string{
 	"app-retransmit-timeout.pcap": {"half_open_peer@10.0.0.2:8080"},
 	"app-keepalive-timeout.pcap":  {"keepalive@10.0.0.2:8080"},
 	"app-write-epipe.pcap":        nil,
+	"app-resets.pcap":             nil,
 
 	// Recorded for the diagnoses (testdata/README.md).
 	"diag-syn-flood-cookies.pcap":    {"syn_flood@10.0.0.2:8080"},

@@ -115,6 +115,7 @@ var scenarios = []scenario{
 	},
 	{name: "app-keepalive-timeout", desc: "peer vanishes: 2 keepalive probes unanswered, the client resets and its read() returns ETIMEDOUT; then a second connection", run: appKeepaliveTimeout},
 	{name: "app-write-epipe", desc: "the server closes, the client in CLOSE_WAIT writes: RST, and its next write() returns EPIPE; then a second connection", run: appWriteEPIPE},
+	{name: "app-resets", desc: "connect() refused (ECONNREFUSED); a server closing with unread data (the client's read() ECONNRESET); a client closing with SO_LINGER 0 (the server's read() ECONNRESET)", run: appResets},
 }
 
 // exchange sends the request from c and the response from a.
@@ -948,4 +949,66 @@ func appWriteEPIPE(e *env) error {
 	}
 	closeFD(c)
 	return laterConnection(e, ls, 200*time.Millisecond)
+}
+
+// appResets: three connections, each ending in a reset one side's
+// application is told of. 1: connect() to the closed port 8081,
+// ECONNREFUSED. 2: the server close()s with the request unread (RST), the
+// client's read() returns ECONNRESET. 3: the client close()s with
+// SO_LINGER 0 (RST), the server's read() returns ECONNRESET.
+func appResets(e *env) error {
+	_, err := dial(e.cns, netip.AddrPortFrom(e.server, 8081))
+	if err := expectErr("connect to closed port 8081", err, unix.ECONNREFUSED); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial()
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("server close() without reading the request")
+	closeFD(a)
+	_, err = read(c, make([]byte, 100))
+	if err := expectErr("client read", err, unix.ECONNRESET); err != nil {
+		return err
+	}
+	closeFD(c)
+	time.Sleep(100 * time.Millisecond)
+	c, err = e.dial()
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	if a, err = accept(ls); err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	if err := lingerZero(c); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("client close() with SO_LINGER {on, 0}")
+	closeFD(c)
+	_, err = read(a, make([]byte, 100))
+	if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
+		return err
+	}
+	closeFD(a)
+	return nil
 }
