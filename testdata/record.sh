@@ -106,7 +106,7 @@ verify() {
 		has ' C:F\. S:\.$'
 		hasnt 'S:F|:R'
 		;;
-	accept-overflow-noabort)
+	accept-overflow-noabort | app-accept-overflow-noabort)
 		n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 4
 		n 'tcp.flags==0x012 && tcp.analysis.retransmission' -ge 2
 		n 'tcp.flags==0x002 && tcp.analysis.retransmission' -ge 2
@@ -118,7 +118,7 @@ verify() {
 		n 'tcp.flags==0x002 && tcp.analysis.retransmission' -ge 2
 		hasnt ':R'
 		;;
-	accept-overflow-abort)
+	accept-overflow-abort | app-accept-overflow-abort)
 		n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 4
 		n 'tcp.flags.reset==1 && ip.src==10.0.0.2' -ge 1
 		n 'tcp.flags==0x012 && tcp.analysis.retransmission' -eq 0
@@ -220,7 +220,7 @@ verify() {
 		kernel client TcpEstabResets -eq 1
 		kernel server TcpExtTCPChallengeACK -eq 0
 		;;
-	app-*)
+	app-connect-timeout | app-retransmit-timeout | app-keepalive-timeout | app-write-epipe | app-resets)
 		case $name in
 		app-resets)
 			# A refused SYN, a server RST with the request unread, a

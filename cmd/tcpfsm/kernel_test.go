@@ -130,6 +130,20 @@ var kernelExpectations = map[string][]want{
 		{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "client", resetFrom: "ESTABLISHED", labels: []string{"keepalive"}},
 		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
 	},
+	// The accept-overflow-* scenarios again, with their call logs.
+	"app-accept-overflow-noabort.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "SYN_RCVD", synackRetransmits: 3,
+			labels: []string{"synack_retransmitted", "retransmissions", "client_only_established"}, anomalies: []string{"synack_after_ack"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
+	"app-accept-overflow-abort.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "SYN_RCVD"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
 	// A refused connect(); a server's close with the request unread; a
 	// client's close with SO_LINGER 0.
 	"app-resets.pcap": {
@@ -260,11 +274,13 @@ var kernelDiagnoses = map[string][]string{
 	"close-wait.pcap":        nil,
 
 	// Recorded for what each socket call returned.
-	"app-connect-timeout.pcap":    {"syn_unanswered@10.0.0.2:8080"},
-	"app-retransmit-timeout.pcap": {"half_open_peer@10.0.0.2:8080"},
-	"app-keepalive-timeout.pcap":  {"keepalive@10.0.0.2:8080"},
-	"app-write-epipe.pcap":        nil,
-	"app-resets.pcap":             nil,
+	"app-connect-timeout.pcap":         {"syn_unanswered@10.0.0.2:8080"},
+	"app-retransmit-timeout.pcap":      {"half_open_peer@10.0.0.2:8080"},
+	"app-keepalive-timeout.pcap":       {"keepalive@10.0.0.2:8080"},
+	"app-write-epipe.pcap":             nil,
+	"app-resets.pcap":                  nil,
+	"app-accept-overflow-noabort.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
+	"app-accept-overflow-abort.pcap":   {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 
 	// Recorded for the diagnoses (testdata/README.md).
 	"diag-syn-flood-cookies.pcap":    {"syn_flood@10.0.0.2:8080"},

@@ -25,6 +25,7 @@ type loggedConn struct {
 	ClientPort uint16            `json:"client_port"`
 	Client     map[string]string `json:"client,omitempty"`
 	Server     map[string]string `json:"server,omitempty"`
+	serverPort uint16            // the port its connect() went to
 }
 
 type fdSide struct {
@@ -33,9 +34,22 @@ type fdSide struct {
 }
 
 var callLog struct {
-	mu    sync.Mutex
-	conns []*loggedConn // in the order of the connects
-	fds   map[int]fdSide
+	mu        sync.Mutex
+	conns     []*loggedConn // in the order of the connects
+	fds       map[int]fdSide
+	listeners map[int]uint16 // listening socket → its port
+}
+
+// logListen registers a listening socket on port: when the log is
+// written, whatever its accept queue still holds is accepted, and the
+// connections to port it never returned are logged as accept "never".
+func logListen(fd int, port uint16) {
+	callLog.mu.Lock()
+	defer callLog.mu.Unlock()
+	if callLog.listeners == nil {
+		callLog.listeners = map[int]uint16{}
+	}
+	callLog.listeners[fd] = port
 }
 
 // logConnectStart registers fd, whose connect() to port `to` has just
@@ -59,7 +73,7 @@ func logConnectStart(fd int, to uint16) {
 			return
 		}
 	}
-	c := &loggedConn{ClientPort: uint16(sockaddrPort(sa))}
+	c := &loggedConn{ClientPort: uint16(sockaddrPort(sa)), serverPort: to}
 	callLog.conns = append(callLog.conns, c)
 	callLog.fds[fd] = fdSide{c, "client"}
 }
@@ -129,12 +143,48 @@ func sockaddrPort(sa unix.Sockaddr) int {
 }
 
 // writeCallLog writes the log as {"connections":[…]}, one connection a
-// line. It is called when the scenario has ended, just before the capture
-// stops: a non-blocking connect() still waiting for its answer then is
-// logged as EINPROGRESS, what tcpfsm calls a connect() pending at the end.
+// line. It is called when the scenario has ended and the capture has
+// stopped: a non-blocking connect() still waiting for its answer then is
+// logged as EINPROGRESS, what tcpfsm calls a connect() pending at the end;
+// each listener's accept queue is drained (accept() sends nothing), and a
+// connection to it that accept() never returned is logged as "never".
 func writeCallLog(path string) error {
 	callLog.mu.Lock()
+	drained := map[uint16]bool{}
+	var queued []struct {
+		fd   int
+		peer unix.Sockaddr
+	}
+	for ls, port := range callLog.listeners {
+		if err := unix.SetNonblock(ls, true); err != nil {
+			continue // closed by its scenario
+		}
+		for {
+			fd, peer, err := unix.Accept4(ls, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			if err != nil {
+				break
+			}
+			queued = append(queued, struct {
+				fd   int
+				peer unix.Sockaddr
+			}{fd, peer})
+		}
+		drained[port] = true
+	}
+	callLog.mu.Unlock()
+	for _, q := range queued {
+		logAccept(q.fd, q.peer)
+	}
+	callLog.mu.Lock()
 	defer callLog.mu.Unlock()
+	for _, c := range callLog.conns {
+		if drained[c.serverPort] && c.Server["accept"] == "" && c.Server["connect"] == "" {
+			if c.Server == nil {
+				c.Server = map[string]string{}
+			}
+			c.Server["accept"] = "never"
+		}
+	}
 	for fd, s := range callLog.fds {
 		if s.side != "client" || s.conn.Client["connect"] != "" {
 			continue

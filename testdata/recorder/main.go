@@ -187,13 +187,13 @@ func run(args []string) error {
 			return err
 		}
 	}
+	if err := td.stop(); err != nil {
+		return err
+	}
 	if *errnoLog != "" {
 		if err := writeCallLog(*errnoLog); err != nil {
 			return err
 		}
-	}
-	if err := td.stop(); err != nil {
-		return err
 	}
 	if scErr != nil {
 		return fmt.Errorf("scenario %s: %w", sc.name, scErr)

@@ -116,6 +116,16 @@ var scenarios = []scenario{
 	{name: "app-keepalive-timeout", desc: "peer vanishes: 2 keepalive probes unanswered, the client resets and its read() returns ETIMEDOUT; then a second connection", run: appKeepaliveTimeout},
 	{name: "app-write-epipe", desc: "the server closes, the client in CLOSE_WAIT writes: RST, and its next write() returns EPIPE; then a second connection", run: appWriteEPIPE},
 	{name: "app-resets", desc: "connect() refused (ECONNREFUSED); a server closing with unread data (the client's read() ECONNRESET); a client closing with SO_LINGER 0 (the server's read() ECONNRESET)", run: appResets},
+	{
+		name: "app-accept-overflow-abort", desc: "as accept-overflow-abort, with the call log: the accept queue drained at the end, the reset client never accepted",
+		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "1"}, {"net.ipv4.tcp_synack_retries", "3"}},
+		run:    func(e *env) error { return acceptOverflow(e, 4*time.Second) },
+	},
+	{
+		name: "app-accept-overflow-noabort", desc: "as accept-overflow-noabort, with the call log: the accept queue drained at the end, the client whose ACK overflowed it never accepted",
+		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "0"}, {"net.ipv4.tcp_synack_retries", "3"}},
+		run:    func(e *env) error { return acceptOverflow(e, 8*time.Second) },
+	},
 }
 
 // exchange sends the request from c and the response from a.

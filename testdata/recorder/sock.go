@@ -92,7 +92,11 @@ func newSocket(ns string, addr netip.Addr, opts ...sockOpt) (int, error) {
 func listenOn(ns string, ap netip.AddrPort, backlog int, opts ...sockOpt) (int, error) {
 	opts = append([]sockOpt{reuseAddr()}, opts...)
 	opts = append(opts, bindTo(ap), func(fd int) error { return unix.Listen(fd, backlog) })
-	return newSocket(ns, ap.Addr(), opts...)
+	fd, err := newSocket(ns, ap.Addr(), opts...)
+	if err == nil {
+		logListen(fd, ap.Port())
+	}
+	return fd, err
 }
 
 func accept(ls int) (int, error) {
