@@ -106,7 +106,7 @@ verify() {
 		has ' C:F\. S:\.$'
 		hasnt 'S:F|:R'
 		;;
-	accept-overflow-noabort)
+	accept-overflow-noabort | app-accept-overflow-noabort)
 		n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 4
 		n 'tcp.flags==0x012 && tcp.analysis.retransmission' -ge 2
 		n 'tcp.flags==0x002 && tcp.analysis.retransmission' -ge 2
@@ -118,7 +118,7 @@ verify() {
 		n 'tcp.flags==0x002 && tcp.analysis.retransmission' -ge 2
 		hasnt ':R'
 		;;
-	accept-overflow-abort)
+	accept-overflow-abort | app-accept-overflow-abort)
 		n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 4
 		n 'tcp.flags.reset==1 && ip.src==10.0.0.2' -ge 1
 		n 'tcp.flags==0x012 && tcp.analysis.retransmission' -eq 0
@@ -219,6 +219,46 @@ verify() {
 		kernel server TcpEstabResets -eq 1
 		kernel client TcpEstabResets -eq 1
 		kernel server TcpExtTCPChallengeACK -eq 0
+		;;
+	app-connect-timeout | app-retransmit-timeout | app-keepalive-timeout | app-write-epipe | app-resets)
+		case $name in
+		app-resets)
+			# A refused SYN, a server RST with the request unread, a
+			# client RST (SO_LINGER 0) after the exchange.
+			has '^C:S S:R\. C:S S:S\. C:\. C:P\. S:\. S:R\. C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:R\.$'
+			hasnt ':F'
+			;;
+		*)
+			# A call ending in an error, then a second connection that
+			# completes and closes normally after the kernel gave up.
+			n 'tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 2
+			has ' C:F\. (S:\. )?S:F\. C:\.$'
+			;;
+		esac
+		case $name in
+		app-connect-timeout)
+			has '^C:S C:S C:S C:S S:S\. '
+			n 'tcp.flags.reset==1' -eq 0
+			# The second SYN after the first one's give-up (≈ 7 s).
+			n 'tcp.flags==0x002 && !tcp.analysis.retransmission && frame.time_relative > 7' -eq 1
+			;;
+		app-retransmit-timeout)
+			n 'tcp.analysis.retransmission && ip.src==10.0.0.1 && tcp.len > 0' -ge 4
+			n 'tcp.flags.reset==1' -eq 0
+			n 'tcp.flags==0x002 && frame.time_relative > 7' -eq 1
+			kernel client TcpExtTCPAbortOnTimeout -eq 1
+			;;
+		app-keepalive-timeout)
+			n 'tcp.analysis.keep_alive && ip.src==10.0.0.1' -eq 2
+			n 'tcp.analysis.keep_alive_ack' -eq 0
+			n 'tcp.flags.reset==1 && ip.src==10.0.0.1' -eq 1
+			n 'tcp.flags.reset==1 && ip.src==10.0.0.2' -eq 0
+			kernel client TcpExtTCPAbortOnTimeout -eq 1
+			;;
+		app-write-epipe)
+			has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. S:F\. (C:\. )?C:P\. S:R C:S '
+			;;
+		esac
 		;;
 	diag-syn-flood-cookies)
 		# 200 flood SYNs (10.0.1.0/24), each answered once, never ACKed.
@@ -450,10 +490,15 @@ record() {
 	for try in 1 2 3; do
 		echo "== $file (try $try)"
 		setup_ns
-		if "${rt[@]}" "$tmp/recorder" run -scenario "$scenario" -out "$tmp/$file" -counters "$tmp/$file.nstat" ${RECORD_DEBUG:+-debug} "$@" &&
+		if "${rt[@]}" "$tmp/recorder" run -scenario "$scenario" -out "$tmp/$file" -counters "$tmp/$file.nstat" -errno "$tmp/${file%.*}.errno.json" ${RECORD_DEBUG:+-debug} "$@" &&
 			verify "${file%.*}" "$tmp/$file" "$tmp/$file.nstat"; then
 			del_ns
 			mv -f "$tmp/$file" "$outdir/$file"
+			# What each socket call returned, for the test that compares
+			# it with tcpfsm's app objects.
+			# (NAME.errno.json, not NAME.pcap.…: the tests take every
+			# NAME.pcap* but the goldens for a capture.)
+			mv -f "$tmp/${file%.*}.errno.json" "$outdir/${file%.*}.errno.json"
 			return 0
 		fi
 		del_ns

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
+	"net/netip"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
 // kernelApp is what one socket call returned on a kernel capture's
@@ -95,5 +103,99 @@ func TestKernelAppOutcomes(t *testing.T) {
 		if k.kernel != "" && (side["why"] == nil || fmt.Sprint(side["why"]) == "") {
 			t.Errorf("%s #%d %s: %s differs from the kernel's %s without a why", k.capture, k.id, k.side, k.want, k.kernel)
 		}
+	}
+}
+
+// callLog is a kernel capture's NAME.errno.json, written by
+// testdata/recorder when it recorded the capture: for each connection, in
+// the order of its connects, what each socket call its scenario made
+// returned (an errno name as Linux spells it, or connected, accepted, EOF).
+type callLog struct {
+	Connections []struct {
+		ClientPort int               `json:"client_port"`
+		Client     map[string]string `json:"client"`
+		Server     map[string]string `json:"server"`
+	} `json:"connections"`
+}
+
+// TestKernelCallLogs compares, call by call, the app objects tcpfsm writes
+// for every kernel capture that has a call log with what the kernel
+// returned to the recording program. An unknown, or an EINPROGRESS where
+// connect() had already failed, is a difference like any other: these
+// captures go on past every give-up, so the packets can show each one.
+func TestKernelCallLogs(t *testing.T) {
+	logs, err := filepath.Glob(filepath.Join(kernelDir, "*.errno.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logs) < 4 {
+		t.Fatalf("%d call logs in %s, want at least 4", len(logs), kernelDir)
+	}
+	for _, path := range logs {
+		name := strings.TrimSuffix(filepath.Base(path), ".errno.json") + ".pcap"
+		t.Run(name, func(t *testing.T) {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log callLog
+			if err := json.Unmarshal(b, &log); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			r := tcpfsm(t, nil, "-r", filepath.Join(kernelDir, name), "--format", "json")
+			if r.code != exitOK {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			// The conn records from each client port, in capture order:
+			// the n-th connect from a port is its n-th record.
+			byPort := map[int][]map[string]any{}
+			for _, o := range jsonLines(t, r.stdout) {
+				if o["type"] != "conn" {
+					continue
+				}
+				ap, err := netip.ParseAddrPort(fmt.Sprint(o["client"]))
+				if err != nil {
+					t.Fatalf("conn %v: client %v: %v", o["id"], o["client"], err)
+				}
+				byPort[int(ap.Port())] = append(byPort[int(ap.Port())], o)
+			}
+			compared := 0
+			for _, c := range log.Connections {
+				if len(byPort[c.ClientPort]) == 0 {
+					t.Errorf("no connection from client port %d (or fewer than the log's)", c.ClientPort)
+					continue
+				}
+				o := byPort[c.ClientPort][0]
+				byPort[c.ClientPort] = byPort[c.ClientPort][1:]
+				app, _ := o["app"].(map[string]any)
+				for _, s := range []struct {
+					name  string
+					calls map[string]string
+				}{{"client", c.Client}, {"server", c.Server}} {
+					side, _ := app[s.name].(map[string]any)
+					for _, call := range slices.Sorted(maps.Keys(s.calls)) {
+						compared++
+						if got, want := side[call], s.calls[call]; got != want {
+							t.Errorf("#%v port %d %s %s(): tcpfsm says %v, the kernel returned %s; %v", o["id"], c.ClientPort, s.name, call, got, want, side)
+						}
+					}
+					// The side's errno is that of its last failing call
+					// (send, then recv, then the setup).
+					wantErrno := 0
+					for _, call := range []string{"send", "recv", "connect", "accept"} {
+						if n, ok := fsm.Errnos[s.calls[call]]; ok {
+							wantErrno = n
+							break
+						}
+					}
+					if got, _ := side["errno"].(float64); wantErrno != 0 && int(got) != wantErrno {
+						t.Errorf("#%v port %d %s: errno %v, want %d; %v", o["id"], c.ClientPort, s.name, side["errno"], wantErrno, side)
+					}
+				}
+			}
+			if compared == 0 {
+				t.Errorf("%s logs no call", path)
+			}
+		})
 	}
 }

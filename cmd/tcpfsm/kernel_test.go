@@ -109,6 +109,54 @@ var kernelExpectations = map[string][]want{
 	// retransmitted (RFC 5961 section 4).
 	"syn-established.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
 		labels: []string{"syn_challenged"}, anomalies: []string{"syn_on_synchronized"}, noRetransmits: true}},
+
+	// Recorded for what each socket call returned (NAME.errno.json): a
+	// call that ends in an error, then a second, ordinary connection.
+	// SYNs at 0, 1, 3 s dropped by the server's firewall; connect()
+	// returned ETIMEDOUT at 7 s; a second connection at 8 s.
+	"app-connect-timeout.pcap": {
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
+	},
+	// The server vanished after the exchange: the client's data
+	// retransmitted until tcp_retries2=4 ran out, silently.
+	"app-retransmit-timeout.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED", minRTTms: 4.5, labels: []string{"retransmissions"}},
+		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
+	},
+	// Two keepalive probes unanswered, then the client's RST (which the
+	// vanished server's firewall dropped: on the wire it is a reset).
+	"app-keepalive-timeout.pcap": {
+		{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "client", resetFrom: "ESTABLISHED", labels: []string{"keepalive"}},
+		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
+	},
+	// The accept-overflow-* scenarios again, with their call logs.
+	"app-accept-overflow-noabort.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "SYN_RCVD", synackRetransmits: 3,
+			labels: []string{"synack_retransmitted", "retransmissions", "client_only_established"}, anomalies: []string{"synack_after_ack"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
+	"app-accept-overflow-abort.pcap": {
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED"},
+		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "SYN_RCVD"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
+	// A refused connect(); a server's close with the request unread; a
+	// client's close with SO_LINGER 0.
+	"app-resets.pcap": {
+		{handshake: "refused", close: "none", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "CLOSED"},
+		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "server", resetFrom: "ESTABLISHED", noRetransmits: true},
+		{handshake: "complete", close: "rst_client", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "client", resetFrom: "ESTABLISHED", noRetransmits: true},
+	},
+	// The server closed; the client, in CLOSE_WAIT, wrote, and the
+	// closed server reset it from FIN_WAIT_2.
+	"app-write-epipe.pcap": {
+		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "server", resetFrom: "FIN_WAIT_2", labels: []string{"half_close"}, noRetransmits: true},
+		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
+	},
 }
 
 func TestKernelCaptureExpectations(t *testing.T) {
@@ -224,6 +272,15 @@ var kernelDiagnoses = map[string][]string{
 	// 0.1 s old is not a leak.
 	"synack-retransmit.pcap": nil,
 	"close-wait.pcap":        nil,
+
+	// Recorded for what each socket call returned.
+	"app-connect-timeout.pcap":         {"syn_unanswered@10.0.0.2:8080"},
+	"app-retransmit-timeout.pcap":      {"half_open_peer@10.0.0.2:8080"},
+	"app-keepalive-timeout.pcap":       {"keepalive@10.0.0.2:8080"},
+	"app-write-epipe.pcap":             nil,
+	"app-resets.pcap":                  nil,
+	"app-accept-overflow-noabort.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
+	"app-accept-overflow-abort.pcap":   {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 
 	// Recorded for the diagnoses (testdata/README.md).
 	"diag-syn-flood-cookies.pcap":    {"syn_flood@10.0.0.2:8080"},

@@ -10,7 +10,7 @@
 // capture ends with the connection in the state the scenario left it in.
 //
 //	recorder list
-//	recorder run -scenario NAME -out FILE.pcap [-link LINUX_SLL2] [-delay 5ms]
+//	recorder run -scenario NAME -out FILE.pcap [-errno NAME.errno.json] [-link LINUX_SLL2] [-delay 5ms]
 package main
 
 import (
@@ -103,6 +103,7 @@ func run(args []string) error {
 	sdev := fs.String("sdev", "veth-s", "veth device in the server namespace")
 	debug := fs.Bool("debug", false, "log ss and nstat output of both namespaces when the scenario ends")
 	counters := fs.String("counters", "", "write the TCP counters (nstat) of both namespaces when the scenario ends to this file, one \"client|server NAME VALUE\" a line, for record.sh's checks")
+	errnoLog := fs.String("errno", "", "write what each socket call returned, per connection, to this file (JSON)")
 	fs.Parse(args)
 
 	var sc *scenario
@@ -188,6 +189,11 @@ func run(args []string) error {
 	}
 	if err := td.stop(); err != nil {
 		return err
+	}
+	if *errnoLog != "" {
+		if err := writeCallLog(*errnoLog); err != nil {
+			return err
+		}
 	}
 	if scErr != nil {
 		return fmt.Errorf("scenario %s: %w", sc.name, scErr)

@@ -103,6 +103,29 @@ var scenarios = []scenario{
 	{name: "rst-exact", desc: "a RST injected at the server's RCV.NXT: the server is reset, and resets the client's next request", run: func(e *env) error { return injectRST(e, 0) }},
 	{name: "synsent-stray", desc: "the first SYN dropped; a bare RST and a stray ACK injected into the client's SYN_SENT: the first dropped, the second answered with a RST; the SYN retry completes (RFC 9293 3.10.7.3)", run: synSentStray},
 	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
+	{
+		name: "app-connect-timeout", desc: "SYNs dropped by the server's firewall until connect() returns ETIMEDOUT (tcp_syn_retries=2); then a second connection",
+		client: [][2]string{{"net.ipv4.tcp_syn_retries", "2"}},
+		run:    appConnectTimeout,
+	},
+	{
+		name: "app-retransmit-timeout", desc: "peer vanishes: data retransmitted until the client's read() returns ETIMEDOUT (tcp_retries2=4); then a second connection",
+		client: [][2]string{{"net.ipv4.tcp_retries2", "4"}},
+		run:    appRetransmitTimeout,
+	},
+	{name: "app-keepalive-timeout", desc: "peer vanishes: 2 keepalive probes unanswered, the client resets and its read() returns ETIMEDOUT; then a second connection", run: appKeepaliveTimeout},
+	{name: "app-write-epipe", desc: "the server closes, the client in CLOSE_WAIT writes: RST, and its next write() returns EPIPE; then a second connection", run: appWriteEPIPE},
+	{name: "app-resets", desc: "connect() refused (ECONNREFUSED); a server closing with unread data (the client's read() ECONNRESET); a client closing with SO_LINGER 0 (the server's read() ECONNRESET)", run: appResets},
+	{
+		name: "app-accept-overflow-abort", desc: "as accept-overflow-abort, with the call log: the accept queue drained at the end, the reset client never accepted",
+		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "1"}, {"net.ipv4.tcp_synack_retries", "3"}},
+		run:    func(e *env) error { return acceptOverflow(e, 4*time.Second) },
+	},
+	{
+		name: "app-accept-overflow-noabort", desc: "as accept-overflow-noabort, with the call log: the accept queue drained at the end, the client whose ACK overflowed it never accepted",
+		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "0"}, {"net.ipv4.tcp_synack_retries", "3"}},
+		run:    func(e *env) error { return acceptOverflow(e, 8*time.Second) },
+	},
 }
 
 // exchange sends the request from c and the response from a.
@@ -757,4 +780,245 @@ func synSentStray(e *env) error {
 		return err
 	}
 	return closeInTurn(c, a, "client", "server", true)
+}
+
+// The app-* scenarios end each socket call the application-view test
+// compares with tcpfsm (NAME.errno.json) in an error, and go on with
+// one more ordinary connection afterwards, so that the capture runs past
+// the moment the kernel gave up: a timeout sends nothing, and only a
+// capture that goes on shows that the next retry never came.
+
+// laterConnection is one ordinary exchange on ls, the client closing
+// first, started after a pause of wait.
+func laterConnection(e *env, ls int, wait time.Duration) error {
+	time.Sleep(wait)
+	logf("one more connection")
+	c, err := e.dial()
+	if err != nil {
+		return fmt.Errorf("later connection: %w", err)
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// unvanish lifts vanish's rules (the two inserted first in INPUT and
+// OUTPUT), keeping the delay queue's.
+func unvanish(e *env) error {
+	logf("server namespace reachable again")
+	for _, ch := range []string{"INPUT", "OUTPUT"} {
+		if err := e.ipt("-D", ch, "1"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// appConnectTimeout: connect() with tcp_syn_retries=2 to a port whose SYNs
+// the server's firewall drops: SYNs at ≈ 0, 1, 3 s, ETIMEDOUT at ≈ 7 s;
+// then the rule is lifted and, 1 s later, a second connection completes.
+func appConnectTimeout(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	if err := e.ipt("-I", "INPUT", "1", "-p", "tcp", "--dport", "8080", "--syn", "-j", "DROP"); err != nil {
+		return err
+	}
+	_, err = e.dial()
+	if err := expectErr("connect", err, unix.ETIMEDOUT); err != nil {
+		return err
+	}
+	if err := e.ipt("-D", "INPUT", "1"); err != nil {
+		return err
+	}
+	return laterConnection(e, ls, time.Second)
+}
+
+// appRetransmitTimeout: like data-retransmit-timeout (tcp_retries2=4), but
+// the client's read() returning ETIMEDOUT at ≈ 7.2 s is followed, 1 s
+// later, by a second connection once the server is reachable again.
+func appRetransmitTimeout(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial()
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := vanish(e); err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	_, err = read(c, make([]byte, 100))
+	if err := expectErr("client read", err, unix.ETIMEDOUT); err != nil {
+		return err
+	}
+	if err := unvanish(e); err != nil {
+		return err
+	}
+	return laterConnection(e, ls, time.Second)
+}
+
+// appKeepaliveTimeout: keepalive idle 1 s, interval 1 s, count 2 on the
+// client; the server vanishes right after the exchange: probes at ≈ 1 and
+// 2 s go unanswered, at ≈ 3 s the client resets the connection (dropped by
+// the server's firewall) and its read() returns ETIMEDOUT; 1 s later a
+// second connection once the server is reachable again.
+func appKeepaliveTimeout(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial(keepAlive(1, 1, 2))
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	if err := vanish(e); err != nil {
+		return err
+	}
+	_, err = read(c, make([]byte, 100))
+	if err := expectErr("client read", err, unix.ETIMEDOUT); err != nil {
+		return err
+	}
+	if err := unvanish(e); err != nil {
+		return err
+	}
+	return laterConnection(e, ls, time.Second)
+}
+
+// appWriteEPIPE: the server answers and close()s; the client reads the
+// response and EOF (CLOSE_WAIT) and writes again: the server, closed,
+// answers the data with a RST, and the client's next write() fails with
+// EPIPE. Then a second connection.
+func appWriteEPIPE(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial()
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("server close()")
+	closeFD(a)
+	if _, err := readEOF(c); err != nil {
+		return err
+	}
+	logf("client read EOF (CLOSE_WAIT) and writes again")
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	err = writeAll(c, request)
+	if err := expectErr("client write after the server's RST", err, unix.EPIPE); err != nil {
+		return err
+	}
+	closeFD(c)
+	return laterConnection(e, ls, 200*time.Millisecond)
+}
+
+// appResets: three connections, each ending in a reset one side's
+// application is told of. 1: connect() to the closed port 8081,
+// ECONNREFUSED. 2: the server close()s with the request unread (RST), the
+// client's read() returns ECONNRESET. 3: the client close()s with
+// SO_LINGER 0 (RST), the server's read() returns ECONNRESET.
+func appResets(e *env) error {
+	_, err := dial(e.cns, netip.AddrPortFrom(e.server, 8081))
+	if err := expectErr("connect to closed port 8081", err, unix.ECONNREFUSED); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	c, err := e.dial()
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	a, err := accept(ls)
+	if err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("server close() without reading the request")
+	closeFD(a)
+	_, err = read(c, make([]byte, 100))
+	if err := expectErr("client read", err, unix.ECONNRESET); err != nil {
+		return err
+	}
+	closeFD(c)
+	time.Sleep(100 * time.Millisecond)
+	c, err = e.dial()
+	if err != nil {
+		return err
+	}
+	if err := writeAll(c, request); err != nil {
+		return err
+	}
+	if a, err = accept(ls); err != nil {
+		return err
+	}
+	if err := respond(c, a); err != nil {
+		return err
+	}
+	if err := lingerZero(c); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("client close() with SO_LINGER {on, 0}")
+	closeFD(c)
+	_, err = read(a, make([]byte, 100))
+	if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
+		return err
+	}
+	closeFD(a)
+	return nil
 }

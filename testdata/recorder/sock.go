@@ -92,14 +92,21 @@ func newSocket(ns string, addr netip.Addr, opts ...sockOpt) (int, error) {
 func listenOn(ns string, ap netip.AddrPort, backlog int, opts ...sockOpt) (int, error) {
 	opts = append([]sockOpt{reuseAddr()}, opts...)
 	opts = append(opts, bindTo(ap), func(fd int) error { return unix.Listen(fd, backlog) })
-	return newSocket(ns, ap.Addr(), opts...)
+	fd, err := newSocket(ns, ap.Addr(), opts...)
+	if err == nil {
+		logListen(fd, ap.Port())
+	}
+	return fd, err
 }
 
 func accept(ls int) (int, error) {
 	for {
-		fd, _, err := unix.Accept4(ls, unix.SOCK_CLOEXEC)
+		fd, peer, err := unix.Accept4(ls, unix.SOCK_CLOEXEC)
 		if errors.Is(err, unix.EINTR) {
 			continue
+		}
+		if err == nil {
+			logAccept(fd, peer)
 		}
 		return fd, err
 	}
@@ -113,6 +120,7 @@ func startConnect(fd int, to netip.AddrPort) error {
 	}
 	err := unix.Connect(fd, sockaddr(to))
 	if err == nil || errors.Is(err, unix.EINPROGRESS) {
+		logConnectStart(fd, to.Port())
 		return nil
 	}
 	return err
@@ -144,8 +152,10 @@ func waitConnect(fd int, timeout time.Duration) error {
 		return err
 	}
 	if soerr != 0 {
+		logCall(fd, "connect", "", unix.Errno(soerr))
 		return unix.Errno(soerr)
 	}
+	logCall(fd, "connect", "connected", nil)
 	return unix.SetNonblock(fd, false)
 }
 
@@ -174,6 +184,7 @@ func writeAll(fd int, b []byte) error {
 			continue
 		}
 		if err != nil {
+			logCall(fd, "send", "", err)
 			return err
 		}
 		b = b[n:]
@@ -186,6 +197,11 @@ func read(fd int, b []byte) (int, error) {
 		n, err := unix.Read(fd, b)
 		if errors.Is(err, unix.EINTR) {
 			continue
+		}
+		if err != nil {
+			logCall(fd, "recv", "", err)
+		} else if n == 0 && len(b) > 0 {
+			logCall(fd, "recv", "EOF", nil)
 		}
 		return n, err
 	}
@@ -225,4 +241,7 @@ func readEOF(fd int) (int, error) {
 
 func shutdownWrite(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) }
 
-func closeFD(fd int) error { return unix.Close(fd) }
+func closeFD(fd int) error {
+	forgetFD(fd)
+	return unix.Close(fd)
+}
