@@ -79,7 +79,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 	fs.StringArrayVar(&o.expect, "expect", nil, "also check the rules in `FILE` against every capture (repeatable)")
 	fs.StringVar(&o.junit, "junit", "", "also write the results as a JUnit XML report to `FILE`")
 	fs.BoolVar(&o.strict, "strict", false, "fail a capture that is cut short (a truncated last record), which otherwise is checked as far as it was read, with a WARN line")
-	fs.StringVar(&o.color, "color", "auto", "colour PASS and FAIL: `WHEN` = auto, always or never")
+	fs.StringVar(&o.color, "color", "auto", "colour PASS, WARN and FAIL: `WHEN` = auto, always or never")
 	analysis := pflag.NewFlagSet("analysis", pflag.ContinueOnError)
 	addAnalysisFlags(analysis, &o.options)
 	fs.AddFlagSet(analysis)
