@@ -202,7 +202,6 @@ func (c *Conn) step(seg *Segment) StepResult {
 		c.last = seg.Time
 	}
 	e.packets++
-	e.bytes += uint64(seg.Len)
 	e.ipBytes += uint64(seg.IPLen)
 
 	if bad := invalidFlags(seg.Flags); bad != "" {
@@ -211,12 +210,11 @@ func (c *Conn) step(seg *Segment) StepResult {
 		}
 	}
 	if seg.Flags&RST != 0 {
+		e.bytes += uint64(seg.Len)
 		res.Kind = KindReset
 		res.Rule = c.reset(e, p, seg)
 		c.gather(e, p, seg, res.Kind)
-		res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
-		res.Noted = c.anomalyKinds() > kinds
-		return res
+		return c.stepped(res, kinds)
 	}
 	if c.rare != nil && c.rare.trusted.active && seg.Dir != c.rare.trusted.by {
 		// The receiver of a RST taken on trust sends again: it never
@@ -234,13 +232,11 @@ func (c *Conn) step(seg *Segment) StepResult {
 	}
 	if rule := c.unacceptable(e, p, seg); rule != RuleNone {
 		// Dropped by its receiver: it takes no place in the sender's
-		// sequence space and moves no state.
-		e.bytes -= uint64(seg.Len)
+		// sequence space, counts no bytes and moves no state.
 		res.Rule = rule
-		res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
-		res.Noted = c.anomalyKinds() > kinds
-		return res
+		return c.stepped(res, kinds)
 	}
+	e.bytes += uint64(seg.Len)
 
 	res.Kind = c.classify(e, p, seg)
 	if seg.Flags&SYN == 0 {
@@ -268,6 +264,13 @@ func (c *Conn) step(seg *Segment) StepResult {
 		c.checkData(e, p, seg)
 	}
 	c.gather(e, p, seg, res.Kind)
+	return c.stepped(res, kinds)
+}
+
+// stepped completes res, the result of a step begun when the connection
+// had noted kinds anomalies: both sides' states after it, those passed
+// through, and whether it noted an anomaly first.
+func (c *Conn) stepped(res StepResult, kinds int) StepResult {
 	res.After, res.Via = [2]State{c.ep[0].state, c.ep[1].state}, c.via
 	res.Noted = c.anomalyKinds() > kinds
 	return res

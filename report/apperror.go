@@ -197,10 +197,5 @@ func (a *appErrors) writeText(b *strings.Builder, ds []diagnose.Diagnosis, p *pa
 	}
 }
 
-// nouns is n and the noun, in the plural unless n is 1.
-func nouns(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
+// nouns is n and the noun as n of it are said (see nounFor).
+func nouns(n int, noun string) string { return fmt.Sprintf("%d %s", n, nounFor(uint64(n), noun)) }
