@@ -86,7 +86,7 @@ type Conn struct {
 // SYN_SENT.
 func NewConn(seg *Segment) *Conn {
 	c := new(Conn)
-	c.init(seg)
+	c.Start(seg)
 	return c
 }
 
@@ -96,18 +96,21 @@ func NewConn(seg *Segment) *Conn {
 // Nothing c returned before (a Result's anomalies) is changed.
 func (c *Conn) Reset(seg *Segment) {
 	*c = Conn{}
-	c.init(seg)
+	c.Start(seg)
 }
 
-// init sets up c, which is zero, as a new connection whose first segment is
-// seg. NewConn does not clear its new, already zero, memory again: while
-// the collector marks, the write barrier of a struct assignment first reads
-// the pointer fields it overwrites, and a read is what maps a fresh page to
-// the kernel's shared zero page, which the write that follows must then
-// replace, interrupting every other core running the process to flush its
-// TLB. With -j 2 on a capture of 350,000 connections that was a tenth of
-// the CPU time.
-func (c *Conn) init(seg *Segment) {
+// Start makes c, which must be the zero Conn, a new connection whose first
+// segment is seg, as NewConn does, in memory the caller provides: flow
+// keeps its connections' state machines by value, in slabs, and starts
+// those of a fresh slot with Start, one that held a connection with Reset.
+// Neither NewConn nor Start clears the new, already zero, memory again:
+// while the collector marks, the write barrier of a struct assignment
+// first reads the pointer fields it overwrites, and a read is what maps a
+// fresh page to the kernel's shared zero page, which the write that
+// follows must then replace, interrupting every other core running the
+// process to flush its TLB. With -j 2 on a capture of 350,000
+// connections that was a tenth of the CPU time.
+func (c *Conn) Start(seg *Segment) {
 	c.resetBy, c.rttClient, c.rttServer = -1, -1, -1
 	c.first, c.last = seg.Time, seg.Time
 	c.ep[FromServer].passive = true

@@ -96,7 +96,7 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 		a.report(a.rep.Trace(&line))
 	}
 	if a.o.events && res.Events != 0 {
-		c.Snapshot(seg.Time, &a.snap)
+		a.table.Snapshot(c, seg.Time, &a.snap)
 		res.Events.Each(func(ev fsm.Event) {
 			a.event = report.Event{Time: seg.Time, What: ev, Dir: seg.Dir, Conn: &a.snap}
 			a.report(a.rep.Event(&a.event))
