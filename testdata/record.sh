@@ -39,14 +39,17 @@ EXTRA="normal-sll2 normal-pcapng"
 
 die() { echo "record.sh: $*" >&2; exit 1; }
 
-# sig FILE: one token per packet, SIDE:FLAGS as tcpdump prints them, e.g.
+# sig FILE: one token per TCP packet, SIDE:FLAGS as tcpdump prints them, e.g.
 # "C:S S:S. C:. C:P. S:. S:P. C:. C:F. S:F. C:." (S = 10.0.0.2 / fd00::2,
-# C = any other source: 10.0.0.1, fd00::1, or a diag-* extra client address).
+# or 10.0.2.2 on the VXLAN overlay; C = any other source: 10.0.0.1,
+# fd00::1, or a diag-* extra client address). Lines without TCP flags (a
+# tunnel's outer header, which tcpdump prints on a line of its own) are
+# not packets of their own.
 sig() {
-	tcpdump -nr "$1" 2>/dev/null | awk '{
-		side = ($0 ~ / IP6? (10\.0\.0\.2|fd00::2)\.[0-9]+ >/) ? "S" : "C"
+	tcpdump -nr "$1" 2>/dev/null | awk '/Flags \[/ {
+		side = ($0 ~ /(^| )IP6? (10\.0\.0\.2|10\.0\.2\.2|fd00::2)\.[0-9]+ >/) ? "S" : "C"
 		match($0, /Flags \[[^]]*\]/)
-		printf "%s%s:%s", (NR > 1 ? " " : ""), side, substr($0, RSTART + 7, RLENGTH - 8)
+		printf "%s%s:%s", (k++ > 0 ? " " : ""), side, substr($0, RSTART + 7, RLENGTH - 8)
 	} END { print "" }'
 }
 
@@ -88,7 +91,11 @@ verify() {
 	n '(tcp.srcport==8080 || tcp.srcport==8081) && tcp.flags.syn==1 && tcp.flags.ack==1 && !tcp.analysis.retransmission && tcp.time_delta > 0.02' -eq 0
 	n 'tcp.flags==0x010 && tcp.seq==1 && tcp.ack==1 && tcp.analysis.ack_rtt > 0.02' -eq 0
 	case $name in
-	normal-client-close | ipv6-normal | normal-sll2 | normal-pcapng)
+	normal-client-close | ipv6-normal | normal-sll2 | normal-pcapng | vxlan-normal)
+		if [ "$name" = vxlan-normal ]; then
+			n 'tcp && !vxlan' -eq 0
+			n 'vxlan.vni==42 && ip.src==10.0.2.1' -ge 5
+		fi
 		has '^C:S S:S\. C:\. '
 		has ' C:F\. (S:\. )?S:F\. C:\.$'
 		hasnt ':R'

@@ -145,6 +145,7 @@ func run(args []string) error {
 
 	var delayers []*delayer
 	if *delay > 0 {
+		e.delayed = true
 		for _, nd := range [][2]string{{e.cns, e.cdev}, {e.sns, e.sdev}} {
 			d, err := startDelayer(nd[0], 0, *delay)
 			if err != nil {
@@ -248,7 +249,10 @@ func startTcpdump(ns, dev, link, out string) (*tcpdump, error) {
 			args = append(args, "-y", link)
 		}
 	}
-	args = append(args, "tcp")
+	// TCP, and TCP over the VXLAN overlay (vxlan-normal): UDP port 4789,
+	// then the 8-byte VXLAN header and an inner Ethernet header whose
+	// IPv4 packet carries TCP. Not the overlay's own neighbour discovery.
+	args = append(args, "tcp or (udp port 4789 and udp[28:2] == 0x0800 and udp[39] == 6)")
 	t := &tcpdump{cmd: exec.Command("ip", args...), done: make(chan struct{})}
 	pipe, err := t.cmd.StderrPipe()
 	if err != nil {

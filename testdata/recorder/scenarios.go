@@ -16,6 +16,7 @@ type env struct {
 	v6             bool
 	client, server netip.Addr
 	port           uint16
+	delayed        bool // incoming TCP on cdev and sdev goes through the NFQUEUE delay
 }
 
 func (e *env) serverAP() netip.AddrPort { return netip.AddrPortFrom(e.server, e.port) }
@@ -102,6 +103,7 @@ var scenarios = []scenario{
 	{name: "rst-out-of-window", desc: "a RST injected 2^30 bytes past the server's RCV.NXT: dropped, the connection goes on", run: func(e *env) error { return injectRST(e, 1<<30) }},
 	{name: "rst-exact", desc: "a RST injected at the server's RCV.NXT: the server is reset, and resets the client's next request", run: func(e *env) error { return injectRST(e, 0) }},
 	{name: "synsent-stray", desc: "the first SYN dropped; a bare RST and a stray ACK injected into the client's SYN_SENT: the first dropped, the second answered with a RST; the SYN retry completes (RFC 9293 3.10.7.3)", run: synSentStray},
+	{name: "vxlan-normal", desc: "request/response over a VXLAN overlay (VNI 42, UDP 4789) between the namespaces, client closes first: every segment captured inside a UDP datagram", run: overVXLAN(normalClientClose)},
 	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
 	{
 		name: "app-connect-timeout", desc: "SYNs dropped by the server's firewall until connect() returns ETIMEDOUT (tcp_syn_retries=2); then a second connection",
