@@ -37,7 +37,11 @@ func (d *direction) start(nxt uint32) {
 }
 
 // classify places seg, sent by e to p, in e's sequence space and updates
-// both directions' trackers and counters.
+// both directions' trackers and counters. Step calls it only for a segment
+// p takes: one p drops as unacceptable, beyond its window (RFC 9293 section
+// 3.10.7.4, see beyondWindow), never reaches here, so none of the branches
+// below moves e's highest sequence number, retransmissions or bytes for
+// it.
 func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	var kind Kind
 	tx, rx := &e.tx, &p.tx
@@ -61,12 +65,16 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	switch {
 	case !tx.valid, syn && e.sentSYN && seg.Seq != e.isn:
 		// First segment, or a SYN with a new ISN (see sendSYN): a new
-		// sequence space.
+		// sequence space (RFC 9293 section 3.4), nothing to test it
+		// against.
 		tx.start(end)
 		if seg.Len > 0 {
 			kind |= KindNewData
 		}
 	case keepaliveShaped(tx, rx, seg):
+		// Below RCV.NXT, so unacceptable and answered with an ACK (RFC
+		// 9293 section 3.10.7.4), which is what a probe is for: it moves
+		// nothing.
 		if rx.winValid && rx.win == 0 {
 			kind |= KindZeroWindowProbe
 		} else {
@@ -75,11 +83,19 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		}
 		tx.lastProbe = kind
 	case n == 0:
+		// No sequence space: acceptable in the window (RFC 9293 section
+		// 3.10.7.4, the first two cases). Past the sender's next
+		// sequence number, it shows that segments before it were not
+		// captured.
 		if seqLess(tx.nxt, seg.Seq) {
 			kind |= KindGap
 			tx.nxt = seg.Seq
 		}
 	case seg.Seq == tx.nxt:
+		// In order (RFC 9293 section 3.10.7.4, the fourth case: its
+		// first octet in the window). A zero-window probe, unacceptable
+		// in a zero window (the third case), keeps the place the
+		// sender gives its byte.
 		if zeroWindowProbeShaped(tx, rx, seg) {
 			kind |= KindZeroWindowProbe
 			tx.lastProbe = KindZeroWindowProbe
@@ -88,13 +104,23 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		}
 		tx.nxt = end
 	case seqLess(tx.nxt, seg.Seq):
+		// Past the sender's next sequence number but in the window (the
+		// fourth case; the receiver queues it out of order): the
+		// segments before it were not captured.
 		kind |= KindGap
 		if seg.Len > 0 {
 			kind |= KindNewData
 		}
 		tx.holeValid, tx.holeStart, tx.holeEnd = true, tx.nxt, seg.Seq
 		tx.nxt = end
-	default: // starts before nxt
+	default:
+		// Starts before the sender's next sequence number: it fills a
+		// hole left by a gap, or the sender sent it again. If it reaches
+		// past RCV.NXT it is acceptable (the fourth case: its last octet
+		// in the window; Linux tcp_sequence takes a segment overlapping
+		// the left edge too); if it ends before, the receiver answers it
+		// with an ACK and drops it, but its sender did retransmit it
+		// (see beyondWindow).
 		if tx.holeValid && !seqLess(seg.Seq, tx.holeStart) && seqLess(seg.Seq, tx.holeEnd) {
 			kind |= KindOutOfOrder
 			if seg.Seq == tx.holeStart {
@@ -119,6 +145,12 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 
 	if seg.Flags&ACK != 0 {
 		if rx.valid && seqLess(rx.nxt, seg.Ack) {
+			// An acknowledgement of more than p was seen sending. RFC
+			// 9293 section 3.10.7.4 ("fifth, check the ACK field") has p
+			// drop a segment acknowledging what p never sent; the
+			// observer, which cannot tell that from a capture that
+			// missed p's segments, takes the latter, as Wireshark does,
+			// and moves p's next sequence number to it.
 			kind |= KindAckUnseen
 			// A capture of one direction only (p never seen) cannot show
 			// what e acknowledges: no anomaly there.
