@@ -650,14 +650,10 @@ func synackRetransmit(e *env) error {
 // exchange and the close are ordinary; an exact RST resets the server,
 // which answers the client's second request with a RST.
 func injectRST(e *env, offset uint32) error {
-	c, a, err := connectPair(e, request)
+	c, a, err := exchanged(e)
 	if err != nil {
 		return err
 	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond) // everything acknowledged
 	if err := injectFrom(e, c, tcpRST, offset, 0, nil, "RST"); err != nil {
 		return err
 	}
@@ -689,14 +685,10 @@ func injectRST(e *env, offset uint32) error {
 // outside the server's window), sent from a raw socket; the server answers
 // with a challenge ACK. Then a second exchange and a close from the client.
 func injectSYN(e *env) error {
-	c, a, err := connectPair(e, request)
+	c, a, err := exchanged(e)
 	if err != nil {
 		return err
 	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
 	if err := injectFrom(e, c, tcpSYN, 1000000, 0, nil, "SYN"); err != nil {
 		return err
 	}
@@ -717,17 +709,13 @@ func injectSYN(e *env) error {
 // prints, shows no byte of it received. Then a second exchange and a close
 // from the client.
 func injectBeyondWindow(e *env) error {
-	c, a, err := connectPair(e, request)
+	c, a, err := exchanged(e)
 	if err != nil {
 		return err
 	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	before, err := unix.GetsockoptTCPInfo(a, unix.IPPROTO_TCP, unix.TCP_INFO)
+	before, err := bytesReceived(a)
 	if err != nil {
-		return fmt.Errorf("TCP_INFO: %w", err)
+		return err
 	}
 	ack, err := sndNxt(a)
 	if err != nil {
@@ -738,18 +726,43 @@ func injectBeyondWindow(e *env) error {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
-	after, err := unix.GetsockoptTCPInfo(a, unix.IPPROTO_TCP, unix.TCP_INFO)
+	after, err := bytesReceived(a)
 	if err != nil {
-		return fmt.Errorf("TCP_INFO: %w", err)
+		return err
 	}
-	logf("server bytes_received %d before the injected data, %d after", before.Bytes_received, after.Bytes_received)
-	if after.Bytes_received != before.Bytes_received {
-		return fmt.Errorf("the server received %d bytes of the injected data", after.Bytes_received-before.Bytes_received)
+	logf("server bytes_received %d before the injected data, %d after", before, after)
+	if after != before {
+		return fmt.Errorf("the server received %d bytes of the injected data", after-before)
 	}
 	if err := exchange(c, a); err != nil {
 		return fmt.Errorf("second exchange after the injected data: %w", err)
 	}
 	return closeInTurn(c, a, "client", "server", true)
+}
+
+// exchanged connects a client to the server and sends a request and its
+// response, and waits until everything is acknowledged: the connection
+// the inject* scenarios send their segment into.
+func exchanged(e *env) (c, a int, err error) {
+	c, a, err = connectPair(e, request)
+	if err != nil {
+		return
+	}
+	if err = respond(c, a); err != nil {
+		return
+	}
+	time.Sleep(100 * time.Millisecond) // everything acknowledged
+	return
+}
+
+// bytesReceived returns the bytes socket fd has received in order: TCP_INFO's
+// tcpi_bytes_received, which ss -i prints as bytes_received.
+func bytesReceived(fd int) (uint64, error) {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0, fmt.Errorf("TCP_INFO: %w", err)
+	}
+	return info.Bytes_received, nil
 }
 
 // injectFrom sends a segment with flags, acknowledgement number ack and
