@@ -204,6 +204,21 @@ verify() {
 			;;
 		esac
 		;;
+	data-beyond-window)
+		# 100 bytes injected from the client's address 2^24 past the
+		# server's RCV.NXT: the server answers with an ACK and drops them
+		# (TcpExtBeyondWindow; nothing queued out of order), and a second
+		# exchange and an ordinary close follow, nothing retransmitted.
+		has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:P\. S:\. C:P\. '
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		hasnt ':R'
+		n 'tcp.len==100 && ip.src==10.0.0.1' -eq 1
+		kernel server TcpExtBeyondWindow -eq 1
+		kernel server TcpExtTCPOFOQueue -eq 0
+		kernel client TcpRetransSegs -eq 0
+		kernel server TcpRetransSegs -eq 0
+		kernel server TcpEstabResets -eq 0
+		;;
 	synsent-stray)
 		# The first SYN dropped by the server's firewall; a bare RST
 		# (dropped) and a stray ACK (answered with a RST at its ack

@@ -27,6 +27,10 @@ type want struct {
 	// noRetransmits: syn_retransmits and retransmits are 0, as the
 	// kernels' own counters (TcpRetransSegs) said when it was recorded.
 	noRetransmits bool
+	// clientBytes: the client's payload bytes, when not 0: what its
+	// receiver took (the server's TCP_INFO bytes_received, logged when it
+	// was recorded).
+	clientBytes int
 }
 
 // kernelExpectations states the outcome of every kernel capture
@@ -111,6 +115,12 @@ var kernelExpectations = map[string][]want{
 	// retransmitted (RFC 5961 section 4).
 	"syn-established.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
 		labels: []string{"syn_challenged"}, anomalies: []string{"syn_on_synchronized"}, noRetransmits: true}},
+	// 100 bytes injected 2^24 past the server's RCV.NXT: answered with an
+	// ACK and dropped (TcpExtBeyondWindow 1; bytes_received unchanged), so
+	// the client's bytes are its two 18-byte requests, and nothing after
+	// them is a retransmission or a gap (RFC 9293 section 3.10.7.4).
+	"data-beyond-window.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
+		anomalies: []string{"segment_beyond_window"}, noRetransmits: true, clientBytes: 36}},
 
 	// Recorded for what each socket call returned (NAME.errno.json): a
 	// call that ends in an error, then a second, ordinary connection.
@@ -196,6 +206,12 @@ func TestKernelCaptureExpectations(t *testing.T) {
 				if w.noRetransmits {
 					check("syn_retransmits", 0)
 					check("retransmits", 0)
+				}
+				if w.clientBytes != 0 {
+					bytes, _ := c["bytes"].(map[string]any)
+					if fmt.Sprint(bytes["client"]) != fmt.Sprint(w.clientBytes) {
+						t.Errorf("conn %d: client bytes %v, want %d", i+1, bytes["client"], w.clientBytes)
+					}
 				}
 				for _, l := range w.labels {
 					if !slices.Contains(strs(c["labels"]), l) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,6 +106,7 @@ var scenarios = []scenario{
 	{name: "synsent-stray", desc: "the first SYN dropped; a bare RST and a stray ACK injected into the client's SYN_SENT: the first dropped, the second answered with a RST; the SYN retry completes (RFC 9293 3.10.7.3)", run: synSentStray},
 	{name: "vxlan-normal", desc: "request/response over a VXLAN overlay (VNI 42, UDP 4789) between the namespaces, client closes first: every segment captured inside a UDP datagram", run: overVXLAN(normalClientClose)},
 	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
+	{name: "data-beyond-window", desc: "data injected 2^24 bytes past the server's RCV.NXT, beyond its window: answered with an ACK and dropped, the connection goes on (RFC 9293 section 3.10.7.4)", run: injectBeyondWindow},
 	{
 		name: "app-connect-timeout", desc: "SYNs dropped by the server's firewall until connect() returns ETIMEDOUT (tcp_syn_retries=2); then a second connection",
 		client: [][2]string{{"net.ipv4.tcp_syn_retries", "2"}},
@@ -650,15 +652,11 @@ func synackRetransmit(e *env) error {
 // exchange and the close are ordinary; an exact RST resets the server,
 // which answers the client's second request with a RST.
 func injectRST(e *env, offset uint32) error {
-	c, a, err := connectPair(e, request)
+	c, a, err := exchanged(e)
 	if err != nil {
 		return err
 	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond) // everything acknowledged
-	if err := injectFrom(e, c, tcpRST, offset, "RST"); err != nil {
+	if err := injectFrom(e, c, tcpRST, offset, 0, nil, "RST"); err != nil {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -689,15 +687,11 @@ func injectRST(e *env, offset uint32) error {
 // outside the server's window), sent from a raw socket; the server answers
 // with a challenge ACK. Then a second exchange and a close from the client.
 func injectSYN(e *env) error {
-	c, a, err := connectPair(e, request)
+	c, a, err := exchanged(e)
 	if err != nil {
 		return err
 	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	if err := injectFrom(e, c, tcpSYN, 1000000, "SYN"); err != nil {
+	if err := injectFrom(e, c, tcpSYN, 1000000, 0, nil, "SYN"); err != nil {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -707,10 +701,77 @@ func injectSYN(e *env) error {
 	return closeInTurn(c, a, "client", "server", true)
 }
 
-// injectFrom sends a segment with flags from client socket c's address
-// and port to the server, at c's SND.NXT (the server's RCV.NXT, all of it
-// having been acknowledged) + offset.
-func injectFrom(e *env, c int, flags uint8, offset uint32, what string) error {
+// injectBeyondWindow: request and response, then 100 bytes with ACK (a
+// segment without it is discarded before any test, Linux
+// tcp_rcv_established) from the client's address and port, 2^24 bytes
+// past the server's RCV.NXT: far beyond any window the server can have
+// advertised (tcp_rmem's largest buffer is 6 MB by default). The server
+// answers with an ACK and drops it (Linux tcp_validate_incoming: counter
+// TcpExtBeyondWindow, checked by record.sh). Its TCP_INFO, which ss -i
+// prints, shows no byte of it received. Then a second exchange and a close
+// from the client.
+func injectBeyondWindow(e *env) error {
+	c, a, err := exchanged(e)
+	if err != nil {
+		return err
+	}
+	before, err := bytesReceived(a)
+	if err != nil {
+		return err
+	}
+	ack, err := sndNxt(a)
+	if err != nil {
+		return err
+	}
+	payload := []byte(strings.Repeat("beyond the window\n", 6)[:100])
+	if err := injectFrom(e, c, tcpPSH|tcpACK, 1<<24, ack, payload, "data"); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	after, err := bytesReceived(a)
+	if err != nil {
+		return err
+	}
+	logf("server bytes_received %d before the injected data, %d after", before, after)
+	if after != before {
+		return fmt.Errorf("the server received %d bytes of the injected data", after-before)
+	}
+	if err := exchange(c, a); err != nil {
+		return fmt.Errorf("second exchange after the injected data: %w", err)
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// exchanged connects a client to the server and sends a request and its
+// response, and waits until everything is acknowledged: the connection
+// the inject* scenarios send their segment into.
+func exchanged(e *env) (c, a int, err error) {
+	c, a, err = connectPair(e, request)
+	if err != nil {
+		return
+	}
+	if err = respond(c, a); err != nil {
+		return
+	}
+	time.Sleep(100 * time.Millisecond) // everything acknowledged
+	return
+}
+
+// bytesReceived returns the bytes socket fd has received in order: TCP_INFO's
+// tcpi_bytes_received, which ss -i prints as bytes_received.
+func bytesReceived(fd int) (uint64, error) {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0, fmt.Errorf("TCP_INFO: %w", err)
+	}
+	return info.Bytes_received, nil
+}
+
+// injectFrom sends a segment with flags, acknowledgement number ack and
+// payload from client socket c's address and port to the server, at c's
+// SND.NXT (the server's RCV.NXT, all of it having been acknowledged) +
+// offset.
+func injectFrom(e *env, c int, flags uint8, offset, ack uint32, payload []byte, what string) error {
 	nxt, err := sndNxt(c)
 	if err != nil {
 		return err
@@ -719,7 +780,7 @@ func injectFrom(e *env, c int, flags uint8, offset uint32, what string) error {
 	if err != nil {
 		return err
 	}
-	if err := inject(e.cns, from, e.serverAP(), flags, nxt+offset, 0, 64240); err != nil {
+	if err := inject(e.cns, from, e.serverAP(), flags, nxt+offset, ack, 64240, payload); err != nil {
 		return err
 	}
 	logf("injected %s seq %d: the server's RCV.NXT %d + %d", what, nxt+offset, nxt, offset)
@@ -756,12 +817,12 @@ func synSentStray(e *env) error {
 		return err
 	}
 	time.Sleep(100 * time.Millisecond)
-	if err := inject(e.sns, e.serverAP(), client, tcpRST, 12345, 0, 0); err != nil {
+	if err := inject(e.sns, e.serverAP(), client, tcpRST, 12345, 0, 0, nil); err != nil {
 		return err
 	}
 	logf("injected a RST without ACK into the client's SYN_SENT")
 	time.Sleep(100 * time.Millisecond)
-	if err := inject(e.sns, e.serverAP(), client, tcpACK, 555555, 424242, 64240); err != nil {
+	if err := inject(e.sns, e.serverAP(), client, tcpACK, 555555, 424242, 64240, nil); err != nil {
 		return err
 	}
 	logf("injected a stray ACK (ack 424242) into the client's SYN_SENT")
