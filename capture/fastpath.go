@@ -15,11 +15,14 @@ import (
 //
 // It is an optimisation, never a second opinion: whenever a frame is
 // anything else (a tunnel, MPLS, PPPoE, an IPv6 extension header, an IPv4
-// source route, a fragment, not TCP) or is malformed in any way, it
+// source route, not TCP) or is malformed in any way, it
 // declines and the layered decoder decides, so that the verdicts, the error messages and
 // the counters stay those of one decoder. For every frame it accepts it
 // gives the verdict and the Packet the layered decoder gives, field for
-// field; TestFastPathAgrees and FuzzFastPath hold it to that.
+// field; TestFastPathAgrees and FuzzFastPath hold it to that. An IP
+// fragment outside any tunnel it hands to the reassembler itself, as
+// decodeLayers would; the datagram that completes goes through the layers
+// whichever path took its last fragment (FuzzReassembly).
 
 // maxFastVLANTags is how many 802.1Q/802.1ad tags the fast path follows:
 // a customer tag, and a service tag outside it (QinQ). Deeper stacks are
