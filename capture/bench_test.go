@@ -331,7 +331,7 @@ func BenchmarkDecode(b *testing.B) {
 				return v
 			}},
 			{"fast", func(frame []byte, missing int, pkt *Packet) verdict {
-				v, ok := d.decodeFast(bc.link, frame, missing, pkt)
+				v, ok, _ := d.decodeFast(bc.link, frame, missing, pkt)
 				if !ok {
 					b.Fatal("the fast path declined a benchmark frame")
 				}

@@ -220,6 +220,7 @@ func (r *Reader) Next(p *Packet) error {
 			continue
 		}
 
+		r.dec.now = rec.ts // the reassembler's clock
 		verdict, err := r.dec.decode(ls.link, ls.parser, rec.data, max(0, rec.origLen-len(rec.data)), p)
 		switch verdict {
 		case verdictNonTCP:
@@ -273,6 +274,9 @@ func (r *Reader) warn(index uint64, err error) {
 // as a *PacketError for the record that could not be read.
 func (r *Reader) fail(err error) error {
 	r.warnUntimed()
+	// No more fragments will come: what is still incomplete is dropped,
+	// whether the capture ended cleanly or not.
+	r.dec.frags.endOfCapture()
 	if err != io.EOF {
 		err = &PacketError{File: r.name, Index: r.stats.Packets + 1, Err: err}
 	}
@@ -297,7 +301,12 @@ func (r *Reader) warnUntimed() {
 }
 
 // Stats returns the counts so far.
-func (r *Reader) Stats() Stats { return r.stats }
+func (r *Reader) Stats() Stats {
+	st := r.stats
+	st.ReassembledDatagrams = r.dec.frags.stats.reassembled
+	st.DroppedDatagrams = r.dec.frags.stats.dropped()
+	return st
+}
 
 // Now is the capture's clock, against which the caller can age what it
 // holds when no packet arrives. For a live capture it is time.Now(), the

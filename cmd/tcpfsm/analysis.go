@@ -245,6 +245,7 @@ func (a *analysis) run(src packetSource, intr *interrupt) {
 	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
 	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
+	tot.Reassembled, tot.DroppedDatagrams = st.ReassembledDatagrams, st.DroppedDatagrams
 	if unread {
 		tot.Packets--
 		tot.TCPPackets--

@@ -87,10 +87,28 @@ func hostileCaptures() map[string][]byte {
 	}
 	files["ipv6-ext-headers.pcap"] = pcapFile(1, 65535, eth(ext)...)
 
-	// IPv4 fragments of b's data segment: first and second half.
+	// Fragments: every packet of b in two IPv4 fragments, the second
+	// first; c's data segments in two IPv6 fragments (its others are too
+	// short: an IPv6 first fragment must hold the whole TCP header); then
+	// b's request again in two fragments that overlap, which the receiver
+	// drops.
 	frags := eth(a)
-	first, second := fragment(b[3].ip)
-	frags = append(frags, hrec{b[3].at, ethernet(first)}, hrec{b[3].at + 1000, ethernet(second)})
+	for i, p := range b {
+		first, second := fragment(p.ip, 8, uint32(100+i))
+		frags = append(frags, hrec{p.at, ethernet(second)}, hrec{p.at + 100, ethernet(first)})
+	}
+	first, _ := fragment(b[3].ip, 64, 300)
+	_, second := fragment(b[3].ip, 40, 300)
+	frags = append(frags, hrec{b[7].at + 1e6, ethernet(first)}, hrec{b[7].at + 1e6 + 100, ethernet(second)})
+	c6 := story(20, "2001:db8::3", 40004, "2001:db8::2", 443)
+	for i, p := range c6 {
+		if len(p.ip) == 40+20 {
+			frags = append(frags, hrec{p.at, ethernet(p.ip)})
+			continue
+		}
+		first, second := fragment(p.ip, 24, uint32(200+i))
+		frags = append(frags, hrec{p.at, ethernet(first)}, hrec{p.at + 100, ethernet(second)})
+	}
 	files["fragments.pcap"] = pcapFile(1, 65535, frags...)
 
 	// TCP data offset below 5, and past the end of the packet.
@@ -318,19 +336,38 @@ func withIPv6Extensions(ip []byte) []byte {
 	return out
 }
 
-// fragment splits an IPv4 packet's payload in two fragments.
-func fragment(ip []byte) (first, second []byte) {
-	payload := ip[20:]
-	half := len(payload) / 2 / 8 * 8
-	first = append(cloneBytes(ip[:20]), payload[:half]...)
-	second = append(cloneBytes(ip[:20]), payload[half:]...)
+// fragment splits an IPv4 or IPv6 packet's payload in two fragments of
+// identification id, the first holding at least min bytes of it (rounded
+// up to a multiple of 8) or half of it, whichever is more.
+func fragment(ip []byte, min int, id uint32) (first, second []byte) {
 	be := binary.BigEndian
+	if ip[0]>>4 == 6 {
+		payload := ip[40:]
+		cut := max(len(payload)/2, min+7) / 8 * 8
+		frag := func(offset int, more bool, data []byte) []byte {
+			h := append(cloneBytes(ip[:40]), make([]byte, 8)...)
+			h[6], h[40] = 44, ip[6]
+			word := uint16(offset)
+			if more {
+				word |= 1
+			}
+			be.PutUint16(h[42:], word)
+			be.PutUint32(h[44:], id)
+			be.PutUint16(h[4:], uint16(8+len(data)))
+			return append(h, data...)
+		}
+		return frag(0, true, payload[:cut]), frag(cut, false, payload[cut:])
+	}
+	payload := ip[20:]
+	cut := max(len(payload)/2, min+7) / 8 * 8
+	first = append(cloneBytes(ip[:20]), payload[:cut]...)
+	second = append(cloneBytes(ip[:20]), payload[cut:]...)
 	be.PutUint16(first[2:], uint16(len(first)))
 	be.PutUint16(first[6:], 0x2000) // more fragments
 	be.PutUint16(second[2:], uint16(len(second)))
-	be.PutUint16(second[6:], uint16(half/8))
+	be.PutUint16(second[6:], uint16(cut/8))
 	for _, f := range [][]byte{first, second} {
-		f[4], f[5] = 0x12, 0x34
+		be.PutUint16(f[4:], uint16(id))
 		f[10], f[11] = 0, 0
 		be.PutUint16(f[10:], ^fold32(sum(f[:20])))
 	}
