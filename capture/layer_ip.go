@@ -26,7 +26,7 @@ const (
 )
 
 // nextLayer is the layer after an IP header: TCP, UDP (which may be a
-// tunnel), an IP or GRE tunnel, an unreassembled fragment, or something
+// tunnel), ICMP or ICMPv6 (which may quote TCP), an IP or GRE tunnel, an unreassembled fragment, or something
 // this package does not decode. Entering an IP-in-IP tunnel counts it, so
 // the IP layers call this once, from DecodeFromBytes.
 func (i *frameInfo) nextLayer() gopacket.LayerType {
@@ -43,6 +43,10 @@ func (i *frameInfo) nextLayer() gopacket.LayerType {
 		return gopacket.LayerTypeFragment
 	case i.protocol == ipProtocolTCP:
 		return layers.LayerTypeTCP
+	case i.protocol == ipProtocolICMP:
+		return layers.LayerTypeICMPv4
+	case i.protocol == ipProtocolICMPv6:
+		return layers.LayerTypeICMPv6
 	case i.tunnels >= maxTunnelDepth:
 		return gopacket.LayerTypePayload
 	case i.protocol == ipProtocolGRE:
