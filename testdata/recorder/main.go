@@ -248,7 +248,9 @@ func startTcpdump(ns, dev, link, out string) (*tcpdump, error) {
 			args = append(args, "-y", link)
 		}
 	}
-	args = append(args, "tcp")
+	// TCP, and the ICMP errors that can end a connect() (app-icmp-*):
+	// destination unreachable, which no other scenario provokes.
+	args = append(args, "tcp or icmp[icmptype] == icmp-unreach or icmp6[icmp6type] == icmp6-destinationunreach")
 	t := &tcpdump{cmd: exec.Command("ip", args...), done: make(chan struct{})}
 	pipe, err := t.cmd.StderrPipe()
 	if err != nil {
