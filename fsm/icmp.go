@@ -76,11 +76,15 @@ func linuxICMPErrno(v6 bool, typ, code uint8) string {
 	return ""
 }
 
+// icmpCode is a destination unreachable code's name and the errno Linux
+// gives it.
+type icmpCode struct{ name, errno string }
+
 // icmpUnreachable is icmp_err_convert: ICMP destination unreachable, by
 // code (RFC 792, RFC 1812 section 5.2.7.1), and the errno Linux gives it.
 // Its fatal flag, which UDP and raw sockets heed, is not TCP's business: in
 // SYN_SENT tcp_v4_err ends the connect() on every one of them.
-var icmpUnreachable = [...]struct{ name, errno string }{
+var icmpUnreachable = [...]icmpCode{
 	{"net unreachable", ENETUNREACH},
 	{"host unreachable", EHOSTUNREACH},
 	{"protocol unreachable", ENOPROTOOPT},
@@ -101,7 +105,7 @@ var icmpUnreachable = [...]struct{ name, errno string }{
 
 // icmpv6Unreachable is the table of icmpv6_err_convert: ICMPv6 destination
 // unreachable, by code (RFC 4443 section 3.1).
-var icmpv6Unreachable = [...]struct{ name, errno string }{
+var icmpv6Unreachable = [...]icmpCode{
 	{"no route to destination", ENETUNREACH},
 	{"communication administratively prohibited", EACCES},
 	{"beyond scope of source address", EHOSTUNREACH},
@@ -114,32 +118,23 @@ var icmpv6Unreachable = [...]struct{ name, errno string }{
 // icmpWhat names an ICMP error for a person: "ICMP host unreachable
 // (type 3, code 1)".
 func icmpWhat(v6 bool, typ, code uint8) string {
-	proto, name := "ICMP", ""
+	proto, codes := "ICMP", icmpUnreachable[:]
+	unreachable, exceeded, problem := uint8(3), uint8(11), uint8(12)
 	if v6 {
-		proto = "ICMPv6"
-		switch typ {
-		case 1:
-			name = "destination unreachable"
-			if int(code) < len(icmpv6Unreachable) {
-				name = icmpv6Unreachable[code].name
-			}
-		case 3:
-			name = "time exceeded"
-		case 4:
-			name = "parameter problem"
+		proto, codes = "ICMPv6", icmpv6Unreachable[:]
+		unreachable, exceeded, problem = 1, 3, 4
+	}
+	name := ""
+	switch typ {
+	case unreachable:
+		name = "destination unreachable"
+		if int(code) < len(codes) {
+			name = codes[code].name
 		}
-	} else {
-		switch typ {
-		case 3:
-			name = "destination unreachable"
-			if int(code) < len(icmpUnreachable) {
-				name = icmpUnreachable[code].name
-			}
-		case 11:
-			name = "time exceeded"
-		case 12:
-			name = "parameter problem"
-		}
+	case exceeded:
+		name = "time exceeded"
+	case problem:
+		name = "parameter problem"
 	}
 	return fmt.Sprintf("%s %s (type %d, code %d)", proto, name, typ, code)
 }

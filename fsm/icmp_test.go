@@ -100,13 +100,7 @@ func TestAppICMP(t *testing.T) {
 				c.ICMPError(&ICMPError{Time: 1_700_000_000e9 + m.at*1e6, Dir: m.dir, Seq: own + m.seq, V6: m.v6, Type: m.typ, Code: m.code})
 			}
 			feed(len(tt.steps))
-			end := c.Last()
-			if tt.end != 0 {
-				end = 1_700_000_000e9 + tt.end*1e6
-			}
-			r := c.Result(end)
-			tt.client.check(t, "client", r.App.Client)
-			tt.server.check(t, "server", r.App.Server)
+			r := checkApp(t, c, tt.end, tt.client, tt.server)
 			if r.Client.Packets+r.Server.Packets != uint64(len(tt.steps)) {
 				t.Errorf("%d packets counted, want the %d segments", r.Client.Packets+r.Server.Packets, len(tt.steps))
 			}

@@ -1049,16 +1049,15 @@ type icmpTarget struct {
 // icmpv6_err_convert gives it.
 func appICMPUnreachable(e *env) error {
 	var client, router string
+	var rules [][]string // the router's firewall
 	var targets []icmpTarget
 	ap := func(s string, port uint16) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr(s), port) }
 	if e.v6 {
 		client = "route add fd00:8::/30 via fd00::2 dev " + e.cdev + "\n"
 		router = "route add unreachable fd00:9::/64\nroute add prohibit fd00:a::/64\nroute add fd00:b::/64 via fd00::1 dev " + e.sdev + "\n"
-		if err := e.ipt("-A", "FORWARD", "-d", "fd00:b::/64", "-j", "REJECT", "--reject-with", "icmp6-addr-unreachable"); err != nil {
-			return err
-		}
-		if err := e.ipt("-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp6-port-unreachable"); err != nil {
-			return err
+		rules = [][]string{
+			{"-A", "FORWARD", "-d", "fd00:b::/64", "-j", "REJECT", "--reject-with", "icmp6-addr-unreachable"},
+			{"-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp6-port-unreachable"},
 		}
 		targets = []icmpTarget{
 			{ap("fd00:8::1", 8080), unix.ENETUNREACH},
@@ -1070,14 +1069,17 @@ func appICMPUnreachable(e *env) error {
 	} else {
 		client = "route add 10.0.8.0/22 via 10.0.0.2 dev " + e.cdev + "\n"
 		router = "route add unreachable 10.0.9.0/24\nroute add prohibit 10.0.10.0/24\n"
-		if err := e.ipt("-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"); err != nil {
-			return err
-		}
+		rules = [][]string{{"-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"}}
 		targets = []icmpTarget{
 			{ap("10.0.8.1", 8080), unix.ENETUNREACH},
 			{ap("10.0.9.1", 8080), unix.EHOSTUNREACH},
 			{ap("10.0.10.1", 8080), unix.EHOSTUNREACH},
 			{netip.AddrPortFrom(e.server, 8081), unix.ECONNREFUSED},
+		}
+	}
+	for _, r := range rules {
+		if err := e.ipt(r...); err != nil {
+			return err
 		}
 	}
 	if err := ipBatch(e.cns, client); err != nil {
