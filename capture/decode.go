@@ -36,6 +36,8 @@ type decoder struct {
 	llc      llcLayer
 	etag     *etherShim
 	gre      greLayer
+	icmp4    icmpLayer
+	icmp6    icmpLayer
 
 	// The first layers of the rarer link types, each put only into the
 	// parser for its own link type.
@@ -61,6 +63,9 @@ const (
 	verdictFragment // held by the reassembler, its datagram incomplete
 	verdictMalformed
 	verdictBadIPChecksum // TCP behind an IPv4 header with a wrong checksum (only checked on request)
+	// verdictICMPError: an ICMP or ICMPv6 error quoting a TCP segment, a
+	// non-TCP packet that Options.ICMPErrors delivers.
+	verdictICMPError
 )
 
 // maxLayers bounds the layers one frame usually decodes to: the link layer
@@ -85,6 +90,8 @@ func newDecoder(verifyChecksums bool) *decoder {
 	d.frags = newReassembler()
 	d.datagram4, _ = d.parser(linkIPv4)
 	d.datagram6, _ = d.parser(linkIPv6)
+	d.icmp4 = icmpLayer{layerType: layers.LayerTypeICMPv4}
+	d.icmp6 = icmpLayer{layerType: layers.LayerTypeICMPv6}
 	for _, info := range []**frameInfo{
 		&d.ipv4.info, &d.ipv6.info, &d.tcp.info, &d.ethernet.info, &d.udp.info,
 		&d.sll.info, &d.sll2.info, &d.llc.info, &d.gre.info,
@@ -105,12 +112,12 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 		return nil, false
 	}
 	p := gopacket.NewDecodingLayerParser(first)
-	// Eighteen layers, the frequent ones first: a linear scan beats the
+	// Twenty layers, the frequent ones first: a linear scan beats the
 	// default map.
 	var layerSet gopacket.DecodingLayerContainer = gopacket.DecodingLayerArray(nil)
 	for _, l := range []gopacket.DecodingLayer{
 		&d.ipv4, &d.ipv6, &d.tcp, &d.ethernet, d.vlan, &d.udp, &d.loopback, &d.sll, &d.sll2,
-		&d.raw, &d.mpls, &d.pppoe, d.pbb, d.vntag, &d.fddi, &d.llc, &d.gre, d.etag,
+		&d.raw, &d.mpls, &d.pppoe, d.pbb, d.vntag, &d.fddi, &d.llc, &d.gre, d.etag, &d.icmp4, &d.icmp6,
 	} {
 		layerSet = layerSet.Put(l)
 	}
@@ -118,7 +125,7 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 		layerSet = layerSet.Put(l)
 	}
 	p.SetDecodingLayerContainer(layerSet)
-	// Stopping at a layer with no decoder (ARP, ICMP, a fragment) is the
+	// Stopping at a layer with no decoder (ARP, IGMP, a fragment) is the
 	// normal way a non-TCP frame ends, or a fragment's; the decoded list
 	// says how far it got.
 	p.IgnoreUnsupported = true
@@ -147,8 +154,9 @@ func (d *decoder) linkOnlyLayer(lt linkType) gopacket.DecodingLayer {
 
 // decode decodes one frame of link type lt, p being the parser for lt.
 // missing is how many bytes of the frame the capture did not keep. On
-// verdictTCP it overwrites every field of pkt (Index and Timestamp with
-// zero, for the caller to set); otherwise pkt is untouched. The error is
+// verdictTCP and verdictICMPError it overwrites every field of pkt (Index
+// and Timestamp with zero, for the caller to set); otherwise pkt is
+// untouched. The error is
 // set with verdictMalformed only.
 //
 // The common frames take the fast path (fastpath.go); the layered decoder
@@ -192,6 +200,15 @@ func (d *decoder) decodeFrom(p *gopacket.DecodingLayerParser, frame []byte, pkt 
 	}
 	if d.info.fragment && d.info.decoded {
 		return d.reassemble(&d.info.frag, d.info.badIPChecksum, d.info.tunnels, d.info.tunnel, pkt)
+	}
+	if icmp := d.quotingICMP(); icmp != nil {
+		if d.info.badIPChecksum {
+			// A host drops it before ICMP sees it: not an error any
+			// socket was told of.
+			return verdictNonTCP, nil
+		}
+		d.fillICMP(pkt, icmp)
+		return verdictICMPError, nil
 	}
 	if !d.info.decoded || d.info.protocol != ipProtocolTCP {
 		return verdictNonTCP, nil
@@ -274,5 +291,43 @@ func (d *decoder) fill(pkt *Packet) {
 			dst = d.info.finalDst
 		}
 		pkt.BadChecksum = !tcpChecksumOK(d.info.src, dst, t.segment)
+	}
+}
+
+// quotingICMP is the frame's ICMP or ICMPv6 layer if the frame ended with
+// one holding an error that quotes a TCP segment, else nil.
+func (d *decoder) quotingICMP() *icmpLayer {
+	n := len(d.decoded)
+	if n == 0 {
+		return nil
+	}
+	var l *icmpLayer
+	switch d.decoded[n-1] {
+	case layers.LayerTypeICMPv4:
+		l = &d.icmp4
+	case layers.LayerTypeICMPv6:
+		l = &d.icmp6
+	default:
+		return nil
+	}
+	if !l.quotes {
+		return nil
+	}
+	return l
+}
+
+// fillICMP fills pkt with the ICMP error l: the quoted segment's addresses,
+// ports and sequence number, and the error itself.
+func (d *decoder) fillICMP(pkt *Packet, l *icmpLayer) {
+	*pkt = Packet{
+		Src:         l.src,
+		Dst:         l.dst,
+		SrcPort:     l.srcPort,
+		DstPort:     l.dstPort,
+		IPLen:       d.info.ipLen,
+		Seq:         l.seq,
+		WindowScale: -1,
+		Truncated:   d.info.truncated,
+		ICMP:        ICMPError{From: d.info.src, Type: l.typ, Code: l.code},
 	}
 }

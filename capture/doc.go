@@ -31,6 +31,13 @@
 // host had it whole. The corpus test checks all of this against the
 // connections Zeek logged for its own test traces.
 //
+// With Options.ICMPErrors a Reader also delivers the ICMP and ICMPv6 errors
+// that quote a TCP segment (destination unreachable but for fragmentation
+// needed, time exceeded, parameter problem: the errors Linux's TCP ends a
+// connect() on), as a Packet holding the quoted segment's addresses, ports
+// and sequence number and the error's type, code and sender
+// (Packet.IsICMPError). They stay counted as non-TCP.
+//
 // Decoding takes one of two paths. The frames nearly every capture is
 // made of (Ethernet with at most two VLAN tags, Linux cooked v1 or v2, raw
 // IP or BSD loopback, then IPv4 or IPv6 straight to TCP) are read by a

@@ -287,6 +287,7 @@ func (d *decoder) fastTCP(ip []byte, ipLen, ipHeaderLen int, src, dst netip.Addr
 	pkt.SACKPermitted = o.sackPermitted
 	pkt.HasTimestamp = o.timestamps
 	pkt.TSVal, pkt.TSEcr = o.tsVal, o.tsEcr
+	pkt.ICMP = ICMPError{}
 	if d.verifyChecksums && !truncated {
 		pkt.BadChecksum = !tcpChecksumOK(src, dst, segment)
 	}

@@ -184,6 +184,7 @@ func ipVariants() []ipVariant {
 		v4("IPv4 reserved flag", fragment(0x8000), true),
 		v4("IPv4 UDP", ipv4Bytes(v4a, v4b, ipProtocolUDP, udpBytes(53, 53, make([]byte, 30))), false),
 		v4("IPv4 ICMP", ipv4Bytes(v4a, v4b, 1, make([]byte, 30)), false),
+		v4("IPv4 ICMP host unreachable quoting a SYN", ipv4Bytes(v4b, v4a, ipProtocolICMP, icmpBytes(3, 1, quoteOf(whole(syn4), 0))), false),
 		v4("IPv4 IHL 4", edit(whole(syn4), func(b []byte) { b[0] = 0x44 }), false),
 		v4("IPv4 IHL 0", edit(whole(syn4), func(b []byte) { b[0] = 0x40 }), false),
 		v4("IPv4 IHL past the packet", edit(whole(seg{src: "10.0.0.1", dst: "10.0.0.2"}), func(b []byte) { b[0] = 0x4f }), false),
@@ -228,6 +229,7 @@ func ipVariants() []ipVariant {
 		v6("IPv6 payload length past the frame", func() []byte { b := whole(syn6); binary.BigEndian.PutUint16(b[4:], 2000); return b }(), false),
 		v6("IPv6 payload length short of the TCP header", func() []byte { b := whole(syn6); binary.BigEndian.PutUint16(b[4:], 12); return b }(), false),
 		v6("IPv6 version 7", func() []byte { b := whole(syn6); b[0] = 0x70; return b }(), false),
+		v6("IPv6 ICMPv6 no route quoting a SYN", ipv6Bytes(v6b, v6a, ipProtocolICMPv6, icmpBytes(1, 0, whole(syn6))), false),
 		v6("IPv6 UDP", ipv6Bytes(v6a, v6b, ipProtocolUDP, udpBytes(53, 53, make([]byte, 30))), false),
 		{"IPv6 fragment header", 6, ipv6Bytes(v6a, v6b, ipProtocolTCP, syn6.tcpBytes(), extFragment), false, true, true},
 		// Offset 0 without the M flag (RFC 6946): whole, and TCP.

@@ -26,9 +26,10 @@ const (
 )
 
 // nextLayer is the layer after an IP header: TCP, UDP (which may be a
-// tunnel), an IP or GRE tunnel, a fragment for the reassembler, or
-// something this package does not decode. Entering an IP-in-IP tunnel
-// counts it, so the IP layers call this once, from DecodeFromBytes.
+// tunnel), ICMP or ICMPv6 (which may quote TCP), an IP or GRE tunnel, a
+// fragment for the reassembler, or something this package does not
+// decode. Entering an IP-in-IP tunnel counts it, so the IP layers call
+// this once, from DecodeFromBytes.
 func (i *frameInfo) nextLayer() gopacket.LayerType {
 	switch {
 	case i.fragment:
@@ -38,6 +39,10 @@ func (i *frameInfo) nextLayer() gopacket.LayerType {
 		return layers.LayerTypeTCP
 	case i.protocol == ipProtocolUDP:
 		return layers.LayerTypeUDP
+	case i.protocol == ipProtocolICMP:
+		return layers.LayerTypeICMPv4
+	case i.protocol == ipProtocolICMPv6:
+		return layers.LayerTypeICMPv6
 	case i.tunnels >= maxTunnelDepth:
 		return gopacket.LayerTypePayload
 	case i.protocol == ipProtocolGRE:

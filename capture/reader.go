@@ -29,6 +29,11 @@ type Options struct {
 	// and whether to do the same is the caller's choice. It costs a pass
 	// over every payload byte, hence off by default.
 	VerifyChecksums bool
+	// ICMPErrors delivers, besides the TCP segments, the ICMP and ICMPv6
+	// errors that quote one (Packet.IsICMPError), for what they tell of a
+	// connect(). They are counted as non-TCP all the same (Stats.NonTCP),
+	// and, not being segments, are not checked for time going backwards.
+	ICMPErrors bool
 	// Stop, when closed, ends a read blocked on a pipe or FIFO that a Set
 	// reads (see Interruptible); nil leaves reads to block. Regular files
 	// are read as they are.
@@ -164,7 +169,8 @@ func (r *Reader) singleLinkType() bool {
 	return false
 }
 
-// Next fills p with the next TCP segment. It returns io.EOF at the clean
+// Next fills p with the next TCP segment (or ICMP error, with
+// Options.ICMPErrors). It returns io.EOF at the clean
 // end of the file. Any other error ends the reading too: a *PacketError
 // wrapping ErrTruncated or ErrCorrupt (the file is cut or broken at that
 // record; every packet before it was delivered), ErrFilter, or a read
@@ -236,6 +242,14 @@ func (r *Reader) Next(p *Packet) error {
 		case verdictBadIPChecksum:
 			r.stats.BadIPChecksum++
 			continue
+		case verdictICMPError:
+			r.stats.NonTCP++
+			if !r.opt.ICMPErrors {
+				continue
+			}
+			p.Index = index
+			p.Timestamp = rec.ts
+			return nil
 		}
 
 		r.stats.TCP++

@@ -506,6 +506,35 @@ func (t *Table) add(p *entry) {
 	}
 }
 
+// AddICMPError feeds an ICMP or ICMPv6 error quoting a TCP segment
+// (capture.Packet.IsICMPError), in capture order with the TCP packets. It
+// is no packet of the connection: it reaches the state machines of the
+// connection whose segment it quotes, if that one is followed (fsm.Conn.
+// ICMPError says what they make of it), and changes nothing else: no
+// connection is created, no count, clock or activity moves.
+func (t *Table) AddICMPError(p *capture.Packet) {
+	var e entry
+	e.pack(p, t.now)
+	if t.cfg.Shard.follows(&e.key) {
+		t.addICMPError(&e)
+	}
+}
+
+// addICMPError hands the ICMP error e to the connection it quotes a
+// segment of.
+func (t *Table) addICMPError(e *entry) {
+	c := t.conns.get(&e.key)
+	if c == nil || c.tomb != 0 {
+		return
+	}
+	t.follow(c)
+	dir := fsm.FromServer
+	if e.srcIsLo == c.clientIsLo {
+		dir = fsm.FromClient
+	}
+	t.fsmOf(c).ICMPError(&fsm.ICMPError{Time: e.ts, Dir: dir, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode})
+}
+
 // clockAt moves the table to a packet at ts when the capture's clock is
 // now: the census falls due, and connections expire, before the packet.
 func (t *Table) clockAt(ts, now int64) {

@@ -282,6 +282,33 @@ verify() {
 			;;
 		esac
 		;;
+	app-icmp-unreachable | app-icmp-unreachable-ipv6)
+		# Every SYN answered by an ICMP error from 10.0.0.2 / fd00::2, each
+		# connect() a SYN of its own. Linux ends a connect() in SYN_SENT on
+		# the error unless the socket is locked by the connect() call
+		# itself at that instant (the error then is a soft one, and the
+		# SYN is sent again a second later), which happens to the IPv6
+		# errors, answered within microseconds on the same CPU. (tshark
+		# decodes the TCP header an error quotes as TCP too: the segments
+		# are the frames that are not ICMP.)
+		n '!icmp && !icmpv6 && tcp.flags.syn==0' -eq 0
+		syns=$(count "$f" '!icmp && !icmpv6 && tcp.flags==0x002') || failed "tshark failed"
+		errs=$(count "$f" '(icmp.type==3 && ip.src==10.0.0.2) || (icmpv6.type==1 && ipv6.src==fd00::2)') || failed "tshark failed"
+		[ "${syns:-0}" = "${errs:-1}" ] || failed "$syns SYNs, $errs ICMP errors: want each SYN answered"
+		if [ "$name" = app-icmp-unreachable ]; then
+			n '!icmp && tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 4
+			n 'icmp.type==3 && icmp.code==0' -ge 1
+			n 'icmp.type==3 && icmp.code==1' -ge 1
+			n 'icmp.type==3 && icmp.code==13' -ge 1
+			n 'icmp.type==3 && icmp.code==3' -ge 1
+		else
+			n '!icmpv6 && tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 5
+			n 'icmpv6.type==1 && icmpv6.code==0' -ge 2
+			n 'icmpv6.type==1 && icmpv6.code==1' -ge 1
+			n 'icmpv6.type==1 && icmpv6.code==3' -ge 1
+			n 'icmpv6.type==1 && icmpv6.code==4' -ge 1
+		fi
+		;;
 	diag-syn-flood-cookies)
 		# 200 flood SYNs (10.0.1.0/24), each answered once, never ACKed.
 		n 'tcp.flags==0x002 && ip.src==10.0.1.0/24' -eq 200

@@ -104,6 +104,21 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 	}
 }
 
+// icmpError hands an ICMP error quoting a TCP segment to the connection
+// it quotes, for what its connect() was told. It is no TCP packet: it
+// counts as non-TCP (the reader counted it), moves no clock, and one past
+// --duration is not part of the capture analysed.
+func (a *analysis) icmpError(p *capture.Packet) {
+	if a.o.duration > 0 && a.start != 0 && p.Timestamp.UnixNano()-a.start >= int64(a.o.duration) {
+		return
+	}
+	if a.shards != nil {
+		a.shards.AddICMPError(p)
+	} else {
+		a.table.AddICMPError(p)
+	}
+}
+
 // drainFor bounds how long a live capture asked to stop goes on reading the
 // packets libpcap captured before the request: a full default buffer (some
 // thousands of packets) takes milliseconds. A variable for tests.
@@ -188,6 +203,10 @@ func (a *analysis) run(src packetSource, intr *interrupt) {
 			tot.Incomplete = true
 			a.warn(err)
 			break
+		}
+		if p.IsICMPError() {
+			a.icmpError(&p)
+			continue
 		}
 		ts := p.Timestamp.UnixNano()
 		if a.packets == 0 && !live {

@@ -169,6 +169,24 @@ var kernelExpectations = map[string][]want{
 		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "server", resetFrom: "FIN_WAIT_2", labels: []string{"half_close"}, noRetransmits: true},
 		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
 	},
+	// Each SYN answered by an ICMP error, which ends its connect() (the
+	// app view): the state machines, which follow segments, leave the
+	// client in SYN_SENT. Over IPv6 the first error came while connect()
+	// held the socket, so each SYN was sent again and the second error
+	// ended it.
+	"app-icmp-unreachable.pcap": {
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+	},
+	"app-icmp-unreachable-ipv6.pcap": {
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
 }
 
 func TestKernelCaptureExpectations(t *testing.T) {
@@ -297,6 +315,8 @@ var kernelDiagnoses = map[string][]string{
 	"app-keepalive-timeout.pcap":       {"keepalive@10.0.0.2:8080"},
 	"app-write-epipe.pcap":             nil,
 	"app-resets.pcap":                  nil,
+	"app-icmp-unreachable.pcap":        nil,
+	"app-icmp-unreachable-ipv6.pcap":   nil,
 	"app-accept-overflow-noabort.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 	"app-accept-overflow-abort.pcap":   {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 

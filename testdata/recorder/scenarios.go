@@ -121,6 +121,17 @@ var scenarios = []scenario{
 	{name: "app-write-epipe", desc: "the server closes, the client in CLOSE_WAIT writes: RST, and its next write() returns EPIPE; then a second connection", run: appWriteEPIPE},
 	{name: "app-resets", desc: "connect() refused (ECONNREFUSED); a server closing with unread data (the client's read() ECONNRESET); a client closing with SO_LINGER 0 (the server's read() ECONNRESET)", run: appResets},
 	{
+		name: "app-icmp-unreachable", desc: "connect()s ended by ICMP errors from the server's namespace as a router: no route (net unreachable, ENETUNREACH), an unreachable route (host unreachable, EHOSTUNREACH), a prohibit route (communication administratively prohibited, EHOSTUNREACH), and its firewall's REJECT (port unreachable, ECONNREFUSED)",
+		server: [][2]string{{"net.ipv4.ip_forward", "1"}, {"net.ipv4.icmp_ratelimit", "0"}},
+		run:    appICMPUnreachable,
+	},
+	{
+		name: "app-icmp-unreachable-ipv6", desc: "as app-icmp-unreachable over IPv6: no route and an unreachable route (ICMPv6 no route, ENETUNREACH), a prohibit route (administratively prohibited, EACCES), a firewall's REJECT in forwarding (address unreachable, EHOSTUNREACH) and at the server (port unreachable, ECONNREFUSED)",
+		v6:     true,
+		server: [][2]string{{"net.ipv6.conf.all.forwarding", "1"}, {"net.ipv6.icmp.ratelimit", "0"}},
+		run:    appICMPUnreachable,
+	},
+	{
 		name: "app-accept-overflow-abort", desc: "as accept-overflow-abort, with the call log: the accept queue drained at the end, the reset client never accepted",
 		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "1"}, {"net.ipv4.tcp_synack_retries", "3"}},
 		run:    func(e *env) error { return acceptOverflow(e, 4*time.Second) },
@@ -1083,5 +1094,69 @@ func appResets(e *env) error {
 		return err
 	}
 	closeFD(a)
+	return nil
+}
+
+// icmpTarget is a connect() an ICMP error is to end: where it goes and
+// the errno Linux gives the error.
+type icmpTarget struct {
+	to   netip.AddrPort
+	want unix.Errno
+}
+
+// appICMPUnreachable routes networks beyond the server's namespace through
+// it, which has no way to them: no route at all, an unreachable route, a
+// prohibit route and, over IPv6, a route whose forwarding a firewall
+// rejects; and its firewall rejects port 8081. Each connect() is ended by
+// the ICMP error that answers its SYN, with the errno icmp_err_convert or
+// icmpv6_err_convert gives it.
+func appICMPUnreachable(e *env) error {
+	var client, router string
+	var rules [][]string // the router's firewall
+	var targets []icmpTarget
+	ap := func(s string, port uint16) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr(s), port) }
+	if e.v6 {
+		client = "route add fd00:8::/30 via fd00::2 dev " + e.cdev + "\n"
+		router = "route add unreachable fd00:9::/64\nroute add prohibit fd00:a::/64\nroute add fd00:b::/64 via fd00::1 dev " + e.sdev + "\n"
+		rules = [][]string{
+			{"-A", "FORWARD", "-d", "fd00:b::/64", "-j", "REJECT", "--reject-with", "icmp6-addr-unreachable"},
+			{"-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp6-port-unreachable"},
+		}
+		targets = []icmpTarget{
+			{ap("fd00:8::1", 8080), unix.ENETUNREACH},
+			{ap("fd00:9::1", 8080), unix.ENETUNREACH},
+			{ap("fd00:a::1", 8080), unix.EACCES},
+			{ap("fd00:b::1", 8080), unix.EHOSTUNREACH},
+			{netip.AddrPortFrom(e.server, 8081), unix.ECONNREFUSED},
+		}
+	} else {
+		client = "route add 10.0.8.0/22 via 10.0.0.2 dev " + e.cdev + "\n"
+		router = "route add unreachable 10.0.9.0/24\nroute add prohibit 10.0.10.0/24\n"
+		rules = [][]string{{"-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"}}
+		targets = []icmpTarget{
+			{ap("10.0.8.1", 8080), unix.ENETUNREACH},
+			{ap("10.0.9.1", 8080), unix.EHOSTUNREACH},
+			{ap("10.0.10.1", 8080), unix.EHOSTUNREACH},
+			{netip.AddrPortFrom(e.server, 8081), unix.ECONNREFUSED},
+		}
+	}
+	for _, r := range rules {
+		if err := e.ipt(r...); err != nil {
+			return err
+		}
+	}
+	if err := ipBatch(e.cns, client); err != nil {
+		return err
+	}
+	if err := ipBatch(e.sns, router); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		_, err := dial(e.cns, t.to)
+		if err := expectErr("connect to "+t.to.String(), err, t.want); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	return nil
 }
