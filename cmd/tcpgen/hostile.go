@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/cmd/internal/pcapng"
 	"os"
 	"path/filepath"
 	"time"
@@ -51,17 +52,17 @@ func hostileCaptures() map[string][]byte {
 	c := story(0, "2001:db8::1", 40002, "2001:db8::2", 443)
 	d := story(0, "10.0.0.4", 40003, "10.0.0.2", 22)
 	var ng []byte
-	ng = append(ng, ngBlock(0x0A0D0D0A, shbBody())...)
-	ng = append(ng, ngBlock(1, idbBody(1, 0))...)   // Ethernet
-	ng = append(ng, ngBlock(1, idbBody(101, 0))...) // raw IP
-	ng = append(ng, ngBlock(1, idbBody(276, 9))...) // Linux SLL2, nanoseconds
-	ng = append(ng, ngBlock(0x0BAD0001, []byte("unknown block, skip me"))...)
+	ng = append(ng, pcapng.Block(pcapng.TypeSectionHeader, pcapng.SectionHeader())...)
+	ng = append(ng, pcapng.Block(pcapng.TypeInterface, pcapng.Interface(1, 0))...)   // Ethernet
+	ng = append(ng, pcapng.Block(pcapng.TypeInterface, pcapng.Interface(101, 0))...) // raw IP
+	ng = append(ng, pcapng.Block(pcapng.TypeInterface, pcapng.Interface(276, 9))...) // Linux SLL2, nanoseconds
+	ng = append(ng, pcapng.Block(0x0BAD0001, []byte("unknown block, skip me"))...)
 	for i := range a {
-		ng = append(ng, ngBlock(6, epbBody(0, a[i].at/1000, ethernet(a[i].ip)))...)
-		ng = append(ng, ngBlock(6, epbBody(1, c[i].at/1000, c[i].ip))...)
-		ng = append(ng, ngBlock(6, epbBody(2, d[i].at, sll2(d[i].ip)))...)
+		ng = append(ng, pcapng.Block(pcapng.TypeEnhancedPacket, pcapng.EnhancedPacket(0, a[i].at/1000, ethernet(a[i].ip)))...)
+		ng = append(ng, pcapng.Block(pcapng.TypeEnhancedPacket, pcapng.EnhancedPacket(1, c[i].at/1000, c[i].ip))...)
+		ng = append(ng, pcapng.Block(pcapng.TypeEnhancedPacket, pcapng.EnhancedPacket(2, d[i].at, sll2(d[i].ip)))...)
 		if i == 2 {
-			ng = append(ng, ngBlock(0x40000BAD, make([]byte, 12))...) // a custom block
+			ng = append(ng, pcapng.Block(0x40000BAD, make([]byte, 12))...) // a custom block
 		}
 	}
 	files["pcapng-unknown-blocks.pcapng"] = ng
@@ -407,52 +408,4 @@ func recordHeader(at int64, incl, orig int) []byte {
 	le.PutUint32(h[8:], uint32(incl))
 	le.PutUint32(h[12:], uint32(orig))
 	return h
-}
-
-// ngBlock is a little-endian pcapng block with its body padded to 32 bits.
-func ngBlock(typ uint32, body []byte) []byte {
-	le := binary.LittleEndian
-	for len(body)%4 != 0 {
-		body = append(body, 0)
-	}
-	n := uint32(12 + len(body))
-	b := le.AppendUint32(nil, typ)
-	b = le.AppendUint32(b, n)
-	b = append(b, body...)
-	return le.AppendUint32(b, n)
-}
-
-func shbBody() []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, 0x1A2B3C4D)
-	b = le.AppendUint16(b, 1)
-	b = le.AppendUint16(b, 0)
-	return le.AppendUint64(b, ^uint64(0)) // section length unknown
-}
-
-// idbBody describes an interface; tsresol 0 is microseconds, else the
-// if_tsresol option's value.
-func idbBody(link uint16, tsresol byte) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint16(nil, link)
-	b = le.AppendUint16(b, 0)
-	b = le.AppendUint32(b, 0)
-	if tsresol != 0 {
-		b = le.AppendUint16(b, 9) // if_tsresol
-		b = le.AppendUint16(b, 1)
-		b = append(b, tsresol, 0, 0, 0)
-		b = le.AppendUint32(b, 0) // opt_endofopt
-	}
-	return b
-}
-
-// epbBody is an enhanced packet block's body; ts in the interface's units.
-func epbBody(iface uint32, ts int64, data []byte) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, iface)
-	b = le.AppendUint32(b, uint32(uint64(ts)>>32))
-	b = le.AppendUint32(b, uint32(ts))
-	b = le.AppendUint32(b, uint32(len(data)))
-	b = le.AppendUint32(b, uint32(len(data)))
-	return append(b, data...)
 }
