@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func seedCaptures(tb testing.TB) [][]byte {
 			s.src, s.dst = "10.0.0.1", "10.0.0.2"
 		}
 		r := rec{ts: at(0), data: frameFor(link, s.ipBytes())}
-		small = append(small, pcapBytes(le, false, link, r), pcapngBytes(be, []ngIface{{link: uint16(link)}}, r))
+		small = append(small, pcapBytes(le, false, link, r), pcapngBytes(be, []pcapngtest.Interface{{Link: uint16(link)}}, r))
 	}
 	small = append(small, pcapWithMagic(le, pcapMagicKuznetzov, 101, rec{ts: at(0), data: segs[0].ipBytes()}))
 	// One frame of each encapsulation and tunnel, IPv4 and IPv6 inside.
@@ -48,9 +49,9 @@ func seedCaptures(tb testing.TB) [][]byte {
 		pcapBytes(be, true, 113, recordsOf(func(ip []byte) []byte { return frameFor(113, ip) }, segs)...),
 		pcapBytes(le, false, 108, recordsOf(func(ip []byte) []byte { return frameFor(108, ip) }, segs)...),
 		pcapBytes(le, false, 101, withExt, frag),
-		pcapngBytes(be, []ngIface{{link: 276, tsresol: 9}, {link: 0, tsresol: 0x80 | 20}, {link: 1, hasOffset: true, tsoffset: 100}}, mixed...),
+		pcapngBytes(be, []pcapngtest.Interface{{Link: 276, TSResol: 9}, {Link: 0, TSResol: 0x80 | 20}, {Link: 1, HasOffset: true, TSOffset: 100}}, mixed...),
 		gzipped(tb, pcapBytes(le, false, 1, recordsOf(ethernetIP, segs)...)),
-		pcapngSection(le),
+		pcapngtest.SectionHeader(le),
 		[]byte("<html>"),
 	)
 }

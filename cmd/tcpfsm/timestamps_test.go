@@ -3,7 +3,7 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
-	"github.com/tcpfsm/tcpfsm/cmd/internal/pcapng"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,16 +18,16 @@ import (
 // an RTT of 8.5e12 ms.
 func TestSimplePacketBlocksHaveNoTime(t *testing.T) {
 	le := binary.LittleEndian
-	file := pcapng.Block(pcapng.TypeSectionHeader, pcapng.SectionHeader())
-	file = append(file, pcapng.Block(pcapng.TypeInterface, pcapng.Interface(1, 0))...) // Ethernet, microseconds
+	file := pcapngtest.SectionHeader(le)
+	file = append(file, pcapngtest.Interface{Link: 1}.Block(le)...) // Ethernet, microseconds
 	start := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	for i, f := range handshakeFrames(t) {
 		if i == 0 || i == len(handshakeFrames(t))-1 {
 			us := start.Add(time.Duration(i) * time.Millisecond).UnixMicro()
-			file = append(file, pcapng.Block(pcapng.TypeEnhancedPacket, pcapng.EnhancedPacket(0, us, f))...)
+			file = append(file, pcapngtest.EnhancedPacket(le, 0, uint64(us), f, len(f))...)
 			continue
 		}
-		file = append(file, pcapng.Block(pcapng.TypeSimplePacket, append(le.AppendUint32(nil, uint32(len(f))), f...))...) // simple packet block
+		file = append(file, pcapngtest.SimplePacket(le, f)...)
 	}
 	path := filepath.Join(t.TempDir(), "spb.pcapng")
 	if err := os.WriteFile(path, file, 0o644); err != nil {

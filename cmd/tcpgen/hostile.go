@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/cmd/internal/pcapng"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"os"
 	"path/filepath"
 	"time"
@@ -51,18 +51,22 @@ func hostileCaptures() map[string][]byte {
 	// and blocks no reader knows between the packets.
 	c := story(0, "2001:db8::1", 40002, "2001:db8::2", 443)
 	d := story(0, "10.0.0.4", 40003, "10.0.0.2", 22)
+	le := binary.LittleEndian
+	epb := func(iface uint32, ts int64, data []byte) []byte {
+		return pcapngtest.EnhancedPacket(le, iface, uint64(ts), data, len(data))
+	}
 	var ng []byte
-	ng = append(ng, pcapng.Block(pcapng.TypeSectionHeader, pcapng.SectionHeader())...)
-	ng = append(ng, pcapng.Block(pcapng.TypeInterface, pcapng.Interface(1, 0))...)   // Ethernet
-	ng = append(ng, pcapng.Block(pcapng.TypeInterface, pcapng.Interface(101, 0))...) // raw IP
-	ng = append(ng, pcapng.Block(pcapng.TypeInterface, pcapng.Interface(276, 9))...) // Linux SLL2, nanoseconds
-	ng = append(ng, pcapng.Block(0x0BAD0001, []byte("unknown block, skip me"))...)
+	ng = append(ng, pcapngtest.SectionHeader(le)...)
+	ng = append(ng, pcapngtest.Interface{Link: 1}.Block(le)...)               // Ethernet
+	ng = append(ng, pcapngtest.Interface{Link: 101}.Block(le)...)             // raw IP
+	ng = append(ng, pcapngtest.Interface{Link: 276, TSResol: 9}.Block(le)...) // Linux SLL2, nanoseconds
+	ng = append(ng, pcapngtest.Block(le, 0x0BAD0001, []byte("unknown block, skip me"))...)
 	for i := range a {
-		ng = append(ng, pcapng.Block(pcapng.TypeEnhancedPacket, pcapng.EnhancedPacket(0, a[i].at/1000, ethernet(a[i].ip)))...)
-		ng = append(ng, pcapng.Block(pcapng.TypeEnhancedPacket, pcapng.EnhancedPacket(1, c[i].at/1000, c[i].ip))...)
-		ng = append(ng, pcapng.Block(pcapng.TypeEnhancedPacket, pcapng.EnhancedPacket(2, d[i].at, sll2(d[i].ip)))...)
+		ng = append(ng, epb(0, a[i].at/1000, ethernet(a[i].ip))...)
+		ng = append(ng, epb(1, c[i].at/1000, c[i].ip)...)
+		ng = append(ng, epb(2, d[i].at, sll2(d[i].ip))...)
 		if i == 2 {
-			ng = append(ng, pcapng.Block(0x40000BAD, make([]byte, 12))...) // a custom block
+			ng = append(ng, pcapngtest.Block(le, 0x40000BAD, make([]byte, 12))...) // a custom block
 		}
 	}
 	files["pcapng-unknown-blocks.pcapng"] = ng
