@@ -325,7 +325,7 @@ func (t *Table) expire(now int64) {
 			}
 		}
 		if c == nil || now <= deadline {
-			return
+			break
 		}
 		if why == ReasonIdle {
 			t.stats.Idle++
@@ -334,6 +334,7 @@ func (t *Table) expire(now int64) {
 		}
 		t.remove(c, why)
 	}
+	t.compact()
 }
 
 // expired reports whether the tombstone c is due to be forgotten at now.

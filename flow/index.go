@@ -125,3 +125,33 @@ func (x *index) grow() {
 		}
 	}
 }
+
+// rename points the slot of c, which was in slot from of the table's
+// slab and is now in slot to, to its new place.
+func (x *index) rename(c *Conn, from, to ref) {
+	mask := x.mask()
+	i := x.bits(&c.key) & mask
+	for ref(x.slots[i]) != from {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = x.slots[i]&^0xFFFFFFFF | uint64(to)
+}
+
+// shrink halves the array while it would still be at most 3/8 full, down
+// to minIndexSlots: after a flood the index is as sparse as the slab.
+func (x *index) shrink() {
+	n := len(x.slots)
+	for n > minIndexSlots && 8*x.n <= 3*(n/2) {
+		n /= 2
+	}
+	if n == len(x.slots) {
+		return
+	}
+	old := x.slots
+	x.slots = make([]uint64, n)
+	for _, slot := range old {
+		if slot != 0 {
+			x.insert(slot)
+		}
+	}
+}

@@ -55,3 +55,46 @@ func (s *slab[T]) release(r ref) {
 	s.live--
 	s.free = append(s.free, r)
 }
+
+// sparse reports whether a quarter or less of the slots handed out hold
+// an element, over more than a few chunks: the slab held many more
+// elements at its busiest than it does now (a flood, a burst of
+// connections, long gone), and compacting it gives memory back.
+func (s *slab[T]) sparse() bool { return s.used > 4*slabChunk && 4*s.live <= s.used }
+
+// compact moves the elements down into the lowest slots, calling
+// moved(from, to) after copying each so that the caller can point its
+// references to the new slot, and gives back the chunks past the
+// elements but one (a spare, for the next few). The slots past the
+// elements in the chunks kept are zeroed: alloc hands them out as fresh.
+// Two slabs of the same allocations and releases move their elements
+// alike.
+func (s *slab[T]) compact(moved func(from, to ref)) {
+	free := make([]bool, s.used+1) // by ref
+	for _, r := range s.free {
+		free[r] = true
+	}
+	lo, hi := ref(1), ref(s.used)
+	for {
+		for lo < hi && !free[lo] {
+			lo++
+		}
+		for hi > lo && free[hi] {
+			hi--
+		}
+		if lo >= hi {
+			break
+		}
+		*s.at(lo) = *s.at(hi)
+		free[lo], free[hi] = false, true
+		moved(hi, lo)
+	}
+	s.used, s.free = s.live, nil
+	keep := min((s.used+slabChunk-1)/slabChunk+1, len(s.chunks))
+	clear(s.chunks[keep:])
+	s.chunks = s.chunks[:keep]
+	for r := s.used + 1; r <= keep*slabChunk; r++ {
+		var zero T
+		*s.at(ref(r)) = zero
+	}
+}

@@ -217,6 +217,7 @@ const inHeap = ^ref(0)
 type state struct {
 	fsm        fsm.Conn
 	firstIndex uint64
+	owner      ref // the connection it is the state of
 }
 
 // loneSYN is the first SYN of a connection that has seen nothing else,
@@ -333,7 +334,7 @@ func (t *Table) start(c *Conn, seg *fsm.Segment, first uint64) {
 	} else {
 		st.fsm.Start(seg)
 	}
-	st.firstIndex = first
+	st.firstIndex, st.owner = first, c.self
 	c.st = r
 	if !t.keepsZeek() {
 		return
