@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/capture/libpcap"
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 	"github.com/tcpfsm/tcpfsm/report"
@@ -249,7 +250,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.ladderSel = sel
 	}
 	if o.iface != "" {
-		name, err := interfaceByNumber(o.iface, capture.Interfaces)
+		name, err := interfaceByNumber(o.iface, libpcap.Interfaces)
 		if err != nil {
 			return nil, err
 		}
@@ -622,7 +623,7 @@ func (fileSet) Flush() error                         { return nil }
 // the source's counters. A source that is not a regular file (a FIFO, a
 // pipe) is read so that closing stop ends a read blocked on it.
 func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (packetSource, func() error, *progress, error) {
-	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums}
+	copts := capture.Options{Filter: o.filter, FilterCompiler: libpcap.Compiler{}, Warn: warn, VerifyChecksums: o.checksums}
 	switch {
 	case o.iface != "":
 		if o.checksums {
@@ -642,7 +643,7 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			lo.SaveFiles = save
 			o.save = save
 		}
-		src, err := capture.OpenLive(o.iface, lo, copts)
+		src, err := libpcap.OpenLive(o.iface, lo, copts)
 		if err == nil && o.account != nil {
 			if err = dropPrivileges(o.account, save.File()); err != nil {
 				src.Close()
@@ -804,7 +805,7 @@ func (in *interrupt) exitCode() int {
 
 // listInterfaces prints what -i can capture on, numbered as tcpdump -D does.
 func listInterfaces(stdout, stderr io.Writer) int {
-	ifs, err := capture.Interfaces()
+	ifs, err := libpcap.Interfaces()
 	if err != nil {
 		printf(stderr, "tcpfsm: listing interfaces: %v", err)
 		return exitUsage
