@@ -31,6 +31,7 @@ type analysis struct {
 	shards   *flow.Parallel // or, reading a file with -j N, N of them
 	repErr   error          // the first error writing the report ends the reading
 	saveErr  error          // the error writing the -w file, which ends the capture
+	saveMsg  string         // what saveFailed said of saveErr
 
 	// interrupted: a signal stopped the reading of a file before its end.
 	// (A live capture has no end of its own: a signal is how it ends.)
@@ -123,6 +124,7 @@ func (a *analysis) saveFailed(err error) {
 	}
 	msg := oneLine(fmt.Sprintf("-w %s: %v: the capture stopped there; the report covers the packets read until then", quoteName(a.o.save.Name()), err))
 	a.tot.Warnings = append(a.tot.Warnings, msg)
+	a.saveMsg = msg
 	printf(a.stderr, "tcpfsm: %s", msg)
 }
 

@@ -422,7 +422,7 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printf(stderr, "tcpfsm: %v", quotePath(err))
 		return exitUsage
 	}
-	code := analyse(o, stdin, stdout, stderr, newInterrupt())
+	code, _ := analyse(o, stdin, stdout, stderr, newInterrupt())
 	if err := stopProfiles(); err != nil {
 		printf(stderr, "tcpfsm: %v", quotePath(err))
 		code = max(code, exitUsage)
@@ -460,17 +460,22 @@ func reportOptions(o *options, color bool) report.Options {
 
 // analyse runs the analysis the options ask for and writes its report.
 // intr turns SIGINT and SIGTERM into the end of the reading, from the
-// moment the source is open.
-func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interrupt) int {
+// moment the source is open. It returns the exit status and, with any
+// status but exitOK, the error that decided it, which it wrote to stderr
+// already (a reportedError): tcpfsm check reads it there.
+func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interrupt) (int, error) {
+	failed := func(code int, format string, args ...any) (int, error) {
+		err := reportedError{oneLine(fmt.Sprintf(format, args...))}
+		printf(stderr, "tcpfsm: %s", err.msg)
+		return code, err
+	}
 	if o.format == "parquet" && isTerminal(stdout) {
 		// Binary garbage on a terminal helps no one, and can upset it.
-		printf(stderr, "tcpfsm: --format parquet writes a binary file: redirect standard output to a file (> conns.parquet) or a pipe")
-		return exitUsage
+		return failed(exitUsage, "--format parquet writes a binary file: redirect standard output to a file (> conns.parquet) or a pipe")
 	}
 	rep, err := report.New(stdout, reportOptions(o, useColor(o.color, stdout)))
 	if err != nil {
-		printf(stderr, "tcpfsm: %v", err)
-		return exitUsage
+		return failed(exitUsage, "%v", err)
 	}
 
 	tot := &report.Totals{Source: strings.Join(o.read, " "), Shard: o.shard}
@@ -485,8 +490,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 
 	src, closeSource, bar, err := openSource(o, stdin, stdout, stderr, warn, intr.done)
 	if err != nil {
-		printf(stderr, "tcpfsm: %v%s", quotePath(err), filterHint(err, o))
-		return exitUsage
+		return failed(exitUsage, "%v%s", quotePath(err), filterHint(err, o))
 	}
 	if len(o.files) > 1 {
 		tot.Source = setName(o.read, o.files)
@@ -507,8 +511,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		// complete: a run that dies leaves the old one whole.
 		if html, err = createAtomic(o.html); err != nil {
 			closeSource()
-			printf(stderr, "tcpfsm: --html: %v", err)
-			return exitUsage
+			return failed(exitUsage, "--html: %v", err)
 		}
 		defer func() {
 			if html != nil {
@@ -535,6 +538,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	case a.repErr == nil:
 		warn(err)
 	}
+	var interrupted error
 	if a.interrupted {
 		// Past the cap on warnings: this one says what the report is.
 		tot.Incomplete, tot.Interrupted = true, true
@@ -542,6 +546,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 			readName(o.read, o.files), intr.signalName(), tot.Packets))
 		tot.Warnings = append(tot.Warnings, msg)
 		printf(stderr, "tcpfsm: warning: %s", msg)
+		interrupted = reportedError{msg}
 	}
 	if o.save.Complete() {
 		printf(stderr, "tcpfsm: note: -W %d: the last file of the rotation is written (%s): the capture ends there", o.rotation.Files, quoteName(o.save.Name()))
@@ -557,8 +562,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		repErr = rep.Finish(tot)
 	}
 	if repErr != nil {
-		printf(stderr, "tcpfsm: writing the report: %v", repErr)
-		return exitUsage
+		return failed(exitUsage, "writing the report: %v", repErr)
 	}
 	if o.ladderSel != nil && !o.ladderSel.Matched() {
 		printf(stderr, "tcpfsm: --ladder %s: no connection matched, so no ladder is drawn; WHICH is %s", o.ladder, report.LadderForms)
@@ -566,26 +570,24 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if html != nil {
 		err, html = html.commit(), nil
 		if err != nil {
-			printf(stderr, "tcpfsm: --html: %v", err)
-			return exitUsage
+			return failed(exitUsage, "--html: %v", err)
 		}
 	}
-	code := exitOK
+	code, err := exitOK, error(nil)
 	if found != nil {
 		if lines := found.report(); len(lines) > 0 {
 			for _, l := range lines {
-				printf(stderr, "tcpfsm: --fail-on: %s", l)
+				code, err = failed(exitCheck, "--fail-on: %s", l)
 			}
-			code = exitCheck
 		}
 	}
 	switch {
 	case a.saveErr != nil:
-		return exitUsage // said once, by saveFailed
+		return exitUsage, reportedError{a.saveMsg} // said once, by saveFailed
 	case a.interrupted:
-		return intr.exitCode()
+		return intr.exitCode(), interrupted
 	}
-	return code
+	return code, err
 }
 
 // readName is how messages name the capture -r reads.
