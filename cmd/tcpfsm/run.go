@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/signal"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/capture/libpcap"
+	"github.com/tcpfsm/tcpfsm/cmd/internal/pipeline"
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 	"github.com/tcpfsm/tcpfsm/report"
@@ -528,18 +530,16 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		rep = found.watch(rep)
 	}
 
-	a := newAnalysis(o, rep, tot, warn)
-	a.progress, a.stderr = bar, stderr
-	a.run(src, intr)
-	switch err := closeSource(); {
-	case err == nil || a.saveErr != nil:
-	case errors.Is(err, capture.ErrSave):
-		a.saveFailed(err)
-	case a.repErr == nil:
-		warn(err)
+	var saveMsg string
+	popt := pipelineOptions(o, src, closeSource, rep, tot, warn)
+	popt.Stop = &intr.stop
+	popt.SaveFailed = func(err error) { saveMsg = saveFailed(o, tot, stderr, err) }
+	if bar != nil {
+		popt.Progress = bar
 	}
+	res, repErr := pipeline.Run(popt)
 	var interrupted error
-	if a.interrupted {
+	if res.Interrupted {
 		// Past the cap on warnings: this one says what the report is.
 		tot.Incomplete, tot.Interrupted = true, true
 		msg := oneLine(fmt.Sprintf("%s: interrupted by %s after %d packets: the rest of the capture is not in the report",
@@ -557,7 +557,6 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if tot.WarningsOmitted > 0 {
 		printf(stderr, "tcpfsm: warning: %d more warnings not shown", tot.WarningsOmitted)
 	}
-	repErr := a.repErr
 	if repErr == nil {
 		repErr = rep.Finish(tot)
 	}
@@ -582,12 +581,61 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		}
 	}
 	switch {
-	case a.saveErr != nil:
-		return exitUsage, reportedError{a.saveMsg} // said once, by saveFailed
-	case a.interrupted:
+	case res.SaveErr != nil:
+		return exitUsage, reportedError{saveMsg} // said once, by saveFailed
+	case res.Interrupted:
 		return intr.exitCode(), interrupted
 	}
 	return code, err
+}
+
+// drainFor bounds how long a live capture asked to stop goes on reading the
+// packets libpcap captured before the request: a full default buffer (some
+// thousands of packets) takes milliseconds. A variable for tests.
+var drainFor = time.Second
+
+// pipelineOptions are the pipeline's options from the command line's, for
+// the source opened and the report made from them.
+func pipelineOptions(o *options, src pipeline.Source, closeSource func() error, rep report.Reporter, tot *report.Totals, warn func(error)) pipeline.Options {
+	cfg := flow.Config{
+		IdleTimeout: int64(o.idleTimeout),
+		CloseDelay:  int64(o.closeDelay),
+		MaxConns:    o.maxConns,
+		ZeekRecords: o.format == "zeek",
+		Zeek:        o.format == "json", // the text report shows no conn_state or history
+		Shard:       o.shard,
+	}
+	if o.idleTimeout <= 0 {
+		cfg.IdleTimeout = -1
+	}
+	if o.closeDelay <= 0 {
+		cfg.CloseDelay = -1
+	}
+	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
+	cfg.CensusAt, cfg.CensusFromStart, _ = parseAt(o.at)
+	return pipeline.Options{
+		Source: src, Close: closeSource, Reporter: rep, Totals: tot, Warn: warn,
+		Flow: cfg, Jobs: o.jobs, Interface: o.iface,
+		Trace:  o.verbose || o.ladderSel != nil || o.html != "",
+		Events: o.events, Interval: o.interval,
+		Count: o.count, Duration: o.duration,
+		DrainFor: drainFor,
+	}
+}
+
+// saveFailed says that a live capture's -w file cannot be written (a full
+// disk), which ended the capture: one message naming the file and why,
+// on stderr and in the report, which covers the packets read until then.
+// It returns the message.
+func saveFailed(o *options, tot *report.Totals, stderr io.Writer, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the file's name comes first already
+	}
+	msg := oneLine(fmt.Sprintf("-w %s: %v: the capture stopped there; the report covers the packets read until then", quoteName(o.save.Name()), err))
+	tot.Warnings = append(tot.Warnings, msg)
+	printf(stderr, "tcpfsm: %s", msg)
+	return msg
 }
 
 // readName is how messages name the capture -r reads.
@@ -603,16 +651,6 @@ func readName(read, files []string) string {
 	return quoteName(strings.Join(read, " "))
 }
 
-// packetSource is what the analysis reads: a live capture or standard
-// input (a capture.Reader), or capture files (a fileSet).
-type packetSource interface {
-	Next(p *capture.Packet) error
-	Now() time.Time
-	Stats() capture.Stats
-	LiveStats() (capture.LiveStats, bool)
-	Flush() error
-}
-
 // fileSet is the capture files -r names, read as one capture.
 type fileSet struct{ *capture.Set }
 
@@ -624,7 +662,7 @@ func (fileSet) Flush() error                         { return nil }
 // function closes it, and the -w file, once the report no longer needs
 // the source's counters. A source that is not a regular file (a FIFO, a
 // pipe) is read so that closing stop ends a read blocked on it.
-func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (packetSource, func() error, *progress, error) {
+func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (pipeline.Source, func() error, *progress, error) {
 	copts := capture.Options{Filter: o.filter, FilterCompiler: libpcap.Compiler{}, Warn: warn, VerifyChecksums: o.checksums}
 	switch {
 	case o.iface != "":
