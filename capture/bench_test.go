@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"net"
 	"testing"
@@ -141,8 +142,8 @@ func TestNextAllocatesNothing(t *testing.T) {
 	}{
 		{"pcap", pcapBytes(le, false, 1, recs...), Options{}},
 		{"pcap with a filter", pcapBytes(le, false, 1, recs...), Options{Filter: "tcp and not port 9"}},
-		{"pcapng, three link types", pcapngBytes(le, []ngIface{{link: 276}, {link: 0}, {link: 101}}, mixed...), Options{}},
-		{"gzip pcapng", gzipped(t, pcapngBytes(le, []ngIface{{link: 1, tsresol: 9}}, recs...)), Options{}},
+		{"pcapng, three link types", pcapngBytes(le, []pcapngtest.Interface{{Link: 276}, {Link: 0}, {Link: 101}}, mixed...), Options{}},
+		{"gzip pcapng", gzipped(t, pcapngBytes(le, []pcapngtest.Interface{{Link: 1, TSResol: 9}}, recs...)), Options{}},
 		{"with Warn set", pcapBytes(le, true, 1, recs...), Options{Warn: func(error) { t.Error("unexpected warning") }}},
 		{"verifying checksums", pcapBytes(le, false, 1, recs...), Options{VerifyChecksums: true}},
 		{"MPLS, PPPoE, PBB, VN-Tag, FabricPath, E-Tag", pcapBytes(le, false, 1, reframe(recs, encapsulations)...), Options{}},
@@ -239,7 +240,7 @@ func BenchmarkReader(b *testing.B) {
 		opt  Options
 	}{
 		{"pcap", pcapBytes(le, false, 1, recs...), Options{}},
-		{"pcapng", pcapngBytes(le, []ngIface{{link: 1, tsresol: 9}}, recs...), Options{}},
+		{"pcapng", pcapngBytes(le, []pcapngtest.Interface{{Link: 1, TSResol: 9}}, recs...), Options{}},
 		{"pcap+filter", pcapBytes(le, false, 1, recs...), Options{Filter: "tcp port 443"}},
 		{"pcap.gz", gzipped(b, pcapBytes(le, false, 1, recs...)), Options{}},
 		{"pcap+checksums", pcapBytes(le, false, 1, recs...), Options{VerifyChecksums: true}},
@@ -331,7 +332,7 @@ func BenchmarkDecode(b *testing.B) {
 				return v
 			}},
 			{"fast", func(frame []byte, missing int, pkt *Packet) verdict {
-				v, ok := d.decodeFast(bc.link, frame, missing, pkt)
+				v, ok, _ := d.decodeFast(bc.link, frame, missing, pkt)
 				if !ok {
 					b.Fatal("the fast path declined a benchmark frame")
 				}

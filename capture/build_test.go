@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"net/netip"
 	"testing"
 	"time"
@@ -233,20 +234,11 @@ func pcapWithMagic(order byteOrder, magic, link uint32, recs ...rec) []byte {
 	return b
 }
 
-// ngIface is one pcapng interface to build.
-type ngIface struct {
-	link      uint16
-	snaplen   uint32
-	tsresol   byte // 0: option absent (microseconds)
-	tsoffset  int64
-	hasOffset bool
-}
-
 // pcapngBytes writes a one-section pcapng file by hand.
-func pcapngBytes(order byteOrder, ifaces []ngIface, recs ...rec) []byte {
-	b := pcapngSection(order)
+func pcapngBytes(order byteOrder, ifaces []pcapngtest.Interface, recs ...rec) []byte {
+	b := pcapngtest.SectionHeader(order)
 	for _, i := range ifaces {
-		b = append(b, pcapngInterface(order, i)...)
+		b = append(b, i.Block(order)...)
 	}
 	for _, r := range recs {
 		b = append(b, pcapngEPB(order, ifaces[r.iface], r)...)
@@ -254,61 +246,20 @@ func pcapngBytes(order byteOrder, ifaces []ngIface, recs ...rec) []byte {
 	return b
 }
 
-func pcapngBlock(order byteOrder, typ uint32, body []byte) []byte {
-	for len(body)%4 != 0 {
-		body = append(body, 0)
-	}
-	n := uint32(12 + len(body))
-	b := order.AppendUint32(nil, typ)
-	b = order.AppendUint32(b, n)
-	b = append(b, body...)
-	return order.AppendUint32(b, n)
-}
-
-func pcapngSection(order byteOrder) []byte {
-	body := order.AppendUint32(nil, ngByteOrderMagic)
-	body = order.AppendUint16(body, 1)
-	body = order.AppendUint16(body, 0)
-	body = order.AppendUint64(body, ^uint64(0)) // section length unknown
-	return pcapngBlock(order, ngBlockSection, body)
-}
-
-func pcapngInterface(order byteOrder, i ngIface) []byte {
-	body := order.AppendUint16(nil, i.link)
-	body = order.AppendUint16(body, 0)
-	body = order.AppendUint32(body, i.snaplen)
-	if i.tsresol != 0 {
-		body = order.AppendUint16(body, ngOptionTSResolution)
-		body = order.AppendUint16(body, 1)
-		body = append(body, i.tsresol, 0, 0, 0)
-	}
-	if i.hasOffset {
-		body = order.AppendUint16(body, ngOptionTSOffset)
-		body = order.AppendUint16(body, 8)
-		body = order.AppendUint64(body, uint64(i.tsoffset))
-	}
-	body = order.AppendUint32(body, 0) // opt_endofopt
-	return pcapngBlock(order, ngBlockInterface, body)
-}
-
-func pcapngEPB(order byteOrder, i ngIface, r rec) []byte {
-	units := uint64(r.ts.Unix()-i.tsoffset)*pow10(6) + uint64(r.ts.Nanosecond()/1000)
-	if i.tsresol != 0 {
-		if i.tsresol&0x80 != 0 {
-			exp := i.tsresol & 0x7f
-			units = uint64(r.ts.Unix()-i.tsoffset)<<exp | uint64(r.ts.Nanosecond())<<exp/1e9
+// pcapngEPB is the enhanced packet block of r on interface i, its time in
+// i's units.
+func pcapngEPB(order byteOrder, i pcapngtest.Interface, r rec) []byte {
+	units := uint64(r.ts.Unix()-i.TSOffset)*pow10(6) + uint64(r.ts.Nanosecond()/1000)
+	if i.TSResol != 0 {
+		if i.TSResol&0x80 != 0 {
+			exp := i.TSResol & 0x7f
+			units = uint64(r.ts.Unix()-i.TSOffset)<<exp | uint64(r.ts.Nanosecond())<<exp/1e9
 		} else {
-			u := pow10(i.tsresol)
-			units = uint64(r.ts.Unix()-i.tsoffset)*u + uint64(r.ts.Nanosecond())*u/1e9
+			u := pow10(i.TSResol)
+			units = uint64(r.ts.Unix()-i.TSOffset)*u + uint64(r.ts.Nanosecond())*u/1e9
 		}
 	}
-	body := order.AppendUint32(nil, uint32(r.iface))
-	body = order.AppendUint32(body, uint32(units>>32))
-	body = order.AppendUint32(body, uint32(units))
-	body = order.AppendUint32(body, uint32(len(r.data)))
-	body = order.AppendUint32(body, uint32(r.wireLen()))
-	body = append(body, r.data...)
-	return pcapngBlock(order, ngBlockEnhancedPacket, body)
+	return pcapngtest.EnhancedPacket(order, uint32(r.iface), units, r.data, r.wireLen())
 }
 
 func gzipped(t testing.TB, b []byte) []byte {

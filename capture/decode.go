@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -35,6 +36,8 @@ type decoder struct {
 	llc      llcLayer
 	etag     *etherShim
 	gre      greLayer
+	icmp4    icmpLayer
+	icmp6    icmpLayer
 
 	// The first layers of the rarer link types, each put only into the
 	// parser for its own link type.
@@ -42,6 +45,13 @@ type decoder struct {
 	ciscoHDLC, ciscoHDLCWithDir       ciscoHDLCLayer
 
 	decoded []gopacket.LayerType
+
+	// frags holds the IP fragments of datagrams not yet complete; now is
+	// the time of the frame being decoded, its clock. datagram4 and
+	// datagram6 decode the packets it reassembles.
+	frags                *reassembler
+	now                  time.Time
+	datagram4, datagram6 *gopacket.DecodingLayerParser
 }
 
 // verdict is what a frame turned out to be.
@@ -50,9 +60,12 @@ type verdict uint8
 const (
 	verdictTCP verdict = iota
 	verdictNonTCP
-	verdictFragment
+	verdictFragment // held by the reassembler, its datagram incomplete
 	verdictMalformed
 	verdictBadIPChecksum // TCP behind an IPv4 header with a wrong checksum (only checked on request)
+	// verdictICMPError: an ICMP or ICMPv6 error quoting a TCP segment, a
+	// non-TCP packet that Options.ICMPErrors delivers.
+	verdictICMPError
 )
 
 // maxLayers bounds the layers one frame usually decodes to: the link layer
@@ -74,6 +87,11 @@ func newDecoder(verifyChecksums bool) *decoder {
 	d.pppWithDir = pppLayer{layerType: layerTypePPPWithDir, skip: 1}
 	d.ciscoHDLC = ciscoHDLCLayer{layerType: layerTypeCHDLC}
 	d.ciscoHDLCWithDir = ciscoHDLCLayer{layerType: layerTypeCHDLCWithDir, skip: 1}
+	d.frags = newReassembler()
+	d.datagram4, _ = d.parser(linkIPv4)
+	d.datagram6, _ = d.parser(linkIPv6)
+	d.icmp4 = icmpLayer{layerType: layers.LayerTypeICMPv4}
+	d.icmp6 = icmpLayer{layerType: layers.LayerTypeICMPv6}
 	for _, info := range []**frameInfo{
 		&d.ipv4.info, &d.ipv6.info, &d.tcp.info, &d.ethernet.info, &d.udp.info,
 		&d.sll.info, &d.sll2.info, &d.llc.info, &d.gre.info,
@@ -94,12 +112,12 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 		return nil, false
 	}
 	p := gopacket.NewDecodingLayerParser(first)
-	// Eighteen layers, the frequent ones first: a linear scan beats the
+	// Twenty layers, the frequent ones first: a linear scan beats the
 	// default map.
 	var layerSet gopacket.DecodingLayerContainer = gopacket.DecodingLayerArray(nil)
 	for _, l := range []gopacket.DecodingLayer{
 		&d.ipv4, &d.ipv6, &d.tcp, &d.ethernet, d.vlan, &d.udp, &d.loopback, &d.sll, &d.sll2,
-		&d.raw, &d.mpls, &d.pppoe, d.pbb, d.vntag, &d.fddi, &d.llc, &d.gre, d.etag,
+		&d.raw, &d.mpls, &d.pppoe, d.pbb, d.vntag, &d.fddi, &d.llc, &d.gre, d.etag, &d.icmp4, &d.icmp6,
 	} {
 		layerSet = layerSet.Put(l)
 	}
@@ -107,8 +125,9 @@ func (d *decoder) parser(lt linkType) (*gopacket.DecodingLayerParser, bool) {
 		layerSet = layerSet.Put(l)
 	}
 	p.SetDecodingLayerContainer(layerSet)
-	// Stopping at a layer with no decoder (ARP, ICMP, a fragment) is the
-	// normal way a non-TCP frame ends; the decoded list says how far it got.
+	// Stopping at a layer with no decoder (ARP, IGMP, a fragment) is the
+	// normal way a non-TCP frame ends, or a fragment's; the decoded list
+	// says how far it got.
 	p.IgnoreUnsupported = true
 	return p, true
 }
@@ -135,15 +154,16 @@ func (d *decoder) linkOnlyLayer(lt linkType) gopacket.DecodingLayer {
 
 // decode decodes one frame of link type lt, p being the parser for lt.
 // missing is how many bytes of the frame the capture did not keep. On
-// verdictTCP it overwrites every field of pkt (Index and Timestamp with
-// zero, for the caller to set); otherwise pkt is untouched. The error is
+// verdictTCP and verdictICMPError it overwrites every field of pkt (Index
+// and Timestamp with zero, for the caller to set); otherwise pkt is
+// untouched. The error is
 // set with verdictMalformed only.
 //
 // The common frames take the fast path (fastpath.go); the layered decoder
 // decides every other one.
 func (d *decoder) decode(lt linkType, p *gopacket.DecodingLayerParser, frame []byte, missing int, pkt *Packet) (verdict, error) {
-	if v, ok := d.decodeFast(lt, frame, missing, pkt); ok {
-		return v, nil
+	if v, ok, err := d.decodeFast(lt, frame, missing, pkt); ok {
+		return v, err
 	}
 	return d.decodeLayers(p, frame, missing, pkt)
 }
@@ -152,12 +172,13 @@ func (d *decoder) decode(lt linkType, p *gopacket.DecodingLayerParser, frame []b
 // layers, for every frame there is.
 func (d *decoder) decodeLayers(p *gopacket.DecodingLayerParser, frame []byte, missing int, pkt *Packet) (verdict, error) {
 	d.info = frameInfo{missing: missing, verify: d.verifyChecksums}
+	return d.decodeFrom(p, frame, pkt)
+}
+
+// decodeFrom is decodeLayers once d.info is set for the frame.
+func (d *decoder) decodeFrom(p *gopacket.DecodingLayerParser, frame []byte, pkt *Packet) (verdict, error) {
+	missing := d.info.missing
 	if err := p.DecodeLayers(frame, &d.decoded); err != nil {
-		var header *headerError
-		if d.info.inFragment && errors.As(err, &header) {
-			// The inner headers run on into the datagram's next fragment.
-			return verdictFragment, nil
-		}
 		if !errors.Is(err, ErrMalformed) {
 			// From gopacket's loopback layer, or a panic the parser
 			// recovered.
@@ -177,15 +198,51 @@ func (d *decoder) decodeLayers(p *gopacket.DecodingLayerParser, frame []byte, mi
 		d.fill(pkt)
 		return verdictTCP, nil
 	}
+	if d.info.fragment && d.info.decoded {
+		return d.reassemble(&d.info.frag, d.info.badIPChecksum, d.info.tunnels, d.info.tunnel, pkt)
+	}
+	if icmp := d.quotingICMP(); icmp != nil {
+		if d.info.badIPChecksum {
+			// A host drops it before ICMP sees it: not an error any
+			// socket was told of.
+			return verdictNonTCP, nil
+		}
+		d.fillICMP(pkt, icmp)
+		return verdictICMPError, nil
+	}
 	if !d.info.decoded || d.info.protocol != ipProtocolTCP {
 		return verdictNonTCP, nil
-	}
-	if d.info.fragment || d.info.inFragment {
-		return verdictFragment, nil
 	}
 	// The IP header announced TCP but the parser stopped: the IP payload
 	// was empty. Let the TCP layer say so in its own words.
 	return verdictMalformed, d.inTunnel(d.tcp.DecodeFromBytes(nil, nil))
+}
+
+// reassemble hands fragment f, found tunnels deep in the innermost tunnel
+// named tunnel, to the reassembler, and decodes the datagram it completes
+// as an unfragmented packet: its verdict is the frame's. Fragments of
+// protocols that cannot hold TCP are non-TCP; a fragment behind a bad
+// IPv4 header checksum (badIPChecksum, found only on request) is dropped,
+// as the host drops it before reassembly.
+func (d *decoder) reassemble(f *ipFragment, badIPChecksum bool, tunnels int, tunnel string, pkt *Packet) (verdict, error) {
+	if !reassembles(f.protocol, f.v6, tunnels) {
+		return verdictNonTCP, nil
+	}
+	if badIPChecksum {
+		return verdictBadIPChecksum, nil
+	}
+	datagram, missing, ok := d.frags.add(f, d.now, tunnels, tunnel)
+	if !ok {
+		return verdictFragment, nil
+	}
+	// Always through the layers, whichever path took the fragment, so
+	// that the two paths give the same verdict for it.
+	p := d.datagram4
+	if f.v6 {
+		p = d.datagram6
+	}
+	d.info = frameInfo{missing: missing, verify: d.verifyChecksums, tunnels: tunnels, tunnel: tunnel}
+	return d.decodeFrom(p, datagram, pkt)
 }
 
 // inTunnel adds to the error for a malformed header that it was found
@@ -225,11 +282,6 @@ func (d *decoder) fill(pkt *Packet) {
 		TSVal:            o.tsVal,
 		TSEcr:            o.tsEcr,
 	}
-	if d.info.inFragment {
-		// The rest of the payload is in the datagram's later fragments:
-		// the capture holds it, this package just does not reassemble.
-		pkt.CapturedPayload = pkt.PayloadLen
-	}
 	// Only a segment captured whole can be summed, and behind an IPv6
 	// routing header the pseudo-header's destination is not d.info.dst.
 	// Behind an IPv4 source route it is the route's last hop.
@@ -239,5 +291,43 @@ func (d *decoder) fill(pkt *Packet) {
 			dst = d.info.finalDst
 		}
 		pkt.BadChecksum = !tcpChecksumOK(d.info.src, dst, t.segment)
+	}
+}
+
+// quotingICMP is the frame's ICMP or ICMPv6 layer if the frame ended with
+// one holding an error that quotes a TCP segment, else nil.
+func (d *decoder) quotingICMP() *icmpLayer {
+	n := len(d.decoded)
+	if n == 0 {
+		return nil
+	}
+	var l *icmpLayer
+	switch d.decoded[n-1] {
+	case layers.LayerTypeICMPv4:
+		l = &d.icmp4
+	case layers.LayerTypeICMPv6:
+		l = &d.icmp6
+	default:
+		return nil
+	}
+	if !l.quotes {
+		return nil
+	}
+	return l
+}
+
+// fillICMP fills pkt with the ICMP error l: the quoted segment's addresses,
+// ports and sequence number, and the error itself.
+func (d *decoder) fillICMP(pkt *Packet, l *icmpLayer) {
+	*pkt = Packet{
+		Src:         l.src,
+		Dst:         l.dst,
+		SrcPort:     l.srcPort,
+		DstPort:     l.dstPort,
+		IPLen:       d.info.ipLen,
+		Seq:         l.seq,
+		WindowScale: -1,
+		Truncated:   d.info.truncated,
+		ICMP:        ICMPError{From: d.info.src, Type: l.typ, Code: l.code},
 	}
 }

@@ -23,22 +23,34 @@
 // ERSPAN types I to III, and PPTP's version 1 carrying PPP), at most two
 // levels deep; the Packet then describes the inner packet. IPv6
 // hop-by-hop, routing and destination options headers are skipped. IP
-// fragments are counted, not reassembled, except that a UDP tunnel in the
-// first fragment of its datagram is decoded from that fragment. The
-// corpus test checks all of this against the connections Zeek logged for
-// its own test traces.
+// fragments of TCP, UDP, GRE and IP in IP, outside tunnels or inside them,
+// are reassembled as the receiving Linux host reassembles them
+// (reassembly.go), within bounded memory, on the capture's clock; the
+// datagram is decoded as an unfragmented packet and delivered with the
+// Index and Timestamp of the fragment that completed it, the moment the
+// host had it whole. The corpus test checks all of this against the
+// connections Zeek logged for its own test traces.
+//
+// With Options.ICMPErrors a Reader also delivers the ICMP and ICMPv6 errors
+// that quote a TCP segment (destination unreachable but for fragmentation
+// needed, time exceeded, parameter problem: the errors Linux's TCP ends a
+// connect() on), as a Packet holding the quoted segment's addresses, ports
+// and sequence number and the error's type, code and sender
+// (Packet.IsICMPError). They stay counted as non-TCP.
 //
 // Decoding takes one of two paths. The frames nearly every capture is
 // made of (Ethernet with at most two VLAN tags, Linux cooked v1 or v2, raw
 // IP or BSD loopback, then IPv4 or IPv6 straight to TCP) are read by a
 // fast path that looks at the few header fields it needs in place. Every
-// other frame, and any the fast path is not sure of (malformed, a
-// fragment, an IPv6 extension header, an IPv4 source route), goes through gopacket's
+// other frame, and any the fast path is not sure of (malformed, an IPv6
+// extension header other than a fragment header, an IPv4 source route), goes through gopacket's
 // DecodingLayerParser over this package's own layers, which alone decide
 // what a frame that is not a TCP segment is counted as and what its
-// warning says. Where the fast path takes a frame it gives what the
-// layered decoder gives, field for field (TestFastPathAgrees,
-// TestFastPathCorpus, FuzzFastPath).
+// warning says. The fast path hands an IP fragment to the reassembler,
+// and the datagram that completes is decoded through the layers. Where
+// the fast path takes a frame it gives what the layered decoder gives,
+// field for field (TestFastPathAgrees, TestFastPathCorpus, FuzzFastPath,
+// FuzzReassembly).
 //
 // With Options.VerifyChecksums, TCP checksums are verified (inside tunnels
 // too, and against the final destination of an IPv4 source route) and a bad one is flagged on the Packet, which is still delivered. A

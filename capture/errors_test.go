@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,7 +24,7 @@ func TestOpenErrors(t *testing.T) {
 	le := binary.LittleEndian
 	version1 := pcapBytes(le, false, 1)
 	le.PutUint16(version1[4:], 1)
-	badNgOrder := pcapngSection(le)
+	badNgOrder := pcapngtest.SectionHeader(le)
 	le.PutUint32(badNgOrder[8:], 0x11223344)
 
 	tests := []struct {
@@ -49,11 +50,11 @@ func TestOpenErrors(t *testing.T) {
 			"wifi.pcap: unsupported link type IEEE802_11_RADIO (127) (supported: NULL (0), EN10MB (1), PPP (9), FDDI (10), RAW (12), " +
 				"RAW (14), PPP_SERIAL (50), PPP_ETHER (51), ATM_RFC1483 (100), RAW (101), C_HDLC (104), LOOP (108), LINUX_SLL (113), " +
 				"PPP_PPPD (166), PPP_WITH_DIR (204), C_HDLC_WITH_DIR (205), IPV4 (228), IPV6 (229), LINUX_SLL2 (276))", ErrUnsupportedLinkType},
-		{"pcapng section header cut", write("cut.pcapng", pcapngSection(le)[:20]),
+		{"pcapng section header cut", write("cut.pcapng", pcapngtest.SectionHeader(le)[:20]),
 			"cut.pcapng: capture truncated mid-block (block header says 28 bytes, 20 present)", ErrTruncated},
 		{"pcapng bad byte-order magic", write("order.pcapng", badNgOrder),
 			"order.pcapng: corrupt capture: pcapng section header with byte-order magic 0x11223344", ErrCorrupt},
-		{"pcapng bad block length", write("len.pcapng", append(pcapngSection(le), 1, 0, 0, 0, 7, 0, 0, 0)),
+		{"pcapng bad block length", write("len.pcapng", append(pcapngtest.SectionHeader(le), 1, 0, 0, 0, 7, 0, 0, 0)),
 			"len.pcapng: corrupt capture: pcapng block type 1 with length 7 (must be a multiple of 4, at least 12)", ErrCorrupt},
 	}
 	for _, tt := range tests {
@@ -85,10 +86,10 @@ func TestTruncatedFile(t *testing.T) {
 	recs := recordsOf(ethernetIP, segs)
 	le := binary.LittleEndian
 	pcap := pcapBytes(le, false, 1, recs...)
-	ng := pcapngBytes(le, []ngIface{{link: 1}}, recs...)
+	ng := pcapngBytes(le, []pcapngtest.Interface{{Link: 1}}, recs...)
 	lastRecord := len(pcapBytes(le, false, 1, recs[len(recs)-1:]...)) - pcapFileHeaderLen
 	lastFrame := len(recs[len(recs)-1].data)
-	lastBlock := len(pcapngEPB(le, ngIface{link: 1}, recs[len(recs)-1]))
+	lastBlock := len(pcapngEPB(le, pcapngtest.Interface{Link: 1}, recs[len(recs)-1]))
 
 	tests := []struct {
 		name string
@@ -159,7 +160,7 @@ func TestPcapngBadPacketBlocks(t *testing.T) {
 	le := binary.LittleEndian
 	s := seg{src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, flags: FlagSYN}
 	good := rec{ts: at(0), data: ethernetIP(s.ipBytes())}
-	iface := ngIface{link: 1}
+	iface := pcapngtest.Interface{Link: 1}
 
 	unknownIface := pcapngEPB(le, iface, good)
 	le.PutUint32(unknownIface[8:], 5)
@@ -167,10 +168,10 @@ func TestPcapngBadPacketBlocks(t *testing.T) {
 	le.PutUint32(capPastEnd[8+12:], 5000)
 
 	var file []byte
-	file = append(file, pcapngBytes(le, []ngIface{iface}, good)...)
+	file = append(file, pcapngBytes(le, []pcapngtest.Interface{iface}, good)...)
 	file = append(file, unknownIface...)
 	file = append(file, capPastEnd...)
-	file = append(file, pcapngBlock(le, ngBlockEnhancedPacket, make([]byte, 8))...)
+	file = append(file, pcapngtest.Block(le, pcapngtest.TypeEnhancedPacket, make([]byte, 8))...)
 	file = append(file, pcapngEPB(le, iface, good)...)
 
 	res := readAll(t, "x.pcapng", file, Options{})
@@ -194,15 +195,15 @@ func TestPcapngBadPacketBlocks(t *testing.T) {
 	// A block that lies about its length cannot be skipped: reading stops.
 	mismatch := pcapngEPB(le, iface, good)
 	le.PutUint32(mismatch[len(mismatch)-4:], 12)
-	res = readAll(t, "x.pcapng", append(pcapngBytes(le, []ngIface{iface}, good), mismatch...), Options{})
+	res = readAll(t, "x.pcapng", append(pcapngBytes(le, []pcapngtest.Interface{iface}, good), mismatch...), Options{})
 	if res.err == nil || res.err.Error() != "x.pcapng: packet 2: corrupt capture: pcapng block type 6 says length 88 at its start and 12 at its end" ||
 		!errors.Is(res.err, ErrCorrupt) || len(res.packets) != 1 {
 		t.Errorf("got %v after %d packets", res.err, len(res.packets))
 	}
 
 	// An interface with an impossible timestamp resolution.
-	bad := pcapngInterface(le, ngIface{link: 1, tsresol: 0x80 | 64})
-	_, err := NewReader(bytes.NewReader(append(pcapngSection(le), bad...)), "x.pcapng", Options{})
+	bad := pcapngtest.Interface{Link: 1, TSResol: 0x80 | 64}.Block(le)
+	_, err := NewReader(bytes.NewReader(append(pcapngtest.SectionHeader(le), bad...)), "x.pcapng", Options{})
 	if err == nil || err.Error() != "x.pcapng: corrupt capture: pcapng interface 0: timestamp resolution 0xc0 not supported" {
 		t.Errorf("got %v", err)
 	}
@@ -217,7 +218,7 @@ func TestOverlongRecords(t *testing.T) {
 	le.PutUint32(huge[pcapFileHeaderLen+8:], 0xffffffff)
 	justOver := pcapBytes(le, false, 1, rec{ts: at(0), data: make([]byte, 262145)}, rec{ts: at(1), data: make([]byte, 60)})
 	atLimit := pcapBytes(le, false, 1, rec{ts: at(0), data: make([]byte, 262144)})
-	bigBlock := append(pcapngBytes(le, []ngIface{{link: 1}}, rec{ts: at(0), data: make([]byte, 60)}), 0xad, 0x0b, 0, 0, 0, 0, 0, 0)
+	bigBlock := append(pcapngBytes(le, []pcapngtest.Interface{{Link: 1}}, rec{ts: at(0), data: make([]byte, 60)}), 0xad, 0x0b, 0, 0, 0, 0, 0, 0)
 	le.PutUint32(bigBlock[len(bigBlock)-4:], 16<<20+4)
 	bigBlock = append(bigBlock, make([]byte, 16<<20+4-8)...)
 

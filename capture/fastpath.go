@@ -15,11 +15,14 @@ import (
 //
 // It is an optimisation, never a second opinion: whenever a frame is
 // anything else (a tunnel, MPLS, PPPoE, an IPv6 extension header, an IPv4
-// source route, a fragment, not TCP) or is malformed in any way, it
+// source route, not TCP) or is malformed in any way, it
 // declines and the layered decoder decides, so that the verdicts, the error messages and
 // the counters stay those of one decoder. For every frame it accepts it
 // gives the verdict and the Packet the layered decoder gives, field for
-// field; TestFastPathAgrees and FuzzFastPath hold it to that.
+// field; TestFastPathAgrees and FuzzFastPath hold it to that. An IP
+// fragment outside any tunnel it hands to the reassembler itself, as
+// decodeLayers would; the datagram that completes goes through the layers
+// whichever path took its last fragment (FuzzReassembly).
 
 // maxFastVLANTags is how many 802.1Q/802.1ad tags the fast path follows:
 // a customer tag, and a service tag outside it (QinQ). Deeper stacks are
@@ -44,8 +47,9 @@ const (
 // what was on the wire, if it is one of the common kinds. ok is false, and
 // pkt untouched, for any other frame: the caller then decodes it with
 // decodeLayers. When ok, the verdict is verdictTCP (pkt overwritten as
-// decodeLayers overwrites it) or verdictBadIPChecksum (pkt untouched).
-func (d *decoder) decodeFast(lt linkType, frame []byte, missing int, pkt *Packet) (v verdict, ok bool) {
+// decodeLayers overwrites it) or verdictBadIPChecksum (pkt untouched), or,
+// for an IP fragment, whatever decodeLayers gives, err included.
+func (d *decoder) decodeFast(lt linkType, frame []byte, missing int, pkt *Packet) (v verdict, ok bool, err error) {
 	var ip []byte
 	var version byte // the IP version the link header announces
 	switch lt {
@@ -72,7 +76,7 @@ func (d *decoder) decodeFast(lt linkType, frame []byte, missing int, pkt *Packet
 	case 6:
 		return d.fastIPv6(ip, missing, pkt)
 	}
-	return 0, false
+	return 0, false, nil
 }
 
 // fastEthernet reads an Ethernet II header (IEEE 802.3 clause 3.2.6:
@@ -159,13 +163,13 @@ func fastLoopback(frame []byte) ([]byte, byte) {
 // total length at 2, flags and fragment offset at 6, protocol at 9,
 // addresses at 12 and 16, options up to IHL*4 bytes) carrying a whole TCP
 // segment, with the checks and the lengths of ipv4Layer.
-func (d *decoder) fastIPv4(data []byte, missing int, pkt *Packet) (verdict, bool) {
+func (d *decoder) fastIPv4(data []byte, missing int, pkt *Packet) (verdict, bool, error) {
 	if len(data) < ipv4MinHeaderLen || data[0]>>4 != 4 {
-		return 0, false
+		return 0, false, nil
 	}
 	headerLen := int(data[0]&0x0f) * 4
 	if headerLen < ipv4MinHeaderLen || headerLen > len(data) {
-		return 0, false
+		return 0, false, nil
 	}
 	onWire := len(data) + missing
 	totalLen := int(binary.BigEndian.Uint16(data[2:4]))
@@ -173,15 +177,24 @@ func (d *decoder) fastIPv4(data []byte, missing int, pkt *Packet) (verdict, bool
 		totalLen = onWire // TCP segmentation offload, as in ipv4Layer
 	}
 	if totalLen < headerLen || totalLen > onWire {
-		return 0, false
+		return 0, false, nil
 	}
-	// A fragment (more-fragments bit or an offset) or another protocol.
-	if binary.BigEndian.Uint16(data[6:8])&0x3fff != 0 || data[9] != ipProtocolTCP {
-		return 0, false
+	if binary.BigEndian.Uint16(data[6:8])&0x3fff != 0 {
+		// A fragment (more-fragments bit or an offset): to the
+		// reassembler, as ipv4Layer and decodeLayers would hand it.
+		f := fragmentOfIPv4(data, totalLen, headerLen)
+		if !reassembles(f.protocol, false, 0) {
+			return 0, false, nil
+		}
+		badIPChecksum := d.verifyChecksums && foldSum(onesSum(0, data[:headerLen])) != 0xffff
+		return d.fastReassemble(&f, badIPChecksum, pkt)
+	}
+	if data[9] != ipProtocolTCP {
+		return 0, false, nil
 	}
 	// A source route, whose final destination the TCP checksum covers.
 	if headerLen > ipv4MinHeaderLen && ipv4FinalDst(data[ipv4MinHeaderLen:headerLen]).IsValid() {
-		return 0, false
+		return 0, false, nil
 	}
 	badIPChecksum := d.verifyChecksums && foldSum(onesSum(0, data[:headerLen])) != 0xffff
 	src := netip.AddrFrom4([4]byte(data[12:16]))
@@ -191,10 +204,11 @@ func (d *decoder) fastIPv4(data []byte, missing int, pkt *Packet) (verdict, bool
 
 // fastIPv6 reads an IPv6 header (RFC 8200 section 3: version, payload
 // length at 4, next header at 6, addresses at 8 and 24) whose next header
-// is TCP. Extension headers are left to ipv6Layer.
-func (d *decoder) fastIPv6(data []byte, missing int, pkt *Packet) (verdict, bool) {
-	if len(data) < ipv6HeaderLen || data[0]>>4 != 6 || data[6] != ipProtocolTCP {
-		return 0, false
+// is TCP, or a fragment header (section 4.5) that it hands to the
+// reassembler. Other extension headers are left to ipv6Layer.
+func (d *decoder) fastIPv6(data []byte, missing int, pkt *Packet) (verdict, bool, error) {
+	if len(data) < ipv6HeaderLen || data[0]>>4 != 6 || data[6] != ipProtocolTCP && data[6] != ipv6Fragment {
+		return 0, false, nil
 	}
 	onWire := len(data) + missing
 	totalLen := ipv6HeaderLen + int(binary.BigEndian.Uint16(data[4:6]))
@@ -202,11 +216,29 @@ func (d *decoder) fastIPv6(data []byte, missing int, pkt *Packet) (verdict, bool
 		totalLen = onWire // a jumbogram or TCP segmentation offload, as in ipv6Layer
 	}
 	if totalLen > onWire {
-		return 0, false
+		return 0, false, nil
+	}
+	if data[6] == ipv6Fragment {
+		if ipv6HeaderLen+ipv6FragmentLen > min(totalLen, len(data)) {
+			return 0, false, nil
+		}
+		f := fragmentOfIPv6(data, totalLen, ipv6HeaderLen, 6)
+		if !reassembles(f.protocol, true, 0) {
+			return 0, false, nil
+		}
+		return d.fastReassemble(&f, false, pkt)
 	}
 	src := netip.AddrFrom16([16]byte(data[8:24]))
 	dst := netip.AddrFrom16([16]byte(data[24:40]))
 	return d.fastTCP(data, totalLen, ipv6HeaderLen, src, dst, false, pkt)
+}
+
+// fastReassemble hands fragment f, found outside any tunnel, to the
+// reassembler as decodeLayers does. Its verdict is always the layered
+// decoder's: the datagram it may complete is decoded through the layers.
+func (d *decoder) fastReassemble(f *ipFragment, badIPChecksum bool, pkt *Packet) (verdict, bool, error) {
+	v, err := d.reassemble(f, badIPChecksum, 0, "", pkt)
+	return v, true, err
 }
 
 // fastTCP reads the TCP header (RFC 9293 section 3.1: ports, sequence and
@@ -214,21 +246,21 @@ func (d *decoder) fastIPv6(data []byte, missing int, pkt *Packet) (verdict, bool
 // the data offset) that follows ipHeaderLen bytes of the IP packet ip,
 // ipLen bytes long as its header states, and fills pkt as decoder.fill
 // does. The lengths are frameInfo.finish's and tcpLayer's.
-func (d *decoder) fastTCP(ip []byte, ipLen, ipHeaderLen int, src, dst netip.Addr, badIPChecksum bool, pkt *Packet) (verdict, bool) {
+func (d *decoder) fastTCP(ip []byte, ipLen, ipHeaderLen int, src, dst netip.Addr, badIPChecksum bool, pkt *Packet) (verdict, bool, error) {
 	l4Len := ipLen - ipHeaderLen
 	truncated := len(ip) < ipLen
 	// What the capture holds of the segment; beyond ipLen is link-layer
 	// padding.
 	segment := ip[ipHeaderLen:min(ipLen, len(ip))]
 	if len(segment) < tcpMinHeaderLen {
-		return 0, false
+		return 0, false, nil
 	}
 	headerLen := int(segment[12]>>4) * 4
 	if headerLen < tcpMinHeaderLen || headerLen > l4Len {
-		return 0, false
+		return 0, false, nil
 	}
 	if badIPChecksum {
-		return verdictBadIPChecksum, true
+		return verdictBadIPChecksum, true, nil
 	}
 	var o tcpOptions
 	o.parse(segment[tcpMinHeaderLen:min(headerLen, len(segment))])
@@ -255,8 +287,9 @@ func (d *decoder) fastTCP(ip []byte, ipLen, ipHeaderLen int, src, dst netip.Addr
 	pkt.SACKPermitted = o.sackPermitted
 	pkt.HasTimestamp = o.timestamps
 	pkt.TSVal, pkt.TSEcr = o.tsVal, o.tsEcr
+	pkt.ICMP = ICMPError{}
 	if d.verifyChecksums && !truncated {
 		pkt.BadChecksum = !tcpChecksumOK(src, dst, segment)
 	}
-	return verdictTCP, true
+	return verdictTCP, true, nil
 }

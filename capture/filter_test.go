@@ -3,6 +3,7 @@ package capture
 import (
 	"encoding/binary"
 	"errors"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"strings"
 	"testing"
 )
@@ -45,7 +46,7 @@ func TestFilter(t *testing.T) {
 	}
 
 	t.Run("pcapng with several link types", func(t *testing.T) {
-		ifaces := []ngIface{{link: 1}, {link: 276}, {link: 229}}
+		ifaces := []pcapngtest.Interface{{Link: 1}, {Link: 276}, {Link: 229}}
 		var recs []rec
 		var want []seg
 		for i, s := range all {
@@ -53,7 +54,7 @@ func TestFilter(t *testing.T) {
 			if iface == 2 && s.srcAddr().Is4() {
 				continue
 			}
-			recs = append(recs, rec{ts: at(0), data: frameFor(uint32(ifaces[iface].link), s.ipBytes()), iface: iface})
+			recs = append(recs, rec{ts: at(0), data: frameFor(uint32(ifaces[iface].Link), s.ipBytes()), iface: iface})
 			if s.sport == 9502 || s.dport == 9502 {
 				want = append(want, s)
 			}
@@ -84,7 +85,7 @@ func TestFilterErrors(t *testing.T) {
 	// In pcapng, a later interface can bring a link type the filter does
 	// not compile for: Next stops there with the error.
 	s := seg{src: "10.0.0.1", dst: "10.0.0.2", sport: 1, dport: 2, flags: FlagSYN}
-	ng := pcapngBytes(binary.LittleEndian, []ngIface{{link: 1}, {link: 101}},
+	ng := pcapngBytes(binary.LittleEndian, []pcapngtest.Interface{{Link: 1}, {Link: 101}},
 		rec{ts: at(0), data: ethernetIP(s.ipBytes())},
 		rec{ts: at(0), data: s.ipBytes(), iface: 1})
 	res := readAll(t, "x.pcapng", ng, withCompiler(t, Options{Filter: "ether src 2:0:0:0:0:1"}))

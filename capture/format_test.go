@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"os"
 	"testing"
@@ -89,7 +90,7 @@ func pcapgoNgFile(t *testing.T, recs []rec) []byte {
 func TestFormats(t *testing.T) {
 	recs, want := nanoRecords(ethernetIP)
 	le, be := binary.LittleEndian, binary.BigEndian
-	ethernetOnly := []ngIface{{link: 1, tsresol: 9}}
+	ethernetOnly := []pcapngtest.Interface{{Link: 1, TSResol: 9}}
 	tests := []struct {
 		name string
 		file []byte
@@ -105,13 +106,13 @@ func TestFormats(t *testing.T) {
 		{"pcapgo.Writer nanos", pcapgoFile(t, true, recs), want},
 		{"pcapng little-endian", pcapngBytes(le, ethernetOnly, recs...), want},
 		{"pcapng big-endian", pcapngBytes(be, ethernetOnly, recs...), want},
-		{"pcapng default µs resolution", pcapngBytes(le, []ngIface{{link: 1}}, recs...), withMicros(want)},
-		{"pcapng 2^-20 s resolution", pcapngBytes(le, []ngIface{{link: 1, tsresol: 0x80 | 20}}, recs...),
+		{"pcapng default µs resolution", pcapngBytes(le, []pcapngtest.Interface{{Link: 1}}, recs...), withMicros(want)},
+		{"pcapng 2^-20 s resolution", pcapngBytes(le, []pcapngtest.Interface{{Link: 1, TSResol: 0x80 | 20}}, recs...),
 			roundedTo(want, func(ts time.Time) time.Time {
 				frac := uint64(ts.Nanosecond()) << 20 / 1e9 // units of 2^-20 s, as written
 				return time.Unix(ts.Unix(), int64(frac*1e9>>20)).UTC()
 			})},
-		{"pcapng if_tsoffset", pcapngBytes(le, []ngIface{{link: 1, tsresol: 9, hasOffset: true, tsoffset: 1_700_000_000}}, recs...), want},
+		{"pcapng if_tsoffset", pcapngBytes(le, []pcapngtest.Interface{{Link: 1, TSResol: 9, HasOffset: true, TSOffset: 1_700_000_000}}, recs...), want},
 		{"pcapng via pcapgo.NgWriter", pcapgoNgFile(t, recs), want},
 		{"gzip pcap", gzipped(t, pcapBytes(be, true, 1, recs...)), want},
 		{"gzip pcapng", gzipped(t, pcapngBytes(le, ethernetOnly, recs...)), want},
@@ -147,7 +148,7 @@ func roundedTo(want []Packet, round func(time.Time) time.Time) []Packet {
 // resolutions: each packet is decoded with its own interface's.
 func TestPcapngMixedInterfaces(t *testing.T) {
 	segs := append(handshake("10.0.0.1", "10.0.0.2", 1000, 9502), handshake("2001:db8::1", "2001:db8::2", 1001, 9502)...)
-	ifaces := []ngIface{{link: 1}, {link: 276, tsresol: 9}, {link: 0, tsresol: 3}}
+	ifaces := []pcapngtest.Interface{{Link: 1}, {Link: 276, TSResol: 9}, {Link: 0, TSResol: 3}}
 	var recs []rec
 	var want []Packet
 	for i, s := range segs {
@@ -212,12 +213,12 @@ func TestPcapngSectionsAndOddBlocks(t *testing.T) {
 	segs := handshake("10.0.0.1", "10.0.0.2", 1000, 9502)
 	le, be := binary.LittleEndian, binary.BigEndian
 	var file []byte
-	file = append(file, pcapngBytes(le, []ngIface{{link: 1}}, rec{ts: at(0), data: ethernetIP(segs[0].ipBytes())})...)
-	file = append(file, pcapngBlock(le, 0x0bad, []byte("custom block, skipped"))...)
-	file = append(file, pcapngBlock(le, 5, make([]byte, 12))...) // interface statistics
+	file = append(file, pcapngBytes(le, []pcapngtest.Interface{{Link: 1}}, rec{ts: at(0), data: ethernetIP(segs[0].ipBytes())})...)
+	file = append(file, pcapngtest.Block(le, 0x0bad, []byte("custom block, skipped"))...)
+	file = append(file, pcapngtest.Block(le, 5, make([]byte, 12))...) // interface statistics
 	// Second section, big-endian: interface 0 is now raw IP, interface 1 is
 	// 802.11 radiotap, which is not supported.
-	file = append(file, pcapngBytes(be, []ngIface{{link: 101}, {link: 127}},
+	file = append(file, pcapngBytes(be, []pcapngtest.Interface{{Link: 101}, {Link: 127}},
 		rec{ts: at(time.Second), data: segs[1].ipBytes()},
 		rec{ts: at(2 * time.Second), data: []byte{0, 0, 8, 0, 0, 0, 0, 0}, iface: 1},
 		rec{ts: at(3 * time.Second), data: []byte{0, 0, 8, 0, 0, 0, 0, 0}, iface: 1},
@@ -225,7 +226,7 @@ func TestPcapngSectionsAndOddBlocks(t *testing.T) {
 	)...)
 	// A simple packet block: interface 0, no timestamp.
 	spb := be.AppendUint32(nil, uint32(len(segs[3].ipBytes())))
-	file = append(file, pcapngBlock(be, ngBlockSimplePacket, append(spb, segs[3].ipBytes()...))...)
+	file = append(file, pcapngtest.Block(be, ngBlockSimplePacket, append(spb, segs[3].ipBytes()...))...)
 
 	res := readAll(t, "s.pcapng", file, Options{})
 	if res.err != nil {
@@ -282,7 +283,7 @@ func TestOpenStdin(t *testing.T) {
 func TestOpenFile(t *testing.T) {
 	recs, want := nanoRecords(ethernetIP)
 	name := t.TempDir() + "/capture.pcapng.gz"
-	if err := os.WriteFile(name, gzipped(t, pcapngBytes(binary.LittleEndian, []ngIface{{link: 1, tsresol: 9}}, recs...)), 0o644); err != nil {
+	if err := os.WriteFile(name, gzipped(t, pcapngBytes(binary.LittleEndian, []pcapngtest.Interface{{Link: 1, TSResol: 9}}, recs...)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r, err := Open(name, Options{})
@@ -310,10 +311,10 @@ func TestOpenFile(t *testing.T) {
 func TestEmptyCaptures(t *testing.T) {
 	for name, file := range map[string][]byte{
 		"pcap":              pcapBytes(binary.LittleEndian, false, 1),
-		"pcapng":            pcapngBytes(binary.LittleEndian, []ngIface{{link: 1}}),
-		"pcapng, no iface":  pcapngSection(binary.LittleEndian),
+		"pcapng":            pcapngBytes(binary.LittleEndian, []pcapngtest.Interface{{Link: 1}}),
+		"pcapng, no iface":  pcapngtest.SectionHeader(binary.LittleEndian),
 		"gzip pcap":         gzipped(t, pcapBytes(binary.BigEndian, true, 1)),
-		"pcapng, two iface": pcapngBytes(binary.LittleEndian, []ngIface{{link: 1}, {link: 113}}),
+		"pcapng, two iface": pcapngBytes(binary.LittleEndian, []pcapngtest.Interface{{Link: 1}, {Link: 113}}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			res := readAll(t, "e", file, Options{})

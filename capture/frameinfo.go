@@ -25,23 +25,19 @@ type frameInfo struct {
 	linkHeaders int    // headers dispatched by EtherType (Ethernet, each VLAN tag, ...)
 	tunnels     int    // tunnels decapsulated
 	tunnel      string // the innermost one ("Teredo", "GRE", ...); "" outside any
-	// inFragment: a tunnel was found in the first fragment of its UDP
-	// datagram, so what the inner headers promise beyond this frame is in
-	// the datagram's other fragments.
-	inFragment bool
 
 	// Of the innermost IP header decoded: for a tunnelled packet these
 	// describe the inner packet, which is the connection Zeek logs.
 	decoded  bool // an IPv4 or IPv6 header was decoded
 	src, dst netip.Addr
 	protocol uint8
-	fragment bool
-	// firstFragment: the fragment at offset 0, which holds the transport
-	// header.
-	firstFragment bool
-	ipLen         int  // the IP packet's length as its header states it
-	l4Len         int  // transport header plus payload, from the IP length fields
-	truncated     bool // the capture holds fewer than ipLen bytes
+	// fragment: the IP packet is a fragment, which frag describes; the
+	// decoding stops there and the reassembler takes it.
+	fragment  bool
+	frag      ipFragment
+	ipLen     int  // the IP packet's length as its header states it
+	l4Len     int  // transport header plus payload, from the IP length fields
+	truncated bool // the capture holds fewer than ipLen bytes
 	// rerouted: an IPv6 routing header still has segments to visit, so the
 	// destination the TCP checksum covers is not dst but one this package
 	// does not dig out.

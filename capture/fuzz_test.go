@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"strings"
 	"testing"
@@ -29,7 +30,7 @@ func seedCaptures(tb testing.TB) [][]byte {
 			s.src, s.dst = "10.0.0.1", "10.0.0.2"
 		}
 		r := rec{ts: at(0), data: frameFor(link, s.ipBytes())}
-		small = append(small, pcapBytes(le, false, link, r), pcapngBytes(be, []ngIface{{link: uint16(link)}}, r))
+		small = append(small, pcapBytes(le, false, link, r), pcapngBytes(be, []pcapngtest.Interface{{Link: uint16(link)}}, r))
 	}
 	small = append(small, pcapWithMagic(le, pcapMagicKuznetzov, 101, rec{ts: at(0), data: segs[0].ipBytes()}))
 	// One frame of each encapsulation and tunnel, IPv4 and IPv6 inside.
@@ -48,21 +49,23 @@ func seedCaptures(tb testing.TB) [][]byte {
 		pcapBytes(be, true, 113, recordsOf(func(ip []byte) []byte { return frameFor(113, ip) }, segs)...),
 		pcapBytes(le, false, 108, recordsOf(func(ip []byte) []byte { return frameFor(108, ip) }, segs)...),
 		pcapBytes(le, false, 101, withExt, frag),
-		pcapngBytes(be, []ngIface{{link: 276, tsresol: 9}, {link: 0, tsresol: 0x80 | 20}, {link: 1, hasOffset: true, tsoffset: 100}}, mixed...),
+		pcapngBytes(be, []pcapngtest.Interface{{Link: 276, TSResol: 9}, {Link: 0, TSResol: 0x80 | 20}, {Link: 1, HasOffset: true, TSOffset: 100}}, mixed...),
 		gzipped(tb, pcapBytes(le, false, 1, recordsOf(ethernetIP, segs)...)),
-		pcapngSection(le),
+		pcapngtest.SectionHeader(le),
 		[]byte("<html>"),
 	)
 }
 
 // FuzzReader feeds arbitrary bytes as a capture file: no panic, Next ends,
-// every error is one of the documented kinds, and the stats add up.
+// every error is one of the documented kinds, every packet delivered (ICMP
+// errors too) holds up, and the stats add up.
 func FuzzReader(f *testing.F) {
 	for _, seed := range seedCaptures(f) {
 		f.Add(seed, false)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, filter bool) {
-		var opt Options
+		// ICMP errors too: what they deliver must hold up as well.
+		opt := Options{ICMPErrors: true}
 		if filter {
 			opt.Filter = "tcp port 9502 or ip6"
 		}
@@ -111,7 +114,11 @@ func FuzzReader(f *testing.F) {
 				}
 				break
 			}
-			checkPacket(t, &p)
+			if p.IsICMPError() {
+				checkICMPError(t, &p)
+			} else {
+				checkPacket(t, &p)
+			}
 		}
 		s := r.Stats()
 		checkStats(t, s)
@@ -135,6 +142,8 @@ func FuzzDecode(f *testing.F) {
 		}
 	}
 	f.Add(uint16(1), ethernet(etherIPv6, ipv6Bytes(v6a, v6b, 6, synSeg.tcpBytes(), extHopByHop, extRouting, extDestOpts), etherQinQ, etherVLAN), 100)
+	f.Add(uint16(1), ethernet(etherIPv6, ipv6Bytes(v6b, v6a, ipProtocolICMPv6, icmpBytes(1, 3, synSeg.ipBytes()))), 0)
+	f.Add(uint16(1), ethernet(etherIPv4, ipv4Bytes(v4b, v4a, ipProtocolICMP, icmpBytes(3, 13, quoteOf(ipv4Bytes(v4a, v4b, 6, synSeg.tcpBytes()), 0)))), 0)
 
 	d := newDecoder(true)
 	f.Fuzz(func(t *testing.T, link uint16, frame []byte, missing int) {
@@ -156,6 +165,8 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("verdict %d with error %v", v, err)
 		case v == verdictTCP:
 			checkPacket(t, &pkt)
+		case v == verdictICMPError:
+			checkICMPError(t, &pkt)
 		}
 	})
 }
@@ -177,5 +188,17 @@ func checkPacket(t *testing.T, p *Packet) {
 	}
 	if p.WindowScale < -1 || p.WindowScale > 14 {
 		t.Fatalf("window scale %d", p.WindowScale)
+	}
+}
+
+// checkICMPError checks what must hold of any ICMP error delivered: the
+// quoted addresses of one family, the sender's of the error's own.
+func checkICMPError(t *testing.T, p *Packet) {
+	t.Helper()
+	if !p.IsICMPError() || !p.Src.IsValid() || !p.Dst.IsValid() || p.Src.Is4() != p.Dst.Is4() || p.Src.Is4() != p.ICMP.From.Is4() {
+		t.Fatalf("bad addresses: %+v", p)
+	}
+	if p.Flags != 0 || p.PayloadLen != 0 || p.WindowScale != -1 {
+		t.Fatalf("TCP fields set on an ICMP error: %+v", p)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"math"
 	"testing"
@@ -56,7 +57,7 @@ func TestEmptyRecordRuns(t *testing.T) {
 			fmt.Sprintf("x: packet %d: capture truncated mid-record header (need 16 bytes, 10 present)", big+2)},
 		{"zeros in a Kuznetzov file", cat(pcapWithMagic(le, pcapMagicKuznetzov, 1), zeros(big, 24)), nil,
 			[]string{fmt.Sprintf("x: packet 1: malformed pcap record: no bytes captured, nor in the %d records after it", big-1)}, big, ""},
-		{"an empty pcapng packet block", pcapngBytes(le, []ngIface{{link: 1}}, recs[0], rec{ts: t0}, recs[1]), []uint64{1, 3},
+		{"an empty pcapng packet block", pcapngBytes(le, []pcapngtest.Interface{{Link: 1}}, recs[0], rec{ts: t0}, recs[1]), []uint64{1, 3},
 			[]string{"x: packet 2: malformed pcapng packet block: no bytes captured"}, 3, ""},
 		{"zeros, gzipped", gzipped(t, cat(header, zeros(big, 16), one)), []uint64{big + 1},
 			[]string{fmt.Sprintf("x: packet 1: malformed pcap record: no bytes captured, nor in the %d records after it", big-1)}, big + 1, ""},
@@ -122,20 +123,10 @@ func BenchmarkEmptyRecords(b *testing.B) {
 	}
 }
 
-// pcapngSPB is a simple packet block: no interface, no timestamp.
-func pcapngSPB(order byteOrder, data []byte) []byte {
-	return pcapngBlock(order, ngBlockSimplePacket, append(order.AppendUint32(nil, uint32(len(data))), data...))
-}
-
 // pcapngEPBUnits is an enhanced packet block on interface 0 whose
 // timestamp is units, as it is written: in the interface's units.
 func pcapngEPBUnits(order byteOrder, units uint64, data []byte) []byte {
-	body := order.AppendUint32(nil, 0)
-	body = order.AppendUint32(body, uint32(units>>32))
-	body = order.AppendUint32(body, uint32(units))
-	body = order.AppendUint32(body, uint32(len(data)))
-	body = order.AppendUint32(body, uint32(len(data)))
-	return pcapngBlock(order, ngBlockEnhancedPacket, append(body, data...))
+	return pcapngtest.EnhancedPacket(order, 0, units, data, len(data))
 }
 
 // A simple packet block has no timestamp: its packet is given the time
@@ -146,7 +137,7 @@ func TestPacketsWithoutTime(t *testing.T) {
 	le := binary.LittleEndian
 	segs := handshake("10.0.0.1", "10.0.0.2", 40000, 80)
 	frame := func(i int) []byte { return ethernetIP(segs[i].ipBytes()) }
-	iface := []ngIface{{link: 1}}
+	iface := []pcapngtest.Interface{{Link: 1}}
 	epb := func(i int, ts time.Time) []byte {
 		return pcapngEPB(le, iface[0], rec{ts: ts, data: frame(i)})
 	}
@@ -159,16 +150,16 @@ func TestPacketsWithoutTime(t *testing.T) {
 		times []time.Time
 		warns []string
 	}{
-		{"between timed packets", cat(epb(0, at(0)), pcapngSPB(le, frame(1)), pcapngSPB(le, frame(2)), pcapngSPB(le, frame(3)), epb(4, at(time.Second))),
+		{"between timed packets", cat(epb(0, at(0)), pcapngtest.SimplePacket(le, frame(1)), pcapngtest.SimplePacket(le, frame(2)), pcapngtest.SimplePacket(le, frame(3)), epb(4, at(time.Second))),
 			[]time.Time{at(0), at(0), at(0), at(0), at(time.Second)},
 			[]string{"x: packet 2: no timestamp (a pcapng simple packet block), nor in 2 more packets: each was given the time of the packet before it"}},
-		{"the time of a packet that is not TCP", cat(epb(0, at(0)), pcapngEPB(le, iface[0], rec{ts: at(time.Second), data: ethernet(etherARP, make([]byte, 28))}), pcapngSPB(le, frame(1))),
+		{"the time of a packet that is not TCP", cat(epb(0, at(0)), pcapngEPB(le, iface[0], rec{ts: at(time.Second), data: ethernet(etherARP, make([]byte, 28))}), pcapngtest.SimplePacket(le, frame(1))),
 			[]time.Time{at(0), at(time.Second)},
 			[]string{"x: packet 3: no timestamp (a pcapng simple packet block): given the time of the packet before it"}},
-		{"none before them", cat(pcapngSPB(le, frame(0)), pcapngSPB(le, frame(1)), epb(2, at(0))),
+		{"none before them", cat(pcapngtest.SimplePacket(le, frame(0)), pcapngtest.SimplePacket(le, frame(1)), epb(2, at(0))),
 			[]time.Time{epoch, epoch, at(0)},
 			[]string{"x: packet 1: no timestamp (a pcapng simple packet block), nor in 1 more packets: each was given the time of the packet before it"}},
-		{"reading ends on a cut block", cat(epb(0, at(0)), pcapngSPB(le, frame(1)), epb(2, at(time.Second))[:20]),
+		{"reading ends on a cut block", cat(epb(0, at(0)), pcapngtest.SimplePacket(le, frame(1)), epb(2, at(time.Second))[:20]),
 			[]time.Time{at(0), at(0)},
 			[]string{"x: packet 2: no timestamp (a pcapng simple packet block): given the time of the packet before it"}},
 		{"all timed", cat(epb(0, at(0)), epb(1, at(time.Second))), []time.Time{at(0), at(time.Second)}, nil},
@@ -207,23 +198,23 @@ func TestTimestampsOutOfRange(t *testing.T) {
 	latest := time.Unix(0, math.MaxInt64).UTC()
 	tests := []struct {
 		name  string
-		iface ngIface
+		iface pcapngtest.Interface
 		units uint64
 		want  time.Time // zero: skipped
 		warn  string
 	}{
-		{"microseconds, all bits set", ngIface{link: 1}, math.MaxUint64, time.Time{}, late},
-		{"microseconds in 2263", ngIface{link: 1}, uint64(latest.Unix()+366*86400) * 1e6, time.Time{}, late},
-		{"microseconds, the last of 2262's that fit", ngIface{link: 1}, uint64(latest.Unix()) * 1e6, time.Unix(latest.Unix(), 0).UTC(), ""},
-		{"tenths of seconds, all bits set", ngIface{link: 1, tsresol: 1}, math.MaxUint64, time.Time{}, late},
-		{"whole seconds (2^-0), 2^63", ngIface{link: 1, tsresol: 0x80}, 1 << 63, time.Time{}, late},
-		{"an offset that overflows", ngIface{link: 1, hasOffset: true, tsoffset: math.MaxInt64 - 10}, 20e6, time.Time{}, late},
-		{"an offset before 1677", ngIface{link: 1, hasOffset: true, tsoffset: -1 << 40}, 0, time.Time{}, early},
-		{"an offset back to 1970", ngIface{link: 1, hasOffset: true, tsoffset: -1_700_000_000}, 1_700_000_000e6, time.Unix(0, 0).UTC(), ""},
+		{"microseconds, all bits set", pcapngtest.Interface{Link: 1}, math.MaxUint64, time.Time{}, late},
+		{"microseconds in 2263", pcapngtest.Interface{Link: 1}, uint64(latest.Unix()+366*86400) * 1e6, time.Time{}, late},
+		{"microseconds, the last of 2262's that fit", pcapngtest.Interface{Link: 1}, uint64(latest.Unix()) * 1e6, time.Unix(latest.Unix(), 0).UTC(), ""},
+		{"tenths of seconds, all bits set", pcapngtest.Interface{Link: 1, TSResol: 1}, math.MaxUint64, time.Time{}, late},
+		{"whole seconds (2^-0), 2^63", pcapngtest.Interface{Link: 1, TSResol: 0x80}, 1 << 63, time.Time{}, late},
+		{"an offset that overflows", pcapngtest.Interface{Link: 1, HasOffset: true, TSOffset: math.MaxInt64 - 10}, 20e6, time.Time{}, late},
+		{"an offset before 1677", pcapngtest.Interface{Link: 1, HasOffset: true, TSOffset: -1 << 40}, 0, time.Time{}, early},
+		{"an offset back to 1970", pcapngtest.Interface{Link: 1, HasOffset: true, TSOffset: -1_700_000_000}, 1_700_000_000e6, time.Unix(0, 0).UTC(), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			file := bytes.Join([][]byte{pcapngSection(le), pcapngInterface(le, tt.iface), pcapngEPBUnits(le, tt.units, data)}, nil)
+			file := bytes.Join([][]byte{pcapngtest.SectionHeader(le), tt.iface.Block(le), pcapngEPBUnits(le, tt.units, data)}, nil)
 			res := readAll(t, "x", file, Options{})
 			var warns []string
 			if tt.warn != "" {
@@ -251,19 +242,19 @@ func TestPcapngInterfacesAreBounded(t *testing.T) {
 	data := ethernetIP(handshake("10.0.0.1", "10.0.0.2", 40000, 80)[0].ipBytes())
 	const n = maxInterfaces + 50_000
 	var b bytes.Buffer
-	b.Write(pcapngSection(le))
-	idb := pcapngInterface(le, ngIface{link: 1})
+	b.Write(pcapngtest.SectionHeader(le))
+	idb := pcapngtest.Interface{Link: 1}.Block(le)
 	for range n {
 		b.Write(idb)
 	}
 	epb := func(iface int) []byte {
-		return pcapngEPB(le, ngIface{link: 1}, rec{ts: t0, data: data, iface: iface})
+		return pcapngEPB(le, pcapngtest.Interface{Link: 1}, rec{ts: t0, data: data, iface: iface})
 	}
 	b.Write(epb(0))
 	b.Write(epb(maxInterfaces - 1))
 	b.Write(epb(maxInterfaces))
 	b.Write(epb(n))
-	b.Write(pcapngSection(le))
+	b.Write(pcapngtest.SectionHeader(le))
 	b.Write(idb)
 	b.Write(epb(0))
 	file := b.Bytes()
@@ -304,10 +295,10 @@ func TestPcapngEveryLinkType(t *testing.T) {
 	var b bytes.Buffer
 	for link := range 1 << 16 {
 		if link%1000 == 0 {
-			b.Write(pcapngSection(le))
+			b.Write(pcapngtest.SectionHeader(le))
 		}
-		b.Write(pcapngInterface(le, ngIface{link: uint16(link)}))
-		b.Write(pcapngInterface(le, ngIface{link: 1}))
+		b.Write(pcapngtest.Interface{Link: uint16(link)}.Block(le))
+		b.Write(pcapngtest.Interface{Link: 1}.Block(le))
 	}
 	src, _, err := openSource(&b)
 	if err != nil {

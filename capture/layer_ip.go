@@ -26,23 +26,23 @@ const (
 )
 
 // nextLayer is the layer after an IP header: TCP, UDP (which may be a
-// tunnel), an IP or GRE tunnel, an unreassembled fragment, or something
-// this package does not decode. Entering an IP-in-IP tunnel counts it, so
-// the IP layers call this once, from DecodeFromBytes.
+// tunnel), ICMP or ICMPv6 (which may quote TCP), an IP or GRE tunnel, a
+// fragment for the reassembler, or something this package does not
+// decode. Entering an IP-in-IP tunnel counts it, so the IP layers call
+// this once, from DecodeFromBytes.
 func (i *frameInfo) nextLayer() gopacket.LayerType {
 	switch {
-	case i.protocol == ipProtocolUDP && (!i.fragment || i.firstFragment):
-		// Fragments are not reassembled, but the first one of a tunnel's
-		// datagram holds the tunnel header and the inner IP and TCP
-		// headers, which is all the analysis needs (Zeek reassembles).
-		return layers.LayerTypeUDP
 	case i.fragment:
-		// Including the first fragment of a GRE or IP-in-IP packet: with
-		// no length of its own in the tunnel header, the inner packet
-		// could not be told cut from whole.
+		// The decoder hands it to the reassembler (decodeLayers).
 		return gopacket.LayerTypeFragment
 	case i.protocol == ipProtocolTCP:
 		return layers.LayerTypeTCP
+	case i.protocol == ipProtocolUDP:
+		return layers.LayerTypeUDP
+	case i.protocol == ipProtocolICMP:
+		return layers.LayerTypeICMPv4
+	case i.protocol == ipProtocolICMPv6:
+		return layers.LayerTypeICMPv6
 	case i.tunnels >= maxTunnelDepth:
 		return gopacket.LayerTypePayload
 	case i.protocol == ipProtocolGRE:
@@ -78,8 +78,7 @@ type ipv4Layer struct {
 }
 
 const (
-	ipv4MinHeaderLen  = 20
-	ipv4MoreFragments = 0x2000 // in the flags and fragment offset word
+	ipv4MinHeaderLen = 20
 )
 
 func (l *ipv4Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -114,7 +113,9 @@ func (l *ipv4Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	}
 	flagsOffset := binary.BigEndian.Uint16(data[6:8])
 	l.info.fragment = flagsOffset&0x3fff != 0 // more-fragments bit or a fragment offset
-	l.info.firstFragment = flagsOffset&0x3fff == ipv4MoreFragments
+	if l.info.fragment {
+		l.info.frag = fragmentOfIPv4(data, totalLen, headerLen)
+	}
 	l.info.rerouted = false
 	l.info.finalDst = ipv4FinalDst(data[ipv4MinHeaderLen:headerLen])
 	l.info.protocol = data[9]
@@ -144,9 +145,6 @@ const (
 	ipv6Fragment    = 44
 	ipv6DestOptions = 60
 	ipv6FragmentLen = 8
-	// ipv6MoreFragments is the fragment header's offset and flags word
-	// for offset 0 with the M flag (the two reserved bits clear).
-	ipv6MoreFragments = 1
 )
 
 func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -169,6 +167,7 @@ func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 
 	// Walk the extension headers to the transport header.
 	next, offset := data[6], ipv6HeaderLen
+	nextAt := 6 // where next was read
 	l.info.rerouted = false
 	for next == ipv6HopByHop || next == ipv6Routing || next == ipv6DestOptions {
 		if offset+2 > end {
@@ -184,17 +183,16 @@ func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 			// (RFC 8200 section 8.1).
 			l.info.rerouted = true
 		}
-		next, offset = data[offset], offset+extLen
+		next, offset, nextAt = data[offset], offset+extLen, offset
 	}
 	l.info.fragment = next == ipv6Fragment
-	l.info.firstFragment = false
 	if l.info.fragment {
 		if offset+ipv6FragmentLen > end {
 			return malformed("IPv6", "fragment header at offset %d past the end of the packet (%d bytes)", offset, end)
 		}
-		// Offset 0 with the M flag; an atomic fragment (offset 0, no M)
-		// is whole but rare enough to be counted with the others.
-		l.info.firstFragment = binary.BigEndian.Uint16(data[offset+2:offset+4]) == ipv6MoreFragments
+		// An atomic fragment (offset 0, no M flag) is one too: the
+		// reassembler gives it back whole.
+		l.info.frag = fragmentOfIPv6(data, totalLen, offset, nextAt)
 		next, offset = data[offset], offset+ipv6FragmentLen
 	}
 	l.info.protocol = next

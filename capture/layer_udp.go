@@ -37,8 +37,7 @@ func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 		return nil
 	}
 	udpLen := int(binary.BigEndian.Uint16(data[4:6]))
-	// In a first fragment the datagram goes on past this packet.
-	if udpLen < udpHeaderLen || udpLen > l.info.l4Len && !l.info.fragment {
+	if udpLen < udpHeaderLen || udpLen > l.info.l4Len {
 		return nil
 	}
 	srcPort := binary.BigEndian.Uint16(data[0:2])
@@ -74,10 +73,8 @@ func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	}
 	l.info.enterTunnel(tunnel)
 	// What the UDP header promises beyond what is here is what the inner
-	// packet is short of: bytes cut by the snaplen, or in the datagram's
-	// later fragments.
+	// packet is short of: bytes cut by the snaplen.
 	l.info.missing = bodyLen - len(body)
-	l.info.inFragment = l.info.inFragment || l.info.fragment
 	l.payload = inner
 	l.next = next
 	if next == gopacket.LayerTypePayload {

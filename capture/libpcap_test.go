@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"net"
 	"os"
@@ -96,8 +97,8 @@ func TestAgreesWithLibpcapOnBuiltCaptures(t *testing.T) {
 		"sll2.pcap":       pcapBytes(le, false, 276, recordsOf(func(ip []byte) []byte { return frameFor(276, ip) }, segs)...),
 		"null.pcap":       pcapBytes(le, false, 0, recordsOf(func(ip []byte) []byte { return frameFor(0, ip) }, segs)...),
 		"raw.pcap":        pcapBytes(le, false, 101, recordsOf(func(ip []byte) []byte { return ip }, segs)...),
-		"ethernet.pcapng": pcapngBytes(le, []ngIface{{link: 1, tsresol: 9}}, recs...),
-		"two-ifaces.pcapng": pcapngBytes(be, []ngIface{{link: 1, tsresol: 9}, {link: 1, tsresol: 3}},
+		"ethernet.pcapng": pcapngBytes(le, []pcapngtest.Interface{{Link: 1, TSResol: 9}}, recs...),
+		"two-ifaces.pcapng": pcapngBytes(be, []pcapngtest.Interface{{Link: 1, TSResol: 9}, {Link: 1, TSResol: 3}},
 			append(recs, rec{ts: t0.Truncate(time.Millisecond), data: recs[0].data, iface: 1})...),
 		// libpcap refuses pcapng files whose interfaces have different link
 		// types, so TestPcapngMixedInterfaces is this package's alone.

@@ -27,8 +27,9 @@ const (
 )
 
 // Packet is one decoded TCP segment with the network-layer facts the
-// analysis needs. Readers fill a caller-owned Packet in place so the hot
-// path allocates nothing; nothing in it aliases the reader's buffers.
+// analysis needs, or, with Options.ICMPErrors, an ICMP error quoting one
+// (see ICMP). Readers fill a caller-owned Packet in place so the hot path
+// allocates nothing; nothing in it aliases the reader's buffers.
 type Packet struct {
 	// Index is the 1-based position of the packet in its source, counting
 	// every record (TCP or not), as tcpdump and Wireshark number frames.
@@ -74,10 +75,35 @@ type Packet struct {
 	SACKPermitted bool
 	HasTimestamp  bool
 	TSVal, TSEcr  uint32
+
+	// ICMP is set (IsICMPError) when the packet is no TCP segment but an
+	// ICMP or ICMPv6 error quoting one, delivered with Options.ICMPErrors.
+	// Src, Dst, SrcPort, DstPort and Seq are then the quoted segment's, as
+	// its sender sent it; IPLen and Truncated are the error's own; the other
+	// TCP fields are zero (WindowScale -1).
+	ICMP ICMPError
 }
+
+// ICMPError is an ICMP (RFC 792) or ICMPv6 (RFC 4443) error quoting a TCP
+// segment: destination unreachable (except fragmentation needed, which
+// only lowers the path MTU), time exceeded or parameter problem, the
+// errors Linux's TCP takes as the end of a connect() in SYN_SENT.
+type ICMPError struct {
+	From netip.Addr // the error's sender: a router on the path, or the destination
+	// Type and Code are the message's. ICMPv6 if From is IPv6.
+	Type, Code uint8
+}
+
+// IsICMPError reports whether p is an ICMP error rather than a TCP segment.
+func (p *Packet) IsICMPError() bool { return p.ICMP.From.IsValid() }
 
 // String is a one-line tcpdump-like summary, for traces and error messages.
 func (p *Packet) String() string {
+	if p.IsICMPError() {
+		return fmt.Sprintf("#%d %s: ICMP type %d code %d quoting %s > %s: seq %d",
+			p.Index, p.ICMP.From, p.ICMP.Type, p.ICMP.Code,
+			netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort), p.Seq)
+	}
 	return fmt.Sprintf("#%d %s > %s: Flags [%s], seq %d, ack %d, win %d, length %d",
 		p.Index, netip.AddrPortFrom(p.Src, p.SrcPort), netip.AddrPortFrom(p.Dst, p.DstPort),
 		p.Flags, p.Seq, p.Ack, p.Window, p.PayloadLen)

@@ -33,6 +33,11 @@ type Options struct {
 	// and whether to do the same is the caller's choice. It costs a pass
 	// over every payload byte, hence off by default.
 	VerifyChecksums bool
+	// ICMPErrors delivers, besides the TCP segments, the ICMP and ICMPv6
+	// errors that quote one (Packet.IsICMPError), for what they tell of a
+	// connect(). They are counted as non-TCP all the same (Stats.NonTCP),
+	// and, not being segments, are not checked for time going backwards.
+	ICMPErrors bool
 	// Stop, when closed, ends a read blocked on a pipe or FIFO that a Set
 	// reads (see Interruptible); nil leaves reads to block. Regular files
 	// are read as they are.
@@ -168,7 +173,8 @@ func (r *Reader) singleLinkType() bool {
 	return false
 }
 
-// Next fills p with the next TCP segment. It returns io.EOF at the clean
+// Next fills p with the next TCP segment (or ICMP error, with
+// Options.ICMPErrors). It returns io.EOF at the clean
 // end of the file. Any other error ends the reading too: a *PacketError
 // wrapping ErrTruncated or ErrCorrupt (the file is cut or broken at that
 // record; every packet before it was delivered), ErrFilter, or a read
@@ -224,6 +230,7 @@ func (r *Reader) Next(p *Packet) error {
 			continue
 		}
 
+		r.dec.now = rec.ts // the reassembler's clock
 		verdict, err := r.dec.decode(ls.link, ls.parser, rec.data, max(0, rec.origLen-len(rec.data)), p)
 		switch verdict {
 		case verdictNonTCP:
@@ -239,6 +246,14 @@ func (r *Reader) Next(p *Packet) error {
 		case verdictBadIPChecksum:
 			r.stats.BadIPChecksum++
 			continue
+		case verdictICMPError:
+			r.stats.NonTCP++
+			if !r.opt.ICMPErrors {
+				continue
+			}
+			p.Index = index
+			p.Timestamp = rec.ts
+			return nil
 		}
 
 		r.stats.TCP++
@@ -277,6 +292,9 @@ func (r *Reader) warn(index uint64, err error) {
 // as a *PacketError for the record that could not be read.
 func (r *Reader) fail(err error) error {
 	r.warnUntimed()
+	// No more fragments will come: what is still incomplete is dropped,
+	// whether the capture ended cleanly or not.
+	r.dec.frags.endOfCapture()
 	if err != io.EOF {
 		err = &PacketError{File: r.name, Index: r.stats.Packets + 1, Err: err}
 	}
@@ -301,7 +319,12 @@ func (r *Reader) warnUntimed() {
 }
 
 // Stats returns the counts so far.
-func (r *Reader) Stats() Stats { return r.stats }
+func (r *Reader) Stats() Stats {
+	st := r.stats
+	st.ReassembledDatagrams = r.dec.frags.stats.reassembled
+	st.DroppedDatagrams = r.dec.frags.stats.dropped()
+	return st
+}
 
 // Now is the capture's clock, against which the caller can age what it
 // holds when no packet arrives. For a live capture it is time.Now(), the

@@ -504,6 +504,8 @@ func (s *Stats) add(o *Stats) {
 	s.Truncated += o.Truncated
 	s.BadChecksum += o.BadChecksum
 	s.TimeWentBack += o.TimeWentBack
+	s.ReassembledDatagrams += o.ReassembledDatagrams
+	s.DroppedDatagrams += o.DroppedDatagrams
 }
 
 // Now is the set's clock: the time of the latest packet delivered (zero

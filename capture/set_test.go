@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -50,7 +51,7 @@ func (f setFileSpec) build(t testing.TB, dir string) string {
 	case "pcap":
 		b = pcapBytes(le, false, uint32(linkEthernet), frame(ethernetIP)...)
 	case "pcapng":
-		b = pcapngBytes(le, []ngIface{{link: uint16(linkRaw), snaplen: 65535}}, recs...)
+		b = pcapngBytes(le, []pcapngtest.Interface{{Link: uint16(linkRaw), SnapLen: 65535}}, recs...)
 	case "gz":
 		sll := func(ip []byte) []byte { return linuxSLLFrame(etherIPv4, ip) }
 		b = gzipped(t, pcapBytes(binary.BigEndian, true, uint32(linkLinuxSLL), frame(sll)...))

@@ -224,8 +224,6 @@ func TestTunnelsRejected(t *testing.T) {
 		}())},
 		{"Geneve options past the packet", udp(1, genevePort, geneveBytes(0x6558, 63, nil))},
 		{"Geneve carrying ARP", udp(1, genevePort, geneveBytes(etherARP, 0, make([]byte, 28)))},
-		// Not reassembled, and what it carries is not known to be TCP.
-		{"IP in IP, a fragment", ethernetIP(edit(ipInIP(false, s.ipBytes()), func(b []byte) { b[6] = 0x20 }))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,44 +275,50 @@ func s6v(s seg) seg {
 
 // A GTP-U datagram too big for the path gets its outer IP fragmented
 // (gtp2_different_udp_port.pcap: 42 of its 78 TCP segments). Zeek
-// reassembles; this package does not, but the first fragment holds the
-// inner IP and TCP headers, so the segment is delivered from it, truncated.
-func TestTunnelInFirstFragment(t *testing.T) {
+// reassembles, and so does this package: the segment is delivered whole,
+// with the last fragment's index and time, in whichever order the
+// fragments came.
+func TestTunnelInFragments(t *testing.T) {
 	s := seg{src: "10.131.17.170", dst: "173.199.115.168", sport: 80, dport: 51803, seq: 1, ack: 575,
 		flags: FlagACK, window: 7168, payload: 1400}
 	for _, v6 := range []bool{false, true} {
-		datagram := udpBytes(gtpUserPort, gtpUserPort, gtpU(s.ipBytes(), false))
-		const firstLen = 200 // of the datagram, in the first fragment
-		var first, rest []byte
-		if v6 {
-			src, dst := netip.MustParseAddr("2001:db8:ffff::1"), netip.MustParseAddr("2001:db8:ffff::2")
-			first = ipv6Bytes(src, dst, 17, datagram[:firstLen], ipv6Ext{44, []byte{0, 0, 1, 0, 0, 0, 9}})
-			rest = ipv6Bytes(src, dst, 17, datagram[firstLen:], ipv6Ext{44, []byte{0, byte(firstLen >> 8), byte(firstLen), 0, 0, 0, 9}})
-		} else {
-			first = outerIP(false, datagram[:firstLen])
-			binary.BigEndian.PutUint16(first[6:], 0x2000) // MF
-			rest = outerIP(false, datagram[firstLen:])
-			binary.BigEndian.PutUint16(rest[6:], firstLen/8)
-			fixIPv4Checksum(first)
-			fixIPv4Checksum(rest)
+		for _, reversed := range []bool{false, true} {
+			datagram := udpBytes(gtpUserPort, gtpUserPort, gtpU(withTCPChecksum(s.ipBytes()), false))
+			const firstLen = 200 // of the datagram, in the first fragment
+			var first, rest []byte
+			if v6 {
+				src, dst := netip.MustParseAddr("2001:db8:ffff::1"), netip.MustParseAddr("2001:db8:ffff::2")
+				first = ipv6Bytes(src, dst, 17, datagram[:firstLen], ipv6Ext{44, []byte{0, 0, 1, 0, 0, 0, 9}})
+				rest = ipv6Bytes(src, dst, 17, datagram[firstLen:], ipv6Ext{44, []byte{0, byte(firstLen >> 8), byte(firstLen), 0, 0, 0, 9}})
+			} else {
+				first = outerIP(false, datagram[:firstLen])
+				binary.BigEndian.PutUint16(first[6:], 0x2000) // MF
+				rest = outerIP(false, datagram[firstLen:])
+				binary.BigEndian.PutUint16(rest[6:], firstLen/8)
+				fixIPv4Checksum(first)
+				fixIPv4Checksum(rest)
+			}
+			if reversed {
+				first, rest = rest, first
+			}
+			recs := []rec{{ts: at(0), data: ethernetIP(first)}, {ts: at(1), data: ethernetIP(rest)}}
+			res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, recs...), Options{VerifyChecksums: true})
+			if want := (Stats{Packets: 2, TCP: 1, Fragments: 1, ReassembledDatagrams: 1}); res.err != nil || res.warns != nil || res.stats != want {
+				t.Fatalf("IPv6 %v, reversed %v: err %v, warnings %q, stats %+v; want %+v", v6, reversed, res.err, res.warns, res.stats, want)
+			}
+			want := s.want()
+			want.Index, want.Timestamp = 2, at(1)
+			comparePackets(t, res.packets, []Packet{want})
 		}
-		recs := []rec{{ts: at(0), data: ethernetIP(first)}, {ts: at(1), data: ethernetIP(rest)}}
-		res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, recs...), Options{VerifyChecksums: true})
-		if want := (Stats{Packets: 2, TCP: 1, NonTCP: 1, Truncated: 1}); res.err != nil || res.warns != nil || res.stats != want {
-			t.Fatalf("IPv6 %v: err %v, warnings %q, stats %+v; want %+v", v6, res.err, res.warns, res.stats, want)
-		}
-		want := s.want()
-		want.Truncated = true
-		comparePackets(t, res.packets, []Packet{want})
 	}
 
-	// The inner TCP header cut by the fragment boundary: counted as a
-	// fragment, without a warning.
+	// The first fragment alone, the inner TCP header cut by its end: held,
+	// then dropped as incomplete when the capture ends, without a warning.
 	datagram := udpBytes(gtpUserPort, gtpUserPort, gtpU(s.ipBytes(), false))
 	first := outerIP(false, datagram[:8+8+20+10])
 	binary.BigEndian.PutUint16(first[6:], 0x2000)
 	res := readAll(t, "x.pcap", pcapBytes(binary.LittleEndian, false, 1, rec{ts: at(0), data: ethernetIP(first)}), Options{})
-	if want := (Stats{Packets: 1, Fragments: 1}); res.warns != nil || res.stats != want {
+	if want := (Stats{Packets: 1, Fragments: 1, DroppedDatagrams: 1}); res.warns != nil || res.stats != want {
 		t.Errorf("cut inner header: warnings %q, stats %+v; want %+v", res.warns, res.stats, want)
 	}
 }

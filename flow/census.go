@@ -161,9 +161,10 @@ func newCensus(at int64) *census {
 	}
 }
 
-// count adds connection c, as it stands at the census time; closeDelay is
-// the table's Config.CloseDelay, which dates a tombstone's TIME_WAIT.
-func (cs *census) count(c *Conn, closeDelay int64) {
+// count adds connection c, whose state machine is m (nil for a lone SYN
+// or a tombstone), as it stands at the census time; closeDelay is the
+// table's Config.CloseDelay, which dates a tombstone's TIME_WAIT.
+func (cs *census) count(c *Conn, m *fsm.Conn, closeDelay int64) {
 	cl, sv := fsm.SynSent, fsm.Listen // a lone SYN
 	var answered, refused int64       // see census.listeners
 	switch {
@@ -182,12 +183,12 @@ func (cs *census) count(c *Conn, closeDelay int64) {
 			// CloseDelay+TimeWaitDuration before the tombstone goes.
 			answered = c.at - closeDelay - fsm.TimeWaitDuration
 		}
-	case c.first() > cs.at:
+	case m == nil && c.at > cs.at, m != nil && m.First() > cs.at:
 		return // it had not started yet
-	case c.FSM != nil:
-		cl, sv = c.FSM.StatesAt(cs.at)
-		answered, refused = c.FSM.ListenerSeen()
-		if sv == fsm.SynRcvd && c.FSM.SynCookie() {
+	case m != nil:
+		cl, sv = m.StatesAt(cs.at)
+		answered, refused = m.ListenerSeen()
+		if sv == fsm.SynRcvd && m.SynCookie() {
 			// A server that answered with a SYN cookie holds no
 			// socket for the connection: netstat lists nothing.
 			sv = fsm.Closed

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/fsm"
-	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 )
 
 // handshakeAndClose is a connection from c to srv that opens at ms and
@@ -220,13 +219,11 @@ func TestSimultaneousCloseTombstone(t *testing.T) {
 
 // TestStateMachinesAreReused: when many connections leave at one moment
 // (here, the clock passing their idle deadline) and as many start, the new
-// ones get the memory of those that left, state machines and all.
+// ones take the slots of those that left, state machines and all: the
+// slabs hold no more than the most connections the table held at once.
 func TestStateMachinesAreReused(t *testing.T) {
 	const batch = 100
 	tb := New(Config{Zeek: true, IdleTimeout: int64(time.Second), Done: func(*Record) {}})
-	conns := map[*Conn]bool{}
-	machines := map[*fsm.Conn]bool{}
-	views := map[*zeek.Conn]bool{}
 	for round := range 5 {
 		ms := int64(round) * 2000 // each round's connections are idle by the next
 		for i := range batch {
@@ -234,44 +231,18 @@ func TestStateMachinesAreReused(t *testing.T) {
 			tb.Add(pkt(c, srv, syn, 100, 0, ms))
 			tb.Add(pkt(srv, c, synack, 500, 101, ms+1))
 		}
-		for c := range tb.live() {
-			conns[c], machines[c.FSM], views[c.Zeek] = true, true, true
-		}
-	}
-	if len(conns) != batch || len(machines) != batch || len(views) != batch {
-		t.Errorf("5 rounds of %d connections, each round leaving before the next: %d connections, %d state machines and %d Zeek views, want %d of each",
-			batch, len(conns), len(machines), len(views), batch)
-	}
-}
-
-// TestSparesAreBounded: when more connections leave at one moment than a
-// table keeps for reuse, it keeps maxSpares of each kind and lets the rest
-// go to the collector, so a flood's mass eviction does not stay in memory.
-func TestSparesAreBounded(t *testing.T) {
-	const many = 3 * maxSpares
-	tb := New(Config{Zeek: true, IdleTimeout: int64(time.Second), Done: func(*Record) {}})
-	for i := range many {
-		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 8, byte(i >> 8), byte(i)}), 40000)
-		tb.Add(pkt(c, srv, syn, 100, 0, 0))
-		tb.Add(pkt(srv, c, synack, 500, 101, 1))
-	}
-	// One packet long after: every connection above is idle and leaves,
-	// and the SYN takes a spare connection (a lone SYN needs no state
-	// machines).
-	tb.Add(pkt(cli, srv, syn, 100, 0, 5000))
-	if got := tb.Stats().Idle; got != many {
-		t.Fatalf("%d connections left idle, want %d", got, many)
 	}
 	for _, s := range []struct {
-		what    string
-		n, want int
+		what       string
+		used, live int
 	}{
-		{"connections", len(tb.spareConns), maxSpares - 1},
-		{"state machines", len(tb.spareFSMs), maxSpares},
-		{"Zeek views", len(tb.spareZeeks), maxSpares},
+		{"connections", tb.slots.used, tb.slots.live},
+		{"state machines", tb.states.used, tb.states.live},
+		{"Zeek views", tb.zeeks.used, tb.zeeks.live},
 	} {
-		if s.n != s.want {
-			t.Errorf("%d connections left together: %d spare %s kept, want %d", many, s.n, s.what, s.want)
+		if s.used != batch || s.live != batch {
+			t.Errorf("5 rounds of %d connections, each round leaving before the next: %d slots of %s used, %d live; want %d and %d",
+				batch, s.used, s.what, s.live, batch, batch)
 		}
 	}
 }

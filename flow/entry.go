@@ -25,6 +25,12 @@ type entry struct {
 	// header) and from a record of at most 262,144 bytes: 32 bits hold them.
 	ipLen, payloadLen, captured int32
 
+	// icmpType and icmpCode are those of the ICMP or ICMPv6 error this
+	// entry is (capture.Packet.IsICMPError), which quotes a segment with
+	// the key, ports and seq above; icmpType is 0 for a TCP segment (no
+	// ICMP error has type 0).
+	icmpType, icmpCode uint8
+
 	ts    int64  // the packet's time, Unix nanoseconds
 	now   int64  // the capture's clock at this packet: the latest packet time so far
 	index uint64 // the packet's position in the capture
@@ -45,8 +51,12 @@ func (e *entry) pack(p *capture.Packet, now int64) {
 	e.sackOK, e.tsOK, e.badChecksum = p.SACKPermitted, p.HasTimestamp, p.BadChecksum
 	e.seq, e.ack = p.Seq, p.Ack
 	e.ipLen, e.payloadLen, e.captured = int32(p.IPLen), int32(p.PayloadLen), int32(p.CapturedPayload)
+	e.icmpType, e.icmpCode = p.ICMP.Type, p.ICMP.Code
 	e.ts, e.now, e.index = p.Timestamp.UnixNano(), now, p.Index
 }
+
+// icmpError reports whether e is an ICMP error rather than a TCP segment.
+func (e *entry) icmpError() bool { return e.icmpType != 0 }
 
 // ports returns the packet's source and destination ports.
 func (e *entry) ports() (src, dst uint16) {

@@ -35,8 +35,8 @@ func (a dueKey) less(b dueKey) bool {
 	return a.last < b.last || a.last == b.last && a.index < b.index
 }
 
-// key is c's place in the order of expiry.
-func (c *Conn) dueKey() dueKey { return dueKey{c.last(), c.lastIndex} }
+// dueKey is c's place in the order of expiry.
+func (c *Conn) dueKey() dueKey { return dueKey{c.at, c.lastIndex} }
 
 // queue holds connections in the order of their dueKey: those whose
 // packets came in time order in a list, the rest in a heap.
@@ -47,29 +47,30 @@ type queue struct {
 
 // lateHeap is a binary min-heap of the connections whose latest packet was
 // older than the back of their queue's list. Each item keeps its key so
-// that sifting compares without reading the connections; Conn.late is the
-// item's position plus one, 0 for a connection not in a heap.
+// that sifting compares without reading the connections; a connection in
+// the heap has its position plus one in Conn.prev, and inHeap in
+// Conn.next.
 type lateHeap []lateItem
 
 type lateItem struct {
 	key dueKey
-	c   *Conn
+	c   ref
 }
 
 // push adds c, which is in no queue.
 func (q *queue) push(c *Conn) {
 	k := c.dueKey()
-	if tail := q.inOrder.tail; tail == nil || !k.less(tail.dueKey()) {
+	if tail := q.inOrder.back(); tail == nil || !k.less(tail.dueKey()) {
 		q.inOrder.pushBack(c)
 		return
 	}
-	q.late.push(lateItem{k, c})
+	q.late.push(q.inOrder.s, lateItem{k, c.self})
 }
 
 // remove takes c out of q.
 func (q *queue) remove(c *Conn) {
-	if c.late != 0 {
-		q.late.remove(int(c.late - 1))
+	if c.next == inHeap {
+		q.late.remove(q.inOrder.s, int(c.prev-1))
 		return
 	}
 	q.inOrder.remove(c)
@@ -77,51 +78,51 @@ func (q *queue) remove(c *Conn) {
 
 // update puts c, which is in q, back in order after its key grew.
 func (q *queue) update(c *Conn) {
-	l := &q.inOrder
-	if c.late == 0 {
-		if c == l.tail {
+	l, s := &q.inOrder, q.inOrder.s
+	k := c.dueKey()
+	if c.next != inHeap {
+		if c.self == l.tail {
 			return // the largest key grew: still the largest
 		}
-		k := c.dueKey()
-		if !k.less(l.tail.dueKey()) {
+		if !k.less(l.back().dueKey()) {
 			l.moveToBack(c)
 			return
 		}
-		if k.less(c.next.dueKey()) {
+		if k.less(s.at(c.next).dueKey()) {
 			return // still before its neighbour, and after the one before it
 		}
 		l.remove(c)
-		q.late.push(lateItem{k, c})
+		q.late.push(s, lateItem{k, c.self})
 		return
 	}
-	k := c.dueKey()
-	if l.tail == nil || !k.less(l.tail.dueKey()) {
-		q.late.remove(int(c.late - 1))
+	if tail := l.back(); tail == nil || !k.less(tail.dueKey()) {
+		q.late.remove(s, int(c.prev-1))
 		l.pushBack(c)
 		return
 	}
-	q.late.fix(int(c.late-1), k)
+	q.late.fix(s, int(c.prev-1), k)
 }
 
 // front returns the connection due first, or nil.
 func (q *queue) front() *Conn {
-	c := q.inOrder.head
+	c := q.inOrder.front()
 	if len(q.late) > 0 && (c == nil || q.late[0].key.less(c.dueKey())) {
-		return q.late[0].c
+		return q.inOrder.s.at(q.late[0].c)
 	}
 	return c
 }
 
-// all yields every connection in q, in no particular order.
+// all yields every connection in q, in no particular order; q must not
+// change during the loop.
 func (q *queue) all() iter.Seq[*Conn] {
 	return func(yield func(*Conn) bool) {
-		for c := q.inOrder.head; c != nil; c = c.next {
+		for c := range q.inOrder.all() {
 			if !yield(c) {
 				return
 			}
 		}
 		for _, it := range q.late {
-			if !yield(it.c) {
+			if !yield(q.inOrder.s.at(it.c)) {
 				return
 			}
 		}
@@ -133,6 +134,7 @@ func (q *queue) all() iter.Seq[*Conn] {
 // snapshot), not for every packet.
 func (q *queue) sorted() iter.Seq[*Conn] {
 	return func(yield func(*Conn) bool) {
+		s := q.inOrder.s
 		late := slices.Clone(q.late)
 		slices.SortFunc(late, func(a, b lateItem) int {
 			if a.key.less(b.key) {
@@ -140,13 +142,13 @@ func (q *queue) sorted() iter.Seq[*Conn] {
 			}
 			return 1
 		})
-		c := q.inOrder.head
+		c := q.inOrder.front()
 		for c != nil || len(late) > 0 {
 			next := c
 			if c == nil || len(late) > 0 && late[0].key.less(c.dueKey()) {
-				next, late = late[0].c, late[1:]
+				next, late = s.at(late[0].c), late[1:]
 			} else {
-				c = c.next
+				c = q.inOrder.conn(c.next)
 			}
 			if !yield(next) {
 				return
@@ -155,55 +157,57 @@ func (q *queue) sorted() iter.Seq[*Conn] {
 	}
 }
 
-func (h *lateHeap) push(it lateItem) {
+func (h *lateHeap) push(s *slab[Conn], it lateItem) {
 	*h = append(*h, it)
-	h.up(len(*h) - 1)
+	h.up(s, len(*h)-1)
 }
 
 // remove takes out the item at position i.
-func (h *lateHeap) remove(i int) {
+func (h *lateHeap) remove(s *slab[Conn], i int) {
 	old := *h
 	n := len(old) - 1
-	old[i].c.late = 0
+	c := s.at(old[i].c)
+	c.prev, c.next = 0, 0
 	if i != n {
-		old.place(i, old[n])
+		old.place(s, i, old[n])
 	}
 	old[n] = lateItem{}
 	*h = old[:n]
 	if i != n {
-		h.fix(i, (*h)[i].key)
+		h.fix(s, i, (*h)[i].key)
 	}
 }
 
 // fix gives the item at position i key k and restores the heap's order.
-func (h lateHeap) fix(i int, k dueKey) {
+func (h lateHeap) fix(s *slab[Conn], i int, k dueKey) {
 	h[i].key = k
-	if !h.down(i) {
-		h.up(i)
+	if !h.down(s, i) {
+		h.up(s, i)
 	}
 }
 
 // place puts it at position i and tells its connection where it is.
-func (h lateHeap) place(i int, it lateItem) {
+func (h lateHeap) place(s *slab[Conn], i int, it lateItem) {
 	h[i] = it
-	it.c.late = int32(i + 1)
+	c := s.at(it.c)
+	c.prev, c.next = ref(i+1), inHeap
 }
 
-func (h lateHeap) up(i int) {
+func (h lateHeap) up(s *slab[Conn], i int) {
 	it := h[i]
 	for i > 0 {
 		parent := (i - 1) / 2
 		if !it.key.less(h[parent].key) {
 			break
 		}
-		h.place(i, h[parent])
+		h.place(s, i, h[parent])
 		i = parent
 	}
-	h.place(i, it)
+	h.place(s, i, it)
 }
 
 // down sifts the item at position i down, and reports whether it moved.
-func (h lateHeap) down(i int) bool {
+func (h lateHeap) down(s *slab[Conn], i int) bool {
 	it, start := h[i], i
 	for {
 		child := 2*i + 1
@@ -216,10 +220,10 @@ func (h lateHeap) down(i int) bool {
 		if !h[child].key.less(it.key) {
 			break
 		}
-		h.place(i, h[child])
+		h.place(s, i, h[child])
 		i = child
 	}
-	h.place(i, it)
+	h.place(s, i, it)
 	return i != start
 }
 
@@ -230,7 +234,10 @@ func (h lateHeap) down(i int) bool {
 // expire in the order of their deadlines.
 func (t *Table) touch(c *Conn, index uint64) {
 	c.lastIndex = index
-	ended := t.cfg.CloseDelay >= 0 && c.FSM != nil && c.FSM.Ended()
+	ended := false
+	if m := t.fsmOf(c); m != nil && t.cfg.CloseDelay >= 0 {
+		ended = m.Ended()
+	}
 	if ended != c.ended {
 		t.queueOf(c).remove(c)
 		c.ended = ended
@@ -306,12 +313,12 @@ func (t *Table) expire(now int64) {
 			why      Reason
 		)
 		if idle := t.lru.front(); idle != nil && t.cfg.IdleTimeout >= 0 {
-			c, deadline, why = idle, idle.last()+t.cfg.IdleTimeout, ReasonIdle
+			c, deadline, why = idle, idle.at+t.cfg.IdleTimeout, ReasonIdle
 		}
 		if e := t.ended.front(); e != nil {
-			d, w := e.last()+t.cfg.CloseDelay, ReasonClosed
+			d, w := e.at+t.cfg.CloseDelay, ReasonClosed
 			if t.cfg.IdleTimeout >= 0 && t.cfg.IdleTimeout < t.cfg.CloseDelay {
-				d, w = e.last()+t.cfg.IdleTimeout, ReasonIdle
+				d, w = e.at+t.cfg.IdleTimeout, ReasonIdle
 			}
 			if c == nil || d < deadline || d == deadline && e.lastIndex < c.lastIndex {
 				c, deadline, why = e, d, w

@@ -18,19 +18,23 @@ import (
 func TestQueueOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for round := range 200 {
-		var q queue
+		var s slab[Conn]
+		q := queue{inOrder: list{s: &s}}
 		var in []*Conn // in q
 		clock, index := int64(1e9), uint64(0)
 		for op := range 300 {
 			index++
 			switch r := rng.IntN(10); {
 			case r < 3 || len(in) == 0: // a new connection
-				c := &Conn{at: packetTime(rng, &clock), lastIndex: index}
+				r, _ := s.alloc()
+				c := s.at(r)
+				*c = Conn{self: r, at: packetTime(rng, &clock), lastIndex: index}
 				q.push(c)
 				in = append(in, c)
 			case r < 4: // one leaves
 				i := rng.IntN(len(in))
 				q.remove(in[i])
+				s.release(in[i].self)
 				in = slices.Delete(in, i, i+1)
 			default: // a packet: the latest time is a maximum
 				c := in[rng.IntN(len(in))]
@@ -55,8 +59,8 @@ func TestQueueOrder(t *testing.T) {
 				t.Fatalf("round %d op %d: all yields %d, want %d", round, op, len(all), len(in))
 			}
 			for i, it := range q.late {
-				if it.c.late != int32(i+1) || it.key != it.c.dueKey() {
-					t.Fatalf("round %d op %d: heap item %d is marked %d, key %v of %v", round, op, i, it.c.late, it.key, it.c.dueKey())
+				if c := s.at(it.c); c.next != inHeap || c.prev != ref(i+1) || it.key != c.dueKey() {
+					t.Fatalf("round %d op %d: heap item %d is marked %d/%d, key %v of %v", round, op, i, c.prev, c.next, it.key, c.dueKey())
 				}
 			}
 		}

@@ -2,37 +2,57 @@ package flow
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
 
-// TestIndexChains puts connections in one chain, as collisions would,
-// and takes them out in every position of the chain.
-func TestIndexChains(t *testing.T) {
-	for _, order := range [][]int{{0, 1, 2}, {2, 1, 0}, {1, 0, 2}, {1, 2, 0}} {
-		x := newIndex()
-		x.heads = make([]*Conn, 1) // every key in the one chain
-		conns := make([]*Conn, 3)
-		for i := range conns {
-			conns[i] = &Conn{ID: uint64(i), key: key{loPort: uint16(i + 1)}}
-			x.link(conns[i])
+// newConns allocates n connections with distinct keys in s.
+func newConns(s *slab[Conn], n int) []*Conn {
+	conns := make([]*Conn, n)
+	for i := range conns {
+		r, _ := s.alloc()
+		c := s.at(r)
+		*c = Conn{ID: uint64(i), self: r, key: key{loPort: uint16(i), hiPort: uint16(i >> 16)}}
+		c.key.loAddr[3] = byte(i % 7)
+		conns[i] = c
+	}
+	return conns
+}
+
+// TestIndexRuns fills a small array to its limit, so that connections
+// share long runs of slots as collisions make them, and takes them out in
+// random orders, checking every lookup after each removal: the slots
+// shifted back must still be found from their homes.
+func TestIndexRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for round := range 200 {
+		var s slab[Conn]
+		x := newIndex(&s)
+		x.slots = make([]uint64, 8)
+		conns := newConns(&s, 6) // 3/4 full: no growth
+		for _, c := range conns {
+			x.put(c)
+		}
+		if len(x.slots) != 8 {
+			t.Fatalf("the array grew to %d slots for 6 connections", len(x.slots))
 		}
 		var gone []int
-		for _, i := range order {
+		for _, i := range rng.Perm(len(conns)) {
 			x.remove(conns[i])
 			gone = append(gone, i)
 			for j, c := range conns {
 				got := x.get(&c.key)
 				if want := !slices.Contains(gone, j); (got == c) != want || got != nil && got != c {
-					t.Fatalf("order %v, after removing %v: get(%d) = %v, want present=%v", order, gone, j, got, want)
+					t.Fatalf("round %d, after removing %v: get(%d) = %v, want present=%v", round, gone, j, got, want)
 				}
 			}
 			if x.n != len(conns)-len(gone) {
-				t.Fatalf("order %v: n = %d after %d removals", order, x.n, len(gone))
+				t.Fatalf("round %d: n = %d after %d removals", round, x.n, len(gone))
 			}
 		}
-		if x.heads[0] != nil {
-			t.Errorf("order %v: the chain is not empty", order)
+		if slices.ContainsFunc(x.slots, func(slot uint64) bool { return slot != 0 }) {
+			t.Errorf("round %d: slots left after every connection was removed: %x", round, x.slots)
 		}
 	}
 }
@@ -40,17 +60,15 @@ func TestIndexChains(t *testing.T) {
 // TestIndexGrows: connections put in by the thousand, growing the array
 // many times, are all found, and each is gone once removed.
 func TestIndexGrows(t *testing.T) {
-	x := newIndex()
-	const n = 20 * minIndexHeads
-	conns := make([]*Conn, n)
-	for i := range conns {
-		c := &Conn{ID: uint64(i), key: key{loPort: uint16(i), hiPort: uint16(i >> 16)}}
-		c.key.loAddr[3] = byte(i % 7)
-		conns[i] = c
+	var s slab[Conn]
+	x := newIndex(&s)
+	const n = 20 * minIndexSlots
+	conns := newConns(&s, n)
+	for _, c := range conns {
 		x.put(c)
 	}
-	if len(x.heads) < 2*n || x.n != n {
-		t.Fatalf("%d heads, n = %d, after %d puts", len(x.heads), x.n, n)
+	if 4*n > 3*len(x.slots) || x.n != n {
+		t.Fatalf("%d slots, n = %d, after %d puts", len(x.slots), x.n, n)
 	}
 	for i, c := range conns {
 		if got := x.get(&c.key); got != c {
@@ -70,7 +88,8 @@ func TestIndexGrows(t *testing.T) {
 // TestIndexHash checks that the hash depends on every part
 // of the key and on the seed.
 func TestIndexHash(t *testing.T) {
-	x, y := newIndex(), newIndex()
+	var s slab[Conn]
+	x, y := newIndex(&s), newIndex(&s)
 	base := key{loPort: 1, hiPort: 2}
 	base.loAddr[15], base.hiAddr[15] = 1, 2
 	variants := []key{base, base, base, base, base}

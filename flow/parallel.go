@@ -340,7 +340,11 @@ func (s *shard) run() {
 			// Expire first with the capture's clock, as a single table
 			// would have at the packets of other shards.
 			s.table.advanceTo(e.now)
-			s.table.add(e)
+			if e.icmpError() {
+				s.table.addICMPError(e)
+			} else {
+				s.table.add(e)
+			}
 		}
 		s.clock.now = j.now
 		s.cur = &s.clock
@@ -384,6 +388,25 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 	*r = append(*r, p.packed)
 	p.inRound++
 	if p.inRound == roundSize || p.now-p.roundAt > roundSpan {
+		p.send(false)
+	}
+}
+
+// AddICMPError feeds an ICMP or ICMPv6 error quoting a TCP segment, in
+// capture order with the TCP packets, to the shard of the connection it
+// quotes a segment of, as Table.AddICMPError does: it moves no clock.
+func (p *Parallel) AddICMPError(pkt *capture.Packet) {
+	if !p.started {
+		return // no connection yet
+	}
+	p.packed.pack(pkt, p.now)
+	if !p.cfg.Shard.follows(&p.packed.key) {
+		return
+	}
+	r := &p.round[p.cur][p.packed.key.shard(len(p.shards))]
+	*r = append(*r, p.packed)
+	p.inRound++
+	if p.inRound == roundSize {
 		p.send(false)
 	}
 }

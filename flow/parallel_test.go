@@ -35,6 +35,10 @@ func replay(pkts []capture.Packet, cfg Config, shards int) string {
 	if shards == 1 {
 		t := New(cfg)
 		for i := range pkts {
+			if pkts[i].IsICMPError() {
+				t.AddICMPError(&pkts[i])
+				continue
+			}
 			t.Add(&pkts[i])
 		}
 		t.Flush()
@@ -42,6 +46,10 @@ func replay(pkts []capture.Packet, cfg Config, shards int) string {
 	} else {
 		p := NewParallel(cfg, shards)
 		for i := range pkts {
+			if pkts[i].IsICMPError() {
+				p.AddICMPError(&pkts[i])
+				continue
+			}
 			p.Add(&pkts[i])
 		}
 		p.Flush()

@@ -174,30 +174,49 @@ type Stats struct {
 	Peak        int    // most connections tracked at once (tombstones aside)
 }
 
-// Conn is a connection in the table.
+// Conn is a connection in the table. The table holds its connections by
+// value in a slab, and their state machines in another (see state), so a
+// Conn holds no pointer: those to other connections are refs, and its
+// state machines are found through the table (Table.Snapshot).
+//
+// Its fields are ordered so that it packs into 96 bytes: a SYN flood's
+// connections are mostly this and a slot of the index.
 type Conn struct {
-	ID uint64
-	// FSM follows the connection. It is nil while the connection is a
-	// lone SYN (see lone); every method of Conn and Table that needs it
-	// builds it first.
-	FSM  *fsm.Conn
-	Zeek *zeek.Conn // nil unless Config.Zeek or ZeekRecords
+	ID   uint64
+	key  key
+	lone loneSYN
 
-	key        key
 	clientIsLo bool // the client is the key's lo endpoint
 	is4        bool // the addresses are IPv4
 	ended      bool // in Table.ended: it has ended, and waits for CloseDelay
 	tomb       tomb // nonzero: reported, and kept only as a tombstone
-	lone       loneSYN
-	// at is the time of the lone SYN while FSM is nil, for a tombstone
-	// when it is forgotten, and otherwise the capture index of its first
-	// packet (see firstIndex): it never needs two of them at once, and one
-	// field keeps Conn in a smaller size class.
-	at         int64
-	lastIndex  uint64 // capture index of the latest packet, which orders ties in the LRU list
-	late       int32  // in its queue's heap, at this position plus one; 0 in a list (see queue)
-	prev, next *Conn
-	sameHash   *Conn // the next connection in its index chain
+
+	// prev and next link c in its queue's list (see queue), or, while it
+	// is in the queue's heap instead, prev is its position there plus one
+	// and next is inHeap.
+	prev, next ref
+	self       ref // c's own slot
+	// st holds c's state machines; 0 while it is a lone SYN (see lone) or
+	// a tombstone. Every method of Table that needs them builds them
+	// first (see follow).
+	st ref
+
+	// at is the time of the latest packet, or, for a tombstone, when it
+	// is forgotten: what orders the connections' expiry (see dueKey).
+	at        int64
+	lastIndex uint64 // capture index of the latest packet, which orders ties in the LRU list
+}
+
+// inHeap in Conn.next marks a connection in its queue's heap.
+const inHeap = ^ref(0)
+
+// state is what a table keeps of a connection it follows beyond its Conn:
+// the RFC 793 state machine, and the capture index of its first packet.
+// Its Zeek view, when the table keeps one, is in a slab of its own at
+// the same ref (see Table.newState).
+type state struct {
+	fsm        fsm.Conn
+	firstIndex uint64
 }
 
 // loneSYN is the first SYN of a connection that has seen nothing else,
@@ -208,7 +227,7 @@ type Conn struct {
 //
 // It holds only what a bare SYN without payload says: no acknowledgement
 // (the ACK flag is clear, so nothing reads the field) and no data. Its
-// time is Conn.at.
+// time is Conn.at, and its capture index Conn.lastIndex.
 type loneSYN struct {
 	seq          uint32
 	flags        fsm.Flags
@@ -251,25 +270,44 @@ func (c *Conn) endpoint(lo bool) netip.AddrPort {
 	return netip.AddrPortFrom(addr, port)
 }
 
-// first and last are the times of the connection's first and latest packets.
-func (c *Conn) first() int64 {
-	if c.FSM == nil {
-		return c.at
+// fsmOf returns the state machine of c, nil while it has none (a lone
+// SYN, a tombstone). The pointer is valid while c is in the table.
+func (t *Table) fsmOf(c *Conn) *fsm.Conn {
+	if c.st == 0 {
+		return nil
 	}
-	return c.FSM.First()
+	return &t.states.at(c.st).fsm
 }
 
-func (c *Conn) last() int64 {
-	if c.FSM == nil {
+// zeekOf returns the Zeek view of c, nil while it has none or when the
+// table keeps none.
+func (t *Table) zeekOf(c *Conn) *zeek.Conn {
+	if c.st == 0 || !t.keepsZeek() {
+		return nil
+	}
+	return t.zeeks.at(c.st)
+}
+
+// keepsZeek reports whether the table follows its connections as Zeek
+// would too.
+func (t *Table) keepsZeek() bool { return t.cfg.Zeek || t.cfg.ZeekRecords }
+
+// first is the time of c's first packet.
+func (t *Table) first(c *Conn) int64 {
+	if c.st == 0 {
 		return c.at
 	}
-	return c.FSM.Last()
+	return t.states.at(c.st).fsm.First()
 }
+
+// firstIndex is the capture index of the first packet of c, a connection
+// being followed (its state machines built).
+func (t *Table) firstIndex(c *Conn) uint64 { return t.states.at(c.st).firstIndex }
 
 // follow builds the state machines of a connection kept as a lone SYN, by
 // feeding them that SYN.
 func (t *Table) follow(c *Conn) {
-	if c.FSM != nil {
+	if c.st != 0 {
 		return
 	}
 	l := &c.lone
@@ -277,34 +315,50 @@ func (t *Table) follow(c *Conn) {
 		Time: c.at, Dir: fsm.FromClient, Flags: l.flags, Seq: l.seq, Window: l.window,
 		IPLen: int(l.ipLen), MSS: l.mss, WindowScale: l.wscale, SACKOK: l.sackOK, Timestamps: l.tsOK,
 	}
-	t.start(c, &seg)
-	c.at = int64(c.lastIndex) // a lone SYN's only packet is its first
-	if c.Zeek != nil {
-		c.Zeek.StepCaptured(&seg, false, 0)
+	t.start(c, &seg, c.lastIndex) // a lone SYN's only packet is its first
+	if z := t.zeekOf(c); z != nil {
+		z.StepCaptured(&seg, false, 0)
 	}
-	c.FSM.Step(&seg)
+	t.fsmOf(c).Step(&seg)
 }
 
-// firstIndex is the capture index of the first packet of c, a connection
-// being followed (its FSM built).
-func (c *Conn) firstIndex() uint64 { return uint64(c.at) }
-
-// start creates the state machines from a connection's first segment,
-// reusing those of a connection removed when there are.
-func (t *Table) start(c *Conn, seg *fsm.Segment) {
-	if c.FSM = pop(&t.spareFSMs); c.FSM != nil {
-		c.FSM.Reset(seg)
+// start creates the state machines of c from its first segment, the
+// packet of capture index first, in a slot of the table's slabs: a slot
+// that held a connection removed before, or a fresh one.
+func (t *Table) start(c *Conn, seg *fsm.Segment, first uint64) {
+	r, reused := t.states.alloc()
+	st := t.states.at(r)
+	if reused {
+		st.fsm.Reset(seg)
 	} else {
-		c.FSM = fsm.NewConn(seg)
+		st.fsm.Start(seg)
 	}
-	if !t.cfg.Zeek && !t.cfg.ZeekRecords {
+	st.firstIndex = first
+	c.st = r
+	if !t.keepsZeek() {
 		return
 	}
-	if c.Zeek = pop(&t.spareZeeks); c.Zeek != nil {
-		c.Zeek.Reset(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
+	// The Zeek views' slab is allocated and released with the states',
+	// in the same order, so it hands out the same refs.
+	zr, reused := t.zeeks.alloc()
+	z := t.zeeks.at(zr)
+	if reused {
+		z.Reset(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
 	} else {
-		c.Zeek = zeek.NewConn(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
+		z.Start(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
 	}
+}
+
+// release gives c's state machines back to their slabs.
+func (t *Table) release(c *Conn) {
+	if c.st == 0 {
+		return
+	}
+	t.states.release(c.st)
+	if t.keepsZeek() {
+		t.zeeks.release(c.st)
+	}
+	c.st = 0
 }
 
 // Table is the connection table. It is not safe for concurrent use.
@@ -331,41 +385,22 @@ type Table struct {
 	rec      Record
 	census   *census
 
-	// spareFSMs and spareZeeks are state machines of connections removed,
-	// up to maxSpares, for the next ones to reuse (see recycle), and
-	// spareConns connections forgotten (see forget).
-	spareFSMs  []*fsm.Conn
-	spareZeeks []*zeek.Conn
-	spareConns []*Conn
-}
-
-// maxSpares bounds the state machines a table keeps for reuse: a moment
-// when a few hundred connections end together (the clock passing their
-// deadlines, a flood's evictions) is followed by as many new ones.
-const maxSpares = 256
-
-// pop takes the last of spares, or nil.
-func pop[T any](spares *[]*T) *T {
-	n := len(*spares)
-	if n == 0 {
-		return nil
-	}
-	v := (*spares)[n-1]
-	(*spares)[n-1] = nil
-	*spares = (*spares)[:n-1]
-	return v
-}
-
-// keep adds v to spares unless they are full.
-func keep[T any](spares *[]*T, v *T) {
-	if v != nil && len(*spares) < maxSpares {
-		*spares = append(*spares, v)
-	}
+	// The table's memory: its connections, their state machines and
+	// their Zeek views (when it keeps them), each by value in a slab that
+	// reuses the slots of connections removed. A slab keeps the most it
+	// has held at once (at most Config.MaxConns connections): a flood's
+	// connections are followed by as many new ones.
+	slots  slab[Conn]
+	states slab[state]
+	zeeks  slab[zeek.Conn]
 }
 
 // New returns an empty table.
 func New(cfg Config) *Table {
-	return &Table{cfg: cfg.withDefaults(), conns: newIndex()}
+	t := &Table{cfg: cfg.withDefaults()}
+	t.conns = newIndex(&t.slots)
+	t.lru.inOrder.s, t.ended.inOrder.s, t.tombs.s = &t.slots, &t.slots, &t.slots
+	return t
 }
 
 // withDefaults fills in what the zero values of cfg mean.
@@ -382,6 +417,8 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	// Connections name each other by 32-bit refs.
+	cfg.MaxConns = min(cfg.MaxConns, math.MaxInt32)
 	if cfg.Done == nil {
 		cfg.Done = func(*Record) {}
 	}
@@ -432,39 +469,70 @@ func (t *Table) add(p *entry) {
 		t.follow(c)
 		t.segment(&t.seg, c, p)
 		switch {
-		case t.cfg.ZeekRecords && c.Zeek.NewConnection(&t.seg):
+		case t.cfg.ZeekRecords && t.zeekOf(c).NewConnection(&t.seg):
 			t.remove(c, ReasonZeekSplit)
 			c = t.open(p, false)
-		case !t.cfg.ZeekRecords && c.FSM.IsNewAttempt(&t.seg):
+		case !t.cfg.ZeekRecords && t.fsmOf(c).IsNewAttempt(&t.seg):
 			t.stats.Reused++
 			t.remove(c, ReasonReused)
 			c = t.open(p, false)
-			c.FSM.MarkReused()
+			t.fsmOf(c).MarkReused()
 		}
 	} else if reused {
 		t.stats.Reused++
 		c = t.open(p, false)
-		c.FSM.MarkReused()
+		t.fsmOf(c).MarkReused()
 	} else {
 		c = t.open(p, t.cfg.Trace == nil) // fills t.seg
-		if c.FSM == nil {
+		if c.st == 0 {
 			t.touch(c, p.index)
 			return // kept as a lone SYN
 		}
 	}
-	if c.Zeek != nil {
-		c.Zeek.StepCaptured(&t.seg, p.badChecksum, int(p.captured))
+	if z := t.zeekOf(c); z != nil {
+		z.StepCaptured(&t.seg, p.badChecksum, int(p.captured))
 	}
+	m := t.fsmOf(c)
 	var res fsm.StepResult
 	if p.badChecksum {
-		res = c.FSM.StepBadChecksum(&t.seg)
+		res = m.StepBadChecksum(&t.seg)
 	} else {
-		res = c.FSM.Step(&t.seg)
+		res = m.Step(&t.seg)
 	}
+	c.at = m.Last()
 	t.touch(c, p.index)
 	if t.cfg.Trace != nil {
 		t.cfg.Trace(c, t.tracing, &t.seg, res)
 	}
+}
+
+// AddICMPError feeds an ICMP or ICMPv6 error quoting a TCP segment
+// (capture.Packet.IsICMPError), in capture order with the TCP packets. It
+// is no packet of the connection: it reaches the state machines of the
+// connection whose segment it quotes, if that one is followed (fsm.Conn.
+// ICMPError says what they make of it), and changes nothing else: no
+// connection is created, no count, clock or activity moves.
+func (t *Table) AddICMPError(p *capture.Packet) {
+	var e entry
+	e.pack(p, t.now)
+	if t.cfg.Shard.follows(&e.key) {
+		t.addICMPError(&e)
+	}
+}
+
+// addICMPError hands the ICMP error e to the connection it quotes a
+// segment of.
+func (t *Table) addICMPError(e *entry) {
+	c := t.conns.get(&e.key)
+	if c == nil || c.tomb != 0 {
+		return
+	}
+	t.follow(c)
+	dir := fsm.FromServer
+	if e.srcIsLo == c.clientIsLo {
+		dir = fsm.FromClient
+	}
+	t.fsmOf(c).ICMPError(&fsm.ICMPError{Time: e.ts, Dir: dir, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode})
 }
 
 // clockAt moves the table to a packet at ts when the capture's clock is
@@ -497,24 +565,20 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 	if t.cfg.opened != nil {
 		t.cfg.opened(t.nextID)
 	}
-	c := pop(&t.spareConns)
-	if c == nil {
-		c = new(Conn)
-	}
-	*c = Conn{ID: t.nextID, key: p.key, is4: p.is4, lastIndex: p.index}
+	r, _ := t.slots.alloc()
+	c := t.slots.at(r)
+	*c = Conn{ID: t.nextID, key: p.key, is4: p.is4, self: r, at: p.ts, lastIndex: p.index}
 	c.clientIsLo = p.srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p)
 	if mayWait && p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
 		!p.badChecksum && t.seg.Len == 0 && t.seg.IPLen <= math.MaxUint16 {
 		s := &t.seg
-		c.at = s.Time
 		c.lone = loneSYN{
 			seq: s.Seq, flags: s.Flags, window: s.Window, mss: s.MSS, ipLen: uint16(s.IPLen),
 			wscale: s.WindowScale, sackOK: s.SACKOK, tsOK: s.Timestamps,
 		}
 	} else {
-		t.start(c, &t.seg)
-		c.at = int64(p.index)
+		t.start(c, &t.seg, p.index)
 	}
 	t.conns.put(c)
 	t.lru.push(c)
@@ -589,11 +653,11 @@ func (t *Table) takeCensus() {
 func (t *Table) countAll(cs *census) {
 	for _, q := range [2]*queue{&t.lru, &t.ended} {
 		for c := range q.all() {
-			cs.count(c, t.cfg.CloseDelay)
+			cs.count(c, t.fsmOf(c), t.cfg.CloseDelay)
 		}
 	}
-	for c := t.tombs.front(); c != nil; c = c.next {
-		cs.count(c, t.cfg.CloseDelay)
+	for c := range t.tombs.all() {
+		cs.count(c, nil, t.cfg.CloseDelay)
 	}
 }
 
@@ -622,29 +686,30 @@ func (t *Table) advanceTo(now int64) {
 // remove takes c out of the table and hands its record to Done.
 func (t *Table) remove(c *Conn, why Reason) {
 	t.follow(c)
+	m := t.fsmOf(c)
 	end := t.now
 	switch why {
 	case ReasonIdle:
 		// An idle connection's states are those of its last packet plus
 		// the timeout: TIME_WAIT may have run out by then.
-		end = c.FSM.Last() + t.cfg.IdleTimeout
+		end = m.Last() + t.cfg.IdleTimeout
 	case ReasonClosed:
-		end = c.FSM.Last() + t.cfg.CloseDelay
+		end = m.Last() + t.cfg.CloseDelay
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: c.FSM.Result(end),
-		FirstIndex: c.firstIndex(), Order: t.order(c, why, end), lastIndex: c.lastIndex}
-	if c.Zeek != nil {
-		t.rec.Zeek = c.Zeek.Summary()
+	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: m.Result(end),
+		FirstIndex: t.firstIndex(c), Order: t.order(c, why, end), lastIndex: c.lastIndex}
+	if z := t.zeekOf(c); z != nil {
+		t.rec.Zeek = z.Summary()
 	}
 	if why == ReasonClosed {
-		if closed, _ := c.FSM.ClosedFrom(); closed > end {
+		if closed, _ := m.ClosedFrom(); closed > end {
 			t.entomb(c, closed)
 			return
 		}
 	}
 	if t.census != nil && !t.census.done && why.countedAfter() {
 		// Left before the census: counted in the state it was left in.
-		t.census.count(c, t.cfg.CloseDelay)
+		t.census.count(c, m, t.cfg.CloseDelay)
 	}
 	t.queueOf(c).remove(c)
 	t.conns.remove(c)
@@ -659,7 +724,7 @@ func (t *Table) order(c *Conn, why Reason, end int64) Order {
 	case ReasonIdle, ReasonClosed:
 		return Order{At: end, Class: classIdle, Index: c.lastIndex}
 	case ReasonEnd:
-		return Order{At: math.MaxInt64, Class: classEnd, Index: c.firstIndex()}
+		return Order{At: math.MaxInt64, Class: classEnd, Index: t.firstIndex(c)}
 	}
 	// Left because of the packet being added: a reuse, an eviction.
 	o := Order{At: t.now, Class: classLeft, Index: t.curIndex, Sub: t.curSub}
@@ -670,21 +735,21 @@ func (t *Table) order(c *Conn, why Reason, end int64) Order {
 // entomb reports c, whose record is in t.rec, and keeps it as a tombstone
 // until CloseDelay after closed, when its TIME_WAIT has run out.
 func (t *Table) entomb(c *Conn, closed int64) {
+	m := t.fsmOf(c)
 	tb := tombstone
-	cl, sv := c.FSM.States()
+	cl, sv := m.States()
 	if cl == fsm.TimeWait {
 		tb |= tombClientTW
 	}
 	if sv == fsm.TimeWait { // both, after a simultaneous close
 		tb |= tombServerTW
 	}
-	if c.FSM.Listening() {
+	if m.Listening() {
 		tb |= tombListening
 	}
 	t.queueOf(c).remove(c)
 	t.cfg.Done(&t.rec)
-	t.recycle(c)
-	c.FSM, c.Zeek = nil, nil
+	t.release(c)
 	c.tomb, c.ended = tb, false
 	c.at = closed + t.cfg.CloseDelay
 	t.tombs.pushBack(c)
@@ -695,7 +760,7 @@ func (t *Table) entomb(c *Conn, closed int64) {
 // taken counts it (see Reason.countedAfter).
 func (t *Table) bury(c *Conn, count bool) {
 	if count && t.census != nil && !t.census.done {
-		t.census.count(c, t.cfg.CloseDelay)
+		t.census.count(c, nil, t.cfg.CloseDelay)
 	}
 	t.tombs.remove(c)
 	t.nTombs--
@@ -703,30 +768,13 @@ func (t *Table) bury(c *Conn, count bool) {
 	t.forget(c)
 }
 
-// forget keeps c, out of the table now, and its state machines if it
-// still has them (see recycle), for connections to come: a capture's
-// connections leave at the rate they come.
+// forget gives c, out of the table now, and its state machines if it
+// still has them, back to their slabs for connections to come: a
+// capture's connections leave at the rate they come. Done has copied
+// what it keeps (a Record holds values).
 func (t *Table) forget(c *Conn) {
-	if t.cfg.Trace != nil {
-		return // a Trace could hold c
-	}
-	t.recycle(c)
-	*c = Conn{}
-	keep(&t.spareConns, c)
-}
-
-// recycle keeps the state machines of c, just removed and reported, for
-// the next connection: a SYN flood evicts connections as fast as it
-// opens them, and each would otherwise leave two objects of several
-// hundred bytes to the collector. Done has copied what it keeps (a
-// Record holds values), and only a Trace could still hold c.
-func (t *Table) recycle(c *Conn) {
-	if t.cfg.Trace != nil {
-		return
-	}
-	keep(&t.spareFSMs, c.FSM)
-	keep(&t.spareZeeks, c.Zeek)
-	c.FSM, c.Zeek = nil, nil
+	t.release(c)
+	t.slots.release(c.self)
 }
 
 // Open yields a Record for every connection still in the table that
@@ -739,11 +787,11 @@ func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
 	return func(yield func(*Record) bool) {
 		var rec Record
 		for c := range t.live() {
-			if at-c.first() < minAge {
+			if at-t.first(c) < minAge {
 				continue
 			}
 			t.follow(c)
-			c.Snapshot(at, &rec)
+			t.Snapshot(c, at, &rec)
 			if !yield(&rec) {
 				return
 			}
@@ -754,14 +802,15 @@ func (t *Table) Open(at, minAge int64) iter.Seq[*Record] {
 // Snapshot fills r with the connection as it stands at time at (or its
 // latest packet, if later), with Reason ReasonOpen. The table's Config.Trace
 // receives only connections that can be snapshot; Open makes sure of it.
-func (c *Conn) Snapshot(at int64, r *Record) {
-	if c.FSM == nil {
+func (t *Table) Snapshot(c *Conn, at int64, r *Record) {
+	m := t.fsmOf(c)
+	if m == nil {
 		panic("flow: Snapshot of a lone SYN; use Table.Open")
 	}
-	at = max(at, c.FSM.Last())
-	*r = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: ReasonOpen, End: at, Result: c.FSM.Result(at)}
-	if c.Zeek != nil {
-		r.Zeek = c.Zeek.Summary()
+	at = max(at, m.Last())
+	*r = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: ReasonOpen, End: at, Result: m.Result(at)}
+	if z := t.zeekOf(c); z != nil {
+		r.Zeek = z.Summary()
 	}
 }
 
@@ -786,9 +835,8 @@ func (t *Table) Flush() {
 		all = slices.AppendSeq(all, q.all())
 	}
 	slices.SortFunc(all, func(a, b *Conn) int { return cmp.Compare(a.ID, b.ID) })
-	for i, c := range all {
+	for _, c := range all {
 		t.remove(c, ReasonEnd)
-		all[i] = nil // let it go now: a lone SYN grew its state machines to be reported
 	}
 	for c := t.tombs.front(); c != nil; c = t.tombs.front() {
 		t.bury(c, true)

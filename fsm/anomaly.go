@@ -64,6 +64,13 @@ const (
 	// not being known, after which the receiver went on sending: it had
 	// not acted on the RST.
 	AnomalyRSTNotAccepted = "rst_not_accepted"
+	// AnomalySegmentBeyondWindow: a segment other than a SYN or RST
+	// starting past the right edge of its receiver's window (RFC 9293
+	// section 3.10.7.4's acceptability test): the receiver answers with an
+	// ACK and drops it, so it takes no place in its sender's sequence
+	// space and counts no bytes. A forged or injected segment, or a sender
+	// ignoring the window; the detail gives its offset from RCV.NXT.
+	AnomalySegmentBeyondWindow = "segment_beyond_window"
 )
 
 // AnomalyNames lists every anomaly name, for tools that check names
@@ -73,6 +80,7 @@ var AnomalyNames = []string{
 	AnomalyDataBeforeHandshake, AnomalyDataAfterFIN, AnomalySegmentAfterReset, AnomalyInvalidFlags,
 	AnomalyAckUnseen, AnomalySegmentNotCaptured, AnomalyBadChecksum, AnomalyRSTInWindow,
 	AnomalySYNOnSynchronized, AnomalyRSTWithoutACK, AnomalyACKUnacceptable, AnomalyRSTNotAccepted,
+	AnomalySegmentBeyondWindow,
 }
 
 // Anomaly is one kind of unexpected behaviour seen on a connection.

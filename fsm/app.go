@@ -29,12 +29,21 @@ var Errnos = map[string]int{
 	EINPROGRESS:  115,
 	ECONNRESET:   104,
 	EPIPE:        32,
+	EHOSTUNREACH: 113,
+	ENETUNREACH:  101,
+	EACCES:       13,
+	ENOPROTOOPT:  92,
+	EOPNOTSUPP:   95,
+	EHOSTDOWN:    112,
+	ENONET:       64,
+	EPROTO:       71,
 }
 
 // AppOutcomes lists every value an AppSide call can hold.
 var AppOutcomes = []string{
 	AppConnected, AppAccepted, AppNever, AppEOF, AppOpen, AppUnknown,
 	ECONNREFUSED, ETIMEDOUT, EINPROGRESS, ECONNRESET, EPIPE,
+	EHOSTUNREACH, ENETUNREACH, EACCES, ENOPROTOOPT, EOPNOTSUPP, EHOSTDOWN, ENONET, EPROTO,
 }
 
 // Socket calls, as the JSON "app" object names them.
@@ -179,6 +188,7 @@ func (c *Conn) connectOutcome(s *AppSide, e *endpoint, end int64) {
 		s.Setup, s.Why = AppUnknown, "picked up mid-stream: the handshake is not in the capture"
 	case c.wasSynchronized(e):
 		s.Setup, s.SetupAt = AppConnected, c.establishedTime(e)
+	case c.icmpEndedConnect(s, e):
 	case c.resetBy >= 0 && c.resetBy != int8(e.dir):
 		// Linux tcp_reset: ECONNREFUSED in SYN_SENT, ECONNRESET in the
 		// SYN_RCVD of a simultaneous open.
@@ -194,6 +204,18 @@ func (c *Conn) connectOutcome(s *AppSide, e *endpoint, end int64) {
 	default:
 		s.Setup, s.Why = AppUnknown, fmt.Sprintf("its handshake did not complete and it is in %s", e.state)
 	}
+}
+
+// icmpEndedConnect sets s to the errno of the ICMP error that ended e's
+// connect() and reports whether there was one.
+func (c *Conn) icmpEndedConnect(s *AppSide, e *endpoint) bool {
+	n, ok := c.icmpEnded(e)
+	if !ok {
+		return false
+	}
+	s.Setup, s.SetupAt = n.errno, n.at
+	s.Why = fmt.Sprintf("%s quoting its SYN, which Linux takes in SYN_SENT as the end of the connect() (assumed: its application did not hold the socket at that instant, and sent no SYN after it)", n.what)
+	return true
 }
 
 // pendingConnect decides a connect() whose SYNs were never answered: still
@@ -228,9 +250,18 @@ func (c *Conn) pendingConnect(s *AppSide, e *endpoint, end int64) {
 	if end-last > retryDue(gap, true) {
 		s.Setup = ETIMEDOUT
 		s.Why = fmt.Sprintf("assumed given up: %d SYNs unanswered, none in the %s the capture went on after the last (the next was due about %s after it); that is tcp_syn_retries=%d", syns, fmtDur(end-last), fmtDur(2*gap), syns-1)
+		if n, ok := c.icmpSoft(e); ok {
+			// tcp_write_err: a connect() that times out returns the
+			// socket's soft error, if it has one, rather than ETIMEDOUT.
+			s.Setup = n.errno
+			s.Why += fmt.Sprintf("; it went on after an %s quoting its SYN, which Linux keeps as the soft error a timeout returns", n.what)
+		}
 		return
 	}
 	s.Setup, s.Why = EINPROGRESS, fmt.Sprintf("%d SYNs unanswered, the capture ended before the next was due", syns)
+	if n, ok := c.icmpSoft(e); ok {
+		s.Why += fmt.Sprintf("; it went on after an %s quoting its SYN", n.what)
+	}
 }
 
 // acceptOutcome is what accept() does on the passive opener sv for the
@@ -243,6 +274,8 @@ func (c *Conn) acceptOutcome(s *AppSide, sv, cl *endpoint) {
 		s.Setup, s.SetupAt = AppAccepted, c.establishedTime(sv)
 	case c.refused:
 		s.Setup, s.SetupAt, s.Why = AppNever, sv.closeTime, "nothing listened: the port refused the SYN"
+	case sv.synAcks == 0 && c.rare != nil && c.rare.ev[cl.dir].icmpLatest.at != 0:
+		s.Setup, s.Why = AppNever, "the SYN was answered with an "+c.rare.ev[cl.dir].icmpLatest.what+", not by a listener"
 	case sv.synAcks == 0:
 		s.Setup, s.Why = AppNever, "the SYN was never answered"
 	case c.wasSynchronized(cl) && c.resetBy == int8(FromServer):

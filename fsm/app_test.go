@@ -177,14 +177,21 @@ func TestApp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := run(t, cISN, sISN, tt.steps)
-			end := c.Last()
-			if tt.end != 0 {
-				end = 1_700_000_000e9 + tt.end*1e6
-			}
-			r := c.Result(end)
-			tt.client.check(t, "client", r.App.Client)
-			tt.server.check(t, "server", r.App.Server)
+			checkApp(t, run(t, cISN, sISN, tt.steps), tt.end, tt.client, tt.server)
 		})
 	}
+}
+
+// checkApp checks c's application view at endMS milliseconds (0: its
+// last segment) and returns its result.
+func checkApp(t *testing.T, c *Conn, endMS int64, client, server appWant) Result {
+	t.Helper()
+	end := c.Last()
+	if endMS != 0 {
+		end = 1_700_000_000e9 + endMS*1e6
+	}
+	r := c.Result(end)
+	client.check(t, "client", r.App.Client)
+	server.check(t, "server", r.App.Server)
+	return r
 }

@@ -86,7 +86,7 @@ type Conn struct {
 // SYN_SENT.
 func NewConn(seg *Segment) *Conn {
 	c := new(Conn)
-	c.init(seg)
+	c.Start(seg)
 	return c
 }
 
@@ -96,23 +96,26 @@ func NewConn(seg *Segment) *Conn {
 // Nothing c returned before (a Result's anomalies) is changed.
 func (c *Conn) Reset(seg *Segment) {
 	*c = Conn{}
-	c.init(seg)
+	c.Start(seg)
 }
 
-// init sets up c, which is zero, as a new connection whose first segment is
-// seg. NewConn does not clear its new, already zero, memory again: while
-// the collector marks, the write barrier of a struct assignment first reads
-// the pointer fields it overwrites, and a read is what maps a fresh page to
-// the kernel's shared zero page, which the write that follows must then
-// replace, interrupting every other core running the process to flush its
-// TLB. With -j 2 on a capture of 350,000 connections that was a tenth of
-// the CPU time.
-func (c *Conn) init(seg *Segment) {
+// Start makes c, which must be the zero Conn, a new connection whose first
+// segment is seg, as NewConn does, in memory the caller provides: flow
+// keeps its connections' state machines by value, in slabs, and starts
+// those of a fresh slot with Start, one that held a connection with Reset.
+// Neither NewConn nor Start clears the new, already zero, memory again:
+// while the collector marks, the write barrier of a struct assignment
+// first reads the pointer fields it overwrites, and a read is what maps a
+// fresh page to the kernel's shared zero page, which the write that
+// follows must then replace, interrupting every other core running the
+// process to flush its TLB. With -j 2 on a capture of 350,000
+// connections that was a tenth of the CPU time.
+func (c *Conn) Start(seg *Segment) {
 	c.resetBy, c.rttClient, c.rttServer = -1, -1, -1
 	c.first, c.last = seg.Time, seg.Time
 	c.ep[FromServer].passive = true
 	c.ep[FromClient].dir, c.ep[FromServer].dir = FromClient, FromServer
-	c.ep[FromClient].tx.wscale, c.ep[FromServer].tx.wscale = -1, -1
+	c.ep[FromClient].tx.wscale, c.ep[FromServer].tx.wscale = wscaleUnseen, wscaleUnseen
 	switch {
 	case seg.Flags&(SYN|ACK|RST) == SYN && seg.Dir == FromClient:
 		c.ep[FromClient].state = Closed
@@ -532,6 +535,10 @@ func (c *Conn) checkData(e, p *endpoint, seg *Segment) {
 //     TIME_WAIT is left out: a SYN there may open a new connection (RFC
 //     6191), which the flow table decides (IsNewAttempt). So is a
 //     connection picked up mid-stream, whose states were only assumed.
+//   - A segment beyond a synchronized receiver's window (section 3.10.7.4,
+//     "first, check sequence number"; see beyondWindow): answered with an
+//     ACK and dropped. It moves neither the sender's highest sequence
+//     number nor its retransmission count, and its bytes are not counted.
 func (c *Conn) unacceptable(e, p *endpoint, seg *Segment) Rule {
 	switch {
 	case seg.Flags&ACK != 0 && p.state == SynSent && !p.gotSYN && !synSentAcceptsAck(p, seg.Ack):
@@ -548,8 +555,72 @@ func (c *Conn) unacceptable(e, p *endpoint, seg *Segment) Rule {
 			a.Detail = fmt.Sprintf("SYN seq %d from the %s reached the %s in %s: challenge ACK", seg.Seq, seg.Dir, p.dir, p.state)
 		}
 		return RuleSYNChallenged
+	case c.beyondWindow(e, p, seg):
+		return RuleBeyondWindow
 	}
 	return RuleNone
+}
+
+// beyondWindow applies RFC 9293 section 3.10.7.4's acceptability test
+// ("first, check sequence number", see acceptable) to seg, sent by e to p,
+// and reports, noting the anomaly, a segment p drops as lying beyond its
+// window. p answers it with an ACK (RFC 9293: "If an incoming segment is
+// not acceptable, an acknowledgment should be sent in reply (unless the
+// RST bit is set ...) After sending the acknowledgment, drop the
+// unacceptable segment"; Linux tcp_validate_incoming, tcp_send_dupack).
+//
+// The observer does not know p's RCV.NXT, only bounds on it: at least the
+// latest acknowledgement p sent, and more if p has received e's later
+// segments without acknowledging them yet. The window's right edge stays
+// where p last advertised it, RCV.NXT plus RCV.WND at that
+// acknowledgement (RCV.WND shrinks as data arrives; Linux accepts up to
+// rcv_wup + rcv_wnd until it sends its next ACK; RFC 9293 section
+// 3.8.6.2.2 asks a receiver not to shrink it). A segment is called
+// unacceptable only when no RCV.NXT within those bounds would take it:
+//
+//   - One acceptable at p's latest acknowledgement is taken.
+//   - One that ends before it (an old duplicate) is unacceptable as well,
+//     and answered with an ACK, but its sender did send that data again:
+//     it stays the retransmission classify finds (Linux counts it in
+//     TcpRetransSegs; Wireshark calls it one). Only a segment beyond the
+//     window has no place in the sequence space.
+//   - A segment of no length at the right edge is acceptable once RCV.NXT
+//     has reached the edge and the window closed (the first case).
+//   - Anything else starts at or past the right edge: unacceptable.
+//
+// Keepalives and zero-window probes are unacceptable by the test too (a
+// probe into a zero window has SEG.LEN > 0), and drawing that ACK is what
+// they are for: they stay what classify finds them. SYNs and RSTs have
+// their own rules (unacceptable's SYN case, sendSYN; rstCheck). The test
+// is applied only where the window is known: p acknowledged something
+// (RCV.NXT), its window was seen, and its scale is known (see
+// direction.window: a connection picked up mid-stream may not know it);
+// elsewhere no segment is called unacceptable. It is applied to
+// synchronized receivers only (section 3.10.7.4 "Otherwise"; SYN_RCVD,
+// whose ACK of the handshake may not have been seen, is left out).
+// Linux's PAWS check (RFC 7323 section 5), which drops segments by their
+// timestamps before this test, is not applied: the observer does not
+// read timestamp values.
+func (c *Conn) beyondWindow(e, p *endpoint, seg *Segment) bool {
+	if seg.Flags&(SYN|RST) != 0 || !p.state.Synchronized() || !p.tx.ackValid {
+		return false
+	}
+	wnd, known := p.tx.window(&e.tx)
+	if !known || keepaliveShaped(&e.tx, &p.tx, seg) || zeroWindowProbeShaped(&e.tx, &p.tx, seg) {
+		return false
+	}
+	rcvNxt, n := p.tx.ack, seg.seqLen()
+	if acceptable(seg.Seq, n, rcvNxt, wnd) || seqLess(seg.Seq, rcvNxt) {
+		return false
+	}
+	if n == 0 && seg.Seq == rcvNxt+wnd {
+		return false
+	}
+	if a := c.note(AnomalySegmentBeyondWindow, seg); a != nil {
+		a.Detail = fmt.Sprintf("%s seq %d len %d from the %s is the %s's RCV.NXT+%d, past its window of %d: dropped and answered with an ACK",
+			seg.Flags, seg.Seq, seg.Len, seg.Dir, p.dir, seg.Seq-rcvNxt, wnd)
+	}
+	return true
 }
 
 // inferUnseen reads the handshake segment of a peer p that the capture has

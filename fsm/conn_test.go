@@ -51,7 +51,18 @@ func (s step) segment(cisn, sisn uint32) Segment {
 // run feeds the steps and checks each; it returns the connection.
 func run(t *testing.T, cisn, sisn uint32, steps []step) *Conn {
 	t.Helper()
-	var c *Conn
+	return runFrom(t, nil, cisn, sisn, steps)
+}
+
+// runOn feeds more steps to c (nil: a new connection), with the ISNs cISN
+// and sISN.
+func runOn(t *testing.T, c *Conn, steps []step) *Conn {
+	t.Helper()
+	return runFrom(t, c, cISN, sISN, steps)
+}
+
+func runFrom(t *testing.T, c *Conn, cisn, sisn uint32, steps []step) *Conn {
+	t.Helper()
 	for i, s := range steps {
 		seg := s.segment(cisn, sisn)
 		if c == nil {

@@ -23,8 +23,13 @@ type direction struct {
 	winValid  bool
 	winInSYN  bool  // win came from a SYN, where it is never scaled (RFC 7323 section 2.2)
 	shift     uint8 // window scale applied to win, once both SYNs agreed on it
-	wscale    int8  // window scale offered in this side's SYN, -1 if none
+	wscale    int8  // window scale offered in this side's SYN, -1 if none, wscaleUnseen before its SYN
 }
+
+// wscaleUnseen is direction.wscale before the side's SYN was seen (a
+// connection picked up mid-stream): whether it offered a scale, and so
+// whether the windows it and its peer advertise are scaled, is unknown.
+const wscaleUnseen int8 = -2
 
 // start sets the next expected sequence number, after a SYN.
 func (d *direction) start(nxt uint32) {
@@ -32,13 +37,17 @@ func (d *direction) start(nxt uint32) {
 }
 
 // classify places seg, sent by e to p, in e's sequence space and updates
-// both directions' trackers and counters.
+// both directions' trackers and counters. Step calls it only for a segment
+// p takes: one p drops as unacceptable, beyond its window (RFC 9293 section
+// 3.10.7.4, see beyondWindow), never reaches here, so none of the branches
+// below moves e's highest sequence number, retransmissions or bytes for
+// it.
 func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	var kind Kind
 	tx, rx := &e.tx, &p.tx
 	n := seg.seqLen()
 	end := seg.Seq + n
-	syn, fin := seg.Flags&SYN != 0, seg.Flags&FIN != 0
+	syn := seg.Flags&SYN != 0
 	peerProbe := rx.lastProbe
 	expected := tx.nxt
 	tx.lastProbe = 0
@@ -56,15 +65,16 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	switch {
 	case !tx.valid, syn && e.sentSYN && seg.Seq != e.isn:
 		// First segment, or a SYN with a new ISN (see sendSYN): a new
-		// sequence space.
+		// sequence space (RFC 9293 section 3.4), nothing to test it
+		// against.
 		tx.start(end)
 		if seg.Len > 0 {
 			kind |= KindNewData
 		}
-	case !syn && !fin && seg.Len <= 1 && (seg.Seq == tx.nxt-1 || rx.ackValid && seg.Seq == rx.ack-1):
-		// RFC 9293 section 3.8.4: a keepalive is sent with SEG.SEQ = SND.NXT-1;
-		// Linux sends SND.UNA-1 (tcp_xmit_probe_skb), for keepalives and for
-		// zero-window probes alike.
+	case keepaliveShaped(tx, rx, seg):
+		// Below RCV.NXT, so unacceptable and answered with an ACK (RFC
+		// 9293 section 3.10.7.4), which is what a probe is for: it moves
+		// nothing.
 		if rx.winValid && rx.win == 0 {
 			kind |= KindZeroWindowProbe
 		} else {
@@ -73,12 +83,20 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		}
 		tx.lastProbe = kind
 	case n == 0:
+		// No sequence space: acceptable in the window (RFC 9293 section
+		// 3.10.7.4, the first two cases). Past the sender's next
+		// sequence number, it shows that segments before it were not
+		// captured.
 		if seqLess(tx.nxt, seg.Seq) {
 			kind |= KindGap
 			tx.nxt = seg.Seq
 		}
 	case seg.Seq == tx.nxt:
-		if seg.Len == 1 && !syn && !fin && rx.winValid && rx.win == 0 {
+		// In order (RFC 9293 section 3.10.7.4, the fourth case: its
+		// first octet in the window). A zero-window probe, unacceptable
+		// in a zero window (the third case), keeps the place the
+		// sender gives its byte.
+		if zeroWindowProbeShaped(tx, rx, seg) {
 			kind |= KindZeroWindowProbe
 			tx.lastProbe = KindZeroWindowProbe
 		} else if seg.Len > 0 {
@@ -86,13 +104,23 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		}
 		tx.nxt = end
 	case seqLess(tx.nxt, seg.Seq):
+		// Past the sender's next sequence number but in the window (the
+		// fourth case; the receiver queues it out of order): the
+		// segments before it were not captured.
 		kind |= KindGap
 		if seg.Len > 0 {
 			kind |= KindNewData
 		}
 		tx.holeValid, tx.holeStart, tx.holeEnd = true, tx.nxt, seg.Seq
 		tx.nxt = end
-	default: // starts before nxt
+	default:
+		// Starts before the sender's next sequence number: it fills a
+		// hole left by a gap, or the sender sent it again. If it reaches
+		// past RCV.NXT it is acceptable (the fourth case: its last octet
+		// in the window; Linux tcp_sequence takes a segment overlapping
+		// the left edge too); if it ends before, the receiver answers it
+		// with an ACK and drops it, but its sender did retransmit it
+		// (see beyondWindow).
 		if tx.holeValid && !seqLess(seg.Seq, tx.holeStart) && seqLess(seg.Seq, tx.holeEnd) {
 			kind |= KindOutOfOrder
 			if seg.Seq == tx.holeStart {
@@ -117,6 +145,12 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 
 	if seg.Flags&ACK != 0 {
 		if rx.valid && seqLess(rx.nxt, seg.Ack) {
+			// An acknowledgement of more than p was seen sending. RFC
+			// 9293 section 3.10.7.4 ("fifth, check the ACK field") has p
+			// drop a segment acknowledging what p never sent; the
+			// observer, which cannot tell that from a capture that
+			// missed p's segments, takes the latter, as Wireshark does,
+			// and moves p's next sequence number to it.
 			kind |= KindAckUnseen
 			// A capture of one direction only (p never seen) cannot show
 			// what e acknowledges: no anomaly there.
@@ -152,6 +186,71 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	}
 	tx.win, tx.winValid, tx.winInSYN = seg.Window, true, syn
 	return kind
+}
+
+// keepaliveShaped reports whether seg, sent by tx's side to rx's, has the
+// shape of a keepalive: RFC 9293 section 3.8.4 sends it with SEG.SEQ =
+// SND.NXT-1; Linux sends SND.UNA-1 (tcp_xmit_probe_skb), for keepalives
+// and for zero-window probes alike. It carries 0 or 1 byte.
+func keepaliveShaped(tx, rx *direction, seg *Segment) bool {
+	return seg.Flags&(SYN|FIN) == 0 && seg.Len <= 1 && (seg.Seq == tx.nxt-1 || rx.ackValid && seg.Seq == rx.ack-1)
+}
+
+// zeroWindowProbeShaped reports whether seg is one byte of new data sent
+// into rx's zero window: the probe of RFC 9293 section 3.8.6.1 as most
+// stacks other than Linux send it.
+func zeroWindowProbeShaped(tx, rx *direction, seg *Segment) bool {
+	return seg.Flags&(SYN|FIN) == 0 && seg.Len == 1 && seg.Seq == tx.nxt && rx.winValid && rx.win == 0
+}
+
+// acceptable is RFC 9293 section 3.10.7.4's acceptability test ("first,
+// check sequence number") of a segment at seq occupying segLen of sequence
+// space (SYN and FIN count) by a receiver at rcvNxt with a window of rcvWnd
+// bytes, in its four cases:
+//
+//	SEG.LEN  RCV.WND  acceptable when
+//	0        0        SEG.SEQ = RCV.NXT
+//	0        >0       RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
+//	>0       0        never
+//	>0       >0       RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND, or
+//	                  RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND
+//
+// The comparisons are in sequence space, modulo 2^32.
+func acceptable(seq, segLen, rcvNxt, rcvWnd uint32) bool {
+	switch {
+	case segLen == 0 && rcvWnd == 0:
+		return seq == rcvNxt
+	case segLen == 0:
+		return seqInWindow(seq, rcvNxt, rcvWnd)
+	case rcvWnd == 0:
+		return false
+	}
+	return seqInWindow(seq, rcvNxt, rcvWnd) || seqInWindow(seq+segLen-1, rcvNxt, rcvWnd)
+}
+
+// window returns, in bytes, the receive window the side d tracks last
+// advertised, and whether it is known: d's window was seen, and its scale
+// is known (RFC 7323 section 2.2: a window in a SYN is never scaled;
+// after the SYNs, only when both offered a scale). peer is the other
+// side. Where a SYN was not seen (a connection picked up mid-stream) the
+// scale is unknown, and so is the window, unless the other SYN, seen
+// without the option, shows that neither side scales.
+func (d *direction) window(peer *direction) (uint32, bool) {
+	if !d.winValid {
+		return 0, false
+	}
+	win := uint32(d.win)
+	switch {
+	case d.winInSYN:
+		return win, true
+	case d.wscale == -1 || peer.wscale == -1:
+		return win, d.shift == 0
+	case d.wscale == wscaleUnseen || peer.wscale == wscaleUnseen:
+		return 0, false
+	}
+	// Both SYNs offered a scale: classify set the shift when the second
+	// carried the ACK; one out of capture order leaves it unset.
+	return win << d.shift, d.shift == uint8(min(d.wscale, 14))
 }
 
 // uitoa formats without fmt, for details built on the first anomaly only.

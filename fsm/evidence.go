@@ -75,6 +75,10 @@ type evidence struct {
 	tailFirst, tailLast int64
 	tailGap             int64
 	tailBackoff         bool
+
+	// ICMP errors quoting this side's SYN in SYN_SENT (Conn.ICMPError): the
+	// latest, and the first since its latest SYN at the time it came.
+	icmpLatest, icmpSinceSYN icmpNote
 }
 
 // synOptions records which options a SYN or SYN/ACK carried.

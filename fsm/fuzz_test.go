@@ -32,7 +32,8 @@ func segmentsFrom(data []byte) []Segment {
 
 // FuzzConn feeds arbitrary segment sequences (nonsense flag combinations,
 // wrapped sequence numbers, RST storms, data on closed connections) and
-// checks the machine's invariants: no panic, valid states, complete results.
+// checks the machine's invariants: no panic, valid states, complete results,
+// and nothing moved by a segment dropped beyond its receiver's window.
 func FuzzConn(f *testing.F) {
 	// Seeds: a normal connection, a simultaneous open, an RST storm.
 	seed := func(segs ...[12]byte) []byte {
@@ -65,7 +66,13 @@ func FuzzConn(f *testing.F) {
 			if c.IsNewAttempt(&segs[i]) {
 				c = NewConn(&segs[i])
 			}
+			sender := &c.ep[segs[i].Dir]
+			nxt, bytes, retransmits := sender.tx.nxt, sender.bytes, sender.retransmits
 			res := c.Step(&segs[i])
+			if res.Rule == RuleBeyondWindow && (sender.tx.nxt != nxt || sender.bytes != bytes || sender.retransmits != retransmits) {
+				t.Fatalf("segment %d, dropped beyond the window, moved next seq %d -> %d, bytes %d -> %d, retransmits %d -> %d",
+					i, nxt, sender.tx.nxt, bytes, sender.bytes, retransmits, sender.retransmits)
+			}
 			for _, s := range res.After {
 				if s >= numStates {
 					t.Fatalf("segment %d left an invalid state %d", i, s)

@@ -51,13 +51,17 @@ const (
 	// RuleSYNChallenged: a SYN reaching a synchronized side: answered
 	// with a challenge ACK, the connection unaffected (RFC 5961 section 4).
 	RuleSYNChallenged
+	// RuleBeyondWindow: a segment past the right edge of a synchronized
+	// receiver's window: answered with an ACK and dropped (RFC 9293
+	// section 3.10.7.4's acceptability test).
+	RuleBeyondWindow
 	numRules
 )
 
 var ruleNames = [numRules]string{
 	"", "rst_in_window", "rst_out_of_window", "rst_after_fin", "rst_in_window_syn_rcvd",
 	"rst_unknown_rcv_nxt", "rst_not_accepted", "rst_without_ack", "ack_unacceptable",
-	"rst_for_unacceptable_ack", "syn_challenged",
+	"rst_for_unacceptable_ack", "syn_challenged", "beyond_window",
 }
 
 var ruleExplanations = [numRules]string{
@@ -72,6 +76,7 @@ var ruleExplanations = [numRules]string{
 	"ACK not of the SYN in SYN_SENT: dropped and answered with RST (RFC 9293 section 3.10.7.3)",
 	"RST answering an unacceptable ACK: its sender stays in SYN_SENT (RFC 9293 section 3.10.7.3)",
 	"SYN on a synchronized connection: challenge ACK, no effect (RFC 5961 section 4)",
+	"past the receiver's window: answered with an ACK and dropped (RFC 9293 section 3.10.7.4)",
 }
 
 // String is the rule's name, as the JSON trace's "rule" key spells it;

@@ -20,6 +20,7 @@ var anomalySummaries = map[string]string{
 	AnomalyRSTWithoutACK:       "a RST without ACK reached a side in SYN_SENT, which drops it: the connection is not refused",
 	AnomalyACKUnacceptable:     "an ACK that does not acknowledge the SYN reached a side in SYN_SENT: dropped and answered with a RST",
 	AnomalyRSTNotAccepted:      "a RST taken as accepted, after which its receiver went on sending: it had not taken it",
+	AnomalySegmentBeyondWindow: "a segment past the receiver's window: answered with an ACK and dropped, it changes nothing (RFC 9293 section 3.10.7.4)",
 }
 
 var labelSummaries = map[string]string{

@@ -116,6 +116,16 @@ var causes = map[string][]string{
 	fsm.EINPROGRESS:  {diagnose.SynUnanswered, diagnose.AcceptQueueOverflow, diagnose.SynFlood},
 	fsm.EPIPE:        {diagnose.AcceptQueueOverflow, diagnose.CloseWaitLeak},
 	fsm.ECONNREFUSED: nil, // nobody listened: no diagnosis of the server says more
+	// An ICMP error from the path or the server's host: each record names
+	// it and its sender's verdict; no diagnosis of the server says more.
+	fsm.EHOSTUNREACH: nil,
+	fsm.ENETUNREACH:  nil,
+	fsm.EACCES:       nil,
+	fsm.ENOPROTOOPT:  nil,
+	fsm.EOPNOTSUPP:   nil,
+	fsm.EHOSTDOWN:    nil,
+	fsm.ENONET:       nil,
+	fsm.EPROTO:       nil,
 }
 
 // appErrorGroup is a group as reports show it.

@@ -233,6 +233,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 			Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Fragments: t.Fragments, Filtered: t.Filtered,
 			Malformed: t.Malformed, Truncated: t.Truncated, BadChecksum: t.BadChecksum, BadIPSum: t.BadIPChecksum,
 			Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
+			Reassembled: t.Reassembled, DroppedDatagrams: t.DroppedDatagrams,
 		},
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
 		Census: censusCounts(t.Census), CensusHosts: hostCensus{t.Census}, Anomalies: sorted(j.sum.anomalies),

@@ -24,6 +24,10 @@ type SummaryCounts struct {
 	Expired     uint64 `json:"expired"`
 	Evicted     uint64 `json:"evicted"`
 	Reused      uint64 `json:"reused"`
+	// Written only when there were fragments, so that the summary of a
+	// capture without any reads as it always did.
+	Reassembled      uint64 `json:"reassembled_datagrams,omitempty"`
+	DroppedDatagrams uint64 `json:"dropped_datagrams,omitempty"`
 }
 
 type jsonSummary struct {

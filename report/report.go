@@ -52,18 +52,22 @@ type Options struct {
 // Totals are the capture-level facts the summary needs, gathered by the
 // caller from the packet source and the connection table.
 type Totals struct {
-	Source        string // file name, "-" for standard input, or interface
-	Packets       uint64 // every record read
-	TCPPackets    uint64
-	NonTCP        uint64
-	Fragments     uint64 // IP fragments, not reassembled
-	Filtered      uint64 // rejected by the BPF filter
-	Malformed     uint64
-	Truncated     uint64 // TCP packets cut short by the snaplen, still analysed
-	BadChecksum   uint64 // TCP segments with a wrong checksum (--verify-checksums), ignored
-	BadIPChecksum uint64 // packets with a wrong IPv4 header checksum (--verify-checksums), dropped
-	First, Last   int64  // first and last packet time, Unix nanoseconds
-	Flow          flow.Stats
+	Source     string // file name, "-" for standard input, or interface
+	Packets    uint64 // every record read
+	TCPPackets uint64
+	NonTCP     uint64
+	Fragments  uint64 // IP fragments held for reassembly (not the one completing a datagram)
+	// Reassembled and DroppedDatagrams count fragmented datagrams: put
+	// back together (and counted by what they held), or given up.
+	Reassembled      uint64
+	DroppedDatagrams uint64
+	Filtered         uint64 // rejected by the BPF filter
+	Malformed        uint64
+	Truncated        uint64 // TCP packets cut short by the snaplen, still analysed
+	BadChecksum      uint64 // TCP segments with a wrong checksum (--verify-checksums), ignored
+	BadIPChecksum    uint64 // packets with a wrong IPv4 header checksum (--verify-checksums), dropped
+	First, Last      int64  // first and last packet time, Unix nanoseconds
+	Flow             flow.Stats
 	// Census is the netstat-like census of endpoint states per host, at
 	// the end of the capture or the instant asked for.
 	Census          *flow.Census

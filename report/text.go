@@ -388,8 +388,11 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	t.w.WriteByte('\n')
 	fmt.Fprintf(t.w, "  packets      %d read, %d TCP, %d not TCP", tot.Packets, tot.TCPPackets, tot.NonTCP)
-	if tot.Fragments > 0 {
-		fmt.Fprintf(t.w, ", %d IP fragments (not reassembled)", tot.Fragments)
+	if tot.Fragments+tot.Reassembled+tot.DroppedDatagrams > 0 {
+		// The fragment completing a datagram is counted as what the
+		// datagram held, so that the counts add up to the packets read.
+		fmt.Fprintf(t.w, ", %d IP %s held for reassembly (datagrams: %d reassembled, %d dropped)",
+			tot.Fragments, nounFor(tot.Fragments, "fragment"), tot.Reassembled, tot.DroppedDatagrams)
 	}
 	if tot.Filtered > 0 {
 		fmt.Fprintf(t.w, ", %d filtered out", tot.Filtered)

@@ -39,14 +39,17 @@ EXTRA="normal-sll2 normal-pcapng"
 
 die() { echo "record.sh: $*" >&2; exit 1; }
 
-# sig FILE: one token per packet, SIDE:FLAGS as tcpdump prints them, e.g.
+# sig FILE: one token per TCP packet, SIDE:FLAGS as tcpdump prints them, e.g.
 # "C:S S:S. C:. C:P. S:. S:P. C:. C:F. S:F. C:." (S = 10.0.0.2 / fd00::2,
-# C = any other source: 10.0.0.1, fd00::1, or a diag-* extra client address).
+# or 10.0.2.2 on the VXLAN overlay; C = any other source: 10.0.0.1,
+# fd00::1, or a diag-* extra client address). Lines without TCP flags (a
+# tunnel's outer header, which tcpdump prints on a line of its own) are
+# not packets of their own.
 sig() {
-	tcpdump -nr "$1" 2>/dev/null | awk '{
-		side = ($0 ~ / IP6? (10\.0\.0\.2|fd00::2)\.[0-9]+ >/) ? "S" : "C"
+	tcpdump -nr "$1" 2>/dev/null | awk '/Flags \[/ {
+		side = ($0 ~ /(^| )IP6? (10\.0\.0\.2|10\.0\.2\.2|fd00::2)\.[0-9]+ >/) ? "S" : "C"
 		match($0, /Flags \[[^]]*\]/)
-		printf "%s%s:%s", (NR > 1 ? " " : ""), side, substr($0, RSTART + 7, RLENGTH - 8)
+		printf "%s%s:%s", (k++ > 0 ? " " : ""), side, substr($0, RSTART + 7, RLENGTH - 8)
 	} END { print "" }'
 }
 
@@ -88,7 +91,11 @@ verify() {
 	n '(tcp.srcport==8080 || tcp.srcport==8081) && tcp.flags.syn==1 && tcp.flags.ack==1 && !tcp.analysis.retransmission && tcp.time_delta > 0.02' -eq 0
 	n 'tcp.flags==0x010 && tcp.seq==1 && tcp.ack==1 && tcp.analysis.ack_rtt > 0.02' -eq 0
 	case $name in
-	normal-client-close | ipv6-normal | normal-sll2 | normal-pcapng)
+	normal-client-close | ipv6-normal | normal-sll2 | normal-pcapng | vxlan-normal)
+		if [ "$name" = vxlan-normal ]; then
+			n 'tcp && !vxlan' -eq 0
+			n 'vxlan.vni==42 && ip.src==10.0.2.1' -ge 5
+		fi
 		has '^C:S S:S\. C:\. '
 		has ' C:F\. (S:\. )?S:F\. C:\.$'
 		hasnt ':R'
@@ -197,6 +204,21 @@ verify() {
 			;;
 		esac
 		;;
+	data-beyond-window)
+		# 100 bytes injected from the client's address 2^24 past the
+		# server's RCV.NXT: the server answers with an ACK and drops them
+		# (TcpExtBeyondWindow; nothing queued out of order), and a second
+		# exchange and an ordinary close follow, nothing retransmitted.
+		has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. C:P\. S:\. C:P\. '
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		hasnt ':R'
+		n 'tcp.len==100 && ip.src==10.0.0.1' -eq 1
+		kernel server TcpExtBeyondWindow -eq 1
+		kernel server TcpExtTCPOFOQueue -eq 0
+		kernel client TcpRetransSegs -eq 0
+		kernel server TcpRetransSegs -eq 0
+		kernel server TcpEstabResets -eq 0
+		;;
 	synsent-stray)
 		# The first SYN dropped by the server's firewall; a bare RST
 		# (dropped) and a stray ACK (answered with a RST at its ack
@@ -259,6 +281,33 @@ verify() {
 			has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. S:F\. (C:\. )?C:P\. S:R C:S '
 			;;
 		esac
+		;;
+	app-icmp-unreachable | app-icmp-unreachable-ipv6)
+		# Every SYN answered by an ICMP error from 10.0.0.2 / fd00::2, each
+		# connect() a SYN of its own. Linux ends a connect() in SYN_SENT on
+		# the error unless the socket is locked by the connect() call
+		# itself at that instant (the error then is a soft one, and the
+		# SYN is sent again a second later), which happens to the IPv6
+		# errors, answered within microseconds on the same CPU. (tshark
+		# decodes the TCP header an error quotes as TCP too: the segments
+		# are the frames that are not ICMP.)
+		n '!icmp && !icmpv6 && tcp.flags.syn==0' -eq 0
+		syns=$(count "$f" '!icmp && !icmpv6 && tcp.flags==0x002') || failed "tshark failed"
+		errs=$(count "$f" '(icmp.type==3 && ip.src==10.0.0.2) || (icmpv6.type==1 && ipv6.src==fd00::2)') || failed "tshark failed"
+		[ "${syns:-0}" = "${errs:-1}" ] || failed "$syns SYNs, $errs ICMP errors: want each SYN answered"
+		if [ "$name" = app-icmp-unreachable ]; then
+			n '!icmp && tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 4
+			n 'icmp.type==3 && icmp.code==0' -ge 1
+			n 'icmp.type==3 && icmp.code==1' -ge 1
+			n 'icmp.type==3 && icmp.code==13' -ge 1
+			n 'icmp.type==3 && icmp.code==3' -ge 1
+		else
+			n '!icmpv6 && tcp.flags==0x002 && !tcp.analysis.retransmission' -eq 5
+			n 'icmpv6.type==1 && icmpv6.code==0' -ge 2
+			n 'icmpv6.type==1 && icmpv6.code==1' -ge 1
+			n 'icmpv6.type==1 && icmpv6.code==3' -ge 1
+			n 'icmpv6.type==1 && icmpv6.code==4' -ge 1
+		fi
 		;;
 	diag-syn-flood-cookies)
 		# 200 flood SYNs (10.0.1.0/24), each answered once, never ACKed.

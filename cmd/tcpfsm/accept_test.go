@@ -77,6 +77,7 @@ func TestReceiverAcceptance(t *testing.T) {
 		synRetransmits   float64
 		retransmits      float64
 		rules            []string // in the -v trace, in order
+		clientBytes      float64  // the client's payload bytes, when not 0
 	}{
 		{
 			// A RST forged into the window, 2000 bytes past the server's
@@ -97,6 +98,20 @@ func TestReceiverAcceptance(t *testing.T) {
 			}, more),
 			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
 			anomalies: []string{"rst_out_of_window"}, rules: []string{"rst_out_of_window"},
+		},
+		{
+			// Data forged 100,000 bytes past the server's RCV.NXT, beyond
+			// its window of 64240: the server answers with an ACK and drops
+			// it, and the client's real data after it is new data, neither
+			// a retransmission nor out of order (RFC 9293 section
+			// 3.10.7.4). Its bytes are not the client's.
+			name: "data beyond the window",
+			pkts: join(open, []pkt{
+				{true, "P.", 100_201, 1201, 100, 500},
+				{false, ".", 1201, 201, 0, 505},
+			}, more),
+			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			anomalies: []string{"segment_beyond_window"}, rules: []string{"beyond_window"}, clientBytes: 200,
 		},
 		{
 			// A SYN with a new ISN on the established connection, as a
@@ -213,6 +228,9 @@ func TestReceiverAcceptance(t *testing.T) {
 				if fmt.Sprint(c[key]) != fmt.Sprint(want) {
 					t.Errorf("%s = %v, want %v", key, c[key], want)
 				}
+			}
+			if bytes := c["bytes"].(map[string]any); tt.clientBytes != 0 && bytes["client"] != tt.clientBytes {
+				t.Errorf("client bytes %v, want %v", bytes["client"], tt.clientBytes)
 			}
 			labels := strs(c["labels"])
 			for _, l := range tt.labels {

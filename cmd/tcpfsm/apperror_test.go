@@ -15,7 +15,9 @@ func TestParseAppError(t *testing.T) {
 		{"111", "ECONNREFUSED", ""},
 		{" 110 ", "ETIMEDOUT", ""},
 		{"32", "EPIPE", ""},
-		{"EAGAIN", "", `--app-error "EAGAIN": want one of ECONNREFUSED (111), ECONNRESET (104), EINPROGRESS (115), EPIPE (32), ETIMEDOUT (110), by name or number`},
+		{"113", "EHOSTUNREACH", ""},
+		{"enetunreach", "ENETUNREACH", ""},
+		{"EAGAIN", "", `--app-error "EAGAIN": want one of EACCES (13), ECONNREFUSED (111), ECONNRESET (104), EHOSTDOWN (112), EHOSTUNREACH (113), EINPROGRESS (115), ENETUNREACH (101), ENONET (64), ENOPROTOOPT (92), EOPNOTSUPP (95), EPIPE (32), EPROTO (71), ETIMEDOUT (110), by name or number`},
 		{"42", "", "want one of"},
 	} {
 		got, err := report.ParseAppError(tt.in)

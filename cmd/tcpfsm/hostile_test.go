@@ -43,9 +43,11 @@ func TestHostileCaptures(t *testing.T) {
 			"warning: ipv4-bad-ihl.pcap: packet 10: malformed IPv4 header: IHL 15 (60 bytes) past the end of the packet (40 bytes)",
 			`{"complete":1}`, "malformed=2"},
 		{"ipv6-ext-headers.pcap", exitOK, "", `{"complete":1}`, ""},
-		// Fragments are counted, not reassembled: the fragmented
-		// connection's packets are not TCP segments tcpfsm can read.
-		{"fragments.pcap", exitOK, "", `{"complete":1}`, "fragments=2"},
+		// Fragments are reassembled: the connections in IPv4 fragments
+		// (the second of each first) and IPv6 fragments are whole, and
+		// the retransmission in overlapping fragments is dropped, as the
+		// receiving host drops it.
+		{"fragments.pcap", exitOK, "", `{"complete":3}`, "fragments=12 reassembled_datagrams=10 dropped_datagrams=1"},
 		{"tcp-bad-offset.pcap", exitOK, "warning: tcp-bad-offset.pcap: packet 9: malformed TCP header: data offset 4 (< 5)\n" +
 			"warning: tcp-bad-offset.pcap: packet 10: malformed TCP header: data offset 15 (60 bytes) past the end of the segment (20 bytes)",
 			`{"complete":1}`, "malformed=2"},

@@ -27,6 +27,10 @@ type want struct {
 	// noRetransmits: syn_retransmits and retransmits are 0, as the
 	// kernels' own counters (TcpRetransSegs) said when it was recorded.
 	noRetransmits bool
+	// clientBytes: the client's payload bytes, when not 0: what its
+	// receiver took (the server's TCP_INFO bytes_received, logged when it
+	// was recorded).
+	clientBytes int
 }
 
 // kernelExpectations states the outcome of every kernel capture
@@ -38,7 +42,9 @@ var kernelExpectations = map[string][]want{
 	"normal-sll2.pcap":         {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
 	"normal-pcapng.pcapng":     {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
 	"ipv6-normal.pcap":         {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
-	"connection-refused.pcap":  {{handshake: "refused", close: "none", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "CLOSED"}},
+	// Over a VXLAN overlay: the inner connection, as on the veth.
+	"vxlan-normal.pcap":       {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true}},
+	"connection-refused.pcap": {{handshake: "refused", close: "none", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "CLOSED"}},
 	// The client's FIN is acknowledged; the server never closes.
 	"close-wait.pcap": {{handshake: "complete", close: "fin_client", client: "FIN_WAIT_2", server: "CLOSE_WAIT"}},
 	// Backlog 1, accept() never called: two connections sit in the accept
@@ -109,6 +115,12 @@ var kernelExpectations = map[string][]want{
 	// retransmitted (RFC 5961 section 4).
 	"syn-established.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
 		labels: []string{"syn_challenged"}, anomalies: []string{"syn_on_synchronized"}, noRetransmits: true}},
+	// 100 bytes injected 2^24 past the server's RCV.NXT: answered with an
+	// ACK and dropped (TcpExtBeyondWindow 1; bytes_received unchanged), so
+	// the client's bytes are its two 18-byte requests, and nothing after
+	// them is a retransmission or a gap (RFC 9293 section 3.10.7.4).
+	"data-beyond-window.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5,
+		anomalies: []string{"segment_beyond_window"}, noRetransmits: true, clientBytes: 36}},
 
 	// Recorded for what each socket call returned (NAME.errno.json): a
 	// call that ends in an error, then a second, ordinary connection.
@@ -157,6 +169,24 @@ var kernelExpectations = map[string][]want{
 		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "server", resetFrom: "FIN_WAIT_2", labels: []string{"half_close"}, noRetransmits: true},
 		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
 	},
+	// Each SYN answered by an ICMP error, which ends its connect() (the
+	// app view): the state machines, which follow segments, leave the
+	// client in SYN_SENT. Over IPv6 the first error came while connect()
+	// held the socket, so each SYN was sent again and the second error
+	// ended it.
+	"app-icmp-unreachable.pcap": {
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+	},
+	"app-icmp-unreachable-ipv6.pcap": {
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+	},
 }
 
 func TestKernelCaptureExpectations(t *testing.T) {
@@ -194,6 +224,12 @@ func TestKernelCaptureExpectations(t *testing.T) {
 				if w.noRetransmits {
 					check("syn_retransmits", 0)
 					check("retransmits", 0)
+				}
+				if w.clientBytes != 0 {
+					bytes, _ := c["bytes"].(map[string]any)
+					if fmt.Sprint(bytes["client"]) != fmt.Sprint(w.clientBytes) {
+						t.Errorf("conn %d: client bytes %v, want %d", i+1, bytes["client"], w.clientBytes)
+					}
 				}
 				for _, l := range w.labels {
 					if !slices.Contains(strs(c["labels"]), l) {
@@ -279,6 +315,8 @@ var kernelDiagnoses = map[string][]string{
 	"app-keepalive-timeout.pcap":       {"keepalive@10.0.0.2:8080"},
 	"app-write-epipe.pcap":             nil,
 	"app-resets.pcap":                  nil,
+	"app-icmp-unreachable.pcap":        nil,
+	"app-icmp-unreachable-ipv6.pcap":   nil,
 	"app-accept-overflow-noabort.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 	"app-accept-overflow-abort.pcap":   {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 

@@ -663,7 +663,8 @@ func (fileSet) Flush() error                         { return nil }
 // the source's counters. A source that is not a regular file (a FIFO, a
 // pipe) is read so that closing stop ends a read blocked on it.
 func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (pipeline.Source, func() error, *progress, error) {
-	copts := capture.Options{Filter: o.filter, FilterCompiler: libpcap.Compiler{}, Warn: warn, VerifyChecksums: o.checksums}
+	// ICMP errors quoting a SYN say how a connect() ended (the app view).
+	copts := capture.Options{Filter: o.filter, FilterCompiler: libpcap.Compiler{}, Warn: warn, VerifyChecksums: o.checksums, ICMPErrors: true}
 	switch {
 	case o.iface != "":
 		if o.checksums {

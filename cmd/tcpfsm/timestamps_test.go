@@ -3,22 +3,13 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// ngBlock is a little-endian pcapng block, its body padded to 32 bits.
-func ngBlock(typ uint32, body []byte) []byte {
-	for len(body)%4 != 0 {
-		body = append(body, 0)
-	}
-	le := binary.LittleEndian
-	b := le.AppendUint32(le.AppendUint32(nil, typ), uint32(12+len(body)))
-	return le.AppendUint32(append(b, body...), uint32(12+len(body)))
-}
 
 // A connection whose packets after the SYN come in pcapng simple packet
 // blocks, which have no timestamp: each is given the time of the packet
@@ -27,19 +18,16 @@ func ngBlock(typ uint32, body []byte) []byte {
 // an RTT of 8.5e12 ms.
 func TestSimplePacketBlocksHaveNoTime(t *testing.T) {
 	le := binary.LittleEndian
-	file := ngBlock(0x0a0d0d0a, le.AppendUint64(le.AppendUint32(le.AppendUint32(nil, 0x1a2b3c4d), 1), ^uint64(0))) // section, version 1.0
-	file = append(file, ngBlock(1, le.AppendUint32(le.AppendUint32(nil, 1), 0))...)                                // Ethernet, microseconds
+	file := pcapngtest.SectionHeader(le)
+	file = append(file, pcapngtest.Interface{Link: 1}.Block(le)...) // Ethernet, microseconds
 	start := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 	for i, f := range handshakeFrames(t) {
 		if i == 0 || i == len(handshakeFrames(t))-1 {
-			us := uint64(start.Add(time.Duration(i) * time.Millisecond).UnixMicro())
-			body := le.AppendUint32(nil, 0)
-			body = le.AppendUint32(le.AppendUint32(body, uint32(us>>32)), uint32(us))
-			body = le.AppendUint32(le.AppendUint32(body, uint32(len(f))), uint32(len(f)))
-			file = append(file, ngBlock(6, append(body, f...))...) // enhanced packet block
+			us := start.Add(time.Duration(i) * time.Millisecond).UnixMicro()
+			file = append(file, pcapngtest.EnhancedPacket(le, 0, uint64(us), f, len(f))...)
 			continue
 		}
-		file = append(file, ngBlock(3, append(le.AppendUint32(nil, uint32(len(f))), f...))...) // simple packet block
+		file = append(file, pcapngtest.SimplePacket(le, f)...)
 	}
 	path := filepath.Join(t.TempDir(), "spb.pcapng")
 	if err := os.WriteFile(path, file, 0o644); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"os"
 	"path/filepath"
 	"time"
@@ -50,18 +51,22 @@ func hostileCaptures() map[string][]byte {
 	// and blocks no reader knows between the packets.
 	c := story(0, "2001:db8::1", 40002, "2001:db8::2", 443)
 	d := story(0, "10.0.0.4", 40003, "10.0.0.2", 22)
+	le := binary.LittleEndian
+	epb := func(iface uint32, ts int64, data []byte) []byte {
+		return pcapngtest.EnhancedPacket(le, iface, uint64(ts), data, len(data))
+	}
 	var ng []byte
-	ng = append(ng, ngBlock(0x0A0D0D0A, shbBody())...)
-	ng = append(ng, ngBlock(1, idbBody(1, 0))...)   // Ethernet
-	ng = append(ng, ngBlock(1, idbBody(101, 0))...) // raw IP
-	ng = append(ng, ngBlock(1, idbBody(276, 9))...) // Linux SLL2, nanoseconds
-	ng = append(ng, ngBlock(0x0BAD0001, []byte("unknown block, skip me"))...)
+	ng = append(ng, pcapngtest.SectionHeader(le)...)
+	ng = append(ng, pcapngtest.Interface{Link: 1}.Block(le)...)               // Ethernet
+	ng = append(ng, pcapngtest.Interface{Link: 101}.Block(le)...)             // raw IP
+	ng = append(ng, pcapngtest.Interface{Link: 276, TSResol: 9}.Block(le)...) // Linux SLL2, nanoseconds
+	ng = append(ng, pcapngtest.Block(le, 0x0BAD0001, []byte("unknown block, skip me"))...)
 	for i := range a {
-		ng = append(ng, ngBlock(6, epbBody(0, a[i].at/1000, ethernet(a[i].ip)))...)
-		ng = append(ng, ngBlock(6, epbBody(1, c[i].at/1000, c[i].ip))...)
-		ng = append(ng, ngBlock(6, epbBody(2, d[i].at, sll2(d[i].ip)))...)
+		ng = append(ng, epb(0, a[i].at/1000, ethernet(a[i].ip))...)
+		ng = append(ng, epb(1, c[i].at/1000, c[i].ip)...)
+		ng = append(ng, epb(2, d[i].at, sll2(d[i].ip))...)
 		if i == 2 {
-			ng = append(ng, ngBlock(0x40000BAD, make([]byte, 12))...) // a custom block
+			ng = append(ng, pcapngtest.Block(le, 0x40000BAD, make([]byte, 12))...) // a custom block
 		}
 	}
 	files["pcapng-unknown-blocks.pcapng"] = ng
@@ -87,10 +92,28 @@ func hostileCaptures() map[string][]byte {
 	}
 	files["ipv6-ext-headers.pcap"] = pcapFile(1, 65535, eth(ext)...)
 
-	// IPv4 fragments of b's data segment: first and second half.
+	// Fragments: every packet of b in two IPv4 fragments, the second
+	// first; c's data segments in two IPv6 fragments (its others are too
+	// short: an IPv6 first fragment must hold the whole TCP header); then
+	// b's request again in two fragments that overlap, which the receiver
+	// drops.
 	frags := eth(a)
-	first, second := fragment(b[3].ip)
-	frags = append(frags, hrec{b[3].at, ethernet(first)}, hrec{b[3].at + 1000, ethernet(second)})
+	for i, p := range b {
+		first, second := fragment(p.ip, 8, uint32(100+i))
+		frags = append(frags, hrec{p.at, ethernet(second)}, hrec{p.at + 100, ethernet(first)})
+	}
+	first, _ := fragment(b[3].ip, 64, 300)
+	_, second := fragment(b[3].ip, 40, 300)
+	frags = append(frags, hrec{b[7].at + 1e6, ethernet(first)}, hrec{b[7].at + 1e6 + 100, ethernet(second)})
+	c6 := story(20, "2001:db8::3", 40004, "2001:db8::2", 443)
+	for i, p := range c6 {
+		if len(p.ip) == 40+20 {
+			frags = append(frags, hrec{p.at, ethernet(p.ip)})
+			continue
+		}
+		first, second := fragment(p.ip, 24, uint32(200+i))
+		frags = append(frags, hrec{p.at, ethernet(first)}, hrec{p.at + 100, ethernet(second)})
+	}
 	files["fragments.pcap"] = pcapFile(1, 65535, frags...)
 
 	// TCP data offset below 5, and past the end of the packet.
@@ -318,19 +341,38 @@ func withIPv6Extensions(ip []byte) []byte {
 	return out
 }
 
-// fragment splits an IPv4 packet's payload in two fragments.
-func fragment(ip []byte) (first, second []byte) {
-	payload := ip[20:]
-	half := len(payload) / 2 / 8 * 8
-	first = append(cloneBytes(ip[:20]), payload[:half]...)
-	second = append(cloneBytes(ip[:20]), payload[half:]...)
+// fragment splits an IPv4 or IPv6 packet's payload in two fragments of
+// identification id, the first holding at least min bytes of it (rounded
+// up to a multiple of 8) or half of it, whichever is more.
+func fragment(ip []byte, min int, id uint32) (first, second []byte) {
 	be := binary.BigEndian
+	if ip[0]>>4 == 6 {
+		payload := ip[40:]
+		cut := max(len(payload)/2, min+7) / 8 * 8
+		frag := func(offset int, more bool, data []byte) []byte {
+			h := append(cloneBytes(ip[:40]), make([]byte, 8)...)
+			h[6], h[40] = 44, ip[6]
+			word := uint16(offset)
+			if more {
+				word |= 1
+			}
+			be.PutUint16(h[42:], word)
+			be.PutUint32(h[44:], id)
+			be.PutUint16(h[4:], uint16(8+len(data)))
+			return append(h, data...)
+		}
+		return frag(0, true, payload[:cut]), frag(cut, false, payload[cut:])
+	}
+	payload := ip[20:]
+	cut := max(len(payload)/2, min+7) / 8 * 8
+	first = append(cloneBytes(ip[:20]), payload[:cut]...)
+	second = append(cloneBytes(ip[:20]), payload[cut:]...)
 	be.PutUint16(first[2:], uint16(len(first)))
 	be.PutUint16(first[6:], 0x2000) // more fragments
 	be.PutUint16(second[2:], uint16(len(second)))
-	be.PutUint16(second[6:], uint16(half/8))
+	be.PutUint16(second[6:], uint16(cut/8))
 	for _, f := range [][]byte{first, second} {
-		f[4], f[5] = 0x12, 0x34
+		be.PutUint16(f[4:], uint16(id))
 		f[10], f[11] = 0, 0
 		be.PutUint16(f[10:], ^fold32(sum(f[:20])))
 	}
@@ -370,52 +412,4 @@ func recordHeader(at int64, incl, orig int) []byte {
 	le.PutUint32(h[8:], uint32(incl))
 	le.PutUint32(h[12:], uint32(orig))
 	return h
-}
-
-// ngBlock is a little-endian pcapng block with its body padded to 32 bits.
-func ngBlock(typ uint32, body []byte) []byte {
-	le := binary.LittleEndian
-	for len(body)%4 != 0 {
-		body = append(body, 0)
-	}
-	n := uint32(12 + len(body))
-	b := le.AppendUint32(nil, typ)
-	b = le.AppendUint32(b, n)
-	b = append(b, body...)
-	return le.AppendUint32(b, n)
-}
-
-func shbBody() []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, 0x1A2B3C4D)
-	b = le.AppendUint16(b, 1)
-	b = le.AppendUint16(b, 0)
-	return le.AppendUint64(b, ^uint64(0)) // section length unknown
-}
-
-// idbBody describes an interface; tsresol 0 is microseconds, else the
-// if_tsresol option's value.
-func idbBody(link uint16, tsresol byte) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint16(nil, link)
-	b = le.AppendUint16(b, 0)
-	b = le.AppendUint32(b, 0)
-	if tsresol != 0 {
-		b = le.AppendUint16(b, 9) // if_tsresol
-		b = le.AppendUint16(b, 1)
-		b = append(b, tsresol, 0, 0, 0)
-		b = le.AppendUint32(b, 0) // opt_endofopt
-	}
-	return b
-}
-
-// epbBody is an enhanced packet block's body; ts in the interface's units.
-func epbBody(iface uint32, ts int64, data []byte) []byte {
-	le := binary.LittleEndian
-	b := le.AppendUint32(nil, iface)
-	b = le.AppendUint32(b, uint32(uint64(ts)>>32))
-	b = le.AppendUint32(b, uint32(ts))
-	b = le.AppendUint32(b, uint32(len(data)))
-	b = le.AppendUint32(b, uint32(len(data)))
-	return append(b, data...)
 }

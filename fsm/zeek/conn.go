@@ -58,7 +58,7 @@ type Summary struct {
 // are and the packet carries no SYN and the source port is the lower.
 func NewConn(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) *Conn {
 	c := new(Conn)
-	c.init(first, clientPort, serverPort, likely)
+	c.Start(first, clientPort, serverPort, likely)
 	return c
 }
 
@@ -66,14 +66,15 @@ func NewConn(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) *
 // memory; nothing it returned before is changed.
 func (c *Conn) Reset(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) {
 	*c = Conn{}
-	c.init(first, clientPort, serverPort, likely)
+	c.Start(first, clientPort, serverPort, likely)
 }
 
-// init sets up c, which is zero, as NewConn's connection. NewConn does not
-// clear its new memory again, for the reason fsm.Conn's init gives: the
+// Start makes c, which must be the zero Conn, the connection NewConn
+// would return, in memory the caller provides (flow's slabs). Neither
+// clears the new memory again, for the reason fsm.Conn.Start gives: the
 // write barrier's reads would map fresh pages to the zero page, and each
 // first write after would cost a TLB flush on every core.
-func (c *Conn) init(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) {
+func (c *Conn) Start(first *fsm.Segment, clientPort, serverPort uint16, likely *Ports) {
 	if likely == nil {
 		likely = defaultPorts
 	}

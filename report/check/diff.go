@@ -159,19 +159,35 @@ const MaxUnpaired = 100_000
 // that find no pair waiting are new (or gone) at once: an analysis that
 // lost or gained a long tail of connections holds none of them.
 type Comparison struct {
-	want     func() (map[string]any, error)
-	wantDone bool // the snapshot's connections are all read
-	gotDone  bool // and the analysis's
-	nWant    int  // connections read of each side
-	nGot     int
-	// unpaired holds, by identity, the connections of one side waiting
+	want func() (map[string]any, error)
+	done [2]bool // each side's connections are all read (see side)
+	n    [2]int  // connections read of each side
+	// unpaired holds, by identity, the connections of each side waiting
 	// for the other's; held counts them.
-	unpairedWant map[string][]unpaired
-	unpairedGot  map[string][]unpaired
-	held         int
-	maxUnpaired  int  // MaxUnpaired; less in tests
-	overflow     bool // more than maxUnpaired waited: no more pairing
-	first        firstDifferences
+	unpaired    [2]map[string][]unpaired
+	held        int
+	maxUnpaired int  // MaxUnpaired; less in tests
+	overflow    bool // more than maxUnpaired waited: no more pairing
+	first       firstDifferences
+}
+
+// side is one side of a comparison: the snapshot's connections (what is
+// wanted) or the analysis's (what it got). It also numbers the sections
+// of firstDifferences.
+type side int
+
+const (
+	wanted side = iota
+	got
+)
+
+// present is the difference of a connection of side s that the other
+// side lacks.
+func present(s side, c map[string]any) Difference {
+	if s == wanted {
+		return Difference{Where: describe(c), Want: "present"}
+	}
+	return Difference{Where: describe(c), Got: "present"}
 }
 
 type unpaired struct {
@@ -183,7 +199,7 @@ type unpaired struct {
 // returns in order (io.EOF after the last), keeping the first keep
 // differences (and counting the rest).
 func NewComparison(want func() (map[string]any, error), keep int) *Comparison {
-	return &Comparison{want: want, unpairedWant: map[string][]unpaired{}, unpairedGot: map[string][]unpaired{},
+	return &Comparison{want: want, unpaired: [2]map[string][]unpaired{{}, {}},
 		maxUnpaired: MaxUnpaired, first: firstDifferences{keep: keep}}
 }
 
@@ -191,43 +207,43 @@ func NewComparison(want func() (map[string]any, error), keep int) *Comparison {
 // next one alongside it. An error is the snapshot's.
 func (p *Comparison) Got(g map[string]any) error {
 	var w map[string]any
-	if !p.wantDone {
+	if !p.done[wanted] {
 		var err error
 		if w, err = p.want(); err == io.EOF {
-			p.wantDone = true
+			p.done[wanted] = true
 		} else if err != nil {
 			return err
 		}
 	}
-	if !p.wantDone && !p.overflow {
+	if !p.done[wanted] && !p.overflow {
 		// In the same order, as they mostly are: pair them at once.
-		if k := identity(w); k == identity(g) && len(p.unpairedWant[k]) == 0 && len(p.unpairedGot[k]) == 0 {
-			p.pair(p.nWant, w, g)
-			p.nWant++
-			p.nGot++
+		if k := identity(w); k == identity(g) && len(p.unpaired[wanted][k]) == 0 && len(p.unpaired[got][k]) == 0 {
+			p.pair(p.n[wanted], w, g)
+			p.n[wanted]++
+			p.n[got]++
 			return nil
 		}
 	}
-	if !p.wantDone {
-		p.addWant(w)
+	if !p.done[wanted] {
+		p.add(wanted, w)
 	}
-	p.addGot(g)
+	p.add(got, g)
 	return nil
 }
 
 // Finish reads the rest of the snapshot's connections.
 func (p *Comparison) Finish() error {
-	p.gotDone = true
-	for !p.wantDone {
+	p.done[got] = true
+	for !p.done[wanted] {
 		w, err := p.want()
 		if err == io.EOF {
-			p.wantDone = true
+			p.done[wanted] = true
 			break
 		}
 		if err != nil {
 			return err
 		}
-		p.addWant(w)
+		p.add(wanted, w)
 	}
 	return nil
 }
@@ -240,14 +256,11 @@ func (p *Comparison) Differences(wantSummary, gotSummary map[string]any) Differe
 	if p.overflow {
 		return d
 	}
-	for _, q := range p.unpairedWant {
-		for _, u := range q {
-			p.first.add(0, u.seq, []Difference{{Where: describe(u.record()), Want: "present"}})
-		}
-	}
-	for _, q := range p.unpairedGot {
-		for _, u := range q {
-			p.first.add(1, u.seq, []Difference{{Where: describe(u.record()), Got: "present"}})
+	for s, waiting := range p.unpaired {
+		for _, q := range waiting {
+			for _, u := range q {
+				p.first.add(s, u.seq, []Difference{present(side(s), u.record())})
+			}
 		}
 	}
 	for _, e := range p.first.entries {
@@ -261,49 +274,38 @@ func (p *Comparison) pair(seq int, w, g map[string]any) {
 	p.first.add(0, seq, compare(nil, describe(g), "", without(w, "id"), without(g, "id")))
 }
 
-func (p *Comparison) addWant(w map[string]any) {
-	seq := p.nWant
-	p.nWant++
+// add takes c, the next connection of side s: it pairs with the first
+// connection of the other side waiting with its identity; or, when the
+// other side has no more, it is one the other lacks; or it waits.
+func (p *Comparison) add(s side, c map[string]any) {
+	seq := p.n[s]
+	p.n[s]++
 	if p.overflow {
 		return
 	}
-	k := identity(w)
-	if q := p.unpairedGot[k]; len(q) > 0 {
-		p.take(p.unpairedGot, k)
-		p.pair(seq, w, q[0].record())
+	k := identity(c)
+	other := 1 - s
+	if q := p.unpaired[other][k]; len(q) > 0 {
+		p.take(p.unpaired[other], k)
+		if s == wanted {
+			p.pair(seq, c, q[0].record())
+		} else {
+			p.pair(q[0].seq, q[0].record(), c)
+		}
 		return
 	}
-	if p.gotDone {
+	if p.done[other] {
 		// Nothing more will come to pair with it: no need to hold it.
-		p.first.add(0, seq, []Difference{{Where: describe(w), Want: "present"}})
+		p.first.add(int(s), seq, []Difference{present(s, c)})
 		return
 	}
-	p.hold(p.unpairedWant, k, seq, w)
-}
-
-func (p *Comparison) addGot(g map[string]any) {
-	seq := p.nGot
-	p.nGot++
-	if p.overflow {
-		return
-	}
-	k := identity(g)
-	if q := p.unpairedWant[k]; len(q) > 0 {
-		p.take(p.unpairedWant, k)
-		p.pair(q[0].seq, q[0].record(), g)
-		return
-	}
-	if p.wantDone {
-		p.first.add(1, seq, []Difference{{Where: describe(g), Got: "present"}})
-		return
-	}
-	p.hold(p.unpairedGot, k, seq, g)
+	p.hold(p.unpaired[s], k, seq, c)
 }
 
 func (p *Comparison) hold(side map[string][]unpaired, k string, seq int, c map[string]any) {
 	if p.held == p.maxUnpaired {
 		p.overflow = true
-		p.unpairedWant, p.unpairedGot, p.held = nil, nil, 0
+		p.unpaired, p.held = [2]map[string][]unpaired{}, 0
 		return
 	}
 	rec, err := json.Marshal(c)

@@ -46,12 +46,21 @@ type evidence[E any, P interface {
 	conns() *connections
 }] struct {
 	at map[netip.AddrPort]P
+	// lastEP and last are the endpoint get found last and its evidence:
+	// the connections of a capture come mostly to a few servers, and
+	// comparing an endpoint costs less than hashing it.
+	lastEP netip.AddrPort
+	last   P
 }
 
 // get returns the evidence at ep, creating it; past the budget, evidence
 // counted nowhere (the caller's update is lost, and c counts the loss).
 func (ev *evidence[E, P]) get(c *Collector, ep netip.AddrPort) P {
+	if ev.last != nil && ep == ev.lastEP {
+		return ev.last
+	}
 	if e := ev.at[ep]; e != nil {
+		ev.lastEP, ev.last = ep, e
 		return e
 	}
 	if len(ev.at) >= maxKeys {
@@ -63,6 +72,7 @@ func (ev *evidence[E, P]) get(c *Collector, ep netip.AddrPort) P {
 	}
 	e := P(new(E))
 	ev.at[ep] = e
+	ev.lastEP, ev.last = ep, e
 	return e
 }
 

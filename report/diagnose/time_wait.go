@@ -1,7 +1,6 @@
 package diagnose
 
 import (
-	"container/heap"
 	"fmt"
 	"maps"
 	"net/netip"
@@ -109,18 +108,46 @@ type timeWaitEnd struct {
 	tuple uint64
 }
 
-// endHeap is a min-heap of ends by time (container/heap).
+// endHeap is a binary min-heap of ends by time. It is typed rather than
+// a container/heap, whose Push and Pop box every item: one allocation per
+// connection that closes actively.
 type endHeap []timeWaitEnd
 
-func (h endHeap) Len() int           { return len(h) }
-func (h endHeap) Less(i, j int) bool { return h[i].at < h[j].at }
-func (h endHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *endHeap) Push(x any)        { *h = append(*h, x.(timeWaitEnd)) }
-func (h *endHeap) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+func (h *endHeap) push(e timeWaitEnd) {
+	*h = append(*h, e)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if s[parent].at <= s[i].at {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+// pop takes out the soonest end.
+func (h *endHeap) pop() timeWaitEnd {
+	s := *h
+	top, n := s[0], len(s)-1
+	s[0] = s[n]
+	s = s[:n]
+	for i := 0; ; {
+		child := 2*i + 1
+		if child >= n {
+			break
+		}
+		if r := child + 1; r < n && s[r].at < s[child].at {
+			child = r
+		}
+		if s[i].at <= s[child].at {
+			break
+		}
+		s[i], s[child] = s[child], s[i]
+		i = child
+	}
+	*h = s
+	return top
 }
 
 // add notes a TIME_WAIT on tuple from start until until.
@@ -129,13 +156,13 @@ func (w *timeWaits) add(tuple uint64, start, until int64) {
 		w.until = map[uint64]int64{}
 	}
 	for len(w.ends) > 0 && w.ends[0].at <= start {
-		e := heap.Pop(&w.ends).(timeWaitEnd)
+		e := w.ends.pop()
 		if u, ok := w.until[e.tuple]; ok && u == e.at {
 			delete(w.until, e.tuple)
 		}
 	}
 	w.until[tuple] = until
-	heap.Push(&w.ends, timeWaitEnd{until, tuple})
+	w.ends.push(timeWaitEnd{until, tuple})
 	w.peak = max(w.peak, len(w.until))
 }
 

@@ -241,6 +241,8 @@ func (s *Set) totals() *report.Totals {
 		t.TCPPackets += sum.TCPPackets
 		t.NonTCP += sum.NonTCP
 		t.Fragments += sum.Fragments
+		t.Reassembled += sum.Reassembled
+		t.DroppedDatagrams += sum.DroppedDatagrams
 		t.Filtered += sum.Filtered
 		t.Malformed += sum.Malformed
 		t.Truncated += sum.Truncated

@@ -1,11 +1,11 @@
 package main
 
 // Crafted segments, sent into a live connection from a raw socket, for the
-// scenarios that show what a receiver accepts (RFC 5961): a RST at the
-// receiver's RCV.NXT, inside its window, outside it, and a SYN on the
-// established connection. The sequence numbers come from the kernel
-// itself (TCP_REPAIR), so the segment lands exactly where the scenario
-// says.
+// scenarios that show what a receiver accepts (RFC 5961, RFC 9293 section
+// 3.10.7.4): a RST at the receiver's RCV.NXT, inside its window, outside
+// it, a SYN on the established connection, and data beyond the window.
+// The sequence numbers come from the kernel itself (TCP_REPAIR), so the
+// segment lands exactly where the scenario says.
 
 import (
 	"encoding/binary"
@@ -66,11 +66,12 @@ const (
 	tcpACK
 )
 
-// inject sends one TCP segment without payload from src to dst through a
-// raw socket created in namespace ns: it leaves that namespace's interface
-// as any segment of the connection would, so the capture shows it and the
-// peer's delay queue holds it like the rest. IPv4 only.
-func inject(ns string, src, dst netip.AddrPort, flags uint8, seq, ack uint32, window uint16) error {
+// inject sends one TCP segment carrying payload (none when nil) from src
+// to dst through a raw socket created in namespace ns: it leaves that
+// namespace's interface as any segment of the connection would, so the
+// capture shows it and the peer's delay queue holds it like the rest.
+// IPv4 only.
+func inject(ns string, src, dst netip.AddrPort, flags uint8, seq, ack uint32, window uint16, payload []byte) error {
 	if !src.Addr().Is4() || !dst.Addr().Is4() {
 		return fmt.Errorf("inject: %v > %v: IPv4 only", src, dst)
 	}
@@ -84,10 +85,10 @@ func inject(ns string, src, dst netip.AddrPort, flags uint8, seq, ack uint32, wi
 		return fmt.Errorf("raw socket in %s: %w", ns, err)
 	}
 	defer unix.Close(fd)
-	pkt := make([]byte, 40)
+	pkt := make([]byte, 40+len(payload))
 	// IPv4 header; the kernel fills in the checksum (and the ID when 0).
 	pkt[0] = 0x45
-	binary.BigEndian.PutUint16(pkt[2:], 40)
+	binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
 	binary.BigEndian.PutUint16(pkt[6:], 0x4000) // DF, as Linux sends TCP
 	pkt[8] = 64
 	pkt[9] = unix.IPPROTO_TCP
@@ -102,6 +103,7 @@ func inject(ns string, src, dst netip.AddrPort, flags uint8, seq, ack uint32, wi
 	tcp[12] = 5 << 4
 	tcp[13] = flags
 	binary.BigEndian.PutUint16(tcp[14:], window)
+	copy(tcp[20:], payload)
 	binary.BigEndian.PutUint16(tcp[16:], tcpChecksum(s4, d4, tcp))
 	return unix.Sendto(fd, pkt, 0, &unix.SockaddrInet4{Addr: d4})
 }

@@ -145,6 +145,7 @@ func run(args []string) error {
 
 	var delayers []*delayer
 	if *delay > 0 {
+		e.delayed = true
 		for _, nd := range [][2]string{{e.cns, e.cdev}, {e.sns, e.sdev}} {
 			d, err := startDelayer(nd[0], 0, *delay)
 			if err != nil {
@@ -248,7 +249,12 @@ func startTcpdump(ns, dev, link, out string) (*tcpdump, error) {
 			args = append(args, "-y", link)
 		}
 	}
-	args = append(args, "tcp")
+	// TCP; TCP over the VXLAN overlay (vxlan-normal): UDP port 4789, then
+	// the 8-byte VXLAN header and an inner Ethernet header whose IPv4
+	// packet carries TCP, not the overlay's own neighbour discovery; and
+	// the ICMP errors that can end a connect() (app-icmp-*): destination
+	// unreachable, which no other scenario provokes.
+	args = append(args, "tcp or (udp port 4789 and udp[28:2] == 0x0800 and udp[39] == 6) or icmp[icmptype] == icmp-unreach or icmp6[icmp6type] == icmp6-destinationunreach")
 	t := &tcpdump{cmd: exec.Command("ip", args...), done: make(chan struct{})}
 	pipe, err := t.cmd.StderrPipe()
 	if err != nil {

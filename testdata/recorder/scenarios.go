@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ type env struct {
 	v6             bool
 	client, server netip.Addr
 	port           uint16
+	delayed        bool // incoming TCP on cdev and sdev goes through the NFQUEUE delay
 }
 
 func (e *env) serverAP() netip.AddrPort { return netip.AddrPortFrom(e.server, e.port) }
@@ -102,7 +104,9 @@ var scenarios = []scenario{
 	{name: "rst-out-of-window", desc: "a RST injected 2^30 bytes past the server's RCV.NXT: dropped, the connection goes on", run: func(e *env) error { return injectRST(e, 1<<30) }},
 	{name: "rst-exact", desc: "a RST injected at the server's RCV.NXT: the server is reset, and resets the client's next request", run: func(e *env) error { return injectRST(e, 0) }},
 	{name: "synsent-stray", desc: "the first SYN dropped; a bare RST and a stray ACK injected into the client's SYN_SENT: the first dropped, the second answered with a RST; the SYN retry completes (RFC 9293 3.10.7.3)", run: synSentStray},
+	{name: "vxlan-normal", desc: "request/response over a VXLAN overlay (VNI 42, UDP 4789) between the namespaces, client closes first: every segment captured inside a UDP datagram", run: overVXLAN(normalClientClose)},
 	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
+	{name: "data-beyond-window", desc: "data injected 2^24 bytes past the server's RCV.NXT, beyond its window: answered with an ACK and dropped, the connection goes on (RFC 9293 section 3.10.7.4)", run: injectBeyondWindow},
 	{
 		name: "app-connect-timeout", desc: "SYNs dropped by the server's firewall until connect() returns ETIMEDOUT (tcp_syn_retries=2); then a second connection",
 		client: [][2]string{{"net.ipv4.tcp_syn_retries", "2"}},
@@ -116,6 +120,17 @@ var scenarios = []scenario{
 	{name: "app-keepalive-timeout", desc: "peer vanishes: 2 keepalive probes unanswered, the client resets and its read() returns ETIMEDOUT; then a second connection", run: appKeepaliveTimeout},
 	{name: "app-write-epipe", desc: "the server closes, the client in CLOSE_WAIT writes: RST, and its next write() returns EPIPE; then a second connection", run: appWriteEPIPE},
 	{name: "app-resets", desc: "connect() refused (ECONNREFUSED); a server closing with unread data (the client's read() ECONNRESET); a client closing with SO_LINGER 0 (the server's read() ECONNRESET)", run: appResets},
+	{
+		name: "app-icmp-unreachable", desc: "connect()s ended by ICMP errors from the server's namespace as a router: no route (net unreachable, ENETUNREACH), an unreachable route (host unreachable, EHOSTUNREACH), a prohibit route (communication administratively prohibited, EHOSTUNREACH), and its firewall's REJECT (port unreachable, ECONNREFUSED)",
+		server: [][2]string{{"net.ipv4.ip_forward", "1"}, {"net.ipv4.icmp_ratelimit", "0"}},
+		run:    appICMPUnreachable,
+	},
+	{
+		name: "app-icmp-unreachable-ipv6", desc: "as app-icmp-unreachable over IPv6: no route and an unreachable route (ICMPv6 no route, ENETUNREACH), a prohibit route (administratively prohibited, EACCES), a firewall's REJECT in forwarding (address unreachable, EHOSTUNREACH) and at the server (port unreachable, ECONNREFUSED)",
+		v6:     true,
+		server: [][2]string{{"net.ipv6.conf.all.forwarding", "1"}, {"net.ipv6.icmp.ratelimit", "0"}},
+		run:    appICMPUnreachable,
+	},
 	{
 		name: "app-accept-overflow-abort", desc: "as accept-overflow-abort, with the call log: the accept queue drained at the end, the reset client never accepted",
 		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "1"}, {"net.ipv4.tcp_synack_retries", "3"}},
@@ -648,15 +663,11 @@ func synackRetransmit(e *env) error {
 // exchange and the close are ordinary; an exact RST resets the server,
 // which answers the client's second request with a RST.
 func injectRST(e *env, offset uint32) error {
-	c, a, err := connectPair(e, request)
+	c, a, err := exchanged(e)
 	if err != nil {
 		return err
 	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond) // everything acknowledged
-	if err := injectFrom(e, c, tcpRST, offset, "RST"); err != nil {
+	if err := injectFrom(e, c, tcpRST, offset, 0, nil, "RST"); err != nil {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -687,15 +698,11 @@ func injectRST(e *env, offset uint32) error {
 // outside the server's window), sent from a raw socket; the server answers
 // with a challenge ACK. Then a second exchange and a close from the client.
 func injectSYN(e *env) error {
-	c, a, err := connectPair(e, request)
+	c, a, err := exchanged(e)
 	if err != nil {
 		return err
 	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	if err := injectFrom(e, c, tcpSYN, 1000000, "SYN"); err != nil {
+	if err := injectFrom(e, c, tcpSYN, 1000000, 0, nil, "SYN"); err != nil {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -705,10 +712,77 @@ func injectSYN(e *env) error {
 	return closeInTurn(c, a, "client", "server", true)
 }
 
-// injectFrom sends a segment with flags from client socket c's address
-// and port to the server, at c's SND.NXT (the server's RCV.NXT, all of it
-// having been acknowledged) + offset.
-func injectFrom(e *env, c int, flags uint8, offset uint32, what string) error {
+// injectBeyondWindow: request and response, then 100 bytes with ACK (a
+// segment without it is discarded before any test, Linux
+// tcp_rcv_established) from the client's address and port, 2^24 bytes
+// past the server's RCV.NXT: far beyond any window the server can have
+// advertised (tcp_rmem's largest buffer is 6 MB by default). The server
+// answers with an ACK and drops it (Linux tcp_validate_incoming: counter
+// TcpExtBeyondWindow, checked by record.sh). Its TCP_INFO, which ss -i
+// prints, shows no byte of it received. Then a second exchange and a close
+// from the client.
+func injectBeyondWindow(e *env) error {
+	c, a, err := exchanged(e)
+	if err != nil {
+		return err
+	}
+	before, err := bytesReceived(a)
+	if err != nil {
+		return err
+	}
+	ack, err := sndNxt(a)
+	if err != nil {
+		return err
+	}
+	payload := []byte(strings.Repeat("beyond the window\n", 6)[:100])
+	if err := injectFrom(e, c, tcpPSH|tcpACK, 1<<24, ack, payload, "data"); err != nil {
+		return err
+	}
+	time.Sleep(200 * time.Millisecond)
+	after, err := bytesReceived(a)
+	if err != nil {
+		return err
+	}
+	logf("server bytes_received %d before the injected data, %d after", before, after)
+	if after != before {
+		return fmt.Errorf("the server received %d bytes of the injected data", after-before)
+	}
+	if err := exchange(c, a); err != nil {
+		return fmt.Errorf("second exchange after the injected data: %w", err)
+	}
+	return closeInTurn(c, a, "client", "server", true)
+}
+
+// exchanged connects a client to the server and sends a request and its
+// response, and waits until everything is acknowledged: the connection
+// the inject* scenarios send their segment into.
+func exchanged(e *env) (c, a int, err error) {
+	c, a, err = connectPair(e, request)
+	if err != nil {
+		return
+	}
+	if err = respond(c, a); err != nil {
+		return
+	}
+	time.Sleep(100 * time.Millisecond) // everything acknowledged
+	return
+}
+
+// bytesReceived returns the bytes socket fd has received in order: TCP_INFO's
+// tcpi_bytes_received, which ss -i prints as bytes_received.
+func bytesReceived(fd int) (uint64, error) {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0, fmt.Errorf("TCP_INFO: %w", err)
+	}
+	return info.Bytes_received, nil
+}
+
+// injectFrom sends a segment with flags, acknowledgement number ack and
+// payload from client socket c's address and port to the server, at c's
+// SND.NXT (the server's RCV.NXT, all of it having been acknowledged) +
+// offset.
+func injectFrom(e *env, c int, flags uint8, offset, ack uint32, payload []byte, what string) error {
 	nxt, err := sndNxt(c)
 	if err != nil {
 		return err
@@ -717,7 +791,7 @@ func injectFrom(e *env, c int, flags uint8, offset uint32, what string) error {
 	if err != nil {
 		return err
 	}
-	if err := inject(e.cns, from, e.serverAP(), flags, nxt+offset, 0, 64240); err != nil {
+	if err := inject(e.cns, from, e.serverAP(), flags, nxt+offset, ack, 64240, payload); err != nil {
 		return err
 	}
 	logf("injected %s seq %d: the server's RCV.NXT %d + %d", what, nxt+offset, nxt, offset)
@@ -754,12 +828,12 @@ func synSentStray(e *env) error {
 		return err
 	}
 	time.Sleep(100 * time.Millisecond)
-	if err := inject(e.sns, e.serverAP(), client, tcpRST, 12345, 0, 0); err != nil {
+	if err := inject(e.sns, e.serverAP(), client, tcpRST, 12345, 0, 0, nil); err != nil {
 		return err
 	}
 	logf("injected a RST without ACK into the client's SYN_SENT")
 	time.Sleep(100 * time.Millisecond)
-	if err := inject(e.sns, e.serverAP(), client, tcpACK, 555555, 424242, 64240); err != nil {
+	if err := inject(e.sns, e.serverAP(), client, tcpACK, 555555, 424242, 64240, nil); err != nil {
 		return err
 	}
 	logf("injected a stray ACK (ack 424242) into the client's SYN_SENT")
@@ -1020,5 +1094,69 @@ func appResets(e *env) error {
 		return err
 	}
 	closeFD(a)
+	return nil
+}
+
+// icmpTarget is a connect() an ICMP error is to end: where it goes and
+// the errno Linux gives the error.
+type icmpTarget struct {
+	to   netip.AddrPort
+	want unix.Errno
+}
+
+// appICMPUnreachable routes networks beyond the server's namespace through
+// it, which has no way to them: no route at all, an unreachable route, a
+// prohibit route and, over IPv6, a route whose forwarding a firewall
+// rejects; and its firewall rejects port 8081. Each connect() is ended by
+// the ICMP error that answers its SYN, with the errno icmp_err_convert or
+// icmpv6_err_convert gives it.
+func appICMPUnreachable(e *env) error {
+	var client, router string
+	var rules [][]string // the router's firewall
+	var targets []icmpTarget
+	ap := func(s string, port uint16) netip.AddrPort { return netip.AddrPortFrom(netip.MustParseAddr(s), port) }
+	if e.v6 {
+		client = "route add fd00:8::/30 via fd00::2 dev " + e.cdev + "\n"
+		router = "route add unreachable fd00:9::/64\nroute add prohibit fd00:a::/64\nroute add fd00:b::/64 via fd00::1 dev " + e.sdev + "\n"
+		rules = [][]string{
+			{"-A", "FORWARD", "-d", "fd00:b::/64", "-j", "REJECT", "--reject-with", "icmp6-addr-unreachable"},
+			{"-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp6-port-unreachable"},
+		}
+		targets = []icmpTarget{
+			{ap("fd00:8::1", 8080), unix.ENETUNREACH},
+			{ap("fd00:9::1", 8080), unix.ENETUNREACH},
+			{ap("fd00:a::1", 8080), unix.EACCES},
+			{ap("fd00:b::1", 8080), unix.EHOSTUNREACH},
+			{netip.AddrPortFrom(e.server, 8081), unix.ECONNREFUSED},
+		}
+	} else {
+		client = "route add 10.0.8.0/22 via 10.0.0.2 dev " + e.cdev + "\n"
+		router = "route add unreachable 10.0.9.0/24\nroute add prohibit 10.0.10.0/24\n"
+		rules = [][]string{{"-I", "INPUT", "1", "-p", "tcp", "--dport", "8081", "-j", "REJECT", "--reject-with", "icmp-port-unreachable"}}
+		targets = []icmpTarget{
+			{ap("10.0.8.1", 8080), unix.ENETUNREACH},
+			{ap("10.0.9.1", 8080), unix.EHOSTUNREACH},
+			{ap("10.0.10.1", 8080), unix.EHOSTUNREACH},
+			{netip.AddrPortFrom(e.server, 8081), unix.ECONNREFUSED},
+		}
+	}
+	for _, r := range rules {
+		if err := e.ipt(r...); err != nil {
+			return err
+		}
+	}
+	if err := ipBatch(e.cns, client); err != nil {
+		return err
+	}
+	if err := ipBatch(e.sns, router); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		_, err := dial(e.cns, t.to)
+		if err := expectErr("connect to "+t.to.String(), err, t.want); err != nil {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	return nil
 }

@@ -199,11 +199,26 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 		a.report(a.opt.Reporter.Trace(&line))
 	}
 	if a.opt.Events && res.Events != 0 {
-		c.Snapshot(seg.Time, &a.snap)
+		a.table.Snapshot(c, seg.Time, &a.snap)
 		res.Events.Each(func(ev fsm.Event) {
 			a.event = report.Event{Time: seg.Time, What: ev, Dir: seg.Dir, Conn: &a.snap}
 			a.report(a.opt.Reporter.Event(&a.event))
 		})
+	}
+}
+
+// icmpError hands an ICMP error quoting a TCP segment to the connection
+// it quotes, for what its connect() was told. It is no TCP packet: it
+// counts as non-TCP (the reader counted it), moves no clock, and one past
+// Duration is not part of the capture analysed.
+func (a *analysis) icmpError(p *capture.Packet) {
+	if a.opt.Duration > 0 && a.start != 0 && p.Timestamp.UnixNano()-a.start >= int64(a.opt.Duration) {
+		return
+	}
+	if a.shards != nil {
+		a.shards.AddICMPError(p)
+	} else {
+		a.table.AddICMPError(p)
 	}
 }
 
@@ -272,6 +287,10 @@ func (a *analysis) run() {
 			a.opt.Warn(err)
 			break
 		}
+		if p.IsICMPError() {
+			a.icmpError(&p)
+			continue
+		}
 		ts := p.Timestamp.UnixNano()
 		if a.packets == 0 && !live {
 			a.begin(ts)
@@ -328,6 +347,7 @@ func (a *analysis) run() {
 	tot.Packets, tot.TCPPackets, tot.NonTCP, tot.Fragments = st.Packets, st.TCP, st.NonTCP, st.Fragments
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
 	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
+	tot.Reassembled, tot.DroppedDatagrams = st.ReassembledDatagrams, st.DroppedDatagrams
 	if unread {
 		tot.Packets--
 		tot.TCPPackets--

@@ -1,0 +1,193 @@
+package fsm
+
+import "fmt"
+
+// ICMP errors that end a connect(). A router with no route to the server,
+// or a firewall that rejects the SYN, answers it with an ICMP or ICMPv6
+// error quoting it, and Linux's TCP turns the error into the errno its
+// connect() returns. The state machines follow segments only; an error is
+// kept beside them, on the side whose SYN it quotes, for the application
+// view alone.
+
+// The errors ICMP brings, beyond those of AppSide's other outcomes, as Linux
+// spells them.
+const (
+	EHOSTUNREACH = "EHOSTUNREACH" // no route to host
+	ENETUNREACH  = "ENETUNREACH"  // network is unreachable
+	EACCES       = "EACCES"       // ICMPv6 administratively prohibited
+	ENOPROTOOPT  = "ENOPROTOOPT"  // ICMP protocol unreachable
+	EOPNOTSUPP   = "EOPNOTSUPP"   // ICMP source route failed
+	EHOSTDOWN    = "EHOSTDOWN"    // ICMP destination host unknown
+	ENONET       = "ENONET"       // ICMP source host isolated
+	EPROTO       = "EPROTO"       // ICMP parameter problem
+)
+
+// ICMPError is an ICMP or ICMPv6 error quoting a segment of the connection.
+type ICMPError struct {
+	Time int64  // Unix nanoseconds
+	Dir  Dir    // the side that sent the quoted segment
+	Seq  uint32 // the quoted sequence number
+	// V6: an ICMPv6 error (RFC 4443), else ICMP (RFC 792).
+	V6         bool
+	Type, Code uint8
+}
+
+// icmpNote is an ICMP error a side's connect() took, for the app view.
+type icmpNote struct {
+	at    int64
+	errno string
+	what  string // "ICMP host unreachable (type 3, code 1)"
+}
+
+// linuxICMPErrno is the errno Linux's TCP takes from an ICMP error, or ""
+// for one it ignores. ICMP: tcp_v4_err (net/ipv4/tcp_ipv4.c) reads
+// destination unreachable through icmp_err_convert (net/ipv4/icmp.c),
+// except fragmentation needed (path MTU) and codes past 15, and gives
+// EHOSTUNREACH for time exceeded and EPROTO for parameter problem. ICMPv6:
+// tcp_v6_err (net/ipv6/tcp_ipv6.c) reads all three through
+// icmpv6_err_convert (net/ipv6/icmp.c), whose destination unreachable codes
+// past 6 are EPROTO.
+func linuxICMPErrno(v6 bool, typ, code uint8) string {
+	if v6 {
+		switch typ {
+		case 1: // destination unreachable
+			if int(code) < len(icmpv6Unreachable) {
+				return icmpv6Unreachable[code].errno
+			}
+			return EPROTO
+		case 3: // time exceeded
+			return EHOSTUNREACH
+		case 4: // parameter problem
+			return EPROTO
+		}
+		return ""
+	}
+	switch typ {
+	case 3: // destination unreachable
+		if code == 4 || int(code) >= len(icmpUnreachable) {
+			return ""
+		}
+		return icmpUnreachable[code].errno
+	case 11: // time exceeded
+		return EHOSTUNREACH
+	case 12: // parameter problem
+		return EPROTO
+	}
+	return ""
+}
+
+// icmpCode is a destination unreachable code's name and the errno Linux
+// gives it.
+type icmpCode struct{ name, errno string }
+
+// icmpUnreachable is icmp_err_convert: ICMP destination unreachable, by
+// code (RFC 792, RFC 1812 section 5.2.7.1), and the errno Linux gives it.
+// Its fatal flag, which UDP and raw sockets heed, is not TCP's business: in
+// SYN_SENT tcp_v4_err ends the connect() on every one of them.
+var icmpUnreachable = [...]icmpCode{
+	{"net unreachable", ENETUNREACH},
+	{"host unreachable", EHOSTUNREACH},
+	{"protocol unreachable", ENOPROTOOPT},
+	{"port unreachable", ECONNREFUSED},
+	{"fragmentation needed", ""},
+	{"source route failed", EOPNOTSUPP},
+	{"destination network unknown", ENETUNREACH},
+	{"destination host unknown", EHOSTDOWN},
+	{"source host isolated", ENONET},
+	{"network administratively prohibited", ENETUNREACH},
+	{"host administratively prohibited", EHOSTUNREACH},
+	{"network unreachable for TOS", ENETUNREACH},
+	{"host unreachable for TOS", EHOSTUNREACH},
+	{"communication administratively prohibited", EHOSTUNREACH},
+	{"host precedence violation", EHOSTUNREACH},
+	{"precedence cutoff in effect", EHOSTUNREACH},
+}
+
+// icmpv6Unreachable is the table of icmpv6_err_convert: ICMPv6 destination
+// unreachable, by code (RFC 4443 section 3.1).
+var icmpv6Unreachable = [...]icmpCode{
+	{"no route to destination", ENETUNREACH},
+	{"communication administratively prohibited", EACCES},
+	{"beyond scope of source address", EHOSTUNREACH},
+	{"address unreachable", EHOSTUNREACH},
+	{"port unreachable", ECONNREFUSED},
+	{"source address failed ingress/egress policy", EACCES},
+	{"reject route to destination", EACCES},
+}
+
+// icmpWhat names an ICMP error for a person: "ICMP host unreachable
+// (type 3, code 1)".
+func icmpWhat(v6 bool, typ, code uint8) string {
+	proto, codes := "ICMP", icmpUnreachable[:]
+	unreachable, exceeded, problem := uint8(3), uint8(11), uint8(12)
+	if v6 {
+		proto, codes = "ICMPv6", icmpv6Unreachable[:]
+		unreachable, exceeded, problem = 1, 3, 4
+	}
+	name := ""
+	switch typ {
+	case unreachable:
+		name = "destination unreachable"
+		if int(code) < len(codes) {
+			name = codes[code].name
+		}
+	case exceeded:
+		name = "time exceeded"
+	case problem:
+		name = "parameter problem"
+	}
+	return fmt.Sprintf("%s %s (type %d, code %d)", proto, name, typ, code)
+}
+
+// ICMPError takes an ICMP or ICMPv6 error quoting a segment of the
+// connection, in capture order with its segments. Only what ends a
+// connect() is kept: as Linux's tcp_v4_err and tcp_v6_err read it, an error
+// quoting the SYN of a side in SYN_SENT (the quoted sequence number between
+// its SND.UNA and SND.NXT, that is its ISN or ISN+1) that the kernel turns
+// into an errno. Anything else, an error arriving once the side is
+// synchronized (Linux keeps it as a soft error that a later timeout
+// reports), or after a RST ended the connection, changes nothing here.
+// Neither the states nor the counts change: the error is no segment.
+func (c *Conn) ICMPError(m *ICMPError) {
+	if m.Dir != FromClient && m.Dir != FromServer {
+		return
+	}
+	e := &c.ep[m.Dir]
+	if e.state != SynSent || !e.sentSYN || c.resetBy >= 0 || m.Seq-e.isn > 1 {
+		return
+	}
+	errno := linuxICMPErrno(m.V6, m.Type, m.Code)
+	if errno == "" {
+		return
+	}
+	n := icmpNote{at: m.Time, errno: errno, what: icmpWhat(m.V6, m.Type, m.Code)}
+	ev := c.rareFor(m.Dir)
+	ev.icmpLatest = n
+	if ev.icmpSinceSYN.at == 0 || ev.icmpSinceSYN.at < e.lastSYN {
+		ev.icmpSinceSYN = n
+	}
+}
+
+// icmpEnded returns the ICMP error that ended e's connect(): the first to
+// arrive after its latest SYN. In SYN_SENT Linux ends the connect() on the
+// error at once (tcp_done_with_error), unless a system call of its
+// application held the socket locked at that instant; then the error is
+// kept as the soft error and the SYNs go on. A SYN sent after the error
+// shows that, so only an error after the latest SYN ended the connect().
+func (c *Conn) icmpEnded(e *endpoint) (icmpNote, bool) {
+	if c.rare == nil {
+		return icmpNote{}, false
+	}
+	n := c.rare.ev[e.dir].icmpSinceSYN
+	return n, n.at != 0 && n.at >= e.lastSYN
+}
+
+// icmpSoft returns the latest ICMP error e's connect() went on after (it
+// sent its SYN again), which Linux keeps as the socket's soft error.
+func (c *Conn) icmpSoft(e *endpoint) (icmpNote, bool) {
+	if c.rare == nil {
+		return icmpNote{}, false
+	}
+	n := c.rare.ev[e.dir].icmpLatest
+	return n, n.at != 0
+}

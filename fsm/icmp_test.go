@@ -1,0 +1,109 @@
+package fsm
+
+import "testing"
+
+// icmpStep is an ICMP error in a script: after the segments before it, at
+// ms milliseconds, quoting side dir's sequence number ISN+seq.
+type icmpStep struct {
+	dir        Dir
+	seq        uint32
+	at         int64
+	v6         bool
+	typ, code  uint8
+	afterSteps int // how many of the script's segments come before it
+}
+
+// TestAppICMP: an ICMP error quoting the SYN of a connect() in SYN_SENT
+// ends it with the errno Linux gives that error, at the error's time;
+// one the connect() went on after is the errno of its timeout; one that
+// Linux would not take changes nothing.
+func TestAppICMP(t *testing.T) {
+	syn := []step{{dir: FromClient, flags: SYN}}
+	synsUnanswered := []step{
+		{dir: FromClient, flags: SYN},
+		{dir: FromClient, flags: SYN, at: 1000},
+		{dir: FromClient, flags: SYN, at: 3000},
+	}
+	hostUnreachable := icmpStep{dir: FromClient, at: 5, typ: 3, code: 1, afterSteps: 1}
+	ended := func(errno string, n int, what string) appWant {
+		return appWant{call: CallConnect, setup: errno, errno: n, at: 5, why: what + " quoting its SYN, which Linux takes in SYN_SENT"}
+	}
+	neverWhy := func(what string) appWant {
+		return appWant{call: CallAccept, setup: AppNever, at: -1, why: "answered with an " + what}
+	}
+	einprogress := appWant{call: CallConnect, setup: EINPROGRESS, errno: 115, at: 0, why: "one SYN"}
+	unanswered := appWant{call: CallAccept, setup: AppNever, at: -1, why: "never answered"}
+	tests := []struct {
+		name           string
+		steps          []step
+		icmp           []icmpStep
+		end            int64
+		client, server appWant
+	}{
+		{"host unreachable: EHOSTUNREACH", syn, []icmpStep{hostUnreachable}, 0,
+			ended(EHOSTUNREACH, 113, "ICMP host unreachable (type 3, code 1)"), neverWhy("ICMP host unreachable")},
+		{"net unreachable: ENETUNREACH", syn, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 0, afterSteps: 1}}, 0,
+			ended(ENETUNREACH, 101, "ICMP net unreachable (type 3, code 0)"), neverWhy("ICMP net unreachable")},
+		{"port unreachable: ECONNREFUSED", syn, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 3, afterSteps: 1}}, 0,
+			ended(ECONNREFUSED, 111, "ICMP port unreachable (type 3, code 3)"), neverWhy("ICMP port unreachable")},
+		{"communication administratively prohibited: EHOSTUNREACH", syn, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 13, afterSteps: 1}}, 0,
+			ended(EHOSTUNREACH, 113, "ICMP communication administratively prohibited (type 3, code 13)"), neverWhy("ICMP communication")},
+		{"time exceeded: EHOSTUNREACH", syn, []icmpStep{{dir: FromClient, at: 5, typ: 11, afterSteps: 1}}, 0,
+			ended(EHOSTUNREACH, 113, "ICMP time exceeded (type 11, code 0)"), neverWhy("ICMP time exceeded")},
+		{"protocol unreachable: ENOPROTOOPT", syn, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 2, afterSteps: 1}}, 0,
+			ended(ENOPROTOOPT, 92, "ICMP protocol unreachable (type 3, code 2)"), neverWhy("ICMP protocol unreachable")},
+		{"quoting ISN+1 (SND.NXT)", syn, []icmpStep{{dir: FromClient, seq: 1, at: 5, typ: 3, code: 1, afterSteps: 1}}, 0,
+			ended(EHOSTUNREACH, 113, "ICMP host unreachable (type 3, code 1)"), neverWhy("ICMP host unreachable")},
+		{"ICMPv6 no route: ENETUNREACH", syn, []icmpStep{{dir: FromClient, at: 5, v6: true, typ: 1, code: 0, afterSteps: 1}}, 0,
+			ended(ENETUNREACH, 101, "ICMPv6 no route to destination (type 1, code 0)"), neverWhy("ICMPv6 no route")},
+		{"ICMPv6 administratively prohibited: EACCES", syn, []icmpStep{{dir: FromClient, at: 5, v6: true, typ: 1, code: 1, afterSteps: 1}}, 0,
+			ended(EACCES, 13, "ICMPv6 communication administratively prohibited (type 1, code 1)"), neverWhy("ICMPv6 communication")},
+		{"ICMPv6 address unreachable: EHOSTUNREACH", syn, []icmpStep{{dir: FromClient, at: 5, v6: true, typ: 1, code: 3, afterSteps: 1}}, 0,
+			ended(EHOSTUNREACH, 113, "ICMPv6 address unreachable (type 1, code 3)"), neverWhy("ICMPv6 address unreachable")},
+		{"ICMPv6 unknown unreachable code: EPROTO", syn, []icmpStep{{dir: FromClient, at: 5, v6: true, typ: 1, code: 9, afterSteps: 1}}, 0,
+			ended(EPROTO, 71, "ICMPv6 destination unreachable (type 1, code 9)"), neverWhy("ICMPv6 destination unreachable")},
+		{"fragmentation needed: not an end", syn, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 4, afterSteps: 1}}, 0,
+			einprogress, unanswered},
+		{"unreachable code past 15: ignored", syn, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 16, afterSteps: 1}}, 0,
+			einprogress, unanswered},
+		{"quoting another sequence number: ignored", syn, []icmpStep{{dir: FromClient, seq: 2, at: 5, typ: 3, code: 1, afterSteps: 1}}, 0,
+			einprogress, unanswered},
+		{"quoting the server's side: ignored", syn, []icmpStep{{dir: FromServer, at: 5, typ: 3, code: 1, afterSteps: 1}}, 0,
+			einprogress, unanswered},
+		{"after the handshake: connected, the error is soft", handshake, []icmpStep{{dir: FromClient, at: 25, typ: 3, code: 1, afterSteps: 3}}, 0,
+			appWant{call: CallConnect, setup: AppConnected, recv: AppOpen, at: 20}, appWant{call: CallAccept, setup: AppAccepted, recv: AppOpen, at: 20}},
+		{"while the SYN/ACK is on its way: the connect() still completes if the client went on", handshake, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 1, afterSteps: 1}}, 0,
+			appWant{call: CallConnect, setup: AppConnected, recv: AppOpen, at: 20}, appWant{call: CallAccept, setup: AppAccepted, recv: AppOpen, at: 20}},
+		{"SYNs sent after it, then given up: the soft error instead of ETIMEDOUT", synsUnanswered, []icmpStep{hostUnreachable}, 7500,
+			appWant{call: CallConnect, setup: EHOSTUNREACH, errno: 113, at: 3000, why: "soft error a timeout returns"}, neverWhy("ICMP host unreachable")},
+		{"SYNs sent after it, still pending: EINPROGRESS", synsUnanswered, []icmpStep{hostUnreachable}, 6000,
+			appWant{call: CallConnect, setup: EINPROGRESS, errno: 115, at: 3000, why: "it went on after an ICMP host unreachable"}, neverWhy("ICMP host unreachable")},
+		{"one after the latest SYN ends it, at its time", synsUnanswered, []icmpStep{hostUnreachable, {dir: FromClient, at: 3005, typ: 3, code: 0, afterSteps: 3}}, 7500,
+			appWant{call: CallConnect, setup: ENETUNREACH, errno: 101, at: 3005, why: "ICMP net unreachable"}, neverWhy("ICMP net unreachable")},
+		{"after a refusing RST: ECONNREFUSED stands", []step{{dir: FromClient, flags: SYN}, {dir: FromServer, flags: RST | ACK, ack: 1, at: 3}}, []icmpStep{{dir: FromClient, at: 5, typ: 3, code: 1, afterSteps: 2}}, 0,
+			appWant{call: CallConnect, setup: ECONNREFUSED, errno: 111, at: 3}, appWant{call: CallAccept, setup: AppNever, at: 3, why: "refused"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := 0
+			var c *Conn
+			feed := func(upTo int) {
+				c = runOn(t, c, tt.steps[done:upTo])
+				done = upTo
+			}
+			for _, m := range tt.icmp {
+				feed(m.afterSteps)
+				own := cISN
+				if m.dir == FromServer {
+					own = sISN
+				}
+				c.ICMPError(&ICMPError{Time: 1_700_000_000e9 + m.at*1e6, Dir: m.dir, Seq: own + m.seq, V6: m.v6, Type: m.typ, Code: m.code})
+			}
+			feed(len(tt.steps))
+			r := checkApp(t, c, tt.end, tt.client, tt.server)
+			if r.Client.Packets+r.Server.Packets != uint64(len(tt.steps)) {
+				t.Errorf("%d packets counted, want the %d segments", r.Client.Packets+r.Server.Packets, len(tt.steps))
+			}
+		})
+	}
+}
