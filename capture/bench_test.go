@@ -152,7 +152,7 @@ func TestNextAllocatesNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := NewReader(bytes.NewReader(tt.file), "x", tt.opt)
+			r, err := NewReader(bytes.NewReader(tt.file), "x", withCompiler(t, tt.opt))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -249,7 +249,7 @@ func BenchmarkReader(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			open := func() *Reader {
-				r, err := NewReader(bytes.NewReader(bc.file), "bench", bc.opt)
+				r, err := NewReader(bytes.NewReader(bc.file), "bench", withCompiler(b, bc.opt))
 				if err != nil {
 					b.Fatal(err)
 				}

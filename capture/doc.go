@@ -82,28 +82,30 @@
 // the others are read on, and a gap in a rotation (ErrGap) or files that
 // overlap (ErrOverlap) are reported to Warn too.
 //
-// OpenLive captures on an interface through libpcap and returns the same
-// Reader: the same decoding, Stats and warnings, and no allocation per
-// packet either. The differences are those of a capture with no end. The
-// filter runs in the kernel (so Stats.Filtered stays 0). Next returns
-// ErrTimeout when nothing arrived for LiveOptions.Timeout, and the caller
-// just calls it again, having had the chance to notice that time passed
-// (Reader.Now) or that it should stop. LiveStats has libpcap's counters of
-// received and dropped packets. LiveOptions.Save writes what was captured
-// as a pcap file, as tcpdump -w does, which Open reads back packet for
-// packet; the writer is PcapWriter, which programs that make captures
-// (cmd/tcpgen) use too. LiveOptions.SaveFiles, a RotatingWriter, writes
-// them to a rotation of files instead, as tcpdump -w with -C, -G and -W
-// does (the same names: Strftime for -G), each file a whole capture, so
-// that a long capture cannot fill the disk and OpenSet reads the files
-// back as the one capture they were. Capturing needs root or CAP_NET_RAW; without them OpenLive
-// says how to grant them (ErrPermission); other failures to open an interface
-// are ErrNoSuchInterface, ErrFilter, ErrUnsupportedLinkType or, with no
-// sentinel, libpcap's own words ("ifb0: That device is not up").
-// Interfaces lists what can be captured on, as tcpdump -D does.
+// A live capture (capture/libpcap's OpenLive) is read by the same Reader,
+// over a LiveHandle (NewLiveReader): the same decoding, Stats and
+// warnings, and no allocation per packet either. The differences are
+// those of a capture with no end. The filter runs in the kernel (so
+// Stats.Filtered stays 0). Next returns ErrTimeout when nothing arrived
+// for LiveOptions.Timeout, and the caller just calls it again, having had
+// the chance to notice that time passed (Reader.Now) or that it should
+// stop. LiveStats has libpcap's counters of received and dropped packets.
+// LiveOptions.Save writes what was captured as a pcap file, as tcpdump -w
+// does, which Open reads back packet for packet; the writer is PcapWriter,
+// which programs that make captures (cmd/tcpgen) use too.
+// LiveOptions.SaveFiles, a RotatingWriter, writes them to a rotation of
+// files instead, as tcpdump -w with -C, -G and -W does (the same names:
+// Strftime for -G), each file a whole capture, so that a long capture
+// cannot fill the disk and OpenSet reads the files back as the one capture
+// they were.
 //
-// The cgo (libpcap) is confined to this package: in filter.go, for
-// compiling and running BPF filters on files with the exact semantics of
-// tcpdump, and through gopacket/pcap in live.go, for live capture. The
-// rest of tcpfsm is pure Go.
+// This package is pure Go, and builds with CGO_ENABLED=0. What needs
+// libpcap's C, as gopacket keeps pcap apart from pcapgo, is in
+// capture/libpcap behind two small interfaces: LiveHandle, an interface
+// capturing live, and FilterCompiler, which compiles Options.Filter with
+// libpcap so that an expression means exactly what it means to tcpdump
+// (the caller passes capture/libpcap's Compiler; without one a filter
+// fails with ErrFilter). libpcap's names of the link types this package
+// cannot decode are a table here (linktype_names.go), which capture/libpcap
+// holds to its libpcap's.
 package capture

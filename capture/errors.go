@@ -20,11 +20,12 @@ var (
 	// counted as non-TCP.
 	ErrUnsupportedLinkType = errors.New("unsupported link type")
 
-	// ErrFilter: libpcap could not compile Options.Filter for the file's
-	// link type. Returned by Open and NewReader, or by Next when a pcapng
-	// interface with a new link type appears later in the file; by OpenLive
-	// when libpcap cannot compile it for the interface or the kernel refuses
-	// it.
+	// ErrFilter: libpcap (Options.FilterCompiler) could not compile
+	// Options.Filter for the file's link type, or there was no compiler.
+	// Returned by Open and NewReader, or by Next when a pcapng interface
+	// with a new link type appears later in the file; by OpenLive
+	// (capture/libpcap) when libpcap cannot compile it for the interface
+	// or the kernel refuses it.
 	ErrFilter = errors.New("invalid filter")
 
 	// ErrTruncated: the file ends in the middle of a header or a record.
@@ -68,7 +69,7 @@ var (
 	// ErrClosed: Next was called after Close.
 	ErrClosed = errors.New("capture reader closed")
 
-	// ErrPermission: OpenLive may not capture on the interface: the process
+	// ErrPermission: OpenLive (capture/libpcap) may not capture on the interface: the process
 	// is neither root nor has CAP_NET_RAW. The message says how to grant
 	// that, with CAP_NET_ADMIN too as tcpdump's and Wireshark's
 	// documentation do.

@@ -1,163 +1,40 @@
 package capture
 
-// The BPF filter is compiled and run by libpcap itself, so an expression
-// means exactly what it means to tcpdump. This is the only cgo in the
-// project. It calls libpcap directly rather than through gopacket/pcap
-// because pcap.NewBPF takes a layers.LinkType, a uint8 in gopacket v1.1.19,
-// and so cannot compile for LINUX_SLL2 (276), IPV4 (228) or IPV6 (229).
+import "errors"
 
-/*
-#cgo LDFLAGS: -lpcap
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <pcap/pcap.h>
-
-#ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2 276
-#endif
-#ifndef DLT_IPV4
-#define DLT_IPV4 228
-#endif
-#ifndef DLT_IPV6
-#define DLT_IPV6 229
-#endif
-*/
-import "C"
-
-import (
-	"encoding/binary"
-	"errors"
-	"runtime"
-	"unsafe"
-)
-
-// bpfFilter is one compiled expression for one link type. Its program
-// lives in C memory; close frees it (a cleanup frees it if close is never
-// called).
-type bpfFilter struct {
-	prog    *C.struct_bpf_program
-	hdr     C.struct_pcap_pkthdr // reused: passing it to C must not allocate per packet
-	link    linkType
-	cleanup runtime.Cleanup
+// A FilterCompiler compiles tcpdump-style BPF expressions for
+// Options.Filter. The one there is, capture/libpcap's Compiler, has
+// libpcap itself compile them, so that an expression means exactly what
+// it means to tcpdump; it is cgo, which is why it lives apart and this
+// package, pure Go, is handed it rather than importing it.
+type FilterCompiler interface {
+	// CompileFilter compiles expr for frames of link type link (a
+	// LINKTYPE_ value, as files store it) captured with snaplen bytes at
+	// most (0: any). The error is the compiler's own message ("can't parse
+	// filter expression: syntax error"); the Reader adds the file, the
+	// expression and the link type.
+	CompileFilter(link uint32, snaplen int, expr string) (Filter, error)
 }
 
-// compileFilter compiles expr with libpcap for link type lt. The error is
-// libpcap's own message ("can't parse filter expression: syntax error").
-// libpcap 1.8 and later make pcap_compile safe to call concurrently.
-func compileFilter(lt linkType, snaplen int, expr string) (*bpfFilter, error) {
-	if snaplen <= 0 || snaplen > 262144 {
-		snaplen = 262144 // libpcap's MAXIMUM_SNAPLEN
-	}
-	dead := C.pcap_open_dead(dltOf(lt), C.int(snaplen))
-	if dead == nil {
-		return nil, errors.New("pcap_open_dead failed")
-	}
-	defer C.pcap_close(dead)
-
-	cexpr := C.CString(expr)
-	defer C.free(unsafe.Pointer(cexpr))
-
-	prog := (*C.struct_bpf_program)(C.calloc(1, C.size_t(unsafe.Sizeof(C.struct_bpf_program{}))))
-	if prog == nil {
-		return nil, errors.New("out of memory compiling filter")
-	}
-	if C.pcap_compile(dead, prog, cexpr, 1, C.PCAP_NETMASK_UNKNOWN) < 0 {
-		C.free(unsafe.Pointer(prog))
-		return nil, errors.New(C.GoString(C.pcap_geterr(dead)))
-	}
-	f := &bpfFilter{prog: prog, link: lt}
-	f.cleanup = runtime.AddCleanup(f, freeProgram, prog)
-	return f, nil
+// A Filter is one compiled expression for one link type.
+type Filter interface {
+	// Matches runs the filter over one frame; origLen is its length on the
+	// wire, which expressions like "greater 100" test. It may modify data
+	// in ways the decoder does not see (capture/libpcap rewrites a
+	// loopback header's address family into the form libpcap expects).
+	Matches(data []byte, origLen int) bool
+	// Close releases the compiled program.
+	Close()
 }
 
-func freeProgram(prog *C.struct_bpf_program) {
-	C.pcap_freecode(prog)
-	C.free(unsafe.Pointer(prog))
-}
+// errNoFilterCompiler is what compiling a filter says when the caller
+// gave an expression but no compiler to compile it with.
+var errNoFilterCompiler = errors.New("no filter compiler (Options.FilterCompiler: capture/libpcap's Compiler)")
 
-func (f *bpfFilter) close() {
-	if f.prog == nil {
-		return
+// compileFilter compiles the Reader's filter for link type lt.
+func compileFilter(c FilterCompiler, lt linkType, expr string) (Filter, error) {
+	if c == nil {
+		return nil, errNoFilterCompiler
 	}
-	f.cleanup.Stop()
-	freeProgram(f.prog)
-	f.prog = nil
-}
-
-// matches runs the filter over one frame. origLen is the length on the
-// wire, which expressions like "greater 100" test. data may be modified:
-// see normalizeLoopbackHeader.
-func (f *bpfFilter) matches(data []byte, origLen int) bool {
-	if len(data) == 0 {
-		// Nothing for a filter to look at, and &data[0] would panic.
-		// libpcap rejects such a frame for any expression that reads it.
-		return false
-	}
-	if f.link == linkNull || f.link == linkLoop {
-		normalizeLoopbackHeader(data, f.link)
-	}
-	f.hdr.caplen = C.bpf_u_int32(len(data))
-	f.hdr.len = C.bpf_u_int32(max(origLen, len(data)))
-	return C.pcap_offline_filter(f.prog, &f.hdr, (*C.u_char)(unsafe.Pointer(&data[0]))) != 0
-}
-
-// normalizeLoopbackHeader rewrites the 4-byte address family of a
-// DLT_NULL or DLT_LOOP frame the way libpcap's compiled code expects it. A
-// filter compiled without a savefile behind it (pcap_open_dead) assumes
-// that DLT_NULL is in this host's byte order, where the file has the
-// writer's, and that IPv6 is this host's AF_INET6, where the file has the
-// writer's (10 on Linux, 24, 28 or 30 on the BSDs and macOS). The decoder
-// accepts all of these, so rewriting them changes nothing else.
-func normalizeLoopbackHeader(data []byte, lt linkType) {
-	if len(data) < 4 {
-		return
-	}
-	// The family is small, so the byte order shows: as gopacket's Loopback does.
-	var family uint32
-	if data[0] == 0 && data[1] == 0 {
-		family = binary.BigEndian.Uint32(data)
-	} else {
-		family = binary.LittleEndian.Uint32(data)
-	}
-	switch family {
-	case 10, 24, 28, 30:
-		family = C.AF_INET6
-	}
-	if lt == linkLoop {
-		binary.BigEndian.PutUint32(data, family)
-	} else {
-		binary.NativeEndian.PutUint32(data, family)
-	}
-}
-
-// dltOf maps a file's LINKTYPE_ value to the DLT_ value libpcap's compiler
-// expects. They differ only for a few historical types.
-func dltOf(lt linkType) C.int {
-	switch lt {
-	case linkRaw, linkRawDLT12, linkRawDLT14:
-		return C.DLT_RAW
-	case linkLoop:
-		return C.DLT_LOOP
-	case linkATMRFC1483:
-		return C.DLT_ATM_RFC1483
-	case linkIPv4:
-		return C.DLT_IPV4
-	case linkIPv6:
-		return C.DLT_IPV6
-	case linkLinuxSLL2:
-		return C.DLT_LINUX_SLL2
-	}
-	return C.int(lt)
-}
-
-// libpcapLinkTypeName is libpcap's short name for a link type it knows, or "".
-func libpcapLinkTypeName(lt linkType) string {
-	if lt > 0xffff {
-		return ""
-	}
-	name := C.pcap_datalink_val_to_name(dltOf(lt))
-	if name == nil {
-		return ""
-	}
-	return C.GoString(name)
+	return c.CompileFilter(uint32(lt), 0, expr)
 }

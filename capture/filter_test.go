@@ -33,7 +33,7 @@ func TestFilter(t *testing.T) {
 						copy(recs[i].data, order.AppendUint32(nil, binary.LittleEndian.Uint32(recs[i].data)))
 					}
 				}
-				res := readAll(t, "x.pcap", pcapBytes(order, false, link, recs...), Options{Filter: "tcp port 9502"})
+				res := readAll(t, "x.pcap", pcapBytes(order, false, link, recs...), withCompiler(t, Options{Filter: "tcp port 9502"}))
 				if res.err != nil {
 					t.Fatal(res.err)
 				}
@@ -59,7 +59,7 @@ func TestFilter(t *testing.T) {
 				want = append(want, s)
 			}
 		}
-		res := readAll(t, "x.pcapng", pcapngBytes(binary.LittleEndian, ifaces, recs...), Options{Filter: "tcp port 9502"})
+		res := readAll(t, "x.pcapng", pcapngBytes(binary.LittleEndian, ifaces, recs...), withCompiler(t, Options{Filter: "tcp port 9502"}))
 		if res.err != nil {
 			t.Fatal(res.err)
 		}
@@ -69,7 +69,7 @@ func TestFilter(t *testing.T) {
 
 func TestFilterErrors(t *testing.T) {
 	file := pcapBytes(binary.LittleEndian, false, 1)
-	_, err := NewReader(bytesReader(file), "x.pcap", Options{Filter: "tcp prot 9502"})
+	_, err := NewReader(bytesReader(file), "x.pcap", withCompiler(t, Options{Filter: "tcp prot 9502"}))
 	want := `x.pcap: invalid filter "tcp prot 9502" for link type EN10MB (Ethernet): `
 	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "syntax error") || !errors.Is(err, ErrFilter) {
 		t.Errorf("got %v, want %s... syntax error", err, want)
@@ -77,7 +77,7 @@ func TestFilterErrors(t *testing.T) {
 
 	// Valid syntax, impossible on this link type: libpcap says why.
 	raw := pcapBytes(binary.LittleEndian, false, 101)
-	_, err = NewReader(bytesReader(raw), "raw.pcap", Options{Filter: "ether host 1:2:3:4:5:6"})
+	_, err = NewReader(bytesReader(raw), "raw.pcap", withCompiler(t, Options{Filter: "ether host 1:2:3:4:5:6"}))
 	if err == nil || !strings.HasPrefix(err.Error(), `raw.pcap: invalid filter "ether host 1:2:3:4:5:6" for link type RAW (Raw IP): `) {
 		t.Errorf("got %v", err)
 	}
@@ -88,8 +88,19 @@ func TestFilterErrors(t *testing.T) {
 	ng := pcapngBytes(binary.LittleEndian, []pcapngtest.Interface{{Link: 1}, {Link: 101}},
 		rec{ts: at(0), data: ethernetIP(s.ipBytes())},
 		rec{ts: at(0), data: s.ipBytes(), iface: 1})
-	res := readAll(t, "x.pcapng", ng, Options{Filter: "ether src 2:0:0:0:0:1"})
+	res := readAll(t, "x.pcapng", ng, withCompiler(t, Options{Filter: "ether src 2:0:0:0:0:1"}))
 	if res.err == nil || !strings.HasPrefix(res.err.Error(), `x.pcapng: packet 2: invalid filter "ether src 2:0:0:0:0:1" for link type RAW (Raw IP): `) || len(res.packets) != 1 {
 		t.Errorf("got %v after %d packets", res.err, len(res.packets))
+	}
+}
+
+// Without a compiler a filter cannot be applied: ErrFilter says so, as
+// for a filter libpcap rejects.
+func TestFilterWithoutCompiler(t *testing.T) {
+	file := pcapBytes(binary.LittleEndian, false, 1)
+	_, err := NewReader(bytesReader(file), "x.pcap", Options{Filter: "tcp"})
+	want := `x.pcap: invalid filter "tcp" for link type EN10MB (Ethernet): no filter compiler (Options.FilterCompiler: capture/libpcap's Compiler)`
+	if err == nil || err.Error() != want || !errors.Is(err, ErrFilter) {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }

@@ -139,7 +139,7 @@ func (lt linkType) String() string {
 			return s.name + " (" + s.description + ")"
 		}
 	}
-	if name := libpcapLinkTypeName(lt); name != "" {
+	if name := libpcapLinkTypeNames[lt]; name != "" {
 		return fmt.Sprintf("%s (%d)", name, uint32(lt))
 	}
 	return fmt.Sprintf("%d", uint32(lt))

@@ -14,9 +14,13 @@ import (
 // Options tune a Reader.
 type Options struct {
 	// Filter is a tcpdump-style BPF expression ("tcp port 443"), compiled
-	// by libpcap for the file's link type and applied to every record before
-	// decoding. "" keeps everything.
+	// by FilterCompiler for the file's link type and applied to every
+	// record before decoding. "" keeps everything.
 	Filter string
+	// FilterCompiler compiles Filter: capture/libpcap's Compiler. Without
+	// one, a Filter fails with ErrFilter. A live capture (OpenLive in
+	// capture/libpcap) needs none: its filter runs in the kernel.
+	FilterCompiler FilterCompiler
 	// Warn is told about problems that do not stop the reading: a
 	// malformed packet (skipped), a timestamp going backwards (packet still
 	// delivered), a pcapng interface with an unsupported link type. The
@@ -67,7 +71,7 @@ type Reader struct {
 type linkState struct {
 	link   linkType
 	parser *gopacket.DecodingLayerParser // nil: link type not supported
-	filter *bpfFilter                    // nil: no filter
+	filter Filter                        // nil: no filter
 	warned bool                          // the unsupported link type was reported
 }
 
@@ -148,7 +152,7 @@ func (r *Reader) link(lt linkType) (*linkState, error) {
 		return nil, fmt.Errorf("%w %s (supported: %s)", ErrUnsupportedLinkType, lt, supportedLinkTypeNames())
 	}
 	if r.opt.Filter != "" && s.parser != nil {
-		f, err := compileFilter(lt, 0, r.opt.Filter)
+		f, err := compileFilter(r.opt.FilterCompiler, lt, r.opt.Filter)
 		if err != nil {
 			return nil, fmt.Errorf("%w %q for link type %s: %v", ErrFilter, r.opt.Filter, lt, err)
 		}
@@ -221,7 +225,7 @@ func (r *Reader) Next(p *Packet) error {
 			}
 			continue
 		}
-		if ls.filter != nil && !ls.filter.matches(rec.data, rec.origLen) {
+		if ls.filter != nil && !ls.filter.Matches(rec.data, rec.origLen) {
 			r.stats.Filtered++
 			continue
 		}
@@ -371,7 +375,7 @@ func (r *Reader) LinkType() string {
 func (r *Reader) Close() error {
 	for _, s := range r.links {
 		if s.filter != nil {
-			s.filter.close()
+			s.filter.Close()
 		}
 	}
 	var errs []error

@@ -282,7 +282,7 @@ func TestSetOneUnusableFile(t *testing.T) {
 		{"a bad filter", []string{good, good}, Options{Filter: "tcp port"}, ErrFilter},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := readSet(t, tc.files, tc.opt)
+			_, err := readSet(t, tc.files, withCompiler(t, tc.opt))
 			if !errors.Is(err, tc.want) {
 				t.Errorf("error %v, want %v", err, tc.want)
 			}

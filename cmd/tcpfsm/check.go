@@ -523,7 +523,7 @@ func flagList(flags []string) string {
 	return strings.Join(flags, " ")
 }
 
-// reportedError is an error already written to stderr.
+// reportedError is an error already written to stderr (by analyse).
 type reportedError struct{ msg string }
 
 func (e reportedError) Error() string { return e.msg }
@@ -592,16 +592,15 @@ func scanSnapshot(r io.Reader) error {
 func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Writer, intr *interrupt, conn func(map[string]any) error) (map[string]any, error) {
 	opt := o.options
 	opt.read, opt.format, opt.events = []string{path}, "json", false
-	var said bytes.Buffer
 	// Once the reading stops on an error of its own, what the analysis
 	// then says of the report it can no longer write is beside the point.
-	quiet := &mutable{w: io.MultiWriter(stderr, &said)}
+	quiet := &mutable{w: stderr}
 	pr, pw := io.Pipe()
-	code := make(chan int, 1)
+	analysed := make(chan error, 1)
 	go func() {
-		c := analyse(&opt, stdin, pw, quiet, intr)
+		_, err := analyse(&opt, stdin, pw, quiet, intr)
 		pw.Close()
-		code <- c
+		analysed <- err
 	}()
 	var connErr error
 	summary, err := check.ReadReport(pr, path, func(c map[string]any) error {
@@ -613,14 +612,12 @@ func analyseForCheck(o *checkOptions, path string, stdin io.Reader, stderr io.Wr
 		quiet.mute()
 		pr.CloseWithError(err)
 	}
-	c := <-code
+	analyseErr := <-analysed
 	if connErr != nil {
 		return nil, connErr
 	}
-	if c != exitOK {
-		// analyse said why; its last line is the error.
-		lines := strings.Split(strings.TrimSpace(said.String()), "\n")
-		return nil, reportedError{strings.TrimPrefix(lines[len(lines)-1], "tcpfsm: ")}
+	if analyseErr != nil {
+		return nil, analyseErr // analyse said it already
 	}
 	return summary, err
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -644,6 +646,49 @@ func TestFailOn(t *testing.T) {
 			}
 			if tc.code != exitUsage && !strings.Contains(out, `"type":"summary"`) {
 				t.Error("the report was not written")
+			}
+		})
+	}
+}
+
+// TestAnalyseReturnsItsError: what decided a status other than exitOK is
+// returned as well as written to stderr, the last thing written there, so
+// that tcpfsm check has it without reading stderr.
+func TestAnalyseReturnsItsError(t *testing.T) {
+	t.Chdir(kernelDir)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"read", []string{"-r", "simultaneous-open.pcap"}, exitOK},
+		{"a missing file", []string{"-r", "missing.pcap"}, exitUsage},
+		{"a filter libpcap rejects", []string{"-r", "simultaneous-open.pcap", "tcp", "prot", "80"}, exitUsage},
+		{"an --html that cannot be written", []string{"-r", "simultaneous-open.pcap", "--html", "no/such/dir/x.html"}, exitUsage},
+		{"--fail-on finds two", []string{"-r", "accept-overflow-noabort.pcap", "--fail-on", "accept_queue_overflow,synack_after_ack"}, exitCheck},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseFlags(tc.args, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stderr bytes.Buffer
+			code, err := analyse(o, strings.NewReader(""), io.Discard, &stderr, newInterrupt())
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tc.code, &stderr)
+			}
+			if code == exitOK {
+				if err != nil {
+					t.Errorf("exitOK with error %v", err)
+				}
+				return
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if want := strings.TrimPrefix(lines[len(lines)-1], "tcpfsm: "); err == nil || err.Error() != want {
+				t.Errorf("error %v, want stderr's last line %q", err, want)
+			}
+			if !errors.As(err, new(reportedError)) {
+				t.Errorf("error %T, want a reportedError: check must not write it again", err)
 			}
 		})
 	}

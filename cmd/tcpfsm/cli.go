@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/capture/libpcap"
 	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/report"
 	"github.com/tcpfsm/tcpfsm/report/diagnose"
@@ -63,7 +63,7 @@ func looksLikeSelection(word string) bool {
 
 // interfaceByNumber reads -i as tcpdump does: a number that names no
 // interface is its number in the list -D prints (from 1).
-func interfaceByNumber(name string, list func() ([]capture.Interface, error)) (string, error) {
+func interfaceByNumber(name string, list func() ([]libpcap.Interface, error)) (string, error) {
 	n, err := strconv.Atoi(name)
 	if err != nil || strings.Trim(name, "0123456789") != "" {
 		return name, nil
@@ -107,7 +107,7 @@ func printVersion(w io.Writer) {
 	default:
 		fmt.Fprintf(w, "tcpfsm commit %s (%s)\n", commit, when)
 	}
-	fmt.Fprintln(w, capture.LibpcapVersion())
+	fmt.Fprintln(w, libpcap.Version())
 }
 
 // runNames is "tcpfsm names": every name --fail-on and a check's rules

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/capture/libpcap"
 	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/report"
 	"github.com/tcpfsm/tcpfsm/report/diagnose"
@@ -96,13 +96,13 @@ func TestFilterAfterOptionsRuns(t *testing.T) {
 // TestInterfaceByNumber: -i takes a number from the -D list, as tcpdump
 // does, unless an interface has that name.
 func TestInterfaceByNumber(t *testing.T) {
-	list := func() ([]capture.Interface, error) {
-		return []capture.Interface{{Name: "eth0"}, {Name: "any"}, {Name: "7"}, {Name: "lo"}}, nil
+	list := func() ([]libpcap.Interface, error) {
+		return []libpcap.Interface{{Name: "eth0"}, {Name: "any"}, {Name: "7"}, {Name: "lo"}}, nil
 	}
-	broken := func() ([]capture.Interface, error) { return nil, errors.New("no permission") }
+	broken := func() ([]libpcap.Interface, error) { return nil, errors.New("no permission") }
 	tests := []struct {
 		arg  string
-		list func() ([]capture.Interface, error)
+		list func() ([]libpcap.Interface, error)
 		want string
 		err  string
 	}{

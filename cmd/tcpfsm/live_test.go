@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpfsm/tcpfsm/cmd/internal/pipeline"
 	"github.com/tcpfsm/tcpfsm/report"
 )
 
@@ -800,8 +801,11 @@ func TestLiveStopDrainIsBounded(t *testing.T) {
 		}
 		stop := newInterrupt()
 		stop.request(os.Interrupt)
-		newAnalysis(o, rep, tot, warn).run(src, stop)
-		closeSource()
+		popt := pipelineOptions(o, src, closeSource, rep, tot, warn)
+		popt.Stop = &stop.stop
+		if _, err := pipeline.Run(popt); err != nil {
+			t.Fatal(err)
+		}
 		if err := rep.Finish(tot); err != nil {
 			t.Fatal(err)
 		}

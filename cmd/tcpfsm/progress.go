@@ -16,10 +16,6 @@ import (
 // smaller ones are read before a bar would be worth looking at.
 const progressMinSize = 8 << 20
 
-// progressEvery is how many packets pass between updates of the bar, so
-// that it costs nothing per packet.
-const progressEvery = 1 << 14
-
 // progress shows, on a terminal, how far reading capture files has got:
 // bytes read of the files' total size, packets per second and the time
 // left.
@@ -65,16 +61,16 @@ func newProgress(read func() int64, size int64, w io.Writer) *progress {
 	return &progress{bar: bar, read: read, start: time.Now()}
 }
 
-// update shows the bytes read so far and the packet rate.
-func (p *progress) update(packets uint64) {
+// Update shows the bytes read so far and the packet rate.
+func (p *progress) Update(packets uint64) {
 	if secs := time.Since(p.start).Seconds(); secs > 0 {
 		p.bar.Describe(fmt.Sprintf("%s packets/s", rate(float64(packets)/secs)))
 	}
 	p.bar.Set64(p.read())
 }
 
-// finish removes the bar, so the report starts on a clean line.
-func (p *progress) finish() {
+// Finish removes the bar, so the report starts on a clean line.
+func (p *progress) Finish() {
 	p.bar.Finish()
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"os/signal"
@@ -18,6 +19,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/capture/libpcap"
+	"github.com/tcpfsm/tcpfsm/cmd/internal/pipeline"
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 	"github.com/tcpfsm/tcpfsm/report"
@@ -249,7 +252,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.ladderSel = sel
 	}
 	if o.iface != "" {
-		name, err := interfaceByNumber(o.iface, capture.Interfaces)
+		name, err := interfaceByNumber(o.iface, libpcap.Interfaces)
 		if err != nil {
 			return nil, err
 		}
@@ -421,7 +424,7 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		printf(stderr, "tcpfsm: %v", quotePath(err))
 		return exitUsage
 	}
-	code := analyse(o, stdin, stdout, stderr, newInterrupt())
+	code, _ := analyse(o, stdin, stdout, stderr, newInterrupt())
 	if err := stopProfiles(); err != nil {
 		printf(stderr, "tcpfsm: %v", quotePath(err))
 		code = max(code, exitUsage)
@@ -459,17 +462,22 @@ func reportOptions(o *options, color bool) report.Options {
 
 // analyse runs the analysis the options ask for and writes its report.
 // intr turns SIGINT and SIGTERM into the end of the reading, from the
-// moment the source is open.
-func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interrupt) int {
+// moment the source is open. It returns the exit status and, with any
+// status but exitOK, the error that decided it, which it wrote to stderr
+// already (a reportedError): tcpfsm check reads it there.
+func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interrupt) (int, error) {
+	failed := func(code int, format string, args ...any) (int, error) {
+		err := reportedError{oneLine(fmt.Sprintf(format, args...))}
+		printf(stderr, "tcpfsm: %s", err.msg)
+		return code, err
+	}
 	if o.format == "parquet" && isTerminal(stdout) {
 		// Binary garbage on a terminal helps no one, and can upset it.
-		printf(stderr, "tcpfsm: --format parquet writes a binary file: redirect standard output to a file (> conns.parquet) or a pipe")
-		return exitUsage
+		return failed(exitUsage, "--format parquet writes a binary file: redirect standard output to a file (> conns.parquet) or a pipe")
 	}
 	rep, err := report.New(stdout, reportOptions(o, useColor(o.color, stdout)))
 	if err != nil {
-		printf(stderr, "tcpfsm: %v", err)
-		return exitUsage
+		return failed(exitUsage, "%v", err)
 	}
 
 	tot := &report.Totals{Source: strings.Join(o.read, " "), Shard: o.shard}
@@ -484,8 +492,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 
 	src, closeSource, bar, err := openSource(o, stdin, stdout, stderr, warn, intr.done)
 	if err != nil {
-		printf(stderr, "tcpfsm: %v%s", quotePath(err), filterHint(err, o))
-		return exitUsage
+		return failed(exitUsage, "%v%s", quotePath(err), filterHint(err, o))
 	}
 	if len(o.files) > 1 {
 		tot.Source = setName(o.read, o.files)
@@ -506,8 +513,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		// complete: a run that dies leaves the old one whole.
 		if html, err = createAtomic(o.html); err != nil {
 			closeSource()
-			printf(stderr, "tcpfsm: --html: %v", err)
-			return exitUsage
+			return failed(exitUsage, "--html: %v", err)
 		}
 		defer func() {
 			if html != nil {
@@ -524,23 +530,23 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		rep = found.watch(rep)
 	}
 
-	a := newAnalysis(o, rep, tot, warn)
-	a.progress, a.stderr = bar, stderr
-	a.run(src, intr)
-	switch err := closeSource(); {
-	case err == nil || a.saveErr != nil:
-	case errors.Is(err, capture.ErrSave):
-		a.saveFailed(err)
-	case a.repErr == nil:
-		warn(err)
+	var saveMsg string
+	popt := pipelineOptions(o, src, closeSource, rep, tot, warn)
+	popt.Stop = &intr.stop
+	popt.SaveFailed = func(err error) { saveMsg = saveFailed(o, tot, stderr, err) }
+	if bar != nil {
+		popt.Progress = bar
 	}
-	if a.interrupted {
+	res, repErr := pipeline.Run(popt)
+	var interrupted error
+	if res.Interrupted {
 		// Past the cap on warnings: this one says what the report is.
 		tot.Incomplete, tot.Interrupted = true, true
 		msg := oneLine(fmt.Sprintf("%s: interrupted by %s after %d packets: the rest of the capture is not in the report",
 			readName(o.read, o.files), intr.signalName(), tot.Packets))
 		tot.Warnings = append(tot.Warnings, msg)
 		printf(stderr, "tcpfsm: warning: %s", msg)
+		interrupted = reportedError{msg}
 	}
 	if o.save.Complete() {
 		printf(stderr, "tcpfsm: note: -W %d: the last file of the rotation is written (%s): the capture ends there", o.rotation.Files, quoteName(o.save.Name()))
@@ -551,13 +557,11 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if tot.WarningsOmitted > 0 {
 		printf(stderr, "tcpfsm: warning: %d more warnings not shown", tot.WarningsOmitted)
 	}
-	repErr := a.repErr
 	if repErr == nil {
 		repErr = rep.Finish(tot)
 	}
 	if repErr != nil {
-		printf(stderr, "tcpfsm: writing the report: %v", repErr)
-		return exitUsage
+		return failed(exitUsage, "writing the report: %v", repErr)
 	}
 	if o.ladderSel != nil && !o.ladderSel.Matched() {
 		printf(stderr, "tcpfsm: --ladder %s: no connection matched, so no ladder is drawn; WHICH is %s", o.ladder, report.LadderForms)
@@ -565,26 +569,73 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if html != nil {
 		err, html = html.commit(), nil
 		if err != nil {
-			printf(stderr, "tcpfsm: --html: %v", err)
-			return exitUsage
+			return failed(exitUsage, "--html: %v", err)
 		}
 	}
-	code := exitOK
+	code, err := exitOK, error(nil)
 	if found != nil {
 		if lines := found.report(); len(lines) > 0 {
 			for _, l := range lines {
-				printf(stderr, "tcpfsm: --fail-on: %s", l)
+				code, err = failed(exitCheck, "--fail-on: %s", l)
 			}
-			code = exitCheck
 		}
 	}
 	switch {
-	case a.saveErr != nil:
-		return exitUsage // said once, by saveFailed
-	case a.interrupted:
-		return intr.exitCode()
+	case res.SaveErr != nil:
+		return exitUsage, reportedError{saveMsg} // said once, by saveFailed
+	case res.Interrupted:
+		return intr.exitCode(), interrupted
 	}
-	return code
+	return code, err
+}
+
+// drainFor bounds how long a live capture asked to stop goes on reading the
+// packets libpcap captured before the request: a full default buffer (some
+// thousands of packets) takes milliseconds. A variable for tests.
+var drainFor = time.Second
+
+// pipelineOptions are the pipeline's options from the command line's, for
+// the source opened and the report made from them.
+func pipelineOptions(o *options, src pipeline.Source, closeSource func() error, rep report.Reporter, tot *report.Totals, warn func(error)) pipeline.Options {
+	cfg := flow.Config{
+		IdleTimeout: int64(o.idleTimeout),
+		CloseDelay:  int64(o.closeDelay),
+		MaxConns:    o.maxConns,
+		ZeekRecords: o.format == "zeek",
+		Zeek:        o.format == "json", // the text report shows no conn_state or history
+		Shard:       o.shard,
+	}
+	if o.idleTimeout <= 0 {
+		cfg.IdleTimeout = -1
+	}
+	if o.closeDelay <= 0 {
+		cfg.CloseDelay = -1
+	}
+	cfg.ZeekServerPorts, _ = parsePorts(o.zeekPorts) // checked by parseFlags
+	cfg.CensusAt, cfg.CensusFromStart, _ = parseAt(o.at)
+	return pipeline.Options{
+		Source: src, Close: closeSource, Reporter: rep, Totals: tot, Warn: warn,
+		Flow: cfg, Jobs: o.jobs, Interface: o.iface,
+		Trace:  o.verbose || o.ladderSel != nil || o.html != "",
+		Events: o.events, Interval: o.interval,
+		Count: o.count, Duration: o.duration,
+		DrainFor: drainFor,
+	}
+}
+
+// saveFailed says that a live capture's -w file cannot be written (a full
+// disk), which ended the capture: one message naming the file and why,
+// on stderr and in the report, which covers the packets read until then.
+// It returns the message.
+func saveFailed(o *options, tot *report.Totals, stderr io.Writer, err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // the file's name comes first already
+	}
+	msg := oneLine(fmt.Sprintf("-w %s: %v: the capture stopped there; the report covers the packets read until then", quoteName(o.save.Name()), err))
+	tot.Warnings = append(tot.Warnings, msg)
+	printf(stderr, "tcpfsm: %s", msg)
+	return msg
 }
 
 // readName is how messages name the capture -r reads.
@@ -600,16 +651,6 @@ func readName(read, files []string) string {
 	return quoteName(strings.Join(read, " "))
 }
 
-// packetSource is what the analysis reads: a live capture or standard
-// input (a capture.Reader), or capture files (a fileSet).
-type packetSource interface {
-	Next(p *capture.Packet) error
-	Now() time.Time
-	Stats() capture.Stats
-	LiveStats() (capture.LiveStats, bool)
-	Flush() error
-}
-
 // fileSet is the capture files -r names, read as one capture.
 type fileSet struct{ *capture.Set }
 
@@ -621,9 +662,9 @@ func (fileSet) Flush() error                         { return nil }
 // function closes it, and the -w file, once the report no longer needs
 // the source's counters. A source that is not a regular file (a FIFO, a
 // pipe) is read so that closing stop ends a read blocked on it.
-func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (packetSource, func() error, *progress, error) {
+func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func(error), stop <-chan struct{}) (pipeline.Source, func() error, *progress, error) {
 	// ICMP errors quoting a SYN say how a connect() ended (the app view).
-	copts := capture.Options{Filter: o.filter, Warn: warn, VerifyChecksums: o.checksums, ICMPErrors: true}
+	copts := capture.Options{Filter: o.filter, FilterCompiler: libpcap.Compiler{}, Warn: warn, VerifyChecksums: o.checksums, ICMPErrors: true}
 	switch {
 	case o.iface != "":
 		if o.checksums {
@@ -643,7 +684,7 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			lo.SaveFiles = save
 			o.save = save
 		}
-		src, err := capture.OpenLive(o.iface, lo, copts)
+		src, err := libpcap.OpenLive(o.iface, lo, copts)
 		if err == nil && o.account != nil {
 			if err = dropPrivileges(o.account, save.File()); err != nil {
 				src.Close()
@@ -805,7 +846,7 @@ func (in *interrupt) exitCode() int {
 
 // listInterfaces prints what -i can capture on, numbered as tcpdump -D does.
 func listInterfaces(stdout, stderr io.Writer) int {
-	ifs, err := capture.Interfaces()
+	ifs, err := libpcap.Interfaces()
 	if err != nil {
 		printf(stderr, "tcpfsm: listing interfaces: %v", err)
 		return exitUsage
