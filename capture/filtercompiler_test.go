@@ -1,6 +1,10 @@
 package capture
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
+)
 
 // FilterCompilerForTests compiles the filters of this package's tests:
 // capture/libpcap's Compiler, which libpcap_cgo_test.go sets when cgo is
@@ -16,7 +20,7 @@ func withCompiler(t testing.TB, opt Options) Options {
 		return opt
 	}
 	if FilterCompilerForTests == nil {
-		cannotRun(t, "filters need capture/libpcap: built without cgo")
+		testenv.CannotRun(t, "filters need capture/libpcap: built without cgo")
 	}
 	opt.FilterCompiler = FilterCompilerForTests
 	return opt

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"net"
 	"os"
@@ -156,7 +157,7 @@ func TestLiveCaptureWithTcpdump(t *testing.T) {
 	}
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil || os.Geteuid() != 0 {
-		cannotRun(t, "needs tcpdump and root")
+		testenv.CannotRun(t, "needs tcpdump and root")
 	}
 	for _, tt := range []struct {
 		name      string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -82,7 +83,7 @@ func TestPcapWriter(t *testing.T) {
 func TestPcapWriterTcpdump(t *testing.T) {
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil {
-		cannotRun(t, "no tcpdump")
+		testenv.CannotRun(t, "no tcpdump")
 	}
 	recs := recordsOf(ethernetIP, handshake("10.0.0.1", "192.0.2.7", 40000, 443))
 	path := filepath.Join(t.TempDir(), "w.pcap")

@@ -2,7 +2,6 @@ package libpcap
 
 import (
 	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -15,17 +14,6 @@ const (
 	pcapFileHeaderLen = 24
 	pcapMagicNanos    = 0xa1b23c4d
 )
-
-// cannotRun skips a test whose tool or privilege this machine lacks, unless
-// TCPFSM_REQUIRE_ALL is set, as .ci/run sets it: there a test that cannot
-// run fails, so that CI never passes by skipping what it should check.
-func cannotRun(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("TCPFSM_REQUIRE_ALL") != "" {
-		t.Fatal(what + " (TCPFSM_REQUIRE_ALL is set: every test must run)")
-	}
-	t.Skip(what)
-}
 
 // readBack reads the capture file at path to its end and returns its
 // Reader (closed when the test ends), for the counts and the clock, and

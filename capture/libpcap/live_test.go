@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"io/fs"
 	"net"
@@ -29,7 +30,7 @@ const liveDeadline = 10 * time.Second
 func needLive(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		cannotRun(t, "live capture needs root or CAP_NET_RAW: run the tests as root to include them")
+		testenv.CannotRun(t, "live capture needs root or CAP_NET_RAW: run the tests as root to include them")
 	}
 }
 

@@ -1,6 +1,7 @@
 package libpcap
 
 import (
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"maps"
 	"os"
 	"os/exec"
@@ -26,7 +27,7 @@ func TestOnlyLibpcapNeedsCgo(t *testing.T) {
 	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		cannotRun(t, "needs the go command")
+		testenv.CannotRun(t, "needs the go command")
 	}
 	run := func(env string, args ...string) string {
 		t.Helper()

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +20,7 @@ func TestCheckARecordedIntegrationTest(t *testing.T) {
 	requireCapture(t)
 	tcpdump, err := exec.LookPath("tcpdump")
 	if err != nil {
-		cannotRun(t, "tcpdump is not installed (.ci/setup installs it)")
+		testenv.CannotRun(t, "tcpdump is not installed (.ci/setup installs it)")
 	}
 	svc := startService(t)
 	closed := closedPort(t)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os"
 	"strconv"
 	"testing"
@@ -14,7 +15,7 @@ func openTerminal(t *testing.T) *os.File {
 	t.Helper()
 	leader, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		cannotRun(t, "no pseudo-terminals here: "+err.Error())
+		testenv.CannotRun(t, "no pseudo-terminals here: "+err.Error())
 	}
 	t.Cleanup(func() { leader.Close() })
 	if err := unix.IoctlSetPointerInt(int(leader.Fd()), unix.TIOCSPTLCK, 0); err != nil {

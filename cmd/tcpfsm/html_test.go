@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,7 @@ func browser(t *testing.T) context.Context {
 	t.Helper()
 	path, err := exec.LookPath("chromium")
 	if err != nil {
-		cannotRun(t, "chromium is not installed (.ci/setup installs it)")
+		testenv.CannotRun(t, "chromium is not installed (.ci/setup installs it)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,

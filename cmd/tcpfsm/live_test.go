@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"net"
 	"os"
@@ -30,7 +31,7 @@ import (
 func requireCapture(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		cannotRun(t, "live capture needs root or CAP_NET_RAW: run the tests as root (as CI does) to include them")
+		testenv.CannotRun(t, "live capture needs root or CAP_NET_RAW: run the tests as root (as CI does) to include them")
 	}
 	if testing.Short() {
 		t.Skip("live capture takes a few seconds; skipped with -short")
@@ -849,7 +850,7 @@ func TestLiveInterruptedAtOnce(t *testing.T) {
 func TestLiveWriteErrorEndsTheCapture(t *testing.T) {
 	requireCapture(t)
 	if _, err := exec.LookPath("prlimit"); err != nil {
-		cannotRun(t, "prlimit (util-linux) is needed to limit the size of the -w file")
+		testenv.CannotRun(t, "prlimit (util-linux) is needed to limit the size of the -w file")
 	}
 	svc := startService(t)
 	save := filepath.Join(t.TempDir(), "x.pcap")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ func TestProgressOnATerminal(t *testing.T) {
 	}
 	script, err := exec.LookPath("script")
 	if err != nil {
-		cannotRun(t, "script(1) (util-linux) is not installed")
+		testenv.CannotRun(t, "script(1) (util-linux) is not installed")
 	}
 	path := writeSynFlood(t, 160_000) // 70 bytes a record: over 8 MB
 	bin := tcpfsmBinary(t)

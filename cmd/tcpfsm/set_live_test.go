@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"net"
 	"os/exec"
@@ -25,7 +26,7 @@ func TestRotatedSetEqualsMergecap(t *testing.T) {
 	requireCapture(t)
 	for _, tool := range []string{"tcpdump", "mergecap"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			cannotRun(t, tool+" is not installed (mergecap comes with Wireshark's wireshark-common)")
+			testenv.CannotRun(t, tool+" is not installed (mergecap comes with Wireshark's wireshark-common)")
 		}
 	}
 	svc := startService(t)

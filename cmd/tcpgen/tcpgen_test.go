@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"maps"
 	"os"
@@ -232,7 +233,7 @@ func TestTcpfsmSummary(t *testing.T) {
 func TestTsharkConversations(t *testing.T) {
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
-		cannotRun(t, "tshark is not installed")
+		testenv.CannotRun(t, "tshark is not installed")
 	}
 	if testing.Short() {
 		t.Skip("runs tshark")
