@@ -532,7 +532,7 @@ func (t *Table) addICMPError(e *entry) {
 	if e.srcIsLo == c.clientIsLo {
 		dir = fsm.FromClient
 	}
-	t.fsmOf(c).ICMPError(&fsm.ICMPError{Time: e.ts, Dir: dir, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode})
+	t.fsmOf(c).ICMPError(&fsm.ICMPError{Time: e.ts, Dir: dir, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode, From: e.icmpSender()})
 }
 
 // clockAt moves the table to a packet at ts when the capture's clock is

@@ -138,6 +138,9 @@ func (t *textReporter) appendConnHead(b []byte, r *flow.Record) []byte {
 	if r.Close == fsm.CloseRSTClient || r.Close == fsm.CloseRSTServer || r.Handshake == fsm.HandshakeReset {
 		b = append(b, resetText(r)...)
 	}
+	if r.Handshake == fsm.HandshakeUnreachable {
+		b = append(b, unreachableText(r)...)
+	}
 	if r.Reason != flow.ReasonEnd && r.Reason != flow.ReasonClosed {
 		b = append(b, "  ["...)
 		b = append(b, reasonText(r.Reason)...)
