@@ -80,15 +80,21 @@ func collectICMP(cfg Config, pkts []capture.Packet) ([]Record, Stats) {
 	var out []Record
 	cfg.Done = func(r *Record) { out = append(out, *r) }
 	t := New(cfg)
-	for i := range pkts {
-		if pkts[i].IsICMPError() {
-			t.AddICMPError(&pkts[i])
-		} else {
-			t.Add(&pkts[i])
-		}
-	}
+	feedAll(pkts, t.Add, t.AddICMPError)
 	t.Flush()
 	return out, t.Stats()
+}
+
+// feedAll gives pkts to a table or its shards in order: TCP packets to
+// add, ICMP errors to addICMP.
+func feedAll(pkts []capture.Packet, add, addICMP func(*capture.Packet)) {
+	for i := range pkts {
+		if pkts[i].IsICMPError() {
+			addICMP(&pkts[i])
+		} else {
+			add(&pkts[i])
+		}
+	}
 }
 
 // TestICMPCensus: a client whose connect() an ICMP error ended holds no
@@ -119,23 +125,11 @@ func TestICMPCensus(t *testing.T) {
 				cfg.Done = func(*Record) {}
 				if shards == 1 {
 					tb := New(cfg)
-					for i := range pkts {
-						if pkts[i].IsICMPError() {
-							tb.AddICMPError(&pkts[i])
-						} else {
-							tb.Add(&pkts[i])
-						}
-					}
+					feedAll(pkts, tb.Add, tb.AddICMPError)
 					tb.Flush()
 				} else {
 					p := NewParallel(cfg, shards)
-					for i := range pkts {
-						if pkts[i].IsICMPError() {
-							p.AddICMPError(&pkts[i])
-						} else {
-							p.Add(&pkts[i])
-						}
-					}
+					feedAll(pkts, p.Add, p.AddICMPError)
 					p.Flush()
 				}
 				if got == nil {
@@ -145,6 +139,47 @@ func TestICMPCensus(t *testing.T) {
 				if want := pkts[0].Timestamp.UnixNano() + tt.censusAt*1e6; got.At != want || h == nil || h.States[fsm.SynSent] != tt.synSent {
 					t.Errorf("%d shards: census at %d: %+v; want at %d, SYN_SENT %d", shards, got.At, h, want, tt.synSent)
 				}
+			}
+		})
+	}
+}
+
+// TestTraceICMP: Config.TraceICMP sees every ICMP error with the
+// connection it quotes (nil if none), the error as that connection reads
+// it, and the states before and after it.
+func TestTraceICMP(t *testing.T) {
+	type call struct {
+		conn          bool
+		dir           fsm.Dir
+		from          string
+		before, after [2]fsm.State
+	}
+	tests := []struct {
+		name string
+		pkts []capture.Packet
+		want call
+	}{
+		{"ends the connect()", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3)},
+			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.Closed, fsm.Listen}}},
+		{"fragmentation needed changes nothing", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 4, 3)},
+			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}}},
+		{"quoting the server's side", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.9", srv, cli, 1000, 3, 1, 3)},
+			call{true, fsm.FromServer, "10.0.0.9", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}}},
+		{"no connection", []capture.Packet{icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 0), *pkt(cli, srv, syn, 1000, 0, 3)},
+			call{false, fsm.FromClient, "10.0.0.254", [2]fsm.State{}, [2]fsm.State{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls []call
+			cfg := Config{Done: func(*Record) {}}
+			cfg.TraceICMP = func(c *Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State) {
+				calls = append(calls, call{c != nil, m.Dir, m.From.String(), before, after})
+			}
+			tb := New(cfg)
+			feedAll(tt.pkts, tb.Add, tb.AddICMPError)
+			tb.Flush()
+			if len(calls) != 1 || calls[0] != tt.want {
+				t.Errorf("calls %+v, want one %+v", calls, tt.want)
 			}
 		})
 	}

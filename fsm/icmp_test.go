@@ -16,18 +16,20 @@ type icmpStep struct {
 	afterSteps int // how many of the script's segments come before it
 }
 
+// The scripts the ICMP tests share: a SYN; three SYNs, unanswered, 1 s and
+// 2 s apart; and a host unreachable quoting the first SYN 5 ms after it.
+var (
+	icmpSYN             = []step{{dir: FromClient, flags: SYN}}
+	icmpSYNsUnanswered  = []step{{dir: FromClient, flags: SYN}, {dir: FromClient, flags: SYN, at: 1000}, {dir: FromClient, flags: SYN, at: 3000}}
+	icmpHostUnreachable = icmpStep{dir: FromClient, at: 5, typ: 3, code: 1, afterSteps: 1}
+)
+
 // TestAppICMP: an ICMP error quoting the SYN of a connect() in SYN_SENT
 // ends it with the errno Linux gives that error, at the error's time;
 // one the connect() went on after is the errno of its timeout; one that
 // Linux would not take changes nothing.
 func TestAppICMP(t *testing.T) {
-	syn := []step{{dir: FromClient, flags: SYN}}
-	synsUnanswered := []step{
-		{dir: FromClient, flags: SYN},
-		{dir: FromClient, flags: SYN, at: 1000},
-		{dir: FromClient, flags: SYN, at: 3000},
-	}
-	hostUnreachable := icmpStep{dir: FromClient, at: 5, typ: 3, code: 1, afterSteps: 1}
+	syn, synsUnanswered, hostUnreachable := icmpSYN, icmpSYNsUnanswered, icmpHostUnreachable
 	ended := func(errno string, n int, what string) appWant {
 		return appWant{call: CallConnect, setup: errno, errno: n, at: 5, why: what + " from 10.0.0.254 quoting its SYN, which Linux takes in SYN_SENT"}
 	}
@@ -126,13 +128,7 @@ func runICMP(t *testing.T, steps []step, icmp []icmpStep) *Conn {
 // handshake is unreachable, naming the error; an error the connect() went
 // on after leaves the client in SYN_SENT, as Linux does.
 func TestICMPClosesConnect(t *testing.T) {
-	syn := []step{{dir: FromClient, flags: SYN}}
-	synsUnanswered := []step{
-		{dir: FromClient, flags: SYN},
-		{dir: FromClient, flags: SYN, at: 1000},
-		{dir: FromClient, flags: SYN, at: 3000},
-	}
-	hostUnreachable := icmpStep{dir: FromClient, at: 5, typ: 3, code: 1, afterSteps: 1}
+	syn, synsUnanswered, hostUnreachable := icmpSYN, icmpSYNsUnanswered, icmpHostUnreachable
 	tests := []struct {
 		name      string
 		steps     []step

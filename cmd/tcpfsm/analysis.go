@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
@@ -37,6 +38,7 @@ type analysis struct {
 	interrupted bool
 
 	packets  uint64 // TCP packets read
+	icmp     uint64 // ICMP errors quoting TCP read, within --duration
 	start    int64  // when the capture started: first packet, or opening the interface
 	nextTick int64  // when the next census is due; 0 before the start
 	src      packetSource
@@ -66,6 +68,9 @@ func newAnalysis(o *options, rep report.Reporter, tot *report.Totals, warn func(
 	cfg.Census = func(c *flow.Census) { tot.Census = c }
 	if o.verbose || o.events || o.ladderSel != nil || o.html != "" {
 		cfg.Trace = a.trace
+	}
+	if o.verbose {
+		cfg.TraceICMP = a.traceICMP
 	}
 	if o.jobs > 1 && o.iface == "" && cfg.Trace == nil {
 		a.shards = flow.NewParallel(cfg, o.jobs)
@@ -104,6 +109,20 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 	}
 }
 
+// traceICMP writes the -v line of an ICMP error quoting a TCP segment.
+func (a *analysis) traceICMP(c *flow.Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State) {
+	line := report.TraceLine{
+		Index: p.Index, Time: m.Time, ICMP: m,
+		From: netip.AddrPortFrom(p.Src, p.SrcPort), To: netip.AddrPortFrom(p.Dst, p.DstPort),
+		Seg: fsm.Segment{Time: m.Time, Dir: m.Dir, Seq: m.Seq},
+	}
+	if c != nil {
+		line.ConnID = c.ID
+	}
+	line.Result.Before, line.Result.After = before, after
+	a.report(a.rep.Trace(&line))
+}
+
 // icmpError hands an ICMP error quoting a TCP segment to the connection
 // it quotes, for what its connect() was told. It is no TCP packet: it
 // counts as non-TCP (the reader counted it), moves no clock, and one past
@@ -112,6 +131,7 @@ func (a *analysis) icmpError(p *capture.Packet) {
 	if a.o.duration > 0 && a.start != 0 && p.Timestamp.UnixNano()-a.start >= int64(a.o.duration) {
 		return
 	}
+	a.icmp++
 	if a.shards != nil {
 		a.shards.AddICMPError(p)
 	} else {
@@ -265,6 +285,7 @@ func (a *analysis) run(src packetSource, intr *interrupt) {
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
 	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
 	tot.Reassembled, tot.DroppedDatagrams = st.ReassembledDatagrams, st.DroppedDatagrams
+	tot.ICMPErrors = a.icmp
 	if unread {
 		tot.Packets--
 		tot.TCPPackets--
