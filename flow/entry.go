@@ -1,6 +1,11 @@
 package flow
 
-import "github.com/tcpfsm/tcpfsm/capture"
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/tcpfsm/tcpfsm/capture"
+)
 
 // entry is a TCP packet as a table reads it: the fields of a
 // capture.Packet the table uses, packed, without pointers (netip.Addr and
@@ -28,7 +33,10 @@ type entry struct {
 	// icmpType and icmpCode are those of the ICMP or ICMPv6 error this
 	// entry is (capture.Packet.IsICMPError), which quotes a segment with
 	// the key, ports and seq above; icmpType is 0 for a TCP segment (no
-	// ICMP error has type 0).
+	// ICMP error has type 0). Such an entry has no acknowledgment number
+	// and no lengths of its own: ack, ipLen, payloadLen and captured hold
+	// the error's sender instead (see icmpSender), so that carrying it
+	// costs no byte per packet.
 	icmpType, icmpCode uint8
 
 	ts    int64  // the packet's time, Unix nanoseconds
@@ -52,7 +60,31 @@ func (e *entry) pack(p *capture.Packet, now int64) {
 	e.seq, e.ack = p.Seq, p.Ack
 	e.ipLen, e.payloadLen, e.captured = int32(p.IPLen), int32(p.PayloadLen), int32(p.CapturedPayload)
 	e.icmpType, e.icmpCode = p.ICMP.Type, p.ICMP.Code
+	if e.icmpType != 0 {
+		e.setICMPSender(p.ICMP.From)
+	}
 	e.ts, e.now, e.index = p.Timestamp.UnixNano(), now, p.Index
+}
+
+// setICMPSender keeps a, the sender of the ICMP error e is, in the fields
+// an ICMP error has no use for: its 16 bytes in ack and the three lengths.
+func (e *entry) setICMPSender(a netip.Addr) {
+	b := a.As16()
+	e.ack = binary.BigEndian.Uint32(b[0:])
+	e.ipLen = int32(binary.BigEndian.Uint32(b[4:]))
+	e.payloadLen = int32(binary.BigEndian.Uint32(b[8:]))
+	e.captured = int32(binary.BigEndian.Uint32(b[12:]))
+}
+
+// icmpSender returns the sender of the ICMP error e is: IPv4 for an ICMP
+// error (no ICMPv6 error comes from an IPv4-mapped address).
+func (e *entry) icmpSender() netip.Addr {
+	var b [16]byte
+	binary.BigEndian.PutUint32(b[0:], e.ack)
+	binary.BigEndian.PutUint32(b[4:], uint32(e.ipLen))
+	binary.BigEndian.PutUint32(b[8:], uint32(e.payloadLen))
+	binary.BigEndian.PutUint32(b[12:], uint32(e.captured))
+	return netip.AddrFrom16(b).Unmap()
 }
 
 // icmpError reports whether e is an ICMP error rather than a TCP segment.

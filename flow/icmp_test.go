@@ -23,6 +23,9 @@ func icmpErr(router string, a, b netip.AddrPort, seq uint32, typ, code uint8, ms
 func TestICMPError(t *testing.T) {
 	syn1 := *pkt(cli, srv, syn, 1000, 0, 0)
 	other := netip.MustParseAddrPort("10.0.0.3:41000")
+	cli6, srv6 := netip.MustParseAddrPort("[fd00::1]:40000"), netip.MustParseAddrPort("[fd00:8::1]:8080")
+	icmp6 := icmpErr("fd00::fe:1234:5678:9abc", cli6, srv6, 1000, 1, 0, 3)
+	icmp6.IPLen = 88
 	tests := []struct {
 		name    string
 		pkts    []capture.Packet
@@ -31,6 +34,7 @@ func TestICMPError(t *testing.T) {
 	}{
 		{"host unreachable quoting the SYN", []capture.Packet{syn1, icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3)}, 1, fsm.EHOSTUNREACH},
 		{"net unreachable, the SYN's other copy later", []capture.Packet{syn1, icmpErr("10.0.0.254", cli, srv, 1000, 3, 0, 3), *pkt(other, srv, syn, 7, 0, 5)}, 2, fsm.ENETUNREACH},
+		{"ICMPv6 no route", []capture.Packet{*pkt(cli6, srv6, syn, 1000, 0, 0), icmp6}, 1, fsm.ENETUNREACH},
 		{"quoting another sequence number", []capture.Packet{syn1, icmpErr("10.0.0.254", cli, srv, 5000, 3, 1, 3)}, 1, fsm.EINPROGRESS},
 		{"quoting the server's direction", []capture.Packet{syn1, icmpErr("10.0.0.254", srv, cli, 1000, 3, 1, 3)}, 1, fsm.EINPROGRESS},
 		{"no connection to quote", []capture.Packet{icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 0), *pkt(other, srv, syn, 7, 0, 5)}, 1, fsm.EINPROGRESS},
@@ -52,8 +56,20 @@ func TestICMPError(t *testing.T) {
 			if p := recs[0].Client.Packets + recs[0].Server.Packets; p != 1 {
 				t.Errorf("%d packets counted on the connection, want its SYN alone", p)
 			}
-			if tt.connect == fsm.EHOSTUNREACH && !strings.Contains(recs[0].App.Client.Why, "ICMP host unreachable") {
-				t.Errorf("why %q does not name the error", recs[0].App.Client.Why)
+			if tt.connect == fsm.EHOSTUNREACH && !strings.Contains(recs[0].App.Client.Why, "ICMP host unreachable (type 3, code 1) from 10.0.0.254") {
+				t.Errorf("why %q does not name the error and its sender", recs[0].App.Client.Why)
+			}
+			// The error that ended the connect() closed the client, and
+			// names its sender, carried from the packet.
+			r := &recs[0]
+			if tt.connect == fsm.EINPROGRESS {
+				if r.Handshake != fsm.HandshakeUnanswered || r.Client.State != fsm.SynSent || r.Unreachable.From.IsValid() {
+					t.Errorf("handshake %s, client %s, error from %s; want unanswered, SYN_SENT, none", r.Handshake, r.Client.State, r.Unreachable.From)
+				}
+				return
+			}
+			if from := tt.pkts[1].ICMP.From; r.Handshake != fsm.HandshakeUnreachable || r.Client.State != fsm.Closed || r.Unreachable.From != from {
+				t.Errorf("handshake %s, client %s, error from %s; want unreachable, CLOSED, from %s", r.Handshake, r.Client.State, r.Unreachable.From, from)
 			}
 		})
 	}
@@ -64,13 +80,107 @@ func collectICMP(cfg Config, pkts []capture.Packet) ([]Record, Stats) {
 	var out []Record
 	cfg.Done = func(r *Record) { out = append(out, *r) }
 	t := New(cfg)
-	for i := range pkts {
-		if pkts[i].IsICMPError() {
-			t.AddICMPError(&pkts[i])
-		} else {
-			t.Add(&pkts[i])
-		}
-	}
+	feedAll(pkts, t.Add, t.AddICMPError)
 	t.Flush()
 	return out, t.Stats()
+}
+
+// feedAll gives pkts to a table or its shards in order: TCP packets to
+// add, ICMP errors to addICMP.
+func feedAll(pkts []capture.Packet, add, addICMP func(*capture.Packet)) {
+	for i := range pkts {
+		if pkts[i].IsICMPError() {
+			addICMP(&pkts[i])
+		} else {
+			add(&pkts[i])
+		}
+	}
+}
+
+// TestICMPCensus: a client whose connect() an ICMP error ended holds no
+// socket from the error's time on, so a census after it does not count its
+// SYN_SENT, and one before it does; one table or several shards alike.
+func TestICMPCensus(t *testing.T) {
+	other := netip.MustParseAddrPort("10.0.0.1:41000") // the same host
+	pkts := []capture.Packet{
+		*pkt(cli, srv, syn, 1000, 0, 0),
+		icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3),
+		*pkt(other, srv, syn, 7, 0, 10),
+	}
+	tests := []struct {
+		name     string
+		cfg      Config
+		synSent  uint32 // SYN_SENT counted on the clients' host
+		censusAt int64  // ms
+	}{
+		{"at the end, after the error", Config{}, 1, 10},
+		{"before the error, and before the other SYN", Config{CensusAt: 2e6, CensusFromStart: true}, 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, shards := range []int{1, 3} {
+				var got *Census
+				cfg := tt.cfg
+				cfg.Census = func(c *Census) { got = c }
+				cfg.Done = func(*Record) {}
+				if shards == 1 {
+					tb := New(cfg)
+					feedAll(pkts, tb.Add, tb.AddICMPError)
+					tb.Flush()
+				} else {
+					p := NewParallel(cfg, shards)
+					feedAll(pkts, p.Add, p.AddICMPError)
+					p.Flush()
+				}
+				if got == nil {
+					t.Fatalf("%d shards: no census", shards)
+				}
+				h := got.Hosts[cli.Addr()]
+				if want := pkts[0].Timestamp.UnixNano() + tt.censusAt*1e6; got.At != want || h == nil || h.States[fsm.SynSent] != tt.synSent {
+					t.Errorf("%d shards: census at %d: %+v; want at %d, SYN_SENT %d", shards, got.At, h, want, tt.synSent)
+				}
+			}
+		})
+	}
+}
+
+// TestTraceICMP: Config.TraceICMP sees every ICMP error with the
+// connection it quotes (nil if none), the error as that connection reads
+// it, and the states before and after it.
+func TestTraceICMP(t *testing.T) {
+	type call struct {
+		conn          bool
+		dir           fsm.Dir
+		from          string
+		before, after [2]fsm.State
+	}
+	tests := []struct {
+		name string
+		pkts []capture.Packet
+		want call
+	}{
+		{"ends the connect()", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3)},
+			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.Closed, fsm.Listen}}},
+		{"fragmentation needed changes nothing", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 4, 3)},
+			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}}},
+		{"quoting the server's side", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.9", srv, cli, 1000, 3, 1, 3)},
+			call{true, fsm.FromServer, "10.0.0.9", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}}},
+		{"no connection", []capture.Packet{icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 0), *pkt(cli, srv, syn, 1000, 0, 3)},
+			call{false, fsm.FromClient, "10.0.0.254", [2]fsm.State{}, [2]fsm.State{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls []call
+			cfg := Config{Done: func(*Record) {}}
+			cfg.TraceICMP = func(c *Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State) {
+				calls = append(calls, call{c != nil, m.Dir, m.From.String(), before, after})
+			}
+			tb := New(cfg)
+			feedAll(tt.pkts, tb.Add, tb.AddICMPError)
+			tb.Flush()
+			if len(calls) != 1 || calls[0] != tt.want {
+				t.Errorf("calls %+v, want one %+v", calls, tt.want)
+			}
+		})
+	}
 }

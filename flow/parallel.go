@@ -282,7 +282,7 @@ func NewParallel(cfg Config, n int) *Parallel {
 			flushOut: make(chan []Record, 1), flushFree: make(chan []Record, 2)}
 		scfg := cfg
 		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
-		scfg.Trace = nil
+		scfg.Trace, scfg.TraceICMP = nil, nil
 		scfg.Done = s.done
 		scfg.Census = func(c *Census) { s.census = c }
 		scfg.opened = s.opened
@@ -341,7 +341,7 @@ func (s *shard) run() {
 			// would have at the packets of other shards.
 			s.table.advanceTo(e.now)
 			if e.icmpError() {
-				s.table.addICMPError(e)
+				s.table.addICMPError(e, nil)
 			} else {
 				s.table.add(e)
 			}

@@ -365,6 +365,30 @@ func TestEntryKeepsWhatTheTableReads(t *testing.T) {
 	}
 }
 
+// TestEntryKeepsTheICMPSender: an ICMP error packed for the table keeps
+// its sender, in the fields it has no use for, of either family, and its
+// type, code and quoted sequence number.
+func TestEntryKeepsTheICMPSender(t *testing.T) {
+	for _, tt := range []struct{ quoted, from string }{
+		{"10.0.0.1", "192.0.2.254"},
+		{"10.0.0.1", "255.255.255.255"},
+		{"2001:db8::1", "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe"},
+		{"2001:db8::1", "fe80::1"},
+	} {
+		a := netip.MustParseAddr(tt.quoted)
+		p := capture.Packet{
+			Index: 9, Timestamp: time.Unix(1_700_000_000, 0), Src: a, Dst: a.Next(), SrcPort: 40000, DstPort: 80,
+			Seq: 0xfffffff0, Ack: 7, IPLen: 56, PayloadLen: 3, CapturedPayload: 3,
+			ICMP: capture.ICMPError{From: netip.MustParseAddr(tt.from), Type: 3, Code: 13},
+		}
+		var e entry
+		e.pack(&p, 5)
+		if !e.icmpError() || e.icmpSender() != p.ICMP.From || e.icmpType != 3 || e.icmpCode != 13 || e.seq != p.Seq {
+			t.Errorf("%s from %s: entry %+v: sender %s, type %d, code %d, seq %d", tt.quoted, tt.from, e, e.icmpSender(), e.icmpType, e.icmpCode, e.seq)
+		}
+	}
+}
+
 // TestGapsAreCrossedInSteps: when the clock jumps, the connections that
 // come due in the gap leave over several rounds, not all in the round of
 // the packet after it, where each would wait as a record to be merged.

@@ -154,6 +154,12 @@ type Config struct {
 	// Without it, a connection whose only packet so far is a SYN is kept
 	// as that SYN alone, which is what makes a SYN flood cheap to track.
 	Trace func(c *Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult)
+	// TraceICMP, if set, is called after every ICMP error given to
+	// AddICMPError (tcpfsm -v) with the connection it quotes a segment of,
+	// nil if none is followed, the error as that connection reads it, and
+	// both sides' states as netstat shows them at the error's time, before
+	// and after it.
+	TraceICMP func(c *Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State)
 	// Shard, when its Count is over 1, follows only the connections of
 	// shard Shard.Index: those of another are passed over, their packets
 	// only moving the capture's clock, so that the connections followed
@@ -516,24 +522,41 @@ func (t *Table) add(p *entry) {
 func (t *Table) AddICMPError(p *capture.Packet) {
 	var e entry
 	e.pack(p, t.now)
-	if t.cfg.Shard.follows(&e.key) {
-		t.addICMPError(&e)
+	if !t.cfg.Shard.follows(&e.key) {
+		return
 	}
+	if t.cfg.TraceICMP == nil {
+		t.addICMPError(&e, nil)
+		return
+	}
+	var states [2][2]fsm.State
+	c, m := t.addICMPError(&e, &states)
+	t.cfg.TraceICMP(c, p, &m, states[0], states[1])
 }
 
 // addICMPError hands the ICMP error e to the connection it quotes a
-// segment of.
-func (t *Table) addICMPError(e *entry) {
+// segment of, and returns that connection (nil if none is followed) and
+// the error as it reads it. With states, it fills in the connection's
+// states at the error's time, before and after it.
+func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMPError) {
+	m := fsm.ICMPError{Time: e.ts, Dir: fsm.FromClient, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode, From: e.icmpSender()}
 	c := t.conns.get(&e.key)
 	if c == nil || c.tomb != 0 {
-		return
+		return nil, m
 	}
 	t.follow(c)
-	dir := fsm.FromServer
-	if e.srcIsLo == c.clientIsLo {
-		dir = fsm.FromClient
+	if e.srcIsLo != c.clientIsLo {
+		m.Dir = fsm.FromServer
 	}
-	t.fsmOf(c).ICMPError(&fsm.ICMPError{Time: e.ts, Dir: dir, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode})
+	f := t.fsmOf(c)
+	if states != nil {
+		states[0][0], states[0][1] = f.StatesAt(e.ts)
+	}
+	f.ICMPError(&m)
+	if states != nil {
+		states[1][0], states[1][1] = f.StatesAt(e.ts)
+	}
+	return c, m
 }
 
 // clockAt moves the table to a packet at ts when the capture's clock is

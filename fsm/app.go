@@ -213,8 +213,8 @@ func (c *Conn) icmpEndedConnect(s *AppSide, e *endpoint) bool {
 	if !ok {
 		return false
 	}
-	s.Setup, s.SetupAt = n.errno, n.at
-	s.Why = fmt.Sprintf("%s quoting its SYN, which Linux takes in SYN_SENT as the end of the connect() (assumed: its application did not hold the socket at that instant, and sent no SYN after it)", n.what)
+	s.Setup, s.SetupAt = n.errno, n.Time
+	s.Why = fmt.Sprintf("%s quoting its SYN, which Linux takes in SYN_SENT as the end of the connect() (assumed: its application did not hold the socket at that instant, and sent no SYN after it)", n.what())
 	return true
 }
 
@@ -254,13 +254,13 @@ func (c *Conn) pendingConnect(s *AppSide, e *endpoint, end int64) {
 			// tcp_write_err: a connect() that times out returns the
 			// socket's soft error, if it has one, rather than ETIMEDOUT.
 			s.Setup = n.errno
-			s.Why += fmt.Sprintf("; it went on after an %s quoting its SYN, which Linux keeps as the soft error a timeout returns", n.what)
+			s.Why += fmt.Sprintf("; it went on after an %s quoting its SYN, which Linux keeps as the soft error a timeout returns", n.what())
 		}
 		return
 	}
 	s.Setup, s.Why = EINPROGRESS, fmt.Sprintf("%d SYNs unanswered, the capture ended before the next was due", syns)
 	if n, ok := c.icmpSoft(e); ok {
-		s.Why += fmt.Sprintf("; it went on after an %s quoting its SYN", n.what)
+		s.Why += fmt.Sprintf("; it went on after an %s quoting its SYN", n.what())
 	}
 }
 
@@ -274,8 +274,8 @@ func (c *Conn) acceptOutcome(s *AppSide, sv, cl *endpoint) {
 		s.Setup, s.SetupAt = AppAccepted, c.establishedTime(sv)
 	case c.refused:
 		s.Setup, s.SetupAt, s.Why = AppNever, sv.closeTime, "nothing listened: the port refused the SYN"
-	case sv.synAcks == 0 && c.rare != nil && c.rare.ev[cl.dir].icmpLatest.at != 0:
-		s.Setup, s.Why = AppNever, "the SYN was answered with an "+c.rare.ev[cl.dir].icmpLatest.what+", not by a listener"
+	case sv.synAcks == 0 && c.rare != nil && c.rare.ev[cl.dir].icmpLatest.Time != 0:
+		s.Setup, s.Why = AppNever, "the SYN was answered with an "+c.rare.ev[cl.dir].icmpLatest.what()+", not by a listener"
 	case sv.synAcks == 0:
 		s.Setup, s.Why = AppNever, "the SYN was never answered"
 	case c.wasSynchronized(cl) && c.resetBy == int8(FromServer):

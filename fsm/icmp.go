@@ -1,6 +1,9 @@
 package fsm
 
-import "fmt"
+import (
+	"fmt"
+	"net/netip"
+)
 
 // ICMP errors that end a connect(). A router with no route to the server,
 // or a firewall that rejects the SYN, answers it with an ICMP or ICMPv6
@@ -30,13 +33,32 @@ type ICMPError struct {
 	// V6: an ICMPv6 error (RFC 4443), else ICMP (RFC 792).
 	V6         bool
 	Type, Code uint8
+	// From is the error's sender: the router with no way on, or the
+	// firewall that rejected the segment.
+	From netip.Addr
 }
+
+// What names the error for a person: "ICMP host unreachable (type 3,
+// code 1)".
+func (m *ICMPError) What() string { return icmpWhat(m.V6, m.Type, m.Code) }
+
+// Errno is the errno Linux's TCP takes from the error in SYN_SENT, or ""
+// for one it ignores.
+func (m *ICMPError) Errno() string { return linuxICMPErrno(m.V6, m.Type, m.Code) }
 
 // icmpNote is an ICMP error a side's connect() took, for the app view.
 type icmpNote struct {
-	at    int64
+	ICMPError
 	errno string
-	what  string // "ICMP host unreachable (type 3, code 1)"
+}
+
+// what names the error and its sender: "ICMP host unreachable (type 3,
+// code 1) from 10.0.0.254".
+func (n *icmpNote) what() string {
+	if !n.From.IsValid() {
+		return n.What()
+	}
+	return n.What() + " from " + n.From.Unmap().String()
 }
 
 // linuxICMPErrno is the errno Linux's TCP takes from an ICMP error, or ""
@@ -156,14 +178,14 @@ func (c *Conn) ICMPError(m *ICMPError) {
 	if e.state != SynSent || !e.sentSYN || c.resetBy >= 0 || m.Seq-e.isn > 1 {
 		return
 	}
-	errno := linuxICMPErrno(m.V6, m.Type, m.Code)
+	errno := m.Errno()
 	if errno == "" {
 		return
 	}
-	n := icmpNote{at: m.Time, errno: errno, what: icmpWhat(m.V6, m.Type, m.Code)}
+	n := icmpNote{ICMPError: *m, errno: errno}
 	ev := c.rareFor(m.Dir)
 	ev.icmpLatest = n
-	if ev.icmpSinceSYN.at == 0 || ev.icmpSinceSYN.at < e.lastSYN {
+	if ev.icmpSinceSYN.Time == 0 || ev.icmpSinceSYN.Time < e.lastSYN {
 		ev.icmpSinceSYN = n
 	}
 }
@@ -179,7 +201,20 @@ func (c *Conn) icmpEnded(e *endpoint) (icmpNote, bool) {
 		return icmpNote{}, false
 	}
 	n := c.rare.ev[e.dir].icmpSinceSYN
-	return n, n.at != 0 && n.at >= e.lastSYN
+	return n, n.Time != 0 && n.Time >= e.lastSYN
+}
+
+// icmpClosed returns the ICMP error that ended e's connect() if e is still
+// in SYN_SENT: Linux's tcp_done_with_error has closed the socket, so e is
+// CLOSED from the error's time, though the state machine, which follows
+// segments only, keeps it in SYN_SENT. An error e's connect() went on
+// after (a soft error) leaves it in SYN_SENT, as Linux does until its
+// SYN retries run out.
+func (c *Conn) icmpClosed(e *endpoint) (icmpNote, bool) {
+	if e.state != SynSent {
+		return icmpNote{}, false
+	}
+	return c.icmpEnded(e)
 }
 
 // icmpSoft returns the latest ICMP error e's connect() went on after (it
@@ -189,5 +224,5 @@ func (c *Conn) icmpSoft(e *endpoint) (icmpNote, bool) {
 		return icmpNote{}, false
 	}
 	n := c.rare.ev[e.dir].icmpLatest
-	return n, n.at != 0
+	return n, n.Time != 0
 }

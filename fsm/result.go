@@ -4,6 +4,7 @@ package fsm
 const (
 	HandshakeComplete         = "complete"          // the client acknowledged the server's SYN/ACK
 	HandshakeRefused          = "refused"           // the SYN was answered by RST: nobody listening
+	HandshakeUnreachable      = "unreachable"       // an ICMP or ICMPv6 error quoting the SYN ended the connect()
 	HandshakeUnanswered       = "unanswered"        // the SYN was never answered
 	HandshakeSynAckUnanswered = "synack_unanswered" // SYN/ACK sent, never acknowledged
 	HandshakeReset            = "reset"             // RST before the handshake completed, other than a refusal
@@ -13,7 +14,7 @@ const (
 
 // HandshakeOutcomes lists every handshake outcome.
 var HandshakeOutcomes = []string{
-	HandshakeComplete, HandshakeRefused, HandshakeUnanswered, HandshakeSynAckUnanswered,
+	HandshakeComplete, HandshakeRefused, HandshakeUnreachable, HandshakeUnanswered, HandshakeSynAckUnanswered,
 	HandshakeReset, HandshakeSimultaneous, HandshakeMidstream,
 }
 
@@ -156,6 +157,10 @@ type Result struct {
 	Anomalies            []Anomaly
 	// App is what each side's application saw (see AppSide).
 	App App
+	// Unreachable is the ICMP or ICMPv6 error that ended the client's
+	// connect() when Handshake is HandshakeUnreachable; its Time is 0
+	// otherwise.
+	Unreachable ICMPError
 }
 
 // MarkReused records that this connection reuses the 5-tuple of an earlier one.
@@ -174,13 +179,17 @@ func (c *Conn) States() (client, server State) {
 
 // StatesAt returns the states as netstat would show them at time t, at or
 // after the latest segment: a TIME_WAIT older than TimeWaitDuration has
-// become CLOSED.
+// become CLOSED, and so has a SYN_SENT that an ICMP error at or before t
+// ended (see icmpClosed).
 func (c *Conn) StatesAt(t int64) (client, server State) {
-	return stateAt(&c.ep[FromClient], t), stateAt(&c.ep[FromServer], t)
+	return c.stateAt(&c.ep[FromClient], t), c.stateAt(&c.ep[FromServer], t)
 }
 
-func stateAt(e *endpoint, t int64) State {
+func (c *Conn) stateAt(e *endpoint, t int64) State {
 	if e.state == TimeWait && t-e.closeTime > TimeWaitDuration {
+		return Closed
+	}
+	if n, ok := c.icmpClosed(e); ok && n.Time <= t {
 		return Closed
 	}
 	return e.state
@@ -279,6 +288,9 @@ func (c *Conn) Result(end int64) Result {
 	r.SynAckOptionsReduced = c.synAckOptionsReduced()
 	r.SynAckRetransmits = max(int(sv.synAcks)-1, 0)
 	r.App = c.app(end)
+	if n, ok := c.icmpClosed(cl); ok && !c.simultaneousOpen {
+		r.Unreachable = n.ICMPError
+	}
 
 	switch {
 	case c.simultaneousOpen:
@@ -291,6 +303,8 @@ func (c *Conn) Result(end int64) Result {
 		r.Handshake = HandshakeComplete
 	case c.resetBy >= 0:
 		r.Handshake = HandshakeReset
+	case r.Unreachable.Time != 0:
+		r.Handshake = HandshakeUnreachable
 	case sv.synAcks > 0:
 		r.Handshake = HandshakeSynAckUnanswered
 	default:
@@ -354,7 +368,12 @@ func (c *Conn) side(e *endpoint, end int64) Side {
 		s.SYNTimes = make([]int64, e.nSent)
 		s.SYNTimes[0] = e.firstSent
 	}
-	s.State = stateAt(e, end)
+	s.State = c.stateAt(e, end)
+	if _, ok := c.icmpClosed(e); ok {
+		// The error is in the capture even when it came after the
+		// latest segment, and so after end.
+		s.State = Closed
+	}
 	if s.State == TimeWait {
 		s.TimeWaitAt = e.closeTime
 	}

@@ -103,6 +103,13 @@ func (h *htmlReporter) server(addr string) int {
 }
 
 func (h *htmlReporter) Trace(l *TraceLine) error {
+	if l.ICMP != nil {
+		// No segment of the ladders: only the -v trace shows it.
+		if h.traceToInner {
+			return h.inner.Trace(l)
+		}
+		return nil
+	}
 	g := h.ladders[l.ConnID]
 	if g == nil && h.keptLines < htmlLinesTotal {
 		g = newLadder(htmlLadderLines)

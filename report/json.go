@@ -214,7 +214,41 @@ func transitions(res *fsm.StepResult) []string {
 	return out
 }
 
+// jsonICMPTrace is the -v line of an ICMP error quoting a TCP segment.
+type jsonICMPTrace struct {
+	Type   string   `json:"type"`
+	Frame  uint64   `json:"frame"`
+	TS     unixTime `json:"ts"`
+	ID     uint64   `json:"id,omitempty"` // absent: no connection followed
+	From   string   `json:"from"`         // the quoted segment's sender
+	To     string   `json:"to"`
+	Dir    string   `json:"dir,omitempty"`
+	Seq    uint32   `json:"seq"`
+	Sender string   `json:"sender"` // the error's
+	ICMP   uint8    `json:"icmp_type"`
+	Code   uint8    `json:"icmp_code"`
+	What   string   `json:"what"`
+	Client string   `json:"client_state,omitempty"`
+	Server string   `json:"server_state,omitempty"`
+	// Transitions: "client SYN_SENT → CLOSED" when the error ended the
+	// client's connect().
+	Transitions []string `json:"transitions"`
+}
+
 func (j *jsonReporter) Trace(l *TraceLine) error {
+	if m := l.ICMP; m != nil {
+		o := jsonICMPTrace{
+			Type: "icmp", Frame: l.Index, TS: unixTime(l.Time), ID: l.ConnID,
+			From: l.From.String(), To: l.To.String(), Seq: l.Seg.Seq,
+			Sender: m.From.String(), ICMP: m.Type, Code: m.Code, What: m.What(),
+			Transitions: transitions(&l.Result),
+		}
+		if l.ConnID != 0 {
+			o.Dir = m.Dir.String()
+			o.Client, o.Server = l.Result.After[fsm.FromClient].String(), l.Result.After[fsm.FromServer].String()
+		}
+		return j.enc.Encode(o)
+	}
 	return j.enc.Encode(jsonTrace{
 		Type: "packet", Frame: l.Index, TS: unixTime(l.Time), ID: l.ConnID,
 		From: l.From.String(), To: l.To.String(), Dir: l.Seg.Dir.String(),
@@ -233,7 +267,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 			Packets: t.Packets, TCPPackets: t.TCPPackets, NonTCP: t.NonTCP, Fragments: t.Fragments, Filtered: t.Filtered,
 			Malformed: t.Malformed, Truncated: t.Truncated, BadChecksum: t.BadChecksum, BadIPSum: t.BadIPChecksum,
 			Connections: j.sum.connections, Expired: t.Flow.Idle, Evicted: t.Flow.Evicted, Reused: t.Flow.Reused,
-			Reassembled: t.Reassembled, DroppedDatagrams: t.DroppedDatagrams,
+			Reassembled: t.Reassembled, DroppedDatagrams: t.DroppedDatagrams, ICMPErrors: t.ICMPErrors,
 		},
 		Handshakes: sorted(j.sum.handshakes), Closes: sorted(j.sum.closes),
 		Census: censusCounts(t.Census), CensusHosts: hostCensus{t.Census}, Anomalies: sorted(j.sum.anomalies),

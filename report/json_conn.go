@@ -50,6 +50,7 @@ func appendConnJSON(b []byte, r *flow.Record) []byte {
 	b = strconv.AppendUint(b, r.Server.Bytes, 10)
 	b = append(b, '}')
 	b = appendReset(b, r)
+	b = appendUnreachable(b, r)
 	b = append(b, `,"reason":`...)
 	b = appendJSONString(b, r.Reason.String())
 	b = append(b, `,"conn_state":`...)
@@ -203,6 +204,26 @@ func appendReset(b []byte, r *flow.Record) []byte {
 	b = appendJSONString(b, r.ResetFrom.String())
 	b = append(b, `,"peer_state":`...)
 	b = appendJSONString(b, r.ResetPeerState.String())
+	return append(b, '}')
+}
+
+// appendUnreachable appends "icmp", the ICMP or ICMPv6 error that ended
+// the client's connect(), for a handshake that is unreachable.
+func appendUnreachable(b []byte, r *flow.Record) []byte {
+	m := &r.Unreachable
+	if m.Time == 0 {
+		return b
+	}
+	b = append(b, `,"icmp":{"ts":`...)
+	b = appendUnixTime(b, m.Time)
+	b = append(b, `,"from":`...)
+	b = appendJSONString(b, m.From.String())
+	b = append(b, `,"type":`...)
+	b = strconv.AppendUint(b, uint64(m.Type), 10)
+	b = append(b, `,"code":`...)
+	b = strconv.AppendUint(b, uint64(m.Code), 10)
+	b = append(b, `,"what":`...)
+	b = appendJSONString(b, m.What())
 	return append(b, '}')
 }
 

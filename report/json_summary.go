@@ -28,6 +28,8 @@ type SummaryCounts struct {
 	// capture without any reads as it always did.
 	Reassembled      uint64 `json:"reassembled_datagrams,omitempty"`
 	DroppedDatagrams uint64 `json:"dropped_datagrams,omitempty"`
+	// Written only when there were some, for the same reason.
+	ICMPErrors uint64 `json:"icmp_errors,omitempty"`
 }
 
 type jsonSummary struct {

@@ -83,6 +83,9 @@ type Totals struct {
 	// Shard is the share of the capture's connections the report covers
 	// (--shard); the zero Shard is all of them.
 	Shard flow.Shard
+	// ICMPErrors counts the ICMP and ICMPv6 errors quoting a TCP segment
+	// that were read (each is also a packet not TCP).
+	ICMPErrors uint64
 }
 
 // MergeState is the summary's "merge" object, written with
@@ -114,6 +117,12 @@ type TraceLine struct {
 	From, To netip.AddrPort
 	Seg      fsm.Segment
 	Result   fsm.StepResult
+	// ICMP is set when the packet is an ICMP or ICMPv6 error quoting a
+	// segment of the connection: From, To and Seg.Seq are then the quoted
+	// segment's, Result holds only the states before and after the error
+	// (as netstat shows them at its time), and ConnID is 0 when no
+	// connection was followed for it.
+	ICMP *fsm.ICMPError
 }
 
 // Reporter receives connections as they finish and writes them.

@@ -138,6 +138,9 @@ func (t *textReporter) appendConnHead(b []byte, r *flow.Record) []byte {
 	if r.Close == fsm.CloseRSTClient || r.Close == fsm.CloseRSTServer || r.Handshake == fsm.HandshakeReset {
 		b = append(b, resetText(r)...)
 	}
+	if r.Handshake == fsm.HandshakeUnreachable {
+		b = append(b, unreachableText(r)...)
+	}
 	if r.Reason != flow.ReasonEnd && r.Reason != flow.ReasonClosed {
 		b = append(b, "  ["...)
 		b = append(b, reasonText(r.Reason)...)
@@ -309,6 +312,12 @@ func (t *textReporter) paintState(name string) string {
 }
 
 func (t *textReporter) Trace(l *TraceLine) error {
+	if l.ICMP != nil {
+		if t.verbose {
+			t.traceICMP(l)
+		}
+		return nil
+	}
 	if t.ladder != nil && t.ladder.wants(l.ConnID, l.From, l.To) {
 		if t.ladders == nil {
 			t.ladders = map[uint64]*ladder{}
@@ -339,6 +348,28 @@ func (t *textReporter) Trace(l *TraceLine) error {
 	}
 	t.w.WriteByte('\n')
 	return nil
+}
+
+// traceICMP writes the -v line of an ICMP error: the segment it quotes,
+// the error and its sender, and what it did: the client CLOSED, and the
+// errno its connect() returns, when it ended the connect().
+func (t *textReporter) traceICMP(l *TraceLine) {
+	p := &t.pal
+	m := l.ICMP
+	conn := "(no connection)"
+	if l.ConnID != 0 {
+		conn = fmt.Sprintf("#%d", l.ConnID)
+	}
+	fmt.Fprintf(t.w, "%s%s %s %s > %s %s from %s quoting seq %d",
+		t.stamp(l.Time), p.id.Sprintf("[%d]", l.Index), conn, l.From, l.To, p.flags.Sprint(m.What()), m.From, l.Seg.Seq)
+	for _, tr := range transitions(&l.Result) {
+		fmt.Fprintf(t.w, "  %s", p.transition.Sprint(tr))
+	}
+	if d := m.Dir; l.Result.Before[d] == fsm.SynSent && l.Result.After[d] == fsm.Closed {
+		errno := m.Errno()
+		fmt.Fprintf(t.w, "  (connect() → %s (%d), unless a SYN follows: the socket was held, the error soft)", errno, fsm.Errnos[errno])
+	}
+	t.w.WriteByte('\n')
 }
 
 func (t *textReporter) Finish(tot *Totals) error {
@@ -388,6 +419,9 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	t.w.WriteByte('\n')
 	fmt.Fprintf(t.w, "  packets      %d read, %d TCP, %d not TCP", tot.Packets, tot.TCPPackets, tot.NonTCP)
+	if tot.ICMPErrors > 0 {
+		fmt.Fprintf(t.w, " (%d ICMP %s quoting TCP)", tot.ICMPErrors, nounFor(tot.ICMPErrors, "error"))
+	}
 	if tot.Fragments+tot.Reassembled+tot.DroppedDatagrams > 0 {
 		// The fragment completing a datagram is counted as what the
 		// datagram held, so that the counts add up to the packets read.

@@ -34,6 +34,12 @@ func resetText(r *flow.Record) string {
 	return fmt.Sprintf(" (%s in %s, %s in %s)", r.ResetBy, r.ResetFrom, fsm.Dir(1-r.ResetBy), r.ResetPeerState)
 }
 
+// unreachableText names the ICMP error that ended the client's connect()
+// and its sender: " (ICMP net unreachable (type 3, code 0) from 10.0.0.254)".
+func unreachableText(r *flow.Record) string {
+	return fmt.Sprintf(" (%s from %s)", r.Unreachable.What(), r.Unreachable.From)
+}
+
 // synRetries and synAckRetries say how often the handshake was resent, in
 // the words of the connection report: "2 SYN retransmitted (after 1.0s,
 // 2.0s)".

@@ -391,10 +391,10 @@ func TestCheckMalformedRules(t *testing.T) {
 		{"handshake_rtt < 5ms", "x.expect:1:1: handshake_rtt is a duration: say which over the connections: min, max, mean, median or a percentile (p99)"},
 		{"handshake_rtt p99 < 5", "x.expect:1:21: handshake_rtt is a duration: want a value with a unit such as 5ms or 1.5s, found \"5\""},
 		{"every connection to :70000 completes its handshake", "x.expect:1:21: \":70000\": want a port from 1 to 65535"},
-		{"every connection has handshake == done", "x.expect:1:35: \"done\" is not a value of handshake (complete, refused, unanswered, synack_unanswered, reset, simultaneous, midstream)"},
+		{"every connection has handshake == done", "x.expect:1:35: \"done\" is not a value of handshake (complete, refused, unreachable, unanswered, synack_unanswered, reset, simultaneous, midstream)"},
 		{"every connection completes", "x.expect:1:27: want \"its\", found the end of the line"},
 		{"retransmits <= 3 please", "x.expect:1:18: unexpected \"please\" after a complete rule"},
-		{"handshakes.finished == 0", "x.expect:1:1: \"finished\" is not one of the handshakes (complete, refused, unanswered, synack_unanswered, reset, simultaneous, midstream)"},
+		{"handshakes.finished == 0", "x.expect:1:1: \"finished\" is not one of the handshakes (complete, refused, unreachable, unanswered, synack_unanswered, reset, simultaneous, midstream)"},
 		{"retransmit == 0", "x.expect:1:1: \"retransmit\" is not a connection field or a summary counter: did you mean retransmits?"},
 	}
 	for _, tc := range tests {

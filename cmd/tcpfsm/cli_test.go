@@ -321,6 +321,78 @@ func TestVerboseTrace(t *testing.T) {
 	}
 }
 
+// TestVerboseTraceICMP: each ICMP error quoting a TCP segment has its -v
+// line where it came among the packets, naming the error, its sender and
+// the segment it quotes, and what it did; the summary counts them, and
+// with -j 2 the same.
+func TestVerboseTraceICMP(t *testing.T) {
+	const dir = "../../testdata/kernel/"
+	tests := []struct {
+		capture string
+		ended   []string // the connect() outcome of each error's line, in order; "" soft
+	}{
+		{"app-icmp-unreachable.pcap", []string{"ENETUNREACH (101)", "EHOSTUNREACH (113)", "EHOSTUNREACH (113)", "ECONNREFUSED (111)"}},
+		{"app-icmp-unreachable-ipv6.pcap", []string{"ENETUNREACH (101)", "ENETUNREACH (101)", "ENETUNREACH (101)", "ENETUNREACH (101)", "EACCES (13)", "EACCES (13)", "EHOSTUNREACH (113)", "EHOSTUNREACH (113)", "ECONNREFUSED (111)", "ECONNREFUSED (111)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.capture, func(t *testing.T) {
+			path := dir + tt.capture
+			r := tcpfsm(t, nil, "-r", path, "-v", "--color", "never")
+			var icmp []string
+			lines := strings.Split(r.stdout, "\n")
+			for i, l := range lines {
+				if !strings.Contains(l, " quoting seq ") {
+					continue
+				}
+				icmp = append(icmp, l)
+				// It follows the SYN it quotes, of the same connection.
+				prev := strings.Fields(lines[i-1])
+				if f := strings.Fields(l); len(prev) < 3 || f[2] != prev[2] || !strings.Contains(lines[i-1], "[S]") {
+					t.Errorf("ICMP line %q does not follow its SYN: %q", l, lines[i-1])
+				}
+			}
+			if len(icmp) != len(tt.ended) {
+				t.Fatalf("%d ICMP lines, want %d:\n%s", len(icmp), len(tt.ended), r.stdout)
+			}
+			for i, l := range icmp {
+				want := "client SYN_SENT → CLOSED  (connect() → " + tt.ended[i]
+				if !strings.Contains(l, want) || !strings.Contains(l, " from 10.0.0.2 ") && !strings.Contains(l, " from fd00::2 ") {
+					t.Errorf("ICMP line %q lacks %q or the sender", l, want)
+				}
+			}
+			n := len(tt.ended)
+			if want := fmt.Sprintf("%d not TCP (%d ICMP errors quoting TCP)", n, n); !strings.Contains(r.stdout, want) {
+				t.Errorf("summary lacks %q", want)
+			}
+			for _, jobs := range []string{"1", "2"} {
+				objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "-j", jobs).stdout)
+				if got := objs[len(objs)-1]["icmp_errors"]; got != float64(n) {
+					t.Errorf("-j %s: icmp_errors %v, want %d", jobs, got, n)
+				}
+			}
+			objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "-v", "--format", "json").stdout)
+			var traced int
+			for _, o := range objs {
+				if o["type"] != "icmp" {
+					continue
+				}
+				traced++
+				if o["id"] == nil || o["sender"] == nil || o["client_state"] != "CLOSED" || o["what"] == nil {
+					t.Errorf("icmp line %v", o)
+				}
+			}
+			if traced != n {
+				t.Errorf("%d icmp lines in JSON, want %d", traced, n)
+			}
+		})
+	}
+	// A capture without ICMP errors has no count.
+	objs := jsonLines(t, tcpfsm(t, nil, "-r", dir+"connection-refused.pcap", "--format", "json").stdout)
+	if _, ok := objs[len(objs)-1]["icmp_errors"]; ok {
+		t.Error("icmp_errors written for a capture without ICMP errors")
+	}
+}
+
 // TestVerifyChecksums corrupts the client's FIN, and the IPv4 header of a
 // copy of its ACK: with --verify-checksums the FIN is ignored, as the
 // server's kernel would drop it, and reported, and the copy is skipped

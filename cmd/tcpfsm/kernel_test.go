@@ -169,23 +169,22 @@ var kernelExpectations = map[string][]want{
 		{handshake: "complete", close: "rst_server", client: "CLOSED", server: "CLOSED", minRTTms: 4.5, resetBy: "server", resetFrom: "FIN_WAIT_2", labels: []string{"half_close"}, noRetransmits: true},
 		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
 	},
-	// Each SYN answered by an ICMP error, which ends its connect() (the
-	// app view): the state machines, which follow segments, leave the
-	// client in SYN_SENT. Over IPv6 the first error came while connect()
-	// held the socket, so each SYN was sent again and the second error
-	// ended it.
+	// Each SYN answered by an ICMP error, which ends its connect(): Linux
+	// closes the socket (tcp_done_with_error). Over IPv6 the first error
+	// came while connect() held the socket, so each SYN was sent again and
+	// the second error ended it.
 	"app-icmp-unreachable.pcap": {
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN"},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN"},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN"},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN"},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN"},
 	},
 	"app-icmp-unreachable-ipv6.pcap": {
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
-		{handshake: "unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN", labels: []string{"syn_retransmitted"}},
+		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN", labels: []string{"syn_retransmitted"}},
 	},
 }
 

@@ -616,8 +616,9 @@ func pipelineOptions(o *options, src pipeline.Source, closeSource func() error, 
 	return pipeline.Options{
 		Source: src, Close: closeSource, Reporter: rep, Totals: tot, Warn: warn,
 		Flow: cfg, Jobs: o.jobs, Interface: o.iface,
-		Trace:  o.verbose || o.ladderSel != nil || o.html != "",
-		Events: o.events, Interval: o.interval,
+		Trace:     o.verbose || o.ladderSel != nil || o.html != "",
+		TraceICMP: o.verbose,
+		Events:    o.events, Interval: o.interval,
 		Count: o.count, Duration: o.duration,
 		DrainFor: drainFor,
 	}

@@ -120,6 +120,19 @@ func TestDiagnoses(t *testing.T) {
 			r.ServerAddr = netip.AddrPortFrom(listener.Addr(), uint16(r.ID))
 			r.Handshake = fsm.HandshakeRefused
 		}), []string{"port_scan@10.0.1.66"}},
+		{"a port scan a firewall rejected with ICMP errors", many(30, func(r *flow.Record) {
+			r.ClientAddr = netip.MustParseAddrPort("10.0.1.66:50000")
+			r.ServerAddr = netip.AddrPortFrom(listener.Addr(), uint16(r.ID))
+			r.Handshake = fsm.HandshakeUnreachable
+		}), []string{"port_scan@10.0.1.66"}},
+		{"SYNs retried, then an ICMP error: answered, not syn_unanswered", []*flow.Record{conn(1, 1, func(r *flow.Record) {
+			r.Handshake, r.SynRetransmits = fsm.HandshakeUnreachable, 3
+			r.Client.SYNTimes = []int64{0, 1 * sec, 3 * sec, 7 * sec}
+		})}, nil},
+		{"attempts ended by ICMP errors from many sources are no SYN flood", many(60, func(r *flow.Record) {
+			r.Handshake = fsm.HandshakeUnreachable
+			r.Client.State, r.Server.State = fsm.Closed, fsm.Listen
+		}), nil},
 		{"a zero window held too long", []*flow.Record{conn(1, 1, func(r *flow.Record) {
 			r.Server.ZeroWindowLongest, r.Client.WindowProbes = 3*sec, 4
 		})}, []string{"zero_window_stall@10.0.0.2:8080"}},
@@ -170,6 +183,44 @@ func TestDiagnosisDetails(t *testing.T) {
 	k := ds[1]
 	if k.Name != Keepalive || k.Severity != Warning || !strings.Contains(k.Explanation, "every 1s") || !strings.Contains(k.Explanation, "2 went unanswered") {
 		t.Errorf("keepalive: %+v", k)
+	}
+}
+
+// TestPortScanCounts: the explanation of a port scan counts each way its
+// probes failed, the ICMP errors only where there were some.
+func TestPortScanCounts(t *testing.T) {
+	scan := func(handshakes ...string) []*flow.Record {
+		return many(len(handshakes), func(r *flow.Record) {
+			r.ClientAddr = netip.MustParseAddrPort("10.0.1.66:50000")
+			r.ServerAddr = netip.AddrPortFrom(listener.Addr(), uint16(r.ID))
+			r.Handshake = handshakes[r.ID-1]
+		})
+	}
+	refused, unreachable, unanswered := fsm.HandshakeRefused, fsm.HandshakeUnreachable, fsm.HandshakeUnanswered
+	tests := []struct {
+		name string
+		recs []*flow.Record
+		want string
+	}{
+		{"refused and unanswered", scan(slices.Repeat([]string{refused, unanswered}, 10)...),
+			": 10 refused, 10 unanswered, 0 answered and then aborted"},
+		{"with ICMP errors", scan(slices.Concat(slices.Repeat([]string{refused}, 12), slices.Repeat([]string{unreachable}, 7), []string{unanswered})...),
+			": 12 refused, 7 answered by an ICMP error, 1 unanswered, 0 answered and then aborted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(DefaultThresholds())
+			for _, r := range tt.recs {
+				c.Add(r)
+			}
+			ds := c.Diagnoses()
+			if len(ds) != 1 || ds[0].Name != PortScan {
+				t.Fatalf("diagnoses %+v, want one port_scan", ds)
+			}
+			if !strings.Contains(ds[0].Explanation, tt.want) {
+				t.Errorf("explanation %q lacks %q", ds[0].Explanation, tt.want)
+			}
+		})
 	}
 }
 

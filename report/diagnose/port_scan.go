@@ -12,7 +12,7 @@ import (
 const PortScan = "port_scan"
 
 func init() {
-	register(PortScan, "one source failed (refused, unanswered, or aborted after the SYN/ACK) on many host:port pairs",
+	register(PortScan, "one source failed (refused, answered by an ICMP error, unanswered, or aborted after the SYN/ACK) on many host:port pairs",
 		func() detector { return new(portScan) })
 }
 
@@ -26,11 +26,13 @@ type portScanEvidence struct {
 	hosts                       set[netip.Addr]     // the hosts tried
 	targets                     set[netip.AddrPort] // the host:port pairs tried
 	refused, unanswered, aborts int                 // aborts: answered, then reset by the source
+	unreachable                 int                 // answered by an ICMP error (a firewall's reject)
 }
 
 func (d *portScan) observe(r *flow.Record, c *Collector) {
 	switch {
 	case r.Handshake == fsm.HandshakeRefused,
+		r.Handshake == fsm.HandshakeUnreachable,
 		r.Handshake == fsm.HandshakeUnanswered,
 		r.Handshake == fsm.HandshakeReset && r.ResetBy == fsm.FromClient:
 	default:
@@ -45,6 +47,8 @@ func (d *portScan) observe(r *flow.Record, c *Collector) {
 		g.refused++
 	case fsm.HandshakeUnanswered:
 		g.unanswered++
+	case fsm.HandshakeUnreachable:
+		g.unreachable++
 	default:
 		g.aborts++
 	}
@@ -55,9 +59,13 @@ func (d *portScan) findings(c *Collector, out []Diagnosis) []Diagnosis {
 		if g.targets.len() < c.th.ScanTargets {
 			return Diagnosis{}, false
 		}
+		unreachable := ""
+		if g.unreachable > 0 {
+			unreachable = fmt.Sprintf(" %d answered by an ICMP error,", g.unreachable)
+		}
 		return Diagnosis{Severity: Notice,
-			Explanation: fmt.Sprintf("%s tried %d ports on %s: %d refused, %d unanswered, %d answered and then aborted by the source before the handshake completed (a SYN scan's signature).",
-				ep.Addr().Unmap(), g.targets.len(), count(g.hosts.len(), "host"), g.refused, g.unanswered, g.aborts),
+			Explanation: fmt.Sprintf("%s tried %d ports on %s: %d refused,%s %d unanswered, %d answered and then aborted by the source before the handshake completed (a SYN scan's signature).",
+				ep.Addr().Unmap(), g.targets.len(), count(g.hosts.len(), "host"), g.refused, unreachable, g.unanswered, g.aborts),
 			Advice: "One source touching many ports or hosts with SYNs that fail is a port scan, or a worm looking for victims. Check whether it is an authorised scanner; otherwise block it, and see which of its probes found open ports."}, true
 	})
 }

@@ -243,6 +243,7 @@ func (s *Set) totals() *report.Totals {
 		t.Fragments += sum.Fragments
 		t.Reassembled += sum.Reassembled
 		t.DroppedDatagrams += sum.DroppedDatagrams
+		t.ICMPErrors += sum.ICMPErrors
 		t.Filtered += sum.Filtered
 		t.Malformed += sum.Malformed
 		t.Truncated += sum.Truncated

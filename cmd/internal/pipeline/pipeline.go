@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -76,8 +77,9 @@ type Options struct {
 	// Interface names the interface of a live capture; "" for files.
 	Interface string
 	// Trace gives the reporter every packet (report.TraceLine): -v,
-	// --ladder and --html draw them.
-	Trace bool
+	// --ladder and --html draw them. TraceICMP gives it a line for each
+	// ICMP error quoting a TCP segment too (-v).
+	Trace, TraceICMP bool
 	// Events gives the reporter every connection event as it happens
 	// (report.Event) and a census every Interval (0: none).
 	Events   bool
@@ -149,6 +151,7 @@ type analysis struct {
 	interrupted bool
 
 	packets  uint64 // TCP packets read
+	icmp     uint64 // ICMP errors quoting TCP read, within Duration
 	start    int64  // when the capture started: first packet, or opening the interface
 	nextTick int64  // when the next census is due; 0 before the start
 	event    report.Event
@@ -169,6 +172,10 @@ func newAnalysis(opt Options) *analysis {
 	cfg.Trace = nil
 	if opt.Trace || opt.Events {
 		cfg.Trace = a.trace
+	}
+	cfg.TraceICMP = nil
+	if opt.TraceICMP {
+		cfg.TraceICMP = a.traceICMP
 	}
 	if opt.Jobs > 1 && opt.Interface == "" && cfg.Trace == nil {
 		a.shards = flow.NewParallel(cfg, opt.Jobs)
@@ -207,6 +214,20 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 	}
 }
 
+// traceICMP writes the trace line of an ICMP error quoting a TCP segment.
+func (a *analysis) traceICMP(c *flow.Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State) {
+	line := report.TraceLine{
+		Index: p.Index, Time: m.Time, ICMP: m,
+		From: netip.AddrPortFrom(p.Src, p.SrcPort), To: netip.AddrPortFrom(p.Dst, p.DstPort),
+		Seg: fsm.Segment{Time: m.Time, Dir: m.Dir, Seq: m.Seq},
+	}
+	if c != nil {
+		line.ConnID = c.ID
+	}
+	line.Result.Before, line.Result.After = before, after
+	a.report(a.opt.Reporter.Trace(&line))
+}
+
 // icmpError hands an ICMP error quoting a TCP segment to the connection
 // it quotes, for what its connect() was told. It is no TCP packet: it
 // counts as non-TCP (the reader counted it), moves no clock, and one past
@@ -215,6 +236,7 @@ func (a *analysis) icmpError(p *capture.Packet) {
 	if a.opt.Duration > 0 && a.start != 0 && p.Timestamp.UnixNano()-a.start >= int64(a.opt.Duration) {
 		return
 	}
+	a.icmp++
 	if a.shards != nil {
 		a.shards.AddICMPError(p)
 	} else {
@@ -348,6 +370,7 @@ func (a *analysis) run() {
 	tot.Filtered, tot.Malformed, tot.Truncated = st.Filtered, st.Malformed, st.Truncated
 	tot.BadChecksum, tot.BadIPChecksum = st.BadChecksum, st.BadIPChecksum
 	tot.Reassembled, tot.DroppedDatagrams = st.ReassembledDatagrams, st.DroppedDatagrams
+	tot.ICMPErrors = a.icmp
 	if unread {
 		tot.Packets--
 		tot.TCPPackets--
