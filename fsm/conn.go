@@ -572,11 +572,13 @@ func (c *Conn) unacceptable(e, p *endpoint, seg *Segment) Rule {
 // The observer does not know p's RCV.NXT, only bounds on it: at least the
 // latest acknowledgement p sent, and more if p has received e's later
 // segments without acknowledging them yet. The window's right edge stays
-// where p last advertised it, RCV.NXT plus RCV.WND at that
-// acknowledgement (RCV.WND shrinks as data arrives; Linux accepts up to
-// rcv_wup + rcv_wnd until it sends its next ACK; RFC 9293 section
-// 3.8.6.2.2 asks a receiver not to shrink it). A segment is called
-// unacceptable only when no RCV.NXT within those bounds would take it:
+// where p advertised it, RCV.NXT plus RCV.WND at that acknowledgement
+// (RCV.WND shrinks as data arrives; Linux accepts up to rcv_wup + rcv_wnd
+// until it sends its next ACK), and it is the largest edge p advertised,
+// not the latest (direction.rightEdge): RFC 9293 section 3.8.6 asks a
+// receiver not to shrink its window, and a sender that saw the larger
+// edge may have sent up to it. A segment is called unacceptable only when
+// no RCV.NXT within those bounds would take it:
 //
 //   - One acceptable at p's latest acknowledgement is taken.
 //   - One that ends before it (an old duplicate) is unacceptable as well,
@@ -605,11 +607,12 @@ func (c *Conn) beyondWindow(e, p *endpoint, seg *Segment) bool {
 	if seg.Flags&(SYN|RST) != 0 || !p.state.Synchronized() || !p.tx.ackValid {
 		return false
 	}
-	wnd, known := p.tx.window(&e.tx)
+	edge, known := p.tx.rightEdge(&e.tx)
 	if !known || keepaliveShaped(&e.tx, &p.tx, seg) || zeroWindowProbeShaped(&e.tx, &p.tx, seg) {
 		return false
 	}
 	rcvNxt, n := p.tx.ack, seg.seqLen()
+	wnd := edge - rcvNxt
 	if acceptable(seg.Seq, n, rcvNxt, wnd) || seqLess(seg.Seq, rcvNxt) {
 		return false
 	}
