@@ -176,9 +176,10 @@ func (c *Conn) enter(e *endpoint, st State) {
 // Step feeds one segment, in capture order, and returns its classification,
 // the states of both sides before and after it, and the events it caused.
 func (c *Conn) Step(seg *Segment) StepResult {
-	if seg.Flags&(SYN|FIN|RST) == 0 && c.established && !(c.ep[0].sentFIN && c.ep[1].sentFIN) {
+	if seg.Flags&(SYN|FIN|RST) == 0 && c.established && !(c.ep[0].sentFIN && c.ep[1].sentFIN) && (c.rare == nil || c.rare.dropped == nil) {
 		// The data phase, most segments: nothing here can cause an event
-		// (see events), so skip comparing milestones.
+		// (see events), so skip comparing milestones. (An acknowledgement
+		// taking back a FIN dropped beyond the window can, see takeBack.)
 		return c.step(seg)
 	}
 	was := c.milestones()
@@ -239,6 +240,12 @@ func (c *Conn) step(seg *Segment) StepResult {
 		res.Rule = rule
 		return c.stepped(res, kinds)
 	}
+	tookBack := false
+	if seg.Flags&ACK != 0 {
+		// Before classify reads the acknowledgement: what it covers of
+		// the segments p sent beyond e's window, e took.
+		tookBack = c.takeBack(p, e, seg)
+	}
 	e.bytes += uint64(seg.Len)
 
 	res.Kind = c.classify(e, p, seg)
@@ -267,7 +274,9 @@ func (c *Conn) step(seg *Segment) StepResult {
 		c.checkData(e, p, seg)
 	}
 	c.gather(e, p, seg, res.Kind)
-	return c.stepped(res, kinds)
+	res = c.stepped(res, kinds)
+	res.Noted = res.Noted || tookBack
+	return res
 }
 
 // stepped completes res, the result of a step begun when the connection
@@ -623,6 +632,7 @@ func (c *Conn) beyondWindow(e, p *endpoint, seg *Segment) bool {
 		a.Detail = fmt.Sprintf("%s seq %d len %d from the %s is the %s's RCV.NXT+%d, past its window of %d: dropped and answered with an ACK",
 			seg.Flags, seg.Seq, seg.Len, seg.Dir, p.dir, seg.Seq-rcvNxt, wnd)
 	}
+	c.rememberDrop(e, seg)
 	return true
 }
 

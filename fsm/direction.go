@@ -142,6 +142,15 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 			tx.nxt = end
 		}
 	}
+	if len(c.droppedFrom(e.dir)) > 0 && c.passDropped(e, expected, seg, kind&KindGap != 0) {
+		// The segments before it were seen: its receiver dropped them
+		// beyond its window (see takeBack). No gap, and no hole for them
+		// to fill: sent again, they are retransmissions.
+		kind &^= KindGap
+		if tx.holeStart == expected && tx.holeEnd == seg.Seq {
+			tx.holeStart = tx.holeEnd
+		}
+	}
 	if kind&KindGap != 0 {
 		if a := c.note(AnomalySegmentNotCaptured, seg); a != nil {
 			a.Detail = "segment starts at seq " + uitoa(seg.Seq) + ", expected " + uitoa(expected)
