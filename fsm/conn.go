@@ -153,6 +153,13 @@ type StepResult struct {
 	// was not simply taken: a RST or SYN answered with a challenge ACK, a
 	// segment dropped, a RST taken on trust or found not accepted.
 	Rule Rule
+	// ThenRule is a second rule the same step applied, after Rule, or
+	// RuleNone: the segment that showed its sender had not taken a RST
+	// (Rule is RuleRSTNotAccepted, which undid the reset) was itself
+	// dropped by its receiver (RuleBeyondWindow, RuleSYNChallenged,
+	// RuleACKUnacceptable). Both decided something: the first the
+	// connection's fate, the second the segment's.
+	ThenRule Rule
 }
 
 // enter moves e to state st, remembering the state it leaves if e already
@@ -237,7 +244,11 @@ func (c *Conn) step(seg *Segment) StepResult {
 	if rule := c.unacceptable(e, p, seg); rule != RuleNone {
 		// Dropped by its receiver: it takes no place in the sender's
 		// sequence space, counts no bytes and moves no state.
-		res.Rule = rule
+		if res.Rule == RuleNone {
+			res.Rule = rule
+		} else {
+			res.ThenRule = rule
+		}
 		return c.stepped(res, kinds)
 	}
 	tookBack := false

@@ -250,6 +250,22 @@ func TestReceiverAcceptance(t *testing.T) {
 			labels: []string{"one_sided"},
 		},
 		{
+			// Picked up at the server's SYN/ACK, the client unseen until
+			// the server's RST, which is taken on trust. The client's next
+			// segment shows it never took it, and lies far past the
+			// server's window: one step, two rules, both in the trace.
+			name: "RST not accepted, shown by a segment beyond the window",
+			pkts: []pkt{
+				{false, "S.", 900, 101, 0, 0},
+				{false, "P.", 901, 101, 300, 5},
+				{false, "R", 1201, 0, 0, 10},
+				{true, "P.", 1_000_101, 1201, 100, 20},
+			},
+			handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED",
+			anomalies: []string{"rst_not_accepted", "segment_beyond_window"},
+			rules:     []string{"rst_unknown_rcv_nxt", "rst_not_accepted", "beyond_window"},
+		},
+		{
 			name: "RST mid-stream, the receiver silent after it",
 			pkts: []pkt{
 				{true, "P.", 201, 1201, 100, 0},
@@ -299,8 +315,10 @@ func TestReceiverAcceptance(t *testing.T) {
 
 			var rules []string
 			for _, o := range jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "-v").stdout) {
-				if r, ok := o["rule"].(string); ok && o["type"] == "packet" {
-					rules = append(rules, r)
+				for _, key := range []string{"rule", "then_rule"} {
+					if r, ok := o[key].(string); ok && o["type"] == "packet" {
+						rules = append(rules, r)
+					}
 				}
 			}
 			if !slices.Equal(rules, tt.rules) {
