@@ -72,6 +72,14 @@ func TestReceiverAcceptance(t *testing.T) {
 		{true, ".", 302, 1502, 0, 1030},
 	}
 	join := func(parts ...[]pkt) []pkt { return slices.Concat(parts...) }
+	// The handshake, the server's SYN/ACK offering a window of 1000 bytes
+	// (see smallWindow), and a request from the client filling it.
+	filled := join(open[:3], []pkt{{true, "P.", 101, 901, 1000, 11}})
+	smallWindow := map[int]uint16{1: 1000}
+	// The client closes first, its FIN at seq, the server's at 901.
+	clientCloses := func(seq uint32, ms int) []pkt {
+		return []pkt{{true, "F.", seq, 901, 0, ms}, {false, "F.", 901, seq + 1, 0, ms + 5}, {true, ".", seq + 1, 902, 0, ms + 10}}
+	}
 	tests := []struct {
 		name             string
 		pkts             []pkt
@@ -127,16 +135,12 @@ func TestReceiverAcceptance(t *testing.T) {
 			// them shows it took them: they count, and no segment was
 			// dropped.
 			name: "window update not captured",
-			pkts: join(open[:3], []pkt{
-				{true, "P.", 101, 901, 1000, 11},
+			pkts: join(filled, []pkt{
 				{true, "P.", 1101, 901, 1000, 12},
 				{true, "P.", 2101, 901, 1000, 13},
 				{false, ".", 901, 3101, 0, 20},
-				{true, "F.", 3101, 901, 0, 30},
-				{false, "F.", 901, 3102, 0, 35},
-				{true, ".", 3102, 902, 0, 40},
-			}),
-			windows:   map[int]uint16{1: 1000},
+			}, clientCloses(3101, 30)),
+			windows:   smallWindow,
 			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
 			anomalies: []string{"window_update_not_captured"}, rules: []string{"beyond_window", "beyond_window"}, clientBytes: 3000,
 		},
@@ -145,17 +149,13 @@ func TestReceiverAcceptance(t *testing.T) {
 			// ACK answering the segment opens the window without covering
 			// it, and the client sends it again. The first was dropped.
 			name: "data beyond the window, sent again once it opened",
-			pkts: join(open[:3], []pkt{
-				{true, "P.", 101, 901, 1000, 11},
+			pkts: join(filled, []pkt{
 				{true, "P.", 1101, 901, 1000, 12},
 				{false, ".", 901, 1101, 0, 13},
 				{true, "P.", 1101, 901, 1000, 220},
 				{false, ".", 901, 2101, 0, 225},
-				{true, "F.", 2101, 901, 0, 230},
-				{false, "F.", 901, 2102, 0, 235},
-				{true, ".", 2102, 902, 0, 240},
-			}),
-			windows:   map[int]uint16{1: 1000},
+			}, clientCloses(2101, 230)),
+			windows:   smallWindow,
 			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
 			anomalies: []string{"segment_beyond_window"}, rules: []string{"beyond_window"}, clientBytes: 2000,
 		},
