@@ -332,3 +332,59 @@ func TestOneSided(t *testing.T) {
 		})
 	}
 }
+
+// TestThenRule: a segment can meet two rules in one step. Its sender had
+// received a RST taken on trust, so sending shows the RST was not taken
+// (RuleRSTNotAccepted, undoing the reset), and its receiver drops it
+// (RuleBeyondWindow, RuleACKUnacceptable). Both are in the step's result,
+// in that order: the reset is undone whatever becomes of the segment.
+func TestThenRule(t *testing.T) {
+	tests := []struct {
+		name       string
+		steps      []step
+		rule, then Rule
+		client     State
+		server     State
+	}{
+		{
+			// Picked up at the server's SYN/ACK (no window scale), the
+			// client's segments unseen until the server's RST: the
+			// client's RCV.NXT is unknown. Its data then lies far past the
+			// server's window.
+			name: "RST not accepted, then data beyond the window",
+			steps: []step{
+				{dir: FromServer, flags: SYNACK, ack: 1},
+				{dir: FromServer, flags: PSH | ACK, seq: 1, ack: 1, len: 300, at: 5},
+				{dir: FromServer, flags: RST, seq: 301, at: 10, rule: RuleRSTUnknownRcvNxt, client: Closed, server: Closed},
+				{dir: FromClient, flags: PSH | ACK, seq: 1 + 1_000_000, ack: 301, len: 100, at: 20},
+			},
+			rule: RuleRSTNotAccepted, then: RuleBeyondWindow, client: Established, server: Established,
+		},
+		{
+			// The client's RST from SYN_SENT reaches a listener that never
+			// acknowledged anything; its SYN/ACK then shows it did not
+			// take the RST, and acknowledges something other than the
+			// client's SYN, which the client drops.
+			name: "RST not accepted, then an unacceptable ACK",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromClient, flags: RST, seq: 1, at: 5, rule: RuleRSTUnknownRcvNxt},
+				{dir: FromServer, flags: SYNACK, ack: 555, at: 10},
+			},
+			rule: RuleRSTNotAccepted, then: RuleACKUnacceptable, client: SynSent, server: Listen,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := run(t, cISN, sISN, tt.steps[:len(tt.steps)-1])
+			seg := tt.steps[len(tt.steps)-1].segment(cISN, sISN)
+			res := c.Step(&seg)
+			if res.Rule != tt.rule || res.ThenRule != tt.then {
+				t.Errorf("rules %q then %q, want %q then %q", res.Rule, res.ThenRule, tt.rule, tt.then)
+			}
+			if res.After != [2]State{tt.client, tt.server} {
+				t.Errorf("states %v, want client %s server %s", res.After, tt.client, tt.server)
+			}
+		})
+	}
+}

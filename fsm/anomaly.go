@@ -71,6 +71,15 @@ const (
 	// space and counts no bytes. A forged or injected segment, or a sender
 	// ignoring the window; the detail gives its offset from RCV.NXT.
 	AnomalySegmentBeyondWindow = "segment_beyond_window"
+	// AnomalyWindowUpdateNotCaptured: a segment taken to lie beyond its
+	// receiver's window, which the receiver's acknowledgement later
+	// covered: the receiver took it, so its window was larger than the
+	// capture showed, and the segment that opened it (a window update or
+	// an acknowledgement with a larger window) was not captured. The
+	// segment counts as taken (its bytes, its sequence space, its FIN),
+	// and its segment_beyond_window is taken back. Noted on the
+	// acknowledgement; the count is of the segments it took back.
+	AnomalyWindowUpdateNotCaptured = "window_update_not_captured"
 )
 
 // AnomalyNames lists every anomaly name, for tools that check names
@@ -80,7 +89,7 @@ var AnomalyNames = []string{
 	AnomalyDataBeforeHandshake, AnomalyDataAfterFIN, AnomalySegmentAfterReset, AnomalyInvalidFlags,
 	AnomalyAckUnseen, AnomalySegmentNotCaptured, AnomalyBadChecksum, AnomalyRSTInWindow,
 	AnomalySYNOnSynchronized, AnomalyRSTWithoutACK, AnomalyACKUnacceptable, AnomalyRSTNotAccepted,
-	AnomalySegmentBeyondWindow,
+	AnomalySegmentBeyondWindow, AnomalyWindowUpdateNotCaptured,
 }
 
 // Anomaly is one kind of unexpected behaviour seen on a connection.

@@ -153,6 +153,13 @@ type StepResult struct {
 	// was not simply taken: a RST or SYN answered with a challenge ACK, a
 	// segment dropped, a RST taken on trust or found not accepted.
 	Rule Rule
+	// ThenRule is a second rule the same step applied, after Rule, or
+	// RuleNone: the segment that showed its sender had not taken a RST
+	// (Rule is RuleRSTNotAccepted, which undid the reset) was itself
+	// dropped by its receiver (RuleBeyondWindow, RuleSYNChallenged,
+	// RuleACKUnacceptable). Both decided something: the first the
+	// connection's fate, the second the segment's.
+	ThenRule Rule
 }
 
 // enter moves e to state st, remembering the state it leaves if e already
@@ -176,9 +183,10 @@ func (c *Conn) enter(e *endpoint, st State) {
 // Step feeds one segment, in capture order, and returns its classification,
 // the states of both sides before and after it, and the events it caused.
 func (c *Conn) Step(seg *Segment) StepResult {
-	if seg.Flags&(SYN|FIN|RST) == 0 && c.established && !(c.ep[0].sentFIN && c.ep[1].sentFIN) {
+	if seg.Flags&(SYN|FIN|RST) == 0 && c.established && !(c.ep[0].sentFIN && c.ep[1].sentFIN) && (c.rare == nil || c.rare.dropped == nil) {
 		// The data phase, most segments: nothing here can cause an event
-		// (see events), so skip comparing milestones.
+		// (see events), so skip comparing milestones. (An acknowledgement
+		// taking back a FIN dropped beyond the window can, see takeBack.)
 		return c.step(seg)
 	}
 	was := c.milestones()
@@ -236,8 +244,18 @@ func (c *Conn) step(seg *Segment) StepResult {
 	if rule := c.unacceptable(e, p, seg); rule != RuleNone {
 		// Dropped by its receiver: it takes no place in the sender's
 		// sequence space, counts no bytes and moves no state.
-		res.Rule = rule
+		if res.Rule == RuleNone {
+			res.Rule = rule
+		} else {
+			res.ThenRule = rule
+		}
 		return c.stepped(res, kinds)
+	}
+	tookBack := false
+	if seg.Flags&ACK != 0 {
+		// Before classify reads the acknowledgement: what it covers of
+		// the segments p sent beyond e's window, e took.
+		tookBack = c.takeBack(p, e, seg)
 	}
 	e.bytes += uint64(seg.Len)
 
@@ -267,7 +285,9 @@ func (c *Conn) step(seg *Segment) StepResult {
 		c.checkData(e, p, seg)
 	}
 	c.gather(e, p, seg, res.Kind)
-	return c.stepped(res, kinds)
+	res = c.stepped(res, kinds)
+	res.Noted = res.Noted || tookBack
+	return res
 }
 
 // stepped completes res, the result of a step begun when the connection
@@ -572,11 +592,13 @@ func (c *Conn) unacceptable(e, p *endpoint, seg *Segment) Rule {
 // The observer does not know p's RCV.NXT, only bounds on it: at least the
 // latest acknowledgement p sent, and more if p has received e's later
 // segments without acknowledging them yet. The window's right edge stays
-// where p last advertised it, RCV.NXT plus RCV.WND at that
-// acknowledgement (RCV.WND shrinks as data arrives; Linux accepts up to
-// rcv_wup + rcv_wnd until it sends its next ACK; RFC 9293 section
-// 3.8.6.2.2 asks a receiver not to shrink it). A segment is called
-// unacceptable only when no RCV.NXT within those bounds would take it:
+// where p advertised it, RCV.NXT plus RCV.WND at that acknowledgement
+// (RCV.WND shrinks as data arrives; Linux accepts up to rcv_wup + rcv_wnd
+// until it sends its next ACK), and it is the largest edge p advertised,
+// not the latest (direction.rightEdge): RFC 9293 section 3.8.6 asks a
+// receiver not to shrink its window, and a sender that saw the larger
+// edge may have sent up to it. A segment is called unacceptable only when
+// no RCV.NXT within those bounds would take it:
 //
 //   - One acceptable at p's latest acknowledgement is taken.
 //   - One that ends before it (an old duplicate) is unacceptable as well,
@@ -605,11 +627,12 @@ func (c *Conn) beyondWindow(e, p *endpoint, seg *Segment) bool {
 	if seg.Flags&(SYN|RST) != 0 || !p.state.Synchronized() || !p.tx.ackValid {
 		return false
 	}
-	wnd, known := p.tx.window(&e.tx)
+	edge, known := p.tx.rightEdge(&e.tx)
 	if !known || keepaliveShaped(&e.tx, &p.tx, seg) || zeroWindowProbeShaped(&e.tx, &p.tx, seg) {
 		return false
 	}
 	rcvNxt, n := p.tx.ack, seg.seqLen()
+	wnd := edge - rcvNxt
 	if acceptable(seg.Seq, n, rcvNxt, wnd) || seqLess(seg.Seq, rcvNxt) {
 		return false
 	}
@@ -620,6 +643,7 @@ func (c *Conn) beyondWindow(e, p *endpoint, seg *Segment) bool {
 		a.Detail = fmt.Sprintf("%s seq %d len %d from the %s is the %s's RCV.NXT+%d, past its window of %d: dropped and answered with an ACK",
 			seg.Flags, seg.Seq, seg.Len, seg.Dir, p.dir, seg.Seq-rcvNxt, wnd)
 	}
+	c.rememberDrop(e, seg)
 	return true
 }
 

@@ -11,19 +11,23 @@ type direction struct {
 	ack uint32 // highest acknowledgement this side sent
 
 	// One remembered hole [holeStart, holeEnd): a segment landing in it was
-	// out of order rather than retransmitted.
+	// out of order rather than retransmitted. An empty hole (holeStart =
+	// holeEnd, as in the zero direction) is none.
 	holeStart, holeEnd uint32
 
-	win       uint16 // last window advertised, unscaled
-	lastProbe Kind   // KindKeepAlive or KindZeroWindowProbe if the latest segment was one
+	win uint16 // last window advertised, unscaled
+	// slack is how far the largest right edge of the windows this side
+	// advertised lies past the latest one, in units of 2^shift rounded
+	// up; 0 when the latest is the largest (see rightEdge).
+	slack     uint16
+	lastProbe Kind // KindKeepAlive or KindZeroWindowProbe if the latest segment was one
 
-	valid     bool // nxt is known
-	ackValid  bool
-	holeValid bool
-	winValid  bool
-	winInSYN  bool  // win came from a SYN, where it is never scaled (RFC 7323 section 2.2)
-	shift     uint8 // window scale applied to win, once both SYNs agreed on it
-	wscale    int8  // window scale offered in this side's SYN, -1 if none, wscaleUnseen before its SYN
+	valid    bool // nxt is known
+	ackValid bool
+	winValid bool
+	winInSYN bool  // win came from a SYN, where it is never scaled (RFC 7323 section 2.2)
+	shift    uint8 // window scale applied to win, once both SYNs agreed on it
+	wscale   int8  // window scale offered in this side's SYN, -1 if none, wscaleUnseen before its SYN
 }
 
 // wscaleUnseen is direction.wscale before the side's SYN was seen (a
@@ -33,7 +37,7 @@ const wscaleUnseen int8 = -2
 
 // start sets the next expected sequence number, after a SYN.
 func (d *direction) start(nxt uint32) {
-	d.valid, d.nxt, d.holeValid = true, nxt, false
+	d.valid, d.nxt, d.holeStart, d.holeEnd = true, nxt, 0, 0
 }
 
 // classify places seg, sent by e to p, in e's sequence space and updates
@@ -50,6 +54,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	syn := seg.Flags&SYN != 0
 	peerProbe := rx.lastProbe
 	expected := tx.nxt
+	largestEdge, edgeKnown := tx.rightEdge(rx)
 	tx.lastProbe = 0
 
 	if syn && seg.WindowScale >= 0 {
@@ -111,7 +116,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		if seg.Len > 0 {
 			kind |= KindNewData
 		}
-		tx.holeValid, tx.holeStart, tx.holeEnd = true, tx.nxt, seg.Seq
+		tx.holeStart, tx.holeEnd = tx.nxt, seg.Seq
 		tx.nxt = end
 	default:
 		// Starts before the sender's next sequence number: it fills a
@@ -121,13 +126,13 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		// the left edge too); if it ends before, the receiver answers it
 		// with an ACK and drops it, but its sender did retransmit it
 		// (see beyondWindow).
-		if tx.holeValid && !seqLess(seg.Seq, tx.holeStart) && seqLess(seg.Seq, tx.holeEnd) {
+		if !seqLess(seg.Seq, tx.holeStart) && seqLess(seg.Seq, tx.holeEnd) {
 			kind |= KindOutOfOrder
 			if seg.Seq == tx.holeStart {
 				tx.holeStart = end
 			}
 			if !seqLess(tx.holeStart, tx.holeEnd) {
-				tx.holeValid = false
+				tx.holeStart = tx.holeEnd // filled
 			}
 		} else if !syn {
 			kind |= KindRetransmission
@@ -135,6 +140,15 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		}
 		if seqLess(tx.nxt, end) {
 			tx.nxt = end
+		}
+	}
+	if len(c.droppedFrom(e.dir)) > 0 && c.passDropped(e, expected, seg, kind&KindGap != 0) {
+		// The segments before it were seen: its receiver dropped them
+		// beyond its window (see takeBack). No gap, and no hole for them
+		// to fill: sent again, they are retransmissions.
+		kind &^= KindGap
+		if tx.holeStart == expected && tx.holeEnd == seg.Seq {
+			tx.holeStart = tx.holeEnd
 		}
 	}
 	if kind&KindGap != 0 {
@@ -185,6 +199,13 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		}
 	}
 	tx.win, tx.winValid, tx.winInSYN = seg.Window, true, syn
+	// RFC 9293 section 3.8.6: a receiver should not shrink its window
+	// (move its right edge left), and a sender may have sent up to the
+	// edge it saw before: remember the largest.
+	tx.slack = 0
+	if edge, ok := tx.rightEdge(rx); ok && edgeKnown && seqLess(edge, largestEdge) {
+		tx.slack = uint16(min((largestEdge-edge+1<<tx.shift-1)>>tx.shift, 0xffff))
+	}
 	return kind
 }
 
@@ -251,6 +272,25 @@ func (d *direction) window(peer *direction) (uint32, bool) {
 	// Both SYNs offered a scale: classify set the shift when the second
 	// carried the ACK; one out of capture order leaves it unset.
 	return win << d.shift, d.shift == uint8(min(d.wscale, 14))
+}
+
+// rightEdge returns the right edge of the windows the side d tracks
+// advertised, RCV.NXT+RCV.WND in its peer's sequence space, and whether it
+// is known (d acknowledged something and its window is known, see
+// window). It is the largest edge d advertised (see slack), not the
+// latest, unless d's latest window is 0: a receiver closing its window
+// takes no data (RFC 9293 section 3.10.7.4's table), and Linux, which
+// never moves its edge left (tcp_select_window), advertises a zero window
+// only once RCV.NXT has reached the edge.
+func (d *direction) rightEdge(peer *direction) (uint32, bool) {
+	wnd, known := d.window(peer)
+	if !known || !d.ackValid {
+		return 0, false
+	}
+	if wnd == 0 {
+		return d.ack, true
+	}
+	return d.ack + wnd + uint32(d.slack)<<d.shift, true
 }
 
 // uitoa formats without fmt, for details built on the first anomaly only.

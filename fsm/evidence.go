@@ -28,6 +28,10 @@ type rare struct {
 	// sending; 0 otherwise.
 	establishedAt [2]int64
 
+	// dropped: the segments dropped beyond the window that an
+	// acknowledgement may yet take back (takeBack); nil until one is.
+	dropped *droppedSegments
+
 	rstChallenged bool // LabelRSTChallenged
 	synChallenged bool // LabelSYNChallenged
 	oneSided      bool // the handshake of a side never seen was inferred (inferUnseen)

@@ -33,7 +33,8 @@ func segmentsFrom(data []byte) []Segment {
 // FuzzConn feeds arbitrary segment sequences (nonsense flag combinations,
 // wrapped sequence numbers, RST storms, data on closed connections) and
 // checks the machine's invariants: no panic, valid states, complete results,
-// and nothing moved by a segment dropped beyond its receiver's window.
+// nothing moved by a segment dropped beyond its receiver's window, and no
+// anomaly counted less than once.
 func FuzzConn(f *testing.F) {
 	// Seeds: a normal connection, a simultaneous open, an RST storm.
 	seed := func(segs ...[12]byte) []byte {
@@ -85,6 +86,13 @@ func FuzzConn(f *testing.F) {
 		}
 		if len(r.Anomalies) > maxAnomalyKinds {
 			t.Fatalf("%d anomaly kinds", len(r.Anomalies))
+		}
+		for _, a := range r.Anomalies {
+			// An acknowledgement taking back segments dropped beyond the
+			// window (takeBack) removes their anomaly, never leaves it at 0.
+			if a.Count < 1 {
+				t.Fatalf("anomaly %s counted %d times", a.Name, a.Count)
+			}
 		}
 	})
 }

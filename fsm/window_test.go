@@ -69,6 +69,19 @@ func TestBeyondWindow(t *testing.T) {
 		{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 100},
 		{dir: FromServer, flags: ACK, seq: 1, ack: 101, win: 512, at: 5},
 	}
+	// The server shrinks its window to 1000 without taking more data: its
+	// largest right edge stays RCV.NXT+65535 (RFC 9293 section 3.8.6).
+	shrunk := with(request, step{dir: FromServer, flags: ACK, seq: 1, ack: 101, win: 1000, at: 36})
+	// Shrunk, then opened again short of the largest edge.
+	regrown := with(shrunk, step{dir: FromServer, flags: ACK, seq: 1, ack: 101, win: 2000, at: 37})
+	// The server acknowledges 1000 more bytes with a window of 500: the
+	// edge of its earlier acknowledgement, 101+65535, is still the largest.
+	ackedShrunk := with(request,
+		step{dir: FromClient, flags: PSH | ACK, seq: 101, ack: 1, len: 1000, at: 36},
+		step{dir: FromServer, flags: ACK, seq: 1, ack: 1101, win: 500, at: 37},
+	)
+	// Scaled by 7: 512 << 7 = 65536, then 8 << 7 = 1024.
+	scaledShrunk := with(scaled, step{dir: FromServer, flags: ACK, seq: 1, ack: 101, win: 8, at: 36})
 	// From the server's SYN/ACK on: its scale is in it, the client's SYN
 	// (with the client's scale) was not captured.
 	fromSYNACK := []step{
@@ -117,6 +130,21 @@ func TestBeyondWindow(t *testing.T) {
 			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 65000, ack: 1, len: 10, at: 40}, kind: KindGap},
 		{name: "scaled window: data past it", before: scaled, scale: 7,
 			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 65536, ack: 1, len: 10, at: 40}, beyond: true},
+		// A shrunk window: the largest right edge counts, not the latest.
+		{name: "shrunk window: data past the latest edge, within the largest", before: shrunk,
+			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 2000, ack: 1, len: 100, at: 40}, kind: KindGap},
+		{name: "shrunk window: data at the largest edge", before: shrunk,
+			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 65535, ack: 1, len: 10, at: 40}, beyond: true},
+		{name: "shrunk and reopened short of the largest edge", before: regrown,
+			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 3000, ack: 1, len: 100, at: 40}, kind: KindGap},
+		{name: "shrunk while acknowledging: data within the earlier edge", before: ackedShrunk,
+			seg: step{dir: FromClient, flags: PSH | ACK, seq: 1101 + 60000, ack: 1, len: 100, at: 40}, kind: KindGap},
+		{name: "shrunk while acknowledging: data at the earlier edge", before: ackedShrunk,
+			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 65535, ack: 1, len: 100, at: 40}, beyond: true},
+		{name: "scaled window shrunk: data within the largest edge", before: scaledShrunk, scale: 7,
+			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 60000, ack: 1, len: 10, at: 40}, kind: KindGap},
+		{name: "scaled window shrunk: data past the largest edge, rounded up to 2^7", before: scaledShrunk, scale: 7,
+			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 65536 + 200, ack: 1, len: 10, at: 40}, beyond: true},
 		// The window unknown: nothing is called unacceptable.
 		{name: "mid-stream, scale unknown", before: midstream,
 			seg: step{dir: FromClient, flags: PSH | ACK, seq: 101 + 1<<20, ack: 1, len: 10, at: 40}, kind: KindGap},

@@ -197,6 +197,10 @@ type jsonTrace struct {
 	// Rule names what decided the segment's effect where the receiver
 	// did not simply take it (fsm.Rule), e.g. "rst_in_window".
 	Rule string `json:"rule,omitempty"`
+	// ThenRule names a second rule the same segment met after Rule
+	// (fsm.StepResult.ThenRule): a RST found not accepted, then the
+	// segment showing it dropped, e.g. "beyond_window".
+	ThenRule string `json:"then_rule,omitempty"`
 }
 
 func transitions(res *fsm.StepResult) []string {
@@ -255,7 +259,7 @@ func (j *jsonReporter) Trace(l *TraceLine) error {
 		Flags: l.Seg.Flags.String(), Seq: l.Seg.Seq, Ack: l.Seg.Ack, Len: l.Seg.Len, Win: l.Seg.Window,
 		Kind:   l.Result.Kind.String(),
 		Client: l.Result.After[fsm.FromClient].String(), Server: l.Result.After[fsm.FromServer].String(),
-		Transitions: transitions(&l.Result), Rule: l.Result.Rule.String(),
+		Transitions: transitions(&l.Result), Rule: l.Result.Rule.String(), ThenRule: l.Result.ThenRule.String(),
 	})
 }
 

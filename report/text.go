@@ -343,8 +343,10 @@ func (t *textReporter) Trace(l *TraceLine) error {
 	for _, tr := range transitions(&res) {
 		fmt.Fprintf(t.w, "  %s", p.transition.Sprint(tr))
 	}
-	if res.Rule != fsm.RuleNone {
-		fmt.Fprintf(t.w, "  (%s: %s)", res.Rule, res.Rule.Explain())
+	for _, r := range [...]fsm.Rule{res.Rule, res.ThenRule} {
+		if r != fsm.RuleNone {
+			fmt.Fprintf(t.w, "  (%s: %s)", r, r.Explain())
+		}
 	}
 	t.w.WriteByte('\n')
 	return nil

@@ -19,14 +19,19 @@ type pkt struct {
 	ms       int
 }
 
-// craft writes the packets as a capture file and returns its path.
-func craft(t *testing.T, name string, pkts []pkt) string {
+// craft writes the packets as a capture file and returns its path. Each
+// advertises a window of 64240 bytes, or what windows gives for its index.
+func craft(t *testing.T, name string, pkts []pkt, windows map[int]uint16) string {
 	t.Helper()
 	var frames [][]byte
 	var times []time.Duration
-	for _, p := range pkts {
+	for i, p := range pkts {
 		has := func(c string) bool { return strings.Contains(p.flags, c) }
-		frames = append(frames, frame(t, p.client, has("S"), has("."), has("F"), has("R"), p.seq, p.ack, p.len))
+		win, ok := windows[i]
+		if !ok {
+			win = 64240
+		}
+		frames = append(frames, frameWindow(t, p.client, has("S"), has("."), has("F"), has("R"), p.seq, p.ack, p.len, win))
 		times = append(times, time.Duration(p.ms)*time.Millisecond)
 	}
 	return writeFile(t, name, writePcap(t, frames, times...))
@@ -67,6 +72,14 @@ func TestReceiverAcceptance(t *testing.T) {
 		{true, ".", 302, 1502, 0, 1030},
 	}
 	join := func(parts ...[]pkt) []pkt { return slices.Concat(parts...) }
+	// The handshake, the server's SYN/ACK offering a window of 1000 bytes
+	// (see smallWindow), and a request from the client filling it.
+	filled := join(open[:3], []pkt{{true, "P.", 101, 901, 1000, 11}})
+	smallWindow := map[int]uint16{1: 1000}
+	// The client closes first, its FIN at seq, the server's at 901.
+	clientCloses := func(seq uint32, ms int) []pkt {
+		return []pkt{{true, "F.", seq, 901, 0, ms}, {false, "F.", 901, seq + 1, 0, ms + 5}, {true, ".", seq + 1, 902, 0, ms + 10}}
+	}
 	tests := []struct {
 		name             string
 		pkts             []pkt
@@ -76,8 +89,9 @@ func TestReceiverAcceptance(t *testing.T) {
 		anomalies        []string
 		synRetransmits   float64
 		retransmits      float64
-		rules            []string // in the -v trace, in order
-		clientBytes      float64  // the client's payload bytes, when not 0
+		rules            []string       // in the -v trace, in order
+		clientBytes      float64        // the client's payload bytes, when not 0
+		windows          map[int]uint16 // packet index: the window it advertises, when not 64240
 	}{
 		{
 			// A RST forged into the window, 2000 bytes past the server's
@@ -112,6 +126,38 @@ func TestReceiverAcceptance(t *testing.T) {
 			}, more),
 			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
 			anomalies: []string{"segment_beyond_window"}, rules: []string{"beyond_window"}, clientBytes: 200,
+		},
+		{
+			// The server's SYN/ACK offers 1000 bytes, which the client's
+			// first request fills; the window update that opened the
+			// window was not captured, so the client's next 2000 bytes
+			// look past its right edge. The server's acknowledgement of
+			// them shows it took them: they count, and no segment was
+			// dropped.
+			name: "window update not captured",
+			pkts: join(filled, []pkt{
+				{true, "P.", 1101, 901, 1000, 12},
+				{true, "P.", 2101, 901, 1000, 13},
+				{false, ".", 901, 3101, 0, 20},
+			}, clientCloses(3101, 30)),
+			windows:   smallWindow,
+			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			anomalies: []string{"window_update_not_captured"}, rules: []string{"beyond_window", "beyond_window"}, clientBytes: 3000,
+		},
+		{
+			// The same window, and a client sending past it: the server's
+			// ACK answering the segment opens the window without covering
+			// it, and the client sends it again. The first was dropped.
+			name: "data beyond the window, sent again once it opened",
+			pkts: join(filled, []pkt{
+				{true, "P.", 1101, 901, 1000, 12},
+				{false, ".", 901, 1101, 0, 13},
+				{true, "P.", 1101, 901, 1000, 220},
+				{false, ".", 901, 2101, 0, 225},
+			}, clientCloses(2101, 230)),
+			windows:   smallWindow,
+			handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED",
+			anomalies: []string{"segment_beyond_window"}, rules: []string{"beyond_window"}, clientBytes: 2000,
 		},
 		{
 			// A SYN with a new ISN on the established connection, as a
@@ -204,6 +250,22 @@ func TestReceiverAcceptance(t *testing.T) {
 			labels: []string{"one_sided"},
 		},
 		{
+			// Picked up at the server's SYN/ACK, the client unseen until
+			// the server's RST, which is taken on trust. The client's next
+			// segment shows it never took it, and lies far past the
+			// server's window: one step, two rules, both in the trace.
+			name: "RST not accepted, shown by a segment beyond the window",
+			pkts: []pkt{
+				{false, "S.", 900, 101, 0, 0},
+				{false, "P.", 901, 101, 300, 5},
+				{false, "R", 1201, 0, 0, 10},
+				{true, "P.", 1_000_101, 1201, 100, 20},
+			},
+			handshake: "complete", close: "open", client: "ESTABLISHED", server: "ESTABLISHED",
+			anomalies: []string{"rst_not_accepted", "segment_beyond_window"},
+			rules:     []string{"rst_unknown_rcv_nxt", "rst_not_accepted", "beyond_window"},
+		},
+		{
 			name: "RST mid-stream, the receiver silent after it",
 			pkts: []pkt{
 				{true, "P.", 201, 1201, 100, 0},
@@ -215,7 +277,7 @@ func TestReceiverAcceptance(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := craft(t, "x.pcap", tt.pkts)
+			path := craft(t, "x.pcap", tt.pkts, tt.windows)
 			objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout)
 			if len(objs) != 2 {
 				t.Fatalf("%d objects, want one conn and the summary: %v", len(objs), objs)
@@ -253,8 +315,10 @@ func TestReceiverAcceptance(t *testing.T) {
 
 			var rules []string
 			for _, o := range jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "-v").stdout) {
-				if r, ok := o["rule"].(string); ok && o["type"] == "packet" {
-					rules = append(rules, r)
+				for _, key := range []string{"rule", "then_rule"} {
+					if r, ok := o[key].(string); ok && o["type"] == "packet" {
+						rules = append(rules, r)
+					}
 				}
 			}
 			if !slices.Equal(rules, tt.rules) {

@@ -50,6 +50,12 @@ func jsonLines(t *testing.T, out string) []map[string]any {
 // 10.0.0.2:9502 (server).
 func frame(t *testing.T, fromClient bool, syn, ack, fin, rst bool, seq, ackNo uint32, payload int) []byte {
 	t.Helper()
+	return frameWindow(t, fromClient, syn, ack, fin, rst, seq, ackNo, payload, 64240)
+}
+
+// frameWindow is frame advertising the window win.
+func frameWindow(t *testing.T, fromClient bool, syn, ack, fin, rst bool, seq, ackNo uint32, payload int, win uint16) []byte {
+	t.Helper()
 	src, dst := net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}
 	sport, dport := layers.TCPPort(40000), layers.TCPPort(9502)
 	if !fromClient {
@@ -57,7 +63,7 @@ func frame(t *testing.T, fromClient bool, syn, ack, fin, rst bool, seq, ackNo ui
 	}
 	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
-	tcp := &layers.TCP{SrcPort: sport, DstPort: dport, Seq: seq, Ack: ackNo, SYN: syn, ACK: ack, FIN: fin, RST: rst, Window: 64240}
+	tcp := &layers.TCP{SrcPort: sport, DstPort: dport, Seq: seq, Ack: ackNo, SYN: syn, ACK: ack, FIN: fin, RST: rst, Window: win}
 	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
 		t.Fatal(err)
 	}
