@@ -77,7 +77,9 @@ func TestLinkTypes(t *testing.T) {
 		{"ARCNET, RFC 1051", 7, func(ip []byte) []byte { return arcnetFrame(ip, false, true, false) }, "ARCNET (BSD ARCNET)"},
 		{"ARCNET_LINUX", 129, func(ip []byte) []byte { return arcnetFrame(ip, true, false, false) }, "ARCNET_LINUX (Linux ARCNET)"},
 		{"ARCNET_LINUX, RFC 1051", 129, func(ip []byte) []byte { return arcnetFrame(ip, true, true, false) }, "ARCNET_LINUX (Linux ARCNET)"},
-		{"JUNIPER_PPPOE", 167, func(ip []byte) []byte { return append(juniperHeader(true, 0), ethernet(etherPPPoE, pppoeSession(ip))...) }, "JUNIPER_PPPOE (Juniper PPPoE)"},
+		{"JUNIPER_PPPOE", 167, func(ip []byte) []byte {
+			return append(juniperHeader(true, 0), ethernet(etherPPPoE, pppoeSession(ip))...)
+		}, "JUNIPER_PPPOE (Juniper PPPoE)"},
 		{"JUNIPER_ETHER", 178, func(ip []byte) []byte { return append(juniperHeader(false, 0), ethernetIP(ip)...) }, "JUNIPER_ETHER (Juniper Ethernet)"},
 		{"JUNIPER_ETHER, extensions", 178, func(ip []byte) []byte { return append(juniperHeader(true, 0), ethernetIP(ip)...) }, "JUNIPER_ETHER (Juniper Ethernet)"},
 		{"JUNIPER_ETHER, no L2 header", 178, func(ip []byte) []byte { return juniperNoL2(ip, true) }, "JUNIPER_ETHER (Juniper Ethernet)"},
