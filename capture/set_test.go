@@ -102,6 +102,22 @@ func readSet(t *testing.T, names []string, opt Options) (setResult, error) {
 	return res, nil
 }
 
+// readBuiltSet builds files in a temporary directory and reads them, in
+// that order, as a set.
+func readBuiltSet(t *testing.T, files []setFileSpec) setResult {
+	t.Helper()
+	dir := t.TempDir()
+	var names []string
+	for _, f := range files {
+		names = append(names, f.build(t, dir))
+	}
+	res, err := readSet(t, names, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // TestSetMerge: packets come out in time order across files of different
 // formats and link types, ties going to the file given first, each still
 // numbered within its own file.
@@ -121,15 +137,7 @@ func TestSetMerge(t *testing.T) {
 		{"one file", []setFileSpec{a}, []int{1, 3, 5, 7}, []uint64{1, 2, 3, 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			var names []string
-			for _, f := range tc.files {
-				names = append(names, f.build(t, dir))
-			}
-			res, err := readSet(t, names, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := readBuiltSet(t, tc.files)
 			if !slices.Equal(res.ids, tc.ids) || !slices.Equal(res.indexes, tc.indexes) {
 				t.Errorf("ids %v indexes %v, want %v %v", res.ids, res.indexes, tc.ids, tc.indexes)
 			}
@@ -535,15 +543,7 @@ func TestSetReassemblesAcrossFiles(t *testing.T) {
 		{"the rest never comes", []setFileSpec{file("a.pcap", 0, numberedIP(1)), file("b.pcap", 1, first)}, 1, 0, 1, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			var names []string
-			for _, f := range tc.files {
-				names = append(names, f.build(t, dir))
-			}
-			res, err := readSet(t, names, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := readBuiltSet(t, tc.files)
 			st := res.stats
 			if len(res.ids) != tc.segments || st.ReassembledDatagrams != tc.reassembled || st.DroppedDatagrams != tc.dropped ||
 				st.Fragments != tc.fragments || st.TCP != tc.tcpPackets {
