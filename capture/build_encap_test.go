@@ -323,3 +323,62 @@ func geneveBytes(proto uint16, optWords int, payload []byte) []byte {
 	}
 	return append(b, payload...)
 }
+
+// ipoibFrame is an IP packet behind LINKTYPE_IPOIB's 44-byte header: a
+// unicast pseudo-header (zeros, then the destination's queue pair and
+// GID), the EtherType, 2 reserved bytes.
+func ipoibFrame(ip []byte) []byte {
+	b := make([]byte, 40)
+	copy(b[20:], []byte{0x00, 0x00, 0x00, 0x48, 0xfe, 0x80})
+	b = binary.BigEndian.AppendUint16(b, etherTypeOf(ip))
+	return append(append(b, 0, 0), ip...)
+}
+
+// arcnetFrame is an IP packet behind an ARCNET header: source 0x01,
+// destination 0x02, with linux the 2 offset bytes, the protocol ID (RFC
+// 1201's for IPv4 unless rfc1051), and for RFC 1201 the split flag and
+// sequence number, after an exception frame's 4 bytes when exception.
+func arcnetFrame(ip []byte, linux, rfc1051, exception bool) []byte {
+	b := []byte{0x01, 0x02}
+	if linux {
+		b = append(b, 0x00, 0x00)
+	}
+	proto := byte(arcnetIPv4RFC1201)
+	switch {
+	case ip[0]>>4 == 6:
+		proto = arcnetIPv6
+	case rfc1051:
+		return append(append(b, arcnetIPv4RFC1051), ip...)
+	}
+	b = append(b, proto)
+	if exception {
+		b = append(b, 0xff, 0xff, 0xff, proto)
+	}
+	b = append(b, 0x00, 0x12, 0x34) // not split; sequence 0x1234
+	return append(b, ip...)
+}
+
+// juniperHeader is Juniper's capture header: "MGC", flags (incoming),
+// and with ext the extension length and TLVs (an interface index and a
+// logical unit, in host order as JUNOS writes them).
+func juniperHeader(ext bool, flags byte) []byte {
+	b := []byte{'M', 'G', 'C', 0x01 | flags}
+	if ext {
+		b[3] |= juniperFlagExt
+		tlvs := []byte{1, 4, 0x2a, 0, 0, 0, 5, 1, 0}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(tlvs)))
+		b = append(b, tlvs...)
+	}
+	return b
+}
+
+// juniperNoL2 is an IP packet behind Juniper's header with the link
+// header stripped: the protocol in host order, then the packet.
+func juniperNoL2(ip []byte, ext bool) []byte {
+	proto := uint32(juniperProtoIPv4)
+	if ip[0]>>4 == 6 {
+		proto = juniperProtoIPv6
+	}
+	b := binary.LittleEndian.AppendUint32(juniperHeader(ext, juniperFlagNoL2), proto)
+	return append(b, ip...)
+}

@@ -43,6 +43,10 @@ type decoder struct {
 	// parser for its own link type.
 	ppp, pppHDLC, pppPPPD, pppWithDir pppLayer
 	ciscoHDLC, ciscoHDLCWithDir       ciscoHDLCLayer
+	arcnet, arcnetLinux               arcnetLayer
+	juniperPPPoE, juniperEther        juniperLayer
+	juniperPPP, juniperCHDLC          juniperLayer
+	ipoib                             ipoibLayer
 
 	decoded []gopacket.LayerType
 
@@ -87,6 +91,12 @@ func newDecoder(verifyChecksums bool) *decoder {
 	d.pppWithDir = pppLayer{layerType: layerTypePPPWithDir, skip: 1}
 	d.ciscoHDLC = ciscoHDLCLayer{layerType: layerTypeCHDLC}
 	d.ciscoHDLCWithDir = ciscoHDLCLayer{layerType: layerTypeCHDLCWithDir, skip: 1}
+	d.arcnet = arcnetLayer{layerType: layerTypeARCNET}
+	d.arcnetLinux = arcnetLayer{layerType: layerTypeARCNETLinux, linux: true}
+	d.juniperPPPoE = juniperLayer{layerType: layerTypeJuniperPPPoE, carries: juniperEthernet}
+	d.juniperEther = juniperLayer{layerType: layerTypeJuniperEther, carries: juniperEthernet}
+	d.juniperPPP = juniperLayer{layerType: layerTypeJuniperPPP, carries: juniperPPP}
+	d.juniperCHDLC = juniperLayer{layerType: layerTypeJuniperCHDLC, carries: juniperCHDLC}
 	d.frags = newReassembler()
 	d.datagram4, _ = d.parser(linkIPv4)
 	d.datagram6, _ = d.parser(linkIPv6)
@@ -97,6 +107,7 @@ func newDecoder(verifyChecksums bool) *decoder {
 		&d.sll.info, &d.sll2.info, &d.llc.info, &d.gre.info,
 		&d.ppp.info, &d.pppHDLC.info, &d.pppPPPD.info, &d.pppWithDir.info,
 		&d.ciscoHDLC.info, &d.ciscoHDLCWithDir.info,
+		&d.juniperPPPoE.info, &d.juniperEther.info, &d.juniperPPP.info, &d.juniperCHDLC.info, &d.ipoib.info,
 	} {
 		*info = &d.info
 	}
@@ -148,6 +159,20 @@ func (d *decoder) linkOnlyLayer(lt linkType) gopacket.DecodingLayer {
 		return &d.ciscoHDLC
 	case linkCHDLCWithDir:
 		return &d.ciscoHDLCWithDir
+	case linkARCNET:
+		return &d.arcnet
+	case linkARCNETLinux:
+		return &d.arcnetLinux
+	case linkJuniperPPPoE:
+		return &d.juniperPPPoE
+	case linkJuniperEther:
+		return &d.juniperEther
+	case linkJuniperPPP:
+		return &d.juniperPPP
+	case linkJuniperCHDLC:
+		return &d.juniperCHDLC
+	case linkIPoIB:
+		return &d.ipoib
 	}
 	return nil
 }

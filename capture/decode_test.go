@@ -74,6 +74,20 @@ func frameFor(link uint32, ip []byte) []byte {
 		return append([]byte{0}, pppFrame(ip, false, false)...)
 	case 205:
 		return append([]byte{1}, ciscoHDLCFrame(ip)...)
+	case 7:
+		return arcnetFrame(ip, false, false, true)
+	case 129:
+		return arcnetFrame(ip, true, false, false)
+	case 167:
+		return append(juniperHeader(true, 0), ethernet(etherPPPoE, pppoeSession(ip))...)
+	case 178:
+		return append(juniperHeader(true, 0), ethernet(etherType, ip)...)
+	case 179:
+		return append(juniperHeader(false, 0), pppFrame(ip, true, false)...)
+	case 181:
+		return juniperNoL2(ip, true)
+	case 242:
+		return ipoibFrame(ip)
 	}
 	return ip
 }

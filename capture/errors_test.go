@@ -47,9 +47,10 @@ func TestOpenErrors(t *testing.T) {
 		{"pcap version 1", write("v1.pcap", version1),
 			"v1.pcap: not a pcap or pcapng file: pcap version 1.4, only 2.x is supported", ErrNotCapture},
 		{"unsupported link type", write("wifi.pcap", pcapBytes(le, false, 127)),
-			"wifi.pcap: unsupported link type IEEE802_11_RADIO (127) (supported: NULL (0), EN10MB (1), PPP (9), FDDI (10), RAW (12), " +
+			"wifi.pcap: unsupported link type IEEE802_11_RADIO (127) (supported: NULL (0), EN10MB (1), ARCNET (7), PPP (9), FDDI (10), RAW (12), " +
 				"RAW (14), PPP_SERIAL (50), PPP_ETHER (51), ATM_RFC1483 (100), RAW (101), C_HDLC (104), LOOP (108), LINUX_SLL (113), " +
-				"PPP_PPPD (166), PPP_WITH_DIR (204), C_HDLC_WITH_DIR (205), IPV4 (228), IPV6 (229), LINUX_SLL2 (276))", ErrUnsupportedLinkType},
+				"ARCNET_LINUX (129), PPP_PPPD (166), JUNIPER_PPPOE (167), JUNIPER_ETHER (178), JUNIPER_PPP (179), JUNIPER_CHDLC (181), " +
+				"PPP_WITH_DIR (204), C_HDLC_WITH_DIR (205), IPV4 (228), IPV6 (229), IPOIB (242), LINUX_SLL2 (276))", ErrUnsupportedLinkType},
 		{"pcapng section header cut", write("cut.pcapng", pcapngtest.SectionHeader(le)[:20]),
 			"cut.pcapng: capture truncated mid-block (block header says 28 bytes, 20 present)", ErrTruncated},
 		{"pcapng bad byte-order magic", write("order.pcapng", badNgOrder),

@@ -309,6 +309,10 @@ func framings() []framing {
 		{"LOOP", linkLoop, loop(be, afINET, afINET6BSD), 0, true, true},
 		{"FDDI", linkFDDI, func(_ byte, ip []byte) []byte { return fddiFrame(ip) }, 0, true, false},
 	}
+	// The rarer link types the fast path leaves to the layered decoder.
+	for _, link := range []linkType{linkARCNET, linkARCNETLinux, linkJuniperPPPoE, linkJuniperEther, linkJuniperPPP, linkJuniperCHDLC, linkIPoIB} {
+		fs = append(fs, framing{link.String(), link, func(_ byte, ip []byte) []byte { return frameFor(uint32(link), ip) }, 0, true, false})
+	}
 	for i, encap := range encapsulations {
 		fs = append(fs, framing{fmt.Sprintf("encapsulation %d", i), linkEthernet, func(_ byte, ip []byte) []byte { return encap(ip) }, 0, true, false})
 	}

@@ -24,7 +24,7 @@ func seedCaptures(tb testing.TB) [][]byte {
 	frag := rec{ts: at(0), data: ipv6Bytes(v6a, v6b, 6, segs[0].tcpBytes(), extFragment)}
 	// Small files, one record each, give the fuzzer room to mutate.
 	var small [][]byte
-	for _, link := range []uint32{1, 0, 108, 101, 113, 276, 228, 229, 9, 50, 51, 100, 104, 166, 204, 205} {
+	for _, link := range []uint32{1, 0, 108, 101, 113, 276, 228, 229, 9, 50, 51, 100, 104, 166, 204, 205, 7, 129, 167, 178, 179, 181, 242} {
 		s := synSeg
 		if link == 228 {
 			s.src, s.dst = "10.0.0.1", "10.0.0.2"

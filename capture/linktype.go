@@ -18,6 +18,7 @@ type linkType uint32
 const (
 	linkNull         linkType = 0   // BSD loopback: 4-byte AF_ value in the writer's byte order
 	linkEthernet     linkType = 1   // Ethernet, with VLAN tags, MPLS, PPPoE, PBB, VN-Tag, E-Tag, FabricPath
+	linkARCNET       linkType = 7   // ARCNET, BSD headers
 	linkPPP          linkType = 9   // PPP, with or without HDLC-like framing
 	linkFDDI         linkType = 10  // FDDI, IP in 802.2 LLC/SNAP
 	linkRawDLT12     linkType = 12  // raw IP, as DLT_RAW is numbered on most systems
@@ -29,11 +30,17 @@ const (
 	linkCHDLC        linkType = 104 // Cisco HDLC: address, control, EtherType
 	linkLoop         linkType = 108 // OpenBSD loopback: 4-byte AF_ value, network byte order
 	linkLinuxSLL     linkType = 113 // Linux cooked capture v1 ("any" device)
+	linkARCNETLinux  linkType = 129 // ARCNET, Linux headers (the offset field kept)
 	linkPPPPPPD      linkType = 166 // PPP from pppd: a direction byte in place of the HDLC address
+	linkJuniperPPPoE linkType = 167 // Juniper's header, then a PPPoE frame's Ethernet header
+	linkJuniperEther linkType = 178 // Juniper's header, then Ethernet
+	linkJuniperPPP   linkType = 179 // Juniper's header, then PPP in HDLC-like framing
+	linkJuniperCHDLC linkType = 181 // Juniper's header, then Cisco HDLC
 	linkPPPWithDir   linkType = 204 // a direction byte, then PPP
 	linkCHDLCWithDir linkType = 205 // a direction byte, then Cisco HDLC
 	linkIPv4         linkType = 228 // raw IPv4 only
 	linkIPv6         linkType = 229 // raw IPv6 only
+	linkIPoIB        linkType = 242 // IP over InfiniBand
 	linkLinuxSLL2    linkType = 276 // Linux cooked capture v2
 )
 
@@ -46,6 +53,7 @@ var supportedLinkTypes = []struct {
 }{
 	{linkNull, "NULL", "BSD loopback"},
 	{linkEthernet, "EN10MB", "Ethernet"},
+	{linkARCNET, "ARCNET", "BSD ARCNET"},
 	{linkPPP, "PPP", "PPP"},
 	{linkFDDI, "FDDI", "FDDI"},
 	{linkRawDLT12, "RAW", "Raw IP"},
@@ -57,11 +65,17 @@ var supportedLinkTypes = []struct {
 	{linkCHDLC, "C_HDLC", "Cisco HDLC"},
 	{linkLoop, "LOOP", "OpenBSD loopback"},
 	{linkLinuxSLL, "LINUX_SLL", "Linux cooked v1"},
+	{linkARCNETLinux, "ARCNET_LINUX", "Linux ARCNET"},
 	{linkPPPPPPD, "PPP_PPPD", "PPP for pppd, with direction flag"},
+	{linkJuniperPPPoE, "JUNIPER_PPPOE", "Juniper PPPoE"},
+	{linkJuniperEther, "JUNIPER_ETHER", "Juniper Ethernet"},
+	{linkJuniperPPP, "JUNIPER_PPP", "Juniper PPP"},
+	{linkJuniperCHDLC, "JUNIPER_CHDLC", "Juniper C-HDLC"},
 	{linkPPPWithDir, "PPP_WITH_DIR", "PPP with direction"},
 	{linkCHDLCWithDir, "C_HDLC_WITH_DIR", "Cisco HDLC with direction"},
 	{linkIPv4, "IPV4", "Raw IPv4"},
 	{linkIPv6, "IPV6", "Raw IPv6"},
+	{linkIPoIB, "IPOIB", "RFC 4391 IP-over-Infiniband"},
 	{linkLinuxSLL2, "LINUX_SLL2", "Linux cooked v2"},
 }
 
@@ -90,6 +104,13 @@ const (
 	layerTypePPPPPPD      gopacket.LayerType = 1166
 	layerTypePPPWithDir   gopacket.LayerType = 1204
 	layerTypeCHDLCWithDir gopacket.LayerType = 1205
+	layerTypeARCNET       gopacket.LayerType = 1007
+	layerTypeARCNETLinux  gopacket.LayerType = 1129
+	layerTypeJuniperPPPoE gopacket.LayerType = 1167
+	layerTypeJuniperEther gopacket.LayerType = 1178
+	layerTypeJuniperPPP   gopacket.LayerType = 1179
+	layerTypeJuniperCHDLC gopacket.LayerType = 1181
+	layerTypeIPoIB        gopacket.LayerType = 1242
 )
 
 // firstLayer is the layer a frame of this link type starts with, and false
@@ -128,6 +149,20 @@ func (lt linkType) firstLayer() (gopacket.LayerType, bool) {
 		return layerTypeCHDLCWithDir, true
 	case linkATMRFC1483:
 		return layers.LayerTypeLLC, true
+	case linkARCNET:
+		return layerTypeARCNET, true
+	case linkARCNETLinux:
+		return layerTypeARCNETLinux, true
+	case linkJuniperPPPoE:
+		return layerTypeJuniperPPPoE, true
+	case linkJuniperEther:
+		return layerTypeJuniperEther, true
+	case linkJuniperPPP:
+		return layerTypeJuniperPPP, true
+	case linkJuniperCHDLC:
+		return layerTypeJuniperCHDLC, true
+	case linkIPoIB:
+		return layerTypeIPoIB, true
 	}
 	return gopacket.LayerTypeZero, false
 }

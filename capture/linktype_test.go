@@ -72,6 +72,22 @@ func TestLinkTypes(t *testing.T) {
 		{"PPP_WITH_DIR", 204, func(ip []byte) []byte { return append([]byte{0}, pppFrame(ip, true, false)...) }, "PPP_WITH_DIR (PPP with direction)"},
 		{"PPP_WITH_DIR, no framing", 204, func(ip []byte) []byte { return append([]byte{1}, pppFrame(ip, false, false)...) }, "PPP_WITH_DIR (PPP with direction)"},
 		{"C_HDLC_WITH_DIR", 205, func(ip []byte) []byte { return append([]byte{1}, ciscoHDLCFrame(ip)...) }, "C_HDLC_WITH_DIR (Cisco HDLC with direction)"},
+		{"ARCNET, RFC 1201", 7, func(ip []byte) []byte { return arcnetFrame(ip, false, false, false) }, "ARCNET (BSD ARCNET)"},
+		{"ARCNET, RFC 1201 exception frame", 7, func(ip []byte) []byte { return arcnetFrame(ip, false, false, true) }, "ARCNET (BSD ARCNET)"},
+		{"ARCNET, RFC 1051", 7, func(ip []byte) []byte { return arcnetFrame(ip, false, true, false) }, "ARCNET (BSD ARCNET)"},
+		{"ARCNET_LINUX", 129, func(ip []byte) []byte { return arcnetFrame(ip, true, false, false) }, "ARCNET_LINUX (Linux ARCNET)"},
+		{"ARCNET_LINUX, RFC 1051", 129, func(ip []byte) []byte { return arcnetFrame(ip, true, true, false) }, "ARCNET_LINUX (Linux ARCNET)"},
+		{"JUNIPER_PPPOE", 167, func(ip []byte) []byte {
+			return append(juniperHeader(true, 0), ethernet(etherPPPoE, pppoeSession(ip))...)
+		}, "JUNIPER_PPPOE (Juniper PPPoE)"},
+		{"JUNIPER_ETHER", 178, func(ip []byte) []byte { return append(juniperHeader(false, 0), ethernetIP(ip)...) }, "JUNIPER_ETHER (Juniper Ethernet)"},
+		{"JUNIPER_ETHER, extensions", 178, func(ip []byte) []byte { return append(juniperHeader(true, 0), ethernetIP(ip)...) }, "JUNIPER_ETHER (Juniper Ethernet)"},
+		{"JUNIPER_ETHER, no L2 header", 178, func(ip []byte) []byte { return juniperNoL2(ip, true) }, "JUNIPER_ETHER (Juniper Ethernet)"},
+		{"JUNIPER_ETHER, no magic", 178, ethernetIP, "JUNIPER_ETHER (Juniper Ethernet)"},
+		{"JUNIPER_PPP", 179, func(ip []byte) []byte { return append(juniperHeader(true, 0), pppFrame(ip, true, false)...) }, "JUNIPER_PPP (Juniper PPP)"},
+		{"JUNIPER_PPP, no L2 header", 179, func(ip []byte) []byte { return juniperNoL2(ip, false) }, "JUNIPER_PPP (Juniper PPP)"},
+		{"JUNIPER_CHDLC", 181, func(ip []byte) []byte { return append(juniperHeader(true, 0), ciscoHDLCFrame(ip)...) }, "JUNIPER_CHDLC (Juniper C-HDLC)"},
+		{"IPOIB", 242, ipoibFrame, "IPOIB (RFC 4391 IP-over-Infiniband)"},
 	}
 	tested := map[linkType]bool{linkIPv4: true, linkIPv6: true} // below
 	for _, tt := range tests {
@@ -122,7 +138,7 @@ func TestLinkTypes(t *testing.T) {
 }
 
 // The README's list of link types names every supported one, as
-// tcpdump names it.
+// tcpdump names it, and no other.
 func TestREADMEListsLinkTypes(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -136,9 +152,94 @@ func TestREADMEListsLinkTypes(t *testing.T) {
 	if end := bytes.Index(para, []byte("\n\n")); end >= 0 {
 		para = para[:end]
 	}
+	supported := map[string]bool{}
 	for _, s := range supportedLinkTypes {
-		if !bytes.Contains(para, []byte(s.name+" ")) && !bytes.Contains(para, []byte(s.name+",")) {
+		supported[s.name] = true
+		if !bytes.Contains(para, []byte(s.name+" ")) && !bytes.Contains(para, []byte(s.name+",")) && !bytes.Contains(para, []byte(s.name+"\n")) {
 			t.Errorf("README's link types do not name %s", s.name)
 		}
+	}
+	// Every name in capitals and underscores in the list (its first
+	// sentence), outside parentheses, is a link type's ("EN10MB
+	// (Ethernet, with 802.1Q ...)").
+	depth := 0
+	for i, c := range para {
+		switch {
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == '.' && depth == 0 && i+1 < len(para) && (para[i+1] == ' ' || para[i+1] == '\n'):
+			para = para[:i]
+		}
+	}
+	para = para[bytes.IndexByte(para, ':')+1:] // "Link types, as tcpdump names them:"
+	depth = 0
+	for _, word := range bytes.FieldsFunc(para, func(r rune) bool {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		}
+		return depth > 0 || !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_')
+	}) {
+		if name := string(word); !supported[name] {
+			t.Errorf("README's link types name %s, which is not supported", name)
+		}
+	}
+}
+
+// The rarer link headers on frames that are not TCP or are cut short:
+// each is non-TCP or malformed with its own message, never a panic.
+func TestRareLinkHeaders(t *testing.T) {
+	ip := handshake("10.0.0.1", "10.0.0.2", 40000, 9502)[0].ipBytes()
+	arp := make([]byte, 28)
+	tests := []struct {
+		name    string
+		link    linkType
+		frame   []byte
+		verdict verdict
+		err     string
+	}{
+		{"IPOIB ARP", linkIPoIB, append(ipoibFrame(ip)[:40], append([]byte{0x08, 0x06, 0, 0}, arp...)...), verdictNonTCP, ""},
+		{"IPOIB too short", linkIPoIB, ipoibFrame(ip)[:43], verdictMalformed, "malformed IPoIB header: frame too short (43 bytes, need 44)"},
+		{"ARCNET RFC 1201 ARP", linkARCNET, append([]byte{1, 2, 213}, arp...), verdictNonTCP, ""},
+		{"ARCNET no protocol ID", linkARCNET, []byte{1, 2}, verdictMalformed, "malformed ARCNET header: frame too short (2 bytes, need 3)"},
+		{"ARCNET_LINUX no protocol ID", linkARCNETLinux, []byte{1, 2, 0, 0}, verdictMalformed, "malformed ARCNET header: frame too short (4 bytes, need 5)"},
+		{"ARCNET RFC 1201 without the sequence number", linkARCNET, []byte{1, 2, arcnetIPv4RFC1201, 0, 0}, verdictMalformed,
+			"malformed ARCNET header: frame too short for the RFC 1201 split flag and sequence number (2 bytes, need 3)"},
+		{"ARCNET exception frame cut", linkARCNET, []byte{1, 2, arcnetIPv4RFC1201, 0xff, 0xff}, verdictMalformed,
+			"malformed ARCNET header: exception frame too short (2 bytes after the protocol ID, need 4)"},
+		{"ARCNET_LINUX 0xff split flag is no exception", linkARCNETLinux, append([]byte{1, 2, 0, 0, arcnetIPv4RFC1201, 0xff, 0, 1}, ip...), verdictTCP, ""},
+		{"JUNIPER_ETHER extension length past the frame", linkJuniperEther, []byte{'M', 'G', 'C', 0x81, 0, 200, 1, 2}, verdictMalformed,
+			"malformed Juniper header: frame too short (8 bytes, need 206)"},
+		{"JUNIPER_ETHER no extension length", linkJuniperEther, []byte{'M', 'G', 'C', 0x81, 0}, verdictMalformed,
+			"malformed Juniper header: frame too short for the extension length (5 bytes, need 6)"},
+		{"JUNIPER_ETHER no L2, protocol cut", linkJuniperEther, []byte{'M', 'G', 'C', 0x03, 2, 0}, verdictMalformed,
+			"malformed Juniper header: frame too short (6 bytes, need 8)"},
+		{"JUNIPER_ETHER no L2, MPLS", linkJuniperEther, append([]byte{'M', 'G', 'C', 0x03, 5, 0, 0, 0}, ip...), verdictNonTCP, ""},
+		{"JUNIPER_PPP without the framing", linkJuniperPPP, []byte{'M', 'G', 'C', 0x01, 0xff}, verdictMalformed,
+			"malformed Juniper PPP header: frame too short (1 bytes, need 2)"},
+		{"JUNIPER_PPP LCP", linkJuniperPPP, []byte{'M', 'G', 'C', 0x01, 0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4}, verdictNonTCP, ""},
+		{"JUNIPER_CHDLC SLARP", linkJuniperCHDLC, []byte{'M', 'G', 'C', 0x01, 0x8f, 0, 0x80, 0x35, 0, 0, 0, 0}, verdictNonTCP, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDecoder(false)
+			p, ok := d.parser(tt.link)
+			if !ok {
+				t.Fatalf("no parser for %s", tt.link)
+			}
+			var pkt Packet
+			v, err := d.decode(tt.link, p, tt.frame, 0, &pkt)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if v != tt.verdict || got != tt.err {
+				t.Errorf("verdict %d, error %q; want %d, %q", v, got, tt.verdict, tt.err)
+			}
+		})
 	}
 }

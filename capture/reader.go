@@ -65,6 +65,10 @@ type Reader struct {
 	stats    Stats
 	lastTime time.Time // of the previous delivered packet
 	err      error     // sticky: once Next fails it keeps failing the same way
+	// fragsShared: dec.frags is a Set's, shared by the readers of its
+	// files (a datagram's fragments may be split by a rotation); the Set
+	// ends it and counts its datagrams, not this reader.
+	fragsShared bool
 }
 
 // linkState is what the Reader keeps per link type seen in the file.
@@ -294,7 +298,9 @@ func (r *Reader) fail(err error) error {
 	r.warnUntimed()
 	// No more fragments will come: what is still incomplete is dropped,
 	// whether the capture ended cleanly or not.
-	r.dec.frags.endOfCapture()
+	if !r.fragsShared {
+		r.dec.frags.endOfCapture()
+	}
 	if err != io.EOF {
 		err = &PacketError{File: r.name, Index: r.stats.Packets + 1, Err: err}
 	}
@@ -321,9 +327,18 @@ func (r *Reader) warnUntimed() {
 // Stats returns the counts so far.
 func (r *Reader) Stats() Stats {
 	st := r.stats
-	st.ReassembledDatagrams = r.dec.frags.stats.reassembled
-	st.DroppedDatagrams = r.dec.frags.stats.dropped()
+	if !r.fragsShared {
+		st.ReassembledDatagrams = r.dec.frags.stats.reassembled
+		st.DroppedDatagrams = r.dec.frags.stats.dropped()
+	}
 	return st
+}
+
+// shareReassembler has r reassemble into frags, a Set's, which outlives
+// r: fragments r leaves incomplete at its end wait there for the next
+// file.
+func (r *Reader) shareReassembler(frags *reassembler) {
+	r.dec.frags, r.fragsShared = frags, true
 }
 
 // Now is the capture's clock, against which the caller can age what it

@@ -46,6 +46,11 @@ type Set struct {
 	pending []int
 	open    []*setMember // a heap: the member whose next packet comes first on top
 
+	// frags reassembles for every file: a rotation can fall between the
+	// fragments of a datagram, as between the segments of a connection.
+	// Its datagrams still incomplete are dropped when the last file ends.
+	frags *reassembler
+
 	closed     Stats // of the files read to their end
 	now        time.Time
 	lastEnd    time.Time // the latest packet of the files read to their end
@@ -123,7 +128,7 @@ func OpenSet(names []string, opt Options) (*Set, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no capture files")
 	}
-	s := &Set{opt: opt, files: make([]setFile, len(names))}
+	s := &Set{opt: opt, files: make([]setFile, len(names)), frags: newReassembler()}
 	for i, name := range names {
 		if err := s.look(i, name, len(names) == 1); err != nil {
 			s.Close()
@@ -244,6 +249,7 @@ func (s *Set) member(i int, f *os.File) (*setMember, error) {
 		s.spare = append(s.spare, m.buf)
 		return nil, err
 	}
+	r.shareReassembler(s.frags)
 	m.r = r
 	return m, nil
 }
@@ -273,10 +279,12 @@ func typicalSpacing(files []setFile, order []int) time.Duration {
 // allocates nothing.
 func (s *Set) Next(p *Packet) error {
 	if s.stopped != nil {
+		s.frags.endOfCapture()
 		return s.stopped
 	}
 	s.openDue()
 	if len(s.open) == 0 {
+		s.frags.endOfCapture()
 		return io.EOF
 	}
 	m := s.open[0]
@@ -477,6 +485,8 @@ func (s *Set) pop() {
 // delivers next (that packet is not counted until it is delivered).
 func (s *Set) Stats() Stats {
 	st := s.closed
+	st.ReassembledDatagrams = s.frags.stats.reassembled
+	st.DroppedDatagrams = s.frags.stats.dropped()
 	for _, m := range s.open {
 		ms := m.r.Stats()
 		ms.Packets--

@@ -103,6 +103,22 @@ func readSet(t *testing.T, names []string, opt Options) (setResult, error) {
 	return res, nil
 }
 
+// readBuiltSet builds files in a temporary directory and reads them, in
+// that order, as a set.
+func readBuiltSet(t *testing.T, files []setFileSpec) setResult {
+	t.Helper()
+	dir := t.TempDir()
+	var names []string
+	for _, f := range files {
+		names = append(names, f.build(t, dir))
+	}
+	res, err := readSet(t, names, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // TestSetMerge: packets come out in time order across files of different
 // formats and link types, ties going to the file given first, each still
 // numbered within its own file.
@@ -122,15 +138,7 @@ func TestSetMerge(t *testing.T) {
 		{"one file", []setFileSpec{a}, []int{1, 3, 5, 7}, []uint64{1, 2, 3, 4}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			var names []string
-			for _, f := range tc.files {
-				names = append(names, f.build(t, dir))
-			}
-			res, err := readSet(t, names, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			res := readBuiltSet(t, tc.files)
 			if !slices.Equal(res.ids, tc.ids) || !slices.Equal(res.indexes, tc.indexes) {
 				t.Errorf("ids %v indexes %v, want %v %v", res.ids, res.indexes, tc.ids, tc.indexes)
 			}
@@ -503,4 +511,55 @@ func TestSetPipe(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSetReassemblesAcrossFiles: a rotation that falls between the
+// fragments of a datagram does not lose it: the files of a set share one
+// reassembler, which drops what is still incomplete only when the last
+// file ends.
+func TestSetReassemblesAcrossFiles(t *testing.T) {
+	s := seg{src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 443, seq: 1000, flags: FlagACK, window: 512, payload: 100}
+	first, second := func() ([]byte, []byte) {
+		f := fragmentsOf(s.ipBytes(), 0, 0, 7, halves(120)...)
+		return f.fragments[0], f.fragments[1]
+	}()
+	file := func(name string, ms int, ips ...[]byte) setFileSpec {
+		var recs []rec
+		for i, ip := range ips {
+			recs = append(recs, rec{ts: at(time.Duration(ms+i) * time.Millisecond), data: ethernetIP(ip)})
+		}
+		return setFileSpec{name: name, format: "raw", bytes: pcapBytes(binary.LittleEndian, false, uint32(linkEthernet), recs...)}
+	}
+	for _, tc := range []struct {
+		name                  string
+		files                 []setFileSpec
+		segments              int
+		reassembled, dropped  uint64
+		fragments, tcpPackets uint64
+	}{
+		{"both fragments in one file", []setFileSpec{file("a.pcap", 0, first, second)}, 1, 1, 0, 1, 1},
+		{"the rotation between them", []setFileSpec{file("a.pcap", 0, first), file("b.pcap", 1, second)}, 1, 1, 0, 1, 1},
+		{"the second first, in the earlier file", []setFileSpec{file("a.pcap", 0, second), file("b.pcap", 1, first)}, 1, 1, 0, 1, 1},
+		{"a file between them", []setFileSpec{file("a.pcap", 0, first), file("b.pcap", 1, numberedIP(1)), file("c.pcap", 2, second)}, 2, 1, 0, 1, 2},
+		{"the rest never comes", []setFileSpec{file("a.pcap", 0, numberedIP(1)), file("b.pcap", 1, first)}, 1, 0, 1, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := readBuiltSet(t, tc.files)
+			st := res.stats
+			if len(res.ids) != tc.segments || st.ReassembledDatagrams != tc.reassembled || st.DroppedDatagrams != tc.dropped ||
+				st.Fragments != tc.fragments || st.TCP != tc.tcpPackets {
+				t.Errorf("%d segments, stats %+v; want %d segments, %d reassembled, %d dropped, %d fragments held, %d TCP",
+					len(res.ids), st, tc.segments, tc.reassembled, tc.dropped, tc.fragments, tc.tcpPackets)
+			}
+			if tc.reassembled == 1 && !slices.Contains(res.ids, int(s.seq)) {
+				t.Errorf("segments %v lack the reassembled one (seq %d)", res.ids, s.seq)
+			}
+		})
+	}
+}
+
+// numberedIP is the IP packet of numbered's segment id.
+func numberedIP(id int) []byte {
+	s, _ := numbered(id, 0)
+	return s.ipBytes()
 }

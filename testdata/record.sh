@@ -43,11 +43,12 @@ die() { echo "record.sh: $*" >&2; exit 1; }
 # "C:S S:S. C:. C:P. S:. S:P. C:. C:F. S:F. C:." (S = 10.0.0.2 / fd00::2,
 # or 10.0.2.2 on the VXLAN overlay; C = any other source: 10.0.0.1,
 # fd00::1, or a diag-* extra client address). Lines without TCP flags (a
-# tunnel's outer header, which tcpdump prints on a line of its own) are
-# not packets of their own.
+# tunnel's outer header, which tcpdump prints on a line of its own, and
+# the fragments of a datagram after its first) are not packets of their
+# own; tcpdump calls the inner packet of a first fragment truncated.
 sig() {
 	tcpdump -nr "$1" 2>/dev/null | awk '/Flags \[/ {
-		side = ($0 ~ /(^| )IP6? (10\.0\.0\.2|10\.0\.2\.2|fd00::2)\.[0-9]+ >/) ? "S" : "C"
+		side = ($0 ~ /(^| )IP6? (truncated-ip - [0-9]+ bytes missing! )?(10\.0\.0\.2|10\.0\.2\.2|fd00::2)\.[0-9]+ >/) ? "S" : "C"
 		match($0, /Flags \[[^]]*\]/)
 		printf "%s%s:%s", (k++ > 0 ? " " : ""), side, substr($0, RSTART + 7, RLENGTH - 8)
 	} END { print "" }'
@@ -101,6 +102,29 @@ verify() {
 		hasnt ':R'
 		n 'tcp.flags.fin==1' -eq 2
 		n 'tcp.analysis.retransmission' -eq 0
+		;;
+	vxlan-fragmented)
+		# Each 1400-byte segment's datagram leaves its kernel in two IPv4
+		# fragments (a first of 1500 bytes with MF, the 2 bytes left in a
+		# second), which tshark reassembles; the receiving kernel
+		# reassembled them and took every byte, nothing retransmitted.
+		n 'tcp && !vxlan' -eq 0
+		has '^C:S S:S\. C:\. C:P\. S:\. S:P\. C:\. '
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		hasnt ':R'
+		n 'ip.flags.mf==1 && ip.frag_offset==0 && ip.len==1500 && ip.src==10.0.0.1' -eq 1
+		n 'ip.flags.mf==1 && ip.frag_offset==0 && ip.len==1500 && ip.src==10.0.0.2' -eq 1
+		n 'ip.flags.mf==0 && ip.frag_offset>0 && udp' -eq 2
+		n 'ip.flags.mf==1' -eq 2
+		n 'tcp.len==1400 && vxlan && ip.src==10.0.0.1' -eq 1
+		n 'tcp.len==1400 && vxlan && ip.src==10.0.0.2' -eq 1
+		n 'tcp.analysis.retransmission || tcp.analysis.lost_segment' -eq 0
+		kernel client IpFragCreates -eq 2
+		kernel server IpFragCreates -eq 2
+		kernel client IpReasmOKs -eq 1
+		kernel server IpReasmOKs -eq 1
+		kernel client TcpRetransSegs -eq 0
+		kernel server TcpRetransSegs -eq 0
 		;;
 	normal-server-close)
 		has '^C:S S:S\. C:\. '

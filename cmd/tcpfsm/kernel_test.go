@@ -27,10 +27,10 @@ type want struct {
 	// noRetransmits: syn_retransmits and retransmits are 0, as the
 	// kernels' own counters (TcpRetransSegs) said when it was recorded.
 	noRetransmits bool
-	// clientBytes: the client's payload bytes, when not 0: what its
-	// receiver took (the server's TCP_INFO bytes_received, logged when it
+	// clientBytes, serverBytes: a side's payload bytes, when not 0: what
+	// its receiver took (the peer's TCP_INFO bytes_received, logged when it
 	// was recorded).
-	clientBytes int
+	clientBytes, serverBytes int
 }
 
 // kernelExpectations states the outcome of every kernel capture
@@ -43,7 +43,13 @@ var kernelExpectations = map[string][]want{
 	"normal-pcapng.pcapng":     {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
 	"ipv6-normal.pcap":         {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5}},
 	// Over a VXLAN overlay: the inner connection, as on the veth.
-	"vxlan-normal.pcap":       {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true}},
+	"vxlan-normal.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true}},
+	// Each side's 1400-byte segment in two outer IPv4 fragments, which
+	// the receiving kernel reassembled (IpReasmOKs 1 each) and took whole:
+	// read from reassembled datagrams, all 1400 bytes each way, and no
+	// segment missing.
+	"vxlan-fragmented.pcap": {{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true,
+		clientBytes: 1400, serverBytes: 1400}},
 	"connection-refused.pcap": {{handshake: "refused", close: "none", client: "CLOSED", server: "CLOSED", resetBy: "server", resetFrom: "CLOSED"}},
 	// The client's FIN is acknowledged; the server never closes.
 	"close-wait.pcap": {{handshake: "complete", close: "fin_client", client: "FIN_WAIT_2", server: "CLOSE_WAIT"}},
@@ -224,10 +230,10 @@ func TestKernelCaptureExpectations(t *testing.T) {
 					check("syn_retransmits", 0)
 					check("retransmits", 0)
 				}
-				if w.clientBytes != 0 {
+				for side, want := range map[string]int{"client": w.clientBytes, "server": w.serverBytes} {
 					bytes, _ := c["bytes"].(map[string]any)
-					if fmt.Sprint(bytes["client"]) != fmt.Sprint(w.clientBytes) {
-						t.Errorf("conn %d: client bytes %v, want %d", i+1, bytes["client"], w.clientBytes)
+					if want != 0 && fmt.Sprint(bytes[side]) != fmt.Sprint(want) {
+						t.Errorf("conn %d: %s bytes %v, want %d", i+1, side, bytes[side], want)
 					}
 				}
 				for _, l := range w.labels {

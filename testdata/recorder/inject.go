@@ -130,10 +130,11 @@ func tcpChecksum(src, dst [4]byte, segment []byte) uint16 {
 	return ^uint16(sum)
 }
 
-// tcpCounters returns the kernel's TCP counters in namespace ns, absolute
-// since the namespace was made (nstat -a; -s leaves its history file
-// alone), by name: TcpEstabResets, TcpExtTCPChallengeACK, ...
-func tcpCounters(ns string) (map[string]uint64, error) {
+// netCounters returns the kernel's TCP and IP counters in namespace ns,
+// absolute since the namespace was made (nstat -a; -s leaves its history
+// file alone), by name: TcpEstabResets, TcpExtTCPChallengeACK, IpReasmOKs,
+// ...
+func netCounters(ns string) (map[string]uint64, error) {
 	out, err := exec.Command("ip", "netns", "exec", ns, "nstat", "-asz").Output()
 	if err != nil {
 		return nil, fmt.Errorf("nstat in %s: %w", ns, err)
@@ -141,7 +142,7 @@ func tcpCounters(ns string) (map[string]uint64, error) {
 	counters := map[string]uint64{}
 	for _, l := range strings.Split(string(out), "\n") {
 		f := strings.Fields(l)
-		if len(f) >= 2 && strings.HasPrefix(f[0], "Tcp") {
+		if len(f) >= 2 && (strings.HasPrefix(f[0], "Tcp") || strings.HasPrefix(f[0], "Ip")) {
 			if v, err := strconv.ParseUint(f[1], 10, 64); err == nil {
 				counters[f[0]] = v
 			}

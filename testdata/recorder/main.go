@@ -102,7 +102,7 @@ func run(args []string) error {
 	cdev := fs.String("cdev", "veth-c", "veth device in the client namespace")
 	sdev := fs.String("sdev", "veth-s", "veth device in the server namespace")
 	debug := fs.Bool("debug", false, "log ss and nstat output of both namespaces when the scenario ends")
-	counters := fs.String("counters", "", "write the TCP counters (nstat) of both namespaces when the scenario ends to this file, one \"client|server NAME VALUE\" a line, for record.sh's checks")
+	counters := fs.String("counters", "", "write the TCP and IP counters (nstat) of both namespaces when the scenario ends to this file, one \"client|server NAME VALUE\" a line, for record.sh's checks")
 	errnoLog := fs.String("errno", "", "write what each socket call returned, per connection, to this file (JSON)")
 	fs.Parse(args)
 
@@ -211,14 +211,14 @@ func run(args []string) error {
 	return nil
 }
 
-// writeCounters writes the TCP counters of both namespaces to path, as
-// "client NAME VALUE" and "server NAME VALUE" lines: what the kernels say
-// they did (challenge ACKs sent, connections reset), which record.sh
-// checks against what the scenario did.
+// writeCounters writes the TCP and IP counters of both namespaces to path,
+// as "client NAME VALUE" and "server NAME VALUE" lines: what the kernels
+// say they did (challenge ACKs sent, connections reset, datagrams
+// reassembled), which record.sh checks against what the scenario did.
 func writeCounters(path string, e *env) error {
 	var b strings.Builder
 	for _, side := range []struct{ name, ns string }{{"client", e.cns}, {"server", e.sns}} {
-		c, err := tcpCounters(side.ns)
+		c, err := netCounters(side.ns)
 		if err != nil {
 			return err
 		}
@@ -252,9 +252,12 @@ func startTcpdump(ns, dev, link, out string) (*tcpdump, error) {
 	// TCP; TCP over the VXLAN overlay (vxlan-normal): UDP port 4789, then
 	// the 8-byte VXLAN header and an inner Ethernet header whose IPv4
 	// packet carries TCP, not the overlay's own neighbour discovery; and
-	// the ICMP errors that can end a connect() (app-icmp-*): destination
-	// unreachable, which no other scenario provokes.
-	args = append(args, "tcp or (udp port 4789 and udp[28:2] == 0x0800 and udp[39] == 6) or icmp[icmptype] == icmp-unreach or icmp6[icmp6type] == icmp6-destinationunreach")
+	// the fragments of a UDP datagram after its first (vxlan-fragmented:
+	// the filter reads the ports and the VXLAN payload in the first alone),
+	// which no other scenario sends; and the ICMP errors that can end a
+	// connect() (app-icmp-*): destination unreachable, which no other
+	// scenario provokes.
+	args = append(args, "tcp or (udp port 4789 and udp[28:2] == 0x0800 and udp[39] == 6) or (ip proto 17 and ip[6:2] & 0x1fff != 0) or icmp[icmptype] == icmp-unreach or icmp6[icmp6type] == icmp6-destinationunreach")
 	t := &tcpdump{cmd: exec.Command("ip", args...), done: make(chan struct{})}
 	pipe, err := t.cmd.StderrPipe()
 	if err != nil {

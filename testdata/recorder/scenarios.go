@@ -104,7 +104,8 @@ var scenarios = []scenario{
 	{name: "rst-out-of-window", desc: "a RST injected 2^30 bytes past the server's RCV.NXT: dropped, the connection goes on", run: func(e *env) error { return injectRST(e, 1<<30) }},
 	{name: "rst-exact", desc: "a RST injected at the server's RCV.NXT: the server is reset, and resets the client's next request", run: func(e *env) error { return injectRST(e, 0) }},
 	{name: "synsent-stray", desc: "the first SYN dropped; a bare RST and a stray ACK injected into the client's SYN_SENT: the first dropped, the second answered with a RST; the SYN retry completes (RFC 9293 3.10.7.3)", run: synSentStray},
-	{name: "vxlan-normal", desc: "request/response over a VXLAN overlay (VNI 42, UDP 4789) between the namespaces, client closes first: every segment captured inside a UDP datagram", run: overVXLAN(normalClientClose)},
+	{name: "vxlan-normal", desc: "request/response over a VXLAN overlay (VNI 42, UDP 4789) between the namespaces, client closes first: every segment captured inside a UDP datagram", run: overVXLAN(false, normalClientClose)},
+	{name: "vxlan-fragmented", desc: "a request and a response of 1400 bytes over a VXLAN overlay with the veth's MTU and no DF on its datagrams: the sending kernel fragments each data segment's datagram in two, the receiving kernel reassembles it; client closes first", run: overVXLAN(true, largeExchange)},
 	{name: "syn-established", desc: "a SYN with a new ISN injected into the established connection: challenge ACK, the connection goes on (RFC 5961)", run: injectSYN},
 	{name: "data-beyond-window", desc: "data injected 2^24 bytes past the server's RCV.NXT, beyond its window: answered with an ACK and dropped, the connection goes on (RFC 9293 section 3.10.7.4)", run: injectBeyondWindow},
 	{
