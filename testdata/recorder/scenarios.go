@@ -384,6 +384,23 @@ func closeUnread(e *env) error {
 	return nil
 }
 
+// lingerReset has client socket c close with SO_LINGER {on, 0}: a RST
+// instead of a FIN, and the server's read() on a returns ECONNRESET.
+func lingerReset(c, a int) error {
+	if err := lingerZero(c); err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	logf("client close() with SO_LINGER {on, 0}")
+	closeFD(c)
+	_, err := read(a, make([]byte, 100))
+	if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
+		return err
+	}
+	closeFD(a)
+	return nil
+}
+
 func lingerZeroRST(e *env) error {
 	c, a, err := connectPair(e, request)
 	if err != nil {
@@ -392,18 +409,7 @@ func lingerZeroRST(e *env) error {
 	if err := respond(c, a); err != nil {
 		return err
 	}
-	if err := lingerZero(c); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	logf("client close() with SO_LINGER {on, 0}")
-	closeFD(c)
-	_, err = read(a, make([]byte, 100))
-	if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
-		return err
-	}
-	closeFD(a)
-	return nil
+	return lingerReset(c, a)
 }
 
 // simultaneousOpen: each end binds a fixed port and connects to the other.
@@ -868,21 +874,41 @@ func synSentStray(e *env) error {
 func laterConnection(e *env, ls int, wait time.Duration) error {
 	time.Sleep(wait)
 	logf("one more connection")
-	c, err := e.dial()
+	c, a, err := exchangeOn(e, ls)
 	if err != nil {
 		return fmt.Errorf("later connection: %w", err)
 	}
-	if err := writeAll(c, request); err != nil {
-		return err
-	}
-	a, err := accept(ls)
-	if err != nil {
-		return err
-	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
 	return closeInTurn(c, a, "client", "server", true)
+}
+
+// timeOutThenReconnect reads on c, whose peer vanished, until read()
+// returns ETIMEDOUT; then the server is reachable again and, 1 s later, a
+// second connection goes to ls.
+func timeOutThenReconnect(e *env, c, ls int) error {
+	_, err := read(c, make([]byte, 100))
+	if err := expectErr("client read", err, unix.ETIMEDOUT); err != nil {
+		return err
+	}
+	if err := unvanish(e); err != nil {
+		return err
+	}
+	return laterConnection(e, ls, time.Second)
+}
+
+// exchangeOn connects to listener ls, with the client socket's options
+// copts, and exchanges a request and its response.
+func exchangeOn(e *env, ls int, copts ...sockOpt) (c, a int, err error) {
+	if c, err = e.dial(copts...); err != nil {
+		return
+	}
+	if err = writeAll(c, request); err != nil {
+		return
+	}
+	if a, err = accept(ls); err != nil {
+		return
+	}
+	err = respond(c, a)
+	return
 }
 
 // unvanish lifts vanish's rules (the two inserted first in INPUT and
@@ -926,18 +952,8 @@ func appRetransmitTimeout(e *env) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.dial()
+	c, _, err := exchangeOn(e, ls)
 	if err != nil {
-		return err
-	}
-	if err := writeAll(c, request); err != nil {
-		return err
-	}
-	a, err := accept(ls)
-	if err != nil {
-		return err
-	}
-	if err := respond(c, a); err != nil {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -947,14 +963,7 @@ func appRetransmitTimeout(e *env) error {
 	if err := writeAll(c, request); err != nil {
 		return err
 	}
-	_, err = read(c, make([]byte, 100))
-	if err := expectErr("client read", err, unix.ETIMEDOUT); err != nil {
-		return err
-	}
-	if err := unvanish(e); err != nil {
-		return err
-	}
-	return laterConnection(e, ls, time.Second)
+	return timeOutThenReconnect(e, c, ls)
 }
 
 // appKeepaliveTimeout: keepalive idle 1 s, interval 1 s, count 2 on the
@@ -967,31 +976,14 @@ func appKeepaliveTimeout(e *env) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.dial(keepAlive(1, 1, 2))
+	c, _, err := exchangeOn(e, ls, keepAlive(1, 1, 2))
 	if err != nil {
-		return err
-	}
-	if err := writeAll(c, request); err != nil {
-		return err
-	}
-	a, err := accept(ls)
-	if err != nil {
-		return err
-	}
-	if err := respond(c, a); err != nil {
 		return err
 	}
 	if err := vanish(e); err != nil {
 		return err
 	}
-	_, err = read(c, make([]byte, 100))
-	if err := expectErr("client read", err, unix.ETIMEDOUT); err != nil {
-		return err
-	}
-	if err := unvanish(e); err != nil {
-		return err
-	}
-	return laterConnection(e, ls, time.Second)
+	return timeOutThenReconnect(e, c, ls)
 }
 
 // appWriteEPIPE: the server answers and close()s; the client reads the
@@ -1003,18 +995,8 @@ func appWriteEPIPE(e *env) error {
 	if err != nil {
 		return err
 	}
-	c, err := e.dial()
+	c, a, err := exchangeOn(e, ls)
 	if err != nil {
-		return err
-	}
-	if err := writeAll(c, request); err != nil {
-		return err
-	}
-	a, err := accept(ls)
-	if err != nil {
-		return err
-	}
-	if err := respond(c, a); err != nil {
 		return err
 	}
 	time.Sleep(100 * time.Millisecond)
@@ -1071,31 +1053,10 @@ func appResets(e *env) error {
 	}
 	closeFD(c)
 	time.Sleep(100 * time.Millisecond)
-	c, err = e.dial()
-	if err != nil {
+	if c, a, err = exchangeOn(e, ls); err != nil {
 		return err
 	}
-	if err := writeAll(c, request); err != nil {
-		return err
-	}
-	if a, err = accept(ls); err != nil {
-		return err
-	}
-	if err := respond(c, a); err != nil {
-		return err
-	}
-	if err := lingerZero(c); err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	logf("client close() with SO_LINGER {on, 0}")
-	closeFD(c)
-	_, err = read(a, make([]byte, 100))
-	if err := expectErr("server read", err, unix.ECONNRESET); err != nil {
-		return err
-	}
-	closeFD(a)
-	return nil
+	return lingerReset(c, a)
 }
 
 // icmpTarget is a connect() an ICMP error is to end: where it goes and
