@@ -25,8 +25,8 @@ type decoder struct {
 	vlan     *etherShim // 802.1Q and QinQ: each tag is one pass through it
 	udp      udpLayer
 	loopback layers.Loopback
-	sll      linuxSLL
-	sll2     linuxSLL2
+	sll      etherTypedLink
+	sll2     etherTypedLink
 	raw      rawIP
 	mpls     mplsLayer
 	pppoe    pppoeLayer
@@ -46,7 +46,7 @@ type decoder struct {
 	arcnet, arcnetLinux               arcnetLayer
 	juniperPPPoE, juniperEther        juniperLayer
 	juniperPPP, juniperCHDLC          juniperLayer
-	ipoib                             ipoibLayer
+	ipoib                             etherTypedLink
 
 	decoded []gopacket.LayerType
 
@@ -97,6 +97,7 @@ func newDecoder(verifyChecksums bool) *decoder {
 	d.juniperEther = juniperLayer{layerType: layerTypeJuniperEther, carries: juniperEthernet}
 	d.juniperPPP = juniperLayer{layerType: layerTypeJuniperPPP, carries: juniperPPP}
 	d.juniperCHDLC = juniperLayer{layerType: layerTypeJuniperCHDLC, carries: juniperCHDLC}
+	d.sll, d.sll2, d.ipoib = newLinuxSLL(), newLinuxSLL2(), newIPoIB()
 	d.frags = newReassembler()
 	d.datagram4, _ = d.parser(linkIPv4)
 	d.datagram6, _ = d.parser(linkIPv6)

@@ -11,54 +11,50 @@ import (
 // as gopacket.DecodingLayers. BSD loopback comes from gopacket itself;
 // Ethernet and what it carries are in layer_ethernet.go.
 
-// linuxSLL is the Linux cooked capture v1 header (LINKTYPE_LINUX_SLL, 16
-// bytes, protocol type in the last 2). gopacket's layers.LinuxSLL slices
-// the address by its length field without a bounds check and panics on a
-// length over 10.
-type linuxSLL struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+// etherTypedLink is a link header of a fixed length that names its
+// payload by an EtherType at a fixed offset: the Linux cooked captures
+// (LINKTYPE_LINUX_SLL, 16 bytes, the protocol type in the last 2;
+// LINKTYPE_LINUX_SLL2, 20 bytes, in the first 2) and IP over InfiniBand
+// (LINKTYPE_IPOIB, see ipoibHeaderLen). gopacket's layers.LinuxSLL
+// slices the address by its length field without a bounds check and
+// panics on a length over 10; gopacket v1.1.19 knows neither of the
+// others.
+type etherTypedLink struct {
+	info      *frameInfo
+	layerType gopacket.LayerType
+	name      string // for errors: "Linux cooked"
+	unit      string // what is too short: "packet", "frame"
+	length    int    // the header's
+	etherAt   int    // the EtherType's offset
+	next      gopacket.LayerType
+	payload   []byte
 }
 
-const linuxSLLLen = 16
+const (
+	linuxSLLLen  = 16
+	linuxSLL2Len = 20
+)
 
-func (l *linuxSLL) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
-	if len(data) < linuxSLLLen {
-		return malformed("Linux cooked", "packet too short (%d bytes, need %d)", len(data), linuxSLLLen)
+func newLinuxSLL() etherTypedLink {
+	return etherTypedLink{layerType: layers.LayerTypeLinuxSLL, name: "Linux cooked", unit: "packet", length: linuxSLLLen, etherAt: 14}
+}
+
+func newLinuxSLL2() etherTypedLink {
+	return etherTypedLink{layerType: layerTypeLinuxSLL2, name: "Linux cooked v2", unit: "packet", length: linuxSLL2Len, etherAt: 0}
+}
+
+func (l *etherTypedLink) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < l.length {
+		return malformed(l.name, "%s too short (%d bytes, need %d)", l.unit, len(data), l.length)
 	}
-	l.next = l.info.etherNext(binary.BigEndian.Uint16(data[14:16]))
-	l.payload = data[linuxSLLLen:]
+	l.next = l.info.etherNext(binary.BigEndian.Uint16(data[l.etherAt:]))
+	l.payload = data[l.length:]
 	return nil
 }
 
-func (l *linuxSLL) CanDecode() gopacket.LayerClass    { return layers.LayerTypeLinuxSLL }
-func (l *linuxSLL) NextLayerType() gopacket.LayerType { return l.next }
-func (l *linuxSLL) LayerPayload() []byte              { return l.payload }
-
-// linuxSLL2 is the Linux cooked capture v2 header (LINKTYPE_LINUX_SLL2, 20
-// bytes, protocol type in the first 2), which gopacket v1.1.19 does not
-// know.
-type linuxSLL2 struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
-}
-
-const linuxSLL2Len = 20
-
-func (l *linuxSLL2) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
-	if len(data) < linuxSLL2Len {
-		return malformed("Linux cooked v2", "packet too short (%d bytes, need %d)", len(data), linuxSLL2Len)
-	}
-	l.next = l.info.etherNext(binary.BigEndian.Uint16(data[0:2]))
-	l.payload = data[linuxSLL2Len:]
-	return nil
-}
-
-func (l *linuxSLL2) CanDecode() gopacket.LayerClass    { return layerTypeLinuxSLL2 }
-func (l *linuxSLL2) NextLayerType() gopacket.LayerType { return l.next }
-func (l *linuxSLL2) LayerPayload() []byte              { return l.payload }
+func (l *etherTypedLink) CanDecode() gopacket.LayerClass    { return l.layerType }
+func (l *etherTypedLink) NextLayerType() gopacket.LayerType { return l.next }
+func (l *etherTypedLink) LayerPayload() []byte              { return l.payload }
 
 // rawIP is the empty link layer of LINKTYPE_RAW: the frame is an IPv4 or
 // IPv6 packet and the version nibble says which. It consumes nothing.

@@ -19,25 +19,10 @@ import (
 // packet-ipoib.c read it).
 const ipoibHeaderLen = 44
 
-// ipoibLayer is LINKTYPE_IPOIB.
-type ipoibLayer struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+// newIPoIB is LINKTYPE_IPOIB's link layer.
+func newIPoIB() etherTypedLink {
+	return etherTypedLink{layerType: layerTypeIPoIB, name: "IPoIB", unit: "frame", length: ipoibHeaderLen, etherAt: 40}
 }
-
-func (l *ipoibLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
-	if len(data) < ipoibHeaderLen {
-		return malformed("IPoIB", "frame too short (%d bytes, need %d)", len(data), ipoibHeaderLen)
-	}
-	l.next = l.info.etherNext(binary.BigEndian.Uint16(data[40:42]))
-	l.payload = data[ipoibHeaderLen:]
-	return nil
-}
-
-func (l *ipoibLayer) CanDecode() gopacket.LayerClass    { return layerTypeIPoIB }
-func (l *ipoibLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *ipoibLayer) LayerPayload() []byte              { return l.payload }
 
 // ARCNET protocol IDs that carry IP (Wireshark's arcnet_pids.h, from the
 // BSD and Linux drivers).
