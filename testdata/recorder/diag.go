@@ -263,6 +263,18 @@ func (s *server) stop(ls int) error {
 	return s.err
 }
 
+// clientsDone waits for the clients of wg, which send their errors to
+// errc, and then stops srv and its listener ls: the first error of either.
+func clientsDone(wg *sync.WaitGroup, errc chan error, srv *server, ls int) error {
+	wg.Wait()
+	close(errc)
+	if err := <-errc; err != nil {
+		return err
+	}
+	time.Sleep(100 * time.Millisecond)
+	return srv.stop(ls)
+}
+
 // timeWaitPileup: 200 short connections from 10.0.0.1, each: connect,
 // request, response, client close() at once, server close() on EOF. The
 // client binds its port explicitly (SO_REUSEADDR): round 1 uses ports
@@ -319,13 +331,7 @@ func timeWaitPileup(e *env) error {
 			return nil
 		})
 	}
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	return srv.stop(ls)
+	return clientsDone(&wg, errc, srv, ls)
 }
 
 // halfOpenPeer: two connections, each with request and response. A has
@@ -577,11 +583,5 @@ func busyNormal(e *env) error {
 		}()
 		return nil
 	})
-	wg.Wait()
-	close(errc)
-	if err := <-errc; err != nil {
-		return err
-	}
-	time.Sleep(100 * time.Millisecond)
-	return srv.stop(ls)
+	return clientsDone(&wg, errc, srv, ls)
 }

@@ -373,10 +373,17 @@ func closeUnread(e *env) error {
 	if err != nil {
 		return err
 	}
-	time.Sleep(200 * time.Millisecond)
+	return unreadReset(c, a, 200*time.Millisecond)
+}
+
+// unreadReset has the server, wait after the client's request, close
+// socket a without reading it: a RST instead of a FIN, and the client's
+// read() on c returns ECONNRESET.
+func unreadReset(c, a int, wait time.Duration) error {
+	time.Sleep(wait)
 	logf("server close() without reading the request")
 	closeFD(a)
-	_, err = read(c, make([]byte, 100))
+	_, err := read(c, make([]byte, 100))
 	if err := expectErr("client read", err, unix.ECONNRESET); err != nil {
 		return err
 	}
@@ -694,8 +701,14 @@ func injectRST(e *env, offset uint32) error {
 		closeFD(a)
 		return nil
 	}
+	return goesOn(c, a, "the RST")
+}
+
+// goesOn is the end of an inject scenario whose connection went on after
+// what was injected: a second exchange, and the client closes first.
+func goesOn(c, a int, injected string) error {
 	if err := exchange(c, a); err != nil {
-		return fmt.Errorf("second exchange after the RST: %w", err)
+		return fmt.Errorf("second exchange after %s: %w", injected, err)
 	}
 	return closeInTurn(c, a, "client", "server", true)
 }
@@ -713,10 +726,7 @@ func injectSYN(e *env) error {
 		return err
 	}
 	time.Sleep(200 * time.Millisecond)
-	if err := exchange(c, a); err != nil {
-		return fmt.Errorf("second exchange after the SYN: %w", err)
-	}
-	return closeInTurn(c, a, "client", "server", true)
+	return goesOn(c, a, "the SYN")
 }
 
 // injectBeyondWindow: request and response, then 100 bytes with ACK (a
@@ -754,10 +764,7 @@ func injectBeyondWindow(e *env) error {
 	if after != before {
 		return fmt.Errorf("the server received %d bytes of the injected data", after-before)
 	}
-	if err := exchange(c, a); err != nil {
-		return fmt.Errorf("second exchange after the injected data: %w", err)
-	}
-	return closeInTurn(c, a, "client", "server", true)
+	return goesOn(c, a, "the injected data")
 }
 
 // exchanged connects a client to the server and sends a request and its
@@ -895,6 +902,16 @@ func timeOutThenReconnect(e *env, c, ls int) error {
 	return laterConnection(e, ls, time.Second)
 }
 
+// served is a listener, and on it a connection that exchanged a request
+// and its response (see exchangeOn).
+func served(e *env, copts ...sockOpt) (ls, c, a int, err error) {
+	if ls, err = e.listen(16); err != nil {
+		return
+	}
+	c, a, err = exchangeOn(e, ls, copts...)
+	return
+}
+
 // exchangeOn connects to listener ls, with the client socket's options
 // copts, and exchanges a request and its response.
 func exchangeOn(e *env, ls int, copts ...sockOpt) (c, a int, err error) {
@@ -948,11 +965,7 @@ func appConnectTimeout(e *env) error {
 // the client's read() returning ETIMEDOUT at ≈ 7.2 s is followed, 1 s
 // later, by a second connection once the server is reachable again.
 func appRetransmitTimeout(e *env) error {
-	ls, err := e.listen(16)
-	if err != nil {
-		return err
-	}
-	c, _, err := exchangeOn(e, ls)
+	ls, c, _, err := served(e)
 	if err != nil {
 		return err
 	}
@@ -972,11 +985,7 @@ func appRetransmitTimeout(e *env) error {
 // the server's firewall) and its read() returns ETIMEDOUT; 1 s later a
 // second connection once the server is reachable again.
 func appKeepaliveTimeout(e *env) error {
-	ls, err := e.listen(16)
-	if err != nil {
-		return err
-	}
-	c, _, err := exchangeOn(e, ls, keepAlive(1, 1, 2))
+	ls, c, _, err := served(e, keepAlive(1, 1, 2))
 	if err != nil {
 		return err
 	}
@@ -991,11 +1000,7 @@ func appKeepaliveTimeout(e *env) error {
 // answers the data with a RST, and the client's next write() fails with
 // EPIPE. Then a second connection.
 func appWriteEPIPE(e *env) error {
-	ls, err := e.listen(16)
-	if err != nil {
-		return err
-	}
-	c, a, err := exchangeOn(e, ls)
+	ls, c, a, err := served(e)
 	if err != nil {
 		return err
 	}
@@ -1044,14 +1049,9 @@ func appResets(e *env) error {
 	if err != nil {
 		return err
 	}
-	time.Sleep(100 * time.Millisecond)
-	logf("server close() without reading the request")
-	closeFD(a)
-	_, err = read(c, make([]byte, 100))
-	if err := expectErr("client read", err, unix.ECONNRESET); err != nil {
+	if err := unreadReset(c, a, 100*time.Millisecond); err != nil {
 		return err
 	}
-	closeFD(c)
 	time.Sleep(100 * time.Millisecond)
 	if c, a, err = exchangeOn(e, ls); err != nil {
 		return err
