@@ -39,6 +39,17 @@ var Errnos = map[string]int{
 	EPROTO:       71,
 }
 
+// errnoOf is Errnos[name], without hashing the outcomes that are no errno
+// (every errno's name starts with E; of the words, only EOF does): two
+// sides of every connection ask it three times.
+func errnoOf(name string) (int, bool) {
+	if name == "" || name[0] != 'E' || name == AppEOF {
+		return 0, false
+	}
+	n, ok := Errnos[name]
+	return n, ok
+}
+
 // AppOutcomes lists every value an AppSide call can hold.
 var AppOutcomes = []string{
 	AppConnected, AppAccepted, AppNever, AppEOF, AppOpen, AppUnknown,
@@ -142,11 +153,11 @@ func (c *Conn) app(end int64) App {
 		if s.Setup == AppConnected || s.Setup == AppAccepted || s.Setup == AppUnknown && c.midstream && c.established {
 			c.streamOutcome(s, &c.ep[i], &c.ep[1-i], end)
 		}
-		if n, ok := Errnos[s.Send]; ok {
+		if n, ok := errnoOf(s.Send); ok {
 			s.Errno = n
-		} else if n, ok := Errnos[s.Recv]; ok {
+		} else if n, ok := errnoOf(s.Recv); ok {
 			s.Errno = n
-		} else if n, ok := Errnos[s.Setup]; ok {
+		} else if n, ok := errnoOf(s.Setup); ok {
 			s.Errno = n
 		}
 	}
@@ -229,7 +240,9 @@ func (c *Conn) pendingConnect(s *AppSide, e *endpoint, end int64) {
 		if end-last > retryDue(1e9, false) {
 			// Linux's first SYN timeout is 1 s (TCP_TIMEOUT_INIT).
 			s.Setup = AppUnknown
-			s.Why = fmt.Sprintf("one SYN and no retry in the %s the capture went on: its retry schedule cannot be read (tcp_syn_retries 0, a spoofed source, or retries not captured)", fmtDur(end-last))
+			// Concatenated rather than formatted: a flood of spoofed
+			// SYNs gives a million of these.
+			s.Why = "one SYN and no retry in the " + fmtDur(end-last) + " the capture went on: its retry schedule cannot be read (tcp_syn_retries 0, a spoofed source, or retries not captured)"
 			return
 		}
 		s.Setup, s.Why = EINPROGRESS, "one SYN, still unanswered when the capture ended"

@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -194,4 +195,37 @@ func checkApp(t *testing.T, c *Conn, endMS int64, client, server appWant) Result
 	client.check(t, "client", r.App.Client)
 	server.check(t, "server", r.App.Server)
 	return r
+}
+
+// TestErrnoOf: errnoOf, which skips the outcomes that are no errno, says
+// what Errnos says of every outcome and of the empty string.
+func TestErrnoOf(t *testing.T) {
+	for _, o := range append([]string{""}, AppOutcomes...) {
+		want, wantOK := Errnos[o]
+		if got, ok := errnoOf(o); got != want || ok != wantOK {
+			t.Errorf("errnoOf(%q) = %d, %v; Errnos says %d, %v", o, got, ok, want, wantOK)
+		}
+	}
+}
+
+// TestFmtDur: fmtDur, written with strconv, gives what the fmt verbs it
+// replaced give, rounding included.
+func TestFmtDur(t *testing.T) {
+	fmtDurByFmt := func(ns int64) string {
+		switch {
+		case ns < 0:
+			return fmt.Sprintf("%dns", ns)
+		case ns < 1e6:
+			return fmt.Sprintf("%dµs", ns/1e3)
+		case ns < 1e9:
+			return fmt.Sprintf("%.1fms", float64(ns)/1e6)
+		}
+		return fmt.Sprintf("%.3fs", float64(ns)/1e9)
+	}
+	for _, ns := range []int64{-1, -5e9, 0, 999, 1000, 999_999, 1e6, 1_049_999, 1_050_000, 1_250_000, 999_999_999,
+		1e9, 1_000_499_999, 1_000_500_000, 1_002_500_000, 7_654_321_987, 86_400e9, 1<<62 + 12345} {
+		if got, want := fmtDur(ns), fmtDurByFmt(ns); got != want {
+			t.Errorf("fmtDur(%d) = %q, want %q", ns, got, want)
+		}
+	}
 }

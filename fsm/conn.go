@@ -1,6 +1,9 @@
 package fsm
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+)
 
 // endpoint is what the observer knows about one side of a connection: its
 // inferred state and the sequence space it sends.
@@ -840,14 +843,16 @@ func (c *Conn) note(name string, seg *Segment) *Anomaly {
 }
 
 func fmtDur(ns int64) string {
+	// strconv rather than fmt: the app view of every connection of a
+	// flood says one of these (fmt's %d and %.Nf are strconv's).
 	switch {
 	case ns < 0:
-		return fmt.Sprintf("%dns", ns)
+		return strconv.FormatInt(ns, 10) + "ns"
 	case ns < 1e6:
-		return fmt.Sprintf("%dµs", ns/1e3)
+		return strconv.FormatInt(ns/1e3, 10) + "µs"
 	case ns < 1e9:
-		return fmt.Sprintf("%.1fms", float64(ns)/1e6)
+		return strconv.FormatFloat(float64(ns)/1e6, 'f', 1, 64) + "ms"
 	default:
-		return fmt.Sprintf("%.3fs", float64(ns)/1e9)
+		return strconv.FormatFloat(float64(ns)/1e9, 'f', 3, 64) + "s"
 	}
 }
