@@ -14,9 +14,9 @@ type endpoint struct {
 	dir   Dir
 	tx    direction // what this endpoint sends
 
-	isn        uint32 // initial sequence number, valid when sentSYN
-	finSeq     uint32 // sequence number of the FIN, valid when sentFIN
-	sentSYN    bool   // sent a SYN (bare or SYN/ACK)
+	isn        seq  // initial sequence number, valid when sentSYN
+	finSeq     seq  // sequence number of the FIN, valid when sentFIN
+	sentSYN    bool // sent a SYN (bare or SYN/ACK)
 	sentFIN    bool
 	sentRST    bool
 	synAcked   bool       // the peer acknowledged this side's SYN
@@ -127,8 +127,8 @@ func (c *Conn) Start(seg *Segment) {
 		c.midstream = true
 		c.ep[FromClient].state = SynSent
 		c.ep[FromClient].sentSYN = true
-		c.ep[FromClient].isn = seg.Ack - 1
-		c.ep[FromClient].tx.start(seg.Ack)
+		c.ep[FromClient].isn = seg.ackNum() - 1
+		c.ep[FromClient].tx.start(seg.ackNum())
 		c.ep[FromServer].state = Listen
 	default:
 		c.midstream, c.established = true, true
@@ -341,11 +341,11 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 	isSYNACK := seg.Flags&ACK != 0
 	switch {
 	case !e.sentSYN:
-		e.sentSYN, e.isn = true, seg.Seq
+		e.sentSYN, e.isn = true, seg.seqNum()
 		if seg.Len > 0 {
 			c.synWithData = true
 		}
-	case seg.Seq == e.isn:
+	case seg.seqNum() == e.isn:
 		if !isSYNACK || e.synAcks > 0 {
 			// (A first SYN/ACK after our own bare SYN is the answer of
 			// a simultaneous open, not a resend.)
@@ -355,12 +355,12 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 		if a := c.note(AnomalySynAckISNChanged, seg); a != nil {
 			a.Detail = fmt.Sprintf("SYN/ACK ISN %d, earlier %d", seg.Seq, e.isn)
 		}
-		e.isn = seg.Seq
+		e.isn = seg.seqNum()
 	default:
 		if a := c.note(AnomalySynISNChanged, seg); a != nil {
 			a.Detail = fmt.Sprintf("SYN ISN %d, earlier %d", seg.Seq, e.isn)
 		}
-		e.isn = seg.Seq
+		e.isn = seg.seqNum()
 	}
 	if e.counted(seg) {
 		e.lastSYN = seg.Time
@@ -388,7 +388,7 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 		c.rttClient = seg.Time - p.lastSYN
 	}
 	switch {
-	case e.synAcks > 1 && e.synAcked && !c.simultaneousOpen && seg.Seq == e.isn:
+	case e.synAcks > 1 && e.synAcked && !c.simultaneousOpen && seg.seqNum() == e.isn:
 		// The peer acknowledged our SYN, yet we send it again: we never
 		// took that ACK. Back to SYN_RCVD (Linux keeps the request socket
 		// when the accept queue is full and tcp_abort_on_overflow=0).
@@ -413,7 +413,7 @@ func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 // (its ACK covers p's SYN or FIN), then what p receives.
 func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 	// e received p's SYN: it acknowledges it (RFC 9293 section 3.10.7.2-3).
-	if p.sentSYN && !e.gotSYN && seqLess(p.isn, seg.Ack) {
+	if p.sentSYN && !e.gotSYN && p.isn.lessThan(seg.ackNum()) {
 		e.gotSYN = true
 		switch e.state {
 		case Listen, Closed, Unknown:
@@ -436,7 +436,7 @@ func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 	}
 	// p receives our acknowledgement of its SYN. A side that already
 	// dropped such an ACK once must show it took this one (see Step).
-	if p.sentSYN && !p.synAcked && seqLess(p.isn, seg.Ack) {
+	if p.sentSYN && !p.synAcked && p.isn.lessThan(seg.ackNum()) {
 		p.synAcked = true
 		if p.state == SynRcvd && !p.droppedAck {
 			c.enter(p, Established)
@@ -447,15 +447,15 @@ func (c *Conn) receiveEvidence(e, p *endpoint, seg *Segment) {
 	}
 	// A later segment from e reaching p carries e's FIN before it (TCP
 	// delivers in order), so p has received that FIN too.
-	if e.sentFIN && !p.gotFIN && seqLess(e.finSeq, seg.Seq) {
+	if e.sentFIN && !p.gotFIN && e.finSeq.lessThan(seg.seqNum()) {
 		c.receiveFIN(p, e, seg.Time)
 	}
 	// e received p's FIN: it acknowledges it.
-	if p.sentFIN && !e.gotFIN && seqLess(p.finSeq, seg.Ack) {
+	if p.sentFIN && !e.gotFIN && p.finSeq.lessThan(seg.ackNum()) {
 		c.receiveFIN(e, p, seg.Time)
 	}
 	// p receives our acknowledgement of its FIN.
-	if p.sentFIN && !p.finAcked && seqLess(p.finSeq, seg.Ack) {
+	if p.sentFIN && !p.finAcked && p.finSeq.lessThan(seg.ackNum()) {
 		p.finAcked = true
 		switch p.state {
 		case FinWait1:
@@ -494,7 +494,7 @@ func (c *Conn) receiveFIN(r, s *endpoint, now int64) {
 
 // sendFIN applies the sender's CLOSE (RFC 9293 section 3.10.4).
 func (c *Conn) sendFIN(e, p *endpoint, seg *Segment, kind Kind) {
-	finSeq := seg.Seq + uint32(seg.Len)
+	finSeq := seg.seqNum().add(seqSize(seg.Len))
 	if seg.Flags&SYN != 0 {
 		finSeq++
 	}
@@ -502,7 +502,7 @@ func (c *Conn) sendFIN(e, p *endpoint, seg *Segment, kind Kind) {
 		if finSeq == e.finSeq {
 			return // a retransmitted FIN, counted by classify
 		}
-		if seqLess(finSeq, e.finSeq) {
+		if finSeq.lessThan(e.finSeq) {
 			return
 		}
 	}
@@ -530,7 +530,7 @@ func (c *Conn) checkData(e, p *endpoint, seg *Segment) {
 			a.Detail = fmt.Sprintf("%d bytes from the %s in %s", seg.Len, seg.Dir, e.state)
 		}
 	}
-	if e.sentFIN && seqLess(e.finSeq, seg.Seq+uint32(seg.Len)) && seg.Flags&FIN == 0 {
+	if e.sentFIN && e.finSeq.lessThan(seg.seqNum().add(seqSize(seg.Len))) && seg.Flags&FIN == 0 {
 		if a := c.note(AnomalyDataAfterFIN, seg); a != nil {
 			a.Detail = fmt.Sprintf("%d bytes at seq %d, FIN was at %d", seg.Len, seg.Seq, e.finSeq)
 		}
@@ -564,9 +564,9 @@ func (c *Conn) checkData(e, p *endpoint, seg *Segment) {
 //     number nor its retransmission count, and its bytes are not counted.
 func (c *Conn) unacceptable(e, p *endpoint, seg *Segment) Rule {
 	switch {
-	case seg.Flags&ACK != 0 && p.state == SynSent && !p.gotSYN && !synSentAcceptsAck(p, seg.Ack):
+	case seg.Flags&ACK != 0 && p.state == SynSent && !p.gotSYN && !synSentAcceptsAck(p, seg.ackNum()):
 		c.rareFor(p.dir)
-		c.rare.badAck[p.dir], c.rare.badAckValid[p.dir] = seg.Ack, true
+		c.rare.badAck[p.dir], c.rare.badAckValid[p.dir] = seg.ackNum(), true
 		if a := c.note(AnomalyACKUnacceptable, seg); a != nil {
 			a.Detail = fmt.Sprintf("%s from the %s acknowledges %d, the %s's SYN was %d: the %s stays in SYN_SENT", seg.Flags, seg.Dir, seg.Ack, p.dir, p.isn, p.dir)
 		}
@@ -635,16 +635,16 @@ func (c *Conn) beyondWindow(e, p *endpoint, seg *Segment) bool {
 		return false
 	}
 	rcvNxt, n := p.tx.ack, seg.seqLen()
-	wnd := edge - rcvNxt
-	if acceptable(seg.Seq, n, rcvNxt, wnd) || seqLess(seg.Seq, rcvNxt) {
+	wnd := rcvNxt.size(edge)
+	if acceptable(seg.seqNum(), n, rcvNxt, wnd) || seg.seqNum().lessThan(rcvNxt) {
 		return false
 	}
-	if n == 0 && seg.Seq == rcvNxt+wnd {
+	if n == 0 && seg.seqNum() == edge {
 		return false
 	}
 	if a := c.note(AnomalySegmentBeyondWindow, seg); a != nil {
 		a.Detail = fmt.Sprintf("%s seq %d len %d from the %s is the %s's RCV.NXT+%d, past its window of %d: dropped and answered with an ACK",
-			seg.Flags, seg.Seq, seg.Len, seg.Dir, p.dir, seg.Seq-rcvNxt, wnd)
+			seg.Flags, seg.Seq, seg.Len, seg.Dir, p.dir, rcvNxt.size(seg.seqNum()), wnd)
 	}
 	c.rememberDrop(e, seg)
 	return true
@@ -674,8 +674,8 @@ func (c *Conn) inferUnseen(e, p *endpoint, seg *Segment) {
 			c.establishedAt = seg.Time
 		}
 	case !e.passive && e.state == SynSent && e.sentSYN && !e.gotSYN && seg.Flags&ACK != 0 && !p.sentSYN:
-		p.sentSYN, p.isn, p.gotSYN, e.synAcked = true, seg.Ack-1, true, true
-		p.tx.start(seg.Ack)
+		p.sentSYN, p.isn, p.gotSYN, e.synAcked = true, seg.ackNum()-1, true, true
+		p.tx.start(seg.ackNum())
 		c.enter(p, SynRcvd) // receiveEvidence takes both on to ESTABLISHED
 	default:
 		return
@@ -687,11 +687,11 @@ func (c *Conn) inferUnseen(e, p *endpoint, seg *Segment) {
 // synSentAcceptsAck applies the SYN_SENT acceptability test to an
 // acknowledgement number: SND.UNA < SEG.ACK =< SND.NXT (RFC 9293 section
 // 3.10.7.3), where SND.UNA is the ISN.
-func synSentAcceptsAck(e *endpoint, ack uint32) bool {
+func synSentAcceptsAck(e *endpoint, ack seq) bool {
 	if !e.sentSYN {
 		return true // nothing known to test against
 	}
-	return seqLess(e.isn, ack) && (!e.tx.valid || !seqLess(e.tx.nxt, ack))
+	return e.isn.lessThan(ack) && (!e.tx.valid || ack.lessThanEq(e.tx.nxt))
 }
 
 // reset applies a RST from e and returns the rule that decided it (RFC
@@ -766,7 +766,7 @@ func (c *Conn) rstCheck(e, p *endpoint, seg *Segment) (accept bool, rule Rule) {
 			}
 			return false, RuleRSTWithoutACK
 		}
-		if synSentAcceptsAck(p, seg.Ack) {
+		if synSentAcceptsAck(p, seg.ackNum()) {
 			return true, RuleNone
 		}
 		if a := c.note(AnomalyRSTOutOfWindow, seg); a != nil {
@@ -774,7 +774,7 @@ func (c *Conn) rstCheck(e, p *endpoint, seg *Segment) (accept bool, rule Rule) {
 		}
 		return false, RuleRSTOutOfWindow
 	}
-	if e.state == SynSent && c.rare != nil && c.rare.badAckValid[e.dir] && seg.Seq == c.rare.badAck[e.dir] {
+	if e.state == SynSent && c.rare != nil && c.rare.badAckValid[e.dir] && seg.seqNum() == c.rare.badAck[e.dir] {
 		// The RST SYN_SENT sends for an unacceptable ACK (see
 		// unacceptable): it answers a segment that was no part of this
 		// connection, and its sender goes on with its handshake.
@@ -789,18 +789,18 @@ func (c *Conn) rstCheck(e, p *endpoint, seg *Segment) (accept bool, rule Rule) {
 	// RCV.NXT is p's latest acknowledgement, or, if p received more of
 	// e's sequence space than it acknowledged in the capture, e's next
 	// sequence number.
-	next := p.tx.ack
-	if seg.Seq == next || e.tx.valid && seg.Seq == e.tx.nxt {
+	next, segSeq := p.tx.ack, seg.seqNum()
+	if segSeq == next || e.tx.valid && segSeq == e.tx.nxt {
 		return true, RuleNone
 	}
-	if seg.Seq == next-1 && (p.state == CloseWait || p.state == LastAck || p.state == Closing) {
+	if segSeq == next-1 && (p.state == CloseWait || p.state == LastAck || p.state == Closing) {
 		return true, RuleRSTAfterFIN
 	}
-	window := uint32(p.tx.win)
+	window := seqSize(p.tx.win)
 	if !p.tx.winInSYN {
 		window <<= p.tx.shift // RFC 7323 section 2.2: never scaled in a SYN
 	}
-	if seqInWindow(seg.Seq, next, window) {
+	if segSeq.inWindow(next, window) {
 		if p.state == SynRcvd && p.passive {
 			return true, RuleRSTInWindowSynRcvd
 		}
@@ -811,7 +811,7 @@ func (c *Conn) rstCheck(e, p *endpoint, seg *Segment) (accept bool, rule Rule) {
 			if p.state == TimeWait {
 				answer = "dropped" // Linux tcp_timewait_state_process
 			}
-			a.Detail = fmt.Sprintf("RST seq %d is the %s's RCV.NXT+%d, in its window of %d: %s", seg.Seq, p.dir, seg.Seq-next, window, answer)
+			a.Detail = fmt.Sprintf("RST seq %d is the %s's RCV.NXT+%d, in its window of %d: %s", seg.Seq, p.dir, next.size(segSeq), window, answer)
 		}
 		return false, RuleRSTInWindow
 	}

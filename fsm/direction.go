@@ -7,13 +7,13 @@ package fsm
 type direction struct {
 	// Fields are ordered widest first so that the struct packs: two of
 	// these are in every connection.
-	nxt uint32 // next expected sequence number (highest seq+len seen)
-	ack uint32 // highest acknowledgement this side sent
+	nxt seq // next expected sequence number (highest seq+len seen)
+	ack seq // highest acknowledgement this side sent
 
 	// One remembered hole [holeStart, holeEnd): a segment landing in it was
 	// out of order rather than retransmitted. An empty hole (holeStart =
 	// holeEnd, as in the zero direction) is none.
-	holeStart, holeEnd uint32
+	holeStart, holeEnd seq
 
 	win uint16 // last window advertised, unscaled
 	// slack is how far the largest right edge of the windows this side
@@ -36,7 +36,7 @@ type direction struct {
 const wscaleUnseen int8 = -2
 
 // start sets the next expected sequence number, after a SYN.
-func (d *direction) start(nxt uint32) {
+func (d *direction) start(nxt seq) {
 	d.valid, d.nxt, d.holeStart, d.holeEnd = true, nxt, 0, 0
 }
 
@@ -50,7 +50,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	var kind Kind
 	tx, rx := &e.tx, &p.tx
 	n := seg.seqLen()
-	end := seg.Seq + n
+	start, end := seg.seqNum(), seg.seqEnd()
 	syn := seg.Flags&SYN != 0
 	peerProbe := rx.lastProbe
 	expected := tx.nxt
@@ -68,7 +68,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	}
 
 	switch {
-	case !tx.valid, syn && e.sentSYN && seg.Seq != e.isn:
+	case !tx.valid, syn && e.sentSYN && start != e.isn:
 		// First segment, or a SYN with a new ISN (see sendSYN): a new
 		// sequence space (RFC 9293 section 3.4), nothing to test it
 		// against.
@@ -92,11 +92,11 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		// 3.10.7.4, the first two cases). Past the sender's next
 		// sequence number, it shows that segments before it were not
 		// captured.
-		if seqLess(tx.nxt, seg.Seq) {
+		if tx.nxt.lessThan(start) {
 			kind |= KindGap
-			tx.nxt = seg.Seq
+			tx.nxt = start
 		}
-	case seg.Seq == tx.nxt:
+	case start == tx.nxt:
 		// In order (RFC 9293 section 3.10.7.4, the fourth case: its
 		// first octet in the window). A zero-window probe, unacceptable
 		// in a zero window (the third case), keeps the place the
@@ -108,7 +108,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 			kind |= KindNewData
 		}
 		tx.nxt = end
-	case seqLess(tx.nxt, seg.Seq):
+	case tx.nxt.lessThan(start):
 		// Past the sender's next sequence number but in the window (the
 		// fourth case; the receiver queues it out of order): the
 		// segments before it were not captured.
@@ -116,7 +116,7 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		if seg.Len > 0 {
 			kind |= KindNewData
 		}
-		tx.holeStart, tx.holeEnd = tx.nxt, seg.Seq
+		tx.holeStart, tx.holeEnd = tx.nxt, start
 		tx.nxt = end
 	default:
 		// Starts before the sender's next sequence number: it fills a
@@ -126,19 +126,19 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		// the left edge too); if it ends before, the receiver answers it
 		// with an ACK and drops it, but its sender did retransmit it
 		// (see beyondWindow).
-		if !seqLess(seg.Seq, tx.holeStart) && seqLess(seg.Seq, tx.holeEnd) {
+		if tx.holeStart.lessThanEq(start) && start.lessThan(tx.holeEnd) {
 			kind |= KindOutOfOrder
-			if seg.Seq == tx.holeStart {
+			if start == tx.holeStart {
 				tx.holeStart = end
 			}
-			if !seqLess(tx.holeStart, tx.holeEnd) {
+			if tx.holeEnd.lessThanEq(tx.holeStart) {
 				tx.holeStart = tx.holeEnd // filled
 			}
 		} else if !syn {
 			kind |= KindRetransmission
 			e.retransmits++
 		}
-		if seqLess(tx.nxt, end) {
+		if tx.nxt.lessThan(end) {
 			tx.nxt = end
 		}
 	}
@@ -147,18 +147,19 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 		// beyond its window (see takeBack). No gap, and no hole for them
 		// to fill: sent again, they are retransmissions.
 		kind &^= KindGap
-		if tx.holeStart == expected && tx.holeEnd == seg.Seq {
+		if tx.holeStart == expected && tx.holeEnd == start {
 			tx.holeStart = tx.holeEnd
 		}
 	}
 	if kind&KindGap != 0 {
 		if a := c.note(AnomalySegmentNotCaptured, seg); a != nil {
-			a.Detail = "segment starts at seq " + uitoa(seg.Seq) + ", expected " + uitoa(expected)
+			a.Detail = "segment starts at seq " + uitoa(seg.Seq) + ", expected " + uitoa(uint32(expected))
 		}
 	}
 
 	if seg.Flags&ACK != 0 {
-		if rx.valid && seqLess(rx.nxt, seg.Ack) {
+		ack := seg.ackNum()
+		if rx.valid && rx.nxt.lessThan(ack) {
 			// An acknowledgement of more than p was seen sending. RFC
 			// 9293 section 3.10.7.4 ("fifth, check the ACK field") has p
 			// drop a segment acknowledging what p never sent; the
@@ -170,12 +171,12 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 			// what e acknowledges: no anomaly there.
 			if oneSided := p.packets == 0 && c.rare != nil && c.rare.oneSided; !oneSided {
 				if a := c.note(AnomalyAckUnseen, seg); a != nil {
-					a.Detail = "ack " + uitoa(seg.Ack) + " beyond the " + Dir(1-seg.Dir).String() + "'s next sequence number " + uitoa(rx.nxt)
+					a.Detail = "ack " + uitoa(seg.Ack) + " beyond the " + Dir(1-seg.Dir).String() + "'s next sequence number " + uitoa(uint32(rx.nxt))
 				}
 			}
-			rx.nxt = seg.Ack
+			rx.nxt = ack
 		}
-		if n == 0 && tx.ackValid && seg.Ack == tx.ack && kind&(KindKeepAlive|KindZeroWindowProbe) == 0 {
+		if n == 0 && tx.ackValid && ack == tx.ack && kind&(KindKeepAlive|KindZeroWindowProbe) == 0 {
 			switch {
 			case tx.winValid && !tx.winInSYN && seg.Window != tx.win:
 				kind |= KindWindowUpdate
@@ -183,13 +184,13 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 				kind |= KindKeepAliveAck
 			case peerProbe == KindZeroWindowProbe:
 				kind |= KindZeroWindowProbeAck
-			case rx.valid && seqLess(seg.Ack, rx.nxt):
+			case rx.valid && ack.lessThan(rx.nxt):
 				kind |= KindDupAck
 				c.rareFor(e.dir).dupAcks++
 			}
 		}
-		if !tx.ackValid || seqLess(tx.ack, seg.Ack) {
-			tx.ack, tx.ackValid = seg.Ack, true
+		if !tx.ackValid || tx.ack.lessThan(ack) {
+			tx.ack, tx.ackValid = ack, true
 		}
 	}
 	if seg.Window == 0 {
@@ -203,8 +204,8 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 	// (move its right edge left), and a sender may have sent up to the
 	// edge it saw before: remember the largest.
 	tx.slack = 0
-	if edge, ok := tx.rightEdge(rx); ok && edgeKnown && seqLess(edge, largestEdge) {
-		tx.slack = uint16(min((largestEdge-edge+1<<tx.shift-1)>>tx.shift, 0xffff))
+	if edge, ok := tx.rightEdge(rx); ok && edgeKnown && edge.lessThan(largestEdge) {
+		tx.slack = uint16(min((edge.size(largestEdge)+1<<tx.shift-1)>>tx.shift, 0xffff))
 	}
 	return kind
 }
@@ -214,14 +215,14 @@ func (c *Conn) classify(e, p *endpoint, seg *Segment) Kind {
 // SND.NXT-1; Linux sends SND.UNA-1 (tcp_xmit_probe_skb), for keepalives
 // and for zero-window probes alike. It carries 0 or 1 byte.
 func keepaliveShaped(tx, rx *direction, seg *Segment) bool {
-	return seg.Flags&(SYN|FIN) == 0 && seg.Len <= 1 && (seg.Seq == tx.nxt-1 || rx.ackValid && seg.Seq == rx.ack-1)
+	return seg.Flags&(SYN|FIN) == 0 && seg.Len <= 1 && (seg.seqNum() == tx.nxt-1 || rx.ackValid && seg.seqNum() == rx.ack-1)
 }
 
 // zeroWindowProbeShaped reports whether seg is one byte of new data sent
 // into rx's zero window: the probe of RFC 9293 section 3.8.6.1 as most
 // stacks other than Linux send it.
 func zeroWindowProbeShaped(tx, rx *direction, seg *Segment) bool {
-	return seg.Flags&(SYN|FIN) == 0 && seg.Len == 1 && seg.Seq == tx.nxt && rx.winValid && rx.win == 0
+	return seg.Flags&(SYN|FIN) == 0 && seg.Len == 1 && seg.seqNum() == tx.nxt && rx.winValid && rx.win == 0
 }
 
 // acceptable is RFC 9293 section 3.10.7.4's acceptability test ("first,
@@ -236,17 +237,17 @@ func zeroWindowProbeShaped(tx, rx *direction, seg *Segment) bool {
 //	>0       >0       RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND, or
 //	                  RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND
 //
-// The comparisons are in sequence space, modulo 2^32.
-func acceptable(seq, segLen, rcvNxt, rcvWnd uint32) bool {
+// The comparisons are in sequence space, modulo 2^32 (see seq.inWindow).
+func acceptable(segSeq seq, segLen seqSize, rcvNxt seq, rcvWnd seqSize) bool {
 	switch {
 	case segLen == 0 && rcvWnd == 0:
-		return seq == rcvNxt
+		return segSeq == rcvNxt
 	case segLen == 0:
-		return seqInWindow(seq, rcvNxt, rcvWnd)
+		return segSeq.inWindow(rcvNxt, rcvWnd)
 	case rcvWnd == 0:
 		return false
 	}
-	return seqInWindow(seq, rcvNxt, rcvWnd) || seqInWindow(seq+segLen-1, rcvNxt, rcvWnd)
+	return segSeq.inWindow(rcvNxt, rcvWnd) || segSeq.add(segLen-1).inWindow(rcvNxt, rcvWnd)
 }
 
 // window returns, in bytes, the receive window the side d tracks last
@@ -256,11 +257,11 @@ func acceptable(seq, segLen, rcvNxt, rcvWnd uint32) bool {
 // side. Where a SYN was not seen (a connection picked up mid-stream) the
 // scale is unknown, and so is the window, unless the other SYN, seen
 // without the option, shows that neither side scales.
-func (d *direction) window(peer *direction) (uint32, bool) {
+func (d *direction) window(peer *direction) (seqSize, bool) {
 	if !d.winValid {
 		return 0, false
 	}
-	win := uint32(d.win)
+	win := seqSize(d.win)
 	switch {
 	case d.winInSYN:
 		return win, true
@@ -282,7 +283,7 @@ func (d *direction) window(peer *direction) (uint32, bool) {
 // takes no data (RFC 9293 section 3.10.7.4's table), and Linux, which
 // never moves its edge left (tcp_select_window), advertises a zero window
 // only once RCV.NXT has reached the edge.
-func (d *direction) rightEdge(peer *direction) (uint32, bool) {
+func (d *direction) rightEdge(peer *direction) (seq, bool) {
 	wnd, known := d.window(peer)
 	if !known || !d.ackValid {
 		return 0, false
@@ -290,7 +291,7 @@ func (d *direction) rightEdge(peer *direction) (uint32, bool) {
 	if wnd == 0 {
 		return d.ack, true
 	}
-	return d.ack + wnd + uint32(d.slack)<<d.shift, true
+	return d.ack.add(wnd + seqSize(d.slack)<<d.shift), true
 }
 
 // uitoa formats without fmt, for details built on the first anomaly only.

@@ -14,13 +14,14 @@ const MaxDroppedSegments = 64
 // (beyondWindow), remembered in case the receiver's acknowledgement later
 // covers it.
 type droppedSegment struct {
-	seq, seqLen uint32 // the sequence space it occupies, SYN and FIN counted
-	time        int64
-	fin         bool
-	resent      bool // it repeats sequence space of an earlier dropped segment
+	seq    seq     // the sequence space it occupies, [seq, seq+seqLen)
+	seqLen seqSize // SYN and FIN counted
+	time   int64
+	fin    bool
+	resent bool // it repeats sequence space of an earlier dropped segment
 }
 
-func (d *droppedSegment) end() uint32 { return d.seq + d.seqLen }
+func (d *droppedSegment) end() seq { return d.seq.add(d.seqLen) }
 
 // droppedSegments holds, for each side (indexed by Dir), the segments it
 // sent that its peer dropped beyond the window, in capture order.
@@ -36,9 +37,9 @@ func (c *Conn) rememberDrop(e *endpoint, seg *Segment) {
 	if len(*segs) >= MaxDroppedSegments {
 		return
 	}
-	d := droppedSegment{seq: seg.Seq, seqLen: seg.seqLen(), time: seg.Time, fin: seg.Flags&FIN != 0}
+	d := droppedSegment{seq: seg.seqNum(), seqLen: seg.seqLen(), time: seg.Time, fin: seg.Flags&FIN != 0}
 	for _, o := range *segs {
-		if d.seqLen > 0 && seqLess(d.seq, o.end()) && seqLess(o.seq, d.end()) {
+		if d.seqLen > 0 && d.seq.lessThan(o.end()) && o.seq.lessThan(d.end()) {
 			d.resent = true
 			break
 		}
@@ -61,24 +62,24 @@ func (c *Conn) droppedFrom(d Dir) []droppedSegment {
 // the segments before it, its receiver dropped them. A dropped segment
 // that seg covers again was sent again and taken: its drop was real, and
 // seg is what the receiver has, so it is forgotten.
-func (c *Conn) passDropped(e *endpoint, expected uint32, seg *Segment, gap bool) (explained bool) {
+func (c *Conn) passDropped(e *endpoint, expected seq, seg *Segment, gap bool) (explained bool) {
 	segs := c.droppedFrom(e.dir)
-	start, end := seg.Seq, seg.Seq+seg.seqLen()
+	start, end := seg.seqNum(), seg.seqEnd()
 	if gap {
 		pos := expected
-		for moved := true; moved && seqLess(pos, start); {
+		for moved := true; moved && pos.lessThan(start); {
 			moved = false
 			for i := range segs {
-				if d := &segs[i]; !seqLess(pos, d.seq) && seqLess(pos, d.end()) {
+				if d := &segs[i]; d.seq.lessThanEq(pos) && pos.lessThan(d.end()) {
 					pos, moved = d.end(), true
 				}
 			}
 		}
-		explained = !seqLess(pos, start)
+		explained = start.lessThanEq(pos)
 	}
 	if end != start {
 		c.rare.dropped[e.dir] = slices.DeleteFunc(segs, func(d droppedSegment) bool {
-			return seqLess(d.seq, end) && seqLess(start, d.end())
+			return d.seq.lessThan(end) && start.lessThan(d.end())
 		})
 	}
 	return explained
@@ -104,7 +105,7 @@ func (c *Conn) takeBack(s, r *endpoint, seg *Segment) (noted bool) {
 	var first droppedSegment
 	keep := segs[:0]
 	for _, d := range segs {
-		if seqLess(seg.Ack, d.end()) {
+		if seg.ackNum().lessThan(d.end()) {
 			keep = append(keep, d)
 			continue
 		}
@@ -123,7 +124,7 @@ func (c *Conn) takeBack(s, r *endpoint, seg *Segment) (noted bool) {
 		switch {
 		case !s.tx.valid:
 			s.tx.start(d.end())
-		case seqLess(s.tx.nxt, d.end()):
+		case s.tx.nxt.lessThan(d.end()):
 			s.tx.nxt = d.end()
 		}
 		if payload > 0 || d.fin {
@@ -131,7 +132,7 @@ func (c *Conn) takeBack(s, r *endpoint, seg *Segment) (noted bool) {
 			if d.fin {
 				flags |= FIN
 			}
-			as := Segment{Time: d.time, Dir: s.dir, Flags: flags, Seq: d.seq, Len: int(payload)}
+			as := Segment{Time: d.time, Dir: s.dir, Flags: flags, Seq: uint32(d.seq), Len: int(payload)}
 			if d.fin {
 				c.sendFIN(s, r, &as, 0)
 			}
@@ -148,7 +149,7 @@ func (c *Conn) takeBack(s, r *endpoint, seg *Segment) (noted bool) {
 	kinds := len(c.rare.anomalies)
 	if a := c.note(AnomalyWindowUpdateNotCaptured, seg); a != nil {
 		a.Detail = fmt.Sprintf("ack %d from the %s covers seq %d len %d from the %s, seen past the right edge of its window: it took it, and the segment that opened its window was not captured",
-			seg.Ack, seg.Dir, first.seq, first.seqLen-boolToUint32(first.fin), s.dir)
+			seg.Ack, seg.Dir, first.seq, uint32(first.seqLen)-boolToUint32(first.fin), s.dir)
 		a.Count += taken - 1
 	} else {
 		c.addCount(AnomalyWindowUpdateNotCaptured, taken-1)

@@ -20,7 +20,7 @@ type rare struct {
 	// badAck[d]: the acknowledgement number of the latest unacceptable ACK
 	// side d received in SYN_SENT (RuleACKUnacceptable), which d answers
 	// with a RST of that sequence number; valid when badAckValid[d].
-	badAck      [2]uint32
+	badAck      [2]seq
 	badAckValid [2]bool
 
 	// establishedAt[d]: when side d, which had dropped the peer's ACK of

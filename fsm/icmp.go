@@ -175,7 +175,7 @@ func (c *Conn) ICMPError(m *ICMPError) {
 		return
 	}
 	e := &c.ep[m.Dir]
-	if e.state != SynSent || !e.sentSYN || c.resetBy >= 0 || m.Seq-e.isn > 1 {
+	if e.state != SynSent || !e.sentSYN || c.resetBy >= 0 || !seq(m.Seq).inWindow(e.isn, 2) {
 		return
 	}
 	errno := m.Errno()

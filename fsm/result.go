@@ -261,7 +261,7 @@ func (c *Conn) IsNewAttempt(seg *Segment) bool {
 		return false
 	}
 	e := &c.ep[seg.Dir]
-	if e.sentSYN && seg.Seq == e.isn {
+	if e.sentSYN && seg.seqNum() == e.isn {
 		return false // a retransmission
 	}
 	if c.Ended() {

@@ -78,10 +78,21 @@ type Segment struct {
 	Timestamps  bool
 }
 
-// seqLen is the sequence space the segment occupies: SYN and FIN count one
-// each (RFC 9293 section 3.4).
-func (s *Segment) seqLen() uint32 {
-	n := uint32(s.Len)
+// seqNum is the segment's sequence number, SEG.SEQ, in sequence space.
+func (s *Segment) seqNum() seq { return seq(s.Seq) }
+
+// ackNum is the segment's acknowledgement number, SEG.ACK, in sequence
+// space.
+func (s *Segment) ackNum() seq { return seq(s.Ack) }
+
+// seqEnd is the sequence number after the sequence space the segment
+// occupies: SEG.SEQ+SEG.LEN.
+func (s *Segment) seqEnd() seq { return s.seqNum().add(s.seqLen()) }
+
+// seqLen is the sequence space the segment occupies, SEG.LEN: SYN and FIN
+// count one each (RFC 9293 section 3.4).
+func (s *Segment) seqLen() seqSize {
+	n := seqSize(s.Len)
 	if s.Flags&SYN != 0 {
 		n++
 	}

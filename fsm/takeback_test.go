@@ -129,9 +129,9 @@ func TestTakeBack(t *testing.T) {
 					t.Errorf("client ISN %d: anomalies %v, want %v", isn, got, tt.anomalies)
 				}
 				cl := &c.ep[FromClient]
-				if cl.bytes != tt.bytes || cl.retransmits != tt.retransmits || cl.tx.nxt-isn != tt.nxt {
+				if cl.bytes != tt.bytes || cl.retransmits != tt.retransmits || uint32(cl.tx.nxt)-isn != tt.nxt {
 					t.Errorf("client ISN %d: bytes %d retransmits %d next seq %d, want %d, %d, %d",
-						isn, cl.bytes, cl.retransmits, cl.tx.nxt-isn, tt.bytes, tt.retransmits, tt.nxt)
+						isn, cl.bytes, cl.retransmits, uint32(cl.tx.nxt)-isn, tt.bytes, tt.retransmits, tt.nxt)
 				}
 				for _, a := range r.Anomalies {
 					if a.Name == AnomalyWindowUpdateNotCaptured && (a.Dir != FromServer || !strings.Contains(a.Detail, "covers seq")) {

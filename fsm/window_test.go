@@ -12,10 +12,12 @@ import (
 func TestAcceptable(t *testing.T) {
 	const nxt = 1000
 	tests := []struct {
-		name        string
-		seq, segLen uint32
-		rcvNxt, wnd uint32
-		want        bool
+		name   string
+		seq    seq
+		segLen seqSize
+		rcvNxt seq
+		wnd    seqSize
+		want   bool
 	}{
 		// SEG.LEN 0, RCV.WND 0: SEG.SEQ = RCV.NXT.
 		{"empty, zero window, at RCV.NXT", nxt, 0, nxt, 0, true},
