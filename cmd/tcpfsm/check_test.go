@@ -629,11 +629,11 @@ func TestFailOn(t *testing.T) {
 	}{
 		{"accept-overflow-noabort.pcap", "syn_flood,port_scan", exitOK, ""},
 		{"accept-overflow-noabort.pcap", "syn_flood,accept_queue_overflow", exitCheck,
-			"tcpfsm: --fail-on: found accept_queue_overflow at 10.0.0.2:8080 (1 connection)\n"},
+			"tcpfsm: --fail-on: found diagnosis accept_queue_overflow at 10.0.0.2:8080 (1 connection, e.g. 3)\n"},
 		{"accept-overflow-noabort.pcap", "synack_after_ack", exitCheck,
-			"tcpfsm: --fail-on: found synack_after_ack on 1 connection (the first: connection 3)\n"},
+			"tcpfsm: --fail-on: found synack_after_ack on 1 connection (e.g. 3)\n"},
 		{"simultaneous-open.pcap", "simultaneous_open", exitCheck,
-			"tcpfsm: --fail-on: found simultaneous_open on 1 connection (the first: connection 1)\n"},
+			"tcpfsm: --fail-on: found simultaneous_open on 1 connection (e.g. 1)\n"},
 		{"accept-overflow-noabort.pcap", "accept_queue_overflw", exitUsage,
 			"tcpfsm: --fail-on: \"accept_queue_overflw\" is not a diagnosis, anomaly or label name: did you mean accept_queue_overflow? (tcpfsm names lists them)\nRun 'tcpfsm --help' for usage.\n"},
 	}
@@ -646,6 +646,58 @@ func TestFailOn(t *testing.T) {
 			}
 			if tc.code != exitUsage && !strings.Contains(out, `"type":"summary"`) {
 				t.Error("the report was not written")
+			}
+		})
+	}
+}
+
+// TestFailOnAgreesWithCheck: --fail-on NAME and the check rule "no NAME"
+// are one rule, so on the same kernel capture they find the same names and
+// say the same of them, in every format the report is written in (zeek's
+// writes no diagnoses: the rule judges them all the same).
+func TestFailOnAgreesWithCheck(t *testing.T) {
+	captures := []string{"accept-overflow-noabort.pcap", "accept-overflow-abort.pcap"}
+	scratch(t, false, captures...)
+	tests := []struct {
+		capture string
+		names   []string
+		found   int // how many of the names the capture has
+	}{
+		{"accept-overflow-noabort.pcap", []string{"accept_queue_overflow"}, 1},          // a diagnosis
+		{"accept-overflow-noabort.pcap", []string{"synack_retransmitted"}, 1},           // a label
+		{"accept-overflow-noabort.pcap", []string{"synack_after_ack"}, 1},               // an anomaly
+		{"accept-overflow-noabort.pcap", []string{"syn_flood", "simultaneous_open"}, 0}, // none of them
+		{"accept-overflow-abort.pcap", []string{"syn_unanswered", "port_scan", "syn_retransmitted", "retransmissions"}, 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.capture+"/"+strings.Join(tc.names, ","), func(t *testing.T) {
+			var rules strings.Builder
+			for _, n := range tc.names {
+				rules.WriteString("no " + n + "\n")
+			}
+			writeHere(t, "failon.expect", rules.String())
+			checkCode, out, errOut := runCmd("check", "--expect", "failon.expect", tc.capture)
+			var checkSays []string
+			for _, l := range strings.Split(out, "\n") {
+				if _, why, ok := strings.Cut(l, ": no "); ok && strings.HasPrefix(l, "FAIL ") {
+					_, why, _ = strings.Cut(why, ": ") // after the rule's name
+					checkSays = append(checkSays, why)
+				}
+			}
+			if len(checkSays) != tc.found {
+				t.Fatalf("check found %d of the names, want %d; exit %d, stdout:\n%s\nstderr:\n%s", len(checkSays), tc.found, checkCode, out, errOut)
+			}
+			for _, format := range []string{"text", "json", "zeek", "parquet"} {
+				code, _, errOut := runCmd("-r", tc.capture, "--fail-on", strings.Join(tc.names, ","), "--format", format)
+				var failOnSays []string
+				for _, l := range strings.Split(strings.TrimSuffix(errOut, "\n"), "\n") {
+					if why, ok := strings.CutPrefix(l, "tcpfsm: --fail-on: "); ok {
+						failOnSays = append(failOnSays, why)
+					}
+				}
+				if code != checkCode || !slices.Equal(failOnSays, checkSays) {
+					t.Errorf("--format %s: --fail-on exits %d and says %q; check exits %d and says %q", format, code, failOnSays, checkCode, checkSays)
+				}
 			}
 		})
 	}

@@ -5,9 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/tcpfsm/tcpfsm/flow"
-	"github.com/tcpfsm/tcpfsm/fsm"
 	"github.com/tcpfsm/tcpfsm/report"
+	"github.com/tcpfsm/tcpfsm/report/check"
 	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
 
@@ -27,80 +26,51 @@ func parseFailOn(list string) ([]string, error) {
 	return names, nil
 }
 
-// findings watches the connections going to the report for the names
-// --fail-on gave: anomalies and labels on each connection, diagnoses over
-// them all (judged as the report judges them, with the same thresholds).
-type findings struct {
-	names []string
-	conns map[string]int    // name -> connections with it
-	first map[string]uint64 // name -> first such connection's id
-	diag  *diagnose.Collector
+// failOn is --fail-on NAME,...: for each name, the rule "no NAME" of
+// tcpfsm check, evaluated by check's own code on the connections and the
+// diagnoses as the json format writes them, so that a name is found here
+// exactly when a check of the same capture finds it.
+type failOn struct {
+	tap     *report.JSONTap
+	tallies []*check.Tally
 }
 
-func newFindings(names []string, th diagnose.Thresholds) *findings {
-	f := &findings{names: names, conns: map[string]int{}, first: map[string]uint64{}}
+// watchFailOn returns rep with the rules of --fail-on's names checked
+// against every connection it is given; th are rep's thresholds.
+func watchFailOn(names []string, rep report.Reporter, th diagnose.Thresholds) (*failOn, report.Reporter) {
+	f := &failOn{}
 	for _, n := range names {
-		if slices.Contains(diagnose.Names(), n) {
-			f.diag = diagnose.New(th)
-			break
+		f.tallies = append(f.tallies, check.No(n).NewTally())
+	}
+	f.tap = report.TapJSON(rep, th, func(line []byte) error {
+		c, err := check.DecodeConn(line)
+		if err != nil {
+			return err
 		}
-	}
-	return f
-}
-
-// watch returns rep with f looking at every connection it is given.
-func (f *findings) watch(rep report.Reporter) report.Reporter {
-	return &watchedReporter{Reporter: rep, f: f}
-}
-
-type watchedReporter struct {
-	report.Reporter
-	f *findings
-}
-
-func (w *watchedReporter) Conn(r *flow.Record) error {
-	w.f.add(r)
-	return w.Reporter.Conn(r)
-}
-
-func (f *findings) add(r *flow.Record) {
-	if f.diag != nil {
-		f.diag.Add(r)
-	}
-	for _, n := range f.names {
-		has := slices.Contains(r.Labels, n) || slices.ContainsFunc(r.Anomalies, func(a fsm.Anomaly) bool { return a.Name == n })
-		if has {
-			if f.conns[n] == 0 {
-				f.first[n] = r.ID
-			}
-			f.conns[n]++
+		for _, t := range f.tallies {
+			t.Add(c)
 		}
-	}
+		return nil
+	})
+	return f, f.tap
 }
 
-// report returns one line per name found, in the order given.
-func (f *findings) report() []string {
+// failures returns, once the report is finished, one line per name found,
+// in the order given: check's account of the rule's failure.
+func (f *failOn) failures() ([]string, error) {
+	line, err := f.tap.Summary()
+	if err != nil {
+		return nil, err
+	}
+	summary, err := check.DecodeSummary(line)
+	if err != nil {
+		return nil, err
+	}
 	var lines []string
-	var diags []diagnose.Diagnosis
-	if f.diag != nil {
-		diags = f.diag.Diagnoses()
-	}
-	for _, n := range f.names {
-		for _, d := range diags {
-			if d.Name == n {
-				lines = append(lines, fmt.Sprintf("found %s at %s (%s)", n, d.Endpoint, plural(d.Connections, "connection")))
-			}
-		}
-		if c := f.conns[n]; c > 0 {
-			lines = append(lines, fmt.Sprintf("found %s on %s (the first: connection %d)", n, plural(c, "connection"), f.first[n]))
+	for _, t := range f.tallies {
+		if ok, why := t.Result(summary); !ok {
+			lines = append(lines, why)
 		}
 	}
-	return lines
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return lines, nil
 }

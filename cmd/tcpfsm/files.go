@@ -61,6 +61,14 @@ func printf(w io.Writer, format string, args ...any) {
 	fmt.Fprintln(w, oneLine(fmt.Sprintf(format, args...)))
 }
 
+// plural says "1 capture", "2 captures".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // atomicFile is an output written beside its final name and renamed over
 // it once complete, so that a run that dies part way (killed, a second
 // Ctrl-C, a full disk) leaves the file as it was, never empty or cut

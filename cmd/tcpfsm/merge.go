@@ -122,11 +122,10 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}()
 		rep = report.WithHTML(rep, html, th, false)
 	}
-	var found *findings
+	var found *failOn
 	if o.failOn != "" {
-		failOn, _ := parseFailOn(o.failOn)
-		found = newFindings(failOn, th)
-		rep = found.watch(rep)
+		names, _ := parseFailOn(o.failOn)
+		found, rep = watchFailOn(names, rep, th)
 	}
 	if err := set.Write(rep); err != nil {
 		printf(stderr, "tcpfsm: writing the report: %v", err)
@@ -140,10 +139,15 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	if found != nil {
-		if lines := found.report(); len(lines) > 0 {
-			for _, l := range lines {
-				printf(stderr, "tcpfsm: --fail-on: %s", l)
-			}
+		lines, err := found.failures()
+		if err != nil {
+			printf(stderr, "tcpfsm: --fail-on: %v", err)
+			return exitUsage
+		}
+		for _, l := range lines {
+			printf(stderr, "tcpfsm: --fail-on: %s", l)
+		}
+		if len(lines) > 0 {
 			return exitCheck
 		}
 	}

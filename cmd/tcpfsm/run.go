@@ -523,11 +523,10 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 		rep = report.WithHTML(rep, html, o.thresholds, o.verbose || o.ladderSel != nil)
 	}
 
-	var found *findings
+	var found *failOn
 	if o.failOn != "" {
 		names, _ := parseFailOn(o.failOn)
-		found = newFindings(names, o.thresholds)
-		rep = found.watch(rep)
+		found, rep = watchFailOn(names, rep, o.thresholds)
 	}
 
 	var saveMsg string
@@ -574,10 +573,12 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	}
 	code, err := exitOK, error(nil)
 	if found != nil {
-		if lines := found.report(); len(lines) > 0 {
-			for _, l := range lines {
-				code, err = failed(exitCheck, "--fail-on: %s", l)
-			}
+		lines, ferr := found.failures()
+		if ferr != nil {
+			return failed(exitUsage, "--fail-on: %v", ferr)
+		}
+		for _, l := range lines {
+			code, err = failed(exitCheck, "--fail-on: %s", l)
 		}
 	}
 	switch {

@@ -60,10 +60,8 @@ func ReadReport(r io.Reader, path string, conn func(c map[string]any) error) (su
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		var m map[string]any
-		d := json.NewDecoder(bytes.NewReader(line))
-		d.UseNumber()
-		if err := d.Decode(&m); err != nil {
+		m, err := decodeLine(line)
+		if err != nil {
 			return nil, fmt.Errorf("report line %d: %v", n, err)
 		}
 		switch m["type"] {
@@ -84,6 +82,40 @@ func ReadReport(r io.Reader, path string, conn func(c map[string]any) error) (su
 	}
 	canonicalSummary(summary, path)
 	return summary, nil
+}
+
+// DecodeConn decodes one "conn" line of the JSON Lines report as
+// ReadReport gives it to its caller: for code that has the line from the
+// report's writer rather than from a file (--fail-on's rules).
+func DecodeConn(line []byte) (map[string]any, error) {
+	c, err := decodeLine(line)
+	if err != nil {
+		return nil, err
+	}
+	canonicalConn(c)
+	return c, nil
+}
+
+// DecodeSummary decodes the "summary" line of the JSON Lines report as
+// ReadReport returns it, for a report read from no file.
+func DecodeSummary(line []byte) (map[string]any, error) {
+	s, err := decodeLine(line)
+	if err != nil {
+		return nil, err
+	}
+	canonicalSummary(s, "")
+	return s, nil
+}
+
+// decodeLine decodes one line of the report, numbers kept as written.
+func decodeLine(line []byte) (map[string]any, error) {
+	var m map[string]any
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // canonicalConn and canonicalSummary remove what is not behaviour: the

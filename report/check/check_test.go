@@ -79,6 +79,44 @@ func TestRules(t *testing.T) {
 	}
 }
 
+// TestNoFedLineByLine: the rule No builds (--fail-on's) fed the report's
+// lines through DecodeConn and DecodeSummary says what the parsed rule
+// "no NAME" says of the report read whole.
+func TestNoFedLineByLine(t *testing.T) {
+	a := readReport(t)
+	lines := strings.Split(strings.TrimSpace(report), "\n")
+	for _, name := range []string{"syn_flood", "accept_queue_overflow", "synack_retransmitted", "synack_after_ack"} {
+		parsed, err := ParseRules(strings.NewReader("no "+name), "t.expect")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantOK, wantWhy := parsed[0].Check(a)
+		rule := No(name)
+		tally := rule.NewTally()
+		for _, l := range lines[:len(lines)-1] {
+			if !strings.Contains(l, `"type":"conn"`) {
+				continue
+			}
+			c, err := DecodeConn([]byte(l))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tally.Add(c)
+		}
+		summary, err := DecodeSummary([]byte(lines[len(lines)-1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, why := tally.Result(summary)
+		if ok != wantOK || why != wantWhy || rule.Text != parsed[0].Text {
+			t.Errorf("%s: %q holds %v, %q; the parsed rule %q: %v, %q", name, rule.Text, ok, why, parsed[0].Text, wantOK, wantWhy)
+		}
+	}
+	if _, err := DecodeConn([]byte(`{"type":"conn",`)); err == nil {
+		t.Error("DecodeConn took a line cut short")
+	}
+}
+
 func TestParseRulesKeepsTextAndLines(t *testing.T) {
 	rules, err := ParseRules(strings.NewReader("# header\n\n  no   syn_flood   # none please\nretransmits<=3\n"), "f.expect")
 	if err != nil {

@@ -59,6 +59,13 @@ const (
 	ruleCounter
 )
 
+// No returns the rule "no NAME" over the whole capture, for a name
+// report.FindingNames lists (one that is not is never found): what
+// --fail-on NAME checks.
+func No(name string) *Rule {
+	return &Rule{Text: "no " + name, kind: ruleNo, name: name}
+}
+
 // ParseError is a syntax error, with the line and column it is at.
 type ParseError struct {
 	File      string
