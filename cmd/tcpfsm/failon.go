@@ -39,11 +39,14 @@ type failOn struct {
 // against every connection it is given; th are rep's thresholds.
 func watchFailOn(names []string, rep report.Reporter, th diagnose.Thresholds) (*failOn, report.Reporter) {
 	f := &failOn{}
+	var rules []*check.Rule
 	for _, n := range names {
-		f.tallies = append(f.tallies, check.No(n).NewTally())
+		r := check.No(n)
+		rules = append(rules, r)
+		f.tallies = append(f.tallies, r.NewTally())
 	}
 	f.tap = report.TapJSON(rep, th, func(line []byte) error {
-		c, err := check.DecodeConn(line)
+		c, err := check.DecodeConnFor(rules, line)
 		if err != nil {
 			return err
 		}

@@ -96,6 +96,41 @@ func DecodeConn(line []byte) (map[string]any, error) {
 	return c, nil
 }
 
+// DecodeConnFor decodes a "conn" line of the JSON Lines report for the
+// tallies of rules: as DecodeConn does, or, when every rule is a "no
+// NAME", only what those read of a connection (its id, endpoints, labels
+// and anomaly names; see Tally.Add). Decoding the rest, every field into
+// a map, for rules that never look at it made --fail-on, which feeds such
+// tallies every connection, cost more than the analysis.
+func DecodeConnFor(rules []*Rule, line []byte) (map[string]any, error) {
+	for _, r := range rules {
+		if r.kind != ruleNo {
+			return DecodeConn(line)
+		}
+	}
+	var c struct {
+		ID        json.Number `json:"id"`
+		Client    string      `json:"client"`
+		Server    string      `json:"server"`
+		Labels    []string    `json:"labels"`
+		Anomalies []struct {
+			Name string `json:"name"`
+		} `json:"anomalies"`
+	}
+	if err := json.Unmarshal(line, &c); err != nil {
+		return nil, err
+	}
+	labels := make([]any, len(c.Labels))
+	for i, l := range c.Labels {
+		labels[i] = l
+	}
+	anomalies := make([]any, len(c.Anomalies))
+	for i, a := range c.Anomalies {
+		anomalies[i] = map[string]any{"name": a.Name}
+	}
+	return map[string]any{"id": c.ID, "client": c.Client, "server": c.Server, "labels": labels, "anomalies": anomalies}, nil
+}
+
 // DecodeSummary decodes the "summary" line of the JSON Lines report as
 // ReadReport returns it, for a report read from no file.
 func DecodeSummary(line []byte) (map[string]any, error) {
