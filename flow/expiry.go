@@ -234,17 +234,26 @@ func (h lateHeap) down(s *slab[Conn], i int) bool {
 // expire in the order of their deadlines.
 func (t *Table) touch(c *Conn, index uint64) {
 	c.lastIndex = index
+	if !t.requeue(c) {
+		t.queueOf(c).update(c)
+	}
+}
+
+// requeue moves c to the queue it belongs in now, ended or not, and
+// reports whether it moved: a packet or an ICMP error that ended its
+// connect() (see AddICMPError) can end it.
+func (t *Table) requeue(c *Conn) bool {
 	ended := false
 	if m := t.fsmOf(c); m != nil && t.cfg.CloseDelay >= 0 {
 		ended = m.Ended()
 	}
-	if ended != c.ended {
-		t.queueOf(c).remove(c)
-		c.ended = ended
-		t.queueOf(c).push(c)
-		return
+	if ended == c.ended {
+		return false
 	}
-	t.queueOf(c).update(c)
+	t.queueOf(c).remove(c)
+	c.ended = ended
+	t.queueOf(c).push(c)
+	return true
 }
 
 // queueOf returns the queue c is in; not for a tombstone.

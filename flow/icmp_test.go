@@ -184,3 +184,32 @@ func TestTraceICMP(t *testing.T) {
 		})
 	}
 }
+
+// TestICMPErrorEndsTheConnection: a connect() an ICMP error ended, with
+// nothing listening having taken part, is over as a refused one is: it
+// leaves CloseDelay after its SYN (reason closed), not when it goes idle,
+// and alike with shards; one whose SYN was sent again after the error (a
+// soft error) has not ended.
+func TestICMPErrorEndsTheConnection(t *testing.T) {
+	later := netip.MustParseAddrPort("10.0.0.3:41000")
+	for _, tt := range []struct {
+		name   string
+		pkts   []capture.Packet
+		reason Reason
+	}{
+		{"ended by the error", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3),
+			*pkt(later, srv, syn, 7, 0, 6000)}, ReasonClosed},
+		{"a SYN sent again after it", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3),
+			*pkt(cli, srv, syn, 1000, 0, 1000), *pkt(later, srv, syn, 7, 0, 6000)}, ReasonEnd},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if one, many := replay(tt.pkts, Config{}, 1), replay(tt.pkts, Config{}, 3); many != one {
+				t.Errorf("3 shards:\n%s\none table:\n%s", many, one)
+			}
+			recs, _ := collectICMP(Config{}, tt.pkts)
+			if len(recs) != 2 || recs[0].Reason != tt.reason || recs[0].ClientAddr != cli {
+				t.Fatalf("records %v, want the first %s's, reason %s", recs, cli, tt.reason)
+			}
+		})
+	}
+}

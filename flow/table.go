@@ -556,6 +556,10 @@ func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMP
 	if states != nil {
 		states[1][0], states[1][1] = f.StatesAt(e.ts)
 	}
+	// An error that ended the connect() ends a connection that nothing
+	// else took part in: it leaves CloseDelay after its latest packet, as
+	// a refused one does, instead of when it goes idle.
+	t.requeue(c)
 	return c, m
 }
 

@@ -217,6 +217,24 @@ func (c *Conn) icmpClosed(e *endpoint) (icmpNote, bool) {
 	return c.icmpEnded(e)
 }
 
+// icmpDone reports whether an ICMP error ended a side's connect() (see
+// icmpClosed) while its peer never took part in the connection (still
+// LISTEN, or gone): the connection is over, as a refused one is, and
+// Linux has no socket left for it on either side.
+func (c *Conn) icmpDone() bool {
+	if c.rare == nil {
+		return false
+	}
+	for d := range c.ep {
+		if _, ok := c.icmpClosed(&c.ep[d]); ok {
+			if p := &c.ep[1-d]; p.state == Listen || p.state.gone() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // icmpSoft returns the latest ICMP error e's connect() went on after (it
 // sent its SYN again), which Linux keeps as the socket's soft error.
 func (c *Conn) icmpSoft(e *endpoint) (icmpNote, bool) {

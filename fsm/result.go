@@ -229,9 +229,11 @@ func (c *Conn) ListenerSeen() (answered, refused int64) {
 }
 
 // Ended reports whether the connection is over for both sides (each CLOSED
-// or in TIME_WAIT, or reset): a new SYN on its 5-tuple starts a new connection.
+// or in TIME_WAIT, or reset, or a side's connect() ended by an ICMP error
+// while its peer never took part): a new SYN on its 5-tuple starts a new
+// connection.
 func (c *Conn) Ended() bool {
-	return c.resetBy >= 0 || c.ep[0].state.gone() && c.ep[1].state.gone()
+	return c.resetBy >= 0 || c.ep[0].state.gone() && c.ep[1].state.gone() || c.icmpDone()
 }
 
 // ClosedFrom returns, for a connection that has ended, the time from which
