@@ -796,9 +796,16 @@ func (c *Conn) rstCheck(e, p *endpoint, seg *Segment) (accept bool, rule Rule) {
 	if segSeq == next-1 && (p.state == CloseWait || p.state == LastAck || p.state == Closing) {
 		return true, RuleRSTAfterFIN
 	}
+	// The window is p's largest right edge where that is known, as for
+	// data (see beyondWindow; a receiver does not shrink its window, RFC
+	// 9293 section 3.8.6); else the latest window, scaled as far as the
+	// capture shows.
 	window := seqSize(p.tx.win)
 	if !p.tx.winInSYN {
 		window <<= p.tx.shift // RFC 7323 section 2.2: never scaled in a SYN
+	}
+	if edge, known := p.tx.rightEdge(&e.tx); known {
+		window = next.size(edge)
 	}
 	if segSeq.inWindow(next, window) {
 		if p.state == SynRcvd && p.passive {

@@ -238,3 +238,37 @@ func TestBeyondWindowChangesNothing(t *testing.T) {
 		t.Errorf("detail %q", d)
 	}
 }
+
+// TestRSTWindowIsTheLargestEdge: a RST not at its receiver's RCV.NXT is
+// judged against the largest right edge the receiver advertised, as data
+// is (RFC 9293 section 3.8.6: a receiver does not shrink its window): one
+// past the latest edge but within the largest is in the window, answered
+// with a challenge ACK (RFC 5961 section 3.2), not dropped as out of it.
+func TestRSTWindowIsTheLargestEdge(t *testing.T) {
+	request := with(handshake,
+		step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 100, at: 30},
+		step{dir: FromServer, flags: ACK, seq: 1, ack: 101, at: 35},
+	)
+	// The server shrinks its window to 1000 without taking more data: its
+	// largest right edge stays RCV.NXT+65535.
+	shrunk := with(request, step{dir: FromServer, flags: ACK, seq: 1, ack: 101, win: 1000, at: 36})
+	for _, tt := range []struct {
+		name   string
+		before []step
+		seq    uint32
+		rule   Rule
+	}{
+		{"within the latest window", shrunk, 101 + 500, RuleRSTInWindow},
+		{"past the latest edge, within the largest", shrunk, 101 + 5000, RuleRSTInWindow},
+		{"past the largest edge", shrunk, 101 + 70000, RuleRSTOutOfWindow},
+		{"never shrunk, within", request, 101 + 5000, RuleRSTInWindow},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := replay(tt.before, cISN, 0)
+			seg := step{dir: FromClient, flags: RST, seq: tt.seq, at: 40}.segment(cISN, sISN)
+			if res := c.Step(&seg); res.Rule != tt.rule {
+				t.Errorf("rule %q, want %q", res.Rule, tt.rule)
+			}
+		})
+	}
+}
