@@ -4,29 +4,50 @@ import "github.com/tcpfsm/tcpfsm/fsm"
 
 // Conn follows one TCP connection as Zeek's TCP analyzer does. The zero
 // value is not ready: use NewConn.
+//
+// Every followed connection has one, held by value (flow's slabs), so it
+// is kept small: fields widest first, so that nothing is padded; the
+// history's letters in 5 bits each; the scaled counters' thresholds as
+// indexes; the timers' order as ranks; flags read only when a connection
+// closes or a timer runs, in bits.
 type Conn struct {
-	ep           [2]endpoint
-	orig         uint8 // index of the originator in ep
-	origIsClient bool
+	ep [2]endpoint
 
-	histSeen uint32
-	histLen  uint8
-	hist     [MaxHistory]byte
-
-	isPartial        bool
-	firstPacketSeen  uint8 // 1: orig, 2: resp
-	isActive         bool
-	closeDeferred    bool
-	deferredGenEvent bool
-	removed          bool
-
+	hist                [histWords]uint64 // histLen letters, see setLetter
 	startTime, lastTime int64
-	inactivity          int64 // current inactivity timeout
+	timerAt             [nTimers]int64
 
-	timerAt  [nTimers]int64
-	timerSeq [nTimers]uint32
-	timerSet uint8
-	seq      uint32
+	histSeen   uint32
+	timerOrder uint32 // each timer's rank in the order they were set, see setTimer
+
+	orig            uint8 // index of the originator in ep
+	origIsClient    bool
+	isPartial       bool
+	firstPacketSeen uint8 // 1: orig, 2: resp
+	histLen         uint8
+	timerSet        uint8 // a bit per timer
+	inactivity      uint8 // the current inactivity timeout, an index in inactivityTimeouts
+	flags           connFlags
+}
+
+// connFlags are the Conn's flags that only closing and the timers read.
+type connFlags uint8
+
+const (
+	isActive         connFlags = 1 << iota // Connection::is_active (not reset or finished)
+	closeDeferred                          // a close waits for pending data
+	deferredGenEvent                       // the deferred close generates its event
+	removed                                // a timer removed the connection
+)
+
+func (c *Conn) is(f connFlags) bool { return c.flags&f != 0 }
+
+func (c *Conn) set(f connFlags, on bool) {
+	if on {
+		c.flags |= f
+	} else {
+		c.flags &^= f
+	}
 }
 
 // Summary is a connection as conn.log shows it.
@@ -78,7 +99,7 @@ func (c *Conn) Start(first *fsm.Segment, clientPort, serverPort uint16, likely *
 	if likely == nil {
 		likely = defaultPorts
 	}
-	c.isActive, c.startTime, c.lastTime = true, first.Time, first.Time
+	c.flags, c.startTime, c.lastTime = isActive, first.Time, first.Time
 	c.orig = 0
 	c.ep[0].isOrig = true
 	c.origIsClient = first.Dir == fsm.FromClient
@@ -105,7 +126,7 @@ func (c *Conn) Start(first *fsm.Segment, clientPort, serverPort uint16, likely *
 	}
 	// TCPSessionAdapter's constructor and TCPAnalyzer::MakeSessionAdapter.
 	c.setTimer(tExpire0, first.Time+tcpSYNTimeout)
-	c.setInactivityTimeout(udpInactivityTimeout)
+	c.setInactivityTimeout(udpInactivity)
 }
 
 func (c *Conn) o() *endpoint { return &c.ep[c.orig] }
@@ -143,12 +164,12 @@ func (c *Conn) Step(seg *fsm.Segment, badChecksum bool) {
 func (c *Conn) StepCaptured(seg *fsm.Segment, badChecksum bool, captured int) {
 	e := c.sender(seg)
 	if badChecksum {
-		if e.chk.hit() {
+		if e.scaled.hit(scaledChecksum) {
 			c.addLetter(e, 'C')
 		}
 		return
 	}
-	if c.histLen == 1 && c.hist[0] == 'H' && seg.Flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 &&
+	if c.histLen == 1 && c.letter(0) == 'H' && seg.Flags&(fsm.SYN|fsm.FIN|fsm.RST) == 0 &&
 		(seg.Flags&fsm.ACK != 0 || seg.Len > 0) {
 		// The connection began with a SYN/ACK that WantConnection did not
 		// flip, and an ACK or data follows: Zeek (since 5.1, "flip
@@ -167,11 +188,13 @@ func (c *Conn) StepCaptured(seg *fsm.Segment, badChecksum bool, captured int) {
 func (c *Conn) lateFlip() {
 	old := c.o()
 	c.flipEndpoints()
-	c.hist[0], c.hist[1], c.histLen = '^', 'h', 2
+	c.setLetter(0, '^')
+	c.setLetter(1, 'h')
+	c.histLen = 2
 	c.histSeen = c.histSeen<<16 | c.histSeen>>16
 	old.state, old.prevState = Established, Inactive
 	c.clearTimer(tAttempt)
-	c.setInactivityTimeout(tcpInactivityTimeout)
+	c.setInactivityTimeout(tcpInactivity)
 	c.isPartial = false
 }
 
@@ -201,7 +224,7 @@ func (c *Conn) setState(e *endpoint, st EndpointState) {
 		return
 	}
 	if !isHandshake(st) && isHandshake(e.state) && isHandshake(c.peer(e).state) {
-		c.setInactivityTimeout(tcpInactivityTimeout)
+		c.setInactivityTimeout(tcpInactivity)
 	}
 	e.prevState, e.state = e.state, st
 }
@@ -230,7 +253,7 @@ func (c *Conn) process(e, p *endpoint, seg *fsm.Segment, complete bool) {
 	c.updateHistory(e, syn, fin, rst, ack, relSeq, n)
 	// update_window: only the zero-window letter matters here.
 	if seg.Window == 0 && !rst && p.state != Closed && e.state != Reset {
-		if e.win0.hit() {
+		if e.scaled.hit(scaledZeroWin) {
 			c.addLetter(e, 'W')
 		}
 	}
@@ -240,9 +263,6 @@ func (c *Conn) process(e, p *endpoint, seg *fsm.Segment, complete bool) {
 	if fin {
 		e.finCnt++
 		e.finSeq = relSeq + uint64(segLen)
-	}
-	if rst {
-		e.rstCnt++
 	}
 	var relAck uint64
 	if ack {
@@ -316,7 +336,7 @@ func (c *Conn) updateLastSeq(e *endpoint, last uint32, syn, fin, rst bool, n int
 	case d > 0:
 		e.updateLastSeq(last)
 	case n > 0:
-		if e.rxmt.hit() {
+		if e.scaled.hit(scaledRexmit) {
 			c.addLetter(e, 'T')
 		}
 	}
@@ -393,7 +413,7 @@ func (c *Conn) updateStateMachine(t int64, e, p *endpoint, seg *fsm.Segment, del
 		}
 		if rst {
 			c.setState(e, Reset)
-			c.isActive = false // ConnectionReset
+			c.set(isActive, false) // ConnectionReset
 			doClose = true
 		}
 	case Established, Partial:
@@ -413,7 +433,7 @@ func (c *Conn) updateStateMachine(t int64, e, p *endpoint, seg *fsm.Segment, del
 			c.setState(e, Reset)
 			doClose = true
 			if p.state != Reset || p.prevState != Established {
-				c.isActive = false // ConnectionReset
+				c.set(isActive, false) // ConnectionReset
 			}
 		}
 	case Closed:
@@ -439,25 +459,25 @@ func (c *Conn) updateStateMachine(t int64, e, p *endpoint, seg *fsm.Segment, del
 // connectionClosed is TCPSessionAdapter::ConnectionClosed.
 func (c *Conn) connectionClosed(e, p *endpoint, genEvent bool) {
 	if c.dataPending(e) {
-		c.closeDeferred = true
-		if !c.deferredGenEvent {
-			c.deferredGenEvent = genEvent
+		c.set(closeDeferred, true)
+		if !c.is(deferredGenEvent) {
+			c.set(deferredGenEvent, genEvent)
 		}
 		return
 	}
-	c.closeDeferred = false
+	c.set(closeDeferred, false)
 	if e.didClose {
 		return
 	}
 	e.didClose = true
 	if e.state == Reset || p.didClose || p.state == Inactive {
 		if e.prevState != Inactive || p.state != Inactive {
-			if c.deferredGenEvent {
+			if c.is(deferredGenEvent) {
 				genEvent = true
-				c.deferredGenEvent = false
+				c.set(deferredGenEvent, false)
 			}
 			if genEvent {
-				c.isActive = false // ConnectionFinished
+				c.set(isActive, false) // ConnectionFinished
 			}
 		}
 		c.cancelAnalyzerTimers()
@@ -477,7 +497,7 @@ func (c *Conn) connectionClosed(e, p *endpoint, genEvent bool) {
 func (c *Conn) Summary() Summary {
 	o, r := c.o(), c.r()
 	s := Summary{
-		History:      string(c.hist[:c.histLen]),
+		History:      c.history(),
 		OrigIsClient: c.origIsClient,
 		OrigPkts:     o.pkts, RespPkts: r.pkts,
 		OrigIPBytes: o.ipBytes, RespIPBytes: r.ipBytes,

@@ -24,8 +24,8 @@
 //   - scripts/base/protocols/conn/main.zeek: conn_state() and set_conn();
 //   - scripts/base/init-bare.zeek: the tcp_* timeouts.
 //
-// A Conn is 600 bytes of fixed-size fields (no maps, no slices; the history
-// is a bounded byte array) and Step allocates nothing.
+// A Conn is 392 bytes of fixed-size fields (no maps, no slices; the history
+// is a bounded array of 5-bit letters) and Step allocates nothing.
 //
 // Usage: NewConn with a connection's first segment, then Step it; for every
 // later segment on the same 5-tuple call NewConnection first, and when it

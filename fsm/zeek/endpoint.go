@@ -28,44 +28,73 @@ func (s EndpointState) String() string {
 	return "?"
 }
 
-// scaled counts an event whose letter is added at 1, 10, 100, ...
-// occurrences (Connection::ScaledHistoryEntry).
-type scaled struct{ cnt, thresh uint32 }
+// The events whose letters are added on a logarithmic scale, each with its
+// counter in an endpoint's scaled set.
+const (
+	scaledChecksum = iota // C: a bad checksum
+	scaledRexmit          // T: a retransmission
+	scaledZeroWin         // W: a zero window
+	scaledGap             // G: a content gap
+	nScaled
+)
 
-func (s *scaled) hit() bool {
-	if s.thresh == 0 {
-		s.thresh = 1
+// scaledThresholds are the thresholds Connection::ScaledHistoryEntry goes
+// through: 1, 10, 100, ..., then on by ten until multiplying by ten in 32
+// bits no longer grows it (10^9 still does, to 10^10 mod 2^32), where it
+// stays and the counter starts again from 0.
+var scaledThresholds = func() []uint32 {
+	t := []uint32{1}
+	for last := t[0]; last*10 > last; last *= 10 {
+		t = append(t, last*10)
 	}
-	s.cnt++
-	if s.cnt != s.thresh {
+	return t
+}()
+
+// scaledSet counts the events whose letter is added at 1, 10, 100, ...
+// occurrences (Connection::ScaledHistoryEntry). Zeek keeps a counter and a
+// threshold per event; the threshold is always one of scaledThresholds, so
+// only its index is kept, in a byte beside the counters.
+type scaledSet struct {
+	cnt [nScaled]uint32
+	exp [nScaled]uint8 // index in scaledThresholds
+}
+
+// hit counts one event of kind k and reports whether it adds its letter.
+func (s *scaledSet) hit(k int) bool {
+	s.cnt[k]++
+	if s.cnt[k] != scaledThresholds[s.exp[k]] {
 		return false
 	}
-	if t := s.thresh * 10; t <= s.thresh {
-		s.cnt = 0 // wrapped around: keep the threshold
+	if int(s.exp[k]) == len(scaledThresholds)-1 {
+		s.cnt[k] = 0 // wrapped around: keep the threshold
 	} else {
-		s.thresh = t
+		s.exp[k]++
 	}
 	return true
 }
 
 // endpoint is one TCP_Endpoint.
+// Its fields are ordered widest first, so that it has no padding but the
+// reassembler's own.
 type endpoint struct {
+	finSeq      uint64 // relative, one past the FIN
+	histLastSYN uint64
+	histLastFIN uint64
+	histLastRST uint64
+	pkts        uint64
+	ipBytes     uint64
+	re          reassembler
+
+	startSeq        uint32 // TCP_Endpoint::start_seq (always a 32-bit value here)
+	lastSeq, ackSeq uint32
+	seqWraps        uint32
+	ackWraps        uint32
+	finCnt          uint32
+	scaled          scaledSet
+
 	state, prevState EndpointState
 	isOrig           bool
 	didClose         bool
-	startSeq         uint32 // TCP_Endpoint::start_seq (always a 32-bit value here)
-	lastSeq, ackSeq  uint32
-	seqWraps         uint32
-	ackWraps         uint32
-	finCnt, rstCnt   uint32
-	finSeq           uint64 // relative, one past the FIN
-	histLastSYN      uint64
-	histLastFIN      uint64
-	histLastRST      uint64
-	chk, rxmt, win0  scaled
-	gap              scaled
-	pkts, ipBytes    uint64
-	re               reassembler
 }
 
 func full(seq, wraps uint32) uint64 { return uint64(wraps)<<32 + uint64(seq) }

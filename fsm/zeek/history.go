@@ -20,10 +20,62 @@ const (
 // sequence number changes.
 const MaxHistory = 48
 
+// histAlphabet holds every letter a history can have: '^' and each event's
+// letter in upper and lower case. A letter is kept as its index here, in
+// histBits bits, histPerWord to a word of Conn.hist.
+const histAlphabet = "^SHADFRCTWGIQshadfrctwgiq"
+
+const (
+	histBits    = 5
+	histPerWord = 64 / histBits
+	histWords   = (MaxHistory + histPerWord - 1) / histPerWord
+	histMask    = 1<<histBits - 1
+)
+
+// histCodes maps a letter of histAlphabet to its index, and histLetters
+// an index back to its letter (a table of every 5-bit value, so that
+// reading one needs no bounds check).
+var histCodes, histLetters = func() (codes [256]uint8, letters [histMask + 1]byte) {
+	for i := range len(histAlphabet) {
+		codes[histAlphabet[i]] = uint8(i)
+		letters[i] = histAlphabet[i]
+	}
+	return codes, letters
+}()
+
+// setLetter stores letter b at position i of the history.
+func (c *Conn) setLetter(i int, b byte) {
+	w, shift := i/histPerWord, uint(i%histPerWord)*histBits
+	c.hist[w] = c.hist[w]&^(histMask<<shift) | uint64(histCodes[b])<<shift
+}
+
+// letter returns the letter at position i of the history.
+func (c *Conn) letter(i int) byte {
+	return histLetters[c.hist[i/histPerWord]>>(uint(i%histPerWord)*histBits)&histMask]
+}
+
+// history returns the history string.
+func (c *Conn) history() string {
+	var b [MaxHistory]byte
+	n := int(c.histLen)
+	for i, w := 0, 0; i < n; w++ {
+		word := c.hist[w]
+		for j := 0; j < histPerWord && i < n; j++ {
+			b[i] = histLetters[word&histMask]
+			word >>= histBits
+			i++
+		}
+	}
+	return string(b[:n])
+}
+
+// addByte appends letter b to the history, unless it is full. The bits
+// past the last letter are always zero (a new Conn has none set, and
+// setLetter rewrites only letters there are), so appending is an or.
 func (c *Conn) addByte(b byte) {
-	if int(c.histLen) < len(c.hist) {
-		c.hist[c.histLen] = b
-		c.histLen++
+	if n := c.histLen; n < MaxHistory {
+		c.hist[n/histPerWord] |= uint64(histCodes[b]) << (n % histPerWord * histBits)
+		c.histLen = n + 1
 	}
 }
 

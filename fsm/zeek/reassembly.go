@@ -181,7 +181,7 @@ func isClean(e *endpoint) bool {
 // gap is TCP_Reassembler::Gap: the G/g letter, for connections established
 // or cleanly closing on both sides.
 func (c *Conn) gap(e *endpoint) {
-	if isClean(e) && isClean(c.peer(e)) && e.gap.hit() {
+	if isClean(e) && isClean(c.peer(e)) && e.scaled.hit(scaledGap) {
 		c.addLetter(e, 'G')
 	}
 }
@@ -215,8 +215,8 @@ func (c *Conn) checkEOF(e *endpoint) {
 		return
 	}
 	re.didEOF = true
-	if c.closeDeferred {
-		c.connectionClosed(e, c.peer(e), c.deferredGenEvent)
-		c.closeDeferred = false
+	if c.is(closeDeferred) {
+		c.connectionClosed(e, c.peer(e), c.is(deferredGenEvent))
+		c.set(closeDeferred, false)
 	}
 }

@@ -71,13 +71,13 @@ func (c *Conn) NewConnection(seg *fsm.Segment) bool {
 // Expired advances the connection's timers to now and reports whether Zeek
 // would have removed it (and so logged it) by then.
 func (c *Conn) Expired(now int64) bool {
-	for !c.removed {
+	for !c.is(removed) {
 		k := -1
 		for i := 0; i < nTimers; i++ {
 			if c.timerSet&(1<<i) == 0 || c.timerAt[i] > now {
 				continue
 			}
-			if k < 0 || c.timerAt[i] < c.timerAt[k] || c.timerAt[i] == c.timerAt[k] && c.timerSeq[i] < c.timerSeq[k] {
+			if k < 0 || c.timerAt[i] < c.timerAt[k] || c.timerAt[i] == c.timerAt[k] && c.rank(i) < c.rank(k) {
 				k = i
 			}
 		}
@@ -87,7 +87,7 @@ func (c *Conn) Expired(now int64) bool {
 		c.clearTimer(k)
 		c.dispatch(k, now)
 	}
-	return c.removed
+	return c.is(removed)
 }
 
 func (c *Conn) isReuse(seg *fsm.Segment) bool {
@@ -113,11 +113,31 @@ func (c *Conn) isReuse(seg *fsm.Segment) bool {
 	return true
 }
 
+// setTimer arms timer k. Timers due at the same time run in the order they
+// were set, as in Zeek's queue; all that takes is each timer's rank in that
+// order, a nibble a timer in timerOrder: the one set last is ranked highest
+// (nTimers-1), and those ranked above k move down one. Timers never set
+// keep rank 0 below all that were, so the ranks of the timers set are
+// distinct.
 func (c *Conn) setTimer(k int, at int64) {
-	c.seq++
-	c.timerAt[k], c.timerSeq[k] = at, c.seq
+	// Adding 7-r to every nibble carries into a nibble's top bit exactly
+	// where its rank is above r (ranks are at most 6, so nothing spills
+	// into the next nibble): one subtraction moves them all down.
+	r := c.rank(k)
+	above := (c.timerOrder + rankOnes*(7-r)) >> 3 & rankOnes
+	c.timerOrder = (c.timerOrder-above)&^(rankMask<<(rankBits*k)) | (nTimers-1)<<(rankBits*k)
+	c.timerAt[k] = at
 	c.timerSet |= 1 << k
 }
+
+const (
+	rankBits = 4
+	rankMask = 1<<rankBits - 1
+	rankOnes = 0x1111111 // 1 in each timer's nibble
+)
+
+// rank is timer k's place in the order the timers were set.
+func (c *Conn) rank(k int) uint32 { return c.timerOrder >> (rankBits * k) & rankMask }
 
 func (c *Conn) clearTimer(k int) { c.timerSet &^= 1 << k }
 
@@ -145,53 +165,66 @@ func (c *Conn) addExpire(at int64) {
 // inactivity timer.
 func (c *Conn) cancelAnalyzerTimers() { c.timerSet &= 1 << tInactivity }
 
-// setInactivityTimeout is Session::SetInactivityTimeout.
-func (c *Conn) setInactivityTimeout(d int64) {
-	if d == c.inactivity {
+// inactivityTimeouts are the inactivity timeouts a connection can have:
+// none yet, UDP's while the handshake lasts, TCP's after it.
+var inactivityTimeouts = [...]int64{0, udpInactivityTimeout, tcpInactivityTimeout}
+
+const (
+	udpInactivity = 1 // index of udpInactivityTimeout in inactivityTimeouts
+	tcpInactivity = 2 // index of tcpInactivityTimeout
+)
+
+// inactivityTimeout is the connection's current inactivity timeout.
+func (c *Conn) inactivityTimeout() int64 { return inactivityTimeouts[c.inactivity] }
+
+// setInactivityTimeout is Session::SetInactivityTimeout, to the timeout
+// inactivityTimeouts[k].
+func (c *Conn) setInactivityTimeout(k uint8) {
+	if k == c.inactivity {
 		return
 	}
 	c.clearTimer(tInactivity)
-	if d != 0 {
-		c.setTimer(tInactivity, c.lastTime+d)
+	if k != 0 { // inactivityTimeouts[0], no timeout
+		c.setTimer(tInactivity, c.lastTime+inactivityTimeouts[k])
 	}
-	c.inactivity = d
+	c.inactivity = k
 }
 
 func (c *Conn) dispatch(k int, now int64) {
 	o, r := c.o(), c.r()
 	switch k {
 	case tAttempt:
-		if c.isActive && (o.state == SynSent || o.state == SynAckSent) && r.state == Inactive {
-			c.isActive = false
-			c.removed = true
+		if c.is(isActive) && (o.state == SynSent || o.state == SynAckSent) && r.state == Inactive {
+			c.set(isActive, false)
+			c.set(removed, true)
 		}
 	case tReset:
-		if c.isActive {
-			c.removed = true
+		if c.is(isActive) {
+			c.set(removed, true)
 		}
 	case tDelete:
-		c.removed = true
+		c.set(removed, true)
 	case tInactivity:
-		if c.lastTime+c.inactivity <= now {
-			c.removed = true
+		if c.lastTime+c.inactivityTimeout() <= now {
+			c.set(removed, true)
 		} else {
-			c.setTimer(tInactivity, c.lastTime+c.inactivity)
+			c.setTimer(tInactivity, c.lastTime+c.inactivityTimeout())
 		}
 	default: // ExpireTimer
-		if !c.isActive {
+		if !c.is(isActive) {
 			return
 		}
 		if c.lastTime+tcpConnectionLinger < now {
 			if o.didClose || r.didClose {
 				if o.didClose && r.didClose || o.state == Reset || r.state == Reset ||
 					o.state == Inactive || r.state == Inactive {
-					c.isActive = false
-					c.removed = true
+					c.set(isActive, false)
+					c.set(removed, true)
 					return
 				}
 			}
 			if r.state == Inactive && o.state == Inactive {
-				c.removed = true
+				c.set(removed, true)
 				return
 			}
 		}
