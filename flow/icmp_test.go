@@ -146,13 +146,15 @@ func TestICMPCensus(t *testing.T) {
 
 // TestTraceICMP: Config.TraceICMP sees every ICMP error with the
 // connection it quotes (nil if none), the error as that connection reads
-// it, and the states before and after it.
+// it, the states before and after it, and the event of the connect() it
+// ended.
 func TestTraceICMP(t *testing.T) {
 	type call struct {
 		conn          bool
 		dir           fsm.Dir
 		from          string
 		before, after [2]fsm.State
+		ev            fsm.Event
 	}
 	tests := []struct {
 		name string
@@ -160,26 +162,29 @@ func TestTraceICMP(t *testing.T) {
 		want call
 	}{
 		{"ends the connect()", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3)},
-			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.Closed, fsm.Listen}}},
+			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.Closed, fsm.Listen}, fsm.EventUnreachable}},
+		{"a second error after the one that ended it", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 3),
+			icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 4)},
+			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.Closed, fsm.Listen}, [2]fsm.State{fsm.Closed, fsm.Listen}, 0}},
 		{"fragmentation needed changes nothing", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.254", cli, srv, 1000, 3, 4, 3)},
-			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}}},
+			call{true, fsm.FromClient, "10.0.0.254", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}, 0}},
 		{"quoting the server's side", []capture.Packet{*pkt(cli, srv, syn, 1000, 0, 0), icmpErr("10.0.0.9", srv, cli, 1000, 3, 1, 3)},
-			call{true, fsm.FromServer, "10.0.0.9", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}}},
+			call{true, fsm.FromServer, "10.0.0.9", [2]fsm.State{fsm.SynSent, fsm.Listen}, [2]fsm.State{fsm.SynSent, fsm.Listen}, 0}},
 		{"no connection", []capture.Packet{icmpErr("10.0.0.254", cli, srv, 1000, 3, 1, 0), *pkt(cli, srv, syn, 1000, 0, 3)},
-			call{false, fsm.FromClient, "10.0.0.254", [2]fsm.State{}, [2]fsm.State{}}},
+			call{false, fsm.FromClient, "10.0.0.254", [2]fsm.State{}, [2]fsm.State{}, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls []call
 			cfg := Config{Done: func(*Record) {}}
-			cfg.TraceICMP = func(c *Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State) {
-				calls = append(calls, call{c != nil, m.Dir, m.From.String(), before, after})
+			cfg.TraceICMP = func(c *Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State, ev fsm.Event) {
+				calls = append(calls, call{c != nil, m.Dir, m.From.String(), before, after, ev})
 			}
 			tb := New(cfg)
 			feedAll(tt.pkts, tb.Add, tb.AddICMPError)
 			tb.Flush()
-			if len(calls) != 1 || calls[0] != tt.want {
-				t.Errorf("calls %+v, want one %+v", calls, tt.want)
+			if len(calls) == 0 || calls[len(calls)-1] != tt.want {
+				t.Errorf("calls %+v, want the last %+v", calls, tt.want)
 			}
 		})
 	}

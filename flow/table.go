@@ -158,8 +158,8 @@ type Config struct {
 	// AddICMPError (tcpfsm -v) with the connection it quotes a segment of,
 	// nil if none is followed, the error as that connection reads it, and
 	// both sides' states as netstat shows them at the error's time, before
-	// and after it.
-	TraceICMP func(c *Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State)
+	// and after it, and the events it caused (fsm.EventUnreachable).
+	TraceICMP func(c *Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State, ev fsm.Event)
 	// Shard, when its Count is over 1, follows only the connections of
 	// shard Shard.Index: those of another are passed over, their packets
 	// only moving the capture's clock, so that the connections followed
@@ -530,19 +530,19 @@ func (t *Table) AddICMPError(p *capture.Packet) {
 		return
 	}
 	var states [2][2]fsm.State
-	c, m := t.addICMPError(&e, &states)
-	t.cfg.TraceICMP(c, p, &m, states[0], states[1])
+	c, m, ev := t.addICMPError(&e, &states)
+	t.cfg.TraceICMP(c, p, &m, states[0], states[1], ev)
 }
 
 // addICMPError hands the ICMP error e to the connection it quotes a
 // segment of, and returns that connection (nil if none is followed) and
-// the error as it reads it. With states, it fills in the connection's
+// the error as it reads it, and the events it caused. With states, it fills in the connection's
 // states at the error's time, before and after it.
-func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMPError) {
+func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMPError, fsm.Event) {
 	m := fsm.ICMPError{Time: e.ts, Dir: fsm.FromClient, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode, From: e.icmpSender()}
 	c := t.conns.get(&e.key)
 	if c == nil || c.tomb != 0 {
-		return nil, m
+		return nil, m, 0
 	}
 	t.follow(c)
 	if e.srcIsLo != c.clientIsLo {
@@ -552,7 +552,7 @@ func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMP
 	if states != nil {
 		states[0][0], states[0][1] = f.StatesAt(e.ts)
 	}
-	f.ICMPError(&m)
+	ev := f.ICMPError(&m)
 	if states != nil {
 		states[1][0], states[1][1] = f.StatesAt(e.ts)
 	}
@@ -560,7 +560,7 @@ func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMP
 	// else took part in: it leaves CloseDelay after its latest packet, as
 	// a refused one does, instead of when it goes idle.
 	t.requeue(c)
-	return c, m
+	return c, m, ev
 }
 
 // clockAt moves the table to a packet at ts when the capture's clock is

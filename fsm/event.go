@@ -18,6 +18,9 @@ const (
 	EventEstablished
 	// EventRefused: the SYN was answered with RST (Result.Handshake refused).
 	EventRefused
+	// EventUnreachable: an ICMP or ICMPv6 error quoting the SYN ended the
+	// connect() (Result.Handshake unreachable; see Conn.ICMPError).
+	EventUnreachable
 	// EventReset: an acceptable RST ended the connection, other than a
 	// refusal (Result.ResetBy, ResetFrom and ResetPeerState say how).
 	EventReset
@@ -31,7 +34,7 @@ const (
 )
 
 var eventNames = [numEvents]string{
-	"syn_retransmitted", "synack_retransmitted", "established", "refused", "reset", "fin", "closed",
+	"syn_retransmitted", "synack_retransmitted", "established", "refused", "unreachable", "reset", "fin", "closed",
 }
 
 // String spells an event as the JSON "event" key does; a set of several

@@ -169,25 +169,32 @@ func icmpWhat(v6 bool, typ, code uint8) string {
 // into an errno. Anything else, an error arriving once the side is
 // synchronized (Linux keeps it as a soft error that a later timeout
 // reports), or after a RST ended the connection, changes nothing here.
-// Neither the states nor the counts change: the error is no segment.
-func (c *Conn) ICMPError(m *ICMPError) {
+// Neither the states nor the counts change: the error is no segment. It
+// returns EventUnreachable when the error ended the connect() (see
+// icmpClosed), for the event stream.
+func (c *Conn) ICMPError(m *ICMPError) Event {
 	if m.Dir != FromClient && m.Dir != FromServer {
-		return
+		return 0
 	}
 	e := &c.ep[m.Dir]
 	if e.state != SynSent || !e.sentSYN || c.resetBy >= 0 || !seq(m.Seq).inWindow(e.isn, 2) {
-		return
+		return 0
 	}
 	errno := m.Errno()
 	if errno == "" {
-		return
+		return 0
 	}
+	_, ended := c.icmpClosed(e)
 	n := icmpNote{ICMPError: *m, errno: errno}
 	ev := c.rareFor(m.Dir)
 	ev.icmpLatest = n
 	if ev.icmpSinceSYN.Time == 0 || ev.icmpSinceSYN.Time < e.lastSYN {
 		ev.icmpSinceSYN = n
 	}
+	if _, now := c.icmpClosed(e); now && !ended {
+		return EventUnreachable
+	}
+	return 0
 }
 
 // icmpEnded returns the ICMP error that ended e's connect(): the first to

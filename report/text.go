@@ -231,6 +231,8 @@ func (t *textReporter) Event(e *Event) error {
 		fmt.Fprintf(t.w, "handshake %s%s", p.handshake(r.Handshake), rttText(r))
 	case fsm.EventRefused:
 		fmt.Fprintf(t.w, "handshake %s", p.handshake(r.Handshake))
+	case fsm.EventUnreachable:
+		fmt.Fprintf(t.w, "handshake %s%s", p.handshake(r.Handshake), unreachableText(r))
 	case fsm.EventReset:
 		if r.Handshake == fsm.HandshakeReset {
 			fmt.Fprintf(t.w, "handshake %s", p.handshake(r.Handshake))

@@ -84,6 +84,7 @@ var eventCaptures = []string{
 	"normal-client-close.pcap", "connection-refused.pcap", "linger0-rst.pcap", "half-close.pcap",
 	"simultaneous-open.pcap", "simultaneous-close.pcap", "syn-timeout.pcap", "synack-retransmit.pcap",
 	"accept-overflow-noabort.pcap", "accept-overflow-abort.pcap", "diag-close-wait-leak.pcap",
+	"app-icmp-unreachable.pcap",
 }
 
 // TestGoldenEvents replays kernel captures with --events, the stream a live

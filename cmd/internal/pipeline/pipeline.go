@@ -174,7 +174,7 @@ func newAnalysis(opt Options) *analysis {
 		cfg.Trace = a.trace
 	}
 	cfg.TraceICMP = nil
-	if opt.TraceICMP {
+	if opt.TraceICMP || opt.Events {
 		cfg.TraceICMP = a.traceICMP
 	}
 	if opt.Jobs > 1 && opt.Interface == "" && cfg.Trace == nil {
@@ -214,8 +214,19 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 	}
 }
 
-// traceICMP writes the trace line of an ICMP error quoting a TCP segment.
-func (a *analysis) traceICMP(c *flow.Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State) {
+// traceICMP sees every ICMP error quoting a TCP segment with what it did:
+// its trace line, and the event of the connect() it ended for the stream.
+func (a *analysis) traceICMP(c *flow.Conn, p *capture.Packet, m *fsm.ICMPError, before, after [2]fsm.State, ev fsm.Event) {
+	if a.opt.Events && ev != 0 && c != nil {
+		a.table.Snapshot(c, m.Time, &a.snap)
+		ev.Each(func(one fsm.Event) {
+			a.event = report.Event{Time: m.Time, What: one, Dir: m.Dir, Conn: &a.snap}
+			a.report(a.opt.Reporter.Event(&a.event))
+		})
+	}
+	if !a.opt.TraceICMP {
+		return
+	}
 	line := report.TraceLine{
 		Index: p.Index, Time: m.Time, ICMP: m,
 		From: netip.AddrPortFrom(p.Src, p.SrcPort), To: netip.AddrPortFrom(p.Dst, p.DstPort),
