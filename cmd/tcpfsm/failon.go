@@ -58,8 +58,9 @@ func watchFailOn(names []string, rep report.Reporter, th diagnose.Thresholds) (*
 	return f, f.tap
 }
 
-// failures returns, once the report is finished, one line per name found,
-// in the order given: check's account of the rule's failure.
+// failures returns, once the report is finished, a line for each finding
+// of each name, in the order given: check's account of the rule's failure,
+// a finding a line.
 func (f *failOn) failures() ([]string, error) {
 	line, err := f.tap.Summary()
 	if err != nil {
@@ -71,8 +72,10 @@ func (f *failOn) failures() ([]string, error) {
 	}
 	var lines []string
 	for _, t := range f.tallies {
-		if ok, why := t.Result(summary); !ok {
-			lines = append(lines, why)
+		// One finding a line: a flood's diagnosis can name dozens of
+		// listeners, which check's one line for the rule would join.
+		for _, found := range t.Found(summary) {
+			lines = append(lines, "found "+found)
 		}
 	}
 	return lines, nil

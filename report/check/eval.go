@@ -122,7 +122,23 @@ func (r *Rule) scopeSuffix() string {
 }
 
 func (t *Tally) checkNo(summary map[string]any) (bool, string) {
+	found := t.Found(summary)
+	if len(found) == 0 {
+		return true, ""
+	}
+	return false, "found " + strings.Join(found, "; ")
+}
+
+// Found says, for a rule "no NAME", what of NAME the analysis holds, one
+// finding a string (a diagnosis at one endpoint, or the connections with
+// the label or anomaly), none when the rule holds: what Result's account
+// of its failure lists, for a caller that writes one finding a line
+// (--fail-on). For other rules it is nil.
+func (t *Tally) Found(summary map[string]any) []string {
 	r := t.r
+	if r.kind != ruleNo {
+		return nil
+	}
 	var found []string
 	for _, d := range list(summary["diagnoses"]) {
 		m, _ := d.(map[string]any)
@@ -139,10 +155,7 @@ func (t *Tally) checkNo(summary map[string]any) (bool, string) {
 	if t.matched > 0 {
 		found = append(found, fmt.Sprintf("%s on %s (e.g. %s)", r.name, conns(float64(t.matched)), ids(t.examples)))
 	}
-	if len(found) == 0 {
-		return true, ""
-	}
-	return false, "found " + strings.Join(found, "; ")
+	return found
 }
 
 // hasName tells whether a list of labels (strings) or anomalies (objects
