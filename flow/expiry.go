@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"github.com/tcpfsm/tcpfsm/fsm"
 	"iter"
 	"slices"
 )
@@ -232,21 +233,20 @@ func (h lateHeap) down(s *slab[Conn], i int) bool {
 // applies), which stays ordered by the time of each connection's latest
 // packet even when a capture's time goes backwards, so that connections
 // expire in the order of their deadlines.
-func (t *Table) touch(c *Conn, index uint64) {
+// m is c's state machine, nil for a lone SYN.
+func (t *Table) touch(c *Conn, m *fsm.Conn, index uint64) {
 	c.lastIndex = index
-	if !t.requeue(c) {
+	if !t.requeue(c, m) {
 		t.queueOf(c).update(c)
 	}
 }
 
-// requeue moves c to the queue it belongs in now, ended or not, and
-// reports whether it moved: a packet or an ICMP error that ended its
-// connect() (see AddICMPError) can end it.
-func (t *Table) requeue(c *Conn) bool {
-	ended := false
-	if m := t.fsmOf(c); m != nil && t.cfg.CloseDelay >= 0 {
-		ended = m.Ended()
-	}
+// requeue moves c, whose state machine is m (nil for a lone SYN), to the
+// queue it belongs in now, ended or not, and reports whether it moved: a
+// packet or an ICMP error that ended its connect() (see AddICMPError) can
+// end it.
+func (t *Table) requeue(c *Conn, m *fsm.Conn) bool {
+	ended := m != nil && t.cfg.CloseDelay >= 0 && m.Ended()
 	if ended == c.ended {
 		return false
 	}

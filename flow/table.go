@@ -492,14 +492,15 @@ func (t *Table) add(p *entry) {
 	} else {
 		c = t.open(p, t.cfg.Trace == nil) // fills t.seg
 		if c.st == 0 {
-			t.touch(c, p.index)
+			t.touch(c, nil, p.index)
 			return // kept as a lone SYN
 		}
 	}
-	if z := t.zeekOf(c); z != nil {
-		z.StepCaptured(&t.seg, p.badChecksum, int(p.captured))
+	// The state machines of c, in one slab slot: looked up once.
+	m := &t.states.at(c.st).fsm
+	if t.keepsZeek() {
+		t.zeeks.at(c.st).StepCaptured(&t.seg, p.badChecksum, int(p.captured))
 	}
-	m := t.fsmOf(c)
 	var res fsm.StepResult
 	if p.badChecksum {
 		res = m.StepBadChecksum(&t.seg)
@@ -507,7 +508,7 @@ func (t *Table) add(p *entry) {
 		res = m.Step(&t.seg)
 	}
 	c.at = m.Last()
-	t.touch(c, p.index)
+	t.touch(c, m, p.index)
 	if t.cfg.Trace != nil {
 		t.cfg.Trace(c, t.tracing, &t.seg, res)
 	}
@@ -559,7 +560,7 @@ func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMP
 	// An error that ended the connect() ends a connection that nothing
 	// else took part in: it leaves CloseDelay after its latest packet, as
 	// a refused one does, instead of when it goes idle.
-	t.requeue(c)
+	t.requeue(c, f)
 	return c, m, ev
 }
 

@@ -753,3 +753,31 @@ func TestAnalyseReturnsItsError(t *testing.T) {
 		})
 	}
 }
+
+// TestFailOnOneFindingALine: where a name is found at several endpoints
+// (tcpgen's accept-queue overflows, at several listeners), --fail-on
+// writes each finding on a line of its own, and they are the findings
+// check joins on the rule's one line.
+func TestFailOnOneFindingALine(t *testing.T) {
+	path := tcpgenCapture(t, "-seed", "1", "-q", "-conns", "400", "-concurrent", "200")
+	t.Chdir(filepath.Dir(path))
+	writeHere(t, "aqo.expect", "no accept_queue_overflow\n")
+	_, out, _ := runCmd("check", "--expect", "aqo.expect", filepath.Base(path))
+	_, why, ok := strings.Cut(out, ": no accept_queue_overflow: found ")
+	if !ok {
+		t.Fatalf("check does not fail the rule:\n%s", out)
+	}
+	why, _, _ = strings.Cut(why, "\n")
+	found := strings.Split(why, "; ")
+	if len(found) < 2 {
+		t.Fatalf("the capture has %d finding of accept_queue_overflow, the test needs several: %q", len(found), why)
+	}
+	code, _, errOut := runCmd("-r", path, "-q", "--fail-on", "accept_queue_overflow")
+	var lines []string
+	for _, f := range found {
+		lines = append(lines, "tcpfsm: --fail-on: found "+f)
+	}
+	if want := strings.Join(lines, "\n") + "\n"; code != exitCheck || errOut != want {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit %d and:\n%s", code, errOut, exitCheck, want)
+	}
+}
