@@ -33,10 +33,14 @@ type Parallel struct {
 	// The packets of the rounds, per shard, in a ring of pipeline+1
 	// buffers: round[cur] is being gathered, the others are sent and not
 	// yet merged.
-	round    [pipeline + 1][][]entry
-	cur      int
-	inRound  int
-	roundAt  int64 // the clock when the round being gathered began
+	round   [pipeline + 1][][]entry
+	cur     int
+	inRound int
+	roundAt int64 // the clock when the round being gathered began
+	// size and span end the round being gathered: at most size packets
+	// over at most span of the clock (see recordBudget).
+	size     int
+	span     int64
 	packed   entry // the packet being added, packed before its shard is known
 	started  bool
 	first    int64
@@ -72,7 +76,7 @@ func newItems() *items {
 // reset empties b, keeping the chunks an ordinary round needs.
 func (b *items) reset() {
 	b.list.reset(2 * roundSize / itemChunk)
-	b.recs.reset(roundSize / recordChunk)
+	b.recs.reset(recordBudget / recordChunk / 2) // a shard's half of a round's budget
 }
 
 // Chunk sizes: an item is a few words, a Record several hundred bytes.
@@ -136,6 +140,22 @@ const roundSize = 4096
 const (
 	roundSpan  = int64(100 * time.Millisecond)
 	clockSteps = 64
+)
+
+// A round's records wait in their shards' outputs until the round is
+// merged, pipeline+1 rounds at a time, each Record near a kilobyte. Where
+// connections leave as fast as packets come (a flood evicting one
+// connection a packet, a burst of connections coming due), a full round
+// would hold thousands: a round that produced more than recordBudget
+// records halves the packets and the clock of the rounds after it, down
+// to minRoundSize packets and minRoundSpan, and rounds grow back while
+// they produce less than a quarter of it. The rounds are invisible in the
+// output, so only memory and the cost of handing rounds over depend on
+// this.
+const (
+	recordBudget = 1024
+	minRoundSize = roundSize / 16
+	minRoundSpan = roundSpan / 64
 )
 
 // idMap turns the ids a shard gives its connections (1, 2, 3, ... in the
@@ -276,7 +296,7 @@ type job struct {
 // NewParallel returns n shards (n >= 2) configured by cfg.
 func NewParallel(cfg Config, n int) *Parallel {
 	cfg = cfg.withDefaults()
-	p := &Parallel{cfg: cfg, ids: make([]idMap, n)}
+	p := &Parallel{cfg: cfg, ids: make([]idMap, n), size: roundSize, span: roundSpan}
 	for i := range n {
 		s := &shard{in: make(chan job, pipeline), out: make(chan *items, pipeline+1), free: make(chan *items, pipeline+1),
 			flushOut: make(chan []Record, 1), flushFree: make(chan []Record, 2)}
@@ -368,7 +388,7 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 	if !p.started {
 		p.started, p.first = true, ts
 	}
-	if ts > p.now+roundSpan && p.started {
+	if ts > p.now+p.span && p.started {
 		p.crossGap(ts)
 	}
 	p.now = max(p.now, ts)
@@ -379,7 +399,7 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 	if !p.cfg.Shard.follows(&p.packed.key) {
 		// Another process's connection: only the clock moves, and the
 		// rounds tell the shards of it.
-		if p.inRound > 0 && p.now-p.roundAt > roundSpan {
+		if p.inRound > 0 && p.now-p.roundAt > p.span {
 			p.send(false)
 		}
 		return
@@ -387,7 +407,7 @@ func (p *Parallel) Add(pkt *capture.Packet) {
 	r := &p.round[p.cur][p.packed.key.shard(len(p.shards))]
 	*r = append(*r, p.packed)
 	p.inRound++
-	if p.inRound == roundSize || p.now-p.roundAt > roundSpan {
+	if p.inRound >= p.size || p.now-p.roundAt > p.span {
 		p.send(false)
 	}
 }
@@ -406,7 +426,7 @@ func (p *Parallel) AddICMPError(pkt *capture.Packet) {
 	r := &p.round[p.cur][p.packed.key.shard(len(p.shards))]
 	*r = append(*r, p.packed)
 	p.inRound++
-	if p.inRound == roundSize {
+	if p.inRound >= p.size {
 		p.send(false)
 	}
 }
@@ -415,7 +435,7 @@ func (p *Parallel) AddICMPError(pkt *capture.Packet) {
 // ahead of it, in rounds without packets, so that the connections that
 // come due in the gap leave over several rounds.
 func (p *Parallel) crossGap(ts int64) {
-	step := max(roundSpan, (ts-p.now)/clockSteps)
+	step := max(p.span, (ts-p.now)/clockSteps)
 	for p.now+step < ts {
 		p.now += step
 		p.send(false)
@@ -470,13 +490,27 @@ func (p *Parallel) collect() {
 			}
 		}
 		if best < 0 {
+			records := 0
 			for i, s := range p.shards {
+				records += outs[i].recs.n
 				s.free <- outs[i]
 			}
+			p.adapt(records)
 			return
 		}
 		p.heads[best]++
 		p.deliver(best, bestItem)
+	}
+}
+
+// adapt sets the size and span of the rounds to come from the records the
+// round just merged produced (see recordBudget).
+func (p *Parallel) adapt(records int) {
+	switch {
+	case records > recordBudget && p.size > minRoundSize:
+		p.size, p.span = p.size/2, max(p.span/2, minRoundSpan)
+	case 4*records < recordBudget && p.size < roundSize:
+		p.size, p.span = 2*p.size, min(2*p.span, roundSpan)
 	}
 }
 

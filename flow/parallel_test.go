@@ -421,6 +421,49 @@ func TestGapsAreCrossedInSteps(t *testing.T) {
 	}
 }
 
+// TestFloodRoundsShrink: where connections end as fast as packets come
+// (a flood of SYNs, each given up 50 ms later), the rounds shrink until
+// each produces about recordBudget records, which wait in memory until
+// merged, instead of one a packet of a full round; and they grow back
+// once the flood is over. The output is one table's.
+func TestFloodRoundsShrink(t *testing.T) {
+	var pkts []capture.Packet
+	add := func(p *capture.Packet) {
+		p.Index = uint64(len(pkts) + 1)
+		pkts = append(pkts, *p)
+	}
+	const flood = 40_000
+	for i := range flood {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 4, byte(i >> 8), byte(i)}), uint16(1024+i%60000))
+		add(pkt(c, srv, syn, uint32(i), 0, int64(i/100))) // 100 SYNs a millisecond
+	}
+	// Then an ordinary stretch: a connection every 5 packets.
+	for i := range 8000 {
+		c := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 5, byte(i >> 8), byte(i)}), 40000)
+		ms := int64(flood/100 + i/10)
+		add(pkt(c, srv, syn, 100, 0, ms))
+		add(pkt(srv, c, synack, 500, 101, ms))
+		add(pkt(c, srv, ack, 101, 501, ms))
+		add(pkt(c, srv, ack, 101, 501, ms))
+		add(pkt(c, srv, ack, 101, 501, ms))
+	}
+	cfg := Config{IdleTimeout: int64(50 * time.Millisecond)}
+	p := NewParallel(Config{IdleTimeout: cfg.IdleTimeout, Done: func(*Record) {}}, 2)
+	for i := range pkts {
+		p.Add(&pkts[i])
+		if i == flood-1 && p.size > roundSize/4 {
+			t.Errorf("rounds of %d packets at the end of the flood, want at most %d", p.size, roundSize/4)
+		}
+	}
+	p.Flush()
+	if p.size != roundSize {
+		t.Errorf("rounds of %d packets after the flood, want them back at %d", p.size, roundSize)
+	}
+	if got, want := replay(pkts, cfg, 2), replay(pkts, cfg, 1); got != want {
+		t.Errorf("2 shards differ from one table:\n%s", firstDiff(want, got))
+	}
+}
+
 // TestShardsShareTheKeys: the shard of a 5-tuple is the same from both
 // ends, and random 5-tuples spread evenly over the shards (a shard
 // function that favoured one would leave the other cores idle, which no
