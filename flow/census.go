@@ -164,7 +164,8 @@ func newCensus(at int64) *census {
 // count adds connection c, whose state machine is m (nil for a lone SYN
 // or a tombstone), as it stands at the census time; closeDelay is the
 // table's Config.CloseDelay, which dates a tombstone's TIME_WAIT.
-func (cs *census) count(c *Conn, m *fsm.Conn, closeDelay int64) {
+func (cs *census) count(c *Conn, t *Table, m *fsm.Conn, closeDelay int64) {
+	client, server := t.endpoints(c)
 	cl, sv := fsm.SynSent, fsm.Listen // a lone SYN
 	var answered, refused int64       // see census.listeners
 	switch {
@@ -201,14 +202,13 @@ func (cs *census) count(c *Conn, m *fsm.Conn, closeDelay int64) {
 		ep     netip.AddrPort
 		client bool
 		st     fsm.State
-	}{{c.Client(), true, cl}, {c.Server(), false, sv}} {
+	}{{client, true, cl}, {server, false, sv}} {
 		// netstat lists neither closed sockets nor, per connection, the
 		// listener it came from: LISTEN is counted per listening port.
 		if e.st != fsm.Closed && e.st != fsm.Unknown && e.st != fsm.Listen {
 			cs.hosts.get(censusKey{e.client, e.ep.Addr().Unmap()}).States[e.st]++
 		}
 	}
-	server := c.Server()
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	if t := latest(answered); answered != 0 && answered <= cs.at {
 		cs.listeners.get(server).add(&t)

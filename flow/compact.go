@@ -26,6 +26,11 @@ func (t *Table) compact() {
 		t.slots.compact(t.moveConn)
 		t.conns.shrink()
 	}
+	if t.pairs.sparse() {
+		t.pairs.compact(func(from, to ref) {
+			t.slots.at(t.pairs.at(to).owner).addrs.setPairRef(to)
+		})
+	}
 	if t.states.sparse() {
 		t.states.compact(func(from, to ref) {
 			t.slots.at(t.states.at(to).owner).st = to
@@ -38,13 +43,16 @@ func (t *Table) compact() {
 
 // moveConn points every reference to the connection now in slot to, which
 // was in slot from, to its new slot: its own, its neighbours' in its
-// queue's list or its item in the queue's heap, the index's, and its
-// state's.
+// queue's list or its item in the queue's heap, the index's, its state's
+// and its address pair's.
 func (t *Table) moveConn(from, to ref) {
 	c := t.slots.at(to)
 	c.self = to
 	if c.st != 0 {
 		t.states.at(c.st).owner = to
+	}
+	if c.form == formIPv6 {
+		t.pairs.at(c.addrs.pairRef()).owner = to
 	}
 	t.conns.rename(c, from, to)
 	if c.next == inHeap {

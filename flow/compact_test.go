@@ -71,7 +71,7 @@ func TestSlabCompact(t *testing.T) {
 // the table's structures stay consistent throughout, and the memory of
 // the burst is given back.
 func TestCompactionChangesNothing(t *testing.T) {
-	type sizes struct{ conns, states, zeeks, index int }
+	type sizes struct{ conns, states, zeeks, pairs, index int }
 	run := func(compact bool) (out []string, calm sizes) {
 		was := compaction
 		compaction = compact
@@ -80,24 +80,35 @@ func TestCompactionChangesNothing(t *testing.T) {
 			out = append(out, fmt.Sprintf("%+v", *r))
 		}})
 		const burst = 20_000
+		// Every other connection is IPv6, its addresses out of its Conn.
 		addr := func(i int) netip.AddrPort {
+			if i%2 == 1 {
+				return netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}), uint16(32768+i%28000))
+			}
 			return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)}), uint16(32768+i%28000))
+		}
+		srv6 := netip.MustParseAddrPort("[2001:db8::2]:9502")
+		server := func(i int) netip.AddrPort {
+			if i%2 == 1 {
+				return srv6
+			}
+			return srv
 		}
 		ms := int64(0)
 		for i := range burst {
 			c := addr(i)
 			ms = int64(i) / 20 // 20 connections a millisecond
-			tb.Add(pkt(c, srv, syn, 100, 0, ms))
+			tb.Add(pkt(c, server(i), syn, 100, 0, ms))
 			if i%5 == 0 {
 				continue // a lone SYN
 			}
-			tb.Add(pkt(srv, c, synack, 500, 101, ms))
-			tb.Add(pkt(c, srv, ack, 101, 501, ms))
+			tb.Add(pkt(server(i), c, synack, 500, 101, ms))
+			tb.Add(pkt(c, server(i), ack, 101, 501, ms))
 			if i%5 <= 2 {
 				// Closed by the client: a tombstone in TIME_WAIT.
-				tb.Add(pkt(c, srv, finack, 101, 501, ms))
-				tb.Add(pkt(srv, c, finack, 501, 102, ms))
-				tb.Add(pkt(c, srv, ack, 102, 502, ms))
+				tb.Add(pkt(c, server(i), finack, 101, 501, ms))
+				tb.Add(pkt(server(i), c, finack, 501, 102, ms))
+				tb.Add(pkt(c, server(i), ack, 102, 502, ms))
 			}
 			if i%1000 == 1 {
 				checkTable(t, tb)
@@ -109,14 +120,14 @@ func TestCompactionChangesNothing(t *testing.T) {
 		for at := ms + 5000; at < ms+600_000; at += 5000 {
 			for i := 4; i < burst; i += 100 {
 				if i%700 != 4 {
-					tb.Add(pkt(addr(i), srv, ack, seq, 501, at))
+					tb.Add(pkt(addr(i), server(i), ack, seq, 501, at))
 				}
 			}
 			// Some segments stamped 2.5 s earlier than the latest (merged
 			// out of order): their connections wait in the heap of their
 			// queue rather than its list.
 			for i := 4; i < burst; i += 700 {
-				tb.Add(pkt(addr(i), srv, ack, seq, 501, at-2500))
+				tb.Add(pkt(addr(i), server(i), ack, seq, 501, at-2500))
 			}
 			seq++
 			checkTable(t, tb)
@@ -125,7 +136,7 @@ func TestCompactionChangesNothing(t *testing.T) {
 		for _, a := range slices.SortedFunc(maps.Keys(census.Hosts), netip.Addr.Compare) {
 			out = append(out, fmt.Sprintf("census %s %+v", a, *census.Hosts[a]))
 		}
-		calm = sizes{len(tb.slots.chunks), len(tb.states.chunks), len(tb.zeeks.chunks), len(tb.conns.slots)}
+		calm = sizes{len(tb.slots.chunks), len(tb.states.chunks), len(tb.zeeks.chunks), len(tb.pairs.chunks), len(tb.conns.slots)}
 		tb.Flush()
 		return out, calm
 	}
@@ -146,6 +157,7 @@ func TestCompactionChangesNothing(t *testing.T) {
 		{"connection chunks", plain.conns, compacted.conns},
 		{"state chunks", plain.states, compacted.states},
 		{"Zeek view chunks", plain.zeeks, compacted.zeeks},
+		{"IPv6 address chunks", plain.pairs, compacted.pairs},
 		{"index slots", plain.index, compacted.index},
 	} {
 		if 4*s.packed > s.plain {
@@ -165,8 +177,11 @@ func checkTable(t *testing.T, tb *Table) {
 		if tb.slots.at(c.self) != c {
 			t.Fatalf("connection %d: self %d is not its slot", c.ID, c.self)
 		}
-		if got := tb.conns.get(&c.key); got != c {
-			t.Fatalf("connection %d: the index finds %v", c.ID, got)
+		if k := tb.keyOf(c); tb.conns.get(&k) != c {
+			t.Fatalf("connection %d: the index does not find it", c.ID)
+		}
+		if c.form == formIPv6 && tb.pairs.at(c.addrs.pairRef()).owner != c.self {
+			t.Fatalf("connection %d: its address pair's owner is %d, not %d", c.ID, tb.pairs.at(c.addrs.pairRef()).owner, c.self)
 		}
 		if c.st != 0 && tb.states.at(c.st).owner != c.self {
 			t.Fatalf("connection %d: its state's owner is %d, not %d", c.ID, tb.states.at(c.st).owner, c.self)

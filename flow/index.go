@@ -26,16 +26,17 @@ import (
 // ports of a flood cannot be chosen to collide: the runs stay short.
 type index struct {
 	s     *slab[Conn]
-	slots []uint64 // hash bits << 32 | ref; 0 for an empty slot
-	n     int      // connections
+	pairs *slab[addrPair] // the IPv6 connections' addresses (see addrs)
+	slots []uint64        // hash bits << 32 | ref; 0 for an empty slot
+	n     int             // connections
 	seed  [3]uint64
 }
 
 // minIndexSlots is the size of a new index's array.
 const minIndexSlots = 1024
 
-func newIndex(s *slab[Conn]) index {
-	return index{s: s, slots: make([]uint64, minIndexSlots), seed: [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}}
+func newIndex(s *slab[Conn], pairs *slab[addrPair]) index {
+	return index{s: s, pairs: pairs, slots: make([]uint64, minIndexSlots), seed: [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}}
 }
 
 // hash mixes the key's five words with wyhash's multiply-fold (the one
@@ -58,6 +59,12 @@ func mix(a, b uint64) uint64 {
 // bits returns the hash bits of k that the index keeps and places it by.
 func (x *index) bits(k *key) uint32 { return uint32(x.hash(k) >> 32) }
 
+// bitsOf returns the hash bits of c's key.
+func (x *index) bitsOf(c *Conn) uint32 {
+	k := c.addrs.key(c.form, x.pairs)
+	return x.bits(&k)
+}
+
 func (x *index) mask() uint32 { return uint32(len(x.slots) - 1) }
 
 func (x *index) get(k *key) *Conn {
@@ -69,7 +76,7 @@ func (x *index) get(k *key) *Conn {
 			return nil
 		}
 		if uint32(slot>>32) == h {
-			if c := x.s.at(ref(slot)); c.key.equal(k) {
+			if c := x.s.at(ref(slot)); c.addrs.holds(c.form, k, x.pairs) {
 				return c
 			}
 		}
@@ -81,7 +88,7 @@ func (x *index) put(c *Conn) {
 	if 4*(x.n+1) > 3*len(x.slots) {
 		x.grow()
 	}
-	x.insert(uint64(x.bits(&c.key))<<32 | uint64(c.self))
+	x.insert(uint64(x.bitsOf(c))<<32 | uint64(c.self))
 	x.n++
 }
 
@@ -98,7 +105,7 @@ func (x *index) insert(slot uint64) {
 // remove takes out c, which is in the index.
 func (x *index) remove(c *Conn) {
 	mask := x.mask()
-	i := x.bits(&c.key) & mask
+	i := x.bitsOf(c) & mask
 	for ref(x.slots[i]) != c.self {
 		i = (i + 1) & mask
 	}
@@ -130,7 +137,7 @@ func (x *index) grow() {
 // slab and is now in slot to, to its new place.
 func (x *index) rename(c *Conn, from, to ref) {
 	mask := x.mask()
-	i := x.bits(&c.key) & mask
+	i := x.bitsOf(c) & mask
 	for ref(x.slots[i]) != from {
 		i = (i + 1) & mask
 	}

@@ -188,14 +188,14 @@ type Stats struct {
 // Its fields are ordered so that it packs into 96 bytes: a SYN flood's
 // connections are mostly this and a slot of the index.
 type Conn struct {
-	ID   uint64
-	key  key
-	lone loneSYN
+	ID    uint64
+	addrs addrs // the connection's key (see Table.keyOf)
+	lone  loneSYN
 
-	clientIsLo bool // the client is the key's lo endpoint
-	is4        bool // the addresses are IPv4
-	ended      bool // in Table.ended: it has ended, and waits for CloseDelay
-	tomb       tomb // nonzero: reported, and kept only as a tombstone
+	clientIsLo bool     // the client is the key's lo endpoint
+	form       addrForm // how addrs holds the addresses, and how they are shown
+	ended      bool     // in Table.ended: it has ended, and waits for CloseDelay
+	tomb       tomb     // nonzero: reported, and kept only as a tombstone
 
 	// prev and next link c in its queue's list (see queue), or, while it
 	// is in the queue's heap instead, prev is its position there plus one
@@ -259,22 +259,32 @@ const (
 	tombListening                  // the server answered a SYN (fsm.Conn.Listening)
 )
 
-// Client returns the client's address and port.
-func (c *Conn) Client() netip.AddrPort { return c.endpoint(c.clientIsLo) }
+// keyOf returns c's key.
+func (t *Table) keyOf(c *Conn) key { return c.addrs.key(c.form, &t.pairs) }
 
-// Server returns the server's address and port.
-func (c *Conn) Server() netip.AddrPort { return c.endpoint(!c.clientIsLo) }
+// Endpoints returns the client's and the server's address and port of c,
+// a connection of t (as Config.Trace and Config.TraceICMP are given).
+func (t *Table) Endpoints(c *Conn) (client, server netip.AddrPort) { return t.endpoints(c) }
 
-func (c *Conn) endpoint(lo bool) netip.AddrPort {
-	a, port := c.key.hiAddr, c.key.hiPort
-	if lo {
-		a, port = c.key.loAddr, c.key.loPort
+func (t *Table) endpoints(c *Conn) (client, server netip.AddrPort) {
+	k := t.keyOf(c)
+	lo, hi := netip.AddrFrom16(k.loAddr), netip.AddrFrom16(k.hiAddr)
+	if c.form == formIPv4 {
+		lo, hi = lo.Unmap(), hi.Unmap()
 	}
-	addr := netip.AddrFrom16(a)
-	if c.is4 {
-		addr = addr.Unmap()
+	client, server = netip.AddrPortFrom(lo, k.loPort), netip.AddrPortFrom(hi, k.hiPort)
+	if !c.clientIsLo {
+		client, server = server, client
 	}
-	return netip.AddrPortFrom(addr, port)
+	return client, server
+}
+
+// ports returns c's client and server ports.
+func (c *Conn) ports() (client, server uint16) {
+	if c.clientIsLo {
+		return c.addrs.loPort, c.addrs.hiPort
+	}
+	return c.addrs.hiPort, c.addrs.loPort
 }
 
 // fsmOf returns the state machine of c, nil while it has none (a lone
@@ -349,10 +359,11 @@ func (t *Table) start(c *Conn, seg *fsm.Segment, first uint64) {
 	// in the same order, so it hands out the same refs.
 	zr, reused := t.zeeks.alloc()
 	z := t.zeeks.at(zr)
+	client, server := c.ports()
 	if reused {
-		z.Reset(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
+		z.Reset(seg, client, server, t.cfg.ZeekServerPorts)
 	} else {
-		z.Start(seg, c.Client().Port(), c.Server().Port(), t.cfg.ZeekServerPorts)
+		z.Start(seg, client, server, t.cfg.ZeekServerPorts)
 	}
 }
 
@@ -400,12 +411,13 @@ type Table struct {
 	slots  slab[Conn]
 	states slab[state]
 	zeeks  slab[zeek.Conn]
+	pairs  slab[addrPair] // the addresses of the connections not IPv4 (see addrs)
 }
 
 // New returns an empty table.
 func New(cfg Config) *Table {
 	t := &Table{cfg: cfg.withDefaults()}
-	t.conns = newIndex(&t.slots)
+	t.conns = newIndex(&t.slots, &t.pairs)
 	t.lru.inOrder.s, t.ended.inOrder.s, t.tombs.s = &t.slots, &t.slots, &t.slots
 	return t
 }
@@ -596,7 +608,8 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 	}
 	r, _ := t.slots.alloc()
 	c := t.slots.at(r)
-	*c = Conn{ID: t.nextID, key: p.key, is4: p.is4, self: r, at: p.ts, lastIndex: p.index}
+	*c = Conn{ID: t.nextID, self: r, at: p.ts, lastIndex: p.index}
+	t.hold(c, &p.key, p.is4)
 	c.clientIsLo = p.srcIsLo == srcIsClient(p)
 	t.segment(&t.seg, c, p)
 	if mayWait && p.flags&(capture.FlagSYN|capture.FlagACK|capture.FlagRST|capture.FlagFIN) == capture.FlagSYN &&
@@ -682,11 +695,11 @@ func (t *Table) takeCensus() {
 func (t *Table) countAll(cs *census) {
 	for _, q := range [2]*queue{&t.lru, &t.ended} {
 		for c := range q.all() {
-			cs.count(c, t.fsmOf(c), t.cfg.CloseDelay)
+			cs.count(c, t, t.fsmOf(c), t.cfg.CloseDelay)
 		}
 	}
 	for c := range t.tombs.all() {
-		cs.count(c, nil, t.cfg.CloseDelay)
+		cs.count(c, t, nil, t.cfg.CloseDelay)
 	}
 }
 
@@ -725,7 +738,8 @@ func (t *Table) remove(c *Conn, why Reason) {
 	case ReasonClosed:
 		end = m.Last() + t.cfg.CloseDelay
 	}
-	t.rec = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: why, End: end, Result: m.Result(end),
+	client, server := t.endpoints(c)
+	t.rec = Record{ID: c.ID, ClientAddr: client, ServerAddr: server, Reason: why, End: end, Result: m.Result(end),
 		FirstIndex: t.firstIndex(c), Order: t.order(c, why, end), lastIndex: c.lastIndex}
 	if z := t.zeekOf(c); z != nil {
 		t.rec.Zeek = z.Summary()
@@ -738,7 +752,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 	}
 	if t.census != nil && !t.census.done && why.countedAfter() {
 		// Left before the census: counted in the state it was left in.
-		t.census.count(c, m, t.cfg.CloseDelay)
+		t.census.count(c, t, m, t.cfg.CloseDelay)
 	}
 	t.queueOf(c).remove(c)
 	t.conns.remove(c)
@@ -789,7 +803,7 @@ func (t *Table) entomb(c *Conn, closed int64) {
 // taken counts it (see Reason.countedAfter).
 func (t *Table) bury(c *Conn, count bool) {
 	if count && t.census != nil && !t.census.done {
-		t.census.count(c, nil, t.cfg.CloseDelay)
+		t.census.count(c, t, nil, t.cfg.CloseDelay)
 	}
 	t.tombs.remove(c)
 	t.nTombs--
@@ -803,8 +817,15 @@ func (t *Table) bury(c *Conn, count bool) {
 // what it keeps (a Record holds values).
 func (t *Table) forget(c *Conn) {
 	t.release(c)
+	if c.form == formIPv6 {
+		t.pairs.release(c.addrs.pairRef())
+	}
 	t.slots.release(c.self)
 }
+
+// hold stores k in c, which a packet of the IPv4 or IPv6 family is4 says
+// opened.
+func (t *Table) hold(c *Conn, k *key, is4 bool) { c.form = c.addrs.set(k, is4, c.self, &t.pairs) }
 
 // Open yields a Record for every connection still in the table that
 // started at least minAge before time at, as it stands then (Reason
@@ -837,7 +858,8 @@ func (t *Table) Snapshot(c *Conn, at int64, r *Record) {
 		panic("flow: Snapshot of a lone SYN; use Table.Open")
 	}
 	at = max(at, m.Last())
-	*r = Record{ID: c.ID, ClientAddr: c.Client(), ServerAddr: c.Server(), Reason: ReasonOpen, End: at, Result: m.Result(at)}
+	client, server := t.endpoints(c)
+	*r = Record{ID: c.ID, ClientAddr: client, ServerAddr: server, Reason: ReasonOpen, End: at, Result: m.Result(at)}
 	if z := t.zeekOf(c); z != nil {
 		r.Zeek = z.Summary()
 	}

@@ -196,12 +196,13 @@ func (a *analysis) report(err error) {
 // events it caused for the stream.
 func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res fsm.StepResult) {
 	if a.opt.Trace {
+		client, server := a.table.Endpoints(c)
 		line := report.TraceLine{
 			Index: p.Index, Time: seg.Time, ConnID: c.ID, Seg: *seg, Result: res,
-			From: c.Client(), To: c.Server(),
+			From: client, To: server,
 		}
 		if seg.Dir == fsm.FromServer {
-			line.From, line.To = c.Server(), c.Client()
+			line.From, line.To = server, client
 		}
 		a.report(a.opt.Reporter.Trace(&line))
 	}
