@@ -185,8 +185,9 @@ type Stats struct {
 // Conn holds no pointer: those to other connections are refs, and its
 // state machines are found through the table (Table.Snapshot).
 //
-// Its fields are ordered so that it packs into 96 bytes: a SYN flood's
-// connections are mostly this and a slot of the index.
+// Its fields are ordered so that it packs into 72 bytes (an IPv6
+// connection's addresses take 36 more, in the table's pairs slab): a SYN
+// flood's connections are mostly this and a slot of the index.
 type Conn struct {
 	ID    uint64
 	addrs addrs // the connection's key (see Table.keyOf)
