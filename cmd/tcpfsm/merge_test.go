@@ -1,13 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/pcapgo"
 
 	"github.com/tcpfsm/tcpfsm/flow"
 )
@@ -224,5 +230,112 @@ func TestMergeHTML(t *testing.T) {
 	}
 	if pages[0] != pages[1] {
 		t.Errorf("the HTML reports of 1 and 3 shards differ:\n%s", firstLineDiff(pages[0], pages[1]))
+	}
+}
+
+// splitByHost writes the packets of the capture at path into two captures,
+// as two hosts would have captured them: those to or from the servers
+// hostA names in a.pcap, the others in b.pcap. Both are classic pcap with
+// microsecond stamps, as tcpdump -w writes them, so that packets of the two
+// files often share a stamp and the order of ties counts.
+func splitByHost(t *testing.T, path string, hostA ...string) (a, b string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	a, b = filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	var bufs [2]bytes.Buffer
+	var ws [2]*pcapgo.Writer
+	for i := range ws {
+		ws[i] = pcapgo.NewWriter(&bufs[i])
+		if err := ws[i].WriteFileHeader(262144, r.LinkType()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		which := 1
+		if nl := gopacket.NewPacket(data, r.LinkType(), gopacket.NoCopy).NetworkLayer(); nl != nil {
+			src, dst := nl.NetworkFlow().Endpoints()
+			if slices.Contains(hostA, src.String()) || slices.Contains(hostA, dst.String()) {
+				which = 0
+			}
+		}
+		if err := ws[which].WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, name := range []string{a, b} {
+		if err := os.WriteFile(name, bufs[i].Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a, b
+}
+
+// TestMergeOfASet: the shards of a capture set, merged, are one run over
+// the set, byte for byte, as for one file: a rotation of a capture read as
+// a directory, and two captures that overlap in time (two hosts' at once,
+// their packets often stamped alike) read as one. Their connections are
+// numbered and ordered by where their packets come in the merged set, not
+// within their own files (which every file numbers from 1), with one core
+// and with several.
+func TestMergeOfASet(t *testing.T) {
+	capture := tcpgenCapture(t, "-seed", "3", "-conns", "600", "-concurrent", "60", "-synflood", "2000", "-data-retransmit", "0.2")
+	a, b := splitByHost(t, capture, "198.51.100.10", "198.51.100.11")
+	for name, read := range map[string][]string{
+		"a rotation":        {"-r", splitCapture(t, capture, 2000)},
+		"overlapping files": {"-r", a, "-r", b},
+	} {
+		t.Run(name, func(t *testing.T) {
+			want := map[string]string{}
+			for _, format := range []string{"text", "json"} {
+				r := tcpfsm(t, nil, append(read, "--format", format, "--color", "never", "-j", "1")...)
+				if r.code != exitOK {
+					t.Fatalf("exit %d: %s", r.code, r.stderr)
+				}
+				want[format] = r.stdout
+			}
+			if r := tcpfsm(t, nil, append(read, "--format", "json", "-j", "3")...); r.stdout != want["json"] {
+				t.Errorf("-j 3 differs from -j 1:\n%s", firstLineDiff(want["json"], r.stdout))
+			}
+			for n := 1; n <= 4; n++ {
+				var reports []string
+				dir := t.TempDir()
+				for i := range n {
+					r := tcpfsm(t, nil, append(read, "--shard", fmt.Sprintf("%d/%d", i, n), "--format", "json", "-j", fmt.Sprint(1+2*(i%2)))...)
+					if r.code != exitOK {
+						t.Fatalf("shard %d/%d: exit %d: %s", i, n, r.code, r.stderr)
+					}
+					path := filepath.Join(dir, fmt.Sprintf("shard-%d.jsonl", i))
+					if err := os.WriteFile(path, []byte(r.stdout), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					reports = append(reports, path)
+				}
+				for _, format := range []string{"text", "json"} {
+					r := tcpfsm(t, nil, append([]string{"merge", "--format", format, "--color", "never"}, reports...)...)
+					if r.code != exitOK {
+						t.Fatalf("%d shards: merge: exit %d: %s", n, r.code, r.stderr)
+					}
+					if r.stdout != want[format] {
+						t.Errorf("%d shards, %s: the merge differs from one run:\n%s", n, format, firstLineDiff(want[format], r.stdout))
+					}
+				}
+			}
+		})
 	}
 }
