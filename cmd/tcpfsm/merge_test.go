@@ -339,3 +339,45 @@ func TestMergeOfASet(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeOfHosts: the reports of two hosts' captures (one whole, the
+// other in two shards) merge into the census, diagnoses, listeners and
+// counts of one run over both captures read as one set, and into its
+// connections with its ids. What a host's record says of how long its own
+// capture went on (an app's why) is that host's, and the order of records
+// differs: each host's open connections are reported when its capture
+// ends, not the set's.
+func TestMergeOfHosts(t *testing.T) {
+	capture := tcpgenCapture(t, "-seed", "3", "-conns", "600", "-concurrent", "60", "-synflood", "2000", "-data-retransmit", "0.2")
+	a, b := splitByHost(t, capture, "198.51.100.10", "198.51.100.11")
+	reports := append(shardReports(t, a, 1), shardReports(t, b, 2)...)
+	merged := tcpfsm(t, nil, append([]string{"merge", "--format", "json"}, reports...)...)
+	one := tcpfsm(t, nil, "-r", a, "-r", b, "--format", "json")
+	if merged.code != exitOK || one.code != exitOK {
+		t.Fatalf("exit %d and %d: %s %s", merged.code, one.code, merged.stderr, one.stderr)
+	}
+	got, want := withoutSource(t, merged.stdout), withoutSource(t, one.stdout)
+	if !jsonEqual(t, got[len(got)-1:], want[len(want)-1:]) {
+		t.Errorf("summaries differ:\n got %v\nwant %v", got[len(got)-1], want[len(want)-1])
+	}
+	if !strings.Contains(one.stdout, `"diagnoses":[{"name":"syn_flood"`) {
+		t.Errorf("the capture raised no syn_flood diagnosis: the test shows little")
+	}
+	byID := func(objs []map[string]any) map[float64]map[string]any {
+		m := map[float64]map[string]any{}
+		for _, o := range objs[:len(objs)-1] {
+			delete(o, "app")
+			m[o["id"].(float64)] = o
+		}
+		return m
+	}
+	g, w := byID(got), byID(want)
+	if len(g) != len(w) || len(w) != len(want)-1 {
+		t.Fatalf("%d connections merged, %d in one run", len(g), len(w))
+	}
+	for id, rec := range w {
+		if !jsonEqual(t, []map[string]any{g[id]}, []map[string]any{rec}) {
+			t.Errorf("connection %v:\n got %v\nwant %v", id, g[id], rec)
+		}
+	}
+}
