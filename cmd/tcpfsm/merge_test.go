@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -209,28 +210,79 @@ func TestKubernetesManifest(t *testing.T) {
 }
 
 // TestMergeHTML: the HTML report of a merge is the same however many
-// shards the capture was split into, diagnoses included.
+// shards the capture was split into, diagnoses included, and is one run's
+// HTML report but for the ladders, which a merge cannot draw (a report
+// holds no packets): on every kernel capture.
 func TestMergeHTML(t *testing.T) {
-	capture := filepath.Join(kernelDir, "accept-overflow-noabort.pcap")
-	var pages []string
-	for _, n := range []int{1, 3} {
-		page := filepath.Join(t.TempDir(), "report.html")
-		r := tcpfsm(t, nil, append([]string{"merge", "--html", page}, shardReports(t, capture, n)...)...)
-		if r.code != exitOK {
-			t.Fatalf("%d shards: exit %d: %s", n, r.code, r.stderr)
-		}
-		b, err := os.ReadFile(page)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages = append(pages, string(b))
+	for _, capture := range kernelCaptures(t) {
+		t.Run(filepath.Base(capture), func(t *testing.T) {
+			page := filepath.Join(t.TempDir(), "report.html")
+			if r := tcpfsm(t, nil, "-r", capture, "--html", page); r.code != exitOK {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			want := withoutLadders(t, readFile(t, page))
+			shards := []int{2}
+			if filepath.Base(capture) == "accept-overflow-noabort.pcap" {
+				shards = []int{1, 3}
+				if !strings.Contains(want, "accept_queue_overflow") {
+					t.Error("the HTML report does not name the accept_queue_overflow diagnosed")
+				}
+			}
+			for _, n := range shards {
+				r := tcpfsm(t, nil, append([]string{"merge", "--html", page}, shardReports(t, capture, n)...)...)
+				if r.code != exitOK {
+					t.Fatalf("%d shards: exit %d: %s", n, r.code, r.stderr)
+				}
+				got := readFile(t, page)
+				if !strings.Contains(got, `{"flags":null,"notes":null,`) {
+					t.Errorf("%d shards: the merged HTML report has ladders", n)
+				}
+				if got = withoutLadders(t, got); got != want {
+					t.Errorf("%d shards: the merged HTML report differs from one run's without its ladders:\n%s", n, firstLineDiff(want, got))
+				}
+			}
+		})
 	}
-	if !strings.Contains(pages[0], "accept_queue_overflow") {
-		t.Error("the merged HTML report does not name the accept_queue_overflow diagnosed")
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if pages[0] != pages[1] {
-		t.Errorf("the HTML reports of 1 and 3 shards differ:\n%s", firstLineDiff(pages[0], pages[1]))
+	return string(b)
+}
+
+// htmlData finds the HTML report's data: its tables and its rows.
+var htmlData = regexp.MustCompile(`(?s)<script id="data" type="application/json">(.*?)</script>`)
+
+// withoutLadders is an HTML report with its ladders taken out: the tables
+// they are drawn from (flags, notes, states) and each row's ladder (its
+// last column), as a report without packets writes them.
+func withoutLadders(t *testing.T, page string) string {
+	t.Helper()
+	m := htmlData.FindStringSubmatchIndex(page)
+	if m == nil {
+		t.Fatal("the HTML report has no data element")
 	}
+	var data map[string]any
+	if err := json.Unmarshal([]byte(page[m[2]:m[3]]), &data); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"flags", "notes", "states"} {
+		data[table] = nil
+	}
+	rows, _ := data["conns"].([]any)
+	for _, row := range rows {
+		cols := row.([]any)
+		cols[len(cols)-1] = 0
+	}
+	b, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page[:m[2]] + string(b) + page[m[3]:]
 }
 
 // splitByHost writes the packets of the capture at path into two captures,
