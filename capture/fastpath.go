@@ -267,7 +267,7 @@ func (d *decoder) fastTCP(ip []byte, ipLen, ipHeaderLen int, src, dst netip.Addr
 	// Field by field rather than *pkt = Packet{...}, whose literal is
 	// built on the stack and then copied over: that copy was the costliest
 	// line of the fast path. Every field is written, as fill writes them.
-	pkt.Index, pkt.Timestamp = 0, time.Time{}
+	pkt.Index, pkt.SetIndex, pkt.Timestamp = 0, 0, time.Time{}
 	pkt.Src, pkt.Dst = src, dst
 	pkt.SrcPort = binary.BigEndian.Uint16(segment[0:2])
 	pkt.DstPort = binary.BigEndian.Uint16(segment[2:4])

@@ -33,7 +33,13 @@ const (
 type Packet struct {
 	// Index is the 1-based position of the packet in its source, counting
 	// every record (TCP or not), as tcpdump and Wireshark number frames.
-	Index     uint64
+	// In a Set of several files it is the packet's number within its own
+	// file, as messages and traces give it.
+	Index uint64
+	// SetIndex is, from a Set of several files, the 1-based position of
+	// the packet among those the Set delivered, across its files; 0 from a
+	// single source. See CaptureIndex.
+	SetIndex  uint64
 	Timestamp time.Time
 
 	Src, Dst         netip.Addr
@@ -92,6 +98,19 @@ type ICMPError struct {
 	From netip.Addr // the error's sender: a router on the path, or the destination
 	// Type and Code are the message's. ICMPv6 if From is IPv6.
 	Type, Code uint8
+}
+
+// CaptureIndex places the packet in the whole capture: SetIndex from a set
+// of several files, each of which numbers its packets from 1, else Index.
+// It grows from each packet to the next, the same in every process that
+// reads the capture, so the analysis orders by it what happens at one
+// instant (connections opened or left at the same time) and numbers the
+// connections of merged shards by it.
+func (p *Packet) CaptureIndex() uint64 {
+	if p.SetIndex != 0 {
+		return p.SetIndex
+	}
+	return p.Index
 }
 
 // IsICMPError reports whether p is an ICMP error rather than a TCP segment.

@@ -34,7 +34,9 @@ import (
 // overlap by more than a millisecond (ErrOverlap), when the earlier one
 // ends.
 //
-// Packet.Index stays the packet's number within its own file. Within one
+// Packet.Index stays the packet's number within its own file; a set of
+// several files numbers the packets it delivers across them in
+// Packet.SetIndex, which orders them in the whole capture. Within one
 // file the order is the file's: packets stamped earlier than the one before
 // (ErrTimeWentBack) are delivered where they are, as mergecap, which merges
 // by each file's next record, would place them too.
@@ -60,7 +62,8 @@ type Set struct {
 	// stopped is the error that ended the reading when Options.Stop was
 	// closed: Next returns it from then on.
 	stopped   error
-	doneBytes int64 // the sizes of the files read to their end
+	delivered uint64 // the packets Next delivered, for Packet.SetIndex
+	doneBytes int64  // the sizes of the files read to their end
 	size      int64
 	maxOpen   int
 	// spare holds the read buffers of the files read to their end, for
@@ -289,6 +292,10 @@ func (s *Set) Next(p *Packet) error {
 	}
 	m := s.open[0]
 	*p = m.head
+	if len(s.files) > 1 {
+		s.delivered++
+		p.SetIndex = s.delivered
+	}
 	s.now = p.Timestamp
 	if err := m.r.Next(&m.head); err != nil {
 		s.finish(m, err)

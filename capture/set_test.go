@@ -71,6 +71,7 @@ func (f setFileSpec) build(t testing.TB, dir string) string {
 type setResult struct {
 	ids     []int
 	indexes []uint64 // each packet's number in its file
+	setIdx  []uint64 // and in the set (Packet.SetIndex)
 	warns   []error
 	stats   Stats
 	incompl bool
@@ -97,6 +98,7 @@ func readSet(t *testing.T, names []string, opt Options) (setResult, error) {
 		}
 		res.ids = append(res.ids, int(p.Seq))
 		res.indexes = append(res.indexes, p.Index)
+		res.setIdx = append(res.setIdx, p.SetIndex)
 	}
 	res.stats, res.incompl, res.maxOpen = s.Stats(), s.Incomplete(), s.MaxOpen()
 	checkStats(t, res.stats)
@@ -121,7 +123,8 @@ func readBuiltSet(t *testing.T, files []setFileSpec) setResult {
 
 // TestSetMerge: packets come out in time order across files of different
 // formats and link types, ties going to the file given first, each still
-// numbered within its own file.
+// numbered within its own file, and numbered across the set in the order
+// they come out (SetIndex, 0 for a set of one file, whose Index is that).
 func TestSetMerge(t *testing.T) {
 	a := setFileSpec{name: "a.pcap", format: "pcap", ids: []int{1, 3, 5, 7}, ms: []int{0, 2, 4, 6}}
 	b := setFileSpec{name: "b.pcapng", format: "pcapng", ids: []int{2, 4, 6}, ms: []int{1, 2, 5}}
@@ -141,6 +144,15 @@ func TestSetMerge(t *testing.T) {
 			res := readBuiltSet(t, tc.files)
 			if !slices.Equal(res.ids, tc.ids) || !slices.Equal(res.indexes, tc.indexes) {
 				t.Errorf("ids %v indexes %v, want %v %v", res.ids, res.indexes, tc.ids, tc.indexes)
+			}
+			wantSet := make([]uint64, len(tc.ids))
+			for i := range wantSet {
+				if len(tc.files) > 1 {
+					wantSet[i] = uint64(i + 1)
+				}
+			}
+			if !slices.Equal(res.setIdx, wantSet) {
+				t.Errorf("set indexes %v, want %v", res.setIdx, wantSet)
 			}
 			// b starts before a ends; c starts as a ends.
 			overlaps := 0

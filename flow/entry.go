@@ -63,7 +63,7 @@ func (e *entry) pack(p *capture.Packet, now int64) {
 	if e.icmpType != 0 {
 		e.setICMPSender(p.ICMP.From)
 	}
-	e.ts, e.now, e.index = p.Timestamp.UnixNano(), now, p.Index
+	e.ts, e.now, e.index = p.Timestamp.UnixNano(), now, p.CaptureIndex()
 }
 
 // setICMPSender keeps a, the sender of the ICMP error e is, in the fields

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
@@ -240,6 +241,16 @@ func TestSetCommandLine(t *testing.T) {
 	// Cut inside its second record: file header, then 16+74 and 16+54 bytes.
 	cut := write("cut.pcap", writePcap(t, frames[3:5], 3e6, 4e6)[:24+16+74+30])
 	single := tcpfsm(t, nil, "-r", write("whole.pcap", whole), "--format", "json")
+	// The same packets under two names; a rotation of a file every 10 ms
+	// with the fourth missing.
+	again := write("again.pcap", whole)
+	ms := time.Millisecond
+	rot := []string{
+		write("rot1.pcap", writePcap(t, frames[:2], 0, ms)),
+		write("rot2.pcap", writePcap(t, frames[2:4], 10*ms, 11*ms)),
+		write("rot3.pcap", writePcap(t, frames[4:5], 20*ms)),
+		write("rot5.pcap", writePcap(t, frames[5:], 40*ms, 41*ms)),
+	}
 	conn := jsonLines(t, single.stdout)[0]
 
 	for _, tc := range []struct {
@@ -256,6 +267,10 @@ func TestSetCommandLine(t *testing.T) {
 		{name: "a filter that keeps nothing", args: []string{"-r", filepath.Join(dir, "[abc].pcap"), "tcp", "port", "80"}, conns: 0},
 		{name: "a corrupt middle file", args: []string{"-r", a, "-r", cut, "-r", c}, conns: 1,
 			stderr: []string{"warning: " + cut + ": packet 2: capture truncated"}},
+		{name: "files that overlap", args: []string{"-r", filepath.Join(dir, "whole.pcap"), "-r", again}, conns: 1,
+			stderr: []string{"warning: capture files overlap: " + again + " starts at", "before " + filepath.Join(dir, "whole.pcap") + " ends"}},
+		{name: "a file missing from a rotation", args: []string{"-r", filepath.Join(dir, "rot*.pcap")}, conns: 1,
+			stderr: []string{"warning: gap in the capture set: no packet for 20ms between " + rot[2] + " (ends", "and " + rot[3] + " (starts", "a file may be missing"}},
 		{name: "file names after the options are a filter", args: []string{"-r", a, b}, code: exitUsage,
 			stderr: []string{`invalid filter "` + b + `"`, b + " is a file, but the words after the options are a filter"}},
 		{name: "standard input in a set", args: []string{"-r", a, "-r", "-"}, code: exitUsage, stderr: []string{"standard input is read alone"}},
@@ -280,6 +295,11 @@ func TestSetCommandLine(t *testing.T) {
 				return
 			}
 			objs := jsonLines(t, r.stdout)
+			// A warning is in the summary as on standard error.
+			warnings, _ := objs[len(objs)-1]["warnings"].([]any)
+			if tc.stderr != nil && (len(warnings) != 1 || !strings.Contains(r.stderr, fmt.Sprint(warnings[0]))) {
+				t.Errorf("summary's warnings %q, want the one on standard error", warnings)
+			}
 			if len(objs)-1 != tc.conns {
 				t.Fatalf("%d conn records, want %d: %s", len(objs)-1, tc.conns, r.stdout)
 			}

@@ -19,10 +19,13 @@
 // examples included, without a second, mergeable form of every detector's
 // evidence to keep in step with the detectors.
 //
-// Captures of several hosts have no one run to equal: their records are
-// interleaved by when they were reported, capture by capture in the order
-// given, numbered by their first packet's time, their packet counts and
-// censuses added up.
+// Captures of several hosts are merged as one set of files is read: their
+// records are interleaved by when they were reported, capture by capture
+// in the order given, numbered by their first packet's time (ties going to
+// the capture given first, as a set's do), their packet counts and
+// censuses added up. Where no connection is in two of them, that gives
+// the census, diagnoses and ids of one run over the captures read as one
+// set; a record still says how long its own capture went on.
 package merge
 
 import (
