@@ -164,11 +164,14 @@ func TestVersion(t *testing.T) {
 }
 
 // TestHelpFitsAndMatchesTheREADME: --help fits 80 columns, for tcpfsm and
-// tcpfsm check, and lists every flag of the README's flag table, which
+// each of its commands, and lists every flag of the README's flag table, which
 // lists every flag --help does.
 func TestHelpFitsAndMatchesTheREADME(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"names", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"names", "--help"}, {"merge", "--help"}} {
 		r := tcpfsm(t, nil, args...)
+		if !strings.HasPrefix(r.stderr, "Usage: tcpfsm") {
+			t.Errorf("%v: no usage on standard error: %q", args, r.stderr)
+		}
 		for _, line := range strings.Split(r.stderr, "\n") {
 			if n := len([]rune(line)); n > helpColumns {
 				t.Errorf("%v: a line of %d columns: %q", args, n, line)
