@@ -255,6 +255,21 @@ func (t *textReporter) Event(e *Event) error {
 	return t.w.Flush()
 }
 
+// streamedLine says how many of the connections a stream reported above,
+// each as it ended, so that the last screen is not taken for the whole
+// report: "1 of the 1 connections" is said as one connection is.
+func streamedLine(streamed, connections int) string {
+	switch {
+	case streamed == 1 && connections == 1:
+		return "The connection was reported above as it ended; the summary counts it.\n"
+	case streamed == connections:
+		return fmt.Sprintf("All %d connections were reported above, each as it ended; the summary counts them all.\n", connections)
+	case streamed == 1:
+		return fmt.Sprintf("1 of the %d connections was reported above as it ended; the summary counts them all.\n", connections)
+	}
+	return fmt.Sprintf("%d of the %d connections were reported above, each as it ended; the summary counts them all.\n", streamed, connections)
+}
+
 // unansweredEvent announces a handshake nobody answered, when its sender
 // gave up (why says how that shows) or the connection ended.
 func (t *textReporter) unansweredEvent(ts int64, r *flow.Record, why string) {
@@ -410,12 +425,7 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	if t.streamed > 0 {
 		// The report is of the whole capture; what scrolled by is in it.
-		verb := "were"
-		if t.streamed == 1 {
-			verb = "was"
-		}
-		fmt.Fprintf(t.w, "%d of the %d connections %s reported above, each as it ended; the summary counts them all.\n",
-			t.streamed, s.connections, verb)
+		t.w.WriteString(streamedLine(t.streamed, int(s.connections)))
 	}
 	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), QuoteName(tot.Source))
 	if tot.Packets > 0 {
