@@ -316,6 +316,33 @@ func TestStreamOnlyWhenAsked(t *testing.T) {
 	}
 }
 
+// TestTextCountsAgree: a connection's counts in the text report are said
+// as a reader says them: "1 retransmission", "2 retransmissions".
+func TestTextCountsAgree(t *testing.T) {
+	tests := []struct {
+		retransmits, keepalives, zeroWindows uint32
+		want                                 string
+	}{
+		{1, 1, 1, "\n    1 retransmission, 1 keepalive, 1 zero window  ["},
+		{2, 3, 4, "\n    2 retransmissions, 3 keepalives, 4 zero windows  ["},
+		{1, 0, 2, "\n    1 retransmission, 2 zero windows  ["},
+	}
+	for _, tc := range tests {
+		r := record()
+		r.Client.Retransmits, r.Server.Retransmits = tc.retransmits, 0
+		r.Client.Keepalives, r.Client.ZeroWindows = tc.keepalives, tc.zeroWindows
+		var b bytes.Buffer
+		rep, _ := New(&b, Options{Format: "text"})
+		if err := rep.Conn(r); err != nil {
+			t.Fatal(err)
+		}
+		rep.Finish(&Totals{Source: "x.pcap"})
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("want %q in\n%s", tc.want, b.String())
+		}
+	}
+}
+
 // TestStreamedLine: the line before a streamed text report's summary says
 // how many connections were reported above as each ended, in words that
 // agree with the counts (not "1 of the 1 connections"), and there is none

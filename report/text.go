@@ -64,18 +64,21 @@ func (t *textReporter) Conn(r *flow.Record) error {
 	t.w.Write(t.buf)
 
 	var counts []string
+	synSent, synAckSent := "SYN retransmitted"+schedule(r.Client.SYNTimes), "SYN/ACK retransmitted"+schedule(r.Server.SYNTimes)
 	for _, c := range []struct {
-		n    int
-		what string
+		n         int
+		one, many string // what is counted, as one and as several
 	}{
-		{r.SynRetransmits, "SYN retransmitted" + schedule(r.Client.SYNTimes)},
-		{r.SynAckRetransmits, "SYN/ACK retransmitted" + schedule(r.Server.SYNTimes)},
-		{int(r.Client.Retransmits + r.Server.Retransmits), "retransmissions"},
-		{int(r.Client.Keepalives + r.Server.Keepalives), "keepalives"},
-		{int(r.Client.ZeroWindows + r.Server.ZeroWindows), "zero windows"},
+		{r.SynRetransmits, synSent, synSent},
+		{r.SynAckRetransmits, synAckSent, synAckSent},
+		{int(r.Client.Retransmits + r.Server.Retransmits), "retransmission", "retransmissions"},
+		{int(r.Client.Keepalives + r.Server.Keepalives), "keepalive", "keepalives"},
+		{int(r.Client.ZeroWindows + r.Server.ZeroWindows), "zero window", "zero windows"},
 	} {
-		if c.n > 0 {
-			counts = append(counts, fmt.Sprintf("%d %s", c.n, c.what))
+		if c.n == 1 {
+			counts = append(counts, "1 "+c.one)
+		} else if c.n > 1 {
+			counts = append(counts, fmt.Sprintf("%d %s", c.n, c.many))
 		}
 	}
 	if len(counts) > 0 || len(r.Labels) > 0 {
