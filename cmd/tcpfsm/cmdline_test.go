@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -160,6 +161,28 @@ func TestVersion(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 	if r.code != exitOK || len(lines) != 2 || !strings.HasPrefix(lines[0], "tcpfsm") || !strings.HasPrefix(lines[1], "libpcap version ") {
 		t.Errorf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestVersionLine: the commit line of --version, from what go build
+// records of the checkout.
+func TestVersionLine(t *testing.T) {
+	const rev = "4f50254c0ffee4f50254c0ffee4f50254c0ffee4"
+	tests := []struct {
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{nil, "tcpfsm, commit unknown (built without version control information)"},
+		{[]debug.BuildSetting{{Key: "-buildmode", Value: "exe"}}, "tcpfsm, commit unknown (built without version control information)"},
+		{[]debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.time", Value: "2026-12-07T19:16:40Z"}, {Key: "vcs.modified", Value: "false"}},
+			"tcpfsm commit " + rev + " (2026-12-07T19:16:40Z)"},
+		{[]debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.time", Value: "2026-12-07T19:16:40Z"}, {Key: "vcs.modified", Value: "true"}},
+			"tcpfsm commit " + rev + " (2026-12-07T19:16:40Z), with local changes"},
+	}
+	for _, tc := range tests {
+		if got := versionLine(tc.settings); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.settings, got, tc.want)
+		}
 	}
 }
 
