@@ -331,3 +331,71 @@ func startOnTerminal(t *testing.T, dir, script string) (master *os.File, screen 
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-ended })
 	return master, func() string { mu.Lock(); defer mu.Unlock(); return written.String() }, ended
 }
+
+// TestRecordWrittenAsItEnds: with --events (the default of -i), each
+// connection's record reaches standard output as the connection ends, not
+// when the report does, so that a reader of a pipe has it even if it dies
+// with a Ctrl-C. The first connection closes and leaves the table when a
+// new SYN comes 10 s later (past the close delay), sent again 1 s after
+// (a file is read a packet ahead); the reading then stalls, and the record
+// must already be in the output file.
+func TestRecordWrittenAsItEnds(t *testing.T) {
+	syn := frame(t, true, true, false, false, false, 7000, 0, 0)
+	frames := append(handshakeFrames(t), syn, syn)
+	times := []time.Duration{0, 1, 2, 3, 4, 5, 6, 10_000, 11_000}
+	for i := range times {
+		times[i] *= time.Millisecond
+	}
+	capture := writePcap(t, frames, times...)
+	for _, tc := range []struct {
+		format string
+		record string // what begins the first connection's record
+	}{
+		{"json", `{"type":"conn","id":1,`},
+		{"text", "#1 10.0.0.1:40000 → 10.0.0.2:9502  22:13:20.000000  0.006000s\n"}, // not an event's line
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			dir := t.TempDir()
+			fifo, drained := stalledFIFO(t, dir, capture)
+			outPath := filepath.Join(dir, "out")
+			out, err := os.Create(outPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cmd := exec.Command(tcpfsmBinary(t), "-r", fifo, "--events", "--format", tc.format, "--color", "never")
+			cmd.Stdout = out
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			ended := make(chan struct{})
+			go func() { cmd.Wait(); close(ended) }()
+			t.Cleanup(func() { cmd.Process.Kill(); <-ended })
+			select {
+			case <-drained:
+			case <-time.After(10 * time.Second):
+				t.Fatal("tcpfsm did not read the FIFO in 10 s")
+			}
+			// The record is written moments after the FIFO is read: poll.
+			var written []byte
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if written, err = os.ReadFile(outPath); err != nil || bytes.Contains(written, []byte(tc.record)) {
+					break
+				}
+			}
+			select {
+			case <-ended:
+				t.Fatalf("tcpfsm ended before its input did: %s", stderr.String())
+			default:
+			}
+			if !bytes.Contains(written, []byte(tc.record)) {
+				t.Errorf("while the read is stalled, the output has no record of the connection that ended (%q):\n%s", tc.record, written)
+			}
+			if bytes.Contains(written, []byte("Summary")) || bytes.Contains(written, []byte(`"type":"summary"`)) {
+				t.Errorf("a summary before the end:\n%s", written)
+			}
+		})
+	}
+}
