@@ -316,6 +316,71 @@ func TestStreamOnlyWhenAsked(t *testing.T) {
 	}
 }
 
+// TestTextCountsAgree: a connection's counts in the text report are said
+// as a reader says them: "1 retransmission", "2 retransmissions".
+func TestTextCountsAgree(t *testing.T) {
+	tests := []struct {
+		retransmits, keepalives, zeroWindows uint32
+		want                                 string
+	}{
+		{1, 1, 1, "\n    1 retransmission, 1 keepalive, 1 zero window  ["},
+		{2, 3, 4, "\n    2 retransmissions, 3 keepalives, 4 zero windows  ["},
+		{1, 0, 2, "\n    1 retransmission, 2 zero windows  ["},
+	}
+	for _, tc := range tests {
+		r := record()
+		r.Client.Retransmits, r.Server.Retransmits = tc.retransmits, 0
+		r.Client.Keepalives, r.Client.ZeroWindows = tc.keepalives, tc.zeroWindows
+		var b bytes.Buffer
+		rep, _ := New(&b, Options{Format: "text"})
+		if err := rep.Conn(r); err != nil {
+			t.Fatal(err)
+		}
+		rep.Finish(&Totals{Source: "x.pcap"})
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("want %q in\n%s", tc.want, b.String())
+		}
+	}
+}
+
+// TestStreamedLine: the line before a streamed text report's summary says
+// how many connections were reported above as each ended, in words that
+// agree with the counts (not "1 of the 1 connections"), and there is none
+// when nothing was.
+func TestStreamedLine(t *testing.T) {
+	tests := []struct {
+		ended, atEnd int // connections that left the table before the end, and at it
+		want         string
+	}{
+		{1, 0, "\nThe connection was reported above as it ended; the summary counts it.\nSummary "},
+		{3, 0, "\nAll 3 connections were reported above, each as it ended; the summary counts them all.\nSummary "},
+		{1, 1, "\n1 of the 2 connections was reported above as it ended; the summary counts them all.\nSummary "},
+		{2, 3, "\n2 of the 5 connections were reported above, each as it ended; the summary counts them all.\nSummary "},
+		{0, 2, ""},
+	}
+	for _, tc := range tests {
+		var b bytes.Buffer
+		rep, _ := New(&b, Options{Format: "text", Stream: true})
+		for i := range tc.ended + tc.atEnd {
+			r := record()
+			r.ID = uint64(i + 1)
+			if i < tc.ended {
+				r.Reason = flow.ReasonClosed
+			}
+			if err := rep.Conn(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rep.Finish(&Totals{Source: "x.pcap"}); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if tc.want == "" && strings.Contains(out, "reported above") || !strings.Contains(out, tc.want) {
+			t.Errorf("%d ended, %d at the end: want %q in\n%s", tc.ended, tc.atEnd, tc.want, out)
+		}
+	}
+}
+
 // TestUnansweredAnnouncedWhenGivenUp: a live display announces an
 // unanswered handshake once its sender stops retrying (no retransmission
 // for twice the last gap), not only when the connection leaves the table,

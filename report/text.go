@@ -64,18 +64,21 @@ func (t *textReporter) Conn(r *flow.Record) error {
 	t.w.Write(t.buf)
 
 	var counts []string
+	synSent, synAckSent := "SYN retransmitted"+schedule(r.Client.SYNTimes), "SYN/ACK retransmitted"+schedule(r.Server.SYNTimes)
 	for _, c := range []struct {
-		n    int
-		what string
+		n         int
+		one, many string // what is counted, as one and as several
 	}{
-		{r.SynRetransmits, "SYN retransmitted" + schedule(r.Client.SYNTimes)},
-		{r.SynAckRetransmits, "SYN/ACK retransmitted" + schedule(r.Server.SYNTimes)},
-		{int(r.Client.Retransmits + r.Server.Retransmits), "retransmissions"},
-		{int(r.Client.Keepalives + r.Server.Keepalives), "keepalives"},
-		{int(r.Client.ZeroWindows + r.Server.ZeroWindows), "zero windows"},
+		{r.SynRetransmits, synSent, synSent},
+		{r.SynAckRetransmits, synAckSent, synAckSent},
+		{int(r.Client.Retransmits + r.Server.Retransmits), "retransmission", "retransmissions"},
+		{int(r.Client.Keepalives + r.Server.Keepalives), "keepalive", "keepalives"},
+		{int(r.Client.ZeroWindows + r.Server.ZeroWindows), "zero window", "zero windows"},
 	} {
-		if c.n > 0 {
-			counts = append(counts, fmt.Sprintf("%d %s", c.n, c.what))
+		if c.n == 1 {
+			counts = append(counts, "1 "+c.one)
+		} else if c.n > 1 {
+			counts = append(counts, fmt.Sprintf("%d %s", c.n, c.many))
 		}
 	}
 	if len(counts) > 0 || len(r.Labels) > 0 {
@@ -255,6 +258,21 @@ func (t *textReporter) Event(e *Event) error {
 	return t.w.Flush()
 }
 
+// streamedLine says how many of the connections a stream reported above,
+// each as it ended, so that the last screen is not taken for the whole
+// report: "1 of the 1 connections" is said as one connection is.
+func streamedLine(streamed, connections int) string {
+	switch {
+	case streamed == 1 && connections == 1:
+		return "The connection was reported above as it ended; the summary counts it.\n"
+	case streamed == connections:
+		return fmt.Sprintf("All %d connections were reported above, each as it ended; the summary counts them all.\n", connections)
+	case streamed == 1:
+		return fmt.Sprintf("1 of the %d connections was reported above as it ended; the summary counts them all.\n", connections)
+	}
+	return fmt.Sprintf("%d of the %d connections were reported above, each as it ended; the summary counts them all.\n", streamed, connections)
+}
+
 // unansweredEvent announces a handshake nobody answered, when its sender
 // gave up (why says how that shows) or the connection ended.
 func (t *textReporter) unansweredEvent(ts int64, r *flow.Record, why string) {
@@ -410,12 +428,7 @@ func (t *textReporter) Finish(tot *Totals) error {
 	}
 	if t.streamed > 0 {
 		// The report is of the whole capture; what scrolled by is in it.
-		verb := "were"
-		if t.streamed == 1 {
-			verb = "was"
-		}
-		fmt.Fprintf(t.w, "%d of the %d connections %s reported above, each as it ended; the summary counts them all.\n",
-			t.streamed, s.connections, verb)
+		t.w.WriteString(streamedLine(t.streamed, int(s.connections)))
 	}
 	fmt.Fprintf(t.w, "%s %s", p.head.Sprint("Summary"), QuoteName(tot.Source))
 	if tot.Packets > 0 {

@@ -86,28 +86,36 @@ func interfaceByNumber(name string, list func() ([]libpcap.Interface, error)) (s
 // printVersion is --version: tcpfsm's commit, as the build recorded it,
 // and libpcap's version, as tcpdump --version prints them.
 func printVersion(w io.Writer) {
-	commit, modified, when := "", false, ""
+	var settings []debug.BuildSetting
 	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				commit = s.Value
-			case "vcs.modified":
-				modified = s.Value == "true"
-			case "vcs.time":
-				when = s.Value
-			}
+		settings = info.Settings
+	}
+	fmt.Fprintln(w, versionLine(settings))
+	fmt.Fprintln(w, libpcap.Version())
+}
+
+// versionLine says which commit tcpfsm was built from, as go build
+// records it from the checkout (vcs.revision, vcs.time, vcs.modified); a
+// build outside one (go test, -buildvcs=false) records none.
+func versionLine(settings []debug.BuildSetting) string {
+	commit, modified, when := "", false, ""
+	for _, s := range settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		case "vcs.time":
+			when = s.Value
 		}
 	}
 	switch {
 	case commit == "":
-		fmt.Fprintln(w, "tcpfsm, commit unknown (built without version control information)")
+		return "tcpfsm, commit unknown (built without version control information)"
 	case modified:
-		fmt.Fprintf(w, "tcpfsm commit %s (%s), with local changes\n", commit, when)
-	default:
-		fmt.Fprintf(w, "tcpfsm commit %s (%s)\n", commit, when)
+		return fmt.Sprintf("tcpfsm commit %s (%s), with local changes", commit, when)
 	}
-	fmt.Fprintln(w, libpcap.Version())
+	return fmt.Sprintf("tcpfsm commit %s (%s)", commit, when)
 }
 
 // runNames is "tcpfsm names": every name --fail-on and a check's rules

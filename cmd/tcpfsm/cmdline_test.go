@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -163,12 +164,37 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestVersionLine: the commit line of --version, from what go build
+// records of the checkout.
+func TestVersionLine(t *testing.T) {
+	const rev = "4f50254c0ffee4f50254c0ffee4f50254c0ffee4"
+	tests := []struct {
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{nil, "tcpfsm, commit unknown (built without version control information)"},
+		{[]debug.BuildSetting{{Key: "-buildmode", Value: "exe"}}, "tcpfsm, commit unknown (built without version control information)"},
+		{[]debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: rev}, {Key: "vcs.time", Value: "2026-12-07T19:16:40Z"}, {Key: "vcs.modified", Value: "false"}},
+			"tcpfsm commit " + rev + " (2026-12-07T19:16:40Z)"},
+		{[]debug.BuildSetting{{Key: "vcs.revision", Value: rev}, {Key: "vcs.time", Value: "2026-12-07T19:16:40Z"}, {Key: "vcs.modified", Value: "true"}},
+			"tcpfsm commit " + rev + " (2026-12-07T19:16:40Z), with local changes"},
+	}
+	for _, tc := range tests {
+		if got := versionLine(tc.settings); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.settings, got, tc.want)
+		}
+	}
+}
+
 // TestHelpFitsAndMatchesTheREADME: --help fits 80 columns, for tcpfsm and
-// tcpfsm check, and lists every flag of the README's flag table, which
+// each of its commands, and lists every flag of the README's flag table, which
 // lists every flag --help does.
 func TestHelpFitsAndMatchesTheREADME(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"names", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"check", "--help"}, {"names", "--help"}, {"merge", "--help"}} {
 		r := tcpfsm(t, nil, args...)
+		if !strings.HasPrefix(r.stderr, "Usage: tcpfsm") {
+			t.Errorf("%v: no usage on standard error: %q", args, r.stderr)
+		}
 		for _, line := range strings.Split(r.stderr, "\n") {
 			if n := len([]rune(line)); n > helpColumns {
 				t.Errorf("%v: a line of %d columns: %q", args, n, line)

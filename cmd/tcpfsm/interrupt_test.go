@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -230,45 +231,171 @@ func TestKilledHTMLKeepsTheOldReport(t *testing.T) {
 
 // TestPipeReaderKeptThroughCtrlC: Ctrl-C in a terminal signals the whole
 // pipeline; the README's form, a reader that ignores SIGINT, still gets
-// tcpfsm's last records and summary, which tcpfsm writes on the signal.
-// Run as a terminal runs it: the shell and its pipeline in a process group
-// of their own, the signal sent to the group.
+// tcpfsm's last records and summary, which tcpfsm writes on the signal,
+// where a plain reader dies with the pipeline and gets none of them (what
+// the README warns of). Run as a terminal runs it: the shell is the session
+// leader of a pseudo-terminal, and Ctrl-C is typed on it, so the terminal
+// sends SIGINT to the pipeline's process group.
 func TestPipeReaderKeptThroughCtrlC(t *testing.T) {
 	capture := writePcap(t, append(handshakeFrames(t), frame(t, true, true, false, false, false, 5000, 0, 0)))
-	dir := t.TempDir()
-	fifo, drained := stalledFIFO(t, dir, capture)
-	// The README's form, with cat standing in for jq.
-	script := fmt.Sprintf(`%q -r %q --format json | (trap '' INT; cat > out.jsonl)`, tcpfsmBinary(t), filepath.Base(fifo))
-	cmd := exec.Command("bash", "-c", script)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+	tests := []struct {
+		name   string
+		reader string // cat stands in for jq
+		kept   bool   // the reader gets the records and the summary
+	}{
+		{"the README's form", "(trap '' INT; cat > out.jsonl)", true},
+		{"a plain reader", "cat > out.jsonl", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fifo, drained := stalledFIFO(t, dir, capture)
+			script := fmt.Sprintf(`%q -r %q --format json | %s`, tcpfsmBinary(t), filepath.Base(fifo), tc.reader)
+			terminal, screen, done := startOnTerminal(t, dir, script)
+			select {
+			case <-drained:
+				time.Sleep(500 * time.Millisecond)
+			case <-time.After(10 * time.Second):
+				t.Fatal("tcpfsm did not read the FIFO in 10 s")
+			}
+			if _, err := terminal.Write([]byte{0x03}); err != nil { // Ctrl-C
+				t.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the pipeline did not end 10 s after Ctrl-C")
+			}
+			out, err := os.ReadFile(filepath.Join(dir, "out.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := strings.Count(string(out), `"type":"conn"`)
+			kept := n == 2 && strings.Contains(string(out), `"type":"summary"`) && strings.Contains(string(out), `"incomplete":true`)
+			if kept != tc.kept || !tc.kept && n != 0 {
+				t.Errorf("the reader got %d connections and the summary %v, want it %v:\n%s\nterminal: %q", n, kept, tc.kept, out, screen())
+			}
+		})
+	}
+}
+
+// startOnTerminal runs script with bash as the session leader of a new
+// pseudo-terminal, its standard input, output and error. It returns the
+// terminal's master side, to type on, what was written to the terminal so
+// far, and a channel closed when bash has ended.
+func startOnTerminal(t *testing.T, dir, script string) (master *os.File, screen func() string, done <-chan struct{}) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	t.Cleanup(func() { master.Close() })
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	select {
-	case <-drained:
-		time.Sleep(500 * time.Millisecond)
-	case <-time.After(10 * time.Second):
-		t.Fatal("tcpfsm did not read the FIFO in 10 s")
-	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the pipeline did not end 10 s after Ctrl-C")
-	}
-	out, err := os.ReadFile(filepath.Join(dir, "out.jsonl"))
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(out), `"type":"conn"`); n != 2 || !strings.Contains(string(out), `"type":"summary"`) || !strings.Contains(string(out), `"incomplete":true`) {
-		t.Errorf("the reader got %d connections and no summary saying it is incomplete:\n%s\nstderr: %s", n, out, stderr.String())
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Dir = dir
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	// A session of its own with the terminal as its controlling terminal
+	// (descriptor 0): bash's process group, which the pipeline stays in
+	// (no job control), is the terminal's foreground group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	var mu sync.Mutex
+	var written bytes.Buffer
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := master.Read(b)
+			mu.Lock()
+			written.Write(b[:n])
+			mu.Unlock()
+			if err != nil {
+				return // EIO once every process holding the terminal has ended
+			}
+		}
+	}()
+	ended := make(chan struct{})
+	go func() { cmd.Wait(); close(ended) }()
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); <-ended })
+	return master, func() string { mu.Lock(); defer mu.Unlock(); return written.String() }, ended
+}
+
+// TestRecordWrittenAsItEnds: with --events (the default of -i), each
+// connection's record reaches standard output as the connection ends, not
+// when the report does, so that a reader of a pipe has it even if it dies
+// with a Ctrl-C. The first connection closes and leaves the table when a
+// new SYN comes 10 s later (past the close delay), sent again 1 s after
+// (a file is read a packet ahead); the reading then stalls, and the record
+// must already be in the output file.
+func TestRecordWrittenAsItEnds(t *testing.T) {
+	syn := frame(t, true, true, false, false, false, 7000, 0, 0)
+	frames := append(handshakeFrames(t), syn, syn)
+	times := []time.Duration{0, 1, 2, 3, 4, 5, 6, 10_000, 11_000}
+	for i := range times {
+		times[i] *= time.Millisecond
+	}
+	capture := writePcap(t, frames, times...)
+	for _, tc := range []struct {
+		format string
+		record string // what begins the first connection's record
+	}{
+		{"json", `{"type":"conn","id":1,`},
+		{"text", "#1 10.0.0.1:40000 → 10.0.0.2:9502  22:13:20.000000  0.006000s\n"}, // not an event's line
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			dir := t.TempDir()
+			fifo, drained := stalledFIFO(t, dir, capture)
+			outPath := filepath.Join(dir, "out")
+			out, err := os.Create(outPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			cmd := exec.Command(tcpfsmBinary(t), "-r", fifo, "--events", "--format", tc.format, "--color", "never")
+			cmd.Stdout = out
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			ended := make(chan struct{})
+			go func() { cmd.Wait(); close(ended) }()
+			t.Cleanup(func() { cmd.Process.Kill(); <-ended })
+			select {
+			case <-drained:
+			case <-time.After(10 * time.Second):
+				t.Fatal("tcpfsm did not read the FIFO in 10 s")
+			}
+			// The record is written moments after the FIFO is read: poll.
+			var written []byte
+			for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				if written, err = os.ReadFile(outPath); err != nil || bytes.Contains(written, []byte(tc.record)) {
+					break
+				}
+			}
+			select {
+			case <-ended:
+				t.Fatalf("tcpfsm ended before its input did: %s", stderr.String())
+			default:
+			}
+			if !bytes.Contains(written, []byte(tc.record)) {
+				t.Errorf("while the read is stalled, the output has no record of the connection that ended (%q):\n%s", tc.record, written)
+			}
+			if bytes.Contains(written, []byte("Summary")) || bytes.Contains(written, []byte(`"type":"summary"`)) {
+				t.Errorf("a summary before the end:\n%s", written)
+			}
+		})
 	}
 }

@@ -54,7 +54,7 @@ func parseMergeFlags(args []string, stderr io.Writer) (*mergeOptions, []string, 
 	fs.StringVar(&o.failOn, "fail-on", "", "exit with status 1 when any of these `NAMES` (comma-separated diagnoses, anomalies\nor labels) is found")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, mergeUsageHead)
-		fs.PrintDefaults()
+		fmt.Fprint(stderr, flagUsages(fs))
 		fmt.Fprint(stderr, mergeUsageTail)
 	}
 	if err := fs.Parse(args); err != nil {

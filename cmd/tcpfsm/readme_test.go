@@ -148,3 +148,52 @@ func TestCIRunsTheREADMECommand(t *testing.T) {
 		t.Errorf(".ci/run has no line %q, the README's test command", command)
 	}
 }
+
+// TestREADMEInstallsBeforeUse: every example runs tcpfsm from PATH, so the
+// README's first command that runs it must install it first, from the
+// checkout (go install ./cmd/tcpfsm), with the directory go install writes
+// to on PATH; and the GitHub Actions example installs it the same way,
+// from a checkout of tcpfsm, never by a module path (go install MODULE@V)
+// that may not resolve.
+func TestREADMEInstallsBeforeUse(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shell, actions []string // the lines of the code blocks, in order
+	var in *[]string
+	for _, line := range strings.Split(string(readme), "\n") {
+		switch {
+		case in == nil && strings.HasPrefix(line, "```yaml"):
+			in = &actions
+		case in == nil && strings.HasPrefix(line, "```"):
+			in = &shell
+		case in != nil && line == "```":
+			in = nil
+		case in != nil:
+			*in = append(*in, line)
+		}
+	}
+	runs := regexp.MustCompile(`(^|[;&|(]\s*|sudo\s+)tcpfsm\s`)
+	first := slices.IndexFunc(shell, func(l string) bool { return runs.MatchString(l) })
+	if first < 0 {
+		t.Fatal("README.md: no code block runs tcpfsm")
+	}
+	before := strings.Join(shell[:first+1], "\n")
+	install := strings.Index(before, "go install ./cmd/tcpfsm && ")
+	if install < 0 || !strings.Contains(before[:install], `export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"`) {
+		t.Errorf("README.md's first command that runs tcpfsm does not put Go's bin directories on PATH and install it first:\n%s", before)
+	}
+
+	block := strings.Join(actions, "\n")
+	checkout := regexp.MustCompile(`(?m)repository: tcpfsm/tcpfsm, path: (\S+) \}`).FindStringSubmatch(block)
+	if checkout == nil {
+		t.Fatalf("README.md's GitHub Actions example checks out no tcpfsm:\n%s", block)
+	}
+	if !strings.Contains(block, "run: cd "+checkout[1]+" && go install ./cmd/tcpfsm") || regexp.MustCompile(`go install \S+@`).MatchString(block) {
+		t.Errorf("README.md's GitHub Actions example does not install tcpfsm from its checkout %s:\n%s", checkout[1], block)
+	}
+	if i, j := strings.Index(block, "go install ./cmd/tcpfsm"), strings.Index(block, "run: tcpfsm "); j < 0 || i > j {
+		t.Errorf("README.md's GitHub Actions example runs tcpfsm before it installs it:\n%s", block)
+	}
+}
