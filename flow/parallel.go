@@ -163,30 +163,39 @@ const (
 // still open. Most connections end in about the order they began, so the
 // ids are a window over the shard's ids, which the oldest connection still
 // open starts; one that stays open long (and would hold an ever longer
-// window) is moved to a map.
+// window) is moved to a map. The window holds each capture id as 32 bits,
+// counted from the one of its oldest entry: a full table of half a million
+// connections at the end of a flood keeps 2 MB of them, not 4.
 type idMap struct {
-	base uint64   // the shard's id of window[0]
-	win  []uint64 // the capture's id for each shard id from base; 0: ended
-	open int      // nonzero entries in win
-	far  map[uint64]uint64
+	base  uint64   // the shard's id of win[0]
+	first uint64   // the capture id the window's entries count from
+	win   []uint32 // per shard id from base: its capture id less first, plus one; 0: ended or in far
+	open  int      // nonzero entries in win
+	far   map[uint64]uint64
 }
 
 // add maps the shard's next id, local, to global.
 func (m *idMap) add(local, global uint64) {
 	if len(m.win) == 0 {
-		m.base = local
+		m.base, m.first = local, global
 	}
-	m.win = append(m.win, global)
-	m.open++
+	if global-m.first >= math.MaxUint32 {
+		m.rebase()
+	}
+	if off := global - m.first; off < math.MaxUint32 {
+		m.win = append(m.win, uint32(off+1))
+		m.open++
+	} else {
+		// The window spans four billion of the capture's connections.
+		m.win = append(m.win, 0)
+		m.putFar(local, global)
+	}
 	if len(m.win) >= 2*m.open+1024 {
 		// Mostly ended: move what is open in the older half out of the way.
 		half := len(m.win) / 2
-		for i, g := range m.win[:half] {
-			if g != 0 {
-				if m.far == nil {
-					m.far = map[uint64]uint64{}
-				}
-				m.far[m.base+uint64(i)] = g
+		for i, v := range m.win[:half] {
+			if v != 0 {
+				m.putFar(m.base+uint64(i), m.first+uint64(v-1))
 				m.open--
 			}
 		}
@@ -196,15 +205,44 @@ func (m *idMap) add(local, global uint64) {
 	}
 }
 
+func (m *idMap) putFar(local, global uint64) {
+	if m.far == nil {
+		m.far = map[uint64]uint64{}
+	}
+	m.far[local] = global
+}
+
+// rebase counts the window's entries from its oldest open one.
+func (m *idMap) rebase() {
+	lowest := uint32(math.MaxUint32)
+	for _, v := range m.win {
+		if v != 0 {
+			lowest = min(lowest, v)
+		}
+	}
+	if lowest == math.MaxUint32 {
+		return
+	}
+	for i, v := range m.win {
+		if v != 0 {
+			m.win[i] = v - (lowest - 1)
+		}
+	}
+	m.first += uint64(lowest - 1)
+}
+
 // take returns the capture's id for the shard's id local, and forgets it.
 func (m *idMap) take(local uint64) uint64 {
-	if local < m.base {
+	if local < m.base || m.win[local-m.base] == 0 {
 		g := m.far[local]
 		delete(m.far, local)
+		if local == m.base {
+			m.trim()
+		}
 		return g
 	}
 	i := local - m.base
-	g := m.win[i]
+	g := m.first + uint64(m.win[i]-1)
 	m.win[i] = 0
 	m.open--
 	if i == 0 {
@@ -213,7 +251,8 @@ func (m *idMap) take(local uint64) uint64 {
 	return g
 }
 
-// trim drops the ended connections at the start of the window.
+// trim drops the ended connections (and those in the map) at the start
+// of the window.
 func (m *idMap) trim() {
 	n := 0
 	for n < len(m.win) && m.win[n] == 0 {
@@ -283,8 +322,11 @@ func (s *shard) newChunk() []Record {
 	}
 }
 
-// flushChunk is how many records a shard hands over at a time at the end.
-const flushChunk = 1024
+// flushChunk is how many records a shard hands over at a time at the end:
+// up to five chunks a shard are in hands at once (the one being filled,
+// one in the channel, one being delivered, two spares), near a kilobyte a
+// record.
+const flushChunk = 256
 
 type job struct {
 	entries []entry

@@ -264,42 +264,52 @@ func TestBottomKIgnoresOrder(t *testing.T) {
 }
 
 // TestIDMap opens and ends connections, a few of them long-lived, and checks
-// every id against a plain map, and that the window stays short.
+// every id against a plain map, and that the window stays short; also
+// where the capture's ids leap by more than the window's 32 bits hold
+// (another shard's four billion connections in between).
 func TestIDMap(t *testing.T) {
-	var m idMap
-	want := map[uint64]uint64{}
-	var open []uint64 // shard ids still open, oldest first
-	next := uint64(1)
-	for step := range 200_000 {
-		m.add(next, next*3+7)
-		want[next] = next*3 + 7
-		open = append(open, next)
-		next++
-		if len(open) > 50 {
-			// End the oldest but one, except every 1000th, which stays
-			// open to the end.
-			i := 1
-			if open[i]%1000 == 0 {
-				i = 2
+	for _, tt := range []struct {
+		name   string
+		global func(local uint64) uint64
+	}{
+		{"steady", func(local uint64) uint64 { return local*3 + 7 }},
+		{"leaps", func(local uint64) uint64 { return local*3 + 7 + local/50_000*(1<<32+5) }},
+	} {
+		var m idMap
+		want := map[uint64]uint64{}
+		var open []uint64 // shard ids still open, oldest first
+		next := uint64(1)
+		for step := range 200_000 {
+			m.add(next, tt.global(next))
+			want[next] = tt.global(next)
+			open = append(open, next)
+			next++
+			if len(open) > 50 {
+				// End the oldest but one, except every 1000th, which stays
+				// open to the end.
+				i := 1
+				if open[i]%1000 == 0 {
+					i = 2
+				}
+				local := open[i]
+				open = slices.Delete(open, i, i+1)
+				if got := m.take(local); got != want[local] {
+					t.Fatalf("%s, step %d: take(%d) = %d, want %d", tt.name, step, local, got, want[local])
+				}
+				delete(want, local)
 			}
-			local := open[i]
-			open = slices.Delete(open, i, i+1)
+			if len(m.win) > 2*len(want)+2048 {
+				t.Fatalf("%s, step %d: window of %d for %d open", tt.name, step, len(m.win), len(want))
+			}
+		}
+		for _, local := range open {
 			if got := m.take(local); got != want[local] {
-				t.Fatalf("step %d: take(%d) = %d, want %d", step, local, got, want[local])
+				t.Fatalf("%s, at the end: take(%d) = %d, want %d", tt.name, local, got, want[local])
 			}
-			delete(want, local)
 		}
-		if len(m.win) > 2*len(want)+2048 {
-			t.Fatalf("step %d: window of %d for %d open", step, len(m.win), len(want))
+		if m.open != 0 || len(m.far) != 0 {
+			t.Errorf("%s: after taking every id: %d open in the window, %d in the map", tt.name, m.open, len(m.far))
 		}
-	}
-	for _, local := range open {
-		if got := m.take(local); got != want[local] {
-			t.Fatalf("at the end: take(%d) = %d, want %d", local, got, want[local])
-		}
-	}
-	if m.open != 0 || len(m.far) != 0 {
-		t.Errorf("after taking every id: %d open in the window, %d in the map", m.open, len(m.far))
 	}
 }
 
