@@ -186,6 +186,7 @@ func TestNamesAreQuoted(t *testing.T) {
 		{"check FAIL", map[string]string{hostileName: string(capture), "rules": "at least 5 connections\n"},
 			[]string{"check", "--color", "never", "--expect", "rules", hostileName}, exitCheck,
 			"FAIL " + quoted + ": rules:1: at least 5 connections: ", "", false},
+		{"no such interface", nil, []string{"-i", hostileName}, exitUsage, "", "tcpfsm: " + quoted + ": no such interface", false},
 		{"check, nothing to check against", map[string]string{hostileName: string(capture)}, []string{"check", hostileName}, exitUsage,
 			"", "tcpfsm: " + quoted + ": nothing to check it against: write " + `"x\x1b[2J\x1b[31m\n.pcap.expect"`, false},
 	}

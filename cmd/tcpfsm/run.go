@@ -701,6 +701,7 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			lo.SaveFiles = save
 			o.save = save
 		}
+		copts.ShowName = quoteName
 		src, err := libpcap.OpenLive(o.iface, lo, copts)
 		if err == nil && o.account != nil {
 			if err = dropPrivileges(o.account, save.File()); err != nil {
