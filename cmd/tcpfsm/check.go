@@ -245,7 +245,7 @@ func writeJUnit(path string, cases []check.Case) error {
 	if err := check.WriteJUnit(&b, cases); err != nil {
 		return err
 	}
-	return writeAtomic(path, b.Bytes())
+	return writeOutput(path, b.Bytes())
 }
 
 // checkOutputs refuses outputs that are inputs of the same run: --junit

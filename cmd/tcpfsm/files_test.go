@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // The tests of the files tcpfsm must not harm, and of what it prints
@@ -91,6 +96,94 @@ func TestOutputThatIsAnInputIsRefused(t *testing.T) {
 			t.Error("the capture was written over")
 		}
 	})
+}
+
+// TestOutputsThatAreNotFilesAreWrittenTo: --html and check --junit
+// naming what is not a regular file (a device such as /dev/null, a FIFO,
+// a symbolic link such as /dev/stdout) write to it, as a person naming it
+// means, and leave it what it was; writing beside it and renaming, as a
+// regular file is replaced, put a regular file in its place (as root,
+// --html /dev/null made /dev/null a regular file holding the page).
+func TestOutputsThatAreNotFilesAreWrittenTo(t *testing.T) {
+	capture := writePcap(t, handshakeFrames(t))
+	outputs := []struct {
+		name string
+		args func(out string) []string
+		want string // what the output begins with
+	}{
+		{"--html", func(out string) []string { return []string{"-r", "x.pcap", "--html", out} }, "<!doctype html>"},
+		{"merge --html", func(out string) []string { return []string{"merge", "--html", out, "shard.jsonl"} }, "<!doctype html>"},
+		{"check --junit", func(out string) []string { return []string{"check", "--expect", "rules", "--junit", out, "x.pcap"} }, "<?xml"},
+	}
+	kinds := []struct {
+		name string
+		// make makes the output "out" and returns what was written to it.
+		make func(t *testing.T) (written func() string)
+		mode fs.FileMode // its type afterwards, as Lstat says
+	}{
+		{"a device", func(t *testing.T) func() string {
+			// A null device of its own: the test must never risk /dev/null.
+			if err := unix.Mknod("out", unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+				testenv.CannotRun(t, "making a device node needs root: "+err.Error())
+			}
+			return nil
+		}, fs.ModeDevice | fs.ModeCharDevice},
+		{"a FIFO", func(t *testing.T) func() string {
+			if err := unix.Mkfifo("out", 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan string, 1)
+			go func() {
+				b, _ := os.ReadFile("out")
+				got <- string(b)
+			}()
+			t.Cleanup(func() {
+				// A writer that never came: open it to let the reader go.
+				if f, err := os.OpenFile("out", os.O_RDWR|unix.O_NONBLOCK, 0); err == nil {
+					f.Close()
+				}
+			})
+			return func() string { return <-got }
+		}, fs.ModeNamedPipe},
+		{"a symbolic link", func(t *testing.T) func() string {
+			if err := os.Symlink("target", "out"); err != nil {
+				t.Fatal(err)
+			}
+			writeHere(t, "target", "an older report\n")
+			return func() string { b, _ := os.ReadFile("target"); return string(b) }
+		}, fs.ModeSymlink},
+	}
+	for _, output := range outputs {
+		for _, kind := range kinds {
+			t.Run(output.name+" to "+kind.name, func(t *testing.T) {
+				t.Chdir(t.TempDir())
+				writeHere(t, "x.pcap", string(capture))
+				writeHere(t, "rules", "at least 1 connection\n")
+				shard := tcpfsm(t, nil, "-r", "x.pcap", "--shard", "0/1", "--format", "json")
+				if shard.code != exitOK {
+					t.Fatalf("the shard's report: exit %d: %s", shard.code, shard.stderr)
+				}
+				writeHere(t, "shard.jsonl", shard.stdout)
+				written := kind.make(t)
+				res := tcpfsm(t, nil, output.args("out")...)
+				if res.code != exitOK {
+					t.Fatalf("exit %d: %s", res.code, res.stderr)
+				}
+				fi, err := os.Lstat("out")
+				if err != nil || fi.Mode().Type() != kind.mode {
+					t.Fatalf("out is now %v (%v), want %v", fi.Mode().Type(), err, kind.mode)
+				}
+				if written != nil {
+					if got := written(); !strings.HasPrefix(got, output.want) {
+						t.Errorf("what was written to it begins %q, want %q", got[:min(len(got), 40)], output.want)
+					}
+				}
+				if left, _ := filepath.Glob(".*tmp*"); len(left) > 0 {
+					t.Errorf("temporary files left: %q", left)
+				}
+			})
+		}
+	}
 }
 
 // TestCheckNeverFollowsLinks: a snapshot or a capture's rules file that is

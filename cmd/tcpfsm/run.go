@@ -526,7 +526,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if o.html != "" {
 		// Written beside the old report and renamed over it when
 		// complete: a run that dies leaves the old one whole.
-		if html, err = createAtomic(o.html); err != nil {
+		if html, err = createOutput(o.html); err != nil {
 			closeSource()
 			return failed(exitUsage, "--html: %v", err)
 		}
