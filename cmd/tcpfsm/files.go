@@ -89,6 +89,9 @@ type atomicFile struct {
 // is anything else: a device (/dev/null), a FIFO, a symbolic link
 // (/dev/stdout is one). The rename would replace those, not write to them:
 // as root, --html /dev/null made /dev/null a regular file holding the page.
+// A file that may be written in a directory that takes no new file (a
+// report made for this user beside others' files) is written in place
+// too, rather than refused for want of a temporary file.
 func createOutput(name string) (*atomicFile, error) {
 	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
 		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
@@ -97,7 +100,13 @@ func createOutput(name string) (*atomicFile, error) {
 		}
 		return &atomicFile{File: f, name: name, inPlace: true}, nil
 	}
-	return createAtomic(name)
+	a, err := createAtomic(name)
+	if errors.Is(err, fs.ErrPermission) {
+		if f, inPlaceErr := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0); inPlaceErr == nil {
+			return &atomicFile{File: f, name: name, inPlace: true}, nil
+		}
+	}
+	return a, err
 }
 
 func createAtomic(name string) (*atomicFile, error) {

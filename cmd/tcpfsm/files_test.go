@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -183,6 +184,65 @@ func TestOutputsThatAreNotFilesAreWrittenTo(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestOutputInADirectoryThatTakesNoNewFile: a report the user may write,
+// in a directory where the user may create nothing (so no temporary file
+// beside it), is written in place rather than refused; a new report there
+// is an error naming it. Run with -Z nobody, which tcpfsm becomes before
+// it opens the report: root may create files anywhere.
+func TestOutputInADirectoryThatTakesNoNewFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.CannotRun(t, "-Z nobody needs root")
+	}
+	capture := writeFile(t, "x.pcap", writePcap(t, handshakeFrames(t)))
+	bin := tcpfsmBinary(t)
+	for _, tc := range []struct {
+		name   string
+		exists bool
+		code   int
+		stderr string
+	}{
+		{"a report nobody may write", true, exitOK, ""},
+		{"a new report", false, exitUsage, "tcpfsm: --html: %s: permission denied\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// nobody must reach it: the test's directories are root's alone.
+			for _, d := range []string{filepath.Dir(dir), dir} {
+				if err := os.Chmod(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			report := filepath.Join(dir, "report.html")
+			if tc.exists {
+				if err := os.WriteFile(report, []byte("an older report\n"), 0o666); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(report, 0o666); err != nil { // whatever the umask
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(dir, 0o555); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			cmd := exec.Command(bin, "-r", capture, "-Z", "nobody", "--html", report)
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			cmd.Run()
+			want := tc.stderr
+			if want != "" {
+				want = fmt.Sprintf(want, report)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != tc.code || errOut.String() != want {
+				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tc.code, errOut.String(), want)
+			}
+			if b, _ := os.ReadFile(report); tc.exists && !strings.HasPrefix(string(b), "<!doctype html>") {
+				t.Errorf("the report holds %q", b[:min(len(b), 40)])
+			}
+		})
 	}
 }
 
