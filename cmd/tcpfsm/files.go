@@ -119,10 +119,20 @@ func createAtomic(name string) (*atomicFile, error) {
 		return nil, fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))
 	}
 	// CreateTemp makes the file private; give it the mode os.Create
-	// would, so replacing a report does not change who may read it.
+	// would: a new file's under the umask, or the mode and owners of the
+	// file it replaces, as writing it in place kept them, so replacing a
+	// report does not change who may read it (a private report became
+	// readable by all). Owners as far as this user may give them.
 	mask := syscall.Umask(0)
 	syscall.Umask(mask)
-	if err := f.Chmod(0o666 &^ fs.FileMode(mask)); err != nil {
+	perm := 0o666 &^ fs.FileMode(mask)
+	if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() {
+		perm = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			f.Chown(int(st.Uid), int(st.Gid))
+		}
+	}
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -243,6 +244,69 @@ func TestOutputInADirectoryThatTakesNoNewFile(t *testing.T) {
 				t.Errorf("the report holds %q", b[:min(len(b), 40)])
 			}
 		})
+	}
+}
+
+// TestReplacedOutputKeepsItsMode: an output written beside the old one
+// and renamed over it keeps the old one's mode, as writing it in place
+// did, so a private report stays private; a new one gets the mode a
+// new file gets (0666 less the umask). Run as root, it keeps the old
+// one's owners too.
+func TestReplacedOutputKeepsItsMode(t *testing.T) {
+	capture := writePcap(t, handshakeFrames(t))
+	mask := unix.Umask(0)
+	unix.Umask(mask)
+	for _, tc := range []struct {
+		name   string
+		output string
+		args   []string
+	}{
+		{"--html", "report.html", []string{"-r", "x.pcap", "--html", "report.html"}},
+		{"check --update", "x.pcap.golden.json", []string{"check", "--update", "x.pcap"}},
+		{"check --junit", "junit.xml", []string{"check", "--expect", "rules", "--junit", "junit.xml", "x.pcap"}},
+	} {
+		for _, old := range []fs.FileMode{0o600, 0o640, 0} {
+			over := "a new file"
+			if old != 0 {
+				over = old.String()
+			}
+			t.Run(tc.name+" over "+over, func(t *testing.T) {
+				t.Chdir(t.TempDir())
+				writeHere(t, "x.pcap", string(capture))
+				writeHere(t, "rules", "at least 1 connection\n")
+				want := 0o666 &^ fs.FileMode(mask)
+				if old != 0 {
+					if tc.name == "check --update" {
+						if code, _, errOut := runCmd("check", "--update", "x.pcap"); code != exitOK {
+							t.Fatalf("the old snapshot: exit %d: %s", code, errOut)
+						}
+					} else {
+						writeHere(t, tc.output, "an older report\n")
+					}
+					if err := os.Chmod(tc.output, old); err != nil {
+						t.Fatal(err)
+					}
+					want = old
+				}
+				uid, gid := os.Geteuid(), os.Getegid()
+				if old != 0 && uid == 0 {
+					uid, gid = 65534, 65534 // nobody's
+					if err := os.Chown(tc.output, uid, gid); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if code, _, errOut := runCmd(tc.args...); code != exitOK {
+					t.Fatalf("exit %d: %s", code, errOut)
+				}
+				fi, err := os.Stat(tc.output)
+				if err != nil || fi.Mode().Perm() != want {
+					t.Fatalf("%s is %v (%v), want %v", tc.output, fi.Mode().Perm(), err, want)
+				}
+				if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid || int(st.Gid) != gid {
+					t.Errorf("%s is owned by %d:%d, want %d:%d", tc.output, st.Uid, st.Gid, uid, gid)
+				}
+			})
+		}
 	}
 }
 
