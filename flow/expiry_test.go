@@ -178,8 +178,9 @@ func (g *trafficGen) packet(i int, p *capture.Packet, at int64) {
 //   - step-back: the same, but the clock steps back 10 s every 1,000
 //     packets (every packet after the first thousand is older than the
 //     capture's clock);
-//   - ntp-step: the same, with one step back of 10 s after the first
-//     100,000 packets (an NTP correction);
+//   - ntp-step: the same, with one step back of 10 s once the handshakes
+//     are done, after the first 60,000 packets (an NTP correction), so
+//     that 40,000 or 940,000 packets come after it;
 //   - lone-syns-in-order: SYNs to distinct clients, 1 µs apart;
 //   - lone-syns-back: the same, each stamped 1 µs earlier than the one
 //     before.
@@ -194,7 +195,7 @@ func BenchmarkTimeGoesBack(b *testing.B) {
 		{"in-order", false, func(i int) int64 { return base + int64(i)*1e3 }},
 		{"step-back", false, func(i int) int64 { return base + int64(i)*1e3 - int64(i/1000)*10e9 }},
 		{"ntp-step", false, func(i int) int64 {
-			if i >= 100_000 {
+			if i >= 3*conns {
 				return base + int64(i)*1e3 - 10e9
 			}
 			return base + int64(i)*1e3

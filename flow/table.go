@@ -671,6 +671,11 @@ func (t *Table) begin(first int64) {
 func (t *Table) censusTime(first int64) int64 {
 	switch {
 	case t.cfg.CensusFromStart:
+		if first > math.MaxInt64-1-t.cfg.CensusAt {
+			// An offset past the latest time there is (--at 2500000h):
+			// the census is taken then, rather than wrap round to 1715.
+			return math.MaxInt64 - 1
+		}
 		return first + t.cfg.CensusAt
 	case t.cfg.CensusAt == 0:
 		return math.MaxInt64 // the end, whenever it comes (see Flush)

@@ -24,14 +24,17 @@ import (
 // in the kernel, so packets it rejects are never copied to the process;
 // they are not counted in Stats (Filtered stays 0).
 //
-// Errors name the interface and wrap capture's sentinels: ErrPermission
-// (with how to grant it), ErrNoSuchInterface (with the interfaces there
-// are), ErrFilter, ErrUnsupportedLinkType; or they are libpcap's own
-// message ("ifb0: That device is not up").
+// Errors name the interface, as opt.ShowName shows it, and wrap capture's
+// sentinels: ErrPermission (with how to grant it), ErrNoSuchInterface
+// (with the interfaces there are), ErrFilter, ErrUnsupportedLinkType; or
+// they are libpcap's own message ("ifb0: That device is not up").
 func OpenLive(iface string, lo capture.LiveOptions, opt capture.Options) (*capture.Reader, error) {
 	name := iface
-	if name == "" {
+	switch {
+	case name == "":
 		name = `""` // an error message must still name it
+	case opt.ShowName != nil:
+		name = opt.ShowName(iface) // a name with a control character, quoted
 	}
 	snaplen := lo.Snaplen
 	if snaplen <= 0 {

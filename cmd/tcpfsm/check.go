@@ -176,8 +176,14 @@ func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if interrupted {
 			// Stop: no partial snapshot, no further capture, no JUnit
 			// report that would read as the whole run's.
-			printf(stderr, "tcpfsm: interrupted by %s: %s not checked, %s not read; no snapshot of it written",
-				intr.signalName(), quoteName(path), plural(len(captures)-i-1, "more capture"))
+			msg := fmt.Sprintf("tcpfsm: interrupted by %s: %s not checked", intr.signalName(), quoteName(path))
+			if rest := len(captures) - i - 1; rest > 0 {
+				msg += ", " + plural(rest, "more capture") + " not read"
+			}
+			if o.update {
+				msg += "; no snapshot of it written"
+			}
+			printf(stderr, "%s", msg)
 			return intr.exitCode()
 		}
 		if err != nil {
@@ -245,7 +251,7 @@ func writeJUnit(path string, cases []check.Case) error {
 	if err := check.WriteJUnit(&b, cases); err != nil {
 		return err
 	}
-	return writeAtomic(path, b.Bytes())
+	return writeOutput(path, b.Bytes())
 }
 
 // checkOutputs refuses outputs that are inputs of the same run: --junit

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"path/filepath"
@@ -132,6 +133,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad color", []string{"-r", "x", "--color", "sometimes"}, `unknown --color "sometimes"`},
 		{"bad Zeek port", []string{"-r", "x", "--zeek-server-ports", "80,http"}, `--zeek-server-ports: "http" is not a port number`},
 		{"negative --at offset", []string{"-r", "x", "--at", "-2s"}, `--at "-2s"`},
+		{"--at past 2262", []string{"-r", "x", "--at", "2300-01-01T00:00:00Z"}, `--at "2300-01-01T00:00:00Z": after 2262-04-11 23:47:16, the latest time a packet can have`},
+		{"--at before 1677", []string{"-r", "x", "--at", "1600-01-01 00:00:00"}, `--at "1600-01-01 00:00:00": before 1677-09-21 00:12:43, the earliest time a packet can have`},
 		{"file and interface", []string{"-r", "x", "-i", "lo"}, "either -r FILE or -i INTERFACE"},
 		{"-w without -i", []string{"-r", "x", "-w", "y.pcap"}, "-w writes the packets of a live capture"},
 		{"-w to stdout", []string{"-i", "lo", "-w", "-"}, "standard output carries the report"},
@@ -524,6 +527,19 @@ func TestCensusAt(t *testing.T) {
 	} {
 		if got := census(tt.at); got != tt.want {
 			t.Errorf("--at %q: census %s, want %s", tt.at, got, tt.want)
+		}
+	}
+	// An offset that takes the census past the latest time there is is
+	// taken then, in 2262, as one long after the capture is: it wrapped
+	// round to 1715, before the capture, and counted nothing.
+	for _, at := range []string{"1000h", "2500000h"} {
+		objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json", "--at", at).stdout)
+		sum := objs[len(objs)-1]
+		b, _ := json.Marshal(sum["census_hosts"])
+		ts, _ := sum["census_ts"].(float64)
+		latest := float64(math.MaxInt64/1e9) - 1 // within a second of 2262-04-11 23:47:16
+		if want := `{"10.0.0.1":{"ESTABLISHED":3,"SYN_SENT":1},"10.0.0.2":{"ESTABLISHED":2,"LISTEN":1,"SYN_RCVD":1}}`; string(b) != want || at == "2500000h" && ts < latest {
+			t.Errorf("--at %s: census %s at %f, want %s (at %.0f or later for 2500000h)", at, b, ts, want, latest)
 		}
 	}
 	if r := tcpfsm(t, nil, "-r", path, "--at", "yesterday"); r.code != exitUsage || !strings.Contains(r.stderr, `--at "yesterday"`) {

@@ -78,6 +78,35 @@ func plural(n int, noun string) string {
 type atomicFile struct {
 	*os.File
 	name string
+	// inPlace: not a temporary file but name itself, which createOutput
+	// opened because a rename would replace it rather than write to it.
+	inPlace bool
+}
+
+// createOutput starts writing an output named on the command line
+// (--html, --junit): atomically, as createAtomic does, when the name is a
+// regular file or nothing yet, and in place, as os.Create writes, when it
+// is anything else: a device (/dev/null), a FIFO, a symbolic link
+// (/dev/stdout is one). The rename would replace those, not write to them:
+// as root, --html /dev/null made /dev/null a regular file holding the page.
+// A file that may be written in a directory that takes no new file (a
+// report made for this user beside others' files) is written in place
+// too, rather than refused for want of a temporary file.
+func createOutput(name string) (*atomicFile, error) {
+	if fi, err := os.Lstat(name); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o666)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))
+		}
+		return &atomicFile{File: f, name: name, inPlace: true}, nil
+	}
+	a, err := createAtomic(name)
+	if errors.Is(err, fs.ErrPermission) {
+		if f, inPlaceErr := os.OpenFile(name, os.O_WRONLY|os.O_TRUNC, 0); inPlaceErr == nil {
+			return &atomicFile{File: f, name: name, inPlace: true}, nil
+		}
+	}
+	return a, err
 }
 
 func createAtomic(name string) (*atomicFile, error) {
@@ -90,10 +119,20 @@ func createAtomic(name string) (*atomicFile, error) {
 		return nil, fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))
 	}
 	// CreateTemp makes the file private; give it the mode os.Create
-	// would, so replacing a report does not change who may read it.
+	// would: a new file's under the umask, or the mode and owners of the
+	// file it replaces, as writing it in place kept them, so replacing a
+	// report does not change who may read it (a private report became
+	// readable by all). Owners as far as this user may give them.
 	mask := syscall.Umask(0)
 	syscall.Umask(mask)
-	if err := f.Chmod(0o666 &^ fs.FileMode(mask)); err != nil {
+	perm := 0o666 &^ fs.FileMode(mask)
+	if fi, err := os.Lstat(name); err == nil && fi.Mode().IsRegular() {
+		perm = fi.Mode().Perm()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			f.Chown(int(st.Uid), int(st.Gid))
+		}
+	}
+	if err := f.Chmod(perm); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("%s: %w", quoteName(name), unwrapPath(err))
@@ -104,25 +143,30 @@ func createAtomic(name string) (*atomicFile, error) {
 // commit closes the file and puts it in place.
 func (a *atomicFile) commit() error {
 	err := a.Close()
-	if err == nil {
+	if err == nil && !a.inPlace {
 		err = os.Rename(a.File.Name(), a.name)
 	}
 	if err != nil {
-		os.Remove(a.File.Name())
+		if !a.inPlace {
+			os.Remove(a.File.Name())
+		}
 		return fmt.Errorf("%s: %w", quoteName(a.name), unwrapPath(err))
 	}
 	return nil
 }
 
-// discard closes and removes the file, leaving the old one as it was.
+// discard closes and removes the file, leaving the old one as it was; a
+// file written in place is only closed, never removed.
 func (a *atomicFile) discard() {
 	a.Close()
-	os.Remove(a.File.Name())
+	if !a.inPlace {
+		os.Remove(a.File.Name())
+	}
 }
 
-// writeAtomic writes data to name through an atomicFile.
-func writeAtomic(name string, data []byte) error {
-	f, err := createAtomic(name)
+// writeOutput writes data to name through createOutput.
+func writeOutput(name string, data []byte) error {
+	f, err := createOutput(name)
 	if err != nil {
 		return err
 	}

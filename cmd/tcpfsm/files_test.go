@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // The tests of the files tcpfsm must not harm, and of what it prints
@@ -91,6 +98,216 @@ func TestOutputThatIsAnInputIsRefused(t *testing.T) {
 			t.Error("the capture was written over")
 		}
 	})
+}
+
+// TestOutputsThatAreNotFilesAreWrittenTo: --html and check --junit
+// naming what is not a regular file (a device such as /dev/null, a FIFO,
+// a symbolic link such as /dev/stdout) write to it, as a person naming it
+// means, and leave it what it was; writing beside it and renaming, as a
+// regular file is replaced, put a regular file in its place (as root,
+// --html /dev/null made /dev/null a regular file holding the page).
+func TestOutputsThatAreNotFilesAreWrittenTo(t *testing.T) {
+	capture := writePcap(t, handshakeFrames(t))
+	outputs := []struct {
+		name string
+		args func(out string) []string
+		want string // what the output begins with
+	}{
+		{"--html", func(out string) []string { return []string{"-r", "x.pcap", "--html", out} }, "<!doctype html>"},
+		{"merge --html", func(out string) []string { return []string{"merge", "--html", out, "shard.jsonl"} }, "<!doctype html>"},
+		{"check --junit", func(out string) []string { return []string{"check", "--expect", "rules", "--junit", out, "x.pcap"} }, "<?xml"},
+	}
+	kinds := []struct {
+		name string
+		// make makes the output "out" and returns what was written to it.
+		make func(t *testing.T) (written func() string)
+		mode fs.FileMode // its type afterwards, as Lstat says
+	}{
+		{"a device", func(t *testing.T) func() string {
+			// A null device of its own: the test must never risk /dev/null.
+			if err := unix.Mknod("out", unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err != nil {
+				testenv.CannotRun(t, "making a device node needs root: "+err.Error())
+			}
+			return nil
+		}, fs.ModeDevice | fs.ModeCharDevice},
+		{"a FIFO", func(t *testing.T) func() string {
+			if err := unix.Mkfifo("out", 0o644); err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan string, 1)
+			go func() {
+				b, _ := os.ReadFile("out")
+				got <- string(b)
+			}()
+			t.Cleanup(func() {
+				// A writer that never came: open it to let the reader go.
+				if f, err := os.OpenFile("out", os.O_RDWR|unix.O_NONBLOCK, 0); err == nil {
+					f.Close()
+				}
+			})
+			return func() string { return <-got }
+		}, fs.ModeNamedPipe},
+		{"a symbolic link", func(t *testing.T) func() string {
+			if err := os.Symlink("target", "out"); err != nil {
+				t.Fatal(err)
+			}
+			writeHere(t, "target", "an older report\n")
+			return func() string { b, _ := os.ReadFile("target"); return string(b) }
+		}, fs.ModeSymlink},
+	}
+	for _, output := range outputs {
+		for _, kind := range kinds {
+			t.Run(output.name+" to "+kind.name, func(t *testing.T) {
+				t.Chdir(t.TempDir())
+				writeHere(t, "x.pcap", string(capture))
+				writeHere(t, "rules", "at least 1 connection\n")
+				shard := tcpfsm(t, nil, "-r", "x.pcap", "--shard", "0/1", "--format", "json")
+				if shard.code != exitOK {
+					t.Fatalf("the shard's report: exit %d: %s", shard.code, shard.stderr)
+				}
+				writeHere(t, "shard.jsonl", shard.stdout)
+				written := kind.make(t)
+				res := tcpfsm(t, nil, output.args("out")...)
+				if res.code != exitOK {
+					t.Fatalf("exit %d: %s", res.code, res.stderr)
+				}
+				fi, err := os.Lstat("out")
+				if err != nil || fi.Mode().Type() != kind.mode {
+					t.Fatalf("out is now %v (%v), want %v", fi.Mode().Type(), err, kind.mode)
+				}
+				if written != nil {
+					if got := written(); !strings.HasPrefix(got, output.want) {
+						t.Errorf("what was written to it begins %q, want %q", got[:min(len(got), 40)], output.want)
+					}
+				}
+				if left, _ := filepath.Glob(".*tmp*"); len(left) > 0 {
+					t.Errorf("temporary files left: %q", left)
+				}
+			})
+		}
+	}
+}
+
+// TestOutputInADirectoryThatTakesNoNewFile: a report the user may write,
+// in a directory where the user may create nothing (so no temporary file
+// beside it), is written in place rather than refused; a new report there
+// is an error naming it. Run with -Z nobody, which tcpfsm becomes before
+// it opens the report: root may create files anywhere.
+func TestOutputInADirectoryThatTakesNoNewFile(t *testing.T) {
+	if os.Geteuid() != 0 {
+		testenv.CannotRun(t, "-Z nobody needs root")
+	}
+	capture := writeFile(t, "x.pcap", writePcap(t, handshakeFrames(t)))
+	bin := tcpfsmBinary(t)
+	for _, tc := range []struct {
+		name   string
+		exists bool
+		code   int
+		stderr string
+	}{
+		{"a report nobody may write", true, exitOK, ""},
+		{"a new report", false, exitUsage, "tcpfsm: --html: %s: permission denied\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			// nobody must reach it: the test's directories are root's alone.
+			for _, d := range []string{filepath.Dir(dir), dir} {
+				if err := os.Chmod(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			report := filepath.Join(dir, "report.html")
+			if tc.exists {
+				if err := os.WriteFile(report, []byte("an older report\n"), 0o666); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(report, 0o666); err != nil { // whatever the umask
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(dir, 0o555); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+			cmd := exec.Command(bin, "-r", capture, "-Z", "nobody", "--html", report)
+			var errOut bytes.Buffer
+			cmd.Stderr = &errOut
+			cmd.Run()
+			want := tc.stderr
+			if want != "" {
+				want = fmt.Sprintf(want, report)
+			}
+			if code := cmd.ProcessState.ExitCode(); code != tc.code || errOut.String() != want {
+				t.Errorf("exit %d (want %d), stderr %q, want %q", code, tc.code, errOut.String(), want)
+			}
+			if b, _ := os.ReadFile(report); tc.exists && !strings.HasPrefix(string(b), "<!doctype html>") {
+				t.Errorf("the report holds %q", b[:min(len(b), 40)])
+			}
+		})
+	}
+}
+
+// TestReplacedOutputKeepsItsMode: an output written beside the old one
+// and renamed over it keeps the old one's mode, as writing it in place
+// did, so a private report stays private; a new one gets the mode a
+// new file gets (0666 less the umask). Run as root, it keeps the old
+// one's owners too.
+func TestReplacedOutputKeepsItsMode(t *testing.T) {
+	capture := writePcap(t, handshakeFrames(t))
+	mask := unix.Umask(0)
+	unix.Umask(mask)
+	for _, tc := range []struct {
+		name   string
+		output string
+		args   []string
+	}{
+		{"--html", "report.html", []string{"-r", "x.pcap", "--html", "report.html"}},
+		{"check --update", "x.pcap.golden.json", []string{"check", "--update", "x.pcap"}},
+		{"check --junit", "junit.xml", []string{"check", "--expect", "rules", "--junit", "junit.xml", "x.pcap"}},
+	} {
+		for _, old := range []fs.FileMode{0o600, 0o640, 0} {
+			over := "a new file"
+			if old != 0 {
+				over = old.String()
+			}
+			t.Run(tc.name+" over "+over, func(t *testing.T) {
+				t.Chdir(t.TempDir())
+				writeHere(t, "x.pcap", string(capture))
+				writeHere(t, "rules", "at least 1 connection\n")
+				want := 0o666 &^ fs.FileMode(mask)
+				if old != 0 {
+					if tc.name == "check --update" {
+						if code, _, errOut := runCmd("check", "--update", "x.pcap"); code != exitOK {
+							t.Fatalf("the old snapshot: exit %d: %s", code, errOut)
+						}
+					} else {
+						writeHere(t, tc.output, "an older report\n")
+					}
+					if err := os.Chmod(tc.output, old); err != nil {
+						t.Fatal(err)
+					}
+					want = old
+				}
+				uid, gid := os.Geteuid(), os.Getegid()
+				if old != 0 && uid == 0 {
+					uid, gid = 65534, 65534 // nobody's
+					if err := os.Chown(tc.output, uid, gid); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if code, _, errOut := runCmd(tc.args...); code != exitOK {
+					t.Fatalf("exit %d: %s", code, errOut)
+				}
+				fi, err := os.Stat(tc.output)
+				if err != nil || fi.Mode().Perm() != want {
+					t.Fatalf("%s is %v (%v), want %v", tc.output, fi.Mode().Perm(), err, want)
+				}
+				if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid || int(st.Gid) != gid {
+					t.Errorf("%s is owned by %d:%d, want %d:%d", tc.output, st.Uid, st.Gid, uid, gid)
+				}
+			})
+		}
+	}
 }
 
 // TestCheckNeverFollowsLinks: a snapshot or a capture's rules file that is
@@ -186,6 +403,7 @@ func TestNamesAreQuoted(t *testing.T) {
 		{"check FAIL", map[string]string{hostileName: string(capture), "rules": "at least 5 connections\n"},
 			[]string{"check", "--color", "never", "--expect", "rules", hostileName}, exitCheck,
 			"FAIL " + quoted + ": rules:1: at least 5 connections: ", "", false},
+		{"no such interface", nil, []string{"-i", hostileName}, exitUsage, "", "tcpfsm: " + quoted + ": no such interface", false},
 		{"check, nothing to check against", map[string]string{hostileName: string(capture)}, []string{"check", hostileName}, exitUsage,
 			"", "tcpfsm: " + quoted + ": nothing to check it against: write " + `"x\x1b[2J\x1b[31m\n.pcap.expect"`, false},
 	}

@@ -196,6 +196,17 @@ func TestInterruptedCheckWritesNoSnapshot(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(left) > 0 {
 		t.Errorf("temporary files left: %q", left)
 	}
+
+	// Comparing the last capture: nothing more to read, nothing to write.
+	fifo, drained = stalledFIFO(t, t.TempDir(), capture)
+	if err := os.WriteFile(fifo+".expect", []byte("at least 1 connection\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = startInterruptRun(t, filepath.Dir(fifo), "check", "stalled.pcap")
+	r.waitRead(t, drained)
+	if code, want := r.signal(t, syscall.SIGTERM), "tcpfsm: interrupted by SIGTERM: stalled.pcap not checked\n"; code != 143 || !strings.HasSuffix(r.stderr.String(), want) {
+		t.Errorf("exit %d (want 143); stderr:\n%s\nwant it to end %q", code, r.stderr.String(), want)
+	}
 }
 
 // TestKilledHTMLKeepsTheOldReport: --html writes beside the old report and

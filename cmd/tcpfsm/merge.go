@@ -111,7 +111,7 @@ func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			printf(stderr, "tcpfsm: %v", err)
 			return exitUsage
 		}
-		if html, err = createAtomic(o.html); err != nil {
+		if html, err = createOutput(o.html); err != nil {
 			printf(stderr, "tcpfsm: --html: %v", err)
 			return exitUsage
 		}

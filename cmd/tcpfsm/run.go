@@ -314,6 +314,12 @@ func addAnalysisFlags(fs *pflag.FlagSet, o *options) {
 	fs.IntVar(&th.SynRetries, "syn-retries", d.SynRetries, "diagnose syn_unanswered when an attempt's SYN was retried `N` times")
 }
 
+// The earliest and latest times --at can name: those a packet can have.
+var (
+	earliestAt = time.Unix(0, math.MinInt64).UTC() // 1677-09-21 00:12:43.145224192 UTC
+	latestAt   = time.Unix(0, math.MaxInt64).UTC() // 2262-04-11 23:47:16.854775807 UTC
+)
+
 // parseAt reads --at: a duration is an offset from the first packet
 // (fromStart), anything else a UTC time. "" means the end of the capture.
 func parseAt(at string) (ns int64, fromStart bool, err error) {
@@ -327,9 +333,18 @@ func parseAt(at string) (ns int64, fromStart bool, err error) {
 		return int64(d), true, nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
-		if t, err := time.Parse(layout, at); err == nil {
-			return t.UnixNano(), false, nil
+		t, err := time.Parse(layout, at)
+		switch {
+		case err != nil:
+			continue
+		// A time no packet can have (nanoseconds since 1970 in an int64,
+		// as capture holds them) would wrap round: 2300 read as 1715.
+		case t.Before(earliestAt):
+			return 0, false, fmt.Errorf("--at %q: before %s, the earliest time a packet can have", at, earliestAt.Format(time.DateTime))
+		case t.After(latestAt):
+			return 0, false, fmt.Errorf("--at %q: after %s, the latest time a packet can have", at, latestAt.Format(time.DateTime))
 		}
+		return t.UnixNano(), false, nil
 	}
 	return 0, false, fmt.Errorf("--at %q: want an offset such as 2.5s or a time such as 2026-11-22T05:45:20Z", at)
 }
@@ -511,7 +526,7 @@ func analyse(o *options, stdin io.Reader, stdout, stderr io.Writer, intr *interr
 	if o.html != "" {
 		// Written beside the old report and renamed over it when
 		// complete: a run that dies leaves the old one whole.
-		if html, err = createAtomic(o.html); err != nil {
+		if html, err = createOutput(o.html); err != nil {
 			closeSource()
 			return failed(exitUsage, "--html: %v", err)
 		}
@@ -686,6 +701,7 @@ func openSource(o *options, stdin io.Reader, stdout, stderr io.Writer, warn func
 			lo.SaveFiles = save
 			o.save = save
 		}
+		copts.ShowName = quoteName
 		src, err := libpcap.OpenLive(o.iface, lo, copts)
 		if err == nil && o.account != nil {
 			if err = dropPrivileges(o.account, save.File()); err != nil {
