@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -242,6 +243,85 @@ func TestChallengedSYNLeavesTheSequenceSpace(t *testing.T) {
 	r := c.Result(c.Last())
 	if r.Client.Bytes != 100 || r.Client.SYNs != 1 || len(r.Client.SYNTimes) != 1 {
 		t.Errorf("client bytes %d, SYNs %d, SYN times %v; want 100, 1, one", r.Client.Bytes, r.Client.SYNs, r.Client.SYNTimes)
+	}
+}
+
+// TestUnacceptableChangesNothingElse: a segment its receiver drops (a RST
+// not at RCV.NXT or outside the window, one without ACK in SYN_SENT, a
+// SYN on a synchronized connection, data beyond the window, an ACK
+// SYN_SENT cannot take) is an anomaly and changes nothing else: the
+// connection's result is that of the same capture without it, but for the
+// packet counts and the anomaly (RFC 5961, RFC 9293 section 3.10.7). The
+// segment comes while its receiver retransmits into silence: a dropped one
+// does not show the receiver's peer alive, so the receiver's unanswered
+// tail and what its application is told stand.
+func TestUnacceptableChangesNothingElse(t *testing.T) {
+	// The client's second request is never acknowledged: retransmitted
+	// at 300, 700 and 1500 ms (backoff), nothing after it.
+	retransmitting := with(handshake,
+		step{dir: FromClient, flags: PSH | ACK, seq: 1, ack: 1, len: 100, at: 30},
+		step{dir: FromServer, flags: ACK, seq: 1, ack: 101, at: 35},
+		step{dir: FromClient, flags: PSH | ACK, seq: 101, ack: 1, len: 100, at: 100},
+		step{dir: FromClient, flags: PSH | ACK, seq: 101, ack: 1, len: 100, at: 300},
+		step{dir: FromClient, flags: PSH | ACK, seq: 101, ack: 1, len: 100, at: 700},
+		step{dir: FromClient, flags: PSH | ACK, seq: 101, ack: 1, len: 100, at: 1500},
+	)
+	// The client's SYN resent at 1 s and 3 s, never answered.
+	synsUnanswered := []step{
+		{dir: FromClient, flags: SYN},
+		{dir: FromClient, flags: SYN, at: 1000},
+		{dir: FromClient, flags: SYN, at: 3000},
+	}
+	tests := []struct {
+		name    string
+		base    []step
+		after   int  // the dropped segment comes after base[after]
+		dropped step // its rule is checked
+		end     int64
+		anomaly string
+	}{
+		{"RST in the window, not at RCV.NXT", retransmitting, 6,
+			step{dir: FromServer, flags: RST, seq: 2001, at: 1000, rule: RuleRSTInWindow}, 10_000, AnomalyRSTInWindow},
+		{"RST with a payload, outside the window", retransmitting, 6,
+			step{dir: FromServer, flags: RST | ACK, seq: 900_001, ack: 101, len: 20, at: 1000, rule: RuleRSTOutOfWindow}, 10_000, AnomalyRSTOutOfWindow},
+		{"RST from the client's address, outside the server's window", retransmitting, 6,
+			step{dir: FromClient, flags: RST, seq: 900_001, len: 20, at: 1000, rule: RuleRSTOutOfWindow}, 10_000, AnomalyRSTOutOfWindow},
+		{"SYN on the synchronized connection", retransmitting, 6,
+			step{dir: FromServer, flags: SYN, seq: 70_000, len: 20, at: 1000, rule: RuleSYNChallenged}, 10_000, AnomalySYNOnSynchronized},
+		{"data beyond the window", retransmitting, 6,
+			step{dir: FromServer, flags: PSH | ACK, seq: 900_001, ack: 101, len: 50, at: 1000, rule: RuleBeyondWindow}, 10_000, AnomalySegmentBeyondWindow},
+		{"RST without ACK in SYN_SENT", synsUnanswered, 1,
+			step{dir: FromServer, flags: RST, seq: 0, len: 20, at: 1500, rule: RuleRSTWithoutACK}, 10_000, AnomalyRSTWithoutACK},
+		{"RST whose ACK is not of the SYN, in SYN_SENT", synsUnanswered, 1,
+			step{dir: FromServer, flags: RST | ACK, ack: 77, at: 1500, rule: RuleRSTOutOfWindow}, 10_000, AnomalyRSTOutOfWindow},
+		{"ACK not of the SYN, in SYN_SENT", synsUnanswered, 1,
+			step{dir: FromServer, flags: ACK, seq: 300, ack: 77, len: 20, at: 1500, rule: RuleACKUnacceptable}, 10_000, AnomalyACKUnacceptable},
+	}
+	// comparable is what the dropped segment may not change: the result
+	// less its packet counts and its anomalies (and the label an anomaly
+	// brings, see LabelRSTChallenged and LabelSYNChallenged).
+	comparable := func(r Result) Result {
+		for _, s := range []*Side{&r.Client, &r.Server} {
+			s.Packets, s.IPBytes = 0, 0
+		}
+		r.Anomalies = nil
+		r.Labels = slices.DeleteFunc(r.Labels, func(l string) bool { return l == LabelRSTChallenged || l == LabelSYNChallenged })
+		return r
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			end := int64(1_700_000_000e9) + tt.end*1e6
+			without := run(t, cISN, sISN, tt.base).Result(end)
+			steps := slices.Insert(slices.Clone(tt.base), tt.after+1, tt.dropped)
+			c := run(t, cISN, sISN, steps)
+			with := c.Result(end)
+			if len(with.Anomalies) != 1 || with.Anomalies[0].Name != tt.anomaly || with.Anomalies[0].Count != 1 {
+				t.Errorf("anomalies %+v, want %s once", with.Anomalies, tt.anomaly)
+			}
+			if got, want := comparable(with), comparable(without); !reflect.DeepEqual(got, want) {
+				t.Errorf("the dropped segment changed the result:\n with it   %+v\n without  %+v", got, want)
+			}
+		})
 	}
 }
 

@@ -161,6 +161,18 @@ func TestApp(t *testing.T) {
 			server: appWant{call: CallAccept, setup: AppNever, at: 25, why: "tcp_abort_on_overflow=1"},
 		},
 		{
+			// A SYN scan, or a client whose socket was closed before
+			// the SYN/ACK came: reset in SYN_RCVD, never queued.
+			name: "reset before the handshake completed: never accepted",
+			steps: []step{
+				{dir: FromClient, flags: SYN},
+				{dir: FromServer, flags: SYNACK, ack: 1, at: 10},
+				{dir: FromClient, flags: RST, seq: 1, at: 15, server: Listen},
+			},
+			client: appWant{call: CallConnect, setup: AppUnknown, at: 15, why: "it sent a RST from SYN_SENT"},
+			server: appWant{call: CallAccept, setup: AppNever, at: 15, why: "reset in SYN_RCVD"},
+		},
+		{
 			name: "SYN/ACK never acknowledged",
 			steps: []step{
 				{dir: FromClient, flags: SYN},

@@ -224,10 +224,18 @@ func (c *Conn) step(seg *Segment) StepResult {
 		}
 	}
 	if seg.Flags&RST != 0 {
-		e.bytes += uint64(seg.Len)
 		res.Kind = KindReset
-		res.Rule = c.reset(e, p, seg)
-		c.gather(e, p, seg, res.Kind)
+		var accepted bool
+		accepted, res.Rule = c.reset(e, p, seg)
+		if accepted {
+			// A RST its receiver drops (RFC 5961 section 3.2, RFC 9293
+			// sections 3.10.7.3-4) is an anomaly and nothing else: its
+			// bytes are not its sender's, and it ends no unanswered tail
+			// of the receiver's, whose timers run on (it may be a blind
+			// attacker's, not the peer's).
+			e.bytes += uint64(seg.Len)
+			c.gather(e, p, seg, res.Kind)
+		}
 		return c.stepped(res, kinds)
 	}
 	if c.rare != nil && c.rare.trusted.active && seg.Dir != c.rare.trusted.by {
@@ -694,18 +702,19 @@ func synSentAcceptsAck(e *endpoint, ack seq) bool {
 	return e.isn.lessThan(ack) && (!e.tx.valid || ack.lessThanEq(e.tx.nxt))
 }
 
-// reset applies a RST from e and returns the rule that decided it (RFC
-// 9293 section 3.10.7.3 for SYN_SENT; section 3.10.7.4 "first, check
-// sequence number" and "second, check the RST bit" with RFC 5961 section
-// 3.2's exact match elsewhere; see rstCheck).
-func (c *Conn) reset(e, p *endpoint, seg *Segment) Rule {
+// reset applies a RST from e and returns whether its receiver took it and
+// the rule that decided it (RFC 9293 section 3.10.7.3 for SYN_SENT;
+// section 3.10.7.4 "first, check sequence number" and "second, check the
+// RST bit" with RFC 5961 section 3.2's exact match elsewhere; see
+// rstCheck).
+func (c *Conn) reset(e, p *endpoint, seg *Segment) (accepted bool, rule Rule) {
 	accept, rule := c.rstCheck(e, p, seg)
 	if !accept {
-		return rule
+		return false, rule
 	}
 	e.sentRST = true
 	if c.resetBy >= 0 {
-		return rule // already reset; later RSTs change nothing
+		return true, rule // already reset; later RSTs change nothing
 	}
 	if rule == RuleRSTUnknownRcvNxt {
 		c.rareFor(e.dir)
@@ -736,7 +745,7 @@ func (c *Conn) reset(e, p *endpoint, seg *Segment) Rule {
 		c.enter(p, Closed)
 	}
 	p.closeTime = seg.Time
-	return rule
+	return true, rule
 }
 
 // untrustReset undoes the RST taken on trust whose receiver has just sent

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -329,6 +330,44 @@ func TestReceiverAcceptance(t *testing.T) {
 				if !strings.Contains(text, "("+r+": ") {
 					t.Errorf("the text trace does not name %s:\n%s", r, text)
 				}
+			}
+		})
+	}
+}
+
+// TestZeekKeepsItsReading: where the receiver did not take a segment, the
+// Zeek columns keep Zeek's answer and tcpfsm's own view what the kernel
+// did, on the kernel captures docs/zeek.md cites: a challenged RST is still
+// RSTO, a challenged SYN with a new ISN starts a new Zeek record, and
+// Zeek's sizes, read from sequence numbers, reach as far as a dropped
+// segment.
+func TestZeekKeepsItsReading(t *testing.T) {
+	for _, tt := range []struct {
+		capture     string
+		zeek        []string // conn_state history orig_bytes of each row
+		close       string   // tcpfsm's
+		clientBytes float64
+	}{
+		{"rst-in-window.pcap", []string{"RSTO ShADadRFf 2017"}, "fin", 36},
+		{"syn-established.pcap", []string{"S1 ShADad", "SF SaDTdAFf"}, "fin", 36},
+		{"data-beyond-window.pcap", []string{"SF ShADadTFf 16777333"}, "fin", 36},
+	} {
+		t.Run(tt.capture, func(t *testing.T) {
+			path := filepath.Join(kernelDir, tt.capture)
+			var got []string
+			for i, row := range readZeekRows(t, tcpfsm(t, nil, "-r", path, "--format", "zeek").stdout) {
+				s := row.state + " " + row.history
+				if i < len(tt.zeek) && strings.Count(tt.zeek[i], " ") == 2 {
+					s += " " + row.origBytes
+				}
+				got = append(got, s)
+			}
+			if !slices.Equal(got, tt.zeek) {
+				t.Errorf("conn.log rows %q, want %q", got, tt.zeek)
+			}
+			objs := jsonLines(t, tcpfsm(t, nil, "-r", path, "--format", "json").stdout)
+			if c := objs[0]; c["close"] != tt.close || c["bytes"].(map[string]any)["client"] != tt.clientBytes || len(objs) != 2 {
+				t.Errorf("tcpfsm's view: close %v, bytes %v, %d records; want %s, client %v, one", c["close"], c["bytes"], len(objs)-1, tt.close, tt.clientBytes)
 			}
 		})
 	}

@@ -57,8 +57,14 @@ func frame(t *testing.T, fromClient bool, syn, ack, fin, rst bool, seq, ackNo ui
 // frameWindow is frame advertising the window win.
 func frameWindow(t *testing.T, fromClient bool, syn, ack, fin, rst bool, seq, ackNo uint32, payload int, win uint16) []byte {
 	t.Helper()
-	src, dst := net.IP{10, 0, 0, 1}, net.IP{10, 0, 0, 2}
-	sport, dport := layers.TCPPort(40000), layers.TCPPort(9502)
+	return frameBetween(t, net.IP{10, 0, 0, 1}, 40000, fromClient, syn, ack, fin, rst, seq, ackNo, payload, win)
+}
+
+// frameBetween is frameWindow with the client at clientIP:clientPort.
+func frameBetween(t *testing.T, clientIP net.IP, clientPort uint16, fromClient bool, syn, ack, fin, rst bool, seq, ackNo uint32, payload int, win uint16) []byte {
+	t.Helper()
+	src, dst := clientIP.To4(), net.IP{10, 0, 0, 2}
+	sport, dport := layers.TCPPort(clientPort), layers.TCPPort(9502)
 	if !fromClient {
 		src, dst, sport, dport = dst, src, dport, sport
 	}

@@ -44,6 +44,7 @@ type zeekRow struct {
 	orig, resp         netip.AddrPort
 	state, history     string
 	origPkts, respPkts string
+	origBytes          string
 }
 
 // key is the direction-independent 5-tuple.
@@ -99,7 +100,7 @@ func readZeekRows(t *testing.T, text string) []zeekRow {
 		rows = append(rows, zeekRow{
 			ts: ts, orig: endpoint("orig_h", "orig_p"), resp: endpoint("resp_h", "resp_p"),
 			state: get("conn_state"), history: get("history"),
-			origPkts: get("orig_pkts"), respPkts: get("resp_pkts"),
+			origPkts: get("orig_pkts"), respPkts: get("resp_pkts"), origBytes: get("orig_bytes"),
 		})
 	}
 	return rows
