@@ -241,3 +241,43 @@ func TestFmtDur(t *testing.T) {
 		}
 	}
 }
+
+// TestAppSetupTime: the time of a side's setup call's outcome is kept
+// apart from that of its last outcome: connect() returned, and the
+// server's connection reached the accept queue, with the handshake's ACK
+// (the capture's evidence that the SYN/ACK arrived), whatever recv()
+// later read.
+func TestAppSetupTime(t *testing.T) {
+	closed := with(handshake,
+		step{dir: FromClient, flags: FIN | ACK, seq: 1, ack: 1, at: 40},
+		step{dir: FromServer, flags: FIN | ACK, seq: 1, ack: 2, at: 45},
+		step{dir: FromClient, flags: ACK, seq: 2, ack: 2, at: 50},
+	)
+	for _, tt := range []struct {
+		name                     string
+		steps                    []step
+		clientSetup, serverSetup int64 // ms; -1: none
+		clientLast, serverLast   int64
+	}{
+		{"four-way close", closed, 20, 20, 45, 40},
+		{"refused", []step{{dir: FromClient, flags: SYN}, {dir: FromServer, flags: RST | ACK, ack: 1, at: 10}}, 10, 10, 10, 10},
+	} {
+		r := run(t, cISN, sISN, tt.steps).Result(1_700_000_000e9 + 60e6)
+		ms := func(ts int64) int64 {
+			if ts == 0 {
+				return -1
+			}
+			return (ts - 1_700_000_000e9) / 1e6
+		}
+		for _, s := range []struct {
+			side        string
+			got         AppSide
+			setup, last int64
+		}{{"client", r.App.Client, tt.clientSetup, tt.clientLast}, {"server", r.App.Server, tt.serverSetup, tt.serverLast}} {
+			if ms(s.got.SetupAt) != s.setup || ms(s.got.Time()) != s.last {
+				t.Errorf("%s, %s: %s at %d ms, last outcome at %d ms; want %d and %d",
+					tt.name, s.side, s.got.Setup, ms(s.got.SetupAt), ms(s.got.Time()), s.setup, s.last)
+			}
+		}
+	}
+}

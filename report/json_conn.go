@@ -91,7 +91,8 @@ func appendConnJSON(b []byte, r *flow.Record) []byte {
 
 // appendAppSide appends what one side's application saw: each call's
 // outcome under the call's name, then the errno of its error, the time of
-// the packet that decided its last outcome, and why, where there is one.
+// the packet that decided the setup call's outcome and that of the one
+// that decided its last outcome, and why, where there is one.
 func appendAppSide(b []byte, s *fsm.AppSide) []byte {
 	b = append(b, '{')
 	sep := func(b []byte) []byte {
@@ -110,6 +111,10 @@ func appendAppSide(b []byte, s *fsm.AppSide) []byte {
 	if s.Errno != 0 {
 		b = append(sep(b), `"errno":`...)
 		b = strconv.AppendInt(b, int64(s.Errno), 10)
+	}
+	if s.SetupAt != 0 {
+		b = append(sep(b), `"setup_ts":`...)
+		b = appendUnixTime(b, s.SetupAt)
 	}
 	if ts := s.Time(); ts != 0 {
 		b = append(sep(b), `"ts":`...)

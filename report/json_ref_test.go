@@ -50,6 +50,7 @@ type jsonApp struct {
 	Recv    string    `json:"recv,omitempty"`
 	Send    string    `json:"send,omitempty"`
 	Errno   int       `json:"errno,omitempty"`
+	SetupTS *unixTime `json:"setup_ts,omitempty"`
 	TS      *unixTime `json:"ts,omitempty"`
 	Why     string    `json:"why,omitempty"`
 }
@@ -61,6 +62,10 @@ func appJSON(s *fsm.AppSide) jsonApp {
 		a.Connect = s.Setup
 	case fsm.CallAccept:
 		a.Accept = s.Setup
+	}
+	if s.SetupAt != 0 {
+		u := unixTime(s.SetupAt)
+		a.SetupTS = &u
 	}
 	if ts := s.Time(); ts != 0 {
 		u := unixTime(ts)

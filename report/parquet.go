@@ -102,6 +102,7 @@ type parquetAppSide struct {
 	Recv    *string `parquet:"recv,optional"`
 	Send    *string `parquet:"send,optional"`
 	Errno   *int64  `parquet:"errno,optional"`
+	SetupTS *int64  `parquet:"setup_ts,optional,timestamp(microsecond:utc)"`
 	TS      *int64  `parquet:"ts,optional,timestamp(microsecond:utc)"`
 	Why     *string `parquet:"why,optional"`
 }
@@ -236,6 +237,10 @@ func parquetAppOf(s *fsm.AppSide) parquetAppSide {
 	if s.Errno != 0 {
 		n := int64(s.Errno)
 		a.Errno = &n
+	}
+	if s.SetupAt != 0 {
+		us := micros(s.SetupAt)
+		a.SetupTS = &us
 	}
 	if ts := s.Time(); ts != 0 {
 		us := micros(ts)

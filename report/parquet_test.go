@@ -48,6 +48,9 @@ func rowAsJSON(c *parquetConn) map[string]any {
 		if s.Errno != nil {
 			m["errno"] = num(*s.Errno)
 		}
+		if s.SetupTS != nil {
+			m["setup_ts"] = ts(*s.SetupTS)
+		}
 		if s.TS != nil {
 			m["ts"] = ts(*s.TS)
 		}
@@ -212,6 +215,7 @@ func TestParquetSchema(t *testing.T) {
 		{"anomalies.list.element.count", "int64 (INT(64,true))"},
 		{"app.server.accept", "optional byte_array (STRING)"},
 		{"app.client.errno", "optional int64 (INT(64,true))"},
+		{"app.client.setup_ts", "optional int64 (TIMESTAMP(isAdjustedToUTC=true,unit=MICROS))"},
 		{"app.client.ts", "optional int64 (TIMESTAMP(isAdjustedToUTC=true,unit=MICROS))"},
 	} {
 		col, ok := f.Schema().Lookup(strings.Split(tc.path, ".")...)

@@ -60,7 +60,7 @@ func TestJSONConnPinned(t *testing.T) {
 		`"keepalives":0,"zero_windows":0,"retransmits":2,"handshake_rtt_ms":{"client":1.235,"server":null},"retry_gaps_ms":{"client":[],"server":[]},` +
 		`"packets":{"client":5,"server":4},"bytes":{"client":100,"server":2000},"reason":"end","conn_state":"SF","history":"ShADadFf",` +
 		`"labels":["half_close"],"anomalies":[{"name":"ack_unseen","ts":1700000000.500000,"from":"server","detail":"d","count":2}],` +
-		`"app":{"client":{"connect":"connected","recv":"EOF","ts":1700000000.900000},"server":{"accept":"accepted","recv":"EOF","send":"EPIPE","errno":32,"ts":1700000000.800000}}}`
+		`"app":{"client":{"connect":"connected","recv":"EOF","setup_ts":1700000000.125000,"ts":1700000000.900000},"server":{"accept":"accepted","recv":"EOF","send":"EPIPE","errno":32,"ts":1700000000.800000}}}`
 	if lines[0] != wantConn {
 		t.Errorf("conn JSON\n got %s\nwant %s", lines[0], wantConn)
 	}
