@@ -78,9 +78,6 @@ func TestCheck(t *testing.T) {
 // ./... -update, which hands the flag to every test binary, runs
 // everywhere: each test binary links this package.
 func TestEveryPackageTakesUpdate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short: lists the module's tests")
-	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		testenv.CannotRun(t, "needs the go command")
