@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/internal/golden"
 )
 
 // TestCensusStatesMerge: the censuses of N shards (--shard), each turned
@@ -64,7 +65,7 @@ func TestCensusStatesMerge(t *testing.T) {
 					states = append(states, st)
 				}
 				if got := text(MergeCensuses(states)); got != want {
-					t.Errorf("%s, %d shards: the merged census differs from one table's:\n%s", name, n, firstDiff(want, got))
+					t.Errorf("%s, %d shards: the merged census differs from one table's:\n%s", name, n, golden.Diff(want, got))
 				}
 			}
 		}

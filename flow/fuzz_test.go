@@ -7,6 +7,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/internal/golden"
 )
 
 // packetsFrom turns fuzz bytes into a packet sequence: 8 bytes a packet,
@@ -60,12 +61,12 @@ func FuzzParallel(f *testing.F) {
 		} {
 			one := replay(pkts, cfg, 1)
 			if got := replay(pkts, cfg, 3); got != one {
-				t.Fatalf("3 shards differ from one table:\n%s", firstDiff(one, got))
+				t.Fatalf("3 shards differ from one table:\n%s", golden.Diff(one, got))
 			}
 			traced := cfg
 			traced.Trace = func(*Conn, *capture.Packet, *fsm.Segment, fsm.StepResult) {}
 			if got := replay(pkts, traced, 1); got != one {
-				t.Fatalf("lone SYNs change the records:\n%s", firstDiff(one, got))
+				t.Fatalf("lone SYNs change the records:\n%s", golden.Diff(one, got))
 			}
 		}
 	})

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/capture"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/internal/golden"
 )
 
 // replay runs packets through a Table (shards == 1) or a Parallel and
@@ -150,28 +151,11 @@ func TestParallelIsTheSame(t *testing.T) {
 			want := replay(in.pkts, c.cfg, 1)
 			for _, n := range []int{2, 3} {
 				if got := replay(in.pkts, c.cfg, n); got != want {
-					t.Errorf("%s, %s, %d shards: differs from one table:\n%s", in.name, c.name, n, firstDiff(want, got))
+					t.Errorf("%s, %s, %d shards: differs from one table:\n%s", in.name, c.name, n, golden.Diff(want, got))
 				}
 			}
 		}
 	}
-}
-
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var a, b string
-		if i < len(w) {
-			a = w[i]
-		}
-		if i < len(g) {
-			b = g[i]
-		}
-		if a != b {
-			return fmt.Sprintf("line %d\n want %.400s\n  got %.400s", i+1, a, b)
-		}
-	}
-	return "(same lines)"
 }
 
 // TestParallelCensusPastTheHostBound: with more hosts than a census names
@@ -188,7 +172,7 @@ func TestParallelCensusPastTheHostBound(t *testing.T) {
 	}
 	for _, n := range []int{2, 3} {
 		if got := replay(pkts, Config{}, n); got != want {
-			t.Errorf("%d shards: differs from one table:\n%s", n, firstDiff(want, got))
+			t.Errorf("%d shards: differs from one table:\n%s", n, golden.Diff(want, got))
 		}
 	}
 }
@@ -427,7 +411,7 @@ func TestGapsAreCrossedInSteps(t *testing.T) {
 		t.Errorf("a shard produced %d items in one round; want the %d that came due in the gap spread over rounds", p.largestOutput, n)
 	}
 	if got := replay(pkts, Config{}, 2); got != want {
-		t.Errorf("2 shards differ from one table:\n%s", firstDiff(want, got))
+		t.Errorf("2 shards differ from one table:\n%s", golden.Diff(want, got))
 	}
 }
 
@@ -470,7 +454,7 @@ func TestFloodRoundsShrink(t *testing.T) {
 		t.Errorf("rounds of %d packets after the flood, want them back at %d", p.size, roundSize)
 	}
 	if got, want := replay(pkts, cfg, 2), replay(pkts, cfg, 1); got != want {
-		t.Errorf("2 shards differ from one table:\n%s", firstDiff(want, got))
+		t.Errorf("2 shards differ from one table:\n%s", golden.Diff(want, got))
 	}
 }
 

@@ -1,7 +1,5 @@
 package fsm
 
-import "flag"
-
-// Golden files live in cmd/tcpfsm; the flag is accepted here so that
-// "go test ./... -update" runs in every package.
-var _ = flag.Bool("update", false, "rewrite golden files (used by cmd/tcpfsm)")
+// For its -update flag: go test ./... -update hands the flag to this
+// package's tests too, which would fail on a flag they do not define.
+import _ "github.com/tcpfsm/tcpfsm/internal/golden"

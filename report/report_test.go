@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,10 +13,6 @@ import (
 	"github.com/tcpfsm/tcpfsm/fsm/zeek"
 	"github.com/tcpfsm/tcpfsm/report/diagnose"
 )
-
-// Golden files live in cmd/tcpfsm; the flag is accepted here so that
-// "go test ./... -update" runs in every package.
-var _ = flag.Bool("update", false, "rewrite golden files (used by cmd/tcpfsm)")
 
 func record() *flow.Record {
 	return &flow.Record{

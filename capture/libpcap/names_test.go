@@ -2,14 +2,13 @@ package libpcap
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"go/format"
 	"os"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite ../linktype_names.go from this libpcap's names")
+	"github.com/tcpfsm/tcpfsm/internal/golden"
+)
 
 // namesFile is where package capture keeps libpcap's link type names, so
 // that it names a link type it cannot decode as tcpdump does ("NFLOG
@@ -46,7 +45,7 @@ var libpcapLinkTypeNames = map[linkType]string{
 // Package capture's table of names is this libpcap's.
 func TestLinkTypeNames(t *testing.T) {
 	want := linkTypeNamesSource()
-	if *update {
+	if golden.Updating() {
 		if err := os.WriteFile(namesFile, want, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -130,13 +130,8 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkOptions, []string, 
 // runCheck is "tcpfsm check".
 func runCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, captures, err := parseCheckFlags(args, stderr)
-	if errors.Is(err, pflag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		printf(stderr, "tcpfsm: %v", err)
-		fmt.Fprintln(stderr, "Run 'tcpfsm check --help' for usage.")
-		return exitUsage
+	if code, ok := flagsParsed(err, "tcpfsm check --help", stderr); !ok {
+		return code
 	}
 	if err := checkOutputs(o, captures, stdin); err != nil {
 		printf(stderr, "tcpfsm: %v", err)

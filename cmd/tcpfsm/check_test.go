@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/internal/golden"
 )
 
 // TestCheckKernelSnapshots runs "tcpfsm check" over every kernel capture
@@ -24,7 +26,7 @@ func TestCheckKernelSnapshots(t *testing.T) {
 	for _, p := range kernelCaptures(t) {
 		names = append(names, filepath.Base(p))
 	}
-	if *update {
+	if golden.Updating() {
 		if code, out, errOut := runCmd(append([]string{"check", "--update"}, names...)...); code != exitOK {
 			t.Fatalf("check --update: exit %d\n%s%s", code, out, errOut)
 		}

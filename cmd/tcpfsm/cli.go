@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -26,6 +27,23 @@ const helpColumns = 80
 func flagUsages(fs *pflag.FlagSet) string {
 	fs.VisitAll(func(f *pflag.Flag) { f.Usage = strings.ReplaceAll(f.Usage, "\n", " ") })
 	return fs.FlagUsagesWrapped(helpColumns)
+}
+
+// flagsParsed says what parsing a command's flags came to, for tcpfsm and
+// its subcommands alike: --help, which the parser has printed, ends the
+// command with exit 0; an error is said on one line, followed by where the
+// usage is (help, the command with --help), and ends it with exit 2. ok is
+// whether the command goes on.
+func flagsParsed(err error, help string, stderr io.Writer) (code int, ok bool) {
+	switch {
+	case errors.Is(err, pflag.ErrHelp):
+		return exitOK, false
+	case err != nil:
+		printf(stderr, "tcpfsm: %v", err)
+		fmt.Fprintf(stderr, "Run '%s' for usage.\n", help)
+		return exitUsage, false
+	}
+	return exitOK, true
 }
 
 // ladderValues joins "--ladder WHICH" into "--ladder=WHICH" when WHICH is

@@ -170,6 +170,31 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// A flag tcpfsm or a subcommand does not know is said on one line, then
+// where that command's usage is, with exit 2 and nothing on standard
+// output; its --help exits 0.
+func TestFlagErrorsOfEachCommand(t *testing.T) {
+	for _, tt := range []struct {
+		command []string
+		usage   string
+	}{
+		{nil, "tcpfsm --help"},
+		{[]string{"check"}, "tcpfsm check --help"},
+		{[]string{"merge"}, "tcpfsm merge --help"},
+	} {
+		t.Run(tt.usage, func(t *testing.T) {
+			r := tcpfsm(t, nil, append(tt.command, "--frobnicate")...)
+			want := "tcpfsm: unknown flag: --frobnicate\nRun '" + tt.usage + "' for usage.\n"
+			if r.code != exitUsage || r.stdout != "" || r.stderr != want {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, nothing and %q", r.code, r.stdout, r.stderr, exitUsage, want)
+			}
+			if r := tcpfsm(t, nil, append(tt.command, "--help")...); r.code != exitOK || r.stdout != "" || !strings.HasPrefix(r.stderr, "Usage:") {
+				t.Errorf("--help: exit %d, stdout %q, stderr starts %.40q", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 func TestUnreadableInput(t *testing.T) {
 	notCapture := writeFile(t, "notes.pcap", []byte("<html>this is not a capture</html>\n"))
 	tests := []struct {

@@ -2,18 +2,14 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/tcpfsm/tcpfsm/internal/golden"
 	"github.com/tcpfsm/tcpfsm/report"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files from the current output")
 
 // kernelDir holds the captures recorded from the Linux kernel by
 // testdata/record.sh; testdata/README.md says what each shows.
@@ -74,7 +70,7 @@ func checkGoldenRun(t *testing.T, name, format, suffix string, extra ...string) 
 	if format == "json" {
 		ext = "jsonl"
 	}
-	checkGolden(t, name+suffix+ext, out.Bytes())
+	golden.Check(t, name+suffix+ext, out.Bytes())
 }
 
 // eventCaptures are the kernel captures whose event stream (--events, as a
@@ -98,48 +94,6 @@ func TestGoldenEvents(t *testing.T) {
 			})
 		}
 	}
-}
-
-// checkGolden compares got with the golden file, or rewrites it under -update.
-func checkGolden(t *testing.T, golden string, got []byte) {
-	t.Helper()
-	want, err := os.ReadFile(golden)
-	if *update {
-		if !bytes.Equal(want, got) {
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("rewrote %s", golden)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/tcpfsm -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("output differs from %s (go test ./cmd/tcpfsm -update rewrites it):\n%s", golden, lineDiff(string(want), string(got)))
-	}
-}
-
-// lineDiff shows the lines that differ, want first, with their numbers.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 20; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			shown++
-			b.WriteString("line " + strconv.Itoa(i+1) + ":\n  - " + wl + "\n  + " + gl + "\n")
-		}
-	}
-	return b.String()
 }
 
 // TestJobsGiveTheSameReport: -j N follows connections on N cores and must

@@ -77,13 +77,8 @@ func parseMergeFlags(args []string, stderr io.Writer) (*mergeOptions, []string, 
 // runMerge is "tcpfsm merge": report/merge does the work.
 func runMerge(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	o, names, err := parseMergeFlags(args, stderr)
-	if errors.Is(err, pflag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		printf(stderr, "tcpfsm: %v", err)
-		fmt.Fprintln(stderr, "Run 'tcpfsm merge --help' for usage.")
-		return exitUsage
+	if code, ok := flagsParsed(err, "tcpfsm merge --help", stderr); !ok {
+		return code
 	}
 	var inputs []*merge.Input
 	for _, name := range names {

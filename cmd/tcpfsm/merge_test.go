@@ -17,6 +17,7 @@ import (
 	"github.com/google/gopacket/pcapgo"
 
 	"github.com/tcpfsm/tcpfsm/flow"
+	"github.com/tcpfsm/tcpfsm/internal/golden"
 )
 
 // shardReports runs count shards of capture with --format json and the
@@ -71,7 +72,7 @@ func TestMergeIsOneRun(t *testing.T) {
 					t.Fatalf("%s, %d shards: merge: exit %d: %s", name, n, r.code, r.stderr)
 				}
 				if r.stdout != want[format] {
-					t.Errorf("%s, %d shards, %s: the merge differs from one run:\n%s", name, n, format, firstLineDiff(want[format], r.stdout))
+					t.Errorf("%s, %d shards, %s: the merge differs from one run:\n%s", name, n, format, golden.Diff(want[format], r.stdout))
 				}
 			}
 		}
@@ -117,7 +118,7 @@ func TestMergeOfProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(merged) != string(one) {
-		t.Errorf("the merge of 4 processes differs from one:\n%s", firstLineDiff(string(one), string(merged)))
+		t.Errorf("the merge of 4 processes differs from one:\n%s", golden.Diff(string(one), string(merged)))
 	}
 }
 
@@ -159,24 +160,6 @@ func TestMergeRefuses(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q; want exit %d and %q", tc.name, r.code, r.stderr, exitUsage, tc.want)
 		}
 	}
-}
-
-// firstLineDiff shows the first line where got differs from want.
-func firstLineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n got %s\nwant %s", i+1, gl, wl)
-		}
-	}
-	return "(the same)"
 }
 
 // TestKubernetesManifest: the Indexed Job of docs/scale.md runs as many
@@ -238,7 +221,7 @@ func TestMergeHTML(t *testing.T) {
 					t.Errorf("%d shards: the merged HTML report has ladders", n)
 				}
 				if got = withoutLadders(t, got); got != want {
-					t.Errorf("%d shards: the merged HTML report differs from one run's without its ladders:\n%s", n, firstLineDiff(want, got))
+					t.Errorf("%d shards: the merged HTML report differs from one run's without its ladders:\n%s", n, golden.Diff(want, got))
 				}
 			}
 		})
@@ -362,7 +345,7 @@ func TestMergeOfASet(t *testing.T) {
 				want[format] = r.stdout
 			}
 			if r := tcpfsm(t, nil, append(read, "--format", "json", "-j", "3")...); r.stdout != want["json"] {
-				t.Errorf("-j 3 differs from -j 1:\n%s", firstLineDiff(want["json"], r.stdout))
+				t.Errorf("-j 3 differs from -j 1:\n%s", golden.Diff(want["json"], r.stdout))
 			}
 			for n := 1; n <= 4; n++ {
 				var reports []string
@@ -384,7 +367,7 @@ func TestMergeOfASet(t *testing.T) {
 						t.Fatalf("%d shards: merge: exit %d: %s", n, r.code, r.stderr)
 					}
 					if r.stdout != want[format] {
-						t.Errorf("%d shards, %s: the merge differs from one run:\n%s", n, format, firstLineDiff(want[format], r.stdout))
+						t.Errorf("%d shards, %s: the merge differs from one run:\n%s", n, format, golden.Diff(want[format], r.stdout))
 					}
 				}
 			}

@@ -407,13 +407,8 @@ func runCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runMerge(args[1:], stdin, stdout, stderr)
 	}
 	o, err := parseFlags(args, stderr)
-	if errors.Is(err, pflag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		printf(stderr, "tcpfsm: %v", err)
-		fmt.Fprintln(stderr, "Run 'tcpfsm --help' for usage.")
-		return exitUsage
+	if code, ok := flagsParsed(err, "tcpfsm --help", stderr); !ok {
+		return code
 	}
 	if o.version {
 		printVersion(stdout)

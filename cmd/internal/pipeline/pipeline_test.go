@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -15,10 +14,6 @@ import (
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/report"
 )
-
-// Golden files live in cmd/tcpfsm; the flag is accepted here so that
-// "go test ./... -update" runs in every package.
-var _ = flag.Bool("update", false, "rewrite golden files (used by cmd/tcpfsm)")
 
 // recorder is a Reporter that keeps what it is given, and fails from the
 // failAt'th connection on if failAt is set.
