@@ -300,7 +300,7 @@ type shard struct {
 	cur    *entry // the packet being added, for the keys of what it causes
 	clock  entry  // stands for the round's end when the clock moves with no packet
 	sub    uint8
-	census *Census
+	census *census // the census as the shard's table counted it, nil until taken
 	// Flush streams the records of the connections still open through
 	// flushOut, in chunks, in the shard's order of creation; the merger
 	// hands each chunk back through flushFree once it is delivered, so
@@ -346,7 +346,7 @@ func NewParallel(cfg Config, n int) *Parallel {
 		scfg.MaxConns = (cfg.MaxConns + n - 1) / n
 		scfg.Trace, scfg.TraceICMP = nil, nil
 		scfg.Done = s.done
-		scfg.Census = func(c *Census) { s.census = c }
+		scfg.Census, scfg.censusTaken = nil, func(c *census) { s.census = c }
 		scfg.opened = s.opened
 		s.table = New(scfg)
 		p.shards = append(p.shards, s)
@@ -635,9 +635,9 @@ func (p *Parallel) mergeCensus() *Census {
 			continue
 		}
 		if out == nil {
-			out = newCensus(s.census.At)
+			out = newCensus(s.census.at)
 		}
-		out.merge(s.census.from)
+		out.merge(s.census)
 	}
 	if out == nil {
 		return newCensus(math.MaxInt64).result()

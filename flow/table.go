@@ -168,6 +168,10 @@ type Config struct {
 
 	// opened, if set, is told the id of every connection created (Parallel).
 	opened func(id uint64)
+	// censusTaken, if set, is given the census as the table counted it,
+	// instead of Census its result (Parallel, which adds the shards'
+	// counts up before building one).
+	censusTaken func(*census)
 }
 
 // Stats counts what the table did.
@@ -692,7 +696,10 @@ func (t *Table) takeCensus() {
 	}
 	t.countAll(cs)
 	cs.done = true
-	if t.cfg.Census != nil {
+	switch {
+	case t.cfg.censusTaken != nil:
+		t.cfg.censusTaken(cs)
+	case t.cfg.Census != nil:
 		t.cfg.Census(cs.result())
 	}
 }
