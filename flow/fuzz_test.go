@@ -12,15 +12,17 @@ import (
 
 // packetsFrom turns fuzz bytes into a packet sequence: 8 bytes a packet,
 // over a few hosts and ports so that connections meet again, with any flag
-// combination, sequence numbers near each other, and time steps that can
-// be long (idle expiry) or go backwards.
+// combination, sequence numbers near each other, time steps that can be
+// long (idle expiry) or go backwards, and each host's address as IPv4,
+// IPv6 or IPv4-mapped IPv6 (one connection with IPv4 as far as the key
+// goes), which the table keeps in different forms.
 func packetsFrom(data []byte) []capture.Packet {
 	var out []capture.Packet
 	at := int64(1_700_000_000e9)
 	for i := 0; i+8 <= len(data) && len(out) < 4096; i += 8 {
 		b := data[i : i+8]
-		a := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, b[0] & 7}), 40000+uint16(b[1]&3))
-		s := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 1, b[0] >> 5}), 9502)
+		a := netip.AddrPortFrom(family(b[1], [4]byte{10, 0, 0, b[0] & 7}), 40000+uint16(b[1]&3))
+		s := netip.AddrPortFrom(family(b[1], [4]byte{10, 0, 1, b[0] >> 5}), 9502)
 		if b[1]&4 != 0 {
 			a, s = s, a
 		}
@@ -43,6 +45,18 @@ func packetsFrom(data []byte) []capture.Packet {
 		out = append(out, p)
 	}
 	return out
+}
+
+// family returns v4 as the packet's second byte b says: IPv4, the
+// IPv4-mapped IPv6 address, or an IPv6 address of its own.
+func family(b byte, v4 [4]byte) netip.Addr {
+	switch b >> 3 & 3 {
+	case 1:
+		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: v4[0], 13: v4[1], 14: v4[2], 15: v4[3]})
+	case 2:
+		return netip.AddrFrom16(netip.AddrFrom4(v4).As16())
+	}
+	return netip.AddrFrom4(v4)
 }
 
 // FuzzParallel: on any packet sequence, shards report exactly what one
