@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -145,6 +146,11 @@ func OpenSet(names []string, opt Options) (*Set, error) {
 	}
 	slices.SortStableFunc(s.pending, func(a, b int) int { return s.files[a].first.Compare(s.files[b].first) })
 	s.spacing = typicalSpacing(s.files, s.pending)
+	if numberedInSequence(s.files, s.pending) {
+		// The names prove that no file is missing: a silence between two
+		// files is one of the traffic's.
+		s.spacing = 0
+	}
 	for i := range s.files {
 		if m := s.files[i].kept; m != nil {
 			s.files[i].kept = nil
@@ -273,6 +279,51 @@ func typicalSpacing(files []setFile, order []int) time.Duration {
 	}
 	slices.Sort(gaps)
 	return gaps[(len(gaps)-1)/2]
+}
+
+// numberedInSequence reports whether the files, in order, are named as
+// tcpdump -C numbers a rotation, every number there: one name with a
+// decimal number appended, counting up by one (trace.pcap, trace.pcap1,
+// trace.pcap2, ...: the first without one), or, with -W, zero-padded and
+// reused in a ring (trace.pcap7, trace.pcap8, trace.pcap9, trace.pcap0,
+// ...: after the largest comes 0). A rotation by size or by count is
+// bursty in time, so its files' spacing says nothing of a file missing,
+// where the names do. Names that step otherwise (a time in them,
+// tcpdump -G's strftime, or a number missing) leave the judging to time.
+func numberedInSequence(files []setFile, order []int) bool {
+	if len(order) < 2 {
+		return false
+	}
+	nums := make([]int, len(order))
+	base, largest := "", 0
+	for k, i := range order {
+		name := files[i].name
+		end := len(name)
+		for end > 0 && name[end-1] >= '0' && name[end-1] <= '9' {
+			end--
+		}
+		n := 0 // no number: tcpdump's first file, the 0th
+		if end < len(name) {
+			v, err := strconv.Atoi(name[end:])
+			if err != nil {
+				return false
+			}
+			n = v
+		}
+		if k == 0 {
+			base = name[:end]
+		} else if name[:end] != base || end == len(name) {
+			return false
+		}
+		nums[k] = n
+		largest = max(largest, n)
+	}
+	for k := 1; k < len(nums); k++ {
+		if prev, n := nums[k-1], nums[k]; n != prev+1 && !(prev == largest && n == 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // Next fills p with the next TCP segment of the set, the earliest of the

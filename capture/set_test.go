@@ -207,6 +207,19 @@ func TestSetSeams(t *testing.T) {
 	jitter := slices.Clone(rot[:3])
 	jitter[1].ms = []int{7999, 14000, 18000} // a millisecond before it: unreported
 
+	// A rotation by size (tcpdump -C) is bursty in time: named as
+	// tcpdump names it, its silences are the traffic's. And a ring (-W),
+	// its numbers reused, and one with a number missing, left to time.
+	named := func(files []setFileSpec, names ...string) []setFileSpec {
+		out := slices.Clone(files)
+		for i := range out {
+			out[i].name = names[i]
+		}
+		return out
+	}
+	sized := named(without(rot, 2), "trace.pcap", "trace.pcap1", "trace.pcap2", "trace.pcap3")
+	ring := named(without(rot, 2), "trace.pcap08", "trace.pcap09", "trace.pcap00", "trace.pcap01")
+	numberMissing := named(without(rot, 2), "trace.pcap", "trace.pcap1", "trace.pcap3", "trace.pcap4")
 	for _, tc := range []struct {
 		name       string
 		files      []setFileSpec
@@ -223,6 +236,10 @@ func TestSetSeams(t *testing.T) {
 		{name: "two files missing", files: without(without(rotation(7), 4), 1), ids: all(without(without(rotation(7), 4), 1)),
 			warns:     []string{"rot000.pcap (ends", "rot002.pcap (starts", "rot003.pcap (ends", "rot005.pcap (starts"},
 			sentinels: []error{ErrGap, ErrGap}},
+		{name: "a size rotation's silence", files: sized, ids: all(sized)},
+		{name: "a ring's silence", files: ring, ids: all(ring)},
+		{name: "a size rotation with a number missing", files: numberMissing, ids: all(numberMissing),
+			warns: []string{"trace.pcap1 (ends", "trace.pcap3 (starts"}, sentinels: []error{ErrGap}},
 		{name: "too few files to judge a gap", files: without(rot[:3], 1), ids: all(without(rot[:3], 1))},
 		{name: "overlapping files", files: overlapping, ids: []int{0, 1, 3, 2, 4, 5, 6, 7, 8},
 			warns:     []string{"rot001.pcap starts at 2024-03-01 12:00:07.123456, 1s before ", "rot000.pcap ends (2024-03-01 12:00:08.123456)"},
@@ -574,4 +591,36 @@ func TestSetReassemblesAcrossFiles(t *testing.T) {
 func numberedIP(id int) []byte {
 	s, _ := numbered(id, 0)
 	return s.ipBytes()
+}
+
+// TestNumberedInSequence: which names prove a rotation has every file,
+// in the order of their first packets.
+func TestNumberedInSequence(t *testing.T) {
+	for _, tc := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"trace.pcap", "trace.pcap1", "trace.pcap2"}, true},         // tcpdump -C
+		{[]string{"trace.pcap1", "trace.pcap2", "trace.pcap3"}, true},        // the first one not given
+		{[]string{"t.pcap08", "t.pcap09", "t.pcap00", "t.pcap01"}, true},     // -C -W 10... padded, a ring
+		{[]string{"dump9", "dump10", "dump11"}, true},                        // numbers grow wider
+		{[]string{"trace.pcap", "trace.pcap1", "trace.pcap3"}, false},        // 2 missing
+		{[]string{"trace.pcap1", "trace.pcap", "trace.pcap2"}, false},        // the unnumbered one later
+		{[]string{"t.pcap5", "t.pcap7", "t.pcap0"}, false},                   // 6 missing before the wrap
+		{[]string{"a.pcap1", "b.pcap2"}, false},                              // two rotations
+		{[]string{"rot000.pcap", "rot001.pcap"}, false},                      // the number inside: left to time
+		{[]string{"c-2026120722", "c-2026120723", "c-2026120800"}, false},    // -G 3600 with %Y%m%d%H, midnight
+		{[]string{"c-1200", "c-1205", "c-1210"}, false},                      // -G 300 with %H%M
+		{[]string{"trace.pcap"}, false},                                      // one file
+		{[]string{"trace.pcap", "trace.pcap99999999999999999999999"}, false}, // no int
+	} {
+		files := make([]setFile, len(tc.names))
+		order := make([]int, len(tc.names))
+		for i, n := range tc.names {
+			files[i].name, order[i] = n, i
+		}
+		if got := numberedInSequence(files, order); got != tc.want {
+			t.Errorf("%v: %v, want %v", tc.names, got, tc.want)
+		}
+	}
 }
