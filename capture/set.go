@@ -281,42 +281,63 @@ func typicalSpacing(files []setFile, order []int) time.Duration {
 	return gaps[(len(gaps)-1)/2]
 }
 
-// numberedInSequence reports whether the files, in order, are named as
-// tcpdump -C numbers a rotation, every number there: one name with a
-// decimal number appended, counting up by one (trace.pcap, trace.pcap1,
-// trace.pcap2, ...: the first without one), or, with -W, zero-padded and
-// reused in a ring (trace.pcap7, trace.pcap8, trace.pcap9, trace.pcap0,
-// ...: after the largest comes 0). A rotation by size or by count is
-// bursty in time, so its files' spacing says nothing of a file missing,
-// where the names do. Names that step otherwise (a time in them,
-// tcpdump -G's strftime, or a number missing) leave the judging to time.
+// numberedInSequence reports whether the files, in order, are named as a
+// rotation numbers them, every number there: names alike but for one
+// decimal number that counts up by one, as tcpdump -C appends it
+// (trace.pcap, trace.pcap1, trace.pcap2, ...: the first without one) or
+// editcap -c puts it (out_00000_20241201093000.pcap, out_00001_...: the
+// numbers after it may be anything), or, with tcpdump -W, zero-padded and
+// reused in a ring (trace.pcap08, trace.pcap09, trace.pcap00: after the
+// largest comes 0). The number is the leftmost that differs between any
+// two consecutive names. A rotation by size or count is bursty in time,
+// so its files' spacing says nothing of a file missing, where the names
+// do. Names that step otherwise (a number missing, tcpdump -G's strftime
+// times, whose leftmost differing field changes at midnight) leave the
+// judging to time, and so do files that hold no packet (empty, or no
+// usable capture), as if missing.
 func numberedInSequence(files []setFile, order []int) bool {
-	if len(order) < 2 {
+	var runs [][]string
+	for _, i := range order {
+		if !files[i].skip { // a file with no packet to merge is no file of the rotation
+			runs = append(runs, splitDigits(files[i].name))
+		}
+	}
+	if len(runs) < 2 {
 		return false
 	}
-	nums := make([]int, len(order))
-	base, largest := "", 0
-	for k, i := range order {
-		name := files[i].name
-		end := len(name)
-		for end > 0 && name[end-1] >= '0' && name[end-1] <= '9' {
-			end--
-		}
-		n := 0 // no number: tcpdump's first file, the 0th
-		if end < len(name) {
-			v, err := strconv.Atoi(name[end:])
-			if err != nil {
-				return false
-			}
-			n = v
-		}
-		if k == 0 {
-			base = name[:end]
-		} else if name[:end] != base || end == len(name) {
+	// tcpdump -C's first file has no number: it is the 0th.
+	if first, second := runs[0], runs[1]; len(first)+1 == len(second) && len(second)%2 == 0 {
+		runs[0] = append(slices.Clone(first), "0")
+	}
+	counter, largest := -1, 0
+	nums := make([]int, len(runs))
+	for k := range runs {
+		if len(runs[k]) != len(runs[0]) {
 			return false
 		}
-		nums[k] = n
-		largest = max(largest, n)
+		if k == 0 {
+			continue
+		}
+		j := 0
+		for j < len(runs[k]) && runs[k][j] == runs[k-1][j] {
+			j++
+		}
+		if j == len(runs[k]) || j%2 == 0 || counter >= 0 && j != counter {
+			return false // the same name twice, a difference outside a number, or another number
+		}
+		counter = j
+	}
+	for k := range runs {
+		for j := 0; j < counter; j += 2 {
+			if runs[k][j] != runs[0][j] {
+				return false
+			}
+		}
+		n, err := strconv.Atoi(runs[k][counter])
+		if err != nil {
+			return false
+		}
+		nums[k], largest = n, max(largest, n)
 	}
 	for k := 1; k < len(nums); k++ {
 		if prev, n := nums[k-1], nums[k]; n != prev+1 && !(prev == largest && n == 0) {
@@ -324,6 +345,20 @@ func numberedInSequence(files []setFile, order []int) bool {
 		}
 	}
 	return true
+}
+
+// splitDigits cuts name into runs of non-digits and digits, alternating,
+// the first a run of non-digits (empty if name starts with a digit).
+func splitDigits(name string) []string {
+	var out []string
+	start, digits := 0, false
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || (name[i] >= '0' && name[i] <= '9') != digits {
+			out = append(out, name[start:i])
+			start, digits = i, !digits
+		}
+	}
+	return out
 }
 
 // Next fills p with the next TCP segment of the set, the earliest of the

@@ -600,19 +600,22 @@ func TestNumberedInSequence(t *testing.T) {
 		names []string
 		want  bool
 	}{
-		{[]string{"trace.pcap", "trace.pcap1", "trace.pcap2"}, true},         // tcpdump -C
-		{[]string{"trace.pcap1", "trace.pcap2", "trace.pcap3"}, true},        // the first one not given
-		{[]string{"t.pcap08", "t.pcap09", "t.pcap00", "t.pcap01"}, true},     // -C -W 10... padded, a ring
-		{[]string{"dump9", "dump10", "dump11"}, true},                        // numbers grow wider
-		{[]string{"trace.pcap", "trace.pcap1", "trace.pcap3"}, false},        // 2 missing
-		{[]string{"trace.pcap1", "trace.pcap", "trace.pcap2"}, false},        // the unnumbered one later
-		{[]string{"t.pcap5", "t.pcap7", "t.pcap0"}, false},                   // 6 missing before the wrap
-		{[]string{"a.pcap1", "b.pcap2"}, false},                              // two rotations
-		{[]string{"rot000.pcap", "rot001.pcap"}, false},                      // the number inside: left to time
-		{[]string{"c-2026120722", "c-2026120723", "c-2026120800"}, false},    // -G 3600 with %Y%m%d%H, midnight
-		{[]string{"c-1200", "c-1205", "c-1210"}, false},                      // -G 300 with %H%M
-		{[]string{"trace.pcap"}, false},                                      // one file
-		{[]string{"trace.pcap", "trace.pcap99999999999999999999999"}, false}, // no int
+		{[]string{"trace.pcap", "trace.pcap1", "trace.pcap2"}, true},                       // tcpdump -C
+		{[]string{"trace.pcap1", "trace.pcap2", "trace.pcap3"}, true},                      // the first one not given
+		{[]string{"t.pcap08", "t.pcap09", "t.pcap00", "t.pcap01"}, true},                   // -C -W 10... padded, a ring
+		{[]string{"dump9", "dump10", "dump11"}, true},                                      // numbers grow wider
+		{[]string{"trace.pcap", "trace.pcap1", "trace.pcap3"}, false},                      // 2 missing
+		{[]string{"trace.pcap1", "trace.pcap", "trace.pcap2"}, false},                      // the unnumbered one later
+		{[]string{"t.pcap5", "t.pcap7", "t.pcap0"}, false},                                 // 6 missing before the wrap
+		{[]string{"a.pcap1", "b.pcap2"}, false},                                            // two rotations
+		{[]string{"rot000.pcap", "rot001.pcap"}, true},                                     // the number inside
+		{[]string{"out_00000_20241201093000.pcap", "out_00001_20241201093012.pcap"}, true}, // editcap -c
+		{[]string{"c-2026-12-07_22", "c-2026-12-07_23", "c-2026-12-08_00"}, false},         // -G 3600, fields: midnight changes another
+		{[]string{"a1b1", "a1b2", "a2b3"}, false},                                          // two numbers change
+		{[]string{"c-2026120722", "c-2026120723", "c-2026120800"}, false},                  // -G 3600 with %Y%m%d%H, midnight
+		{[]string{"c-1200", "c-1205", "c-1210"}, false},                                    // -G 300 with %H%M
+		{[]string{"trace.pcap"}, false},                                                    // one file
+		{[]string{"trace.pcap", "trace.pcap99999999999999999999999"}, false},               // no int
 	} {
 		files := make([]setFile, len(tc.names))
 		order := make([]int, len(tc.names))
