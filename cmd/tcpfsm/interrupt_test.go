@@ -410,3 +410,56 @@ func TestRecordWrittenAsItEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestIgnoredSIGINTStaysIgnored: a run started with SIGINT ignored (as a
+// shell without job control starts a background job) is not stopped by
+// one, which the terminal's Ctrl-C meant for the job in the foreground:
+// it reads the capture to its end and reports it whole.
+func TestIgnoredSIGINTStaysIgnored(t *testing.T) {
+	capture := writePcap(t, append(handshakeFrames(t), frame(t, true, true, false, false, false, 5000, 0, 0)))
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "stalled.pcap")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	half := len(capture) / 2
+	rest := make(chan struct{})
+	go func() {
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		w.Write(capture[:half])
+		<-rest
+		w.Write(capture[half:])
+	}()
+	cmd := exec.Command("sh", "-c", `trap '' INT; exec "$0" "$@"`, tcpfsmBinary(t), "-r", "stalled.pcap", "--format", "json")
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-done })
+	time.Sleep(500 * time.Millisecond) // reading, then waiting for the rest
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+		t.Fatalf("SIGINT ended a run that was started with it ignored: exit %d, stderr %q", cmd.ProcessState.ExitCode(), stderr.String())
+	case <-time.After(500 * time.Millisecond):
+	}
+	close(rest)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("tcpfsm did not end 10 s after the capture did")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 || stderr.Len() != 0 || strings.Count(stdout.String(), `"type":"conn"`) != 2 {
+		t.Errorf("exit %d; stdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+}

@@ -803,6 +803,15 @@ type interrupt struct {
 
 func newInterrupt() *interrupt { return &interrupt{done: make(chan struct{})} }
 
+// ignoredAtStart are the signals tcpfsm was started with ignored, which
+// it leaves so: a shell without job control starts its background jobs
+// with SIGINT ignored, and the Ctrl-C of its terminal is not meant for
+// them. Read before any is caught, which would make it not ignored.
+var ignoredAtStart = map[os.Signal]bool{
+	os.Interrupt:    signal.Ignored(os.Interrupt),
+	syscall.SIGTERM: signal.Ignored(syscall.SIGTERM),
+}
+
 // catch starts turning the signals into the request, and returns what
 // stops it. When the interrupt catches already (tcpfsm check catches them
 // for the whole run, not capture by capture), it does nothing.
@@ -813,7 +822,11 @@ func (in *interrupt) catch() (release func()) {
 	in.catching = true
 	sig := make(chan os.Signal, 1)
 	released := make(chan struct{})
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	for _, s := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		if !ignoredAtStart[s] {
+			signal.Notify(sig, s)
+		}
+	}
 	go func() {
 		select {
 		case s := <-sig:
