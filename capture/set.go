@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/internal/minheap"
 )
 
 // Set reads several capture files as one capture, as mergecap merges them:
@@ -47,7 +49,7 @@ type Set struct {
 	// pending lists the files not yet opened (indexes into files), in the
 	// order they are opened: by their first record's time, then as given.
 	pending []int
-	open    []*setMember // a heap: the member whose next packet comes first on top
+	open    minheap.Heap[*setMember] // the member whose next packet comes first on top
 
 	// frags reassembles for every file: a rotation can fall between the
 	// fragments of a datagram, as between the segments of a connection.
@@ -132,7 +134,7 @@ func OpenSet(names []string, opt Options) (*Set, error) {
 	if len(names) == 0 {
 		return nil, errors.New("no capture files")
 	}
-	s := &Set{opt: opt, files: make([]setFile, len(names)), frags: newReassembler()}
+	s := &Set{opt: opt, files: make([]setFile, len(names)), frags: newReassembler(), open: minheap.Heap[*setMember]{Less: before}}
 	for i, name := range names {
 		if err := s.look(i, name, len(names) == 1); err != nil {
 			s.Close()
@@ -372,11 +374,11 @@ func (s *Set) Next(p *Packet) error {
 		return s.stopped
 	}
 	s.openDue()
-	if len(s.open) == 0 {
+	if s.open.Len() == 0 {
 		s.frags.endOfCapture()
 		return io.EOF
 	}
-	m := s.open[0]
+	m := s.open.Items[0]
 	*p = m.head
 	if len(s.files) > 1 {
 		s.delivered++
@@ -385,9 +387,9 @@ func (s *Set) Next(p *Packet) error {
 	s.now = p.Timestamp
 	if err := m.r.Next(&m.head); err != nil {
 		s.finish(m, err)
-		s.pop()
+		s.open.Pop()
 	} else {
-		s.down(0)
+		s.open.Fix(0)
 	}
 	return nil
 }
@@ -398,7 +400,7 @@ func (s *Set) openDue() {
 	for len(s.pending) > 0 {
 		i := s.pending[0]
 		first := s.files[i].first
-		if len(s.open) > 0 && first.After(s.open[0].head.Timestamp) {
+		if s.open.Len() > 0 && first.After(s.open.Items[0].head.Timestamp) {
 			return
 		}
 		s.pending = s.pending[1:]
@@ -431,7 +433,7 @@ func (s *Set) noteSeam(i int, m *setMember) {
 	if first.IsZero() {
 		return
 	}
-	for _, o := range s.open {
+	for _, o := range s.open.Items {
 		switch {
 		case !first.Before(s.files[o.file].first):
 			if o.overlap < 0 {
@@ -441,7 +443,7 @@ func (s *Set) noteSeam(i int, m *setMember) {
 			m.overlap = o.file
 		}
 	}
-	if len(s.open) > 0 || s.lastEnd.IsZero() || s.spacing <= 0 {
+	if s.open.Len() > 0 || s.lastEnd.IsZero() || s.spacing <= 0 {
 		return
 	}
 	prev := s.files[s.lastEndOf].first
@@ -463,9 +465,8 @@ func (s *Set) push(m *setMember) {
 	if f := &s.files[m.file]; f.first.IsZero() {
 		f.first = m.head.Timestamp // a file kept open from the start
 	}
-	s.open = append(s.open, m)
-	s.maxOpen = max(s.maxOpen, len(s.open))
-	s.up(len(s.open) - 1)
+	s.open.Push(m)
+	s.maxOpen = max(s.maxOpen, s.open.Len())
 }
 
 // finish closes m, whose reader returned err: io.EOF at its end, or the
@@ -523,54 +524,13 @@ func (s *Set) warn(err error) {
 	}
 }
 
-// The heap of open members, ordered by their next packet's time, then by
-// the order the files were given in. A few files are open at once: the
-// methods are plain loops, without container/heap's interface calls.
-
-func (s *Set) before(a, b *setMember) bool {
-	if c := a.head.Timestamp.Compare(b.head.Timestamp); c != 0 {
+// before orders the open members, a heap: by their next packet's time,
+// then by the order the files were given in.
+func before(a, b **setMember) bool {
+	if c := (*a).head.Timestamp.Compare((*b).head.Timestamp); c != 0 {
 		return c < 0
 	}
-	return a.file < b.file
-}
-
-func (s *Set) up(j int) {
-	for j > 0 {
-		parent := (j - 1) / 2
-		if !s.before(s.open[j], s.open[parent]) {
-			return
-		}
-		s.open[j], s.open[parent] = s.open[parent], s.open[j]
-		j = parent
-	}
-}
-
-func (s *Set) down(j int) {
-	n := len(s.open)
-	for {
-		least := j
-		for _, c := range [2]int{2*j + 1, 2*j + 2} {
-			if c < n && s.before(s.open[c], s.open[least]) {
-				least = c
-			}
-		}
-		if least == j {
-			return
-		}
-		s.open[j], s.open[least] = s.open[least], s.open[j]
-		j = least
-	}
-}
-
-// pop removes the top of the heap.
-func (s *Set) pop() {
-	last := len(s.open) - 1
-	s.open[0] = s.open[last]
-	s.open[last] = nil
-	s.open = s.open[:last]
-	if last > 0 {
-		s.down(0)
-	}
+	return (*a).file < (*b).file
 }
 
 // Stats returns the counts so far over every file: the packets delivered,
@@ -580,7 +540,7 @@ func (s *Set) Stats() Stats {
 	st := s.closed
 	st.ReassembledDatagrams = s.frags.stats.reassembled
 	st.DroppedDatagrams = s.frags.stats.dropped()
-	for _, m := range s.open {
+	for _, m := range s.open.Items {
 		ms := m.r.Stats()
 		ms.Packets--
 		ms.TCP--
@@ -626,7 +586,7 @@ func (s *Set) Size() int64 { return s.size }
 // BytesRead: see Size.
 func (s *Set) BytesRead() int64 {
 	n := s.doneBytes
-	for _, m := range s.open {
+	for _, m := range s.open.Items {
 		n += m.counted.n
 	}
 	return n
@@ -638,10 +598,10 @@ func (s *Set) MaxOpen() int { return s.maxOpen }
 // Close closes the files still open.
 func (s *Set) Close() error {
 	var errs []error
-	for _, m := range s.open {
+	for _, m := range s.open.Items {
 		errs = append(errs, m.r.Close(), m.f.Close())
 	}
-	s.open = nil
+	s.open.Items = nil
 	for i := range s.files {
 		if m := s.files[i].kept; m != nil {
 			errs = append(errs, m.r.Close(), m.f.Close())

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/internal/minheap"
 )
 
 const linkTypeEthernet = 1
@@ -47,7 +48,7 @@ type gen struct {
 	pcg   rand.PCG          // reseeded per connection
 	rng   *rand.Rand
 	slots []conn
-	heap  []entry
+	heap  minheap.Heap[entry]
 	buf   [1600]byte
 	opts  [40]byte
 	frame tcpFrame
@@ -110,14 +111,15 @@ func generate(cfg *config, out io.Writer) (*manifest, error) {
 
 	nslots := min(cfg.concurrent, cfg.conns)
 	g.slots = make([]conn, nslots)
-	g.heap = make([]entry, 0, nslots)
+	g.heap = minheap.Heap[entry]{Items: make([]entry, 0, nslots), Less: func(a, b *entry) bool {
+		return a.t < b.t || a.t == b.t && a.slot < b.slot
+	}}
 	at := g.t0
 	for i := range nslots {
 		c := &g.slots[i]
 		c.pkts = make([]pkt, 0, 32)
 		at = g.script(c, at, rampGap, i == 0)
-		g.heap = append(g.heap, entry{c.pkts[0].t, int32(i)})
-		g.up(len(g.heap) - 1)
+		g.heap.Push(entry{c.pkts[0].t, int32(i)})
 	}
 	g.loop()
 	if g.err == nil {
@@ -130,15 +132,15 @@ func generate(cfg *config, out io.Writer) (*manifest, error) {
 // queue and the flood.
 func (g *gen) loop() {
 	f := &g.flood
-	for g.err == nil && (len(g.heap) > 0 || f.done < f.total) {
-		if f.done < f.total && (len(g.heap) == 0 || f.next < g.heap[0].t) {
+	for g.err == nil && (g.heap.Len() > 0 || f.done < f.total) {
+		if f.done < f.total && (g.heap.Len() == 0 || f.next < g.heap.Items[0].t) {
 			t := f.next
 			g.emitFlood(t)
 			f.done++
 			g.scheduleFlood(t)
 			continue
 		}
-		e := &g.heap[0]
+		e := &g.heap.Items[0]
 		c := &g.slots[e.slot]
 		p := &c.pkts[c.next]
 		if c.next == 0 {
@@ -149,56 +151,16 @@ func (g *gen) loop() {
 		c.next++
 		if c.next < len(c.pkts) {
 			e.t = c.pkts[c.next].t
-			g.down(0)
+			g.heap.Fix(0)
 			continue
 		}
 		if g.scripted < g.cfg.conns {
 			g.script(c, p.t, restartGap, false)
 			e.t = c.pkts[0].t
-			g.down(0)
+			g.heap.Fix(0)
 			continue
 		}
-		last := len(g.heap) - 1
-		g.heap[0] = g.heap[last]
-		g.heap = g.heap[:last]
-		if last > 0 {
-			g.down(0)
-		}
-	}
-}
-
-func (g *gen) less(i, j int) bool {
-	a, b := &g.heap[i], &g.heap[j]
-	return a.t < b.t || a.t == b.t && a.slot < b.slot
-}
-
-func (g *gen) up(j int) {
-	for j > 0 {
-		i := (j - 1) / 2
-		if !g.less(j, i) {
-			break
-		}
-		g.heap[i], g.heap[j] = g.heap[j], g.heap[i]
-		j = i
-	}
-}
-
-func (g *gen) down(i int) {
-	n := len(g.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		j := l
-		if r := l + 1; r < n && g.less(r, l) {
-			j = r
-		}
-		if !g.less(j, i) {
-			return
-		}
-		g.heap[i], g.heap[j] = g.heap[j], g.heap[i]
-		i = j
+		g.heap.Pop()
 	}
 }
 
