@@ -14,9 +14,8 @@ import (
 // layers.Ethernet so that dispatch goes through this package's EtherType
 // table and counts towards maxLinkHeaders.
 type ethernetLayer struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+	info *frameInfo
+	decoded
 }
 
 const (
@@ -57,9 +56,7 @@ func (l *ethernetLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) 
 	return nil
 }
 
-func (l *ethernetLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeEthernet }
-func (l *ethernetLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *ethernetLayer) LayerPayload() []byte              { return l.payload }
+func (l *ethernetLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeEthernet }
 
 // etherShim is a header between Ethernet and the network layer that ends
 // with the EtherType of what follows, so that decoding it is skipping a
@@ -75,9 +72,8 @@ type etherShim struct {
 	layerType gopacket.LayerType
 	headerLen int
 
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+	info *frameInfo
+	decoded
 }
 
 func newEtherShim(name string, layerType gopacket.LayerType, headerLen int, info *frameInfo) *etherShim {
@@ -93,6 +89,4 @@ func (l *etherShim) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	return nil
 }
 
-func (l *etherShim) CanDecode() gopacket.LayerClass    { return l.layerType }
-func (l *etherShim) NextLayerType() gopacket.LayerType { return l.next }
-func (l *etherShim) LayerPayload() []byte              { return l.payload }
+func (l *etherShim) CanDecode() gopacket.LayerClass { return l.layerType }

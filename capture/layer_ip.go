@@ -72,9 +72,8 @@ func (i *frameInfo) finish(data []byte, ipLen, header int) []byte {
 }
 
 type ipv4Layer struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+	info *frameInfo
+	decoded
 }
 
 const (
@@ -126,14 +125,11 @@ func (l *ipv4Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	return nil
 }
 
-func (l *ipv4Layer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeIPv4 }
-func (l *ipv4Layer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *ipv4Layer) LayerPayload() []byte              { return l.payload }
+func (l *ipv4Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv4 }
 
 type ipv6Layer struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+	info *frameInfo
+	decoded
 }
 
 const ipv6HeaderLen = 40
@@ -204,9 +200,7 @@ func (l *ipv6Layer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	return nil
 }
 
-func (l *ipv6Layer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeIPv6 }
-func (l *ipv6Layer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *ipv6Layer) LayerPayload() []byte              { return l.payload }
+func (l *ipv6Layer) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv6 }
 
 // IPv4 options (RFC 791 section 3.1) read by ipv4FinalDst.
 const (

@@ -26,8 +26,7 @@ type etherTypedLink struct {
 	unit      string // what is too short: "packet", "frame"
 	length    int    // the header's
 	etherAt   int    // the EtherType's offset
-	next      gopacket.LayerType
-	payload   []byte
+	decoded
 }
 
 const (
@@ -52,15 +51,12 @@ func (l *etherTypedLink) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback)
 	return nil
 }
 
-func (l *etherTypedLink) CanDecode() gopacket.LayerClass    { return l.layerType }
-func (l *etherTypedLink) NextLayerType() gopacket.LayerType { return l.next }
-func (l *etherTypedLink) LayerPayload() []byte              { return l.payload }
+func (l *etherTypedLink) CanDecode() gopacket.LayerClass { return l.layerType }
 
 // rawIP is the empty link layer of LINKTYPE_RAW: the frame is an IPv4 or
 // IPv6 packet and the version nibble says which. It consumes nothing.
 type rawIP struct {
-	next    gopacket.LayerType
-	payload []byte
+	decoded
 }
 
 func (l *rawIP) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -79,6 +75,15 @@ func (l *rawIP) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
 	return nil
 }
 
-func (l *rawIP) CanDecode() gopacket.LayerClass    { return layerTypeRawIP }
-func (l *rawIP) NextLayerType() gopacket.LayerType { return l.next }
-func (l *rawIP) LayerPayload() []byte              { return l.payload }
+func (l *rawIP) CanDecode() gopacket.LayerClass { return layerTypeRawIP }
+
+// decoded is what each of our layers leaves for the next one: the next
+// layer's type and its bytes, which gopacket.DecodingLayer's NextLayerType
+// and LayerPayload return.
+type decoded struct {
+	next    gopacket.LayerType
+	payload []byte
+}
+
+func (d *decoded) NextLayerType() gopacket.LayerType { return d.next }
+func (d *decoded) LayerPayload() []byte              { return d.payload }

@@ -46,8 +46,7 @@ const (
 type arcnetLayer struct {
 	layerType gopacket.LayerType
 	linux     bool
-	next      gopacket.LayerType
-	payload   []byte
+	decoded
 }
 
 func (l *arcnetLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -85,9 +84,7 @@ func (l *arcnetLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) er
 	return nil
 }
 
-func (l *arcnetLayer) CanDecode() gopacket.LayerClass    { return l.layerType }
-func (l *arcnetLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *arcnetLayer) LayerPayload() []byte              { return l.payload }
+func (l *arcnetLayer) CanDecode() gopacket.LayerClass { return l.layerType }
 
 // Juniper's capture header (Wireshark's packet-juniper.c): the magic
 // "MGC", a flags byte, and when the flags say so 2 bytes of extension
@@ -121,8 +118,7 @@ type juniperLayer struct {
 	info      *frameInfo
 	layerType gopacket.LayerType
 	carries   juniperPayload
-	next      gopacket.LayerType
-	payload   []byte
+	decoded
 }
 
 func (l *juniperLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -174,6 +170,4 @@ func (l *juniperLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) e
 	return nil
 }
 
-func (l *juniperLayer) CanDecode() gopacket.LayerClass    { return l.layerType }
-func (l *juniperLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *juniperLayer) LayerPayload() []byte              { return l.payload }
+func (l *juniperLayer) CanDecode() gopacket.LayerClass { return l.layerType }

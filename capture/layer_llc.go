@@ -38,9 +38,8 @@ func (l *fddiLayer) LayerPayload() []byte              { return l.payload }
 // skips the 8 bytes of LLC and SNAP unread and its SNAP analyzer ignores
 // the OUI; this checks for SNAP but not the OUI either.
 type llcLayer struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+	info *frameInfo
+	decoded
 }
 
 const (
@@ -63,6 +62,4 @@ func (l *llcLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	return nil
 }
 
-func (l *llcLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeLLC }
-func (l *llcLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *llcLayer) LayerPayload() []byte              { return l.payload }
+func (l *llcLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeLLC }

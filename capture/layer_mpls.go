@@ -12,8 +12,7 @@ import (
 // undecoded. It is hand-written because gopacket's layers.MPLS is no
 // DecodingLayer and slices 4 bytes without a bounds check.
 type mplsLayer struct {
-	next    gopacket.LayerType
-	payload []byte
+	decoded
 }
 
 const mplsLabelLen = 4
@@ -36,6 +35,4 @@ func (l *mplsLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) erro
 	return nil
 }
 
-func (l *mplsLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeMPLS }
-func (l *mplsLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *mplsLayer) LayerPayload() []byte              { return l.payload }
+func (l *mplsLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeMPLS }

@@ -65,8 +65,7 @@ type pppLayer struct {
 	// with HDLC framing" (RFC 1547 section 4.3.1), told apart by a Cisco
 	// HDLC address in the first byte, as tcpdump tells them apart.
 	ciscoToo bool
-	next     gopacket.LayerType
-	payload  []byte
+	decoded
 }
 
 func (l *pppLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -88,9 +87,7 @@ func (l *pppLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 	return nil
 }
 
-func (l *pppLayer) CanDecode() gopacket.LayerClass    { return l.layerType }
-func (l *pppLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *pppLayer) LayerPayload() []byte              { return l.payload }
+func (l *pppLayer) CanDecode() gopacket.LayerClass { return l.layerType }
 
 // ciscoHDLCLayer is LINKTYPE_C_HDLC (104): an address byte (0x0f or 0x8f),
 // a control byte and the EtherType of what follows; with skip 1 it is
@@ -100,8 +97,7 @@ type ciscoHDLCLayer struct {
 	info      *frameInfo
 	layerType gopacket.LayerType
 	skip      int
-	next      gopacket.LayerType
-	payload   []byte
+	decoded
 }
 
 func (l *ciscoHDLCLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -123,6 +119,4 @@ func decodeCiscoHDLC(info *frameInfo, data []byte, next *gopacket.LayerType, pay
 	return nil
 }
 
-func (l *ciscoHDLCLayer) CanDecode() gopacket.LayerClass    { return l.layerType }
-func (l *ciscoHDLCLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *ciscoHDLCLayer) LayerPayload() []byte              { return l.payload }
+func (l *ciscoHDLCLayer) CanDecode() gopacket.LayerClass { return l.layerType }

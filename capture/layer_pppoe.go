@@ -17,8 +17,7 @@ import (
 // with the PPPoE header and may be of the discovery stage: a code other
 // than 0 (session data) is left undecoded.
 type pppoeLayer struct {
-	next    gopacket.LayerType
-	payload []byte
+	decoded
 }
 
 const (
@@ -43,6 +42,4 @@ func (l *pppoeLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) err
 	return nil
 }
 
-func (l *pppoeLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypePPPoE }
-func (l *pppoeLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *pppoeLayer) LayerPayload() []byte              { return l.payload }
+func (l *pppoeLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypePPPoE }

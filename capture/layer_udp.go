@@ -14,9 +14,8 @@ import (
 // as non-TCP without complaint: a broken UDP header is no business of a
 // TCP analysis.
 type udpLayer struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+	info *frameInfo
+	decoded
 }
 
 const (
@@ -85,6 +84,4 @@ func (l *udpLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error
 
 func isGTPPort(p uint16) bool { return p == gtpUserPort || p == gtpControlPort }
 
-func (l *udpLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeUDP }
-func (l *udpLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *udpLayer) LayerPayload() []byte              { return l.payload }
+func (l *udpLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeUDP }
