@@ -50,6 +50,9 @@ type Set struct {
 	// order they are opened: by their first record's time, then as given.
 	pending []int
 	open    minheap.Heap[*setMember] // the member whose next packet comes first on top
+	// delivering is the member whose head Next delivered last: the next
+	// call reads its next packet before anything else.
+	delivering *setMember
 
 	// frags reassembles for every file: a rotation can fall between the
 	// fragments of a datagram, as between the segments of a connection.
@@ -369,6 +372,19 @@ func splitDigits(name string) []string {
 // and packet number, and the others are read on. Once warmed up it
 // allocates nothing.
 func (s *Set) Next(p *Packet) error {
+	if m := s.delivering; m != nil && s.stopped == nil {
+		// The packet delivered last is replaced by its file's next one
+		// only now, when the caller asks for a packet: reading it at once
+		// would hold the one delivered until the next arrived, which on a
+		// pipe (tcpdump -U -w - | tcpfsm -r -) may be a long while.
+		s.delivering = nil
+		if err := m.r.Next(&m.head); err != nil {
+			s.finish(m, err)
+			s.open.Pop()
+		} else {
+			s.open.Fix(0)
+		}
+	}
 	if s.stopped != nil {
 		s.frags.endOfCapture()
 		return s.stopped
@@ -385,12 +401,7 @@ func (s *Set) Next(p *Packet) error {
 		p.SetIndex = s.delivered
 	}
 	s.now = p.Timestamp
-	if err := m.r.Next(&m.head); err != nil {
-		s.finish(m, err)
-		s.open.Pop()
-	} else {
-		s.open.Fix(0)
-	}
+	s.delivering = m
 	return nil
 }
 
@@ -542,6 +553,10 @@ func (s *Set) Stats() Stats {
 	st.DroppedDatagrams = s.frags.stats.dropped()
 	for _, m := range s.open.Items {
 		ms := m.r.Stats()
+		if m == s.delivering {
+			st.add(&ms) // its head is delivered, and counted
+			continue
+		}
 		ms.Packets--
 		ms.TCP--
 		if m.head.Truncated {
