@@ -1,7 +1,7 @@
 // Package minheap is a binary min-heap over a slice, ordered as its user
-// says, for the merges that take, again and again, the least of a few
-// ordered streams: a capture set's open files by their next packet,
-// tcpgen's connections by their next packet's time. It is
+// says, for what takes, again and again, the least of many: a capture
+// set's open files by their next packet, tcpgen's connections by their
+// next packet's time, a host's TIME_WAITs by when they end. It is
 // container/heap without the interface calls and the boxing of every
 // value pushed or popped.
 package minheap

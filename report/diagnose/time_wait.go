@@ -8,6 +8,7 @@ import (
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
+	"github.com/tcpfsm/tcpfsm/internal/minheap"
 )
 
 // TimeWaitPileup: a host holding many actively closed connections in
@@ -98,8 +99,8 @@ func (d *timeWait) clone() detector {
 // is cut only when its successor is reported, which may count its
 // TIME_WAIT as running a little too long.
 type timeWaits struct {
-	until map[uint64]int64 // the running TIME_WAITs by tupleKey: when each ends
-	ends  endHeap          // the same ends, soonest first, and stale ones of 5-tuples cut or re-added
+	until map[uint64]int64          // the running TIME_WAITs by tupleKey: when each ends
+	ends  minheap.Heap[timeWaitEnd] // the same ends, soonest first, and stale ones of 5-tuples cut or re-added
 	peak  int
 }
 
@@ -108,61 +109,23 @@ type timeWaitEnd struct {
 	tuple uint64
 }
 
-// endHeap is a binary min-heap of ends by time. It is typed rather than
-// a container/heap, whose Push and Pop box every item: one allocation per
-// connection that closes actively.
-type endHeap []timeWaitEnd
-
-func (h *endHeap) push(e timeWaitEnd) {
-	*h = append(*h, e)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		parent := (i - 1) / 2
-		if s[parent].at <= s[i].at {
-			break
-		}
-		s[i], s[parent] = s[parent], s[i]
-		i = parent
-	}
-}
-
-// pop takes out the soonest end.
-func (h *endHeap) pop() timeWaitEnd {
-	s := *h
-	top, n := s[0], len(s)-1
-	s[0] = s[n]
-	s = s[:n]
-	for i := 0; ; {
-		child := 2*i + 1
-		if child >= n {
-			break
-		}
-		if r := child + 1; r < n && s[r].at < s[child].at {
-			child = r
-		}
-		if s[i].at <= s[child].at {
-			break
-		}
-		s[i], s[child] = s[child], s[i]
-		i = child
-	}
-	*h = s
-	return top
-}
+// soonerEnd orders the ends of a host's TIME_WAITs.
+func soonerEnd(a, b *timeWaitEnd) bool { return a.at < b.at }
 
 // add notes a TIME_WAIT on tuple from start until until.
 func (w *timeWaits) add(tuple uint64, start, until int64) {
 	if w.until == nil {
 		w.until = map[uint64]int64{}
+		w.ends.Less = soonerEnd
 	}
-	for len(w.ends) > 0 && w.ends[0].at <= start {
-		e := w.ends.pop()
+	for w.ends.Len() > 0 && w.ends.Items[0].at <= start {
+		e := w.ends.Pop()
 		if u, ok := w.until[e.tuple]; ok && u == e.at {
 			delete(w.until, e.tuple)
 		}
 	}
 	w.until[tuple] = until
-	w.ends.push(timeWaitEnd{until, tuple})
+	w.ends.Push(timeWaitEnd{until, tuple})
 	w.peak = max(w.peak, len(w.until))
 }
 
@@ -200,5 +163,5 @@ func (w *timeWaits) runningAt(t int64) int {
 }
 
 func (w timeWaits) clone() timeWaits {
-	return timeWaits{until: maps.Clone(w.until), ends: slices.Clone(w.ends), peak: w.peak}
+	return timeWaits{until: maps.Clone(w.until), ends: minheap.Heap[timeWaitEnd]{Items: slices.Clone(w.ends.Items), Less: w.ends.Less}, peak: w.peak}
 }
