@@ -39,7 +39,11 @@ type Packet struct {
 	// SetIndex is, from a Set of several files, the 1-based position of
 	// the packet among those the Set delivered, across its files; 0 from a
 	// single source. See CaptureIndex.
-	SetIndex  uint64
+	SetIndex uint64
+	// File is, from a Set of several files, the name of the file the
+	// packet is in, as given; "" from a single source. With Index it finds
+	// the packet again in Wireshark.
+	File      string
 	Timestamp time.Time
 
 	Src, Dst         netip.Addr

@@ -398,7 +398,7 @@ func (s *Set) Next(p *Packet) error {
 	*p = m.head
 	if len(s.files) > 1 {
 		s.delivered++
-		p.SetIndex = s.delivered
+		p.SetIndex, p.File = s.delivered, s.files[m.file].name
 	}
 	s.now = p.Timestamp
 	s.delivering = m

@@ -179,6 +179,7 @@ func (j *jsonReporter) Tick(k *Tick) error {
 type jsonTrace struct {
 	Type   string   `json:"type"`
 	Frame  uint64   `json:"frame"`
+	File   string   `json:"file,omitempty"` // in a set of several files, the frame's
 	TS     unixTime `json:"ts"`
 	ID     uint64   `json:"id"`
 	From   string   `json:"from"`
@@ -222,6 +223,7 @@ func transitions(res *fsm.StepResult) []string {
 type jsonICMPTrace struct {
 	Type   string   `json:"type"`
 	Frame  uint64   `json:"frame"`
+	File   string   `json:"file,omitempty"`
 	TS     unixTime `json:"ts"`
 	ID     uint64   `json:"id,omitempty"` // absent: no connection followed
 	From   string   `json:"from"`         // the quoted segment's sender
@@ -242,7 +244,7 @@ type jsonICMPTrace struct {
 func (j *jsonReporter) Trace(l *TraceLine) error {
 	if m := l.ICMP; m != nil {
 		o := jsonICMPTrace{
-			Type: "icmp", Frame: l.Index, TS: unixTime(l.Time), ID: l.ConnID,
+			Type: "icmp", Frame: l.Index, File: l.File, TS: unixTime(l.Time), ID: l.ConnID,
 			From: l.From.String(), To: l.To.String(), Seq: l.Seg.Seq,
 			Sender: m.From.String(), ICMP: m.Type, Code: m.Code, What: m.What(),
 			Transitions: transitions(&l.Result),
@@ -254,7 +256,7 @@ func (j *jsonReporter) Trace(l *TraceLine) error {
 		return j.enc.Encode(o)
 	}
 	return j.enc.Encode(jsonTrace{
-		Type: "packet", Frame: l.Index, TS: unixTime(l.Time), ID: l.ConnID,
+		Type: "packet", Frame: l.Index, File: l.File, TS: unixTime(l.Time), ID: l.ConnID,
 		From: l.From.String(), To: l.To.String(), Dir: l.Seg.Dir.String(),
 		Flags: l.Seg.Flags.String(), Seq: l.Seg.Seq, Ack: l.Seg.Ack, Len: l.Seg.Len, Win: l.Seg.Window,
 		Kind:   l.Result.Kind.String(),

@@ -111,7 +111,10 @@ const MergeVersion = 1
 
 // TraceLine is one packet of the -v trace.
 type TraceLine struct {
+	// Index is the packet's number in its file, and File that file when
+	// the capture is a set of several ("" otherwise).
 	Index    uint64
+	File     string
 	Time     int64
 	ConnID   uint64
 	From, To netip.AddrPort

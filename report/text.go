@@ -355,7 +355,7 @@ func (t *textReporter) Trace(l *TraceLine) error {
 	p := &t.pal
 	res := l.Result
 	fmt.Fprintf(t.w, "%s%s #%d %s > %s %s seq %d ack %d win %d len %d",
-		t.stamp(l.Time), p.id.Sprintf("[%d]", l.Index), l.ConnID, l.From, l.To,
+		t.stamp(l.Time), p.id.Sprint(frameOf(l)), l.ConnID, l.From, l.To,
 		p.flags.Sprintf("[%s]", l.Seg.Flags), l.Seg.Seq, l.Seg.Ack, l.Seg.Window, l.Seg.Len)
 	if res.Kind != 0 {
 		fmt.Fprintf(t.w, "  %s", res.Kind)
@@ -372,6 +372,15 @@ func (t *textReporter) Trace(l *TraceLine) error {
 	return nil
 }
 
+// frameOf names the packet of a -v line as Wireshark numbers it: [4], or
+// in a set of several files [rot001.pcap:4].
+func frameOf(l *TraceLine) string {
+	if l.File != "" {
+		return "[" + QuoteName(l.File) + ":" + strconv.FormatUint(l.Index, 10) + "]"
+	}
+	return "[" + strconv.FormatUint(l.Index, 10) + "]"
+}
+
 // traceICMP writes the -v line of an ICMP error: the segment it quotes,
 // the error and its sender, and what it did: the client CLOSED, and the
 // errno its connect() returns, when it ended the connect().
@@ -383,7 +392,7 @@ func (t *textReporter) traceICMP(l *TraceLine) {
 		conn = fmt.Sprintf("#%d", l.ConnID)
 	}
 	fmt.Fprintf(t.w, "%s%s %s %s > %s %s from %s quoting seq %d",
-		t.stamp(l.Time), p.id.Sprintf("[%d]", l.Index), conn, l.From, l.To, p.flags.Sprint(m.What()), m.From, l.Seg.Seq)
+		t.stamp(l.Time), p.id.Sprint(frameOf(l)), conn, l.From, l.To, p.flags.Sprint(m.What()), m.From, l.Seg.Seq)
 	for _, tr := range transitions(&l.Result) {
 		fmt.Fprintf(t.w, "  %s", p.transition.Sprint(tr))
 	}

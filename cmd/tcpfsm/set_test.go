@@ -342,3 +342,34 @@ func TestCheckDirectory(t *testing.T) {
 		t.Errorf("check: exit %d, %s %s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// TestTraceNamesTheFile: in a set of several files, -v numbers each packet
+// within its own file, as Wireshark does, and so names the file with it;
+// from one file, the number alone.
+func TestTraceNamesTheFile(t *testing.T) {
+	frames := handshakeFrames(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	if err := os.WriteFile(a, writePcap(t, frames[:3]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(b, writePcap(t, frames[3:], 3e6, 4e6, 5e6, 6e6), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := tcpfsm(t, nil, "-r", a, "-r", b, "-v", "--color", "never")
+	json := tcpfsm(t, nil, "-r", a, "-r", b, "-v", "--format", "json")
+	one := tcpfsm(t, nil, "-r", a, "-v", "--color", "never")
+	for _, want := range []struct{ out, has string }{
+		{text.stdout, " [" + a + ":3] #1 "},
+		{text.stdout, " [" + b + ":1] #1 "},
+		{json.stdout, `"frame":1,"file":"` + b + `",`},
+		{one.stdout, " [3] #1 "},
+	} {
+		if !strings.Contains(want.out, want.has) {
+			t.Errorf("no %q in:\n%s", want.has, want.out)
+		}
+	}
+	if strings.Contains(one.stdout, a+":") {
+		t.Errorf("a single file's trace names it:\n%s", one.stdout)
+	}
+}

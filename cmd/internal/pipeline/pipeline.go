@@ -198,7 +198,7 @@ func (a *analysis) trace(c *flow.Conn, p *capture.Packet, seg *fsm.Segment, res 
 	if a.opt.Trace {
 		client, server := a.table.Endpoints(c)
 		line := report.TraceLine{
-			Index: p.Index, Time: seg.Time, ConnID: c.ID, Seg: *seg, Result: res,
+			Index: p.Index, File: p.File, Time: seg.Time, ConnID: c.ID, Seg: *seg, Result: res,
 			From: client, To: server,
 		}
 		if seg.Dir == fsm.FromServer {
@@ -229,7 +229,7 @@ func (a *analysis) traceICMP(c *flow.Conn, p *capture.Packet, m *fsm.ICMPError, 
 		return
 	}
 	line := report.TraceLine{
-		Index: p.Index, Time: m.Time, ICMP: m,
+		Index: p.Index, File: p.File, Time: m.Time, ICMP: m,
 		From: netip.AddrPortFrom(p.Src, p.SrcPort), To: netip.AddrPortFrom(p.Dst, p.DstPort),
 		Seg: fsm.Segment{Time: m.Time, Dir: m.Dir, Seq: m.Seq},
 	}
