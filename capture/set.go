@@ -37,9 +37,10 @@ import (
 // overlap by more than a millisecond (ErrOverlap), when the earlier one
 // ends.
 //
-// Packet.Index stays the packet's number within its own file; a set of
-// several files numbers the packets it delivers across them in
-// Packet.SetIndex, which orders them in the whole capture. Within one
+// Packet.Index stays the packet's number within its own file, and
+// Packet.File names that file; a set of several files numbers the packets
+// it delivers across them in Packet.SetIndex, which orders them in the
+// whole capture. Within one
 // file the order is the file's: packets stamped earlier than the one before
 // (ErrTimeWentBack) are delivered where they are, as mergecap, which merges
 // by each file's next record, would place them too.
