@@ -1,17 +1,26 @@
 package main
 
 import (
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os"
 	"strconv"
 	"testing"
 
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"golang.org/x/sys/unix"
 )
 
 // openTerminal returns the follower side of a new pseudo-terminal: a real
 // terminal for isatty, without needing one attached to the test.
 func openTerminal(t *testing.T) *os.File {
+	t.Helper()
+	_, follower := openPTY(t)
+	return follower
+}
+
+// openPTY opens a new pseudo-terminal and returns its leader side, to
+// type on and read the screen from, and its follower side, the terminal
+// a program is given. Both are closed when the test ends.
+func openPTY(t *testing.T) (leader, follower *os.File) {
 	t.Helper()
 	leader, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
@@ -25,12 +34,12 @@ func openTerminal(t *testing.T) *os.File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	follower, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	follower, err = os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { follower.Close() })
-	return follower
+	return leader, follower
 }
 
 func TestUseColor(t *testing.T) {
