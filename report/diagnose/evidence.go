@@ -53,6 +53,18 @@ type evidence[E any, P interface {
 	last   P
 }
 
+// find returns the evidence at ep, nil if there is none.
+func (ev *evidence[E, P]) find(ep netip.AddrPort) P {
+	if ev.last != nil && ep == ev.lastEP {
+		return ev.last
+	}
+	e := ev.at[ep]
+	if e != nil {
+		ev.lastEP, ev.last = ep, e
+	}
+	return e
+}
+
 // get returns the evidence at ep, creating it; past the budget, evidence
 // counted nowhere (the caller's update is lost, and c counts the loss).
 func (ev *evidence[E, P]) get(c *Collector, ep netip.AddrPort) P {

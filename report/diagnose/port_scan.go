@@ -2,7 +2,9 @@ package diagnose
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
@@ -16,9 +18,28 @@ func init() {
 		func() detector { return new(portScan) })
 }
 
-// portScan is the evidence per source host.
+// portScan is the evidence per source host. A source that failed once is
+// kept apart, in once, until it fails again: a flood of SYNs from spoofed
+// sources fails once from each of a million, which in ev would fill its
+// budget and leave a scanner that comes after them unseen. once is bounded
+// as ev is, the oldest going first: a source that failed once is no scan.
 type portScan struct {
-	ev evidence[portScanEvidence, *portScanEvidence]
+	ev   evidence[portScanEvidence, *portScanEvidence]
+	once map[netip.AddrPort]failure
+	// order holds once's sources in the order they came, a ring of
+	// maxKeys: the next to go is at order[next].
+	order []netip.AddrPort
+	next  int
+}
+
+// failure is a source's one failed connection, as much of it as the
+// evidence keeps.
+type failure struct {
+	id          uint64
+	slot        int // its place in order, to tell a source that came again
+	first, last int64
+	target      netip.AddrPort
+	handshake   string
 }
 
 type portScanEvidence struct {
@@ -38,11 +59,31 @@ func (d *portScan) observe(r *flow.Record, c *Collector) {
 	default:
 		return
 	}
-	g := d.ev.get(c, host(r.ClientAddr))
+	src := host(r.ClientAddr)
+	g := d.ev.find(src)
+	if g == nil && c.th.ScanTargets > 1 {
+		first, ok := d.once[src]
+		if !ok {
+			d.failedOnce(src, r)
+			return
+		}
+		delete(d.once, src)
+		g = d.ev.get(c, src)
+		g.count(first.target, first.handshake)
+		g.connections.add(&flow.Record{ID: first.id, Result: fsm.Result{First: first.first, Last: first.last}})
+	}
+	if g == nil {
+		g = d.ev.get(c, src)
+	}
 	g.add(r)
-	g.hosts.add(r.ServerAddr.Addr())
-	g.targets.add(r.ServerAddr)
-	switch r.Handshake {
+	g.count(r.ServerAddr, r.Handshake)
+}
+
+// count adds a failure on target, whose handshake ended so.
+func (g *portScanEvidence) count(target netip.AddrPort, handshake string) {
+	g.hosts.add(target.Addr())
+	g.targets.add(target)
+	switch handshake {
 	case fsm.HandshakeRefused:
 		g.refused++
 	case fsm.HandshakeUnanswered:
@@ -52,6 +93,26 @@ func (d *portScan) observe(r *flow.Record, c *Collector) {
 	default:
 		g.aborts++
 	}
+}
+
+// failedOnce notes src's first failure, r, making room for it.
+func (d *portScan) failedOnce(src netip.AddrPort, r *flow.Record) {
+	if d.once == nil {
+		d.once = map[netip.AddrPort]failure{}
+		d.order = make([]netip.AddrPort, 0, 1024)
+	}
+	slot := d.next
+	if len(d.order) < maxKeys {
+		d.order = append(d.order, src)
+	} else {
+		old := d.order[slot]
+		if f, ok := d.once[old]; ok && f.slot == slot {
+			delete(d.once, old)
+		}
+		d.order[slot] = src
+	}
+	d.next = (slot + 1) % maxKeys
+	d.once[src] = failure{id: r.ID, slot: slot, first: r.First, last: r.Last, target: r.ServerAddr, handshake: r.Handshake}
 }
 
 func (d *portScan) findings(c *Collector, out []Diagnosis) []Diagnosis {
@@ -74,5 +135,5 @@ func (d *portScan) clone() detector {
 	return &portScan{ev: d.ev.clone(func(g *portScanEvidence) {
 		g.hosts = g.hosts.clone()
 		g.targets = g.targets.clone()
-	})}
+	}), once: maps.Clone(d.once), order: slices.Clone(d.order), next: d.next}
 }
