@@ -246,7 +246,7 @@ type htmlDiag struct {
 func (h *htmlReporter) write(w io.Writer, t *Totals) error {
 	s := &h.sum
 	p := htmlPage{
-		Source: t.Source, Connections: h.n, Warnings: t.warnings(),
+		Source: t.Source, Connections: h.n, Warnings: s.warnings(t),
 		Span: fmt.Sprintf("%s %s to %s UTC (%s)", time.Unix(0, t.First).UTC().Format("2006-01-02"), clock(t.First), clock(t.Last), seconds(t.Last-t.First)),
 	}
 	p.Totals = []count{{nounFor(t.Packets, "packet"), t.Packets}, {nounFor(t.TCPPackets, "TCP packet"), t.TCPPackets},

@@ -279,7 +279,7 @@ func (j *jsonReporter) Finish(t *Totals) error {
 		Census: censusCounts(t.Census), CensusHosts: hostCensus{t.Census}, Anomalies: sorted(j.sum.anomalies),
 		Diagnoses: diagJSON(ds),
 		Listeners: listenersJSON(j.sum.listenersByAttempts()),
-		Warnings:  t.warnings(), Incomplete: t.Incomplete,
+		Warnings:  j.sum.warnings(t), Incomplete: t.Incomplete,
 		Capture: liveJSON(t.Live),
 	}
 	if t.Census != nil {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"sort"
@@ -22,6 +23,26 @@ type summary struct {
 	diag        *diagnose.Collector
 	byListener  map[netip.AddrPort]*listenerStats
 	rttBudget   int // RTT samples the listeners may still keep (maxRTTKept)
+}
+
+// budgetWarning is the summary's warning that diagnoses left evidence
+// out, "" when none did: an endpoint first seen once a diagnosis followed
+// its MaxEndpoints is not diagnosed, which the user must hear of.
+func (s *summary) budgetWarning() string {
+	n := s.diag.Dropped()
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("diagnoses: the evidence of %d connections was not kept, each diagnosis following %d endpoints at most: an endpoint first seen after that is not diagnosed", n, diagnose.MaxEndpoints)
+}
+
+// warnings are the summary's warnings: those of t, and budgetWarning's.
+func (s *summary) warnings(t *Totals) []string {
+	w := t.warnings()
+	if b := s.budgetWarning(); b != "" {
+		w = append(slices.Clip(w), b)
+	}
+	return w
 }
 
 func newSummary(th diagnose.Thresholds) summary {

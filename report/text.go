@@ -538,6 +538,9 @@ func (t *textReporter) Finish(tot *Totals) error {
 	for _, w := range tot.Warnings {
 		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), w)
 	}
+	if b := t.sum.budgetWarning(); b != "" {
+		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), b)
+	}
 	if t.held != nil && t.held.failed != nil {
 		fmt.Fprintf(t.w, "  %s %s\n", p.warn.Sprint("warning:"), t.held.warning())
 	}

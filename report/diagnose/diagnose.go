@@ -157,6 +157,10 @@ func (c *Collector) Add(r *flow.Record) {
 	}
 }
 
+// Dropped is how many connections' evidence a diagnosis did not keep
+// because it already followed MaxEndpoints endpoints.
+func (c *Collector) Dropped() int { return c.dropped }
+
 // Diagnoses returns the findings, worst first: by severity, then by the
 // number of connections, then by name and endpoint so the order is stable.
 func (c *Collector) Diagnoses() []Diagnosis {

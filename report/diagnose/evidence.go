@@ -12,9 +12,13 @@ import (
 // maxKeys bounds the endpoints tracked per diagnosis, and maxSources the
 // distinct addresses remembered per endpoint; beyond, only counts grow.
 const (
-	maxKeys    = 16384
+	maxKeys    = MaxEndpoints
 	maxSources = 4096
 )
+
+// MaxEndpoints is how many endpoints each diagnosis follows at most: the
+// evidence of an endpoint first seen past them is not kept (Dropped).
+const MaxEndpoints = 16384
 
 // connections is what every diagnosis keeps of the connections that are
 // its evidence at one endpoint; each diagnosis's evidence type embeds it.
