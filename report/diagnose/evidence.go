@@ -57,6 +57,58 @@ type evidence[E any, P interface {
 	last   P
 }
 
+// firsts keeps, for the endpoints a diagnosis has seen once, what it
+// saw, apart from its evidence until a second observation makes them
+// evidence: most endpoints of a big capture (each client host closing one
+// connection, each spoofed source of a SYN flood) are seen once and can
+// be diagnosed of nothing, and in the evidence they would fill its budget
+// of MaxEndpoints and leave the endpoints seen after them unfollowed. It
+// holds MaxEndpoints at most, the oldest going first.
+type firsts[T any] struct {
+	at map[netip.AddrPort]first[T]
+	// order holds at's endpoints in the order they came, a ring of
+	// maxKeys: the next to go is at order[next].
+	order []netip.AddrPort
+	next  int
+}
+
+type first[T any] struct {
+	v    T
+	slot int // its place in order, to tell an endpoint that came again
+}
+
+// take returns and forgets what was seen of ep, if it was seen once.
+func (f *firsts[T]) take(ep netip.AddrPort) (T, bool) {
+	s, ok := f.at[ep]
+	if ok {
+		delete(f.at, ep)
+	}
+	return s.v, ok
+}
+
+// put notes v, the first observation of ep, making room for it.
+func (f *firsts[T]) put(ep netip.AddrPort, v T) {
+	if f.at == nil {
+		f.at = map[netip.AddrPort]first[T]{}
+	}
+	slot := f.next
+	if len(f.order) < maxKeys {
+		f.order = append(f.order, ep)
+	} else {
+		old := f.order[slot]
+		if s, ok := f.at[old]; ok && s.slot == slot {
+			delete(f.at, old)
+		}
+		f.order[slot] = ep
+	}
+	f.next = (slot + 1) % maxKeys
+	f.at[ep] = first[T]{v: v, slot: slot}
+}
+
+func (f firsts[T]) clone() firsts[T] {
+	return firsts[T]{at: maps.Clone(f.at), order: slices.Clone(f.order), next: f.next}
+}
+
 // find returns the evidence at ep, nil if there is none.
 func (ev *evidence[E, P]) find(ep netip.AddrPort) P {
 	if ev.last != nil && ep == ev.lastEP {

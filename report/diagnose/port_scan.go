@@ -2,9 +2,7 @@ package diagnose
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
-	"slices"
 
 	"github.com/tcpfsm/tcpfsm/flow"
 	"github.com/tcpfsm/tcpfsm/fsm"
@@ -18,25 +16,17 @@ func init() {
 		func() detector { return new(portScan) })
 }
 
-// portScan is the evidence per source host. A source that failed once is
-// kept apart, in once, until it fails again: a flood of SYNs from spoofed
-// sources fails once from each of a million, which in ev would fill its
-// budget and leave a scanner that comes after them unseen. once is bounded
-// as ev is, the oldest going first: a source that failed once is no scan.
+// portScan is the evidence per source host; a source that failed once is
+// kept apart, in once, until it fails again (see firsts).
 type portScan struct {
 	ev   evidence[portScanEvidence, *portScanEvidence]
-	once map[netip.AddrPort]failure
-	// order holds once's sources in the order they came, a ring of
-	// maxKeys: the next to go is at order[next].
-	order []netip.AddrPort
-	next  int
+	once firsts[failure]
 }
 
 // failure is a source's one failed connection, as much of it as the
 // evidence keeps.
 type failure struct {
 	id          uint64
-	slot        int // its place in order, to tell a source that came again
 	first, last int64
 	target      netip.AddrPort
 	handshake   string
@@ -62,12 +52,11 @@ func (d *portScan) observe(r *flow.Record, c *Collector) {
 	src := host(r.ClientAddr)
 	g := d.ev.find(src)
 	if g == nil && c.th.ScanTargets > 1 {
-		first, ok := d.once[src]
+		first, ok := d.once.take(src)
 		if !ok {
-			d.failedOnce(src, r)
+			d.once.put(src, failure{id: r.ID, first: r.First, last: r.Last, target: r.ServerAddr, handshake: r.Handshake})
 			return
 		}
-		delete(d.once, src)
 		g = d.ev.get(c, src)
 		g.count(first.target, first.handshake)
 		g.connections.add(&flow.Record{ID: first.id, Result: fsm.Result{First: first.first, Last: first.last}})
@@ -95,26 +84,6 @@ func (g *portScanEvidence) count(target netip.AddrPort, handshake string) {
 	}
 }
 
-// failedOnce notes src's first failure, r, making room for it.
-func (d *portScan) failedOnce(src netip.AddrPort, r *flow.Record) {
-	if d.once == nil {
-		d.once = map[netip.AddrPort]failure{}
-		d.order = make([]netip.AddrPort, 0, 1024)
-	}
-	slot := d.next
-	if len(d.order) < maxKeys {
-		d.order = append(d.order, src)
-	} else {
-		old := d.order[slot]
-		if f, ok := d.once[old]; ok && f.slot == slot {
-			delete(d.once, old)
-		}
-		d.order[slot] = src
-	}
-	d.next = (slot + 1) % maxKeys
-	d.once[src] = failure{id: r.ID, slot: slot, first: r.First, last: r.Last, target: r.ServerAddr, handshake: r.Handshake}
-}
-
 func (d *portScan) findings(c *Collector, out []Diagnosis) []Diagnosis {
 	return d.ev.findings(PortScan, out, func(ep netip.AddrPort, g *portScanEvidence) (Diagnosis, bool) {
 		if g.targets.len() < c.th.ScanTargets {
@@ -135,5 +104,5 @@ func (d *portScan) clone() detector {
 	return &portScan{ev: d.ev.clone(func(g *portScanEvidence) {
 		g.hosts = g.hosts.clone()
 		g.targets = g.targets.clone()
-	}), once: maps.Clone(d.once), order: slices.Clone(d.order), next: d.next}
+	}), once: d.once.clone()}
 }

@@ -20,9 +20,23 @@ func init() {
 		func() detector { return new(timeWait) })
 }
 
-// timeWait is the evidence per host.
+// timeWait is the evidence per host; a host seen closing first once is
+// kept apart, in once, until it does again (see firsts): a server's
+// capture holds a client host for each few connections, each closing one.
 type timeWait struct {
-	ev evidence[timeWaitEvidence, *timeWaitEvidence]
+	ev   evidence[timeWaitEvidence, *timeWaitEvidence]
+	once firsts[firstClose]
+}
+
+// firstClose is a host's one connection closed first, as much of it as
+// the evidence keeps.
+type firstClose struct {
+	asServer       bool
+	id             uint64
+	first, last    int64
+	tuple          uint64
+	inTimeWait     bool
+	twStart, twEnd int64
 }
 
 type timeWaitEvidence struct {
@@ -38,7 +52,7 @@ func (d *timeWait) observe(r *flow.Record, c *Collector) {
 	// TIME_WAIT with its SYN, however it went on itself.
 	tuple := tupleKey(r.ClientAddr, r.ServerAddr)
 	if slices.Contains(r.Labels, fsm.LabelPortReuse) {
-		if g := d.ev.at[host(r.ClientAddr)]; g != nil {
+		if g := d.evidenceOf(c, host(r.ClientAddr)); g != nil {
 			g.reused++
 			g.timeWaits.cut(tuple)
 		}
@@ -52,16 +66,46 @@ func (d *timeWait) observe(r *flow.Record, c *Collector) {
 		if s.FINAt == 0 || other.FINAt == 0 || s.FINAt > other.FINAt {
 			continue
 		}
-		g := d.ev.get(c, host(addrs[i]))
-		if i == int(fsm.FromServer) {
-			g.serverCloses++
-			continue
+		seen := firstClose{asServer: i == int(fsm.FromServer), id: r.ID, first: r.First, last: r.Last, tuple: tuple,
+			inTimeWait: s.State == fsm.TimeWait, twStart: s.TimeWaitAt, twEnd: s.TimeWaitAt + fsm.TimeWaitDuration}
+		ep := host(addrs[i])
+		g := d.evidenceOf(c, ep)
+		if g == nil {
+			if c.th.TimeWaits > 1 {
+				d.once.put(ep, seen)
+				continue
+			}
+			g = d.ev.get(c, ep)
 		}
-		g.add(r)
-		g.activeCloses++
-		if s.State == fsm.TimeWait {
-			g.timeWaits.add(tuple, s.TimeWaitAt, s.TimeWaitAt+fsm.TimeWaitDuration)
-		}
+		g.closed(&seen)
+	}
+}
+
+// evidenceOf returns the evidence of host ep, making it of what was seen
+// of ep once if it was, nil if ep was not seen before.
+func (d *timeWait) evidenceOf(c *Collector, ep netip.AddrPort) *timeWaitEvidence {
+	if g := d.ev.find(ep); g != nil {
+		return g
+	}
+	prev, ok := d.once.take(ep)
+	if !ok {
+		return nil
+	}
+	g := d.ev.get(c, ep)
+	g.closed(&prev)
+	return g
+}
+
+// closed adds a connection the host closed first.
+func (g *timeWaitEvidence) closed(s *firstClose) {
+	if s.asServer {
+		g.serverCloses++
+		return
+	}
+	g.add(&flow.Record{ID: s.id, Result: fsm.Result{First: s.first, Last: s.last}})
+	g.activeCloses++
+	if s.inTimeWait {
+		g.timeWaits.add(s.tuple, s.twStart, s.twEnd)
 	}
 }
 
@@ -86,7 +130,7 @@ func (d *timeWait) findings(c *Collector, out []Diagnosis) []Diagnosis {
 func (d *timeWait) clone() detector {
 	return &timeWait{ev: d.ev.clone(func(g *timeWaitEvidence) {
 		g.timeWaits = g.timeWaits.clone()
-	})}
+	}), once: d.once.clone()}
 }
 
 // timeWaits follows the TIME_WAITs of one host's actively closed
