@@ -3,7 +3,6 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"net"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // realisticTraffic serializes, with gopacket, conns TCP connections the way

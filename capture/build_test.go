@@ -8,10 +8,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // seg describes one TCP segment to build.

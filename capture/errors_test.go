@@ -5,11 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 func TestOpenErrors(t *testing.T) {

@@ -3,9 +3,10 @@ package capture
 import (
 	"encoding/binary"
 	"errors"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // "tcp port 9502" keeps exactly the segments of the connection on port

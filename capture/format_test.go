@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"os"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/gopacket"
 	"github.com/google/gopacket/layers"
 	"github.com/google/gopacket/pcapgo"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // nanoRecords stamps the handshake with nanosecond-precise times.

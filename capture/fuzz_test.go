@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // seedCaptures are the in-test captures the fuzz targets start from.

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"math"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // zeros is n records' worth of zero bytes in a file whose record headers

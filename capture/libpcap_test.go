@@ -7,8 +7,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"net"
 	"os"
@@ -20,6 +18,8 @@ import (
 	"time"
 
 	"github.com/google/gopacket/pcap"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // compareWithLibpcap reads path with this package and with libpcap

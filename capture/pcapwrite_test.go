@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 var leOrder = binary.LittleEndian

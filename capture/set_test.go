@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"io"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // numbered is a TCP segment whose sequence number is id, at t0+d, so that

@@ -1,9 +1,10 @@
 package flow
 
 import (
-	"github.com/tcpfsm/tcpfsm/fsm"
 	"iter"
 	"slices"
+
+	"github.com/tcpfsm/tcpfsm/fsm"
 )
 
 // Expiry: the order in which connections fall due.

@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"io/fs"
 	"net"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // liveDeadline bounds how long a test waits for packets it caused.

@@ -1,13 +1,14 @@
 package libpcap
 
 import (
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"maps"
 	"os"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // needsCgo are the packages that may need cgo: this one, and the command

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // TestCheckARecordedIntegrationTest does what the README's CI example

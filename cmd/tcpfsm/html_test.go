@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 var screenshot = flag.String("screenshot", "", "also save the HTML report's screenshot to this file (docs/html-report.png)")

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"net"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"github.com/tcpfsm/tcpfsm/cmd/internal/pipeline"
 	"github.com/tcpfsm/tcpfsm/report"
 )

@@ -2,10 +2,11 @@ package main
 
 import (
 	"bytes"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // TestProgressOnATerminal runs tcpfsm under script(1), whose pseudo

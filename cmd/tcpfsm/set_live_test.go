@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"net"
 	"os/exec"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 )
 
 // TestRotatedSetEqualsMergecap records real connections on lo with

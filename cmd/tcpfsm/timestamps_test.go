@@ -3,12 +3,13 @@ package main
 import (
 	"encoding/binary"
 	"encoding/json"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // A connection whose packets after the SYN come in pcapng simple packet

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/capture/pcapngtest"
 )
 
 // The hostile captures: files a careless or malicious writer could

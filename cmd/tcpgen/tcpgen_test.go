@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"io"
 	"maps"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tcpfsm/tcpfsm/capture"
+	"github.com/tcpfsm/tcpfsm/capture/testenv"
 	"github.com/tcpfsm/tcpfsm/flow"
 )
 
