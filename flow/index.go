@@ -83,12 +83,13 @@ func (x *index) get(k *key) *Conn {
 	}
 }
 
-// put adds c, whose key is not in the index.
-func (x *index) put(c *Conn) {
+// put adds c, whose key k is not in the index: the packet's, which the
+// caller has at hand, where c's would be rebuilt from its addrs.
+func (x *index) put(c *Conn, k *key) {
 	if 4*(x.n+1) > 3*len(x.slots) {
 		x.grow()
 	}
-	x.insert(uint64(x.bitsOf(c))<<32 | uint64(c.self))
+	x.insert(uint64(x.bits(k))<<32 | uint64(c.self))
 	x.n++
 }
 

@@ -40,8 +40,8 @@ func TestIndexRuns(t *testing.T) {
 		x := newIndex(&s, &pairs)
 		x.slots = make([]uint64, 8)
 		conns, keys := newConns(&s, &pairs, 6) // 3/4 full: no growth
-		for _, c := range conns {
-			x.put(c)
+		for i, c := range conns {
+			x.put(c, &keys[i])
 		}
 		if len(x.slots) != 8 {
 			t.Fatalf("the array grew to %d slots for 6 connections", len(x.slots))
@@ -74,8 +74,8 @@ func TestIndexGrows(t *testing.T) {
 	x := newIndex(&s, &pairs)
 	const n = 20 * minIndexSlots
 	conns, keys := newConns(&s, &pairs, n)
-	for _, c := range conns {
-		x.put(c)
+	for i, c := range conns {
+		x.put(c, &keys[i])
 	}
 	if 4*n > 3*len(x.slots) || x.n != n {
 		t.Fatalf("%d slots, n = %d, after %d puts", len(x.slots), x.n, n)

@@ -627,7 +627,7 @@ func (t *Table) open(p *entry, mayWait bool) *Conn {
 	} else {
 		t.start(c, &t.seg, p.index)
 	}
-	t.conns.put(c)
+	t.conns.put(c, &p.key)
 	t.lru.push(c)
 	t.stats.Peak = max(t.stats.Peak, t.conns.n-t.nTombs)
 	return c

@@ -28,14 +28,19 @@ type connections struct {
 	examples    []uint64
 }
 
-func (g *connections) add(r *flow.Record) {
-	if g.n == 0 || r.First < g.first {
-		g.first = r.First
+func (g *connections) add(r *flow.Record) { g.note(r.ID, r.First, r.Last) }
+
+// note adds connection id, which ran from first to last: what add keeps
+// of a record, for the evidence of one kept before it was evidence (see
+// firsts).
+func (g *connections) note(id uint64, first, last int64) {
+	if g.n == 0 || first < g.first {
+		g.first = first
 	}
-	g.last = max(g.last, r.Last)
+	g.last = max(g.last, last)
 	g.n++
 	if len(g.examples) < MaxExamples {
-		g.examples = append(g.examples, r.ID)
+		g.examples = append(g.examples, id)
 	}
 }
 
@@ -107,6 +112,41 @@ func (f *firsts[T]) put(ep netip.AddrPort, v T) {
 
 func (f firsts[T]) clone() firsts[T] {
 	return firsts[T]{at: maps.Clone(f.at), order: slices.Clone(f.order), next: f.next}
+}
+
+// promoted returns ep's evidence, made of ep's first observation kept in
+// f (apply adds one) if that is all there is of ep; nil if neither.
+func promoted[E any, P interface {
+	*E
+	conns() *connections
+}, T any](c *Collector, ev *evidence[E, P], f *firsts[T], ep netip.AddrPort, apply func(P, *T)) P {
+	if g := ev.find(ep); g != nil {
+		return g
+	}
+	v, ok := f.take(ep)
+	if !ok {
+		return nil
+	}
+	g := ev.get(c, ep)
+	apply(g, &v)
+	return g
+}
+
+// observed returns the evidence to add v, an observation of ep, to: see
+// promoted; nil when v is ep's first, which f keeps instead, unless stage
+// is false (a threshold one observation meets: v is evidence at once).
+func observed[E any, P interface {
+	*E
+	conns() *connections
+}, T any](c *Collector, ev *evidence[E, P], f *firsts[T], ep netip.AddrPort, v T, stage bool, apply func(P, *T)) P {
+	if g := promoted(c, ev, f, ep, apply); g != nil {
+		return g
+	}
+	if stage {
+		f.put(ep, v)
+		return nil
+	}
+	return ev.get(c, ep)
 }
 
 // find returns the evidence at ep, nil if there is none.

@@ -49,30 +49,18 @@ func (d *portScan) observe(r *flow.Record, c *Collector) {
 	default:
 		return
 	}
-	src := host(r.ClientAddr)
-	g := d.ev.find(src)
-	if g == nil && c.th.ScanTargets > 1 {
-		first, ok := d.once.take(src)
-		if !ok {
-			d.once.put(src, failure{id: r.ID, first: r.First, last: r.Last, target: r.ServerAddr, handshake: r.Handshake})
-			return
-		}
-		g = d.ev.get(c, src)
-		g.count(first.target, first.handshake)
-		g.connections.add(&flow.Record{ID: first.id, Result: fsm.Result{First: first.first, Last: first.last}})
+	f := failure{id: r.ID, first: r.First, last: r.Last, target: r.ServerAddr, handshake: r.Handshake}
+	if g := observed(c, &d.ev, &d.once, host(r.ClientAddr), f, c.th.ScanTargets > 1, (*portScanEvidence).failed); g != nil {
+		g.failed(&f)
 	}
-	if g == nil {
-		g = d.ev.get(c, src)
-	}
-	g.add(r)
-	g.count(r.ServerAddr, r.Handshake)
 }
 
-// count adds a failure on target, whose handshake ended so.
-func (g *portScanEvidence) count(target netip.AddrPort, handshake string) {
-	g.hosts.add(target.Addr())
-	g.targets.add(target)
-	switch handshake {
+// failed adds a failed connection.
+func (g *portScanEvidence) failed(f *failure) {
+	g.note(f.id, f.first, f.last)
+	g.hosts.add(f.target.Addr())
+	g.targets.add(f.target)
+	switch f.handshake {
 	case fsm.HandshakeRefused:
 		g.refused++
 	case fsm.HandshakeUnanswered:

@@ -52,7 +52,7 @@ func (d *timeWait) observe(r *flow.Record, c *Collector) {
 	// TIME_WAIT with its SYN, however it went on itself.
 	tuple := tupleKey(r.ClientAddr, r.ServerAddr)
 	if slices.Contains(r.Labels, fsm.LabelPortReuse) {
-		if g := d.evidenceOf(c, host(r.ClientAddr)); g != nil {
+		if g := promoted(c, &d.ev, &d.once, host(r.ClientAddr), (*timeWaitEvidence).closed); g != nil {
 			g.reused++
 			g.timeWaits.cut(tuple)
 		}
@@ -68,32 +68,10 @@ func (d *timeWait) observe(r *flow.Record, c *Collector) {
 		}
 		seen := firstClose{asServer: i == int(fsm.FromServer), id: r.ID, first: r.First, last: r.Last, tuple: tuple,
 			inTimeWait: s.State == fsm.TimeWait, twStart: s.TimeWaitAt, twEnd: s.TimeWaitAt + fsm.TimeWaitDuration}
-		ep := host(addrs[i])
-		g := d.evidenceOf(c, ep)
-		if g == nil {
-			if c.th.TimeWaits > 1 {
-				d.once.put(ep, seen)
-				continue
-			}
-			g = d.ev.get(c, ep)
+		if g := observed(c, &d.ev, &d.once, host(addrs[i]), seen, c.th.TimeWaits > 1, (*timeWaitEvidence).closed); g != nil {
+			g.closed(&seen)
 		}
-		g.closed(&seen)
 	}
-}
-
-// evidenceOf returns the evidence of host ep, making it of what was seen
-// of ep once if it was, nil if ep was not seen before.
-func (d *timeWait) evidenceOf(c *Collector, ep netip.AddrPort) *timeWaitEvidence {
-	if g := d.ev.find(ep); g != nil {
-		return g
-	}
-	prev, ok := d.once.take(ep)
-	if !ok {
-		return nil
-	}
-	g := d.ev.get(c, ep)
-	g.closed(&prev)
-	return g
 }
 
 // closed adds a connection the host closed first.
@@ -102,7 +80,7 @@ func (g *timeWaitEvidence) closed(s *firstClose) {
 		g.serverCloses++
 		return
 	}
-	g.add(&flow.Record{ID: s.id, Result: fsm.Result{First: s.first, Last: s.last}})
+	g.note(s.id, s.first, s.last)
 	g.activeCloses++
 	if s.inTimeWait {
 		g.timeWaits.add(s.tuple, s.twStart, s.twEnd)
