@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"encoding/binary"
 	"maps"
 	"net/netip"
 	"slices"
@@ -69,49 +70,116 @@ type evidence[E any, P interface {
 // be diagnosed of nothing, and in the evidence they would fill its budget
 // of MaxEndpoints and leave the endpoints seen after them unfollowed. It
 // holds MaxEndpoints at most, the oldest going first.
+//
+// What was seen lies in a ring in the order it came, and an open
+// addressing index of 2*MaxEndpoints slots, pointer-free, holds each
+// endpoint's place in it. A map of the observations themselves cost 500
+// bytes an endpoint, 16 MB for the two diagnoses that stage endpoints,
+// which a SYN flood fills; a map of their places, churned as the ring
+// turns, still 200. This costs the ring's entry and 8 bytes.
 type firsts[T any] struct {
-	at map[netip.AddrPort]first[T]
-	// order holds at's endpoints in the order they came, a ring of
-	// maxKeys: the next to go is at order[next].
-	order []netip.AddrPort
-	next  int
+	ring  []seenOnce[T]
+	next  int32   // the place of the next to come, and of the oldest to go
+	index []int32 // a place in ring plus one; 0 for an empty slot
+	n     int
 }
 
-type first[T any] struct {
+type seenOnce[T any] struct {
+	ep   netip.AddrPort
 	v    T
-	slot int // its place in order, to tell an endpoint that came again
+	kept bool // not taken since it came
 }
+
+const firstsSlots = 2 * maxKeys // a power of two
+
+// slotOf is where the probe for ep starts in the index.
+func slotOf(ep netip.AddrPort) int {
+	a := ep.Addr().As16()
+	h := binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:])
+	h = (h ^ uint64(ep.Port())) * 0xff51afd7ed558ccd
+	return int(h>>40) & (firstsSlots - 1)
+}
+
+// find returns ep's slot in the index, and whether it holds ep (else it
+// is the empty slot where ep would go).
+func (f *firsts[T]) find(ep netip.AddrPort) (int, bool) {
+	for i := slotOf(ep); ; i = (i + 1) & (firstsSlots - 1) {
+		p := f.index[i]
+		if p == 0 {
+			return i, false
+		}
+		if f.ring[p-1].ep == ep {
+			return i, true
+		}
+	}
+}
+
+// unindex empties slot i, moving back the entries after it that the hole
+// would hide from their probe (deletion in linear probing without
+// tombstones, so that the index never fills with them).
+func (f *firsts[T]) unindex(i int) {
+	f.n--
+	for j := i; ; {
+		f.index[i] = 0
+		for {
+			j = (j + 1) & (firstsSlots - 1)
+			p := f.index[j]
+			if p == 0 {
+				return
+			}
+			home := slotOf(f.ring[p-1].ep)
+			// The entry at j may move to i if its home is not in (i, j],
+			// cyclically.
+			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+				f.index[i] = p
+				i = j
+				break
+			}
+		}
+	}
+}
+
+// len is how many endpoints f holds.
+func (f *firsts[T]) len() int { return f.n }
 
 // take returns and forgets what was seen of ep, if it was seen once.
 func (f *firsts[T]) take(ep netip.AddrPort) (T, bool) {
-	s, ok := f.at[ep]
-	if ok {
-		delete(f.at, ep)
+	var zero T
+	if f.n == 0 {
+		return zero, false
 	}
-	return s.v, ok
+	i, ok := f.find(ep)
+	if !ok {
+		return zero, false
+	}
+	s := &f.ring[f.index[i]-1]
+	v := s.v
+	*s = seenOnce[T]{}
+	f.unindex(i)
+	return v, true
 }
 
-// put notes v, the first observation of ep, making room for it.
+// put notes v, the first observation of ep, which f does not hold,
+// making room for it.
 func (f *firsts[T]) put(ep netip.AddrPort, v T) {
-	if f.at == nil {
-		f.at = map[netip.AddrPort]first[T]{}
+	if f.index == nil {
+		f.index = make([]int32, firstsSlots)
 	}
-	slot := f.next
-	if len(f.order) < maxKeys {
-		f.order = append(f.order, ep)
-	} else {
-		old := f.order[slot]
-		if s, ok := f.at[old]; ok && s.slot == slot {
-			delete(f.at, old)
-		}
-		f.order[slot] = ep
+	if len(f.ring) < maxKeys {
+		f.ring = append(f.ring, seenOnce[T]{})
+	} else if old := &f.ring[f.next]; old.kept {
+		i, _ := f.find(old.ep)
+		f.unindex(i)
 	}
-	f.next = (slot + 1) % maxKeys
-	f.at[ep] = first[T]{v: v, slot: slot}
+	f.ring[f.next] = seenOnce[T]{ep: ep, v: v, kept: true}
+	i, _ := f.find(ep)
+	f.index[i] = f.next + 1
+	f.n++
+	f.next = (f.next + 1) % maxKeys
 }
 
 func (f firsts[T]) clone() firsts[T] {
-	return firsts[T]{at: maps.Clone(f.at), order: slices.Clone(f.order), next: f.next}
+	return firsts[T]{ring: slices.Clone(f.ring), next: f.next, index: slices.Clone(f.index), n: f.n}
 }
 
 // promoted returns ep's evidence, made of ep's first observation kept in

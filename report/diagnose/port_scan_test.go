@@ -45,8 +45,8 @@ func TestPortScanAfterAFlood(t *testing.T) {
 	if found == nil || found.Connections != 25 {
 		t.Fatalf("the scanner after the flood: %+v, want port_scan over its 25 probes", found)
 	}
-	if d := detectorOf[*portScan](c); len(d.once.at) > maxKeys || len(d.ev.at) != 1 {
-		t.Errorf("%d sources kept as failing once (bound %d), %d as evidence (want the scanner's alone)", len(d.once.at), maxKeys, len(d.ev.at))
+	if d := detectorOf[*portScan](c); d.once.len() > maxKeys || len(d.ev.at) != 1 {
+		t.Errorf("%d sources kept as failing once (bound %d), %d as evidence (want the scanner's alone)", d.once.len(), maxKeys, len(d.ev.at))
 	}
 }
 
