@@ -28,6 +28,7 @@ type index struct {
 	s     *slab[Conn]
 	pairs *slab[addrPair] // the IPv6 connections' addresses (see addrs)
 	slots []uint64        // hash bits << 32 | ref; 0 for an empty slot
+	arena *arena          // where slots lies (see Table.arena)
 	n     int             // connections
 	seed  [3]uint64
 }
@@ -35,8 +36,8 @@ type index struct {
 // minIndexSlots is the size of a new index's array.
 const minIndexSlots = 1024
 
-func newIndex(s *slab[Conn], pairs *slab[addrPair]) index {
-	return index{s: s, pairs: pairs, slots: make([]uint64, minIndexSlots), seed: [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}}
+func newIndex(s *slab[Conn], pairs *slab[addrPair], a *arena) index {
+	return index{s: s, pairs: pairs, arena: a, slots: arenaSlice[uint64](a, minIndexSlots), seed: [3]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64()}}
 }
 
 // hash mixes the key's five words with wyhash's multiply-fold (the one
@@ -124,14 +125,18 @@ func (x *index) remove(c *Conn) {
 }
 
 // grow doubles the array and places every slot anew, by its hash bits.
-func (x *index) grow() {
+func (x *index) grow() { x.resize(2 * len(x.slots)) }
+
+// resize places every slot anew, by its hash bits, in an array of n.
+func (x *index) resize(n int) {
 	old := x.slots
-	x.slots = make([]uint64, 2*len(old))
+	x.slots = arenaSlice[uint64](x.arena, n)
 	for _, slot := range old {
 		if slot != 0 {
 			x.insert(slot)
 		}
 	}
+	giveBack(x.arena, old)
 }
 
 // rename points the slot of c, which was in slot from of the table's
@@ -152,14 +157,7 @@ func (x *index) shrink() {
 	for n > minIndexSlots && 8*x.n <= 3*(n/2) {
 		n /= 2
 	}
-	if n == len(x.slots) {
-		return
-	}
-	old := x.slots
-	x.slots = make([]uint64, n)
-	for _, slot := range old {
-		if slot != 0 {
-			x.insert(slot)
-		}
+	if n != len(x.slots) {
+		x.resize(n)
 	}
 }

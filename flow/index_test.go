@@ -37,7 +37,7 @@ func TestIndexRuns(t *testing.T) {
 	for round := range 200 {
 		var s slab[Conn]
 		var pairs slab[addrPair]
-		x := newIndex(&s, &pairs)
+		x := newIndex(&s, &pairs, nil)
 		x.slots = make([]uint64, 8)
 		conns, keys := newConns(&s, &pairs, 6) // 3/4 full: no growth
 		for i, c := range conns {
@@ -71,7 +71,7 @@ func TestIndexRuns(t *testing.T) {
 func TestIndexGrows(t *testing.T) {
 	var s slab[Conn]
 	var pairs slab[addrPair]
-	x := newIndex(&s, &pairs)
+	x := newIndex(&s, &pairs, nil)
 	const n = 20 * minIndexSlots
 	conns, keys := newConns(&s, &pairs, n)
 	for i, c := range conns {
@@ -100,7 +100,7 @@ func TestIndexGrows(t *testing.T) {
 func TestIndexHash(t *testing.T) {
 	var s slab[Conn]
 	var pairs slab[addrPair]
-	x, y := newIndex(&s, &pairs), newIndex(&s, &pairs)
+	x, y := newIndex(&s, &pairs, nil), newIndex(&s, &pairs, nil)
 	base := key{loPort: 1, hiPort: 2}
 	base.loAddr[15], base.hiAddr[15] = 1, 2
 	variants := []key{base, base, base, base, base}

@@ -1,5 +1,7 @@
 package flow
 
+import "reflect"
+
 // ref names an element of a slab: its slot number plus one, so that the
 // zero ref names nothing. Connections refer to each other (the expiry
 // lists, the index) by ref rather than by pointer: a ref is half a
@@ -23,9 +25,27 @@ const (
 // class's rounding, and freed slots reused in place.
 type slab[T any] struct {
 	chunks [][]T
-	used   int   // slots handed out from the chunks so far, in order
-	free   []ref // slots given back, reused last in first out
-	live   int   // slots allocated now
+	arena  *arena // where chunks come from; nil: the Go heap (see keepIn)
+	used   int    // slots handed out from the chunks so far, in order
+	free   []ref  // slots given back, reused last in first out
+	live   int    // slots allocated now
+}
+
+// keepIn makes s take its chunks from a, outside the Go heap, if values
+// of T hold no pointers; s must be empty.
+func (s *slab[T]) keepIn(a *arena) {
+	if pointerFree(reflect.TypeFor[T]()) {
+		s.arena = a
+	}
+}
+
+// reset empties s and gives its chunks back: nothing may use an element
+// of s after.
+func (s *slab[T]) reset() {
+	for _, c := range s.chunks {
+		giveBack(s.arena, c)
+	}
+	*s = slab[T]{arena: s.arena}
 }
 
 // at returns the element r names; r must be allocated.
@@ -44,7 +64,7 @@ func (s *slab[T]) alloc() (r ref, reused bool) {
 		return r, true
 	}
 	if s.used == len(s.chunks)*slabChunk {
-		s.chunks = append(s.chunks, make([]T, slabChunk))
+		s.chunks = append(s.chunks, arenaSlice[T](s.arena, slabChunk))
 	}
 	s.used++
 	return ref(s.used), false
@@ -91,6 +111,9 @@ func (s *slab[T]) compact(moved func(from, to ref)) {
 	}
 	s.used, s.free = s.live, nil
 	keep := min((s.used+slabChunk-1)/slabChunk+1, len(s.chunks))
+	for _, c := range s.chunks[keep:] {
+		giveBack(s.arena, c)
+	}
 	clear(s.chunks[keep:])
 	s.chunks = s.chunks[:keep]
 	for r := s.used + 1; r <= keep*slabChunk; r++ {

@@ -20,6 +20,7 @@ import (
 	"iter"
 	"math"
 	"net/netip"
+	"runtime"
 	"slices"
 
 	"github.com/tcpfsm/tcpfsm/capture"
@@ -417,12 +418,21 @@ type Table struct {
 	states slab[state]
 	zeeks  slab[zeek.Conn]
 	pairs  slab[addrPair] // the addresses of the connections not IPv4 (see addrs)
+	// arena holds the slabs without pointers, and the index, out of the
+	// Go heap; the arena is given back when the table is collected, and
+	// what it holds when the table is flushed.
+	arena *arena
 }
 
 // New returns an empty table.
 func New(cfg Config) *Table {
-	t := &Table{cfg: cfg.withDefaults()}
-	t.conns = newIndex(&t.slots, &t.pairs)
+	t := &Table{cfg: cfg.withDefaults(), arena: new(arena)}
+	t.slots.keepIn(t.arena)
+	t.pairs.keepIn(t.arena)
+	t.states.keepIn(t.arena)
+	t.zeeks.keepIn(t.arena)
+	t.conns = newIndex(&t.slots, &t.pairs, t.arena)
+	runtime.AddCleanup(t, (*arena).release, t.arena)
 	t.lru.inOrder.s, t.ended.inOrder.s, t.tombs.s = &t.slots, &t.slots, &t.slots
 	return t
 }
@@ -905,6 +915,12 @@ func (t *Table) Flush() {
 	for c := t.tombs.front(); c != nil; c = t.tombs.front() {
 		t.bury(c, true)
 	}
+	// Empty now: give the memory of the busiest moment back.
+	t.slots.reset()
+	t.pairs.reset()
+	t.states.reset()
+	t.zeeks.reset()
+	t.conns.resize(minIndexSlots)
 }
 
 // Stats returns the counters so far.
