@@ -36,7 +36,9 @@ const (
 // the data present, whatever a record header claims.
 type pcapFile struct {
 	r       io.Reader
+	br      *bufio.Reader // r, when it is one: records are read in place
 	order   binary.ByteOrder
+	swapped bool // order is big-endian
 	nanos   bool // nanosecond timestamps; else microseconds
 	snaplen uint32
 	link    linkType
@@ -88,13 +90,24 @@ func newPcapFile(r io.Reader) (*pcapFile, error) {
 	// The upper bits of the link type field carry FCS information
 	// (LT_LINKTYPE in libpcap); the link type is the low 26 bits.
 	f.link = linkType(f.order.Uint32(h[20:24]) & 0x03ffffff)
+	f.br, _ = r.(*bufio.Reader)
+	f.swapped = f.order == binary.BigEndian
 	return f, nil
+}
+
+// u32 reads a record header's field, in the file's byte order without a
+// call through the interface.
+func (f *pcapFile) u32(b []byte) uint32 {
+	if f.swapped {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 func (f *pcapFile) linkTypes() []linkType { return []linkType{f.link} }
 
 func (f *pcapFile) next(rec *record) error {
-	br, buffered := f.r.(*bufio.Reader)
+	br, buffered := f.br, f.br != nil
 	var h []byte
 	var err error
 	if buffered {
@@ -110,10 +123,10 @@ func (f *pcapFile) next(rec *record) error {
 	}); err != nil {
 		return err
 	}
-	sec := f.order.Uint32(h[0:4])
-	frac := f.order.Uint32(h[4:8])
-	capLen := f.order.Uint32(h[8:12])
-	origLen := f.order.Uint32(h[12:16])
+	sec := f.u32(h[0:4])
+	frac := f.u32(h[4:8])
+	capLen := f.u32(h[8:12])
+	origLen := f.u32(h[12:16])
 	if buffered {
 		br.Discard(f.headerLen)
 	}

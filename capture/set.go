@@ -373,6 +373,18 @@ func splitDigits(name string) []string {
 // and packet number, and the others are read on. Once warmed up it
 // allocates nothing.
 func (s *Set) Next(p *Packet) error {
+	if m := s.delivering; m != nil && s.stopped == nil && len(s.pending) == 0 && s.open.Len() == 1 {
+		// The last file to read, often the only one: its packets go to
+		// the caller as its reader decodes them, with nothing to merge.
+		err := m.r.Next(p)
+		if err == nil {
+			s.deliver(m, p)
+			return nil
+		}
+		s.delivering = nil
+		s.finish(m, err)
+		s.open.Pop()
+	}
 	if m := s.delivering; m != nil && s.stopped == nil {
 		// The packet delivered last is replaced by its file's next one
 		// only now, when the caller asks for a packet: reading it at once
@@ -397,13 +409,18 @@ func (s *Set) Next(p *Packet) error {
 	}
 	m := s.open.Items[0]
 	*p = m.head
+	s.deliver(m, p)
+	return nil
+}
+
+// deliver notes p, the next packet of m, as the one delivered.
+func (s *Set) deliver(m *setMember, p *Packet) {
 	if len(s.files) > 1 {
 		s.delivered++
 		p.SetIndex, p.File = s.delivered, s.files[m.file].name
 	}
 	s.now = p.Timestamp
 	s.delivering = m
-	return nil
 }
 
 // openDue opens the files whose first record is due: not later than the
