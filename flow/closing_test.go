@@ -237,8 +237,7 @@ func TestStateMachinesAreReused(t *testing.T) {
 		used, live int
 	}{
 		{"connections", tb.slots.used, tb.slots.live},
-		{"state machines", tb.states.used, tb.states.live},
-		{"Zeek views", tb.zeeks.used, tb.zeeks.live},
+		{"state machines with their Zeek views", tb.states.zeek.used, tb.states.zeek.live},
 	} {
 		if s.used != batch || s.live != batch {
 			t.Errorf("5 rounds of %d connections, each round leaving before the next: %d slots of %s used, %d live; want %d and %d",

@@ -35,9 +35,6 @@ func (t *Table) compact() {
 		t.states.compact(func(from, to ref) {
 			t.slots.at(t.states.at(to).owner).st = to
 		})
-		// The Zeek views' slab mirrors the states' (see Table.start): the
-		// same slots are free, so it moves its views alike.
-		t.zeeks.compact(func(from, to ref) {})
 	}
 }
 

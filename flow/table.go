@@ -222,16 +222,6 @@ type Conn struct {
 // inHeap in Conn.next marks a connection in its queue's heap.
 const inHeap = ^ref(0)
 
-// state is what a table keeps of a connection it follows beyond its Conn:
-// the RFC 793 state machine, and the capture index of its first packet.
-// Its Zeek view, when the table keeps one, is in a slab of its own at
-// the same ref (see Table.newState).
-type state struct {
-	fsm        fsm.Conn
-	firstIndex uint64
-	owner      ref // the connection it is the state of
-}
-
 // loneSYN is the first SYN of a connection that has seen nothing else,
 // kept instead of the state machines: most of a SYN flood's connections
 // never see a second packet, and this makes them cheap (see Config.Trace
@@ -308,7 +298,7 @@ func (t *Table) zeekOf(c *Conn) *zeek.Conn {
 	if c.st == 0 || !t.keepsZeek() {
 		return nil
 	}
-	return t.zeeks.at(c.st)
+	return t.states.zeekAt(c.st)
 }
 
 // keepsZeek reports whether the table follows its connections as Zeek
@@ -361,10 +351,7 @@ func (t *Table) start(c *Conn, seg *fsm.Segment, first uint64) {
 	if !t.keepsZeek() {
 		return
 	}
-	// The Zeek views' slab is allocated and released with the states',
-	// in the same order, so it hands out the same refs.
-	zr, reused := t.zeeks.alloc()
-	z := t.zeeks.at(zr)
+	z := t.states.zeekAt(r)
 	client, server := c.ports()
 	if reused {
 		z.Reset(seg, client, server, t.cfg.ZeekServerPorts)
@@ -379,9 +366,6 @@ func (t *Table) release(c *Conn) {
 		return
 	}
 	t.states.release(c.st)
-	if t.keepsZeek() {
-		t.zeeks.release(c.st)
-	}
 	c.st = 0
 }
 
@@ -415,8 +399,7 @@ type Table struct {
 	// has held at once (at most Config.MaxConns connections): a flood's
 	// connections are followed by as many new ones.
 	slots  slab[Conn]
-	states slab[state]
-	zeeks  slab[zeek.Conn]
+	states states
 	pairs  slab[addrPair] // the addresses of the connections not IPv4 (see addrs)
 	// arena holds the slabs without pointers, and the index, out of the
 	// Go heap; the arena is given back when the table is collected, and
@@ -429,8 +412,7 @@ func New(cfg Config) *Table {
 	t := &Table{cfg: cfg.withDefaults(), arena: new(arena)}
 	t.slots.keepIn(t.arena)
 	t.pairs.keepIn(t.arena)
-	t.states.keepIn(t.arena)
-	t.zeeks.keepIn(t.arena)
+	t.states.init(t.keepsZeek(), t.arena)
 	t.conns = newIndex(&t.slots, &t.pairs, t.arena)
 	runtime.AddCleanup(t, (*arena).release, t.arena)
 	t.lru.inOrder.s, t.ended.inOrder.s, t.tombs.s = &t.slots, &t.slots, &t.slots
@@ -526,7 +508,7 @@ func (t *Table) add(p *entry) {
 	// The state machines of c, in one slab slot: looked up once.
 	m := &t.states.at(c.st).fsm
 	if t.keepsZeek() {
-		t.zeeks.at(c.st).StepCaptured(&t.seg, p.badChecksum, int(p.captured))
+		t.states.zeekAt(c.st).StepCaptured(&t.seg, p.badChecksum, int(p.captured))
 	}
 	var res fsm.StepResult
 	if p.badChecksum {
@@ -919,7 +901,6 @@ func (t *Table) Flush() {
 	t.slots.reset()
 	t.pairs.reset()
 	t.states.reset()
-	t.zeeks.reset()
 	t.conns.resize(minIndexSlots)
 }
 
