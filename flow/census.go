@@ -2,6 +2,7 @@ package flow
 
 import (
 	"container/heap"
+	"math"
 	"net/netip"
 
 	"github.com/tcpfsm/tcpfsm/fsm"
@@ -253,4 +254,56 @@ func (cs *census) result() *Census {
 		}
 	}
 	return out
+}
+
+// begin sets the table up once the capture's first packet time is known.
+func (t *Table) begin(first int64) {
+	if t.census == nil {
+		t.census = newCensus(t.censusTime(first))
+	}
+}
+
+// censusTime resolves Config.CensusAt once the first packet's time is known.
+func (t *Table) censusTime(first int64) int64 {
+	switch {
+	case t.cfg.CensusFromStart:
+		if first > math.MaxInt64-1-t.cfg.CensusAt {
+			// An offset past the latest time there is (--at 2500000h):
+			// the census is taken then, rather than wrap round to 1715.
+			return math.MaxInt64 - 1
+		}
+		return first + t.cfg.CensusAt
+	case t.cfg.CensusAt == 0:
+		return math.MaxInt64 // the end, whenever it comes (see Flush)
+	}
+	return t.cfg.CensusAt
+}
+
+// takeCensus counts the connections live now; those that left the table
+// before were counted as they left.
+func (t *Table) takeCensus() {
+	cs := t.census
+	if cs.at == math.MaxInt64 {
+		cs.at = t.now
+	}
+	t.countAll(cs)
+	cs.done = true
+	switch {
+	case t.cfg.censusTaken != nil:
+		t.cfg.censusTaken(cs)
+	case t.cfg.Census != nil:
+		t.cfg.Census(cs.result())
+	}
+}
+
+// countAll counts every connection in the table, tombstones included.
+func (t *Table) countAll(cs *census) {
+	for _, q := range [2]*queue{&t.lru, &t.ended} {
+		for c := range q.all() {
+			cs.count(c, t, t.fsmOf(c), t.cfg.CloseDelay)
+		}
+	}
+	for c := range t.tombs.all() {
+		cs.count(c, t, nil, t.cfg.CloseDelay)
+	}
 }
