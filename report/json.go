@@ -33,9 +33,14 @@ func appendUnixTime(b []byte, ns int64) []byte {
 		sec, frac = sec-1, frac+1e6
 	}
 	b = strconv.AppendInt(b, sec, 10)
-	b = append(b, '.')
-	var f [8]byte
-	return append(b, strconv.AppendInt(f[:0], frac+1e6, 10)[1:]...)
+	// The six digits of the microseconds, written in place: five of
+	// these in every record made appendInt a third of its time.
+	f := [7]byte{'.'}
+	for i := 6; i > 0; i-- {
+		f[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	return append(b, f[:]...)
 }
 
 func (m msec) MarshalJSON() ([]byte, error) {
