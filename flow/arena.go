@@ -12,11 +12,13 @@ import (
 // to it when the table compacts or is flushed, or when the table is
 // collected.
 //
-// The collector's goal is twice the heap it finds alive, and the runtime
-// keeps a tenth over that goal mapped: a heap of 100 MB of connections
-// costs 220 MB of RSS. The connections of a SYN flood, the bulk of what
-// the table holds, have no pointers for the collector to follow, and need
-// not be counted in its goal: out of the heap, they cost their size.
+// The collector lets the heap grow past what it found alive by GOGC
+// percent (50, as tcpfsm sets it) before it runs again, and the runtime
+// keeps up to a tenth over that goal mapped: 100 MB of connections in the
+// heap cost up to 165 MB of RSS. The connections of a SYN flood, the bulk
+// of what the table holds, have no pointers for the collector to follow,
+// and need not be counted in its goal: out of the heap, they cost their
+// size.
 type arena struct {
 	mapped map[*byte][]byte // by the address of the first byte
 	// bytes is the size of mapped, read by size, which may run on
