@@ -69,8 +69,12 @@ BUILT_AT=$(date -u '+%Y-%m-%d %H:%M UTC')
 (cd "$ROOT" && go build -o "$OUT/tcpfsm" ./cmd/tcpfsm && go build -o "$OUT/tcpgen" ./cmd/tcpgen && go build -o "$OUT/limitref" ./bench/limitref) ||
 	die "go build failed"
 # tcpfsm -j N follows connections on N cores (default: all); -j 1 is one.
+# The help is read whole before it is searched: grep -q would stop at the
+# first match and leave tcpfsm to die of SIGPIPE on the rest, which
+# pipefail takes for no match, and the -j 1 rows would go unmeasured.
 JOBS=()
-if ./tcpfsm --help 2>&1 | grep -q -- '--jobs'; then
+HELP=$(./tcpfsm --help 2>&1 || true)
+if [[ $HELP == *--jobs* ]]; then
 	JOBS=(-j 1)
 fi
 
