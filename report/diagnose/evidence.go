@@ -3,6 +3,8 @@ package diagnose
 import (
 	"encoding/binary"
 	"maps"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
 
@@ -82,6 +84,10 @@ type firsts[T any] struct {
 	next  int32   // the place of the next to come, and of the oldest to go
 	index []int32 // a place in ring plus one; 0 for an empty slot
 	n     int
+	// seed is drawn at random for each index, as flow's index does, so
+	// that a capture's addresses cannot be chosen to collide in it: its
+	// runs, which every take and put walk, stay short.
+	seed [2]uint64
 }
 
 type seenOnce[T any] struct {
@@ -92,18 +98,19 @@ type seenOnce[T any] struct {
 
 const firstsSlots = 2 * maxKeys // a power of two
 
-// slotOf is where the probe for ep starts in the index.
-func slotOf(ep netip.AddrPort) int {
+// slotOf is where the probe for ep starts in the index: its address and
+// port mixed with the seed by wyhash's multiply-fold.
+func (f *firsts[T]) slotOf(ep netip.AddrPort) int {
 	a := ep.Addr().As16()
-	h := binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:])
-	h = (h ^ uint64(ep.Port())) * 0xff51afd7ed558ccd
-	return int(h>>40) & (firstsSlots - 1)
+	hi, lo := bits.Mul64(binary.LittleEndian.Uint64(a[:8])^f.seed[0], binary.LittleEndian.Uint64(a[8:])^f.seed[1])
+	hi, lo = bits.Mul64(hi^lo^0xa0761d6478bd642f, uint64(ep.Port())^0xe7037ed1a0b428db)
+	return int((hi^lo)>>32) & (firstsSlots - 1)
 }
 
 // find returns ep's slot in the index, and whether it holds ep (else it
 // is the empty slot where ep would go).
 func (f *firsts[T]) find(ep netip.AddrPort) (int, bool) {
-	for i := slotOf(ep); ; i = (i + 1) & (firstsSlots - 1) {
+	for i := f.slotOf(ep); ; i = (i + 1) & (firstsSlots - 1) {
 		p := f.index[i]
 		if p == 0 {
 			return i, false
@@ -127,7 +134,7 @@ func (f *firsts[T]) unindex(i int) {
 			if p == 0 {
 				return
 			}
-			home := slotOf(f.ring[p-1].ep)
+			home := f.slotOf(f.ring[p-1].ep)
 			// The entry at j may move to i if its home is not in (i, j],
 			// cyclically.
 			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
@@ -164,6 +171,7 @@ func (f *firsts[T]) take(ep netip.AddrPort) (T, bool) {
 func (f *firsts[T]) put(ep netip.AddrPort, v T) {
 	if f.index == nil {
 		f.index = make([]int32, firstsSlots)
+		f.seed = [2]uint64{rand.Uint64(), rand.Uint64()}
 	}
 	if len(f.ring) < maxKeys {
 		f.ring = append(f.ring, seenOnce[T]{})
@@ -179,7 +187,7 @@ func (f *firsts[T]) put(ep netip.AddrPort, v T) {
 }
 
 func (f firsts[T]) clone() firsts[T] {
-	return firsts[T]{ring: slices.Clone(f.ring), next: f.next, index: slices.Clone(f.index), n: f.n}
+	return firsts[T]{ring: slices.Clone(f.ring), next: f.next, index: slices.Clone(f.index), n: f.n, seed: f.seed}
 }
 
 // promoted returns ep's evidence, made of ep's first observation kept in

@@ -95,3 +95,40 @@ func TestFirstsMemory(t *testing.T) {
 		t.Errorf("two full firsts hold %.1f MB, more than %.0f MB", held/1e6, limit/1e6)
 	}
 }
+
+// TestFirstsRunsStayShort: the index's runs, which every take and put
+// walks, stay short for the sources a flood or a scan brings (one /16,
+// one IPv6 prefix, one address on many ports), at the ring's full load.
+func TestFirstsRunsStayShort(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		ep   func(i int) netip.AddrPort
+	}{
+		{"IPv4 /16", func(i int) netip.AddrPort {
+			return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 80)
+		}},
+		{"IPv6 interface ids", func(i int) netip.AddrPort {
+			return netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 8: byte(i >> 24), 9: byte(i >> 16), 14: byte(i >> 8), 15: byte(i)}), 443)
+		}},
+		{"ports", func(i int) netip.AddrPort {
+			return netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i >> 16)}), uint16(i))
+		}},
+	} {
+		var f firsts[int]
+		for i := range maxKeys {
+			f.put(tc.ep(i), i)
+		}
+		longest, run := 0, 0
+		for _, p := range append(f.index, f.index...) { // twice: a run may wrap
+			if p == 0 {
+				run = 0
+				continue
+			}
+			run++
+			longest = max(longest, run)
+		}
+		if longest > 100 {
+			t.Errorf("%s: a run of %d slots at half load", tc.name, longest)
+		}
+	}
+}
