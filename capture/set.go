@@ -373,28 +373,27 @@ func splitDigits(name string) []string {
 // and packet number, and the others are read on. Once warmed up it
 // allocates nothing.
 func (s *Set) Next(p *Packet) error {
-	if m := s.delivering; m != nil && s.stopped == nil && len(s.pending) == 0 && s.open.Len() == 1 {
-		// The last file to read, often the only one: its packets go to
-		// the caller as its reader decodes them, with nothing to merge.
-		err := m.r.Next(p)
-		if err == nil {
-			s.deliver(m, p)
-			return nil
-		}
-		s.delivering = nil
-		s.finish(m, err)
-		s.open.Pop()
-	}
 	if m := s.delivering; m != nil && s.stopped == nil {
 		// The packet delivered last is replaced by its file's next one
 		// only now, when the caller asks for a packet: reading it at once
 		// would hold the one delivered until the next arrived, which on a
-		// pipe (tcpdump -U -w - | tcpfsm -r -) may be a long while.
+		// pipe (tcpdump -U -w - | tcpfsm -r -) may be a long while. The
+		// last file to read, often the only one, has nothing to merge
+		// with: its reader decodes straight into p.
 		s.delivering = nil
-		if err := m.r.Next(&m.head); err != nil {
+		last := len(s.pending) == 0 && s.open.Len() == 1
+		into := &m.head
+		if last {
+			into = p
+		}
+		switch err := m.r.Next(into); {
+		case err != nil:
 			s.finish(m, err)
 			s.open.Pop()
-		} else {
+		case last:
+			s.deliver(m, p)
+			return nil
+		default:
 			s.open.Fix(0)
 		}
 	}

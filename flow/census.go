@@ -162,10 +162,11 @@ func newCensus(at int64) *census {
 	}
 }
 
-// count adds connection c, whose state machine is m (nil for a lone SYN
-// or a tombstone), as it stands at the census time; closeDelay is the
-// table's Config.CloseDelay, which dates a tombstone's TIME_WAIT.
-func (cs *census) count(c *Conn, t *Table, m *fsm.Conn, closeDelay int64) {
+// count adds connection c of table t as it stands at the census time:
+// its state machine if it has one, else what a lone SYN or a tombstone
+// says (the table's CloseDelay dates a tombstone's TIME_WAIT).
+func (cs *census) count(c *Conn, t *Table) {
+	m, closeDelay := t.fsmOf(c), t.cfg.CloseDelay
 	client, server := t.endpoints(c)
 	cl, sv := fsm.SynSent, fsm.Listen // a lone SYN
 	var answered, refused int64       // see census.listeners
@@ -300,10 +301,10 @@ func (t *Table) takeCensus() {
 func (t *Table) countAll(cs *census) {
 	for _, q := range [2]*queue{&t.lru, &t.ended} {
 		for c := range q.all() {
-			cs.count(c, t, t.fsmOf(c), t.cfg.CloseDelay)
+			cs.count(c, t)
 		}
 	}
 	for c := range t.tombs.all() {
-		cs.count(c, t, nil, t.cfg.CloseDelay)
+		cs.count(c, t)
 	}
 }

@@ -117,15 +117,12 @@ func (t *Table) fsmOf(c *Conn) *fsm.Conn {
 // zeekOf returns the Zeek view of c, nil while it has none or when the
 // table keeps none.
 func (t *Table) zeekOf(c *Conn) *zeek.Conn {
-	if c.st == 0 || !t.keepsZeek() {
+	if c.st == 0 {
 		return nil
 	}
-	return t.states.zeekAt(c.st)
+	_, z := t.states.both(c.st)
+	return z
 }
-
-// keepsZeek reports whether the table follows its connections as Zeek
-// would too.
-func (t *Table) keepsZeek() bool { return t.cfg.Zeek || t.cfg.ZeekRecords }
 
 // first is the time of c's first packet.
 func (t *Table) first(c *Conn) int64 {
@@ -162,7 +159,7 @@ func (t *Table) follow(c *Conn) {
 // that held a connection removed before, or a fresh one.
 func (t *Table) start(c *Conn, seg *fsm.Segment, first uint64) {
 	r, reused := t.states.alloc()
-	st := t.states.at(r)
+	st, z := t.states.both(r)
 	if reused {
 		st.fsm.Reset(seg)
 	} else {
@@ -170,10 +167,9 @@ func (t *Table) start(c *Conn, seg *fsm.Segment, first uint64) {
 	}
 	st.firstIndex, st.owner = first, c.self
 	c.st = r
-	if !t.keepsZeek() {
+	if z == nil {
 		return
 	}
-	z := t.states.zeekAt(r)
 	client, server := c.ports()
 	if reused {
 		z.Reset(seg, client, server, t.cfg.ZeekServerPorts)

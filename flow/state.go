@@ -52,9 +52,15 @@ func (s *states) at(r ref) *state {
 	return s.plain.at(r)
 }
 
-// zeekAt returns the Zeek view of the state r names; the states must
-// have them.
-func (s *states) zeekAt(r ref) *zeek.Conn { return &s.zeek.at(r).zeek }
+// both returns the state r names and its Zeek view, nil when the states
+// have none: one lookup for a packet that steps both.
+func (s *states) both(r ref) (*state, *zeek.Conn) {
+	if s.withZeek {
+		z := s.zeek.at(r)
+		return &z.state, &z.zeek
+	}
+	return s.plain.at(r), nil
+}
 
 func (s *states) release(r ref) {
 	if s.withZeek {

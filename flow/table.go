@@ -140,7 +140,7 @@ func New(cfg Config) *Table {
 	t := &Table{cfg: cfg.withDefaults(), arena: new(arena)}
 	t.slots.keepIn(t.arena)
 	t.pairs.keepIn(t.arena)
-	t.states.init(t.keepsZeek(), t.arena)
+	t.states.init(t.cfg.Zeek || t.cfg.ZeekRecords, t.arena)
 	t.conns = newIndex(&t.slots, &t.pairs, t.arena)
 	runtime.AddCleanup(t, (*arena).release, t.arena)
 	t.lru.inOrder.s, t.ended.inOrder.s, t.tombs.s = &t.slots, &t.slots, &t.slots
@@ -233,10 +233,11 @@ func (t *Table) add(p *entry) {
 			return // kept as a lone SYN
 		}
 	}
-	// The state machines of c, in one slab slot: looked up once.
-	m := &t.states.at(c.st).fsm
-	if t.keepsZeek() {
-		t.states.zeekAt(c.st).StepCaptured(&t.seg, p.badChecksum, int(p.captured))
+	// The state machines of c, in one record: looked up once.
+	st, z := t.states.both(c.st)
+	m := &st.fsm
+	if z != nil {
+		z.StepCaptured(&t.seg, p.badChecksum, int(p.captured))
 	}
 	var res fsm.StepResult
 	if p.badChecksum {
@@ -433,7 +434,7 @@ func (t *Table) remove(c *Conn, why Reason) {
 	}
 	if t.census != nil && !t.census.done && why.countedAfter() {
 		// Left before the census: counted in the state it was left in.
-		t.census.count(c, t, m, t.cfg.CloseDelay)
+		t.census.count(c, t)
 	}
 	t.queueOf(c).remove(c)
 	t.conns.remove(c)
@@ -484,7 +485,7 @@ func (t *Table) entomb(c *Conn, closed int64) {
 // taken counts it (see Reason.countedAfter).
 func (t *Table) bury(c *Conn, count bool) {
 	if count && t.census != nil && !t.census.done {
-		t.census.count(c, t, nil, t.cfg.CloseDelay)
+		t.census.count(c, t)
 	}
 	t.tombs.remove(c)
 	t.nTombs--

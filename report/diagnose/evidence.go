@@ -1,10 +1,8 @@
 package diagnose
 
 import (
-	"encoding/binary"
+	"hash/maphash"
 	"maps"
-	"math/bits"
-	"math/rand/v2"
 	"net/netip"
 	"slices"
 
@@ -87,24 +85,21 @@ type firsts[T any] struct {
 	// seed is drawn at random for each index, as flow's index does, so
 	// that a capture's addresses cannot be chosen to collide in it: its
 	// runs, which every take and put walk, stay short.
-	seed [2]uint64
+	seed maphash.Seed
 }
 
+// seenOnce is an entry of the ring; one taken since it came is the zero
+// value, whose endpoint is not valid.
 type seenOnce[T any] struct {
-	ep   netip.AddrPort
-	v    T
-	kept bool // not taken since it came
+	ep netip.AddrPort
+	v  T
 }
 
 const firstsSlots = 2 * maxKeys // a power of two
 
-// slotOf is where the probe for ep starts in the index: its address and
-// port mixed with the seed by wyhash's multiply-fold.
+// slotOf is where the probe for ep starts in the index.
 func (f *firsts[T]) slotOf(ep netip.AddrPort) int {
-	a := ep.Addr().As16()
-	hi, lo := bits.Mul64(binary.LittleEndian.Uint64(a[:8])^f.seed[0], binary.LittleEndian.Uint64(a[8:])^f.seed[1])
-	hi, lo = bits.Mul64(hi^lo^0xa0761d6478bd642f, uint64(ep.Port())^0xe7037ed1a0b428db)
-	return int((hi^lo)>>32) & (firstsSlots - 1)
+	return int(maphash.Comparable(f.seed, ep) & (firstsSlots - 1))
 }
 
 // find returns ep's slot in the index, and whether it holds ep (else it
@@ -121,29 +116,21 @@ func (f *firsts[T]) find(ep netip.AddrPort) (int, bool) {
 	}
 }
 
-// unindex empties slot i, moving back the entries after it that the hole
-// would hide from their probe (deletion in linear probing without
-// tombstones, so that the index never fills with them).
+// unindex empties slot i, moving back each later entry of its run that
+// may sit earlier, one whose home is not in (i, j] cyclically, as flow's
+// index removes (deletion in linear probing without tombstones, so that
+// the index never fills with them).
 func (f *firsts[T]) unindex(i int) {
+	const mask = firstsSlots - 1
 	f.n--
-	for j := i; ; {
-		f.index[i] = 0
-		for {
-			j = (j + 1) & (firstsSlots - 1)
-			p := f.index[j]
-			if p == 0 {
-				return
-			}
-			home := f.slotOf(f.ring[p-1].ep)
-			// The entry at j may move to i if its home is not in (i, j],
-			// cyclically.
-			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-				f.index[i] = p
-				i = j
-				break
-			}
+	for j := (i + 1) & mask; f.index[j] != 0; j = (j + 1) & mask {
+		home := f.slotOf(f.ring[f.index[j]-1].ep)
+		if (j-home)&mask >= (j-i)&mask {
+			f.index[i] = f.index[j]
+			i = j
 		}
 	}
+	f.index[i] = 0
 }
 
 // len is how many endpoints f holds.
@@ -171,15 +158,15 @@ func (f *firsts[T]) take(ep netip.AddrPort) (T, bool) {
 func (f *firsts[T]) put(ep netip.AddrPort, v T) {
 	if f.index == nil {
 		f.index = make([]int32, firstsSlots)
-		f.seed = [2]uint64{rand.Uint64(), rand.Uint64()}
+		f.seed = maphash.MakeSeed()
 	}
 	if len(f.ring) < maxKeys {
 		f.ring = append(f.ring, seenOnce[T]{})
-	} else if old := &f.ring[f.next]; old.kept {
+	} else if old := &f.ring[f.next]; old.ep.IsValid() {
 		i, _ := f.find(old.ep)
 		f.unindex(i)
 	}
-	f.ring[f.next] = seenOnce[T]{ep: ep, v: v, kept: true}
+	f.ring[f.next] = seenOnce[T]{ep: ep, v: v}
 	i, _ := f.find(ep)
 	f.index[i] = f.next + 1
 	f.n++
@@ -240,11 +227,7 @@ func (ev *evidence[E, P]) find(ep netip.AddrPort) P {
 // get returns the evidence at ep, creating it; past the budget, evidence
 // counted nowhere (the caller's update is lost, and c counts the loss).
 func (ev *evidence[E, P]) get(c *Collector, ep netip.AddrPort) P {
-	if ev.last != nil && ep == ev.lastEP {
-		return ev.last
-	}
-	if e := ev.at[ep]; e != nil {
-		ev.lastEP, ev.last = ep, e
+	if e := ev.find(ep); e != nil {
 		return e
 	}
 	if len(ev.at) >= maxKeys {
