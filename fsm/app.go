@@ -300,6 +300,10 @@ func (c *Conn) acceptOutcome(s *AppSide, sv, cl *endpoint) {
 	case c.resetBy >= 0:
 		s.Setup, s.SetupAt = AppNever, sv.closeTime
 		s.Why = "reset in SYN_RCVD, before the handshake completed"
+	case sv.state == Listen && c.rare != nil && c.rare.ev[sv.dir].halfOpenPending:
+		drop := c.rare.ev[sv.dir].halfOpenDrop
+		s.Setup, s.SetupAt = AppNever, drop.Time
+		s.Why = "the server dropped its half-open connection on an " + drop.what() + " quoting its SYN/ACK (Linux tcp_req_err)"
 	default:
 		s.Setup, s.Why = AppNever, "the client never acknowledged the SYN/ACK"
 	}

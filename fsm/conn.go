@@ -348,6 +348,12 @@ func invalidFlags(f Flags) string {
 func (c *Conn) sendSYN(e, p *endpoint, seg *Segment, kind *Kind) {
 	isSYNACK := seg.Flags&ACK != 0
 	switch {
+	case isSYNACK && c.rare != nil && c.rare.ev[e.dir].halfOpenPending:
+		// The first SYN/ACK of a new request socket, after an ICMP error
+		// made Linux drop the last (see dropHalfOpen): a new ISN, no
+		// resend, and the start of a new retry schedule.
+		c.rare.ev[e.dir].halfOpenPending = false
+		e.isn, e.nSent = seg.seqNum(), 0
 	case !e.sentSYN:
 		e.sentSYN, e.isn = true, seg.seqNum()
 		if seg.Len > 0 {

@@ -83,6 +83,14 @@ type evidence struct {
 	// ICMP errors quoting this side's SYN in SYN_SENT (Conn.ICMPError): the
 	// latest, and the first since its latest SYN at the time it came.
 	icmpLatest, icmpSinceSYN icmpNote
+
+	// Half-open connections of this side, a server in SYN_RCVD, that an
+	// ICMP error quoting its SYN/ACK made Linux drop (see dropHalfOpen):
+	// how many, the latest error, and whether the side has sent no
+	// SYN/ACK since, which would open the next one.
+	halfOpenDrops   uint32
+	halfOpenDrop    icmpNote
+	halfOpenPending bool
 }
 
 // synOptions records which options a SYN or SYN/ACK carried.

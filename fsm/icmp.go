@@ -162,21 +162,28 @@ func icmpWhat(v6 bool, typ, code uint8) string {
 }
 
 // ICMPError takes an ICMP or ICMPv6 error quoting a segment of the
-// connection, in capture order with its segments. Only what ends a
-// connect() is kept: as Linux's tcp_v4_err and tcp_v6_err read it, an error
-// quoting the SYN of a side in SYN_SENT (the quoted sequence number between
-// its SND.UNA and SND.NXT, that is its ISN or ISN+1) that the kernel turns
-// into an errno. Anything else, an error arriving once the side is
+// connection, in capture order with its segments. Two kinds count, as
+// Linux's tcp_v4_err and tcp_v6_err read them. An error quoting the SYN of
+// a side in SYN_SENT (the quoted sequence number between its SND.UNA and
+// SND.NXT, that is its ISN or ISN+1) that the kernel turns into an errno
+// ends its connect(): the state machine keeps the side in SYN_SENT, and
+// the error beside it (see icmpClosed). An error quoting the SYN/ACK of a
+// server still in SYN_RCVD drops its half-open connection (see
+// dropHalfOpen). Anything else, an error arriving once the side is
 // synchronized (Linux keeps it as a soft error that a later timeout
 // reports), or after a RST ended the connection, changes nothing here.
-// Neither the states nor the counts change: the error is no segment. It
-// returns EventUnreachable when the error ended the connect() (see
-// icmpClosed), for the event stream.
+// The counts never change: the error is no segment. It returns
+// EventUnreachable when the error ended the connect() (see icmpClosed),
+// for the event stream.
 func (c *Conn) ICMPError(m *ICMPError) Event {
 	if m.Dir != FromClient && m.Dir != FromServer {
 		return 0
 	}
 	e := &c.ep[m.Dir]
+	if e.passive && e.state == SynRcvd && e.sentSYN && c.resetBy < 0 && seq(m.Seq) == e.isn && linuxDropsHalfOpen(m.V6, m.Type, m.Code) {
+		c.dropHalfOpen(e, m)
+		return 0
+	}
 	if e.state != SynSent || !e.sentSYN || c.resetBy >= 0 || !seq(m.Seq).inWindow(e.isn, 2) {
 		return 0
 	}
@@ -195,6 +202,75 @@ func (c *Conn) ICMPError(m *ICMPError) Event {
 		return EventUnreachable
 	}
 	return 0
+}
+
+// dropHalfOpen applies an ICMP error that made Linux drop e's half-open
+// connection. A server in SYN_RCVD holds a request socket, not a full one;
+// tcp_v4_err and tcp_v6_err hand an error quoting its SYN/ACK (the quoted
+// sequence number its ISN) to tcp_req_err, which, for the errors
+// linuxDropsHalfOpen names, removes the request from the listener's queue
+// without a word to either side and counts a ListenDrop. The server's
+// side of the connection is back in LISTEN, as a RST would leave it (RFC
+// 9293 section 3.10.7.4); a SYN the client sends again meets a new request
+// socket, whose SYN/ACK carries a new ISN (see sendSYN). A SYN flood from
+// spoofed sources is where this happens most: routers answer the SYN/ACKs
+// sent to addresses nobody holds.
+func (c *Conn) dropHalfOpen(e *endpoint, m *ICMPError) {
+	ev := c.rareFor(e.dir)
+	ev.halfOpenDrops++
+	ev.halfOpenDrop = icmpNote{ICMPError: *m}
+	ev.halfOpenPending = true
+	// Not a transition of a segment (see enter): no step is under way.
+	e.state = Listen
+	e.gotSYN, e.synAcked, e.droppedAck = false, false, false
+}
+
+// linuxDropsHalfOpen reports whether Linux drops a half-open connection on
+// an ICMP error quoting its SYN/ACK. tcp_v4_err asks tcp_req_err to abort
+// for parameter problem, time exceeded, and net or host unreachable;
+// tcp_v6_err for what icmpv6_err_convert calls fatal: parameter problem and
+// destination unreachable but for no route (code 0), beyond the scope of
+// the source (2) and address unreachable (3). Every other error, such as
+// the administratively prohibited of a firewall's REJECT, leaves the
+// request in place: the server resends its SYN/ACK.
+func linuxDropsHalfOpen(v6 bool, typ, code uint8) bool {
+	if v6 {
+		switch typ {
+		case 1: // destination unreachable
+			return code != 0 && code != 2 && code != 3
+		case 4: // parameter problem
+			return true
+		}
+		return false
+	}
+	switch typ {
+	case 3: // destination unreachable
+		return code == 0 || code == 1
+	case 11, 12: // time exceeded, parameter problem
+		return true
+	}
+	return false
+}
+
+// halfOpenDrops returns how many half-open connections of e an ICMP error
+// made Linux drop, and the latest error.
+func (c *Conn) halfOpenDrops(e *endpoint) (int, icmpNote) {
+	if c.rare == nil {
+		return 0, icmpNote{}
+	}
+	ev := &c.rare.ev[e.dir]
+	return int(ev.halfOpenDrops), ev.halfOpenDrop
+}
+
+// halfOpensReopened counts the SYN/ACKs of e that opened a new half-open
+// connection after an ICMP error dropped the one before: its drops, but
+// for a last one no SYN/ACK followed.
+func (c *Conn) halfOpensReopened(e *endpoint) int {
+	n, _ := c.halfOpenDrops(e)
+	if n > 0 && c.rare.ev[e.dir].halfOpenPending {
+		n--
+	}
+	return n
 }
 
 // icmpEnded returns the ICMP error that ended e's connect(): the first to

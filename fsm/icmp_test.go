@@ -2,6 +2,8 @@ package fsm
 
 import (
 	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -172,5 +174,108 @@ func TestICMPClosesConnect(t *testing.T) {
 				t.Errorf("at the error the client is %s, want CLOSED", cl)
 			}
 		})
+	}
+}
+
+// TestICMPDropsHalfOpen: an ICMP error quoting the SYN/ACK of a server in
+// SYN_RCVD (its ISN exactly) drops the half-open connection, back to
+// LISTEN, for the errors Linux's tcp_req_err is told to abort on
+// (tcp_v4_err: net or host unreachable, time exceeded, parameter problem;
+// tcp_v6_err: what icmpv6_err_convert calls fatal), and for no other;
+// nor once the handshake completed, nor quoting another sequence number.
+func TestICMPDropsHalfOpen(t *testing.T) {
+	synSynAck := []step{{dir: FromClient, flags: SYN}, {dir: FromServer, flags: SYN | ACK, ack: 1, at: 5}}
+	quoting := func(v6 bool, typ, code uint8) []icmpStep {
+		return []icmpStep{{dir: FromServer, at: 10, v6: v6, typ: typ, code: code, afterSteps: 2}}
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		icmp  []icmpStep
+		drops bool
+	}{
+		{"net unreachable", synSynAck, quoting(false, 3, 0), true},
+		{"host unreachable", synSynAck, quoting(false, 3, 1), true},
+		{"time exceeded", synSynAck, quoting(false, 11, 0), true},
+		{"parameter problem", synSynAck, quoting(false, 12, 0), true},
+		{"port unreachable: kept", synSynAck, quoting(false, 3, 3), false},
+		{"communication administratively prohibited: kept", synSynAck, quoting(false, 3, 13), false},
+		{"host administratively prohibited: kept", synSynAck, quoting(false, 3, 10), false},
+		{"fragmentation needed: kept", synSynAck, quoting(false, 3, 4), false},
+		{"ICMPv6 no route: kept", synSynAck, quoting(true, 1, 0), false},
+		{"ICMPv6 administratively prohibited", synSynAck, quoting(true, 1, 1), true},
+		{"ICMPv6 beyond scope: kept", synSynAck, quoting(true, 1, 2), false},
+		{"ICMPv6 address unreachable: kept", synSynAck, quoting(true, 1, 3), false},
+		{"ICMPv6 port unreachable", synSynAck, quoting(true, 1, 4), true},
+		{"ICMPv6 reject route", synSynAck, quoting(true, 1, 6), true},
+		{"ICMPv6 unknown unreachable code", synSynAck, quoting(true, 1, 9), true},
+		{"ICMPv6 parameter problem", synSynAck, quoting(true, 4, 0), true},
+		{"ICMPv6 time exceeded: kept", synSynAck, quoting(true, 3, 0), false},
+		{"ICMPv6 packet too big: kept", synSynAck, quoting(true, 2, 0), false},
+		{"quoting ISN+1: kept", synSynAck, []icmpStep{{dir: FromServer, seq: 1, at: 10, typ: 3, code: 1, afterSteps: 2}}, false},
+		{"quoting the client's SYN: the connect() ends instead", synSynAck, []icmpStep{{dir: FromClient, at: 10, typ: 3, code: 1, afterSteps: 2}}, false},
+		{"after the handshake: kept", handshake, []icmpStep{{dir: FromServer, at: 25, typ: 3, code: 1, afterSteps: 3}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := runICMP(t, tt.steps, tt.icmp)
+			r := c.Result(c.Last())
+			dropped := slices.Contains(r.Labels, LabelSynAckUnreachable)
+			if dropped != tt.drops || (r.HalfOpenDropped == 1) != tt.drops || (r.Server.State == Listen) != tt.drops {
+				t.Errorf("dropped %d, labels %v, server %s; want dropped: %v", r.HalfOpenDropped, r.Labels, r.Server.State, tt.drops)
+			}
+			if tt.drops && (r.HalfOpenDrop.Time != 1_700_000_000e9+10e6 || r.HalfOpenDrop.From != icmpRouter) {
+				t.Errorf("half-open drop %+v, want the error at 10 ms from %s", r.HalfOpenDrop, icmpRouter)
+			}
+		})
+	}
+}
+
+// TestHalfOpenReopened: after Linux dropped the server's half-open
+// connection on an ICMP error, the client's SYN retry meets a new one
+// (the recorded synack-icmp-dropped.pcap): its SYN/ACK, with a new ISN,
+// takes the server back to SYN_RCVD, is no retransmission and no
+// synack_isn_changed, and starts the server's retry schedule again; a
+// SYN/ACK the new request resends is a retransmission, and the
+// handshake completes on it as on any other.
+func TestHalfOpenReopened(t *testing.T) {
+	const newISN = 77_777 // the second request's ISN, relative to the first's
+	hostUnreachable := func(seq uint32, at int64, after int) icmpStep {
+		return icmpStep{dir: FromServer, seq: seq, at: at, typ: 3, code: 1, afterSteps: after}
+	}
+	steps := []step{
+		{dir: FromClient, flags: SYN},
+		{dir: FromServer, flags: SYN | ACK, ack: 1, at: 5, server: SynRcvd},
+		{dir: FromClient, flags: SYN, at: 1000, server: Listen, kind: KindSynRetransmission},
+		{dir: FromServer, flags: SYN | ACK, seq: newISN, ack: 1, at: 1005, server: SynRcvd, notKind: KindSynRetransmission},
+		{dir: FromServer, flags: SYN | ACK, seq: newISN, ack: 1, at: 2005, server: SynRcvd, kind: KindSynRetransmission},
+		{dir: FromClient, flags: ACK, seq: 1, ack: newISN + 1, at: 2010, client: Established, server: Established},
+	}
+	c := runICMP(t, steps, []icmpStep{hostUnreachable(0, 10, 2)})
+	r := c.Result(c.Last())
+	if r.Handshake != HandshakeComplete || r.HalfOpenDropped != 1 || r.SynAckRetransmits != 1 || len(r.Anomalies) != 0 {
+		t.Errorf("handshake %s, %d dropped, %d SYN/ACK retransmits, anomalies %v; want complete, 1, 1, none",
+			r.Handshake, r.HalfOpenDropped, r.SynAckRetransmits, r.Anomalies)
+	}
+	if want := []int64{1_700_000_001_005e6, 1_700_000_002_005e6}; !slices.Equal(r.Server.SYNTimes, want) {
+		t.Errorf("server SYN/ACK times %v, want the second request's %v", r.Server.SYNTimes, want)
+	}
+
+	// Dropped each time, as the recording shows: none resent, the server
+	// in LISTEN at the end, and its accept() never saw a connection.
+	steps = []step{
+		{dir: FromClient, flags: SYN},
+		{dir: FromServer, flags: SYN | ACK, ack: 1, at: 5},
+		{dir: FromClient, flags: SYN, at: 1000},
+		{dir: FromServer, flags: SYN | ACK, seq: newISN, ack: 1, at: 1005},
+	}
+	c = runICMP(t, steps, []icmpStep{hostUnreachable(0, 10, 2), hostUnreachable(newISN, 1010, 4)})
+	r = c.Result(c.Last())
+	if r.Server.State != Listen || r.HalfOpenDropped != 2 || r.SynAckRetransmits != 0 || r.Server.SYNACKs != 2 || len(r.Anomalies) != 0 {
+		t.Errorf("server %s, %d dropped, %d SYN/ACK retransmits of %d, anomalies %v; want LISTEN, 2, 0 of 2, none",
+			r.Server.State, r.HalfOpenDropped, r.SynAckRetransmits, r.Server.SYNACKs, r.Anomalies)
+	}
+	if s := r.App.Server; s.Setup != AppNever || !strings.Contains(s.Why, "dropped its half-open connection on an ICMP host unreachable") {
+		t.Errorf("server app %+v, want accept() never, dropped on the ICMP error", s)
 	}
 }

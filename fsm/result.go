@@ -62,6 +62,10 @@ const (
 	// LabelSYNChallenged: a SYN on the synchronized connection was answered
 	// with a challenge ACK and the connection went on (RFC 5961 section 4).
 	LabelSYNChallenged = "syn_challenged"
+	// LabelSynAckUnreachable: an ICMP or ICMPv6 error quoting the
+	// server's SYN/ACK made Linux drop its half-open connection
+	// (Result.HalfOpenDropped says how often, see Conn.ICMPError).
+	LabelSynAckUnreachable = "synack_unreachable"
 	// LabelOneSided: the capture holds one direction of the connection
 	// only; the other side's handshake was inferred from what the seen
 	// side acknowledged and sent.
@@ -75,6 +79,7 @@ var LabelNames = []string{
 	LabelSynRetransmitted, LabelSynAckRetransmitted, LabelKeepAlive, LabelZeroWindow,
 	LabelSynWithData, LabelClosedBeforeHandshake, LabelRetransmissions, LabelPortReuse,
 	LabelClientOnlyEstablished, LabelSynCookie, LabelRSTChallenged, LabelSYNChallenged, LabelOneSided,
+	LabelSynAckUnreachable,
 }
 
 // TimeWaitDuration is how long Linux keeps a socket in TIME_WAIT
@@ -103,7 +108,9 @@ type Side struct {
 	TimeWaitAt int64
 
 	// SYNTimes are the times of this side's first SYN (client) or SYN/ACK
-	// (server) transmissions, at most MaxSYNTimes: their gaps show the backoff.
+	// (server) transmissions, at most MaxSYNTimes: their gaps show the
+	// backoff. A server's are those of its latest half-open connection
+	// (see Result.HalfOpenDropped).
 	SYNTimes []int64
 	// CloseWaitAt is when this side received the peer's FIN while open,
 	// entering CLOSE_WAIT; 0 if it never did.
@@ -161,6 +168,14 @@ type Result struct {
 	// connect() when Handshake is HandshakeUnreachable; its Time is 0
 	// otherwise.
 	Unreachable ICMPError
+	// HalfOpenDropped counts the server's half-open connections (in
+	// SYN_RCVD) that an ICMP or ICMPv6 error quoting their SYN/ACK made
+	// Linux drop, HalfOpenDrop the latest such error (see
+	// Conn.ICMPError). A SYN/ACK that opened the next one after such a
+	// drop is no retransmission (SynAckRetransmits), and the server's
+	// SYNTimes are those of the latest one.
+	HalfOpenDropped int
+	HalfOpenDrop    ICMPError
 }
 
 // MarkReused records that this connection reuses the 5-tuple of an earlier one.
@@ -288,7 +303,11 @@ func (c *Conn) Result(end int64) Result {
 		r.Anomalies = c.rare.anomalies
 	}
 	r.SynAckOptionsReduced = c.synAckOptionsReduced()
-	r.SynAckRetransmits = max(int(sv.synAcks)-1, 0)
+	dropped, drop := c.halfOpenDrops(sv)
+	r.SynAckRetransmits = max(int(sv.synAcks)-1-c.halfOpensReopened(sv), 0)
+	if dropped > 0 {
+		r.HalfOpenDropped, r.HalfOpenDrop = dropped, drop.ICMPError
+	}
 	r.App = c.app(end)
 	if n, ok := c.icmpClosed(cl); ok && !c.simultaneousOpen {
 		r.Unreachable = n.ICMPError
@@ -353,6 +372,7 @@ func (c *Conn) Result(end int64) Result {
 		add(c.rare.rstChallenged, LabelRSTChallenged)
 		add(c.rare.synChallenged, LabelSYNChallenged)
 		add(c.rare.oneSided && (cl.packets == 0 || sv.packets == 0), LabelOneSided)
+		add(dropped > 0, LabelSynAckUnreachable)
 	}
 	return r
 }

@@ -42,6 +42,7 @@ var labelSummaries = map[string]string{
 	LabelRSTChallenged:         "a RST in the window but not at RCV.NXT drew a challenge ACK, and the connection went on (RFC 5961)",
 	LabelSYNChallenged:         "a SYN on the synchronized connection drew a challenge ACK and changed nothing (RFC 5961)",
 	LabelOneSided:              "the capture holds one direction only; the unseen side was inferred from the seen side's segments",
+	LabelSynAckUnreachable:     "an ICMP error quoting the server's SYN/ACK made Linux drop its half-open connection",
 }
 
 // AnomalySummary is one line on the anomaly name, or "" for a name that

@@ -51,6 +51,7 @@ func appendConnJSON(b []byte, r *flow.Record) []byte {
 	b = append(b, '}')
 	b = appendReset(b, r)
 	b = appendUnreachable(b, r)
+	b = appendHalfOpenDrops(b, r)
 	b = append(b, `,"reason":`...)
 	b = appendJSONString(b, r.Reason.String())
 	b = append(b, `,"conn_state":`...)
@@ -219,7 +220,27 @@ func appendUnreachable(b []byte, r *flow.Record) []byte {
 	if m.Time == 0 {
 		return b
 	}
-	b = append(b, `,"icmp":{"ts":`...)
+	b = append(b, `,"icmp":{`...)
+	return appendICMPError(b, m)
+}
+
+// appendHalfOpenDrops appends "synack_icmp", for a connection whose
+// server Linux dropped in SYN_RCVD on ICMP errors quoting its SYN/ACK:
+// how many times, and the latest error.
+func appendHalfOpenDrops(b []byte, r *flow.Record) []byte {
+	if r.HalfOpenDropped == 0 {
+		return b
+	}
+	b = append(b, `,"synack_icmp":{"dropped":`...)
+	b = strconv.AppendInt(b, int64(r.HalfOpenDropped), 10)
+	b = append(b, ',')
+	return appendICMPError(b, &r.HalfOpenDrop)
+}
+
+// appendICMPError appends the members of an ICMP error's object and
+// closes it.
+func appendICMPError(b []byte, m *fsm.ICMPError) []byte {
+	b = append(b, `"ts":`...)
 	b = appendUnixTime(b, m.Time)
 	b = append(b, `,"from":`...)
 	b = appendJSONString(b, m.From.String())

@@ -74,6 +74,7 @@ func (t *textReporter) Conn(r *flow.Record) error {
 		{int(r.Client.Retransmits + r.Server.Retransmits), "retransmission", "retransmissions"},
 		{int(r.Client.Keepalives + r.Server.Keepalives), "keepalive", "keepalives"},
 		{int(r.Client.ZeroWindows + r.Server.ZeroWindows), "zero window", "zero windows"},
+		{r.HalfOpenDropped, "half-open connection" + halfOpenDropText(r), "half-open connections" + halfOpenDropText(r)},
 	} {
 		if c.n == 1 {
 			counts = append(counts, "1 "+c.one)

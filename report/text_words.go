@@ -34,6 +34,16 @@ func resetText(r *flow.Record) string {
 	return fmt.Sprintf(" (%s in %s, %s in %s)", r.ResetBy, r.ResetFrom, fsm.Dir(1-r.ResetBy), r.ResetPeerState)
 }
 
+// halfOpenDropText says what dropped the server's half-open connections:
+// " dropped by the server on ICMP host unreachable (type 3, code 1) from
+// 10.0.0.254".
+func halfOpenDropText(r *flow.Record) string {
+	if r.HalfOpenDropped == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" dropped by the server on %s from %s", r.HalfOpenDrop.What(), r.HalfOpenDrop.From)
+}
+
 // unreachableText names the ICMP error that ended the client's connect()
 // and its sender: " (ICMP net unreachable (type 3, code 0) from 10.0.0.254)".
 func unreachableText(r *flow.Record) string {

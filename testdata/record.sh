@@ -333,6 +333,24 @@ verify() {
 			n 'icmpv6.type==1 && icmpv6.code==4' -ge 1
 		fi
 		;;
+	synack-icmp-dropped)
+		# Two connect()s of three SYNs each (tcp_syn_retries=2), every
+		# SYN/ACK answered by an ICMP error from the client quoting it.
+		# Host unreachable (the first): the server dropped each half-open
+		# connection, so each of its three SYN/ACKs has an ISN of its own
+		# and the kernel counted three ListenDrops. Administratively
+		# prohibited (the second): ignored, one ISN, SYN/ACKs resent. Then
+		# one ordinary connection.
+		n '!icmp && tcp.flags==0x002' -eq 7
+		n 'icmp.type==3 && icmp.code==1 && ip.src==10.0.0.1' -eq 3
+		n 'icmp.type==3 && icmp.code==13 && ip.src==10.0.0.1' -ge 3
+		n '!icmp && tcp.flags==0x012' -ge 7
+		has ' C:S S:S\. C:\. C:P\. '
+		has ' C:F\. (S:\. )?S:F\. C:\.$'
+		isns=$(tshark -r "$f" -Y '!icmp && tcp.flags==0x012' -T fields -e tcp.dstport -e tcp.seq_raw 2>/dev/null | sort -u | awk '{ n[$1]++ } END { for (p in n) print n[p] }' | sort -n | tr '\n' ' ')
+		[ "$isns" = "1 1 3 " ] || failed "distinct SYN/ACK ISNs per connection: $isns, want 1, 1 and 3"
+		kernel server TcpExtListenDrops -eq 3
+		;;
 	diag-syn-flood-cookies)
 		# 200 flood SYNs (10.0.1.0/24), each answered once, never ACKed.
 		n 'tcp.flags==0x002 && ip.src==10.0.1.0/24' -eq 200

@@ -35,7 +35,7 @@ func TestCheckKernelSnapshots(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	if want := "47 passed, 0 failed\n"; len(names) != 47 || out != want {
+	if want := "48 passed, 0 failed\n"; len(names) != 48 || out != want {
 		t.Errorf("%d captures; output %q, want %q", len(names), out, want)
 	}
 }

@@ -31,6 +31,10 @@ type want struct {
 	// its receiver took (the peer's TCP_INFO bytes_received, logged when it
 	// was recorded).
 	clientBytes, serverBytes int
+	// halfOpenDropped: the server's half-open connections an ICMP error
+	// quoting their SYN/ACK made Linux drop ("synack_icmp"), as its
+	// ListenDrops counter said when it was recorded; none when 0.
+	halfOpenDropped int
 }
 
 // kernelExpectations states the outcome of every kernel capture
@@ -185,6 +189,18 @@ var kernelExpectations = map[string][]want{
 		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN"},
 		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN"},
 	},
+	// Every SYN/ACK answered by an ICMP error from the client's firewall.
+	// Host unreachable: Linux dropped the server's half-open connection
+	// each time (ListenDrops 3), so each SYN retry met a new one with a
+	// new ISN, none resent, and the server holds nothing at the end.
+	// Administratively prohibited: ignored in SYN_RECV, the SYN/ACK resent
+	// by the server's timer and for each SYN retry. Both connect()s timed
+	// out; then an ordinary connection.
+	"synack-icmp-dropped.pcap": {
+		{handshake: "synack_unanswered", close: "none", client: "SYN_SENT", server: "LISTEN", labels: []string{"syn_retransmitted", "synack_unreachable"}, halfOpenDropped: 3},
+		{handshake: "synack_unanswered", close: "none", client: "SYN_SENT", server: "SYN_RCVD", labels: []string{"syn_retransmitted", "synack_retransmitted"}, synackRetransmits: 4},
+		{handshake: "complete", close: "fin", client: "TIME_WAIT", server: "CLOSED", minRTTms: 4.5, noRetransmits: true},
+	},
 	"app-icmp-unreachable-ipv6.pcap": {
 		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN", labels: []string{"syn_retransmitted"}},
 		{handshake: "unreachable", close: "none", client: "CLOSED", server: "LISTEN", labels: []string{"syn_retransmitted"}},
@@ -229,6 +245,9 @@ func TestKernelCaptureExpectations(t *testing.T) {
 				if w.noRetransmits {
 					check("syn_retransmits", 0)
 					check("retransmits", 0)
+				}
+				if drops, _ := c["synack_icmp"].(map[string]any); fmt.Sprint(drops["dropped"]) != fmt.Sprint(w.halfOpenDropped) && (w.halfOpenDropped != 0 || drops != nil) {
+					t.Errorf("conn %d: synack_icmp %v, want %d half-open connections dropped", i+1, c["synack_icmp"], w.halfOpenDropped)
 				}
 				for side, want := range map[string]int{"client": w.clientBytes, "server": w.serverBytes} {
 					bytes, _ := c["bytes"].(map[string]any)
@@ -322,6 +341,7 @@ var kernelDiagnoses = map[string][]string{
 	"app-resets.pcap":                  nil,
 	"app-icmp-unreachable.pcap":        nil,
 	"app-icmp-unreachable-ipv6.pcap":   nil,
+	"synack-icmp-dropped.pcap":         nil,
 	"app-accept-overflow-noabort.pcap": {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 	"app-accept-overflow-abort.pcap":   {"accept_queue_overflow@10.0.0.2:8080", "syn_unanswered@10.0.0.2:8080"},
 

@@ -133,6 +133,12 @@ var scenarios = []scenario{
 		run:    appICMPUnreachable,
 	},
 	{
+		name: "synack-icmp-dropped", desc: "the client's firewall answers every SYN/ACK with an ICMP error quoting it: host unreachable, on which Linux drops the server's half-open connection (tcp_req_err), so each SYN retry meets a new one with a new ISN; then administratively prohibited, which Linux ignores in SYN_RECV, so the server resends its SYN/ACK; both connect()s end in ETIMEDOUT (tcp_syn_retries=2, tcp_synack_retries=2); then one ordinary connection",
+		client: [][2]string{{"net.ipv4.tcp_syn_retries", "2"}, {"net.ipv4.icmp_ratelimit", "0"}},
+		server: [][2]string{{"net.ipv4.tcp_synack_retries", "2"}},
+		run:    synAckICMPDropped,
+	},
+	{
 		name: "app-accept-overflow-abort", desc: "as accept-overflow-abort, with the call log: the accept queue drained at the end, the reset client never accepted",
 		server: [][2]string{{"net.ipv4.tcp_syncookies", "0"}, {"net.ipv4.tcp_abort_on_overflow", "1"}, {"net.ipv4.tcp_synack_retries", "3"}},
 		run:    func(e *env) error { return acceptOverflow(e, 4*time.Second) },
@@ -1057,6 +1063,36 @@ func appResets(e *env) error {
 		return err
 	}
 	return lingerReset(c, a)
+}
+
+// synAckICMPDropped: the client's firewall rejects every SYN/ACK from the
+// server's port with an ICMP error. Linux's tcp_v4_err hands an error
+// quoting the SYN/ACK of a connection still in SYN_RECV to tcp_req_err,
+// which drops the request (and counts a ListenDrop) for net or host
+// unreachable, time exceeded and parameter problem, and ignores the rest.
+// The first connect() meets host unreachable, the second administratively
+// prohibited; the client's own TCP never sees a SYN/ACK, so both time out.
+// One ordinary connection follows, so that the capture runs past the
+// second give-up.
+func synAckICMPDropped(e *env) error {
+	ls, err := e.listen(16)
+	if err != nil {
+		return err
+	}
+	for _, reject := range []string{"icmp-host-unreachable", "icmp-admin-prohibited"} {
+		rule := []string{"INPUT", "-p", "tcp", "--sport", fmt.Sprint(e.port), "--tcp-flags", "SYN,ACK", "SYN,ACK", "-j", "REJECT", "--reject-with", reject}
+		if err := iptables(e.cns, e.v6, append([]string{"-I"}, rule...)...); err != nil {
+			return err
+		}
+		_, err := e.dial()
+		if err := expectErr("connect, SYN/ACKs rejected with "+reject, err, unix.ETIMEDOUT); err != nil {
+			return err
+		}
+		if err := iptables(e.cns, e.v6, append([]string{"-D"}, rule...)...); err != nil {
+			return err
+		}
+	}
+	return laterConnection(e, ls, time.Second)
 }
 
 // icmpTarget is a connect() an ICMP error is to end: where it goes and
