@@ -87,6 +87,11 @@ func TestDiagnoses(t *testing.T) {
 			r.Handshake, r.SynAckOptionsReduced = fsm.HandshakeSynAckUnanswered, true
 			r.Server.State, r.Client.State = fsm.SynRcvd, fsm.SynSent
 		}), []string{"syn_flood@10.0.0.2:8080"}},
+		{"SYN flood whose SYN/ACKs met ICMP errors", many(60, func(r *flow.Record) {
+			r.Handshake = fsm.HandshakeSynAckUnanswered
+			r.Server.State, r.Client.State = fsm.Listen, fsm.SynSent
+			r.HalfOpenDropped, r.HalfOpenDrop = 1, fsm.ICMPError{Time: 2 * sec, Dir: fsm.FromServer, Type: 3, Code: 1, From: netip.MustParseAddr("192.0.2.1")}
+		}), []string{"syn_flood@10.0.0.2:8080"}},
 		{"half-open connections from too few sources are not a flood", many(60, func(r *flow.Record) {
 			r.Handshake = fsm.HandshakeSynAckUnanswered
 			r.ClientAddr = netip.MustParseAddrPort("10.0.1.1:40000")
@@ -503,5 +508,34 @@ func TestBudgetsPerDiagnosis(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no syn_flood on %s after %d hosts closing actively", listener, maxKeys+100)
+	}
+}
+
+// TestSynFloodICMPDrops: a SYN flood whose SYN/ACKs met ICMP errors, on
+// which Linux dropped the half-open connections, says how many and the
+// latest error; one without says nothing of ICMP.
+func TestSynFloodICMPDrops(t *testing.T) {
+	flood := func(dropped int) string {
+		c := New(DefaultThresholds())
+		for _, r := range many(60, func(r *flow.Record) {
+			r.Handshake = fsm.HandshakeSynAckUnanswered
+			r.HalfOpenDropped = dropped
+			if dropped > 0 {
+				r.HalfOpenDrop = fsm.ICMPError{Time: 2 * sec, Dir: fsm.FromServer, Type: 3, Code: 1, From: netip.MustParseAddr("192.0.2.1")}
+			}
+		}) {
+			c.Add(r)
+		}
+		ds := c.Diagnoses()
+		if len(ds) != 1 || ds[0].Name != SynFlood {
+			t.Fatalf("diagnoses %+v, want one syn_flood", ds)
+		}
+		return ds[0].Explanation
+	}
+	if got, want := flood(2), "the server dropped 120 half-open connections on them (the latest an ICMP host unreachable (type 3, code 1) from 192.0.2.1)"; !strings.Contains(got, want) {
+		t.Errorf("explanation %q lacks %q", got, want)
+	}
+	if got := flood(0); strings.Contains(got, "ICMP") {
+		t.Errorf("explanation %q speaks of ICMP errors that never came", got)
 	}
 }

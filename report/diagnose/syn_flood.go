@@ -32,6 +32,11 @@ type synFloodEvidence struct {
 	synAckResends  int     // SYN/ACK retransmissions of the half-open connections
 	synsUnanswered int     // attempts whose SYN got no answer at all
 	synAckSchedule []int64 // the SYN/ACK times of the first resending example
+	// icmpDropped: half-open connections Linux dropped on ICMP errors
+	// quoting their SYN/ACK (Result.HalfOpenDropped), the latest error
+	// in icmpDrop.
+	icmpDropped int
+	icmpDrop    fsm.ICMPError
 }
 
 func (d *synFlood) observe(r *flow.Record, c *Collector) {
@@ -47,6 +52,10 @@ func (d *synFlood) observe(r *flow.Record, c *Collector) {
 	}
 	g.synAcksAlone++
 	g.synAckResends += r.SynAckRetransmits
+	if r.HalfOpenDropped > 0 {
+		g.icmpDropped += r.HalfOpenDropped
+		g.icmpDrop = r.HalfOpenDrop
+	}
 	if g.synAckSchedule == nil && len(r.Server.SYNTimes) > 1 {
 		g.synAckSchedule = r.Server.SYNTimes
 	}
@@ -82,6 +91,10 @@ func (d *synFlood) findings(c *Collector, out []Diagnosis) []Diagnosis {
 			}
 		default:
 			text += "No SYN/ACK was resent and none has the options-dropped shape of a SYN cookie (a cookie answering a SYN with timestamps keeps its options, so that shape cannot rule cookies out)."
+		}
+		if g.icmpDropped > 0 {
+			text += fmt.Sprintf(" ICMP errors answered SYN/ACKs, and the server dropped %s on them (the latest an %s from %s): the addresses the SYNs came from could not be reached, as spoofed ones cannot.",
+				count(g.icmpDropped, "half-open connection"), g.icmpDrop.What(), g.icmpDrop.From.Unmap())
 		}
 		return Diagnosis{Severity: Critical, Explanation: text,
 			Advice: "A SYN flood (often from spoofed addresses) or a crowd of clients that cannot complete the handshake. Keep net.ipv4.tcp_syncookies=1 (the default) so the SYN queue cannot be exhausted; size net.ipv4.tcp_max_syn_backlog; lower net.ipv4.tcp_synack_retries to free half-open slots sooner; filter the sources upstream. `netstat -s | grep -i -e SYN -e cookies` counts cookies sent and SYNs dropped."}, true
