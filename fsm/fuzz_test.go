@@ -10,8 +10,25 @@ import (
 // are small so the fuzzer meets in-window numbers often, and the base is
 // near 2^32 so it meets the wrap too.
 func segmentsFrom(data []byte) []Segment {
+	segs, _ := eventsFrom(data)
+	return segs
+}
+
+// eventsFrom decodes fuzz input as segmentsFrom does, and also returns, for
+// each segment, the ICMP error to give the connection before it, if its
+// record's last byte has its top bit set: quoting the segment's sequence
+// number from its direction, with the type in the low bits of that byte,
+// ICMPv6 with bit 6, and the code in the window-scale byte.
+func eventsFrom(data []byte) ([]Segment, []*ICMPError) {
 	var segs []Segment
+	var icmp []*ICMPError
 	for len(data) >= 12 {
+		if b := data[:12]; b[11]&0x80 != 0 {
+			icmp = append(icmp, &ICMPError{Time: int64(len(segs)) * 1e6, Dir: Dir(b[0] & 1),
+				Seq: 0xffff_ff00 + uint32(binary.BigEndian.Uint16(b[3:5])), V6: b[11]&0x40 != 0, Type: b[11] & 0x0f, Code: b[10]})
+		} else {
+			icmp = append(icmp, nil)
+		}
 		b := data[:12]
 		data = data[12:]
 		segs = append(segs, Segment{
@@ -27,14 +44,14 @@ func segmentsFrom(data []byte) []Segment {
 			WindowScale: int8(b[10]%16) - 1,
 		})
 	}
-	return segs
+	return segs, icmp
 }
 
 // FuzzConn feeds arbitrary segment sequences (nonsense flag combinations,
-// wrapped sequence numbers, RST storms, data on closed connections) and
-// checks the machine's invariants: no panic, valid states, complete results,
-// nothing moved by a segment dropped beyond its receiver's window, and no
-// anomaly counted less than once.
+// wrapped sequence numbers, RST storms, data on closed connections), with
+// ICMP errors among them, and checks the machine's invariants: no panic,
+// valid states, complete results, nothing moved by a segment dropped
+// beyond its receiver's window, and no anomaly counted less than once.
 func FuzzConn(f *testing.F) {
 	// Seeds: a normal connection, a simultaneous open, an RST storm.
 	seed := func(segs ...[12]byte) []byte {
@@ -57,8 +74,17 @@ func FuzzConn(f *testing.F) {
 		[12]byte{0, 0, byte(SYNACK), 0, 0, 0, 51}, [12]byte{1, 0, byte(SYNACK), 0, 50, 0, 1},
 	))
 	f.Add(seed([12]byte{1, 0, byte(RST)}, [12]byte{0, 0, byte(RST | ACK), 1, 0}, [12]byte{1, 0, byte(SYN | FIN | RST)}))
+	// A SYN, a SYN/ACK, host unreachable quoting it (the server drops its
+	// half-open connection), the SYN again, a SYN/ACK with a new ISN.
+	f.Add(seed(
+		[12]byte{0, 0, byte(SYN), 0, 0, 0, 0, 0, 0xff, 0xff, 8},
+		[12]byte{1, 0, byte(SYNACK), 0, 9, 0, 1, 0, 0xff, 0xff, 8},
+		[12]byte{1, 0, byte(SYNACK), 0, 9, 0, 1, 0, 0xff, 0xff, 1, 0x83},
+		[12]byte{0, 0, byte(SYN), 0, 0, 0, 0, 0, 0xff, 0xff, 8},
+		[12]byte{1, 0, byte(SYNACK), 0, 90, 0, 1, 0, 0xff, 0xff, 8},
+	))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		segs := segmentsFrom(data)
+		segs, icmp := eventsFrom(data)
 		if len(segs) == 0 {
 			return
 		}
@@ -66,6 +92,12 @@ func FuzzConn(f *testing.F) {
 		for i := range segs {
 			if c.IsNewAttempt(&segs[i]) {
 				c = NewConn(&segs[i])
+			}
+			if m := icmp[i]; m != nil {
+				c.ICMPError(m)
+				if cl, sv := c.StatesAt(m.Time); cl >= numStates || sv >= numStates {
+					t.Fatalf("ICMP error %d left invalid states %d, %d", i, cl, sv)
+				}
 			}
 			sender := &c.ep[segs[i].Dir]
 			nxt, bytes, retransmits := sender.tx.nxt, sender.bytes, sender.retransmits
