@@ -23,14 +23,14 @@ func eventsFrom(data []byte) ([]Segment, []*ICMPError) {
 	var segs []Segment
 	var icmp []*ICMPError
 	for len(data) >= 12 {
-		if b := data[:12]; b[11]&0x80 != 0 {
-			icmp = append(icmp, &ICMPError{Time: int64(len(segs)) * 1e6, Dir: Dir(b[0] & 1),
-				Seq: 0xffff_ff00 + uint32(binary.BigEndian.Uint16(b[3:5])), V6: b[11]&0x40 != 0, Type: b[11] & 0x0f, Code: b[10]})
-		} else {
-			icmp = append(icmp, nil)
-		}
 		b := data[:12]
 		data = data[12:]
+		var m *ICMPError
+		if b[11]&0x80 != 0 {
+			m = &ICMPError{Time: int64(len(segs)) * 1e6, Dir: Dir(b[0] & 1),
+				Seq: 0xffff_ff00 + uint32(binary.BigEndian.Uint16(b[3:5])), V6: b[11]&0x40 != 0, Type: b[11] & 0x0f, Code: b[10]}
+		}
+		icmp = append(icmp, m)
 		segs = append(segs, Segment{
 			Time:   int64(len(segs)) * 1e6,
 			Dir:    Dir(b[0] & 1),
