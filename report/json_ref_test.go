@@ -30,16 +30,38 @@ type jsonConn struct {
 	HandshakeRTT      sides[*msec] `json:"handshake_rtt_ms"`
 	// RetryGaps are the gaps between the client's SYNs and between the
 	// server's SYN/ACKs: Linux doubles them from 1 s.
-	RetryGaps sides[[]msec]  `json:"retry_gaps_ms"`
-	Packets   sides[uint64]  `json:"packets"`
-	Bytes     sides[uint64]  `json:"bytes"`
-	Reset     *jsonReset     `json:"reset,omitempty"`
-	Reason    string         `json:"reason"`
-	ConnState string         `json:"conn_state"`
-	History   string         `json:"history"`
-	Labels    []string       `json:"labels"`
-	Anomalies []jsonAnomaly  `json:"anomalies"`
-	App       sides[jsonApp] `json:"app"`
+	RetryGaps  sides[[]msec]   `json:"retry_gaps_ms"`
+	Packets    sides[uint64]   `json:"packets"`
+	Bytes      sides[uint64]   `json:"bytes"`
+	Reset      *jsonReset      `json:"reset,omitempty"`
+	ICMP       *jsonICMP       `json:"icmp,omitempty"`
+	SynAckICMP *jsonSynAckICMP `json:"synack_icmp,omitempty"`
+	Reason     string          `json:"reason"`
+	ConnState  string          `json:"conn_state"`
+	History    string          `json:"history"`
+	Labels     []string        `json:"labels"`
+	Anomalies  []jsonAnomaly   `json:"anomalies"`
+	App        sides[jsonApp]  `json:"app"`
+}
+
+// jsonICMP is "icmp", the ICMP error that ended the client's connect().
+type jsonICMP struct {
+	TS   unixTime `json:"ts"`
+	From string   `json:"from"`
+	Type uint8    `json:"type"`
+	Code uint8    `json:"code"`
+	What string   `json:"what"`
+}
+
+// jsonSynAckICMP is "synack_icmp": the half-open connections ICMP errors
+// dropped, and the latest error.
+type jsonSynAckICMP struct {
+	Dropped int `json:"dropped"`
+	jsonICMP
+}
+
+func icmpJSON(m *fsm.ICMPError) jsonICMP {
+	return jsonICMP{TS: unixTime(m.Time), From: m.From.String(), Type: m.Type, Code: m.Code, What: m.What()}
 }
 
 // jsonApp is one side's "app" object: the call that set the connection up
@@ -160,6 +182,13 @@ func connJSON(r *flow.Record) *jsonConn {
 	}
 	if r.Reset {
 		c.Reset = &jsonReset{By: r.ResetBy.String(), State: r.ResetFrom.String(), PeerState: r.ResetPeerState.String()}
+	}
+	if r.Unreachable.Time != 0 {
+		m := icmpJSON(&r.Unreachable)
+		c.ICMP = &m
+	}
+	if r.HalfOpenDropped != 0 {
+		c.SynAckICMP = &jsonSynAckICMP{r.HalfOpenDropped, icmpJSON(&r.HalfOpenDrop)}
 	}
 	for _, a := range r.Anomalies {
 		c.Anomalies = append(c.Anomalies, jsonAnomaly{a.Name, unixTime(a.Time), a.Dir.String(), a.Detail, a.Count})

@@ -59,6 +59,13 @@ type connArgs struct {
 	AnomalyCount             int
 	Anomalies                uint8 // how many, each a variation of the first
 	Event                    string
+	// ICMP errors: ICMP is an error's type << 8 | its code, ICMPv6 when
+	// the server is; if not 0, the error that ended the client's connect()
+	// at AnomalyTime, from the server's address, and, when ICMPDrops is
+	// not 0 too, the latest of the ICMPDrops that dropped the server's
+	// half-open connections, from the client's, at Last.
+	ICMP      uint16
+	ICMPDrops int
 }
 
 func addrPort(ip []byte, zone string, port uint16) netip.AddrPort {
@@ -113,6 +120,14 @@ func (a *connArgs) record() *flow.Record {
 		r.Labels = strings.Split(a.Labels, "|")
 	} else if a.EmptyLabels {
 		r.Labels = []string{}
+	}
+	if a.ICMP != 0 {
+		m := fsm.ICMPError{Time: a.AnomalyTime, From: r.ServerAddr.Addr(), V6: r.ServerAddr.Addr().Is6(), Type: uint8(a.ICMP >> 8), Code: uint8(a.ICMP)}
+		r.Unreachable = m
+		if a.ICMPDrops != 0 {
+			m.Time, m.From, m.Dir = a.Last, r.ClientAddr.Addr(), fsm.FromServer
+			r.HalfOpenDropped, r.HalfOpenDrop = a.ICMPDrops, m
+		}
 	}
 	for i := range int(a.Anomalies % 5) {
 		r.Anomalies = append(r.Anomalies, fsm.Anomaly{Name: a.AnomalyName, Time: a.AnomalyTime + int64(i)*1_234_567,
@@ -192,6 +207,12 @@ func variedArgs(n int) []connArgs {
 		a.SynRe, a.SynAckRe, a.AnomalyCount = math.MaxInt, math.MinInt, math.MinInt
 	})
 	add(func(a *connArgs) { a.ClientSYNs, a.ServerSYNs = []byte{}, nil })
+	add(func(a *connArgs) { a.ICMP, a.Handshake, a.Close = 3<<8|1, fsm.HandshakeUnreachable, fsm.CloseNone })
+	add(func(a *connArgs) { a.ICMP, a.ICMPDrops, a.Handshake = 3<<8|13, 3, fsm.HandshakeSynAckUnanswered })
+	add(func(a *connArgs) {
+		a.ICMP, a.ICMPDrops, a.Client, a.Server, a.AnomalyTime = 1<<8|9, -1, v6("fd00::1"), v6("fd00::2"), 0
+	})
+	add(func(a *connArgs) { a.ICMP, a.ICMPDrops, a.Client, a.Server = 12<<8|200, math.MaxInt, nil, nil })
 	syn := func(ts ...int64) []byte {
 		b := []byte{}
 		for _, t := range ts {
@@ -417,17 +438,18 @@ func FuzzConnJSON(f *testing.F) {
 			a.Handshake, a.Close, a.ClientState, a.ServerState, a.RTTClient, a.RTTServer, a.SynRe, a.SynAckRe,
 			a.Keepalives, a.ZeroWindows, a.Retransmits, a.Packets, a.Bytes, a.ClientSYNs, a.ServerSYNs,
 			a.Reset, a.ResetBy, a.ResetFrom, a.Peer, a.Reason, a.ConnState, a.History, a.Labels, a.EmptyLabels,
-			a.AnomalyName, a.Detail, a.AnomalyTime, a.AnomalyDir, a.AnomalyCount, a.Anomalies, a.Event)
+			a.AnomalyName, a.Detail, a.AnomalyTime, a.AnomalyDir, a.AnomalyCount, a.Anomalies, a.Event, a.ICMP, a.ICMPDrops)
 	}
 	f.Fuzz(func(t *testing.T, id uint64, first, last int64, client, server []byte, zone string, cport, sport uint16,
 		handshake, close string, cstate, sstate uint8, rttC, rttS int64, synRe, synAckRe int,
 		keepalives, zeroWindows, retransmits, packets, bytes uint64, csyns, ssyns []byte,
 		reset bool, resetBy, resetFrom, peer, reason uint8, connState, history, labels string, emptyLabels bool,
-		anomalyName, detail string, anomalyTime int64, anomalyDir uint8, anomalyCount int, anomalies uint8, event string) {
+		anomalyName, detail string, anomalyTime int64, anomalyDir uint8, anomalyCount int, anomalies uint8, event string,
+		icmp uint16, icmpDrops int) {
 		a := connArgs{id, first, last, client, server, zone, cport, sport, handshake, close, cstate, sstate,
 			rttC, rttS, synRe, synAckRe, keepalives, zeroWindows, retransmits, packets, bytes, csyns, ssyns,
 			reset, resetBy, resetFrom, peer, reason, connState, history, labels, emptyLabels,
-			anomalyName, detail, anomalyTime, anomalyDir, anomalyCount, anomalies, event}
+			anomalyName, detail, anomalyTime, anomalyDir, anomalyCount, anomalies, event, icmp, icmpDrops}
 		checkConn(t, a.record(), a.Event)
 	})
 }

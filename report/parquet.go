@@ -48,6 +48,8 @@ type parquetConn struct {
 	Packets           parquetSides     `parquet:"packets"`
 	Bytes             parquetSides     `parquet:"bytes"`
 	Reset             *parquetReset    `parquet:"reset,optional"`
+	ICMP              *parquetICMP     `parquet:"icmp,optional"`
+	SynAckICMP        *parquetDrops    `parquet:"synack_icmp,optional"`
 	Reason            string           `parquet:"reason"`
 	ConnState         string           `parquet:"conn_state"`
 	History           string           `parquet:"history"`
@@ -77,6 +79,31 @@ type parquetReset struct {
 	By        string `parquet:"by"`
 	State     string `parquet:"state"`
 	PeerState string `parquet:"peer_state"`
+}
+
+// parquetICMP is "icmp", NULL unless an ICMP error ended the client's
+// connect().
+type parquetICMP struct {
+	TS   int64  `parquet:"ts,timestamp(microsecond:utc)"`
+	From string `parquet:"from"`
+	Type int64  `parquet:"type"`
+	Code int64  `parquet:"code"`
+	What string `parquet:"what"`
+}
+
+// parquetDrops is "synack_icmp", NULL unless ICMP errors dropped the
+// server's half-open connections: how many, and the latest error.
+type parquetDrops struct {
+	Dropped int64  `parquet:"dropped"`
+	TS      int64  `parquet:"ts,timestamp(microsecond:utc)"`
+	From    string `parquet:"from"`
+	Type    int64  `parquet:"type"`
+	Code    int64  `parquet:"code"`
+	What    string `parquet:"what"`
+}
+
+func parquetICMPOf(m *fsm.ICMPError) parquetICMP {
+	return parquetICMP{micros(m.Time), text(m.From.String()), int64(m.Type), int64(m.Code), m.What()}
 }
 
 type parquetAnomaly struct {
@@ -197,6 +224,14 @@ func parquetRow(r *flow.Record) parquetConn {
 	}
 	if r.Reset {
 		c.Reset = &parquetReset{r.ResetBy.String(), r.ResetFrom.String(), r.ResetPeerState.String()}
+	}
+	if r.Unreachable.Time != 0 {
+		m := parquetICMPOf(&r.Unreachable)
+		c.ICMP = &m
+	}
+	if r.HalfOpenDropped != 0 {
+		m := parquetICMPOf(&r.HalfOpenDrop)
+		c.SynAckICMP = &parquetDrops{int64(r.HalfOpenDropped), m.TS, m.From, m.Type, m.Code, m.What}
 	}
 	for _, l := range r.Labels {
 		c.Labels = append(c.Labels, text(l))

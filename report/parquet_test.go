@@ -80,6 +80,12 @@ func rowAsJSON(c *parquetConn) map[string]any {
 	if c.Reset != nil {
 		m["reset"] = map[string]any{"by": c.Reset.By, "state": c.Reset.State, "peer_state": c.Reset.PeerState}
 	}
+	if e := c.ICMP; e != nil {
+		m["icmp"] = map[string]any{"ts": ts(e.TS), "from": e.From, "type": num(e.Type), "code": num(e.Code), "what": e.What}
+	}
+	if e := c.SynAckICMP; e != nil {
+		m["synack_icmp"] = map[string]any{"dropped": num(e.Dropped), "ts": ts(e.TS), "from": e.From, "type": num(e.Type), "code": num(e.Code), "what": e.What}
+	}
 	return m
 }
 
@@ -210,6 +216,10 @@ func TestParquetSchema(t *testing.T) {
 		{"retry_gaps_ms.client.list.element", "double"},
 		{"packets.server", "int64 (INT(64,true))"},
 		{"reset.peer_state", "byte_array (STRING)"},
+		{"icmp.ts", "int64 (TIMESTAMP(isAdjustedToUTC=true,unit=MICROS))"},
+		{"icmp.code", "int64 (INT(64,true))"},
+		{"synack_icmp.dropped", "int64 (INT(64,true))"},
+		{"synack_icmp.what", "byte_array (STRING)"},
 		{"labels.list.element", "byte_array (STRING)"},
 		{"anomalies.list.element.ts", "int64 (TIMESTAMP(isAdjustedToUTC=true,unit=MICROS))"},
 		{"anomalies.list.element.count", "int64 (INT(64,true))"},
