@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime/debug"
 	"slices"
@@ -91,6 +92,27 @@ func TestFilterAfterOptionsRuns(t *testing.T) {
 	}
 	if len(jsonLines(t, all.stdout)) < 2 {
 		t.Errorf("no connections without the filter: %s", all.stdout)
+	}
+}
+
+// TestFilterKeepsICMPOnlyWhenAsked: a filter means what it means to
+// tcpdump, so "tcp port 8080" drops the ICMP errors quoting the segments
+// it keeps, and the half-open connections they dropped go unseen; README's
+// "or icmp or icmp6" keeps them.
+func TestFilterKeepsICMPOnlyWhenAsked(t *testing.T) {
+	path := filepath.Join(kernelDir, "synack-icmp-dropped.pcap")
+	for _, tc := range []struct {
+		filter string
+		drops  bool
+	}{{"tcp port 8080", false}, {"tcp port 8080 or icmp or icmp6", true}} {
+		r := tcpfsm(t, nil, "-r", path, "--format", "json", tc.filter)
+		if r.code != exitOK {
+			t.Fatalf("%s: exit %d: %s", tc.filter, r.code, r.stderr)
+		}
+		first := jsonLines(t, r.stdout)[0]
+		if _, drops := first["synack_icmp"]; drops != tc.drops {
+			t.Errorf("%s: synack_icmp %v, want it: %v", tc.filter, first["synack_icmp"], tc.drops)
+		}
 	}
 }
 
