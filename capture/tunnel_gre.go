@@ -43,9 +43,8 @@ const (
 // reached for an IP packet that is not a fragment, and within
 // maxTunnelDepth.
 type greLayer struct {
-	info    *frameInfo
-	next    gopacket.LayerType
-	payload []byte
+	info *frameInfo
+	decoded
 }
 
 func (l *greLayer) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
@@ -130,6 +129,4 @@ func greInner(info *frameInfo, data []byte) (gopacket.LayerType, int, string) {
 	return none, 0, ""
 }
 
-func (l *greLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeGRE }
-func (l *greLayer) NextLayerType() gopacket.LayerType { return l.next }
-func (l *greLayer) LayerPayload() []byte              { return l.payload }
+func (l *greLayer) CanDecode() gopacket.LayerClass { return layers.LayerTypeGRE }

@@ -68,9 +68,7 @@ func giveBack[T any](a *arena, s []T) {
 	}
 	p := (*byte)(unsafe.Pointer(unsafe.SliceData(s)))
 	if b, ok := a.mapped[p]; ok {
-		delete(a.mapped, p)
-		a.count(-len(b))
-		unmapMemory(b)
+		a.unmap(p, b)
 	}
 }
 
@@ -78,10 +76,15 @@ func giveBack[T any](a *arena, s []T) {
 // used any more: its table was collected.
 func (a *arena) release() {
 	for p, b := range a.mapped {
-		delete(a.mapped, p)
-		a.count(-len(b))
-		unmapMemory(b)
+		a.unmap(p, b)
 	}
+}
+
+// unmap gives b, mapped at p, back to the system.
+func (a *arena) unmap(p *byte, b []byte) {
+	delete(a.mapped, p)
+	a.count(-len(b))
+	unmapMemory(b)
 }
 
 // size is how many bytes a holds mapped.

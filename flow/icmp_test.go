@@ -144,6 +144,47 @@ func TestICMPCensus(t *testing.T) {
 	}
 }
 
+// TestHalfOpenDropCensus: a server whose half-open connection an ICMP
+// error made Linux drop holds no SYN_RCVD from the error's time on, so a
+// census due before the error counts it, though no packet came between
+// them, and one at the end does not; one table or several shards alike.
+func TestHalfOpenDropCensus(t *testing.T) {
+	other := netip.MustParseAddrPort("10.0.0.1:41000")
+	pkts := []capture.Packet{
+		*pkt(cli, srv, syn, 1000, 0, 0),
+		*pkt(srv, cli, synack, 5000, 1001, 5),
+		icmpErr("10.0.0.254", srv, cli, 5000, 3, 1, 20),
+		*pkt(other, srv, syn, 7, 0, 30),
+	}
+	for _, tt := range []struct {
+		name    string
+		cfg     Config
+		synRcvd uint32
+	}{
+		{"before the error", Config{CensusAt: 10e6, CensusFromStart: true}, 1},
+		{"at the end", Config{}, 0},
+	} {
+		for _, shards := range []int{1, 3} {
+			var got *Census
+			cfg := tt.cfg
+			cfg.Census = func(c *Census) { got = c }
+			cfg.Done = func(*Record) {}
+			if shards == 1 {
+				tb := New(cfg)
+				feedAll(pkts, tb.Add, tb.AddICMPError)
+				tb.Flush()
+			} else {
+				p := NewParallel(cfg, shards)
+				feedAll(pkts, p.Add, p.AddICMPError)
+				p.Flush()
+			}
+			if h := got.Hosts[srv.Addr()]; h == nil || h.States[fsm.SynRcvd] != tt.synRcvd {
+				t.Errorf("%s, %d shards: the server's census %+v, want SYN_RCVD %d", tt.name, shards, h, tt.synRcvd)
+			}
+		}
+	}
+}
+
 // TestTraceICMP: Config.TraceICMP sees every ICMP error with the
 // connection it quotes (nil if none), the error as that connection reads
 // it, the states before and after it, and the event of the connect() it

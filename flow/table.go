@@ -279,6 +279,11 @@ func (t *Table) AddICMPError(p *capture.Packet) {
 // states at the error's time, before and after it.
 func (t *Table) addICMPError(e *entry, states *[2][2]fsm.State) (*Conn, fsm.ICMPError, fsm.Event) {
 	m := fsm.ICMPError{Time: e.ts, Dir: fsm.FromClient, Seq: e.seq, V6: !e.is4, Type: e.icmpType, Code: e.icmpCode, From: e.icmpSender()}
+	if t.census != nil && !t.census.done && e.ts > t.census.at {
+		// An error may change a state (fsm.Conn.ICMPError): a census due
+		// before it counts the states it found, as before a packet.
+		t.takeCensus()
+	}
 	c := t.conns.get(&e.key)
 	if c == nil || c.tomb != 0 {
 		return nil, m, 0

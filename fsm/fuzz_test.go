@@ -5,20 +5,14 @@ import (
 	"testing"
 )
 
-// segmentsFrom decodes fuzz input as a run of 12-byte segments: direction,
+// eventsFrom decodes fuzz input as a run of 12-byte segments: direction,
 // flags, sequence and acknowledgement offsets, length and window. Offsets
 // are small so the fuzzer meets in-window numbers often, and the base is
-// near 2^32 so it meets the wrap too.
-func segmentsFrom(data []byte) []Segment {
-	segs, _ := eventsFrom(data)
-	return segs
-}
-
-// eventsFrom decodes fuzz input as segmentsFrom does, and also returns, for
-// each segment, the ICMP error to give the connection before it, if its
-// record's last byte has its top bit set: quoting the segment's sequence
-// number from its direction, with the type in the low bits of that byte,
-// ICMPv6 with bit 6, and the code in the window-scale byte.
+// near 2^32 so it meets the wrap too. For each segment it also returns the
+// ICMP error to give the connection before it, if the record's last byte
+// has its top bit set: quoting the segment's sequence number from its
+// direction, with the type in the low bits of that byte, ICMPv6 with bit
+// 6, and the code in the window-scale byte.
 func eventsFrom(data []byte) ([]Segment, []*ICMPError) {
 	var segs []Segment
 	var icmp []*ICMPError

@@ -31,12 +31,12 @@ type timeWait struct {
 // firstClose is a host's one connection closed first, as much of it as
 // the evidence keeps.
 type firstClose struct {
-	asServer       bool
-	id             uint64
-	first, last    int64
-	tuple          uint64
-	inTimeWait     bool
-	twStart, twEnd int64
+	asServer    bool
+	id          uint64
+	first, last int64
+	tuple       uint64
+	inTimeWait  bool
+	twStart     int64 // when its TIME_WAIT began, which lasts fsm.TimeWaitDuration
 }
 
 type timeWaitEvidence struct {
@@ -67,7 +67,7 @@ func (d *timeWait) observe(r *flow.Record, c *Collector) {
 			continue
 		}
 		seen := firstClose{asServer: i == int(fsm.FromServer), id: r.ID, first: r.First, last: r.Last, tuple: tuple,
-			inTimeWait: s.State == fsm.TimeWait, twStart: s.TimeWaitAt, twEnd: s.TimeWaitAt + fsm.TimeWaitDuration}
+			inTimeWait: s.State == fsm.TimeWait, twStart: s.TimeWaitAt}
 		if g := observed(c, &d.ev, &d.once, host(addrs[i]), seen, c.th.TimeWaits > 1, (*timeWaitEvidence).closed); g != nil {
 			g.closed(&seen)
 		}
@@ -83,7 +83,7 @@ func (g *timeWaitEvidence) closed(s *firstClose) {
 	g.note(s.id, s.first, s.last)
 	g.activeCloses++
 	if s.inTimeWait {
-		g.timeWaits.add(s.tuple, s.twStart, s.twEnd)
+		g.timeWaits.add(s.tuple, s.twStart, s.twStart+fsm.TimeWaitDuration)
 	}
 }
 
